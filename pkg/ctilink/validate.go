@@ -1,0 +1,255 @@
+package ctilink
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxNameLen bounds device names, line numbers, logins and similar
+// identifiers. CUCM device names are at most 50 characters and directory
+// numbers far shorter; the margin is for gateways that prefix partitions.
+const MaxNameLen = 128
+
+func checkName(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return fmt.Errorf("%s is required", field)
+		}
+		return nil
+	}
+	if len(v) > MaxNameLen {
+		return fmt.Errorf("%s is %d bytes long, limit %d", field, len(v), MaxNameLen)
+	}
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s is not valid UTF-8", field)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7F {
+			return fmt.Errorf("%s contains control character %U", field, r)
+		}
+	}
+	return nil
+}
+
+func checkParty(field string, p Party) error {
+	return errors.Join(checkName(field+".dn", p.DN, false), checkName(field+".device", p.Device, false))
+}
+
+func checkKind(field, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %q is not one of %s", field, v, strings.Join(allowed, ", "))
+}
+
+func (m ProviderOpenRequest) Validate() error {
+	var errs []error
+	errs = append(errs, checkName("login", m.Login, true), checkName("instanceId", m.InstanceID, false))
+	if len(m.Password) > 1024 {
+		errs = append(errs, errors.New("password longer than 1024 bytes"))
+	}
+	if err := checkName("appInfo", m.AppInfo, false); err != nil {
+		errs = append(errs, err)
+	} else if strings.ContainsAny(m.AppInfo, "=;") {
+		errs = append(errs, errors.New("appInfo must not contain '=' or ';'"))
+	}
+	if m.DesiredServerHeartbeatMs < 0 {
+		errs = append(errs, errors.New("desiredServerHeartbeatMs is negative"))
+	}
+	if len(m.ProtocolVersions) == 0 || len(m.ProtocolVersions) > 16 {
+		errs = append(errs, fmt.Errorf("protocolVersions must list 1 to 16 versions, got %d", len(m.ProtocolVersions)))
+	}
+	if len(m.ClientVersion) > MaxNameLen {
+		errs = append(errs, errors.New("clientVersion too long"))
+	}
+	return errors.Join(errs...)
+}
+
+func (Heartbeat) Validate() error         { return nil }
+func (DeviceListRequest) Validate() error { return nil }
+
+func (m ProviderCloseRequest) Validate() error { return nil }
+
+func (m DeviceOpenRequest) Validate() error  { return checkName("device", m.Device, true) }
+func (m DeviceCloseRequest) Validate() error { return checkName("device", m.Device, true) }
+func (m LineOpenRequest) Validate() error {
+	return errors.Join(checkName("device", m.Device, true), checkName("line", m.Line, true))
+}
+func (m LineCloseRequest) Validate() error {
+	return errors.Join(checkName("device", m.Device, true), checkName("line", m.Line, true))
+}
+
+func (m CTIPortRegisterRequest) Validate() error {
+	errs := []error{checkName("device", m.Device, true)}
+	if !m.Dynamic {
+		errs = append(errs, checkName("media.ip", m.Media.IP, true))
+		if m.Media.Port <= 0 || m.Media.Port > 65535 {
+			errs = append(errs, fmt.Errorf("media.port %d out of range 1-65535", m.Media.Port))
+		}
+	}
+	if len(m.Media.Codecs) > 32 {
+		errs = append(errs, errors.New("media.codecs lists more than 32 codecs"))
+	}
+	for _, c := range m.Media.Codecs {
+		errs = append(errs, checkName("media.codecs[]", c, true))
+	}
+	if m.Media.PacketMs < 0 || m.Media.PacketMs > 1000 {
+		errs = append(errs, fmt.Errorf("media.packetMs %d out of range 0-1000", m.Media.PacketMs))
+	}
+	return errors.Join(errs...)
+}
+
+func (m RoutePointRegisterRequest) Validate() error { return checkName("device", m.Device, true) }
+func (m DeviceUnregisterRequest) Validate() error   { return checkName("device", m.Device, true) }
+func (m SnapshotRequest) Validate() error           { return checkName("device", m.Device, true) }
+
+func (m RouteSelectRequest) Validate() error {
+	if m.SessionID == 0 {
+		return errors.New("sessionId is required")
+	}
+	if len(m.Destinations) == 0 || len(m.Destinations) > 32 {
+		return fmt.Errorf("destinations must list 1 to 32 numbers, got %d", len(m.Destinations))
+	}
+	var errs []error
+	for _, d := range m.Destinations {
+		errs = append(errs, checkName("destinations[]", d, true))
+	}
+	return errors.Join(errs...)
+}
+
+func (m ProviderOpenResponse) Validate() error {
+	if m.Result != ResultOK {
+		return nil
+	}
+	var errs []error
+	if m.ServerHeartbeatMs <= 0 || m.ClientHeartbeatMs <= 0 {
+		errs = append(errs, errors.New("heartbeat intervals must be positive"))
+	}
+	errs = append(errs, checkName("providerId", m.ProviderID, true), checkName("ctiManager", m.CTIManager, false))
+	return errors.Join(errs...)
+}
+
+func (m ProviderOpenCompleted) Validate() error {
+	if m.TotalControllableDevices < 0 {
+		return errors.New("totalControllableDevices is negative")
+	}
+	return errors.Join(checkName("providerId", m.ProviderID, false), checkName("clusterId", m.ClusterID, false))
+}
+
+func (m ProviderClosed) Validate() error { return nil }
+
+func (m DeviceListResponse) Validate() error {
+	var errs []error
+	for i, d := range m.Devices {
+		if err := d.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("devices[%d]: %w", i, err))
+		}
+	}
+	if m.Total < 0 {
+		errs = append(errs, errors.New("total is negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (d DeviceInfo) validate() error {
+	errs := []error{checkName("name", d.Name, true), checkName("callManager", d.CallManager, false)}
+	if !d.Type.Valid() {
+		errs = append(errs, fmt.Errorf("type %q unknown", d.Type))
+	}
+	if len(d.Lines) > 64 {
+		errs = append(errs, fmt.Errorf("%d lines, limit 64", len(d.Lines)))
+	}
+	for _, l := range d.Lines {
+		errs = append(errs, checkName("lines[].dn", l.DN, true), checkName("lines[].partition", l.Partition, false))
+	}
+	return errors.Join(errs...)
+}
+
+func (m Response) Validate() error          { return nil }
+func (m SnapshotCompleted) Validate() error { return checkName("device", m.Device, true) }
+
+func (m CallStateEvent) Validate() error {
+	errs := []error{checkName("device", m.Device, true), checkName("line", m.Line, true),
+		checkName("callManager", m.CallManager, false),
+		checkParty("calling", m.Calling), checkParty("called", m.Called),
+		checkParty("currentCalling", m.CurrentCalling), checkParty("currentCalled", m.CurrentCalled),
+		checkParty("lastRedirecting", m.LastRedirecting)}
+	if m.GlobalCallID == 0 {
+		errs = append(errs, errors.New("globalCallId is required"))
+	}
+	if m.CallHandle == 0 {
+		errs = append(errs, errors.New("callHandle is required"))
+	}
+	if !m.State.Valid() {
+		errs = append(errs, fmt.Errorf("state %d unknown", m.State))
+	}
+	return errors.Join(errs...)
+}
+
+func (m DeviceServiceEvent) Validate() error { return checkName("device", m.Device, true) }
+func (m LineServiceEvent) Validate() error {
+	return errors.Join(checkName("device", m.Device, true), checkName("line", m.Line, true))
+}
+func (m DeviceRegistrationEvent) Validate() error {
+	return errors.Join(checkName("device", m.Device, true), checkName("callManager", m.CallManager, false))
+}
+
+func (m FeatureEvent) Validate() error {
+	errs := []error{checkKind("feature", m.Feature, FeatureTransfer, FeatureConference),
+		checkName("device", m.Device, true), checkName("line", m.Line, true), checkParty("transferredParty", m.TransferredParty)}
+	if m.PrimaryCallID == 0 {
+		errs = append(errs, errors.New("primaryCallId is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (m CallChangedEvent) Validate() error {
+	errs := []error{checkName("device", m.Device, true), checkName("line", m.Line, true)}
+	if m.OriginalCallID == 0 || m.SurvivingCall == 0 {
+		errs = append(errs, errors.New("originalCallId and survivingCallId are required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (m RouteEvent) Validate() error {
+	errs := []error{checkKind("kind", m.Kind, RouteKindRoute, RouteKindReRoute, RouteKindUsed, RouteKindEnd),
+		checkName("device", m.Device, true), checkName("line", m.Line, true), checkName("selected", m.Selected, false),
+		checkParty("calling", m.Calling), checkParty("called", m.Called)}
+	if m.SessionID == 0 {
+		errs = append(errs, errors.New("sessionId is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (m MediaEvent) Validate() error {
+	errs := []error{checkKind("kind", m.Kind, MediaOpenLogicalChannel, MediaRTPInputStarted, MediaRTPOutputStarted,
+		MediaRTPInputStopped, MediaRTPOutputStopped),
+		checkName("device", m.Device, true), checkName("line", m.Line, false), checkName("ip", m.IP, false),
+		checkName("codec", m.Codec, false)}
+	if m.Port < 0 || m.Port > 65535 {
+		errs = append(errs, fmt.Errorf("port %d out of range", m.Port))
+	}
+	return errors.Join(errs...)
+}
+
+func (m CallPartyEvent) Validate() error {
+	errs := []error{checkName("device", m.Device, true), checkName("line", m.Line, true), checkParty("party", m.Party)}
+	if m.Party.DN == "" {
+		errs = append(errs, errors.New("party.dn is required"))
+	}
+	if m.GlobalCallID == 0 {
+		errs = append(errs, errors.New("globalCallId is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (m ErrorMessage) Validate() error {
+	if len(m.Text) > 4096 {
+		return errors.New("text longer than 4096 bytes")
+	}
+	return nil
+}
