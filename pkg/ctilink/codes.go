@@ -55,17 +55,17 @@ type Cause uint16
 
 // Wire causes used by the simulator. Other Q.850 values pass through.
 const (
-	CauseNoError             Cause = 0
-	CauseUnallocatedNumber   Cause = 1
-	CauseNormalCallClearing  Cause = 16
-	CauseUserBusy            Cause = 17
-	CauseNoUserResponding    Cause = 18
-	CauseNoAnswerFromUser    Cause = 19
-	CauseCallRejected        Cause = 21
-	CauseNetworkOutOfOrder   Cause = 38
-	CauseTemporaryFailure    Cause = 41
-	CauseRecoveryOnTimerExp  Cause = 102
-	CauseMaxKnownWireCause   Cause = 127
+	CauseNoError            Cause = 0
+	CauseUnallocatedNumber  Cause = 1
+	CauseNormalCallClearing Cause = 16
+	CauseUserBusy           Cause = 17
+	CauseNoUserResponding   Cause = 18
+	CauseNoAnswerFromUser   Cause = 19
+	CauseCallRejected       Cause = 21
+	CauseNetworkOutOfOrder  Cause = 38
+	CauseTemporaryFailure   Cause = 41
+	CauseRecoveryOnTimerExp Cause = 102
+	CauseMaxKnownWireCause  Cause = 127
 )
 
 var causeNames = map[Cause]string{
@@ -246,14 +246,14 @@ type ErrorCode uint16
 
 // Error frame codes.
 const (
-	ErrCodeMalformed       ErrorCode = 1
-	ErrCodeUnknownType     ErrorCode = 2
-	ErrCodeInvalidMessage  ErrorCode = 3
-	ErrCodeFrameTooLarge   ErrorCode = 4
-	ErrCodeVersion         ErrorCode = 5
-	ErrCodeNotOpen         ErrorCode = 6
-	ErrCodeUnexpected      ErrorCode = 7
-	ErrCodeBadMagic        ErrorCode = 8
+	ErrCodeMalformed      ErrorCode = 1
+	ErrCodeUnknownType    ErrorCode = 2
+	ErrCodeInvalidMessage ErrorCode = 3
+	ErrCodeFrameTooLarge  ErrorCode = 4
+	ErrCodeVersion        ErrorCode = 5
+	ErrCodeNotOpen        ErrorCode = 6
+	ErrCodeUnexpected     ErrorCode = 7
+	ErrCodeBadMagic       ErrorCode = 8
 )
 
 // DeviceType is the kind of a controllable device.

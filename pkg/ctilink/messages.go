@@ -53,7 +53,7 @@ var typeNames = map[MsgType]string{
 	TypeLineOpenRequest: "LineOpenRequest", TypeLineCloseRequest: "LineCloseRequest",
 	TypeCTIPortRegisterReq: "CTIPortRegisterRequest", TypeRoutePointRegisterReq: "RoutePointRegisterRequest",
 	TypeSnapshotRequest: "SnapshotRequest", TypeRouteSelectRequest: "RouteSelectRequest",
-	TypeDeviceUnregisterReq: "DeviceUnregisterRequest",
+	TypeDeviceUnregisterReq:  "DeviceUnregisterRequest",
 	TypeProviderOpenResponse: "ProviderOpenResponse", TypeProviderOpenCompleted: "ProviderOpenCompleted",
 	TypeProviderClosed: "ProviderClosed", TypeDeviceListResponse: "DeviceListResponse",
 	TypeResponse: "Response", TypeSnapshotCompleted: "SnapshotCompleted", TypeCallState: "CallState",
