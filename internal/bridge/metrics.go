@@ -1,0 +1,143 @@
+package bridge
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// Metrics are the bridge's Prometheus metrics, on a registry of their own
+// (never the global one, so tests and several bridges in one process do not
+// collide).
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	EventsIn         *prometheus.CounterVec
+	EventsPublished  prometheus.Counter
+	PublishLatency   prometheus.Histogram
+	ProviderState    prometheus.Gauge
+	Failovers        prometheus.Counter
+	HeartbeatMisses  prometheus.Counter
+	Gaps             *prometheus.CounterVec
+	BufferDepth      prometheus.GaugeFunc
+	InFlight         prometheus.GaugeFunc
+	Dropped          prometheus.CounterFunc
+	Resends          prometheus.CounterFunc
+	Duplicates       prometheus.CounterFunc
+	NATSConnected    prometheus.GaugeFunc
+	EncodeErrors     prometheus.Counter
+	CertificateFatal prometheus.Gauge
+}
+
+// PublisherStats is what the metrics read from the publisher.
+type PublisherStats struct {
+	Buffered, InFlight      int
+	Dropped, Resends, Dupes uint64
+	Connected               bool
+}
+
+// NewMetrics registers every metric. stats is polled at scrape time.
+func NewMetrics(stats func() PublisherStats) *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(fn func(PublisherStats) float64) func() float64 {
+		return func() float64 { return fn(stats()) }
+	}
+	m := &Metrics{
+		Registry: r,
+		EventsIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ctibridge_events_in_total", Help: "Events produced by the engine, by family.",
+		}, []string{"family"}),
+		EventsPublished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ctibridge_events_published_total", Help: "Events acknowledged by JetStream.",
+		}),
+		PublishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ctibridge_publish_latency_seconds",
+			Help:    "From the CTI frame being received to the JetStream ack.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5},
+		}),
+		ProviderState: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ctibridge_provider_state", Help: "JTAPI provider state: 16 IN_SERVICE, 17 OUT_OF_SERVICE, 18 SHUTDOWN.",
+		}),
+		Failovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ctibridge_failovers_total", Help: "CTIManager losses that took the provider out of service.",
+		}),
+		HeartbeatMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ctibridge_heartbeat_misses_total", Help: "Links torn down because nothing was heard for twice the server heartbeat interval.",
+		}),
+		Gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ctibridge_gaps_total", Help: "Gap records: provider (observation) and publish (buffer overflow).",
+		}, []string{"kind"}),
+		BufferDepth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ctibridge_buffer_depth", Help: "Events waiting to be published.",
+		}, f(func(s PublisherStats) float64 { return float64(s.Buffered) })),
+		InFlight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ctibridge_publish_in_flight", Help: "Events sent to JetStream and not yet acknowledged.",
+		}, f(func(s PublisherStats) float64 { return float64(s.InFlight) })),
+		Dropped: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ctibridge_events_dropped_total", Help: "Events dropped because the buffer overflowed (each inside a publish gap record).",
+		}, f(func(s PublisherStats) float64 { return float64(s.Dropped) })),
+		Resends: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ctibridge_publish_resends_total", Help: "Events re-sent with the same Nats-Msg-Id after an unknown outcome.",
+		}, f(func(s PublisherStats) float64 { return float64(s.Resends) })),
+		Duplicates: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ctibridge_publish_duplicates_total", Help: "Resends JetStream recognised as duplicates (already stored).",
+		}, f(func(s PublisherStats) float64 { return float64(s.Dupes) })),
+		NATSConnected: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ctibridge_nats_connected", Help: "1 when the publisher is connected to NATS.",
+		}, f(func(s PublisherStats) float64 {
+			if s.Connected {
+				return 1
+			}
+			return 0
+		})),
+		EncodeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ctibridge_encode_errors_total", Help: "Events that could not be encoded as CloudEvents.",
+		}),
+		CertificateFatal: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ctibridge_certificate_compromised", Help: "1 when CTIManager declared the client certificate compromised.",
+		}),
+	}
+	m.ProviderState.Set(schema.ProviderOutOfService)
+	r.MustRegister(m.EventsIn, m.EventsPublished, m.PublishLatency, m.ProviderState, m.Failovers,
+		m.HeartbeatMisses, m.Gaps, m.BufferDepth, m.InFlight, m.Dropped, m.Resends, m.Duplicates,
+		m.NATSConnected, m.EncodeErrors, m.CertificateFatal)
+	return m
+}
+
+// Observe updates the event-derived metrics for one engine event.
+func (m *Metrics) Observe(ev *schema.Event) {
+	m.EventsIn.WithLabelValues(string(ev.Family)).Inc()
+	switch ev.Name {
+	case schema.EvProvInService:
+		m.ProviderState.Set(schema.ProviderInService)
+	case schema.EvProvOutOfService:
+		m.ProviderState.Set(schema.ProviderOutOfService)
+		m.Failovers.Inc()
+	case schema.EvProvShutdown:
+		m.ProviderState.Set(schema.ProviderShutdown)
+	case schema.EvCTIManagerLost:
+		if p := ev.Data.Provider; p != nil && p.Reason == "HEARTBEAT_MISSED" {
+			m.HeartbeatMisses.Inc()
+		}
+	case schema.EvGapOpened:
+		m.Gaps.WithLabelValues("provider").Inc()
+	case schema.EvPublishGap:
+		m.Gaps.WithLabelValues("publish").Inc()
+	case schema.EvCertificateProblem:
+		if p := ev.Data.Provider; p != nil && p.Reason == "CERTCOMPROMISED" {
+			m.CertificateFatal.Set(1)
+		}
+	}
+}
+
+// ObserveAck records one acknowledged event and its latency from receipt.
+func (m *Metrics) ObserveAck(received time.Time, now time.Time) {
+	m.EventsPublished.Inc()
+	if !received.IsZero() {
+		m.PublishLatency.Observe(now.Sub(received).Seconds())
+	}
+}
