@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Conn carries link frames over a net.Conn. Reads must come from one
@@ -115,9 +116,18 @@ func ErrorFor(h Header, err error) ErrorMessage {
 	case errors.Is(err, ErrBadMagic):
 		code = ErrCodeBadMagic
 	}
-	text := err.Error()
-	if len(text) > 512 {
-		text = text[:512]
+	return ErrorMessage{ReqSeq: h.Sequence, Code: code, Text: truncateUTF8(err.Error(), 512)}
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence:
+// a split rune would reach the peer as U+FFFD (encoding/json replaces
+// invalid UTF-8).
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return ErrorMessage{ReqSeq: h.Sequence, Code: code, Text: text}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
