@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // MsgType identifies a message. Client-to-server requests are below 0x80,
@@ -495,12 +496,20 @@ func DecodeBody(t MsgType, body []byte) (Message, error) {
 	}
 	m, err := dec(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedBody, t, err)
+		// %w twice: callers can reach the *json.SyntaxError (offset) too.
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformedBody, t, err)
 	}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidMessage, t, err)
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalidMessage, t, oneLine(err))
 	}
 	return m, nil
+}
+
+// oneLine renders an error from Validate (often several joined with
+// errors.Join, one per line) as a single "; "-separated line, so that it
+// reads well in a log line and in the Text of an Error frame.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 func appendBody(dst []byte, msg Message) ([]byte, error) {
