@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
@@ -37,6 +36,3 @@ func New(w io.Writer, level, format string) (zerolog.Logger, error) {
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
-
-// Stamp is the time format used in JSON logs (RFC 3339 with milliseconds).
-const Stamp = time.RFC3339Nano
