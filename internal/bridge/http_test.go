@@ -1,0 +1,84 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+func TestOpsEndpoints(t *testing.T) {
+	var ready atomic.Bool
+	m := NewMetrics(func() PublisherStats { return PublisherStats{Buffered: 7, Connected: true} })
+	srv, err := NewOpsServer("127.0.0.1:0", m,
+		func() Readiness {
+			if ready.Load() {
+				return Readiness{Ready: true}
+			}
+			return Readiness{Reasons: []string{"provider OUT_OF_SERVICE"}}
+		},
+		func() any { return map[string]string{"provider": "IN_SERVICE"} },
+		zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
+	base := "http://" + srv.Addr()
+	get := func(path string) (int, string) {
+		t.Helper()
+		c := &http.Client{Timeout: 5 * time.Second}
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	code, body := get("/readyz")
+	if code != 503 || !strings.Contains(body, "OUT_OF_SERVICE") {
+		t.Fatalf("readyz not ready: %d %s", code, body)
+	}
+	ready.Store(true)
+	if code, _ := get("/readyz"); code != 200 {
+		t.Fatalf("readyz ready: %d", code)
+	}
+	code, body = get("/status")
+	var st map[string]string
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil || st["provider"] != "IN_SERVICE" {
+		t.Fatalf("status: %d %s", code, body)
+	}
+	m.Observe(&schema.Event{Family: schema.FamilyProvider, Name: schema.EvProvOutOfService})
+	m.Observe(&schema.Event{Family: schema.FamilyProvider, Name: schema.EvCTIManagerLost,
+		Data: schema.Data{Provider: &schema.ProviderData{Reason: "HEARTBEAT_MISSED"}}})
+	m.Observe(&schema.Event{Family: schema.FamilyBridge, Name: schema.EvGapOpened})
+	_, body = get("/metrics")
+	for _, want := range []string{
+		"ctibridge_failovers_total 1", "ctibridge_heartbeat_misses_total 1",
+		`ctibridge_gaps_total{kind="provider"} 1`, "ctibridge_buffer_depth 7",
+		"ctibridge_provider_state 17", "ctibridge_nats_connected 1", `ctibridge_events_in_total{family="provider"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
