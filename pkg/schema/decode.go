@@ -1,0 +1,305 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Envelope is the CloudEvents context of a decoded message.
+type Envelope struct {
+	ID, Source, Type, Subject, DataSchema, DataContentType, SpecVersion string
+	Time                                                                time.Time
+	JTAPIEvent                                                          string
+	Sequence                                                            uint64
+	CTIManager, Session, TraceParent                                    string
+}
+
+// ErrDecode is wrapped by every Decode error.
+var ErrDecode = errors.New("schema: decode")
+
+// attribute slots Decode fills.
+const (
+	aSpecVersion = iota
+	aID
+	aSource
+	aType
+	aSubject
+	aTime
+	aDataContentType
+	aDataSchema
+	aJTAPIEvent
+	aSequence
+	aCTIManager
+	aSession
+	aTraceParent
+	nAttrs
+)
+
+var attrNames = [nAttrs]string{
+	"specversion", "id", "source", "type", "subject", "time", "datacontenttype",
+	"dataschema", ExtJTAPIEvent, ExtSequence, ExtCTIManager, ExtProviderSession, ExtTraceParent,
+}
+
+func attrIndex(name string) int {
+	for i, n := range attrNames {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// attrs is the raw (decoded, unparsed) attribute values of a message.
+type attrs struct {
+	v   [nAttrs]string
+	set [nAttrs]bool
+}
+
+// Decode reads a message written by Encode (or by any CloudEvents NATS
+// binding producer of the same event types). The mode follows the
+// binding: structured when a Content-Type header (any name case) starts
+// with application/cloudevents (any case), otherwise binary when a
+// ce-specversion header (any case) exists. Binary header values are
+// percent-decoded exactly once and must be valid UTF-8. Missing required
+// attributes, attributes given twice, malformed values, an unknown type
+// and data that is not the type's JSON are errors naming the attribute.
+// Decode never panics and does work linear in the input size.
+func Decode(header map[string][]string, data []byte) (Envelope, Event, error) {
+	var a attrs
+	var err error
+	ct, hasCT, err := headerContentType(header)
+	if err != nil {
+		return Envelope{}, Event{}, err
+	}
+	if hasCT && hasPrefixFold(ct, "application/cloudevents") {
+		data, err = readStructured(ct, data, &a)
+	} else {
+		err = readBinary(header, &a)
+		if err == nil && !a.set[aDataContentType] && hasCT {
+			// A bare Content-Type names the data's type in binary mode
+			// for some producers (sdk-go reads it so).
+			a.v[aDataContentType], a.set[aDataContentType] = ct, true
+		}
+	}
+	if err != nil {
+		return Envelope{}, Event{}, err
+	}
+	return build(&a, data)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func headerContentType(h map[string][]string) (string, bool, error) {
+	var v string
+	found := false
+	for k, vs := range h {
+		if len(vs) == 0 || !strings.EqualFold(k, HeaderContentType) {
+			continue
+		}
+		if found || len(vs) > 1 {
+			return "", false, fmt.Errorf("%w: header Content-Type given more than once", ErrDecode)
+		}
+		v, found = vs[0], true
+	}
+	return v, found, nil
+}
+
+func readBinary(h map[string][]string, a *attrs) error {
+	for k, vs := range h {
+		if len(vs) == 0 || len(k) <= 3 || !strings.EqualFold(k[:3], "ce-") {
+			continue
+		}
+		i := attrIndex(strings.ToLower(k[3:]))
+		if i < 0 {
+			continue // an extension the bridge does not define
+		}
+		if a.set[i] || len(vs) > 1 {
+			return fmt.Errorf("%w: attribute %s given more than once (header %s)", ErrDecode, attrNames[i], k)
+		}
+		v, err := PercentDecode(vs[0])
+		if err != nil {
+			return fmt.Errorf("%w: attribute %s (header %s): %w", ErrDecode, attrNames[i], k, err)
+		}
+		a.v[i], a.set[i] = v, true
+	}
+	if !a.set[aSpecVersion] {
+		return fmt.Errorf("%w: attribute specversion missing: no ce-specversion header and no application/cloudevents Content-Type, so not a CloudEvent", ErrDecode)
+	}
+	return nil
+}
+
+// readStructured parses a JSON-format event and returns its data bytes.
+func readStructured(ct string, payload []byte, a *attrs) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Content-Type %q: %w", ErrDecode, ct, err)
+	}
+	if mt != "application/cloudevents+json" {
+		return nil, fmt.Errorf("%w: Content-Type %q: only the JSON event format (application/cloudevents+json) is supported", ErrDecode, ct)
+	}
+	if !utf8.Valid(payload) {
+		return nil, fmt.Errorf("%w: structured event is not valid UTF-8", ErrDecode)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return nil, fmt.Errorf("%w: structured event is not a JSON object: %w", ErrDecode, err)
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("%w: structured event is null", ErrDecode)
+	}
+	for i, name := range attrNames {
+		r, ok := raw[name]
+		if !ok || bytes.Equal(r, []byte("null")) {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(r, &s); err != nil {
+			if i == aSequence && len(r) > 0 && r[0] >= '0' && r[0] <= '9' {
+				s = string(r) // a JSON number is a lenient spelling of the sequence
+			} else {
+				return nil, fmt.Errorf("%w: attribute %s is not a JSON string", ErrDecode, name)
+			}
+		}
+		a.v[i], a.set[i] = s, true
+	}
+	if !a.set[aSpecVersion] {
+		return nil, fmt.Errorf("%w: attribute specversion missing", ErrDecode)
+	}
+	d, hasData := raw["data"]
+	if hasData && bytes.Equal(d, []byte("null")) {
+		hasData = false
+	}
+	if b64, ok := raw["data_base64"]; ok && !bytes.Equal(b64, []byte("null")) {
+		if hasData {
+			return nil, fmt.Errorf("%w: both data and data_base64 are present", ErrDecode)
+		}
+		var s string
+		if err := json.Unmarshal(b64, &s); err != nil {
+			return nil, fmt.Errorf("%w: data_base64 is not a JSON string", ErrDecode)
+		}
+		bin, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: data_base64: %w", ErrDecode, err)
+		}
+		return bin, nil
+	}
+	if !hasData {
+		return nil, nil
+	}
+	return d, nil
+}
+
+// build checks the attributes and reconstructs the Event.
+func build(a *attrs, data []byte) (Envelope, Event, error) {
+	for i := range a.v {
+		if a.set[i] {
+			if err := checkString(attrNames[i], a.v[i]); err != nil {
+				return Envelope{}, Event{}, fmt.Errorf("%w: %w", ErrDecode, err)
+			}
+		}
+	}
+	if a.v[aSpecVersion] != SpecVersion {
+		return Envelope{}, Event{}, fmt.Errorf("%w: attribute specversion is %q: only %s is supported", ErrDecode, a.v[aSpecVersion], SpecVersion)
+	}
+	for _, i := range [...]int{aID, aSource, aType} {
+		if a.v[i] == "" {
+			return Envelope{}, Event{}, fmt.Errorf("%w: required attribute %s missing or empty", ErrDecode, attrNames[i])
+		}
+	}
+	if _, err := url.Parse(a.v[aSource]); err != nil {
+		return Envelope{}, Event{}, fmt.Errorf("%w: attribute source is not a URI reference: %w", ErrDecode, err)
+	}
+	env := Envelope{
+		ID: a.v[aID], Source: a.v[aSource], Type: a.v[aType], Subject: a.v[aSubject],
+		DataSchema: a.v[aDataSchema], DataContentType: a.v[aDataContentType], SpecVersion: a.v[aSpecVersion],
+		JTAPIEvent: a.v[aJTAPIEvent], CTIManager: a.v[aCTIManager], Session: a.v[aSession],
+		TraceParent: a.v[aTraceParent],
+	}
+	if a.set[aSubject] && env.Subject == "" {
+		return Envelope{}, Event{}, fmt.Errorf("%w: attribute subject is empty", ErrDecode)
+	}
+	if a.set[aDataSchema] {
+		u, err := url.Parse(env.DataSchema)
+		if err != nil || !u.IsAbs() {
+			return Envelope{}, Event{}, fmt.Errorf("%w: attribute dataschema %q is not an absolute URI", ErrDecode, env.DataSchema)
+		}
+	}
+	if a.set[aTime] {
+		t, err := time.Parse(time.RFC3339Nano, a.v[aTime])
+		if err != nil {
+			return Envelope{}, Event{}, fmt.Errorf("%w: attribute time %q is not an RFC 3339 timestamp", ErrDecode, a.v[aTime])
+		}
+		env.Time = t.UTC()
+	}
+	if a.set[aSequence] {
+		n, err := parseDigits(a.v[aSequence])
+		if err != nil {
+			return Envelope{}, Event{}, fmt.Errorf("%w: attribute sequence %q: %w", ErrDecode, a.v[aSequence], err)
+		}
+		env.Sequence = n
+	}
+
+	family, name, ok := ParseEventType(env.Type)
+	if !ok {
+		return env, Event{}, fmt.Errorf("%w: attribute type %q is not a ctibridge event type (%s<family>.<Event>%s)", ErrDecode, env.Type, TypePrefix, TypeVersion)
+	}
+	if env.JTAPIEvent != "" && env.JTAPIEvent != name {
+		return env, Event{}, fmt.Errorf("%w: attribute jtapievent %q does not match type %q", ErrDecode, env.JTAPIEvent, env.Type)
+	}
+	if family.HasEntity() && env.Subject == "" {
+		return env, Event{}, fmt.Errorf("%w: attribute subject missing: %s events name their entity there", ErrDecode, family)
+	}
+	if ct := env.DataContentType; ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return env, Event{}, fmt.Errorf("%w: attribute datacontenttype %q: the data of %s is application/json", ErrDecode, ct, env.Type)
+		}
+	}
+	if len(data) == 0 {
+		return env, Event{}, fmt.Errorf("%w: event %s has no data", ErrDecode, env.ID)
+	}
+	ev := Event{
+		Family: family, Entity: env.Subject, Name: name, Session: env.Session,
+		Sequence: env.Sequence, CTIManager: env.CTIManager, Time: env.Time, TraceParent: env.TraceParent,
+	}
+	if s, seq, ok := ParseEventID(env.ID); ok && s == env.Session {
+		ev.SessionSeq = seq
+	}
+	if err := json.Unmarshal(data, &ev.Data); err != nil {
+		return env, Event{}, fmt.Errorf("%w: data of %s is not %s JSON: %w", ErrDecode, env.ID, DataSchemaURI(family), err)
+	}
+	ev.Received = ev.Data.Times.Received
+	return env, ev, nil
+}
+
+// parseDigits reads a non-empty decimal uint64 (leading zeros allowed).
+func parseDigits(s string) (uint64, error) {
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, errors.New("not a decimal number")
+		}
+	}
+	t := strings.TrimLeft(s, "0")
+	if t == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return 0, errors.New("out of range")
+	}
+	return n, nil
+}
