@@ -1,0 +1,545 @@
+package jetstream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// Publisher defaults.
+const (
+	DefaultBufferSize      = 500_000
+	DefaultBufferBytes     = 256 << 20
+	DefaultMaxInFlight     = 1024
+	DefaultAckTimeout      = 5 * time.Second
+	DefaultRetryBackoff    = 20 * time.Millisecond
+	DefaultMaxRetryBackoff = time.Second
+)
+
+// sendBatch is how many messages the sender takes from the buffer per
+// lock acquisition.
+const sendBatch = 256
+
+// Message is one event ready to publish: a schema.Msg converts directly.
+type Message struct {
+	// Subject is the NATS subject (cti.<cluster>.<family>...).
+	Subject string
+	// ID is the CloudEvent id; it becomes the Nats-Msg-Id, so a resend is
+	// recognised by the server as a duplicate.
+	ID string
+	// EntityKey is the ordering key: messages with the same key reach the
+	// stream in Publish order. Empty means the subject without its last
+	// token (schema.EntityKey).
+	EntityKey string
+	Header    nats.Header
+	Data      []byte
+}
+
+// FromSchema converts an encoded schema message.
+func FromSchema(m schema.Msg) Message {
+	return Message{Subject: m.Subject, ID: m.ID, EntityKey: m.EntityKey, Header: nats.Header(m.Header), Data: m.Data}
+}
+
+func (m *Message) size() int64 {
+	n := len(m.Subject) + len(m.ID) + len(m.Data)
+	for k, vs := range m.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return int64(n)
+}
+
+// Config configures a Publisher. Zero values take the defaults.
+type Config struct {
+	// Conn is the NATS connection (Connect, or Embedded.Connect). Required.
+	Conn *nats.Conn
+	// Encoder encodes the PublishGap records the publisher originates.
+	// Required: without it a buffer overflow could not be recorded.
+	Encoder *schema.Encoder
+	// GapSession is the session part of PublishGap event ids. It must be
+	// unique per process run, or a gap record could be taken for a
+	// duplicate of an earlier run's record inside the dedupe window.
+	// Default: "publisher-" + 16 random hex digits.
+	GapSession string
+	// Instance is copied into the gap records' bridge data.
+	Instance string
+
+	// BufferSize bounds the buffered messages (queued, in flight and
+	// awaiting a resend); default 500,000. It must be ≥ MaxInFlight.
+	BufferSize int
+	// BufferBytes bounds their size (subject, id, headers, data); default
+	// 256 MiB.
+	BufferBytes int64
+	// MaxInFlight bounds the messages sent and not yet resolved (acked,
+	// or failed and awaiting resend); default 1024.
+	MaxInFlight int
+	// AckTimeout is how long an ack may take before the outcome is
+	// treated as unknown and the message resent; default 5 s.
+	AckTimeout time.Duration
+	// RetryBackoff is the first pause after a failed publish, doubled on
+	// each further failure up to MaxRetryBackoff and reset by an ack;
+	// defaults 20 ms and 1 s.
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+
+	// AckLatency, if set, observes the time from Publish to the PubAck of
+	// every message (buffering and resends included). It runs on the
+	// nats.go ack goroutine: it must be fast and must not block.
+	AckLatency func(time.Duration)
+	// Logger receives state changes (publishing failing/recovered, gaps);
+	// default zerolog.Nop().
+	Logger zerolog.Logger
+	// Now is the clock for enqueue times and gap records; default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.BufferSize == 0 {
+		c.BufferSize = DefaultBufferSize
+	}
+	if c.BufferBytes == 0 {
+		c.BufferBytes = DefaultBufferBytes
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = DefaultAckTimeout
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.MaxRetryBackoff == 0 {
+		c.MaxRetryBackoff = DefaultMaxRetryBackoff
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.GapSession == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		c.GapSession = "publisher-" + hex.EncodeToString(b[:])
+	}
+}
+
+// Validate reports every problem with the configuration (after defaults).
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Conn == nil {
+		errs = append(errs, errors.New("jetstream: Conn is required: pass the *nats.Conn from Connect or Embedded.Connect"))
+	}
+	if c.Encoder == nil {
+		errs = append(errs, errors.New("jetstream: Encoder is required to publish PublishGap records: pass schema.NewEncoder(...)"))
+	}
+	if c.BufferSize < 0 {
+		errs = append(errs, fmt.Errorf("jetstream: BufferSize %d is negative: use 0 for the default (%d) or a positive count", c.BufferSize, DefaultBufferSize))
+	}
+	if c.BufferBytes < 0 {
+		errs = append(errs, fmt.Errorf("jetstream: BufferBytes %d is negative: use 0 for the default (%d) or a positive size", c.BufferBytes, DefaultBufferBytes))
+	}
+	if c.MaxInFlight < 0 {
+		errs = append(errs, fmt.Errorf("jetstream: MaxInFlight %d is negative: use 0 for the default (%d) or a positive count", c.MaxInFlight, DefaultMaxInFlight))
+	}
+	if c.BufferSize > 0 && c.MaxInFlight > c.BufferSize {
+		errs = append(errs, fmt.Errorf("jetstream: MaxInFlight %d exceeds BufferSize %d: raise BufferSize or lower MaxInFlight", c.MaxInFlight, c.BufferSize))
+	}
+	if c.AckTimeout < 0 {
+		errs = append(errs, fmt.Errorf("jetstream: AckTimeout %s is negative: use 0 for the default (%s)", c.AckTimeout, DefaultAckTimeout))
+	}
+	if c.RetryBackoff < 0 || c.MaxRetryBackoff < 0 || (c.MaxRetryBackoff > 0 && c.RetryBackoff > c.MaxRetryBackoff) {
+		errs = append(errs, fmt.Errorf("jetstream: RetryBackoff %s / MaxRetryBackoff %s: both must be ≥ 0 and RetryBackoff ≤ MaxRetryBackoff", c.RetryBackoff, c.MaxRetryBackoff))
+	}
+	if strings.ContainsAny(c.GapSession, " \t\r\n") {
+		errs = append(errs, fmt.Errorf("jetstream: GapSession %q contains whitespace: use a plain token", c.GapSession))
+	}
+	return errors.Join(errs...)
+}
+
+// Stats is a snapshot of the publisher's counters.
+type Stats struct {
+	// Buffered messages (queued, in flight, awaiting a resend) and their
+	// size in bytes.
+	Buffered      int
+	BufferedBytes int64
+	// InFlight messages sent and not yet resolved.
+	InFlight int
+	// Published counts sends (first sends and resends).
+	Published uint64
+	// Acked counts messages acknowledged by the stream (each once).
+	Acked uint64
+	// Duplicates counts acks flagged Duplicate: a resend of a message the
+	// stream already held.
+	Duplicates uint64
+	// Resends counts sends after an error or timeout.
+	Resends uint64
+	// Dropped counts messages discarded because the buffer was full;
+	// Rejected those the server refused for good (e.g. too large). Both
+	// are reported by PublishGap records.
+	Dropped  uint64
+	Rejected uint64
+	// Gaps counts PublishGap records acknowledged by the stream.
+	Gaps uint64
+	// Connected is the connection state; Reconnects counts reconnections.
+	Connected  bool
+	Reconnects uint64
+	// LastError is the last publish error (nil if none yet), at
+	// LastErrorAt.
+	LastError   error
+	LastErrorAt time.Time
+}
+
+// Publisher publishes messages to JetStream, pipelined, exactly once in
+// the stream and in order per entity. See the package documentation.
+type Publisher struct {
+	cfg     Config
+	nc      *nats.Conn
+	js      natsjs.JetStream
+	log     zerolog.Logger
+	noRetry natsjs.PublishOpt
+	wake    chan struct{}
+	running atomic.Bool
+
+	mu sync.Mutex // guards the following fields
+	// buf holds every message from Publish to ack or drop.
+	buf *buffer
+	// inflight maps the *nats.Msg of each unresolved send to its entry.
+	inflight map[*nats.Msg]*entry
+	closed   bool
+	// drained is closed (and reset) when the buffer empties; Flush waits on it.
+	drained chan struct{}
+	// overflow and rejects accumulate drops until a gap record reports them.
+	overflow, rejects gapAcc
+	gapSeq            uint64
+	gapOutstanding    bool
+	// backoff is the current pause length; sending resumes at pauseUntil.
+	backoff    time.Duration
+	pauseUntil time.Time
+	failing    bool
+	encodeErr  error
+	st         Stats
+}
+
+// New validates cfg and builds a Publisher. It starts nothing: call Run.
+func New(cfg Config) (*Publisher, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Publisher{
+		cfg:      cfg,
+		nc:       cfg.Conn,
+		log:      cfg.Logger.With().Str("component", "jetstream.publisher").Logger(),
+		noRetry:  natsjs.WithRetryAttempts(0),
+		wake:     make(chan struct{}, 1),
+		buf:      newBuffer(int64(cfg.BufferSize), cfg.BufferBytes),
+		inflight: make(map[*nats.Msg]*entry),
+	}
+	js, err := natsjs.New(cfg.Conn,
+		natsjs.WithPublishAsyncAckHandler(p.onAck),
+		natsjs.WithPublishAsyncErrHandler(p.onErr),
+		// nats.go's own cap sits above ours: a stale send the library
+		// still tracks must never stall the sender.
+		natsjs.WithPublishAsyncMaxPending(2*cfg.MaxInFlight+64),
+		natsjs.WithPublishAsyncTimeout(cfg.AckTimeout),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	p.js = js
+	return p, nil
+}
+
+// Publish enqueues msg and returns at once; it never blocks on NATS. The
+// publisher takes ownership of msg.Header and msg.Data (it adds the
+// Nats-Msg-Id header). When the buffer is full the oldest messages never
+// sent yet are dropped, counted, and reported by a PublishGap record;
+// Publish itself does not fail for that. It returns ErrClosed after Close
+// and wraps ErrInvalidMessage for a message without subject or id.
+func (p *Publisher) Publish(msg Message) error {
+	if msg.Subject == "" || msg.ID == "" {
+		return fmt.Errorf("%w: subject %q, id %q: both are required", ErrInvalidMessage, msg.Subject, msg.ID)
+	}
+	if msg.EntityKey == "" {
+		msg.EntityKey = schema.EntityKey(msg.Subject)
+	}
+	if msg.Header == nil {
+		msg.Header = make(nats.Header, 1)
+	}
+	e := &entry{msg: msg, size: msg.size(), enq: p.cfg.Now()}
+	e.nm = newNatsMsg(&msg)
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	p.addLocked(e)
+	p.mu.Unlock()
+	p.signal()
+	return nil
+}
+
+func newNatsMsg(m *Message) *nats.Msg {
+	return &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data}
+}
+
+// addLocked buffers e and accounts for what the bound evicted.
+func (p *Publisher) addLocked(e *entry) {
+	var scratch [4]*entry
+	for _, v := range p.buf.add(e, scratch[:0]) {
+		p.overflow.add(v)
+		p.st.Dropped++
+	}
+}
+
+// Close stops accepting messages; buffered ones keep being published
+// while Run runs (use Flush to wait for them). Idempotent.
+func (p *Publisher) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+}
+
+// Flush waits until every buffered message is acknowledged and every drop
+// has been reported by an acknowledged gap record, or ctx ends. Run must
+// be running for it to make progress.
+func (p *Publisher) Flush(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		if p.idleLocked() {
+			p.mu.Unlock()
+			return nil
+		}
+		if p.drained == nil {
+			p.drained = make(chan struct{})
+		}
+		ch, n := p.drained, p.buf.msgs
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream: flush: %d messages still buffered: %w", n, ctx.Err())
+		}
+	}
+}
+
+func (p *Publisher) idleLocked() bool {
+	return p.buf.msgs == 0 && p.overflow.count == 0 && p.rejects.count == 0
+}
+
+func (p *Publisher) checkDrainedLocked() {
+	if p.drained != nil && p.idleLocked() {
+		close(p.drained)
+		p.drained = nil
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Publisher) Stats() Stats {
+	p.mu.Lock()
+	s := p.st
+	s.Buffered = int(p.buf.msgs)
+	s.BufferedBytes = p.buf.bytes
+	s.InFlight = p.buf.inflight
+	p.mu.Unlock()
+	s.Connected = p.nc.IsConnected()
+	s.Reconnects = p.nc.Stats().Reconnects
+	return s
+}
+
+func (p *Publisher) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes until ctx ends; it returns nil then, or an error if a gap
+// record cannot be encoded (a configuration bug that would otherwise hide
+// a loss). Messages still buffered stay buffered: call Flush before
+// cancelling ctx for a graceful stop. Returns ErrRunning if already
+// running.
+func (p *Publisher) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer p.running.Store(false)
+	status := p.nc.StatusChanged(nats.CONNECTED, nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
+	defer p.nc.RemoveStatusListener(status)
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	batch := make([]*entry, 0, sendBatch)
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		connected := p.nc.IsConnected()
+		var wait time.Duration
+		p.mu.Lock()
+		if err := p.encodeErr; err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		if connected {
+			if err := p.maybeGapLocked(); err != nil {
+				p.encodeErr = err
+				p.mu.Unlock()
+				return err
+			}
+			if now := time.Now(); now.Before(p.pauseUntil) {
+				wait = p.pauseUntil.Sub(now)
+			} else {
+				batch = p.takeLocked(batch)
+			}
+		}
+		p.mu.Unlock()
+
+		if len(batch) > 0 {
+			p.send(batch)
+			clear(batch)
+			batch = batch[:0]
+			continue
+		}
+		var tc <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-status:
+		case <-tc:
+		}
+		if tc != nil && !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// takeLocked moves up to a batch of sendable entries in flight.
+func (p *Publisher) takeLocked(batch []*entry) []*entry {
+	for len(batch) < cap(batch) && p.buf.inflight < p.cfg.MaxInFlight {
+		e := p.buf.next()
+		if e == nil {
+			break
+		}
+		if e.attempts > 1 {
+			// A fresh *nats.Msg per attempt: a late callback for an
+			// earlier attempt then finds nothing and cannot be taken for
+			// this one.
+			e.nm = newNatsMsg(&e.msg)
+			p.st.Resends++
+		}
+		p.inflight[e.nm] = e
+		p.st.Published++
+		batch = append(batch, e)
+	}
+	return batch
+}
+
+// send hands a batch to nats.go. No lock is held: the library may run
+// callbacks (which take p.mu) under its own lock.
+func (p *Publisher) send(batch []*entry) {
+	for _, e := range batch {
+		nm := e.nm
+		if _, err := p.js.PublishMsgAsync(nm, natsjs.WithMsgID(e.msg.ID), p.noRetry); err != nil {
+			p.resolveErr(nm, err)
+		}
+	}
+}
+
+// onAck runs on the nats.go ack goroutine.
+func (p *Publisher) onAck(_ natsjs.JetStream, m *nats.Msg, ack *natsjs.PubAck) {
+	now := p.cfg.Now()
+	p.mu.Lock()
+	e := p.inflight[m]
+	if e == nil {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.inflight, m)
+	p.buf.acked(e)
+	p.st.Acked++
+	if ack.Duplicate {
+		p.st.Duplicates++
+	}
+	p.backoff = 0
+	if p.failing {
+		p.failing = false
+		p.log.Info().Uint64("resends", p.st.Resends).Msg("publishing recovered")
+	}
+	if e.gap != nil {
+		p.gapOutstanding = false
+		p.st.Gaps++
+	}
+	p.checkDrainedLocked()
+	p.mu.Unlock()
+	p.signal()
+	if p.cfg.AckLatency != nil {
+		p.cfg.AckLatency(now.Sub(e.enq))
+	}
+}
+
+// onErr runs on a nats.go goroutine, possibly under the library's lock:
+// it must only take p.mu and return.
+func (p *Publisher) onErr(_ natsjs.JetStream, m *nats.Msg, err error) {
+	p.resolveErr(m, err)
+}
+
+func (p *Publisher) resolveErr(m *nats.Msg, err error) {
+	now := time.Now()
+	p.mu.Lock()
+	e := p.inflight[m]
+	if e == nil {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.inflight, m)
+	p.st.LastError, p.st.LastErrorAt = err, now
+	if permanent(err) {
+		p.buf.rejected(e)
+		p.st.Rejected++
+		p.log.Error().Err(err).Str("id", e.msg.ID).Str("subject", e.msg.Subject).Msg("message rejected by the server; it will be reported in a PublishGap record")
+		if e.gap != nil {
+			// Nothing left to report it with: say so loudly.
+			p.gapOutstanding = false
+			p.log.Error().Err(err).Int("dropped", e.gap.dropped).Msg("PublishGap record rejected by the server")
+		} else {
+			p.rejects.add(e)
+			p.rejects.reason = GapReasonRejected + ": " + err.Error()
+		}
+		p.checkDrainedLocked()
+	} else {
+		p.buf.failed(e)
+		if !now.Before(p.pauseUntil) {
+			p.backoff = min(max(2*p.backoff, p.cfg.RetryBackoff), p.cfg.MaxRetryBackoff)
+			p.pauseUntil = now.Add(p.backoff)
+		}
+		if !p.failing {
+			p.failing = true
+			p.log.Warn().Err(err).Str("id", e.msg.ID).Msg("publishing failing; resending with the same Nats-Msg-Id")
+		}
+	}
+	p.mu.Unlock()
+	p.signal()
+}
