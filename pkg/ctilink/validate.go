@@ -3,6 +3,7 @@ package ctilink
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -11,6 +12,19 @@ import (
 // identifiers. CUCM device names are at most 50 characters and directory
 // numbers far shorter; the margin is for gateways that prefix partitions.
 const MaxNameLen = 128
+
+// join is errors.Join without its cost when every error is nil (the common
+// case: every received frame is validated). errors.Join makes its variadic
+// slice escape to the heap; here the slice is only copied when an error is
+// actually returned, so validating a valid message allocates nothing.
+func join(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return errors.Join(slices.Clone(errs)...)
+		}
+	}
+	return nil
+}
 
 func checkName(field, v string, required bool) error {
 	if v == "" {
@@ -34,7 +48,12 @@ func checkName(field, v string, required bool) error {
 }
 
 func checkParty(field string, p Party) error {
-	return errors.Join(checkName(field+".dn", p.DN, false), checkName(field+".device", p.Device, false))
+	// Build the field names only when they are needed: the concatenations
+	// would otherwise allocate for every party of every valid event.
+	if checkName("", p.DN, false) == nil && checkName("", p.Device, false) == nil {
+		return nil
+	}
+	return join(checkName(field+".dn", p.DN, false), checkName(field+".device", p.Device, false))
 }
 
 func checkKind(field, v string, allowed ...string) error {
@@ -66,7 +85,7 @@ func (m ProviderOpenRequest) Validate() error {
 	if len(m.ClientVersion) > MaxNameLen {
 		errs = append(errs, errors.New("clientVersion too long"))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (Heartbeat) Validate() error         { return nil }
@@ -77,10 +96,10 @@ func (m ProviderCloseRequest) Validate() error { return nil }
 func (m DeviceOpenRequest) Validate() error  { return checkName("device", m.Device, true) }
 func (m DeviceCloseRequest) Validate() error { return checkName("device", m.Device, true) }
 func (m LineOpenRequest) Validate() error {
-	return errors.Join(checkName("device", m.Device, true), checkName("line", m.Line, true))
+	return join(checkName("device", m.Device, true), checkName("line", m.Line, true))
 }
 func (m LineCloseRequest) Validate() error {
-	return errors.Join(checkName("device", m.Device, true), checkName("line", m.Line, true))
+	return join(checkName("device", m.Device, true), checkName("line", m.Line, true))
 }
 
 func (m CTIPortRegisterRequest) Validate() error {
@@ -100,7 +119,7 @@ func (m CTIPortRegisterRequest) Validate() error {
 	if m.Media.PacketMs < 0 || m.Media.PacketMs > 1000 {
 		errs = append(errs, fmt.Errorf("media.packetMs %d out of range 0-1000", m.Media.PacketMs))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m RoutePointRegisterRequest) Validate() error { return checkName("device", m.Device, true) }
@@ -118,7 +137,7 @@ func (m RouteSelectRequest) Validate() error {
 	for _, d := range m.Destinations {
 		errs = append(errs, checkName("destinations[]", d, true))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m ProviderOpenResponse) Validate() error {
@@ -130,14 +149,14 @@ func (m ProviderOpenResponse) Validate() error {
 		errs = append(errs, errors.New("heartbeat intervals must be positive"))
 	}
 	errs = append(errs, checkName("providerId", m.ProviderID, true), checkName("ctiManager", m.CTIManager, false))
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m ProviderOpenCompleted) Validate() error {
 	if m.TotalControllableDevices < 0 {
 		return errors.New("totalControllableDevices is negative")
 	}
-	return errors.Join(checkName("providerId", m.ProviderID, false), checkName("clusterId", m.ClusterID, false))
+	return join(checkName("providerId", m.ProviderID, false), checkName("clusterId", m.ClusterID, false))
 }
 
 func (m ProviderClosed) Validate() error { return nil }
@@ -152,7 +171,7 @@ func (m DeviceListResponse) Validate() error {
 	if m.Total < 0 {
 		errs = append(errs, errors.New("total is negative"))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (d DeviceInfo) validate() error {
@@ -166,7 +185,7 @@ func (d DeviceInfo) validate() error {
 	for _, l := range d.Lines {
 		errs = append(errs, checkName("lines[].dn", l.DN, true), checkName("lines[].partition", l.Partition, false))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m Response) Validate() error          { return nil }
@@ -187,15 +206,15 @@ func (m CallStateEvent) Validate() error {
 	if !m.State.Valid() {
 		errs = append(errs, fmt.Errorf("state %d unknown", m.State))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m DeviceServiceEvent) Validate() error { return checkName("device", m.Device, true) }
 func (m LineServiceEvent) Validate() error {
-	return errors.Join(checkName("device", m.Device, true), checkName("line", m.Line, true))
+	return join(checkName("device", m.Device, true), checkName("line", m.Line, true))
 }
 func (m DeviceRegistrationEvent) Validate() error {
-	return errors.Join(checkName("device", m.Device, true), checkName("callManager", m.CallManager, false))
+	return join(checkName("device", m.Device, true), checkName("callManager", m.CallManager, false))
 }
 
 func (m FeatureEvent) Validate() error {
@@ -204,7 +223,7 @@ func (m FeatureEvent) Validate() error {
 	if m.PrimaryCallID == 0 {
 		errs = append(errs, errors.New("primaryCallId is required"))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m CallChangedEvent) Validate() error {
@@ -212,7 +231,7 @@ func (m CallChangedEvent) Validate() error {
 	if m.OriginalCallID == 0 || m.SurvivingCall == 0 {
 		errs = append(errs, errors.New("originalCallId and survivingCallId are required"))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m RouteEvent) Validate() error {
@@ -222,7 +241,7 @@ func (m RouteEvent) Validate() error {
 	if m.SessionID == 0 {
 		errs = append(errs, errors.New("sessionId is required"))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m MediaEvent) Validate() error {
@@ -233,7 +252,7 @@ func (m MediaEvent) Validate() error {
 	if m.Port < 0 || m.Port > 65535 {
 		errs = append(errs, fmt.Errorf("port %d out of range", m.Port))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m CallPartyEvent) Validate() error {
@@ -244,7 +263,7 @@ func (m CallPartyEvent) Validate() error {
 	if m.GlobalCallID == 0 {
 		errs = append(errs, errors.New("globalCallId is required"))
 	}
-	return errors.Join(errs...)
+	return join(errs...)
 }
 
 func (m ErrorMessage) Validate() error {
