@@ -96,7 +96,10 @@ func TestValidate(t *testing.T) {
 		{"static port needs port", with(func(m *CPReg) { m.Dynamic = false; m.Media.Port = 0 }), "media.port 0 out of range 1-65535", false},
 		{"static port port too big", with(func(m *CPReg) { m.Dynamic = false; m.Media.Port = 65536 }), "media.port 65536 out of range", false},
 		{"dynamic port without media", ctilink.CTIPortRegisterRequest{Device: "CTIP1", Dynamic: true}, "", false},
-		{"33 codecs", with(func(m *CPReg) { m.Media.Codecs = make([]string, 33); copy(m.Media.Codecs, strings.Split(strings.Repeat("G711U ", 33), " ")) }), "media.codecs lists more than 32 codecs", false},
+		{"33 codecs", with(func(m *CPReg) {
+			m.Media.Codecs = make([]string, 33)
+			copy(m.Media.Codecs, strings.Split(strings.Repeat("G711U ", 33), " "))
+		}), "media.codecs lists more than 32 codecs", false},
 		{"empty codec", with(func(m *CPReg) { m.Media.Codecs = []string{"G711U", ""} }), "media.codecs[] is required", false},
 		{"packetMs negative", with(func(m *CPReg) { m.Media.PacketMs = -1 }), "media.packetMs -1 out of range 0-1000", false},
 		{"packetMs too big", with(func(m *CPReg) { m.Media.PacketMs = 1001 }), "media.packetMs 1001 out of range", false},
