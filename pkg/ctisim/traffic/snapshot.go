@@ -1,0 +1,77 @@
+package traffic
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+)
+
+// Snapshot returns the current CallStateEvent (Snapshot=true) of every live
+// leg on the device's lines, line by line in directory order, oldest leg
+// first. Each event carries the leg's current state, cause and parties;
+// TimeNs is when the leg entered that state. Nothing is emitted and the
+// model does not advance.
+func (m *Model) Snapshot(device string) []ctilink.CallStateEvent {
+	var out []ctilink.CallStateEvent
+	for _, li := range m.byDevice[device] {
+		for _, l := range m.lines[li].legs {
+			out = append(out, m.stateEvent(l, true))
+		}
+	}
+	return out
+}
+
+// FailDevices drops calls in setup on those devices (cause TEMPORARYFAILURE) — used for a
+// CallManager node failure; connected calls survive.
+//
+// A call is in setup until one of its called legs has been CONNECTED; a
+// call with a live leg on one of the devices is dropped: DISCONNECTED with
+// cause TEMPORARYFAILURE on every live leg, in leg order (an open route
+// session ends first with cause 105 UNSPECIFIED_ERROR). A dropped consult
+// call gives the primary call back to the transferring party. The result
+// holds every emission up to now, pending ones from Place or RouteSelect
+// included, so the driver sends them in order. While the server reports a
+// device out of service (Hooks.DeviceInService) the generator does not
+// pick it and calls to it fail like busy.
+func (m *Model) FailDevices(devices []string, now time.Time) []Emission {
+	m.run(m.offset(now))
+	failed := make(map[string]bool, len(devices))
+	for _, d := range devices {
+		failed[d] = true
+	}
+	var drop []*call
+	for _, c := range m.calls {
+		if c.connected {
+			continue
+		}
+		for _, l := range c.legs {
+			if failed[m.lines[l.line].Device] {
+				drop = append(drop, c)
+				break
+			}
+		}
+	}
+	// Map order is random; global ids give a deterministic order.
+	slices.SortFunc(drop, func(a, b *call) int { return cmp.Compare(a.gid, b.gid) })
+	for _, c := range drop {
+		m.dropCall(c)
+	}
+	return m.flush()
+}
+
+func (m *Model) dropCall(c *call) {
+	f := c.f
+	m.stats.Dropped++
+	if f.session != 0 && f.call1 == c {
+		m.endSession(f, RouteCauseUnspecifiedError)
+	}
+	f.epoch++ // every pending step of the flow is void now
+	for _, l := range slices.Clone(c.legs) {
+		m.set(l, ctilink.CallStateDisconnected, ctilink.CauseTemporaryFailure)
+	}
+	if !f.done && c == f.call2 {
+		m.resume(f)
+	}
+}
