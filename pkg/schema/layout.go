@@ -55,7 +55,8 @@ func marshalData(b []byte, d *Data) ([]byte, error) {
 	if fastData {
 		return appendData(b, d)
 	}
-	j, err := json.Marshal(d)
+	dd := *d // keeps d itself from escaping on the fast path
+	j, err := json.Marshal(&dd)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,106 @@
+package schema
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+func benchEncoder(b *testing.B, mode Mode) *Encoder {
+	e, err := NewEncoder(EncoderConfig{Cluster: "lab", Mode: mode})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+var benchPublished = sampleTime.Add(3 * time.Millisecond)
+
+func BenchmarkEncodeBinary(b *testing.B) {
+	e := benchEncoder(b, ModeBinary)
+	ev := sampleCallEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Encode(&ev, benchPublished); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeStructured(b *testing.B) {
+	e := benchEncoder(b, ModeStructured)
+	ev := sampleCallEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Encode(&ev, benchPublished); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// sdkEvent builds the same CloudEvent with sdk-go, the way an sdk-go
+// producer would.
+func sdkEvent(ev *Event, published time.Time) (event.Event, error) {
+	e := event.New()
+	e.SetID(EventID(ev.Session, ev.SessionSeq))
+	e.SetSource(DefaultSource("lab"))
+	e.SetType(EventType(ev.Family, ev.Name))
+	e.SetSubject(ev.Entity)
+	e.SetTime(ev.Time)
+	e.SetDataSchema(DataSchemaURI(ev.Family))
+	e.SetExtension(ExtJTAPIEvent, ev.Name)
+	e.SetExtension(ExtSequence, FormatSequence(ev.Sequence))
+	e.SetExtension(ExtCTIManager, ev.CTIManager)
+	e.SetExtension(ExtProviderSession, ev.Session)
+	e.SetExtension(ExtTraceParent, ev.TraceParent)
+	d := ev.Data
+	d.Times.Published = published.UTC()
+	err := e.SetData(event.ApplicationJSON, d)
+	return e, err
+}
+
+func BenchmarkSDKEventMarshal(b *testing.B) {
+	ev := sampleCallEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := sdkEvent(&ev, benchPublished)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := json.Marshal(&e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeBinary(b *testing.B) {
+	e := benchEncoder(b, ModeBinary)
+	ev := sampleCallEvent()
+	m, err := e.Encode(&ev, benchPublished)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Decode(m.Header, m.Data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeStructured(b *testing.B) {
+	e := benchEncoder(b, ModeStructured)
+	ev := sampleCallEvent()
+	m, err := e.Encode(&ev, benchPublished)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Decode(m.Header, m.Data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
