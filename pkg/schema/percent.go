@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -58,15 +59,9 @@ func PercentDecode(v string) (string, error) {
 		}
 		v = u
 	}
-	n := 0
-	for i := 0; i < len(v); i++ {
-		if v[i] == '%' {
-			n++
-		}
-	}
 	out := v
-	if n > 0 {
-		b := make([]byte, 0, len(v)-2*n)
+	if strings.IndexByte(v, '%') >= 0 {
+		b := make([]byte, 0, len(v))
 		for i := 0; i < len(v); i++ {
 			c := v[i]
 			if c != '%' {
