@@ -1,0 +1,450 @@
+package ctiengine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/rs/zerolog"
+)
+
+// Engine runs a Machine: it owns the single goroutine that steps it, the
+// connection to the current CTIManager (and the goroutine reading it), the
+// timers, the dialer and the Sink. Create it with New, run it with Run,
+// stop it with Close.
+type Engine struct {
+	cfg   settings
+	log   zerolog.Logger
+	clock Clock
+	sink  Sink
+	m     *Machine
+	cert  tls.Certificate
+	pin   *trustPin
+
+	inbox    chan inItem
+	wake     chan struct{}
+	cmds     chan command
+	closeReq chan struct{}
+	done     chan struct{}
+	stopping chan struct{}
+
+	closeOnce sync.Once
+	running   atomic.Bool
+	wg        sync.WaitGroup
+
+	// Owned by the Run goroutine.
+	links  map[LinkID]*linkConn
+	timers [numTimers]Timer
+
+	tmu sync.Mutex // guards due
+	due [numTimers]bool
+
+	ready    atomic.Bool
+	provider atomic.Int32
+
+	smu    sync.Mutex // guards cached
+	cached Status
+}
+
+type linkConn struct {
+	id   LinkID
+	conn *ctilink.Conn
+	done chan struct{}
+}
+
+type inKind uint8
+
+const (
+	inLinkUp inKind = iota + 1
+	inLinkFailed
+	inFrame
+	inFrameErr
+	inLinkDown
+	inProbe
+)
+
+type inItem struct {
+	kind inKind
+	link LinkID
+	conn *ctilink.Conn
+	msg  ctilink.Message
+	err  error
+	node int
+	ok   bool
+}
+
+type command struct {
+	fallback bool
+	status   chan Status
+}
+
+// New validates cfg and returns an engine; it starts nothing.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := cfg.withDefaults()
+	e := &Engine{
+		cfg:      s,
+		log:      cfg.Logger.With().Str("component", "ctiengine").Logger(),
+		clock:    s.Clock,
+		sink:     cfg.Sink,
+		inbox:    make(chan inItem, 4096),
+		wake:     make(chan struct{}, 1),
+		cmds:     make(chan command, 8),
+		closeReq: make(chan struct{}),
+		done:     make(chan struct{}),
+		stopping: make(chan struct{}),
+		links:    make(map[LinkID]*linkConn),
+	}
+	if s.TLS.Enabled() {
+		cert, err := loadClientCert(s.TLS.ClientCert, s.TLS.ClientKey, s.InstanceID)
+		if err != nil {
+			return nil, err
+		}
+		e.cert = cert
+		if e.pin, err = newTrustPin(s.TLS.TrustStore, e.log); err != nil {
+			return nil, err
+		}
+	}
+	e.m = NewMachine(cfg)
+	e.provider.Store(int32(ProviderOutOfService))
+	e.cached = e.m.Status()
+	return e, nil
+}
+
+// Run connects and keeps the provider in service until Close is called,
+// ctx ends, or the provider shuts down for good. It returns nil after
+// Close, ctx.Err() when ctx ended (after the same orderly provider close),
+// and otherwise the reason the provider shut down: an error wrapping
+// ErrRetryAttemptsExceeded, ErrCertCompromised or ErrOpenRefused. Run may
+// be called once.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("ctiengine: Run called more than once")
+	}
+	defer close(e.done)
+	select {
+	case <-e.closeReq:
+		return nil
+	default:
+	}
+	dialCtx, cancelDials := context.WithCancel(context.Background())
+	defer func() {
+		cancelDials()
+		close(e.stopping)
+		for id, lc := range e.links {
+			lc.conn.Close()
+			close(lc.done)
+			delete(e.links, id)
+		}
+		for i, t := range e.timers {
+			if t != nil {
+				t.Stop()
+				e.timers[i] = nil
+			}
+		}
+		e.wg.Wait()
+	}()
+	e.log.Info().Str("bridge_instance", e.cfg.BridgeInstance).Int("ctimanagers", len(e.cfg.CTIManagers)).Msg("engine starting")
+	e.apply(dialCtx, e.m.Start(e.clock.Now()))
+	ctxDone := ctx.Done()
+	closeReq := e.closeReq
+	var ctxErr error
+	for !e.m.Done() {
+		select {
+		case it := <-e.inbox:
+			e.handle(dialCtx, it)
+		case <-e.wake:
+			e.fireTimers(dialCtx)
+		case c := <-e.cmds:
+			switch {
+			case c.status != nil:
+				s := e.m.Status()
+				e.smu.Lock()
+				e.cached = s
+				e.smu.Unlock()
+				c.status <- s
+			case c.fallback:
+				e.apply(dialCtx, e.m.InitiateFallback(e.clock.Now()))
+			}
+		case <-closeReq:
+			closeReq = nil
+			e.apply(dialCtx, e.m.Shutdown(e.clock.Now()))
+		case <-ctxDone:
+			ctxDone = nil
+			ctxErr = ctx.Err()
+			e.apply(dialCtx, e.m.Shutdown(e.clock.Now()))
+		}
+	}
+	s := e.m.Status()
+	e.smu.Lock()
+	e.cached = s
+	e.smu.Unlock()
+	if err := e.m.err; err != nil {
+		return err
+	}
+	return ctxErr
+}
+
+// Close closes the provider in order (ProviderCloseRequest with
+// APPLICATIONREQUEST, bounded by CloseTimeout; then ProvShutdownEv) and
+// waits for Run to return. It is idempotent.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { close(e.closeReq) })
+	if !e.running.Load() {
+		return nil
+	}
+	bound := time.NewTimer(2*e.cfg.CloseTimeout + 5*time.Second)
+	defer bound.Stop()
+	select {
+	case <-e.done:
+		return nil
+	case <-bound.C:
+		return errors.New("ctiengine: Close timed out waiting for the engine to stop")
+	}
+}
+
+// Done is closed when Run has returned.
+func (e *Engine) Done() <-chan struct{} { return e.done }
+
+// InitiateFallback asks for an early fallback off the least-priority
+// CTIManager (ignored when not on it).
+func (e *Engine) InitiateFallback() {
+	select {
+	case e.cmds <- command{fallback: true}:
+	default:
+	}
+}
+
+// Ready reports whether the provider is in service. It is cheap and safe
+// from any goroutine.
+func (e *Engine) Ready() bool { return e.ready.Load() }
+
+// Status returns a snapshot of the engine. It is safe from any goroutine;
+// while Run is active it asks the engine's goroutine (waiting at most a
+// second, else it returns the last snapshot with the current provider
+// state).
+func (e *Engine) Status() Status {
+	if e.running.Load() {
+		reply := make(chan Status, 1)
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case e.cmds <- command{status: reply}:
+			select {
+			case s := <-reply:
+				return s
+			case <-t.C:
+			case <-e.done:
+			}
+		case <-t.C:
+		case <-e.done:
+		}
+	}
+	e.smu.Lock()
+	s := e.cached
+	e.smu.Unlock()
+	s.Ready = e.ready.Load()
+	s.Provider = ProviderState(e.provider.Load()).String()
+	return s
+}
+
+func (e *Engine) post(it inItem, linkDone <-chan struct{}) bool {
+	select {
+	case e.inbox <- it:
+		return true
+	case <-linkDone:
+		return false
+	case <-e.stopping:
+		return false
+	}
+}
+
+func (e *Engine) handle(ctx context.Context, it inItem) {
+	now := e.clock.Now()
+	switch it.kind {
+	case inLinkUp:
+		lc := &linkConn{id: it.link, conn: it.conn, done: make(chan struct{})}
+		e.links[it.link] = lc
+		e.apply(ctx, e.m.LinkUp(it.link, now))
+		if _, ok := e.links[it.link]; ok {
+			e.wg.Add(1)
+			go e.readLoop(lc)
+		}
+	case inLinkFailed:
+		e.apply(ctx, e.m.LinkFailed(it.link, it.err, now))
+	case inFrame:
+		e.apply(ctx, e.m.Message(it.link, it.msg, now))
+	case inFrameErr:
+		e.apply(ctx, e.m.FrameError(it.link, it.err, now))
+	case inLinkDown:
+		e.apply(ctx, e.m.LinkDown(it.link, it.err, now))
+	case inProbe:
+		e.apply(ctx, e.m.ProbeResult(it.node, it.ok, now))
+	}
+}
+
+func (e *Engine) readLoop(lc *linkConn) {
+	defer e.wg.Done()
+	for {
+		_, msg, err := lc.conn.Read()
+		if err != nil {
+			if !ctilink.IsFatal(err) {
+				if !e.post(inItem{kind: inFrameErr, link: lc.id, err: err}, lc.done) {
+					return
+				}
+				continue
+			}
+			e.post(inItem{kind: inLinkDown, link: lc.id, err: err}, lc.done)
+			return
+		}
+		if !e.post(inItem{kind: inFrame, link: lc.id, msg: msg}, lc.done) {
+			return
+		}
+	}
+}
+
+func (e *Engine) timerFired(id TimerID) {
+	e.tmu.Lock()
+	e.due[id] = true
+	e.tmu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) fireTimers(ctx context.Context) {
+	e.tmu.Lock()
+	due := e.due
+	e.due = [numTimers]bool{}
+	e.tmu.Unlock()
+	for id, d := range due {
+		if d && !e.m.Done() {
+			e.apply(ctx, e.m.Timer(TimerID(id), e.clock.Now()))
+		}
+	}
+}
+
+// apply carries out one Output (see Output for the order). A write error
+// is fed back to the machine as the link going down, after the rest of
+// the output has been handled.
+func (e *Engine) apply(ctx context.Context, out *Output) {
+	var writeErr error
+	writeLink := out.SendLink
+	if len(out.Send) > 0 {
+		if lc := e.links[out.SendLink]; lc != nil {
+			if _, err := lc.conn.WriteBatch(out.Send...); err != nil {
+				writeErr = err
+			}
+		}
+	}
+	if out.Hangup != 0 {
+		if lc := e.links[out.Hangup]; lc != nil {
+			lc.conn.Close()
+			close(lc.done)
+			delete(e.links, out.Hangup)
+		}
+	}
+	if out.Dial != nil {
+		req := *out.Dial
+		e.wg.Add(1)
+		go e.dial(ctx, req)
+	}
+	for _, p := range out.Probes {
+		e.wg.Add(1)
+		go e.probe(ctx, p)
+	}
+	now := e.clock.Now()
+	for _, op := range out.Timers {
+		if t := e.timers[op.ID]; t != nil {
+			t.Stop()
+			e.timers[op.ID] = nil
+		}
+		if !op.At.IsZero() {
+			id := op.ID
+			d := op.At.Sub(now)
+			if d < 0 {
+				d = 0
+			}
+			e.timers[id] = e.clock.AfterFunc(d, func() { e.timerFired(id) })
+		}
+	}
+	for i := range out.Events {
+		e.sink.Emit(out.Events[i])
+	}
+	for _, t := range out.Transitions {
+		e.log.Info().Str("kind", t.Kind).Str("from", t.From).Str("to", t.To).Str("reason", t.Reason).
+			Str("ctimanager", t.CTIManager).Msg("state transition")
+	}
+	for _, n := range out.Notes {
+		ev := e.log.WithLevel(n.Level)
+		if n.CTIManager != "" {
+			ev = ev.Str("ctimanager", n.CTIManager)
+		}
+		if n.Err != nil {
+			ev = ev.Err(n.Err)
+		}
+		if n.Level == zerolog.ErrorLevel && errors.Is(n.Err, ErrCertCompromised) {
+			ev = ev.Str("action", "configure a new instanceId and client certificate (the current one is refused by CTIManager)")
+		}
+		ev.Msg(n.Msg)
+	}
+	prov := e.m.Provider()
+	e.provider.Store(int32(prov))
+	e.ready.Store(prov == ProviderInService)
+	if writeErr != nil && !e.m.Done() {
+		e.apply(ctx, e.m.LinkDown(writeLink, writeErr, e.clock.Now()))
+	}
+}
+
+func (e *Engine) dial(ctx context.Context, req DialRequest) {
+	defer e.wg.Done()
+	conn, err := e.connect(ctx, req)
+	if err != nil {
+		e.post(inItem{kind: inLinkFailed, link: req.Link, err: err}, nil)
+		return
+	}
+	if !e.post(inItem{kind: inLinkUp, link: req.Link, conn: conn}, nil) {
+		conn.Close()
+	}
+}
+
+func (e *Engine) connect(ctx context.Context, req DialRequest) (*ctilink.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", req.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if req.TLS {
+		tc := tls.Client(nc, e.tlsConfig(req.CTIManager))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		nc = tc
+	}
+	conn := ctilink.NewConn(nc, e.cfg.MaxFrameSize)
+	conn.SetWriteTimeout(e.cfg.CtiRequestTimeout)
+	return conn, nil
+}
+
+func (e *Engine) probe(ctx context.Context, p ProbeRequest) {
+	defer e.wg.Done()
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", p.Addr)
+	if err == nil {
+		nc.Close()
+	}
+	e.post(inItem{kind: inProbe, node: p.Node, ok: err == nil}, nil)
+}

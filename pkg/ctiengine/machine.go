@@ -1,0 +1,466 @@
+package ctiengine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctiengine/callmodel"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/rs/zerolog"
+)
+
+// Sentinel errors returned by Engine.Run (wrapped with detail) and carried
+// by Output.Err when the machine stops.
+var (
+	// ErrRetryAttemptsExceeded: ProviderOpenRetryAttempts consecutive
+	// rounds over the CTIManager list failed (RETRY_ATTEMPTS_EXCEEDED).
+	ErrRetryAttemptsExceeded = errors.New("ctiengine: provider retry attempts exceeded")
+	// ErrCertCompromised: CTIManager marked the client certificate
+	// compromised; a new instanceId and certificate must be configured.
+	ErrCertCompromised = errors.New("ctiengine: client certificate compromised")
+	// ErrOpenRefused: the very first provider open was refused for a
+	// reason retrying cannot fix (login failed, not allowed, incompatible
+	// protocol, not authorised for TLS).
+	ErrOpenRefused = errors.New("ctiengine: provider open refused")
+	// ErrClosed: the engine was closed.
+	ErrClosed = errors.New("ctiengine: engine closed")
+)
+
+// reqKind is what a pipelined request was for.
+type reqKind uint8
+
+const (
+	reqDeviceOpen reqKind = iota + 1
+	reqLineOpen
+	reqCTIPortRegister
+	reqRoutePointRegister
+	reqSnapshot
+	reqRouteSelect
+)
+
+func (k reqKind) String() string {
+	switch k {
+	case reqDeviceOpen:
+		return "DeviceOpenRequest"
+	case reqLineOpen:
+		return "LineOpenRequest"
+	case reqCTIPortRegister:
+		return "CTIPortRegisterRequest"
+	case reqRoutePointRegister:
+		return "RoutePointRegisterRequest"
+	case reqSnapshot:
+		return "SnapshotRequest"
+	case reqRouteSelect:
+		return "RouteSelectRequest"
+	}
+	return "request"
+}
+
+type queuedReq struct {
+	msg  ctilink.Message
+	kind reqKind
+	dev  *device
+	line int
+}
+
+type pendingReq struct {
+	kind reqKind
+	dev  *device
+	line int
+}
+
+type reqDeadline struct {
+	seq uint32
+	at  time.Time
+}
+
+// closeIntent says what an orderly ProviderCloseRequest is for.
+type closeIntent uint8
+
+const (
+	closeNone closeIntent = iota
+	closeShutdown
+	closeFallback
+)
+
+type seqKey struct {
+	fam schema.Family
+	ent string
+}
+
+type gapState struct {
+	id       string
+	openedAt time.Time
+	reason   string
+}
+
+// Counters are the machine's running totals.
+type Counters struct {
+	FramesIn         uint64 `json:"framesIn"`
+	FramesOut        uint64 `json:"framesOut"`
+	Events           uint64 `json:"events"`
+	HeartbeatsSent   uint64 `json:"heartbeatsSent"`
+	HeartbeatMisses  uint64 `json:"heartbeatMisses"`
+	ConnectAttempts  uint64 `json:"connectAttempts"`
+	ConnectFailures  uint64 `json:"connectFailures"`
+	Failovers        uint64 `json:"failovers"`
+	RequestTimeouts  uint64 `json:"requestTimeouts"`
+	RequestFailures  uint64 `json:"requestFailures"`
+	Gaps             uint64 `json:"gaps"`
+	ProtocolErrors   uint64 `json:"protocolErrors"`
+	DevicesIgnored   uint64 `json:"devicesIgnored"`
+	RouteSelects     uint64 `json:"routeSelects"`
+	BufferedMessages uint64 `json:"bufferedMessages"`
+}
+
+// maxBuffered bounds call messages held back while devices are being
+// opened (so that no call event precedes ProvInServiceEv). Beyond it the
+// buffer is flushed and messages pass straight through: order relaxes,
+// nothing is lost.
+const maxBuffered = 1 << 16
+
+// Machine is the engine's deterministic core: the JTAPI provider with its
+// CTIManager list, link handshake, heartbeats, devices and observers,
+// failover, least-priority fallback and gap accounting. It performs no I/O
+// and reads no clock: every input carries the current time and every
+// effect comes back in an Output. It is not safe for concurrent use; the
+// Engine drives it from one goroutine.
+type Machine struct {
+	cfg   settings
+	model *callmodel.Model
+	out   Output
+
+	prov ProviderState
+	link LinkState
+
+	// Current link.
+	linkID        LinkID
+	lastLinkID    LinkID
+	node          int
+	nodeName      string
+	providerID    string
+	serverHB      time.Duration
+	clientHB      time.Duration
+	lastRx        time.Time
+	lastTx        time.Time
+	lastHBSent    time.Time
+	txSeq         uint32
+	openSeq       uint32
+	listSeq       uint32
+	announced     bool // CTIManagerConnected emitted for this link
+	closing       closeIntent
+	lossReason    ctilink.CloseReason
+	pendingDetail string
+
+	// Failover rounds.
+	round         []int
+	roundPos      int
+	failedRounds  int
+	lastNode      int
+	everInService bool
+	lastErr       string
+
+	// Least priority and fallback.
+	onLP          bool
+	primReachable bool
+	reachable     []string
+	fallingBack   bool
+
+	// Requests.
+	pending     map[uint32]pendingReq
+	deadlines   []reqDeadline
+	queue       []queuedReq
+	queueHead   int
+	openPending int
+	snapPending int
+
+	// Devices.
+	devices     []*device
+	byName      map[string]*device
+	byDN        map[string]*device
+	listBuf     []ctilink.DeviceInfo
+	listTotal   int
+	observeAll  bool
+	observeSet  map[string]struct{}
+	created     []*device
+	removed     []*device
+	routeRR     map[string]int
+	routeSess   map[uint32]time.Time
+	reinstating bool
+
+	// Held back call messages (see maxBuffered).
+	buffered []ctilink.Message
+	bufferAt []time.Time
+
+	// Session and sequences.
+	sessionN   int
+	session    string
+	sessionSeq uint64
+	newSession bool
+	seqs       map[seqKey]uint64
+	callSeqs   int
+
+	gap  *gapState
+	gapN int
+
+	timers [numTimers]time.Time
+
+	stats Counters
+	done  bool
+	err   error
+}
+
+// NewMachine returns a machine for cfg, which must be valid (see
+// Config.Validate); Sink, Logger and Clock are not used by the machine.
+func NewMachine(cfg Config) *Machine {
+	s := cfg.withDefaults()
+	m := &Machine{
+		cfg:        s,
+		prov:       ProviderOutOfService,
+		node:       -1,
+		lastNode:   -1,
+		pending:    make(map[uint32]pendingReq),
+		byName:     make(map[string]*device),
+		byDN:       make(map[string]*device),
+		routeRR:    make(map[string]int),
+		routeSess:  make(map[uint32]time.Time),
+		seqs:       make(map[seqKey]uint64),
+		newSession: true,
+	}
+	if cfg.Observe == nil {
+		m.observeAll = true
+	} else {
+		m.observeSet = make(map[string]struct{}, len(cfg.Observe))
+		for _, o := range cfg.Observe {
+			m.observeSet[o] = struct{}{}
+		}
+	}
+	m.model = callmodel.New(callmodel.Config{
+		Controlled: func(dn string) bool { _, ok := m.byDN[dn]; return ok },
+		TerminalOf: func(dn string) string {
+			if d, ok := m.byDN[dn]; ok {
+				return d.name
+			}
+			return ""
+		},
+		MaxCalls: s.MaxCalls,
+	})
+	return m
+}
+
+// Provider returns the provider state.
+func (m *Machine) Provider() ProviderState { return m.prov }
+
+// Link returns the link state.
+func (m *Machine) Link() LinkState { return m.link }
+
+// Session returns the current provider session id.
+func (m *Machine) Session() string { return m.session }
+
+// Done reports whether the machine has stopped for good.
+func (m *Machine) Done() bool { return m.done }
+
+// Model exposes the call model (read-only use: Calls, Stats).
+func (m *Machine) Model() *callmodel.Model { return m.model }
+
+func (m *Machine) begin() *Output {
+	m.out.reset()
+	return &m.out
+}
+
+func (m *Machine) finish() *Output {
+	if len(m.out.Send) > 0 {
+		m.out.SendLink = m.linkID
+	}
+	m.out.Done = m.done
+	if m.done {
+		m.out.Err = m.err
+	}
+	return &m.out
+}
+
+// Start begins connecting to the first CTIManager.
+func (m *Machine) Start(now time.Time) *Output {
+	m.begin()
+	if m.link == LinkIdle && !m.done {
+		if m.cfg.fallbackWarning != "" {
+			m.note(zerolog.WarnLevel, m.cfg.fallbackWarning, nil)
+		}
+		m.newRound(-1)
+		m.connectNext(now)
+	}
+	return m.finish()
+}
+
+// LinkUp reports that the connection for link is established.
+func (m *Machine) LinkUp(link LinkID, now time.Time) *Output {
+	m.begin()
+	if link != m.linkID || m.link != LinkConnecting {
+		m.out.Hangup = link
+		return m.finish()
+	}
+	m.txSeq = 0
+	m.lastRx = now
+	m.setLink(LinkOpening, "connected", now)
+	seq := m.send(ctilink.ProviderOpenRequest{
+		Login:                    m.cfg.Login,
+		Password:                 m.cfg.Password,
+		AppInfo:                  m.cfg.AppInfo,
+		InstanceID:               m.cfg.InstanceID,
+		DesiredServerHeartbeatMs: m.cfg.DesiredServerHeartbeatInterval.Milliseconds(),
+		ClientVersion:            ClientVersion,
+		ProtocolVersions:         []int{int(ctilink.ProtocolVersion)},
+		ApplicationPriority:      2,
+	}, now)
+	m.openSeq = seq
+	m.arm(TimerPhase, now.Add(m.cfg.ProviderOpenRequestTimeout))
+	return m.finish()
+}
+
+// LinkFailed reports that connecting link failed (refused, timed out, TLS
+// handshake or server trust failure).
+func (m *Machine) LinkFailed(link LinkID, err error, now time.Time) *Output {
+	m.begin()
+	if link != m.linkID || m.done {
+		return m.finish()
+	}
+	detail := "connect failed"
+	if err != nil {
+		detail = err.Error()
+	}
+	if errors.Is(err, ErrServerTrust) {
+		m.emitCertProblem(now, "SERVER_TRUST", 0, detail)
+	}
+	m.lose(now, ctilink.CloseNone, detail)
+	return m.finish()
+}
+
+// LinkDown reports that the established connection for link broke (read
+// or write error, EOF, fatal framing error).
+func (m *Machine) LinkDown(link LinkID, err error, now time.Time) *Output {
+	m.begin()
+	if link != m.linkID || m.done {
+		return m.finish()
+	}
+	detail := "connection lost"
+	if err != nil {
+		detail = err.Error()
+	}
+	if m.closing != closeNone {
+		m.closeDone(now, detail)
+		return m.finish()
+	}
+	m.lose(now, ctilink.CloseUnexpectedShutdown, detail)
+	return m.finish()
+}
+
+// FrameError reports an unusable frame that did not break the stream
+// (unknown type, malformed or invalid body).
+func (m *Machine) FrameError(link LinkID, err error, now time.Time) *Output {
+	m.begin()
+	if link == m.linkID && !m.done {
+		m.lastRx = now
+		m.stats.ProtocolErrors++
+		m.note(zerolog.WarnLevel, "unusable frame from CTIManager", err)
+	}
+	return m.finish()
+}
+
+// Timer reports that timer id fired at now. Stale or early fires are
+// ignored.
+func (m *Machine) Timer(id TimerID, now time.Time) *Output {
+	m.begin()
+	if id < 0 || id >= numTimers || m.done {
+		return m.finish()
+	}
+	at := m.timers[id]
+	if at.IsZero() || now.Before(at) {
+		return m.finish()
+	}
+	m.timers[id] = time.Time{}
+	switch id {
+	case TimerHeartbeatRecv:
+		m.heartbeatRecvDue(now)
+	case TimerHeartbeatSend:
+		m.heartbeatSendDue(now)
+	case TimerPhase:
+		m.phaseTimeout(now)
+	case TimerRequest:
+		m.requestTimeoutDue(now)
+	case TimerRetry:
+		if m.link == LinkWaitingRetry {
+			m.newRound(m.lastNode)
+			m.connectNext(now)
+		}
+	case TimerProbe:
+		m.probeDue(now)
+	case TimerFallback:
+		m.startFallback(now, "fallback initiation time elapsed")
+	case TimerClose:
+		if m.closing != closeNone {
+			m.closeDone(now, "no ProviderClosed within CloseTimeout")
+		}
+	}
+	return m.finish()
+}
+
+// ProbeResult reports whether a probed normal CTIManager accepted a
+// connection.
+func (m *Machine) ProbeResult(node int, ok bool, now time.Time) *Output {
+	m.begin()
+	if !m.done && ok && m.onLP && !m.primReachable && node >= 0 && node < len(m.cfg.CTIManagers) &&
+		!m.cfg.CTIManagers[node].LeastPriority {
+		m.primReachable = true
+		m.reachable = append(m.reachable[:0], m.cfg.CTIManagers[node].Name)
+		m.cancel(TimerProbe)
+		ev := m.providerEvent(schema.EvCiscoProvPrimNwReachable, now)
+		ev.Data.Provider.LeastPriority = true
+		ev.Data.Provider.Reachable = append([]string(nil), m.reachable...)
+		m.emit(ev)
+		m.arm(TimerFallback, now.Add(m.cfg.FallbackInitiationTime))
+		m.note(zerolog.InfoLevel, fmt.Sprintf("normal CTIManager %s reachable; falling back in %v",
+			m.cfg.CTIManagers[node].Name, m.cfg.FallbackInitiationTime), nil)
+	}
+	return m.finish()
+}
+
+// InitiateFallback starts an orderly fallback off the least-priority
+// CTIManager now (CiscoProvider.initiateFallback). It is ignored unless the
+// provider is on the least-priority CTIManager.
+func (m *Machine) InitiateFallback(now time.Time) *Output {
+	m.begin()
+	if !m.done {
+		m.startFallback(now, "fallback requested")
+	}
+	return m.finish()
+}
+
+// Shutdown closes the provider: an orderly ProviderCloseRequest
+// {APPLICATIONREQUEST} when a provider is open (then ProvShutdownEv when
+// ProviderClosed arrives, the link drops or CloseTimeout passes), else at
+// once.
+func (m *Machine) Shutdown(now time.Time) *Output {
+	m.begin()
+	if m.done {
+		return m.finish()
+	}
+	if m.closing == closeShutdown {
+		return m.finish()
+	}
+	if m.linkID != 0 && m.link.established() {
+		m.closing = closeShutdown
+		m.cancelLinkTimers()
+		m.send(ctilink.ProviderCloseRequest{Reason: ctilink.CloseApplicationRequest}, now)
+		m.setLink(LinkClosing, "close requested", now)
+		m.arm(TimerClose, now.Add(m.cfg.CloseTimeout))
+		return m.finish()
+	}
+	m.hangup(now)
+	m.stop(now, ctilink.CloseApplicationRequest, "closed on application request", nil)
+	return m.finish()
+}
+
+// ClientVersion is sent in ProviderOpenRequest.
+const ClientVersion = "ctibridge-ctiengine/1"

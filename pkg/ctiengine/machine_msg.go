@@ -1,0 +1,300 @@
+package ctiengine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/rs/zerolog"
+)
+
+// Message handles one decoded frame received on link. Any inbound frame
+// counts as a heartbeat.
+func (m *Machine) Message(link LinkID, msg ctilink.Message, now time.Time) *Output {
+	m.begin()
+	if link != m.linkID || m.done || msg == nil {
+		return m.finish()
+	}
+	m.lastRx = now
+	m.stats.FramesIn++
+	switch v := msg.(type) {
+	case ctilink.Heartbeat:
+	case ctilink.CallStateEvent, ctilink.FeatureEvent, ctilink.CallChangedEvent, ctilink.MediaEvent,
+		ctilink.CallPartyEvent:
+		m.callMessage(msg, now)
+	case ctilink.RouteEvent:
+		m.callMessage(msg, now)
+		if v.Kind == ctilink.RouteKindRoute || v.Kind == ctilink.RouteKindReRoute {
+			m.routeRequested(v, now)
+		} else if v.Kind == ctilink.RouteKindEnd {
+			delete(m.routeSess, v.SessionID)
+		}
+	case ctilink.ProviderOpenResponse:
+		m.openResponse(v, now)
+	case ctilink.ProviderOpenCompleted:
+		m.openCompleted(v, now)
+	case ctilink.DeviceListResponse:
+		m.deviceList(v, now)
+	case ctilink.Response:
+		m.response(v.ReqSeq, v.Result, v.Error, now)
+	case ctilink.SnapshotCompleted:
+		m.snapshotCompleted(v, now)
+	case ctilink.DeviceServiceEvent:
+		m.deviceService(v, now)
+	case ctilink.LineServiceEvent:
+		m.lineService(v, now)
+	case ctilink.DeviceRegistrationEvent:
+		m.deviceRegistration(v, now)
+	case ctilink.ProviderClosed:
+		m.providerClosed(v, now)
+	case ctilink.ErrorMessage:
+		m.stats.ProtocolErrors++
+		m.note(zerolog.WarnLevel, fmt.Sprintf("CTIManager reported an error for frame %d: code %d: %s", v.ReqSeq, v.Code, v.Text), nil)
+		if _, ok := m.pending[v.ReqSeq]; ok {
+			m.response(v.ReqSeq, ctilink.ResultInvalidRequest, v.Text, now)
+		} else if v.ReqSeq != 0 && (v.ReqSeq == m.openSeq && m.link == LinkOpening) {
+			m.lose(now, ctilink.CloseProviderOpenFailure, "provider open rejected: "+v.Text)
+		}
+	default:
+		m.stats.ProtocolErrors++
+		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected %s from CTIManager ignored", msg.Type()), nil)
+	}
+	return m.finish()
+}
+
+func (m *Machine) openResponse(v ctilink.ProviderOpenResponse, now time.Time) {
+	if m.link != LinkOpening || v.ReqSeq != m.openSeq {
+		m.stats.ProtocolErrors++
+		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected ProviderOpenResponse (reqSeq %d) in state %s", v.ReqSeq, m.link), nil)
+		return
+	}
+	if v.Result != ctilink.ResultOK {
+		m.lose(now, ctilink.CloseProviderOpenFailure, "provider open rejected: "+v.Result.String())
+		return
+	}
+	m.serverHB = time.Duration(v.ServerHeartbeatMs) * time.Millisecond
+	m.clientHB = time.Duration(v.ClientHeartbeatMs) * time.Millisecond
+	m.providerID = v.ProviderID
+	m.announced = true
+	m.setLink(LinkAwaitingOpenCompleted, "provider open accepted", now)
+	ev := m.providerEvent(schema.EvCTIManagerConnected, now)
+	ev.Data.Provider.ProviderID = v.ProviderID
+	ev.Data.Provider.ServerHeartbeatMs = v.ServerHeartbeatMs
+	ev.Data.Provider.ClientHeartbeatMs = v.ClientHeartbeatMs
+	ev.Data.Provider.LeastPriority = m.cfg.CTIManagers[m.node].LeastPriority
+	if v.ServerInfo != "" {
+		ev.Data.Provider.Detail = v.ServerInfo
+	}
+	m.emit(ev)
+	m.arm(TimerHeartbeatRecv, m.lastRx.Add(2*m.serverHB))
+	m.arm(TimerHeartbeatSend, m.lastTx.Add(m.clientHB))
+}
+
+// loginRefusal lists open failures that retrying cannot fix.
+func loginRefusal(r ctilink.CloseReason) bool {
+	switch r {
+	case ctilink.CloseLoginFailed, ctilink.CloseLoginNotAllowed, ctilink.CloseUserNotAuthorizedForSecurity,
+		ctilink.CloseUnauthorizedForTLS, ctilink.CloseIncompatibleProtocol, ctilink.CloseAuthTypeOnUnsupportedPort,
+		ctilink.CloseUserDeleted, ctilink.CloseStandardCTIPermissionRemoved:
+		return true
+	}
+	return false
+}
+
+func (m *Machine) openCompleted(v ctilink.ProviderOpenCompleted, now time.Time) {
+	if m.link != LinkAwaitingOpenCompleted {
+		m.stats.ProtocolErrors++
+		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected ProviderOpenCompleted in state %s", m.link), nil)
+		return
+	}
+	if v.Reason != ctilink.CloseNone {
+		detail := "provider open failed: " + v.Reason.String()
+		if v.FailureDescription != "" {
+			detail += ": " + v.FailureDescription
+		}
+		m.closedBy(v.Reason, detail, now)
+		return
+	}
+	if v.ProviderID != "" {
+		m.providerID = v.ProviderID
+	}
+	m.cancel(TimerPhase)
+	m.setLink(LinkFetchingDevices, "provider open completed", now)
+	m.listBuf = m.listBuf[:0]
+	m.listTotal = 0
+	m.listSeq = m.send(ctilink.DeviceListRequest{}, now)
+	m.arm(TimerPhase, now.Add(m.cfg.CtiRequestTimeout))
+}
+
+// closedBy handles a provider closed by CTIManager (ProviderClosed, or a
+// failed ProviderOpenCompleted) for reason.
+func (m *Machine) closedBy(reason ctilink.CloseReason, detail string, now time.Time) {
+	switch {
+	case reason == ctilink.CloseCertCompromised:
+		msg := "CTIManager marked the client certificate of instanceId " + m.cfg.InstanceID +
+			" compromised (it was used by more than one provider); configure a new instanceId and certificate"
+		m.emitCertProblem(now, reason.String(), int(reason), msg)
+		m.hangup(now)
+		m.stop(now, reason, msg, fmt.Errorf("%w: %s", ErrCertCompromised, msg))
+	case reason == ctilink.CloseDuplicateCertUsed:
+		m.emitCertProblem(now, reason.String(), int(reason),
+			"another provider is using the client certificate of instanceId "+m.cfg.InstanceID+"; retrying")
+		m.lose(now, reason, detail)
+	case loginRefusal(reason) && !m.everInService:
+		err := fmt.Errorf("%w by %s: %s", ErrOpenRefused, m.nodeName, detail)
+		m.lastErr = detail
+		m.stats.ConnectFailures++
+		ev := m.providerEvent(schema.EvCTIManagerFailed, now)
+		ev.Data.Provider.Reason = reason.String()
+		ev.Data.Provider.ReasonCode = int(reason)
+		ev.Data.Provider.Detail = detail
+		m.emit(ev)
+		m.hangup(now)
+		m.stop(now, reason, detail, err)
+	default:
+		m.lose(now, reason, detail)
+	}
+}
+
+func (m *Machine) providerClosed(v ctilink.ProviderClosed, now time.Time) {
+	if m.closing != closeNone {
+		m.closeDone(now, "ProviderClosed "+v.Reason.String())
+		return
+	}
+	detail := "provider closed by CTIManager: " + v.Reason.String()
+	if v.Description != "" {
+		detail += ": " + v.Description
+	}
+	m.closedBy(v.Reason, detail, now)
+}
+
+func (m *Machine) deviceList(v ctilink.DeviceListResponse, now time.Time) {
+	if m.link != LinkFetchingDevices || v.ReqSeq != m.listSeq {
+		m.stats.ProtocolErrors++
+		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected DeviceListResponse (reqSeq %d) in state %s", v.ReqSeq, m.link), nil)
+		return
+	}
+	for _, d := range v.Devices {
+		if len(m.listBuf) >= m.cfg.MaxDevices {
+			m.stats.DevicesIgnored++
+			continue
+		}
+		m.listBuf = append(m.listBuf, d)
+	}
+	if v.Total > m.listTotal {
+		m.listTotal = v.Total
+	}
+	if v.More {
+		m.arm(TimerPhase, now.Add(m.cfg.CtiRequestTimeout))
+		return
+	}
+	m.cancel(TimerPhase)
+	if m.stats.DevicesIgnored > 0 && len(m.listBuf) >= m.cfg.MaxDevices {
+		m.note(zerolog.WarnLevel, fmt.Sprintf("control list has more than MaxDevices %d devices; %d not tracked nor opened",
+			m.cfg.MaxDevices, m.stats.DevicesIgnored), nil)
+	}
+	m.applyDeviceList(now)
+	m.setLink(LinkOpeningDevices, fmt.Sprintf("device list known (%d devices)", len(m.devices)), now)
+	m.queueOpens()
+	m.pump(now)
+	m.checkOpened(now)
+}
+
+func (m *Machine) response(reqSeq uint32, result ctilink.Result, text string, now time.Time) {
+	p, ok := m.pending[reqSeq]
+	if !ok {
+		return
+	}
+	if p.kind == reqSnapshot && result == ctilink.ResultOK {
+		// Accepted; the snapshot ends with SnapshotCompleted.
+		return
+	}
+	delete(m.pending, reqSeq)
+	if result != ctilink.ResultOK {
+		m.stats.RequestFailures++
+		m.requestFailed(p, result, text, now)
+	} else {
+		m.requestOK(p, now)
+	}
+	switch p.kind {
+	case reqSnapshot:
+		// A failed snapshot still completes: there is nothing more to wait for.
+		if result != ctilink.ResultOK {
+			m.snapPending--
+		}
+	case reqRouteSelect:
+	default:
+		m.openPending--
+	}
+	m.pump(now)
+	m.checkOpened(now)
+	m.checkSnapshots(now)
+}
+
+func (m *Machine) snapshotCompleted(v ctilink.SnapshotCompleted, now time.Time) {
+	p, ok := m.pending[v.ReqSeq]
+	if !ok || p.kind != reqSnapshot {
+		return
+	}
+	delete(m.pending, v.ReqSeq)
+	m.snapPending--
+	m.pump(now)
+	m.checkSnapshots(now)
+}
+
+// callMessage feeds the call model; while devices are being opened the
+// message is held back so that no call event precedes ProvInServiceEv.
+func (m *Machine) callMessage(msg ctilink.Message, now time.Time) {
+	if m.link == LinkOpeningDevices && len(m.buffered) < maxBuffered {
+		m.buffered = append(m.buffered, msg)
+		m.bufferAt = append(m.bufferAt, now)
+		m.stats.BufferedMessages++
+		return
+	}
+	if len(m.buffered) > 0 {
+		m.flushBuffered()
+	}
+	m.applyCall(msg, now)
+}
+
+func (m *Machine) flushBuffered() {
+	for i, b := range m.buffered {
+		m.applyCall(b, m.bufferAt[i])
+		m.buffered[i] = nil
+	}
+	m.buffered = m.buffered[:0]
+	m.bufferAt = m.bufferAt[:0]
+}
+
+func (m *Machine) applyCall(msg ctilink.Message, now time.Time) {
+	for _, o := range m.model.Apply(msg) {
+		m.emitOut(o, now)
+	}
+}
+
+// routeRequested answers a route request from the configured route
+// callback: all destinations, in order or rotated round robin.
+func (m *Machine) routeRequested(v ctilink.RouteEvent, now time.Time) {
+	rc, ok := m.cfg.RoutePoints[v.Line]
+	if !ok || len(rc.Destinations) == 0 {
+		return
+	}
+	for id, at := range m.routeSess {
+		if now.Sub(at) > m.cfg.RouteSelectTimeout {
+			delete(m.routeSess, id)
+		}
+	}
+	if v.Kind == ctilink.RouteKindRoute && len(m.routeSess) < 4096 {
+		m.routeSess[v.SessionID] = now
+	}
+	dests := rc.Destinations
+	if rc.Policy == RouteRoundRobin {
+		n := m.routeRR[v.Line] % len(dests)
+		m.routeRR[v.Line] = n + 1
+		dests = append(append(make([]string, 0, len(dests)), dests[n:]...), dests[:n]...)
+	}
+	m.stats.RouteSelects++
+	m.request(queuedReq{msg: ctilink.RouteSelectRequest{SessionID: v.SessionID, Destinations: dests}, kind: reqRouteSelect})
+	m.pump(now)
+}

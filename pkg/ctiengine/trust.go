@@ -1,0 +1,163 @@
+package ctiengine
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/rs/zerolog"
+)
+
+// ErrServerTrust means a CTIManager's certificate does not chain to the CA
+// pinned in TLSConfig.TrustStore.
+var ErrServerTrust = errors.New("ctiengine: server certificate not trusted")
+
+// trustPin is the pinned server trust (the CTL analogue): trust on first
+// use, verified on every later connection. Dial goroutines share it.
+type trustPin struct {
+	path string
+	log  zerolog.Logger
+
+	mu    sync.Mutex // guards the following fields
+	certs []*x509.Certificate
+}
+
+func newTrustPin(path string, log zerolog.Logger) (*trustPin, error) {
+	p := &trustPin{path: path, log: log}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return p, nil
+	case err != nil:
+		return nil, fmt.Errorf("ctiengine: reading TLS.TrustStore %s: %w", path, err)
+	}
+	certs, err := parsePEMCerts(b)
+	if err != nil || len(certs) == 0 {
+		return nil, fmt.Errorf("ctiengine: TLS.TrustStore %s holds no usable PEM certificate (%v): fix or delete it to pin on next connect", path, err)
+	}
+	p.certs = certs
+	return p, nil
+}
+
+func parsePEMCerts(b []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return certs, nil
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return certs, err
+		}
+		certs = append(certs, c)
+	}
+}
+
+// verify checks the chain a CTIManager presented. With nothing pinned yet,
+// the top of the chain (its CA when the server sends it, else the server
+// certificate itself) is pinned and saved.
+func (p *trustPin) verify(node string, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return fmt.Errorf("%w: %s presented no certificate", ErrServerTrust, node)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.certs) == 0 {
+		top := chain[len(chain)-1]
+		if err := p.save(top); err != nil {
+			return fmt.Errorf("ctiengine: pinning the server CA of %s in TLS.TrustStore %s: %w", node, p.path, err)
+		}
+		p.certs = []*x509.Certificate{top}
+		p.log.Warn().Str("ctimanager", node).Str("trust_store", p.path).Str("subject", top.Subject.String()).
+			Msg("trusting the CTIManager CA on first use and pinning it; later connections must chain to it")
+		return nil
+	}
+	roots := x509.NewCertPool()
+	for _, c := range p.certs {
+		// A pinned server certificate (a server that sent no CA) matches
+		// only as the leaf: the handshake proved the server holds its key.
+		// A CA certificate merely included in the chain proves nothing,
+		// so CAs go through chain verification below.
+		if bytes.Equal(c.Raw, chain[0].Raw) {
+			return nil
+		}
+		roots.AddCert(c)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	if err != nil {
+		return fmt.Errorf("%w: %s presented a certificate (subject %q, issuer %q) that does not chain to the CA pinned in %s: %v; "+
+			"if the cluster's CA really changed, replace that file in a secure environment",
+			ErrServerTrust, node, chain[0].Subject.String(), chain[0].Issuer.String(), p.path, err)
+	}
+	return nil
+}
+
+func (p *trustPin) save(c *x509.Certificate) error {
+	dir := filepath.Dir(p.path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".trust-*.pem")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := pem.Encode(tmp, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p.path)
+}
+
+// loadClientCert loads the instance's client certificate and checks that
+// it was issued for instanceID (CommonName).
+func loadClientCert(certFile, keyFile, instanceID string) (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return cert, fmt.Errorf("ctiengine: loading TLS.ClientCert %s / TLS.ClientKey %s: %w", certFile, keyFile, err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return cert, fmt.Errorf("ctiengine: parsing TLS.ClientCert %s: %w", certFile, err)
+	}
+	if leaf.Subject.CommonName != instanceID {
+		return cert, fmt.Errorf("ctiengine: TLS.ClientCert %s was issued for %q, not InstanceID %q: configure the certificate of this instanceId",
+			certFile, leaf.Subject.CommonName, instanceID)
+	}
+	cert.Leaf = leaf
+	return cert, nil
+}
+
+func (e *Engine) tlsConfig(node string) *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{e.cert},
+		// Verification is done against the pinned CA (VerifyConnection),
+		// not the system roots: CTIManagers use the cluster's own CA and are
+		// often addressed by IP.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return e.pin.verify(node, cs.PeerCertificates)
+		},
+	}
+}
