@@ -1,0 +1,243 @@
+package callmodel
+
+import (
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// Party slots of a call.
+const (
+	pCalling = iota
+	pCalled
+	pCurCalling
+	pCurCalled
+	pLastRedirecting
+	nParties
+)
+
+// Call flags.
+const (
+	// callRouting: a route session on this call selected a destination
+	// (RouteUsed) and has not ended; the route point's leg leaving must not
+	// end the call.
+	callRouting uint8 = 1 << iota
+	// callBusyDone: the busy treatment (a connection FAILED) was applied.
+	callBusyDone
+	// callObsEnded: CallObservationEndedEv was sent (EndObservation) and
+	// no snapshot has rebuilt the call since.
+	callObsEnded
+	// callBeforeGap: the call was tracked when observation ended; Reconcile
+	// decides whether it continued or ended during the gap.
+	callBeforeGap
+	// callDiscovered: a snapshot reported the call while the model did not
+	// know it.
+	callDiscovered
+)
+
+// Features in progress on a call.
+const (
+	featNone uint8 = iota
+	featTransfer
+	featConference
+)
+
+// call is one tracked Call. It holds no map: connections are a short slice
+// searched linearly (calls have two to a handful of parties).
+type call struct {
+	id          uint32
+	idStr       string
+	callManager string
+	parties     [nParties]ctilink.Party
+	// pp caches the parties as schema pointers shared by the events of the
+	// call until the parties change.
+	pp      *[nParties]*schema.Party
+	conns   []*conn
+	state   uint8 // schema.CallIdle/Active/Invalid
+	feature uint8
+	flags   uint8
+	// snapEpoch is the model epoch in which a snapshot last rebuilt the
+	// call; seenEpoch the last epoch in which any wire event concerned it.
+	snapEpoch uint32
+	seenEpoch uint32
+}
+
+// Connection flags.
+const (
+	// connLine: the connection is driven by its own line's events (a
+	// controlled line of this session). Others are synthesized from party
+	// information ("remote").
+	connLine uint8 = 1 << iota
+	// connParty: created by a CallPartyEvent; only CallPartyEvents remove it.
+	connParty
+	// connTransient: the party is not really in the call (calling-party
+	// transformation); ConnectionData.Transient.
+	connTransient
+	// connControlled: the address is in the control list.
+	connControlled
+	// connRedirecting: the route point leg whose route session selected a
+	// destination; its disconnection is a redirect.
+	connRedirecting
+)
+
+// conn is a Connection with its (at most one) TerminalConnection.
+type conn struct {
+	addr string
+	term string
+	// far is, for a line connection, the DN of the party at the other end
+	// as its latest event named it. Synthesized connections live as long as
+	// some live line connection names them as its far end.
+	far string
+	// cc is the CallControlConnection state (schema.CCConn*); 0 means
+	// created but not yet announced (no ConnCreatedEv yet).
+	cc uint8
+	// tc is the CallControlTerminalConnection state (schema.CCTermConn*);
+	// 0 means no TerminalConnection.
+	tc     uint8
+	flags  uint8
+	reason ctilink.ConnReason
+}
+
+func (cn *conn) core() int   { return schema.CoreConnState(int(cn.cc)) }
+func (cn *conn) tcCore() int { return schema.CoreTermConnState(int(cn.tc)) }
+
+// live reports an announced connection that is not final. FAILED is live:
+// it still moves to DISCONNECTED.
+func (cn *conn) live() bool { return cn.cc != 0 && cn.cc != schema.CCConnDisconnected }
+
+func (cn *conn) isLine() bool { return cn.flags&connLine != 0 }
+
+func (c *call) find(addr string) *conn {
+	for _, cn := range c.conns {
+		if cn.addr == addr {
+			return cn
+		}
+	}
+	return nil
+}
+
+// add appends a new (unannounced) connection; nil when the call is full.
+func (c *call) add(cn *conn) *conn {
+	if len(c.conns) >= maxConnsPerCall {
+		return nil
+	}
+	c.conns = append(c.conns, cn)
+	return cn
+}
+
+// removeUnannounced drops connections created but never announced (a
+// handler that found nothing to report for them).
+func (c *call) removeUnannounced() {
+	kept := c.conns[:0]
+	for _, cn := range c.conns {
+		if cn.cc != 0 {
+			kept = append(kept, cn)
+		}
+	}
+	clear(c.conns[len(kept):])
+	c.conns = kept
+}
+
+// hasLiveLine reports whether a live line connection other than except
+// exists.
+func (c *call) hasLiveLine(except *conn) bool {
+	for _, cn := range c.conns {
+		if cn != except && cn.isLine() && cn.live() {
+			return true
+		}
+	}
+	return false
+}
+
+// liveParties counts live, non-transient connections other than except.
+func (c *call) liveParties(except *conn) int {
+	n := 0
+	for _, cn := range c.conns {
+		if cn != except && cn.live() && cn.flags&connTransient == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// referenced reports whether a live line connection names addr as its far
+// end.
+func (c *call) referenced(addr string) bool {
+	for _, cn := range c.conns {
+		if cn.isLine() && cn.live() && cn.far == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// setParties records the parties of a wire event; empty parties do not
+// erase known ones (events of different legs carry what they know).
+func (c *call) setParties(ev *ctilink.CallStateEvent) {
+	ps := [nParties]ctilink.Party{ev.Calling, ev.Called, ev.CurrentCalling, ev.CurrentCalled, ev.LastRedirecting}
+	for i, p := range ps {
+		if p.DN != "" && p != c.parties[i] {
+			c.parties[i] = p
+			c.pp = nil
+		}
+	}
+	if ev.CallManager != "" {
+		c.callManager = ev.CallManager
+	}
+}
+
+func (c *call) partyPtrs() *[nParties]*schema.Party {
+	if c.pp == nil {
+		var pp [nParties]*schema.Party
+		for i, p := range c.parties {
+			if p.DN != "" {
+				pp[i] = &schema.Party{Address: p.DN, Terminal: p.Device}
+			}
+		}
+		c.pp = &pp
+	}
+	return c.pp
+}
+
+// tombstones remembers recently ended calls so that stray late events
+// (after CallInvalidEv) neither resurrect them nor grow the model. It is a
+// fixed ring plus an index: bounded memory whatever the input.
+const tombstoneCap = 256
+
+type tombstones struct {
+	ring [tombstoneCap]uint32
+	next int
+	set  map[uint32]struct{}
+}
+
+func (t *tombstones) add(id uint32) {
+	if t.set == nil {
+		t.set = make(map[uint32]struct{}, tombstoneCap)
+	}
+	if _, ok := t.set[id]; ok {
+		return
+	}
+	if old := t.ring[t.next]; old != 0 {
+		delete(t.set, old)
+	}
+	t.ring[t.next] = id
+	t.next = (t.next + 1) % tombstoneCap
+	t.set[id] = struct{}{}
+}
+
+func (t *tombstones) has(id uint32) bool {
+	_, ok := t.set[id]
+	return ok
+}
+
+// remove forgets id (a snapshot says the call exists after all).
+func (t *tombstones) remove(id uint32) {
+	if !t.has(id) {
+		return
+	}
+	delete(t.set, id)
+	for i, v := range t.ring {
+		if v == id {
+			t.ring[i] = 0
+		}
+	}
+}

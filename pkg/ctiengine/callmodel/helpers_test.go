@@ -1,0 +1,190 @@
+package callmodel
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Lines used by the scenarios: DN and device.
+type line struct{ dn, dev string }
+
+var (
+	lnA = line{"1001", "SEPA"}
+	lnB = line{"1002", "SEPB"}
+	lnC = line{"1003", "SEPC"}
+	lnD = line{"1004", "SEPD"}
+	lnR = line{"2000", "RP1"}   // route point
+	lnP = line{"3000", "PORT1"} // CTI port
+	lnY = line{"5555", ""}      // masked calling number (no line)
+)
+
+func (l line) party() ctilink.Party { return ctilink.Party{DN: l.dn, Device: l.dev} }
+
+// wire builds wire events with a clock that advances one millisecond per
+// event, so that event times are distinct and deterministic.
+type wire struct{ ns int64 }
+
+const t0 = int64(1_700_000_000_000_000_000)
+
+func (w *wire) tick() int64 {
+	w.ns += 1_000_000
+	return t0 + w.ns
+}
+
+// leg describes a line's leg of a call: the call, the line, whether it
+// originated the call and its parties.
+type leg struct {
+	call                  uint32
+	ln                    line
+	origin                bool
+	calling, called       line
+	curCalling, curCalled line
+	lastRedirecting       line
+	reason                ctilink.ConnReason
+}
+
+func (w *wire) st(l leg, s ctilink.CallState, cause ctilink.Cause) ctilink.CallStateEvent {
+	ev := ctilink.CallStateEvent{
+		Device: l.ln.dev, Line: l.ln.dn,
+		CallHandle: l.call*100 + uint32(len(l.ln.dn)+int(l.ln.dn[len(l.ln.dn)-1])), GlobalCallID: l.call,
+		CallManager: "cm1", State: s, Cause: cause, Reason: l.reason, Origin: l.origin,
+		Calling: l.calling.party(), Called: l.called.party(),
+		CurrentCalling: l.curCalling.party(), CurrentCalled: l.curCalled.party(),
+		LastRedirecting: l.lastRedirecting.party(), TimeNs: w.tick(),
+	}
+	if ev.CurrentCalling.DN == "" {
+		ev.CurrentCalling = ev.Calling
+	}
+	if ev.CurrentCalled.DN == "" {
+		ev.CurrentCalled = ev.Called
+	}
+	return ev
+}
+
+// controlled returns a Config for the given controlled lines.
+func controlled(lines ...line) Config {
+	return Config{
+		Controlled: func(dn string) bool {
+			return slices.ContainsFunc(lines, func(l line) bool { return l.dn == dn })
+		},
+		TerminalOf: func(dn string) string {
+			for _, l := range lines {
+				if l.dn == dn {
+					return l.dev
+				}
+			}
+			return ""
+		},
+	}
+}
+
+// format renders an event as "Name entity [subject states] causes":
+// connection events show the address and core/call-control states,
+// terminal-connection events address@terminal and their states, causes
+// are c<Ev cause>[/<CallCtl cause>] m<meta>.
+func format(o Out) string {
+	var b strings.Builder
+	b.WriteString(o.Name + " " + o.Entity)
+	d := o.Data
+	if cd := d.Call; cd != nil {
+		switch {
+		case cd.TerminalConnection != nil:
+			tc := cd.TerminalConnection
+			fmt.Fprintf(&b, " %s@%s %s/%s", tc.Address, tc.Terminal, tc.State, tc.CallControlState)
+		case cd.Connection != nil:
+			cn := cd.Connection
+			fmt.Fprintf(&b, " %s %s/%s", cn.Address, cn.State, cn.CallControlState)
+			if cn.Transient {
+				b.WriteString(" transient")
+			}
+		}
+		if cd.OriginalCallID != "" {
+			b.WriteString(" from=" + cd.OriginalCallID)
+		}
+		if cd.GapID != "" {
+			b.WriteString(" gap=" + cd.GapID)
+		}
+	}
+	if r := d.Route; r != nil {
+		fmt.Fprintf(&b, " %s call=%s", r.State, r.CallID)
+		if r.Selected != "" {
+			b.WriteString(" selected=" + r.Selected)
+		}
+		if r.Cause != 0 {
+			fmt.Fprintf(&b, " %s", r.CauseName)
+		}
+	}
+	if md := d.Media; md != nil {
+		fmt.Fprintf(&b, " %s %s:%d %s", md.Kind, md.IP, md.Port, md.Codec)
+	}
+	if d.Cause != 0 || d.CallControlCause != 0 {
+		fmt.Fprintf(&b, " c%d", d.Cause)
+		if d.CallControlCause != 0 {
+			fmt.Fprintf(&b, "/%d", d.CallControlCause)
+		}
+	}
+	if d.MetaCode != 0 {
+		fmt.Fprintf(&b, " m%d", d.MetaCode)
+	}
+	if d.Snapshot {
+		b.WriteString(" snap")
+	}
+	if d.Inferred {
+		b.WriteString(" inferred")
+	}
+	return b.String()
+}
+
+func formatAll(outs []Out) []string {
+	s := make([]string, 0, len(outs))
+	for _, o := range outs {
+		s = append(s, format(o))
+	}
+	return s
+}
+
+// run applies msgs to a fresh model and returns every event, formatted,
+// after checking the invariants every event must satisfy.
+func run(t *testing.T, cfg Config, msgs []ctilink.Message) []string {
+	t.Helper()
+	m := New(cfg)
+	var outs []Out
+	for _, msg := range msgs {
+		outs = append(outs, m.Apply(msg)...)
+	}
+	checkEvents(t, outs)
+	return formatAll(outs)
+}
+
+// checkEvents asserts what holds for every event: a catalogue name and
+// id, states consistent with the normative call-control → core mapping.
+func checkEvents(t *testing.T, outs []Out) {
+	t.Helper()
+	for i, o := range outs {
+		sp, ok := schema.Spec(o.Name)
+		if !ok || sp.ID != o.Data.EventID || o.Data.Event != o.Name || sp.Family != o.Family {
+			t.Errorf("event %d %q: catalogue mismatch (spec %+v, data id %d, family %s)", i, o.Name, sp, o.Data.EventID, o.Family)
+		}
+		if cd := o.Data.Call; cd != nil {
+			if cn := cd.Connection; cn != nil && schema.CoreConnState(cn.CallControlStateCode) != cn.StateCode {
+				t.Errorf("event %d %s: connection states %s/%s break the mapping", i, o.Name, cn.State, cn.CallControlState)
+			}
+			if tc := cd.TerminalConnection; tc != nil && schema.CoreTermConnState(tc.CallControlStateCode) != tc.StateCode {
+				t.Errorf("event %d %s: terminal connection states %s/%s break the mapping", i, o.Name, tc.State, tc.CallControlState)
+			}
+		}
+	}
+}
+
+func diff(t *testing.T, want, got []string) {
+	t.Helper()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("events (-want +got):\n%s\ngot:\n\t%s", d, strings.Join(got, "\n\t"))
+	}
+}

@@ -1,0 +1,361 @@
+package callmodel
+
+import (
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// onCallState handles a line call-state event (live or snapshot).
+func (m *Model) onCallState(ev *ctilink.CallStateEvent) {
+	if ev.Snapshot {
+		m.onSnapshotState(ev)
+		return
+	}
+	c := m.calls[ev.GlobalCallID]
+	if c == nil {
+		// A disconnect for a call we do not know has nothing to end; an
+		// event for a call that already ended (CallInvalidEv sent) is a
+		// straggler and must not resurrect it.
+		if stateClass(ev.State) == classEnding || m.tomb.has(ev.GlobalCallID) {
+			m.ignored++
+			return
+		}
+		if c = m.newCall(ev.GlobalCallID); c == nil {
+			return
+		}
+		c.setParties(ev)
+		m.activate(c, m.lineCtx(c, ev))
+	} else {
+		c.setParties(ev)
+	}
+	c.seenEpoch = m.epoch
+	c.flags &^= callObsEnded
+	m.applyLine(c, ev, m.lineCtx(c, ev))
+}
+
+// newCall starts tracking a call; nil (and counted) beyond MaxCalls.
+func (m *Model) newCall(id uint32) *call {
+	if len(m.calls) >= m.cfg.MaxCalls {
+		m.untracked++
+		return nil
+	}
+	c := &call{id: id, idStr: callIDString(id), state: schema.CallIdle}
+	m.calls[id] = c
+	return c
+}
+
+// activate moves a call to ACTIVE (CallActiveEv).
+func (m *Model) activate(c *call, x evctx) {
+	c.state = schema.CallActive
+	m.emitCall(c, schema.EvCallActive, x)
+}
+
+// lineCtx derives causes and meta code of a live line event's JTAPI
+// events.
+func (m *Model) lineCtx(c *call, ev *ctilink.CallStateEvent) evctx {
+	core, cc, _ := mapCause(ev.Cause)
+	x := evctx{at: wireTime(ev.TimeNs), cause: core, meta: metaFor(ev.State)}
+	switch ev.State {
+	case ctilink.CallStateBusy, ctilink.CallStateDisconnected, ctilink.CallStateIdle:
+		x.ccCause = cc
+	case ctilink.CallStateOffering:
+		if ev.Reason == ctilink.ReasonRedirect {
+			x.ccCause = schema.CCCauseRedirected
+		}
+	}
+	return featureCtx(x, c.feature)
+}
+
+// farDN is the party at the other end of the line's leg: the called side
+// for the originating leg, the calling side for the terminating one, the
+// current party when known.
+func farDN(ev *ctilink.CallStateEvent, origin bool) string {
+	if origin {
+		if ev.CurrentCalled.DN != "" {
+			return ev.CurrentCalled.DN
+		}
+		return ev.Called.DN
+	}
+	if ev.CurrentCalling.DN != "" {
+		return ev.CurrentCalling.DN
+	}
+	return ev.Calling.DN
+}
+
+// farControlled reports whether the far party's own line events reach
+// this session (so the model waits for them instead of synthesizing it).
+func (m *Model) farControlled(c *call, far string) bool {
+	if far == "" {
+		return false
+	}
+	if m.controlled(far) {
+		return true
+	}
+	f := c.find(far)
+	return f != nil && f.isLine()
+}
+
+// lineTargets maps a wire state to the CallControlConnection and
+// CallControlTerminalConnection states of the line's own connection and
+// the state its far party moves to when that party is synthesized. A tc of
+// 0 means the state creates no TerminalConnection; a farCC of 0 means the
+// far party is not (yet) known. The table is in doc.go.
+func lineTargets(s ctilink.CallState, farControlled bool) (cc, tc, farCC uint8) {
+	switch s {
+	case ctilink.CallStateDialTone:
+		return schema.CCConnInitiated, schema.CCTermConnTalking, 0
+	case ctilink.CallStateDialing:
+		return schema.CCConnDialing, schema.CCTermConnTalking, 0
+	case ctilink.CallStateProceeding, ctilink.CallStateProgressing:
+		if farControlled {
+			return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnOffered
+		}
+		return schema.CCConnNetworkReached, schema.CCTermConnTalking, schema.CCConnOffered
+	case ctilink.CallStateRingback:
+		if farControlled {
+			return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnAlerting
+		}
+		return schema.CCConnNetworkAlerting, schema.CCTermConnTalking, schema.CCConnAlerting
+	case ctilink.CallStateOffering:
+		return schema.CCConnOffered, 0, schema.CCConnEstablished
+	case ctilink.CallStateQueued, ctilink.CallStateWaiting:
+		return schema.CCConnQueued, 0, schema.CCConnEstablished
+	case ctilink.CallStateAccepted:
+		return schema.CCConnAlerting, schema.CCTermConnRinging, schema.CCConnEstablished
+	case ctilink.CallStateConnected, ctilink.CallStateWhisper:
+		return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnEstablished
+	case ctilink.CallStateOnHold, ctilink.CallStateOnHoldPending,
+		ctilink.CallStateTransferOnHold, ctilink.CallStateTransferOnHoldPending:
+		return schema.CCConnEstablished, schema.CCTermConnHeld, schema.CCConnEstablished
+	case ctilink.CallStateRemoteInUse:
+		return schema.CCConnEstablished, schema.CCTermConnInUse, schema.CCConnEstablished
+	case ctilink.CallStateBusy:
+		return schema.CCConnEstablished, schema.CCTermConnTalking, 0
+	}
+	return schema.CCConnUnknown, schema.CCTermConnUnknown, 0
+}
+
+// applyLine applies a line event (live or snapshot) to the line's
+// connection, its far party and the call.
+func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
+	class := stateClass(ev.State)
+	cn := c.find(ev.Line)
+	isNew := false
+	switch {
+	case cn == nil:
+		if class == classEnding {
+			m.ignored++
+			return
+		}
+		term := ev.Device
+		if term == "" {
+			term = m.terminalOf(ev.Line)
+		}
+		if cn = c.add(&conn{addr: ev.Line, term: term, flags: connLine | connControlled}); cn == nil {
+			m.ignored++
+			return
+		}
+		isNew = true
+	case !cn.live():
+		// No event for a Connection after its DISCONNECTED.
+		m.ignored++
+		return
+	case !cn.isLine():
+		// A party synthesized from party information turns out to be a
+		// line of ours: from now on its own events drive it.
+		cn.flags |= connLine | connControlled
+		if cn.term == "" {
+			cn.term = ev.Device
+		}
+	}
+	if ev.Reason != 0 {
+		cn.reason = ev.Reason
+	}
+	origin := class == classOrigin || (class != classTerminating && ev.Origin)
+	prevFar := cn.far
+	far := farDN(ev, origin)
+	if far != "" {
+		cn.far = far
+	}
+	// The far party changed (a transfer or redirect completed elsewhere):
+	// the new party arrives and the old one leaves with the cause of the
+	// change.
+	rx := x
+	if prevFar != "" && far != "" && prevFar != far && !x.snap {
+		rx = m.changeCtx(c, ev, x)
+	}
+
+	switch ev.State {
+	case ctilink.CallStateDisconnected, ctilink.CallStateIdle:
+		m.lineEnded(c, cn, ev, x)
+		return
+	case ctilink.CallStateBusy:
+		m.setConn(c, cn, schema.CCConnEstablished, x)
+		m.setTC(c, cn, schema.CCTermConnTalking, x)
+		m.busy(c, cn, x)
+		return
+	}
+
+	cc, tc, farCC := lineTargets(ev.State, m.farControlled(c, far))
+	// The far party's change is reported first when it causes the line's
+	// own change (the callee answered, the callee is ringing) or when the
+	// line receives the call (the caller was there first).
+	farFirst := !origin || (!isNew && (ev.State == ctilink.CallStateRingback || ev.State == ctilink.CallStateConnected))
+	if farFirst {
+		m.advanceFar(c, cn, far, farCC, rx)
+	}
+	m.setConn(c, cn, cc, x)
+	if tc != 0 && (tc != schema.CCTermConnUnknown || cn.tc != 0) {
+		m.setTC(c, cn, tc, x)
+	}
+	if !farFirst {
+		m.advanceFar(c, cn, far, farCC, rx)
+	}
+	m.prune(c, rx)
+}
+
+// changeCtx is the context of a far party replaced without its own line
+// events: the feature in progress, else a redirect when the event says
+// so, else a transfer (the only other way CUCM replaces the far party of
+// a connected leg).
+func (m *Model) changeCtx(c *call, ev *ctilink.CallStateEvent, x evctx) evctx {
+	if c.feature != featNone {
+		return featureCtx(x, c.feature)
+	}
+	if ev.Reason == ctilink.ReasonRedirect || ev.LastRedirecting.DN != "" || c.flags&callRouting != 0 {
+		x.ccCause = schema.CCCauseRedirected
+		return x
+	}
+	x.ccCause, x.meta = schema.CCCauseTransfer, schema.MetaCallTransferring
+	return x
+}
+
+// advanceFar creates (if needed) and moves forward the synthesized
+// connection of the line's far party. Parties that are lines of this
+// session move by their own events; transient parties only by
+// CallPartyEvents.
+func (m *Model) advanceFar(c *call, cn *conn, far string, farCC uint8, x evctx) {
+	if farCC == 0 || far == "" || far == cn.addr {
+		return
+	}
+	f := c.find(far)
+	if f == nil {
+		if m.controlled(far) {
+			return
+		}
+		if f = c.add(&conn{addr: far}); f == nil {
+			m.ignored++
+			return
+		}
+		switch x.ccCause {
+		case schema.CCCauseRedirected:
+			f.reason = ctilink.ReasonRedirect
+		case schema.CCCauseTransfer:
+			f.reason = ctilink.ReasonTransferredCall
+		}
+	}
+	if f.isLine() || f.flags&connParty != 0 || !f.live() && f.cc != 0 {
+		return
+	}
+	m.setConn(c, f, farCC, x)
+}
+
+// prune disconnects synthesized parties no live line connection names as
+// its far end any more (they left the call as far as this session can
+// tell). While a route session redirects the call, the caller stays.
+func (m *Model) prune(c *call, x evctx) {
+	if c.flags&callRouting != 0 {
+		return
+	}
+	for _, f := range c.conns {
+		if f.isLine() || f.flags&connParty != 0 || !f.live() {
+			continue
+		}
+		if !c.referenced(f.addr) {
+			m.drop(c, f, x)
+		}
+	}
+}
+
+// lineEnded handles DISCONNECTED (and IDLE) on a line.
+func (m *Model) lineEnded(c *call, cn *conn, ev *ctilink.CallStateEvent, x evctx) {
+	_, _, failure := mapCause(ev.Cause)
+	if c.feature == featNone {
+		switch {
+		case cn.flags&connRedirecting != 0:
+			x.ccCause, x.meta = schema.CCCauseRedirected, schema.MetaCallRemovingParty
+		case c.liveParties(cn) >= 2:
+			x.meta = schema.MetaCallRemovingParty
+		}
+	}
+	switch {
+	case ev.Cause == ctilink.CauseUserBusy:
+		m.busy(c, cn, x)
+	case failure:
+		m.setConn(c, cn, schema.CCConnFailed, x)
+	}
+	m.drop(c, cn, x)
+	m.prune(c, x)
+	m.checkEnd(c, x)
+}
+
+// busy applies the busy treatment once per call: the far party's
+// connection FAILED (cause BUSY), created for the purpose when the busy
+// party has none (a busy line gets no events for the call); when the far
+// party is a line of ours or already gone, the line's own connection
+// fails instead.
+func (m *Model) busy(c *call, cn *conn, x evctx) {
+	if c.flags&callBusyDone != 0 {
+		return
+	}
+	c.flags |= callBusyDone
+	x.ccCause = schema.CCCauseBusy
+	var f *conn
+	if cn.far != "" && cn.far != cn.addr {
+		if f = c.find(cn.far); f == nil {
+			flags := uint8(0)
+			if m.controlled(cn.far) {
+				flags = connControlled
+			}
+			f = c.add(&conn{addr: cn.far, flags: flags})
+		}
+	}
+	if f != nil && !f.isLine() && f.flags&connParty == 0 &&
+		f.cc != schema.CCConnDisconnected && f.cc != schema.CCConnFailed {
+		m.setConn(c, f, schema.CCConnFailed, x)
+		return
+	}
+	c.removeUnannounced()
+	m.setConn(c, cn, schema.CCConnFailed, x)
+}
+
+// checkEnd ends the call when no line of this session is in it any more:
+// the remaining synthesized parties are disconnected, then CallInvalidEv
+// and CallObservationEndedEv (jtapi-facts §12), and the call is
+// forgotten.
+func (m *Model) checkEnd(c *call, x evctx) {
+	if c.flags&callRouting != 0 || c.hasLiveLine(nil) {
+		return
+	}
+	if !x.snap && c.feature == featNone {
+		x.meta = schema.MetaCallEnding
+	}
+	for _, f := range c.conns {
+		m.drop(c, f, x)
+	}
+	m.endCall(c, x)
+}
+
+func (m *Model) endCall(c *call, x evctx) {
+	c.state = schema.CallInvalid
+	m.emitCall(c, schema.EvCallInvalid, x)
+	if c.flags&callObsEnded == 0 {
+		m.emitCall(c, schema.EvCallObservationEnded, x)
+	}
+	m.forget(c)
+}
+
+func (m *Model) forget(c *call) {
+	delete(m.calls, c.id)
+	m.tomb.add(c.id)
+}
