@@ -277,6 +277,8 @@ func (m *Machine) becomeInService(now time.Time) {
 			tev.Data.Terminal.State = ""
 			m.emit(tev)
 		}
+	}
+	for _, d := range m.devices {
 		cause := oosCause(d)
 		for i := range d.lines {
 			l := &d.lines[i]
