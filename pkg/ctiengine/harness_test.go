@@ -24,8 +24,8 @@ type harness struct {
 	hangup []LinkID
 	trans  []Transition
 	notes  []Note
-	link   LinkID        // link currently up from the harness's view
-	sent   []sentFrame   // frames sent on the current link
+	link   LinkID      // link currently up from the harness's view
+	sent   []sentFrame // frames sent on the current link
 	done   bool
 	err    error
 	frames []ctilink.Message // every message sent on any link
