@@ -186,7 +186,7 @@ func TestPercentEncoding(t *testing.T) {
 }
 
 // binaryHeaders returns a valid binary message to corrupt.
-func binaryHeaders(t *testing.T) (map[string][]string, []byte) {
+func binaryHeaders(t testing.TB) (map[string][]string, []byte) {
 	enc := mustEncoder(t, EncoderConfig{Cluster: "lab"})
 	ev := sampleCallEvent()
 	m, err := enc.Encode(&ev, sampleTime)
