@@ -135,8 +135,9 @@ func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 			}
 		}
 	}
-	m.prune(orig, x)
-	m.checkEnd(orig, x)
+	if !m.checkEnd(orig, x) {
+		m.prune(orig, x)
+	}
 }
 
 // onCallParty adds or removes a party that has no line of its own in the

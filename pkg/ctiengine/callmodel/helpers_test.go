@@ -162,6 +162,32 @@ func run(t *testing.T, cfg Config, msgs []ctilink.Message) []string {
 	return formatAll(outs)
 }
 
+// deliver keeps the messages a session controlling the given lines
+// receives: call-state, call-change, feature and call-party events go only
+// to sessions that opened the line concerned. Route and media events are
+// kept (they concern registered route points and CTI ports).
+func deliver(cfg Config, msgs []ctilink.Message) []ctilink.Message {
+	var out []ctilink.Message
+	for _, msg := range msgs {
+		var ln string
+		switch ev := msg.(type) {
+		case ctilink.CallStateEvent:
+			ln = ev.Line
+		case ctilink.CallChangedEvent:
+			ln = ev.Line
+		case ctilink.FeatureEvent:
+			ln = ev.Line
+		case ctilink.CallPartyEvent:
+			ln = ev.Line
+		}
+		if ln != "" && !cfg.Controlled(ln) {
+			continue
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
 // checkEvents asserts what holds for every event: a catalogue name and
 // id, states consistent with the normative call-control → core mapping.
 func checkEvents(t *testing.T, outs []Out) {

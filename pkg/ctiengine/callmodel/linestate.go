@@ -190,8 +190,11 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 		m.lineEnded(c, cn, ev, x)
 		return
 	case ctilink.CallStateBusy:
-		m.setConn(c, cn, schema.CCConnEstablished, x)
-		m.setTC(c, cn, schema.CCTermConnTalking, x)
+		if isNew {
+			// First heard of at BUSY: the line dialed and hears busy tone.
+			m.setConn(c, cn, schema.CCConnEstablished, x)
+			m.setTC(c, cn, schema.CCTermConnTalking, x)
+		}
 		m.busy(c, cn, x)
 		return
 	}
@@ -295,8 +298,9 @@ func (m *Model) lineEnded(c *call, cn *conn, ev *ctilink.CallStateEvent, x evctx
 		m.setConn(c, cn, schema.CCConnFailed, x)
 	}
 	m.drop(c, cn, x)
-	m.prune(c, x)
-	m.checkEnd(c, x)
+	if !m.checkEnd(c, x) {
+		m.prune(c, x)
+	}
 }
 
 // busy applies the busy treatment once per call: the far party's
@@ -332,10 +336,10 @@ func (m *Model) busy(c *call, cn *conn, x evctx) {
 // checkEnd ends the call when no line of this session is in it any more:
 // the remaining synthesized parties are disconnected, then CallInvalidEv
 // and CallObservationEndedEv (jtapi-facts §12), and the call is
-// forgotten.
-func (m *Model) checkEnd(c *call, x evctx) {
+// forgotten. It reports whether the call ended.
+func (m *Model) checkEnd(c *call, x evctx) bool {
 	if c.flags&callRouting != 0 || c.hasLiveLine(nil) {
-		return
+		return false
 	}
 	if !x.snap && c.feature == featNone {
 		x.meta = schema.MetaCallEnding
@@ -344,6 +348,7 @@ func (m *Model) checkEnd(c *call, x evctx) {
 		m.drop(c, f, x)
 	}
 	m.endCall(c, x)
+	return true
 }
 
 func (m *Model) endCall(c *call, x evctx) {

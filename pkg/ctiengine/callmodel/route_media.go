@@ -65,8 +65,9 @@ func (m *Model) onRoute(ev *ctilink.RouteEvent) {
 		}
 		c.flags &^= callRouting
 		cx := evctx{at: x.at, cause: schema.CauseNormal, ccCause: schema.CCCauseRedirected, meta: schema.MetaCallRemovingParty}
-		m.prune(c, cx)
-		m.checkEnd(c, cx)
+		if !m.checkEnd(c, cx) {
+			m.prune(c, cx)
+		}
 	}
 }
 

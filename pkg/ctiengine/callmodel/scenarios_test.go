@@ -1,0 +1,284 @@
+package callmodel
+
+import (
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+)
+
+// The wire sequences of the common brief ("Wire line-state sequences"),
+// built with the same parties as the simulator uses them.
+
+// setup returns A's legs (before and after dialing) and B's leg of a call
+// from a to b.
+func setup(call uint32, a, b line) (aDial, aCalled, bLeg leg) {
+	aDial = leg{call: call, ln: a, origin: true, calling: a}
+	aCalled = aDial
+	aCalled.called = b
+	bLeg = leg{call: call, ln: b, calling: a, called: b}
+	return
+}
+
+// connect is the wire sequence of a→b up to both CONNECTED.
+func connect(w *wire, call uint32, a, b line) []ctilink.Message {
+	ad, ac, bl := setup(call, a, b)
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(bl, ctilink.CallStateOffering, 0),
+		w.st(bl, ctilink.CallStateAccepted, 0),
+		w.st(ac, ctilink.CallStateRingback, 0),
+		w.st(bl, ctilink.CallStateConnected, 0),
+		w.st(ac, ctilink.CallStateConnected, 0),
+	}
+}
+
+func bHangsUpFirst(w *wire) []ctilink.Message {
+	_, ac, bl := setup(1, lnA, lnB)
+	return append(connect(w, 1, lnA, lnB),
+		w.st(bl, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(ac, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing))
+}
+
+func noAnswer(w *wire) []ctilink.Message {
+	ad, ac, bl := setup(1, lnA, lnB)
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(bl, ctilink.CallStateOffering, 0),
+		w.st(bl, ctilink.CallStateAccepted, 0),
+		w.st(ac, ctilink.CallStateRingback, 0),
+		w.st(ac, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(bl, ctilink.CallStateDisconnected, ctilink.CauseNoAnswerFromUser),
+	}
+}
+
+func busy(w *wire) []ctilink.Message {
+	ad, ac, _ := setup(1, lnA, lnB)
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(ac, ctilink.CallStateBusy, ctilink.CauseUserBusy),
+		w.st(ac, ctilink.CallStateDisconnected, ctilink.CauseUserBusy),
+	}
+}
+
+func holdResume(w *wire) []ctilink.Message {
+	_, ac, bl := setup(1, lnA, lnB)
+	return append(connect(w, 1, lnA, lnB),
+		w.st(ac, ctilink.CallStateOnHold, 0),
+		w.st(ac, ctilink.CallStateConnected, 0),
+		w.st(ac, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(bl, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing))
+}
+
+// transferLegs are the legs of "B transfers A to C": call 1 is A→B, call
+// 2 is B's consult call to C.
+type transferLegs struct {
+	a1, b1, b2, c2, a1After, c1After leg
+}
+
+func newTransferLegs() transferLegs {
+	var l transferLegs
+	_, l.a1, l.b1 = setup(1, lnA, lnB)
+	_, l.b2, l.c2 = setup(2, lnB, lnC)
+	l.a1After = l.a1
+	l.a1After.curCalled = lnC
+	l.c1After = leg{call: 1, ln: lnC, calling: lnA, called: lnB, curCalling: lnA, curCalled: lnC, reason: ctilink.ReasonTransferredCall}
+	return l
+}
+
+// consultUpTo is call 1 connected, B holds it, and B's consult call to C
+// up to C ringing (answered too when answered is set).
+func consultUpTo(w *wire, l transferLegs, answered bool) []ctilink.Message {
+	msgs := connect(w, 1, lnA, lnB)
+	bd := l.b2
+	bd.called = line{}
+	msgs = append(msgs,
+		w.st(l.b1, ctilink.CallStateOnHold, 0),
+		w.st(bd, ctilink.CallStateDialTone, 0),
+		w.st(l.b2, ctilink.CallStateDialing, 0),
+		w.st(l.b2, ctilink.CallStateProceeding, 0),
+		w.st(l.c2, ctilink.CallStateOffering, 0),
+		w.st(l.c2, ctilink.CallStateAccepted, 0),
+		w.st(l.b2, ctilink.CallStateRingback, 0))
+	if answered {
+		msgs = append(msgs,
+			w.st(l.c2, ctilink.CallStateConnected, 0),
+			w.st(l.b2, ctilink.CallStateConnected, 0))
+	}
+	return msgs
+}
+
+func feature(w *wire, f string, started, blind bool) ctilink.FeatureEvent {
+	ev := ctilink.FeatureEvent{Feature: f, Started: started, Device: lnB.dev, Line: lnB.dn,
+		PrimaryCallID: 1, ConsultCallID: 2, Blind: blind, TimeNs: w.tick()}
+	if !started {
+		ev.ResultCallID = 1
+	}
+	return ev
+}
+
+func callChangedC(w *wire) ctilink.CallChangedEvent {
+	return ctilink.CallChangedEvent{Device: lnC.dev, Line: lnC.dn, OriginalCallID: 2, SurvivingCall: 1, CallHandle: 299, TimeNs: w.tick()}
+}
+
+func consultTransfer(w *wire) []ctilink.Message {
+	l := newTransferLegs()
+	return append(consultUpTo(w, l, true),
+		feature(w, ctilink.FeatureTransfer, true, false),
+		callChangedC(w),
+		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.a1After, ctilink.CallStateConnected, 0),
+		w.st(l.c1After, ctilink.CallStateConnected, 0),
+		feature(w, ctilink.FeatureTransfer, false, false),
+		w.st(l.c1After, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.a1After, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing))
+}
+
+func blindTransfer(w *wire) []ctilink.Message {
+	l := newTransferLegs()
+	return append(consultUpTo(w, l, false),
+		feature(w, ctilink.FeatureTransfer, true, true),
+		callChangedC(w),
+		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.a1After, ctilink.CallStateRingback, 0),
+		w.st(l.c1After, ctilink.CallStateAccepted, 0),
+		feature(w, ctilink.FeatureTransfer, false, true),
+		w.st(l.c1After, ctilink.CallStateConnected, 0),
+		w.st(l.a1After, ctilink.CallStateConnected, 0),
+		w.st(l.a1After, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.c1After, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing))
+}
+
+func conference(w *wire) []ctilink.Message {
+	l := newTransferLegs()
+	c1 := leg{call: 1, ln: lnC, calling: lnB, called: lnC}
+	return append(consultUpTo(w, l, true),
+		feature(w, ctilink.FeatureConference, true, false),
+		callChangedC(w),
+		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.b1, ctilink.CallStateConnected, 0),
+		w.st(l.a1, ctilink.CallStateConnected, 0),
+		w.st(c1, ctilink.CallStateConnected, 0),
+		feature(w, ctilink.FeatureConference, false, false),
+		// Parties leave one by one; with fewer than two left the call ends.
+		w.st(l.a1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(c1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing))
+}
+
+func route(w *wire, kind string, selected string, cause int) ctilink.RouteEvent {
+	return ctilink.RouteEvent{Kind: kind, Device: lnR.dev, Line: lnR.dn, SessionID: 7, GlobalCallID: 1,
+		CallHandle: 150, Calling: lnA.party(), Called: lnR.party(), Selected: selected, Cause: cause, TimeNs: w.tick()}
+}
+
+func routeRedirect(w *wire) []ctilink.Message {
+	ad, ac, rl := setup(1, lnA, lnR)
+	dl := leg{call: 1, ln: lnD, calling: lnA, called: lnR, curCalled: lnD, lastRedirecting: lnR, reason: ctilink.ReasonRedirect}
+	acD := ac
+	acD.curCalled, acD.lastRedirecting = lnD, lnR
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(rl, ctilink.CallStateOffering, 0),
+		route(w, ctilink.RouteKindRoute, "", 0),
+		route(w, ctilink.RouteKindUsed, lnD.dn, 0),
+		w.st(rl, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(dl, ctilink.CallStateOffering, 0),
+		w.st(dl, ctilink.CallStateAccepted, 0),
+		w.st(acD, ctilink.CallStateRingback, 0),
+		route(w, ctilink.RouteKindEnd, "", 100),
+		w.st(dl, ctilink.CallStateConnected, 0),
+		w.st(acD, ctilink.CallStateConnected, 0),
+		w.st(acD, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(dl, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+	}
+}
+
+func routeTimeout(w *wire) []ctilink.Message {
+	ad, ac, rl := setup(1, lnA, lnR)
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(rl, ctilink.CallStateOffering, 0),
+		route(w, ctilink.RouteKindRoute, "", 0),
+		route(w, ctilink.RouteKindEnd, "", 101),
+		w.st(rl, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(ac, ctilink.CallStateBusy, ctilink.CauseUserBusy),
+		w.st(ac, ctilink.CallStateDisconnected, ctilink.CauseUserBusy),
+	}
+}
+
+func media(w *wire, kind, ip string, port int) ctilink.MediaEvent {
+	return ctilink.MediaEvent{Kind: kind, Device: lnP.dev, Line: lnP.dn, GlobalCallID: 1, CallHandle: 160,
+		IP: ip, Port: port, Codec: "G711U", PacketMs: 20, TimeNs: w.tick()}
+}
+
+func ctiPort(w *wire) []ctilink.Message {
+	ad, ac, pl := setup(1, lnA, lnP)
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(pl, ctilink.CallStateOffering, 0),
+		w.st(pl, ctilink.CallStateAccepted, 0),
+		w.st(ac, ctilink.CallStateRingback, 0),
+		media(w, ctilink.MediaOpenLogicalChannel, "", 0),
+		w.st(pl, ctilink.CallStateConnected, 0),
+		w.st(ac, ctilink.CallStateConnected, 0),
+		media(w, ctilink.MediaRTPOutputStarted, "10.0.0.1", 20000),
+		media(w, ctilink.MediaRTPInputStarted, "10.0.9.9", 30000),
+		media(w, ctilink.MediaRTPOutputStopped, "", 0),
+		media(w, ctilink.MediaRTPInputStopped, "", 0),
+		w.st(pl, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(ac, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+	}
+}
+
+func callParty(w *wire, added bool) ctilink.CallPartyEvent {
+	return ctilink.CallPartyEvent{Device: lnA.dev, Line: lnA.dn, GlobalCallID: 1, Party: lnY.party(),
+		Added: added, Transient: true, TimeNs: w.tick()}
+}
+
+func transformation(w *wire) []ctilink.Message {
+	ad, ac, bl := setup(1, lnA, lnB)
+	acY := ac
+	acY.curCalling = lnY
+	bl.curCalling = lnY
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(acY, ctilink.CallStateProceeding, 0),
+		callParty(w, true),
+		w.st(bl, ctilink.CallStateOffering, 0),
+		w.st(bl, ctilink.CallStateAccepted, 0),
+		w.st(acY, ctilink.CallStateRingback, 0),
+		callParty(w, false),
+		w.st(bl, ctilink.CallStateConnected, 0),
+		w.st(acY, ctilink.CallStateConnected, 0),
+		w.st(acY, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(bl, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+	}
+}
+
+// nodeFailureInSetup: A's CallManager node fails while B is ringing; the
+// call in setup is dropped with TEMPORARYFAILURE on both lines.
+func nodeFailureInSetup(w *wire) []ctilink.Message {
+	ad, ac, bl := setup(1, lnA, lnB)
+	return []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(bl, ctilink.CallStateOffering, 0),
+		w.st(bl, ctilink.CallStateAccepted, 0),
+		w.st(ac, ctilink.CallStateRingback, 0),
+		w.st(ac, ctilink.CallStateDisconnected, ctilink.CauseTemporaryFailure),
+		w.st(bl, ctilink.CallStateDisconnected, ctilink.CauseTemporaryFailure),
+	}
+}
