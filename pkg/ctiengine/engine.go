@@ -163,6 +163,16 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-e.wake:
 			e.fireTimers(dialCtx)
 		case c := <-e.cmds:
+			// Timers that fired before the command was sent are handled
+			// first, so a status request is a barrier for tests driving
+			// a fake clock.
+			e.fireTimers(dialCtx)
+			if e.m.Done() {
+				if c.status != nil {
+					c.status <- e.m.Status()
+				}
+				break
+			}
 			switch {
 			case c.status != nil:
 				s := e.m.Status()
@@ -370,8 +380,9 @@ func (e *Engine) apply(ctx context.Context, out *Output) {
 		if !op.At.IsZero() {
 			id := op.ID
 			d := op.At.Sub(now)
-			if d < 0 {
-				d = 0
+			if d <= 0 {
+				e.timerFired(id)
+				continue
 			}
 			e.timers[id] = e.clock.AfterFunc(d, func() { e.timerFired(id) })
 		}
