@@ -1,0 +1,128 @@
+// Package storetest provides test support for code that reads the event
+// log: an in-process nats-server with JetStream, the bridge's event stream,
+// and a deterministic synthetic event log (calls, heartbeats, CTIManager
+// failovers in the order of PRODUCT.md §3.3 rule 3) to fill it with.
+//
+// # Usage
+//
+//	srv, nc := storetest.StartServer(t, t.TempDir())
+//	js := storetest.CreateEventStream(t, nc, "CTI")
+//	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 5000, Failovers: []int{2500}})
+//	storetest.Publish(t, js, "lab", evs)
+//
+// It is meant for tests and benchmarks only.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+)
+
+// StartServer runs an in-process nats-server with JetStream storing in dir
+// (listening on a random 127.0.0.1 port) and connects to it. Both are shut
+// down when the test ends.
+func StartServer(tb testing.TB, dir string) (*server.Server, *nats.Conn) {
+	tb.Helper()
+	srv, err := server.NewServer(&server.Options{
+		ServerName: "storetest",
+		Host:       "127.0.0.1",
+		Port:       -1,
+		JetStream:  true,
+		StoreDir:   dir,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		tb.Fatalf("storetest: server: %v", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(20 * time.Second) {
+		tb.Fatal("storetest: server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		srv.Shutdown()
+		tb.Fatalf("storetest: connect: %v", err)
+	}
+	tb.Cleanup(func() {
+		nc.Close()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	return srv, nc
+}
+
+// CreateEventStream creates the event stream (subjects "cti.>") as the
+// bridge does, and returns a JetStream context.
+func CreateEventStream(tb testing.TB, nc *nats.Conn, name string) natsjs.JetStream {
+	tb.Helper()
+	js, err := natsjs.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateOrUpdateStream(ctx, natsjs.StreamConfig{
+		Name: name, Subjects: []string{"cti.>"}, Storage: natsjs.FileStorage, Duplicates: time.Minute,
+	}); err != nil {
+		tb.Fatalf("storetest: create stream %s: %v", name, err)
+	}
+	return js
+}
+
+// Publish encodes events (binary mode) for cluster and stores them, in
+// order, waiting for every acknowledgement.
+func Publish(tb testing.TB, js natsjs.JetStream, cluster string, evs []schema.Event) {
+	tb.Helper()
+	if err := PublishErr(js, cluster, schema.ModeBinary, evs); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// PublishErr is Publish returning its error, with a choice of mode.
+func PublishErr(js natsjs.JetStream, cluster string, mode schema.Mode, evs []schema.Event) error {
+	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: cluster, Mode: mode})
+	if err != nil {
+		return err
+	}
+	var futures []natsjs.PubAckFuture
+	for i := range evs {
+		m, err := enc.Encode(&evs[i], evs[i].Time)
+		if err != nil {
+			return fmt.Errorf("storetest: encode event %d (%s): %w", i, evs[i].Name, err)
+		}
+		msg := &nats.Msg{Subject: m.Subject, Header: nats.Header(m.Header), Data: m.Data}
+		f, err := js.PublishMsgAsync(msg)
+		if err != nil {
+			return fmt.Errorf("storetest: publish event %d: %w", i, err)
+		}
+		futures = append(futures, f)
+		if len(futures) >= 2000 {
+			if err := wait(futures); err != nil {
+				return err
+			}
+			futures = futures[:0]
+		}
+	}
+	return wait(futures)
+}
+
+func wait(fs []natsjs.PubAckFuture) error {
+	for _, f := range fs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("storetest: publish: %w", err)
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("storetest: no acknowledgement within 30s")
+		}
+	}
+	return nil
+}
