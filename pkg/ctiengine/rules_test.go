@@ -1,8 +1,14 @@
 package ctiengine
 
 import (
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -57,4 +63,188 @@ func TestRule1_ProviderOpenIsTwoPhase(t *testing.T) {
 	}
 	eqStrings(t, "frames the CTIManager sent (runs collapsed)", types[:4],
 		[]string{"ProviderOpenResponse", "ProviderOpenCompleted", "DeviceListResponse", "Response"})
+}
+
+// Rule 2: the server's heartbeat interval wins over the desired one; any
+// inbound message counts as a heartbeat; nothing received for twice the
+// server interval tears the link down (HEARTBEAT_MISSED) and the engine
+// fails over.
+func TestRule2_HeartbeatMissTearsDownAtTwiceServerInterval(t *testing.T) {
+	srv := newSim(t, func(c *ctisim.Config) {
+		c.Cluster = c.Cluster.WithHeartbeat(ctisim.HeartbeatConfig{Min: 5 * time.Second, Max: 5 * time.Second})
+	})
+	cfg := simConfig(srv, "ctim-a", "ctim-b") // desires the default 30 s
+	e := startEngine(t, srv, cfg, true)
+	e.waitStatus("provider up on ctim-a", upOn("ctim-a"))
+	st := e.eng.Status()
+	if st.ServerHeartbeatMs != 5000 || st.ClientHeartbeatMs != 5000 {
+		t.Fatalf("negotiated heartbeats %d/%d ms, want the server's 5000/5000", st.ServerHeartbeatMs, st.ClientHeartbeatMs)
+	}
+	lastHeard := e.clock.Now() // every frame so far arrived at this fake instant
+
+	if err := srv.StallHeartbeats("ctim-a"); err != nil {
+		t.Fatal(err)
+	}
+	mark := len(e.sink.events())
+	e.advance(10*time.Second - time.Millisecond)
+	if s := e.eng.Status(); s.Link != LinkUp.String() || count(since(e.sink.events(), mark), schema.EvCTIManagerLost) != 0 {
+		t.Fatalf("link %s torn down before 2 × server interval", s.Link)
+	}
+	e.advance(time.Millisecond)
+	evs := e.sink.waitFor(t, "CTIManagerLost", hasN(schema.EvCTIManagerLost, 1))
+	lost := evs[index(evs, schema.EvCTIManagerLost, mark)].Data.Provider
+	if lost.Reason != "HEARTBEAT_MISSED" || lost.ReasonCode != 1 || lost.LastHeardAt == nil || !lost.LastHeardAt.Equal(lastHeard) ||
+		lost.CTIManager != "ctim-a" {
+		t.Fatalf("CTIManagerLost = %+v (last heard %v)", lost, lastHeard)
+	}
+	e.waitStatus("provider up on ctim-b", upOn("ctim-b"))
+
+	// On ctim-b: a call event, not a heartbeat, defers the teardown.
+	mark = len(e.sink.events())
+	e.advance(8 * time.Second)
+	if _, err := srv.Place(traffic.Basic, "1001", "1002", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.sink.waitFor(t, "the call's first event", func(evs []schema.Event) bool {
+		return index(evs, schema.EvCallActive, mark) >= 0
+	})
+	e.advance(8 * time.Second) // 16 s since the failover, 8 s since the call event
+	if s := e.eng.Status(); s.Link != LinkUp.String() || s.CTIManager != "ctim-b" ||
+		count(since(e.sink.events(), mark), schema.EvCTIManagerLost) != 0 {
+		t.Fatalf("inbound call event did not count as a heartbeat: status %+v", s)
+	}
+}
+
+// rule3Config observes a subset, registers CTI ports (one static, one
+// dynamic) and a route point.
+func rule3Config(srv *ctisim.Server) Config {
+	cfg := simConfig(srv, "ctim-a", "ctim-b")
+	cfg.Observe = []string{
+		"SEP001122330001", "1001", // terminal and its address
+		"1002",                    // an address whose terminal is not observed
+		"SEP001122330005", "1005", // a two-line terminal with one observed address
+		"CTIP0001", "7001", "RP0001", "5000",
+	}
+	cfg.CTIPorts = map[string]CTIPortConfig{
+		"CTIP0001": {Media: ctilink.MediaParams{IP: "10.1.2.3", Port: 24000, Codecs: []string{"PCMU"}, PacketMs: 20}},
+		"CTIP0002": {Dynamic: true},
+	}
+	cfg.RoutePoints = map[string]RoutePointConfig{"5000": {Destinations: []string{"1010"}}}
+	return cfg
+}
+
+// Rule 3: CTIManager loss (here a crash). In this order:
+// CallObservationEndedEv, CiscoAddrOutOfServiceEv only for observed
+// addresses and CiscoTermOutOfServiceEv only for observed terminals (per
+// terminal, its addresses then the terminal), ProvOutOfServiceEv, then on
+// the next CTIManager ProvInServiceEv, the devices reinstated with the same
+// observers (route callbacks kept, CTI ports re-registered with the same
+// media), the in-service events, and snapshots of existing calls (none for
+// route addresses).
+func TestRule3_CTIManagerLossOrder(t *testing.T) {
+	srv := newSim(t, nil)
+	e := startEngine(t, srv, rule3Config(srv), false)
+	e.waitStatus("provider up on ctim-a", upOn("ctim-a"))
+	callID, err := srv.Place(traffic.Basic, "1001", "1002", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAdvance(t, srv, 2*time.Second) // answered, talking
+	cid := strconv.FormatUint(uint64(callID), 10)
+	e.sink.waitFor(t, "both parties talking", func(evs []schema.Event) bool {
+		return countEntity(evs, schema.EvCallCtlTermConnTalking, cid) == 2
+	})
+	mark := len(e.sink.events())
+
+	if err := srv.KillNode("ctim-a"); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.sink.waitFor(t, "gap closed", hasN(schema.EvGapClosed, 1))
+	e.waitStatus("provider up on ctim-b", upOn("ctim-b"))
+	evs = since(evs, mark)
+	got := names(evs, schema.FamilyProvider, schema.FamilyTerminal, schema.FamilyAddress, schema.FamilyRoute, schema.FamilyBridge)
+	eqStrings(t, "failover sequence (non-call events)", got, []string{
+		"CTIManagerLost",
+		"CiscoAddrOutOfServiceEv(1001)", "CiscoTermOutOfServiceEv(SEP001122330001)",
+		"CiscoAddrOutOfServiceEv(1002)",
+		"CiscoAddrOutOfServiceEv(1005)", "CiscoTermOutOfServiceEv(SEP001122330005)",
+		"CiscoAddrOutOfServiceEv(7001)", "CiscoTermOutOfServiceEv(CTIP0001)",
+		"CiscoAddrOutOfServiceEv(5000)", "CiscoTermOutOfServiceEv(RP0001)",
+		"ProvOutOfServiceEv",
+		"GapOpened",
+		"CTIManagerConnecting", "CTIManagerConnected",
+		"ProvInServiceEv",
+		"RouteCallbackRegistered(5000)",
+		"CiscoAddrInServiceEv(1001)", "CiscoTermInServiceEv(SEP001122330001)",
+		"CiscoAddrInServiceEv(1002)",
+		"CiscoAddrInServiceEv(1005)", "CiscoTermInServiceEv(SEP001122330005)",
+		"CiscoAddrInServiceEv(7001)", "CiscoTermInServiceEv(CTIP0001)",
+		"CiscoAddrInServiceEv(5000)", "CiscoTermInServiceEv(RP0001)",
+		"GapClosed",
+	})
+	// CallObservationEndedEv comes first among the JTAPI events, before any
+	// out-of-service event.
+	obsEnd := index(evs, schema.EvCallObservationEnded, 0)
+	if obsEnd < 0 || evs[obsEnd].Entity != cid || obsEnd > index(evs, schema.EvCiscoAddrOutOfService, 0) {
+		t.Fatalf("CallObservationEndedEv(%s) not before the out-of-service events: %v", cid, names(evs))
+	}
+	for _, ev := range evs {
+		if ev.Name == schema.EvCiscoAddrOutOfService || ev.Name == schema.EvCiscoTermOutOfService {
+			if ev.Data.Cause != schema.OOSCauseCTIManagerFailure {
+				t.Fatalf("%s(%s) cause %d, want CTIMANAGER_FAILURE 1007", ev.Name, ev.Entity, ev.Data.Cause)
+			}
+		}
+		if ev.Name == schema.EvRouteRegistered && !ev.Data.Route.CallbackKept {
+			t.Fatal("RouteCallbackRegistered after the failover does not say the callback was kept")
+		}
+	}
+	// Snapshot of the existing call after the in-service events, cause
+	// SNAPSHOT; nothing for the route point.
+	inSvc := index(evs, schema.EvProvInService, 0)
+	var snap []schema.Event
+	for _, ev := range evs[inSvc:] {
+		if ev.Family == schema.FamilyCall && ev.Data.Snapshot {
+			snap = append(snap, ev)
+			if ev.Entity != cid || ev.Data.Cause != schema.CauseSnapshot || ev.Data.MetaCode != schema.MetaSnapshot {
+				t.Fatalf("snapshot event %s(%s) cause %d meta %d", ev.Name, ev.Entity, ev.Data.Cause, ev.Data.MetaCode)
+			}
+		}
+	}
+	if len(snap) == 0 || countEntity(snap, schema.EvCallCtlTermConnTalking, cid) != 2 {
+		t.Fatalf("snapshot events for call %s: %v", cid, names(snap))
+	}
+	gap := evs[len(evs)-1].Data.Bridge.Gap
+	if gap.CallsBefore != 1 || gap.CallsContinued != 1 || gap.CallsEnded != 0 || gap.CallsAfter != 1 {
+		t.Fatalf("gap %+v", gap)
+	}
+	for _, r := range srv.GroundTruth("") {
+		if sc, ok := r.Msg.(ctilink.SnapshotCompleted); ok && strings.HasPrefix(sc.Device, "RP") {
+			t.Fatalf("snapshot requested for route point %s", sc.Device)
+		}
+	}
+
+	// The CTI port was re-registered on ctim-b with the same media
+	// parameters: a call to it streams to the configured address.
+	mark = len(e.sink.events())
+	if _, err := srv.Place(traffic.CTIPort, "1003", "7001", ""); err != nil {
+		t.Fatal(err)
+	}
+	simAdvance(t, srv, 2*time.Second)
+	evs = e.sink.waitFor(t, "RTP input started on CTIP0001", func(evs []schema.Event) bool {
+		return index(evs, schema.EvCiscoRTPInputStarted, mark) >= 0
+	})
+	media := evs[index(evs, schema.EvCiscoRTPInputStarted, mark)].Data.Media
+	if media.IP != "10.1.2.3" || media.Port != 24000 || media.Codec != "PCMU" {
+		t.Fatalf("RTP input after failover %+v, want the registered 10.1.2.3:24000 PCMU", media)
+	}
+}
+
+func countEntity(evs []schema.Event, name, entity string) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Name == name && ev.Entity == entity {
+			n++
+		}
+	}
+	return n
 }
