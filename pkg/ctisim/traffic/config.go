@@ -32,6 +32,14 @@ const (
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
 	Conference, RoutePoint, CTIPort, Transform}
 
+// ParseScenario returns the scenario named s (as in Scenarios).
+func ParseScenario(s string) (Scenario, error) {
+	if sc := Scenario(s); sc.Valid() {
+		return sc, nil
+	}
+	return "", fmt.Errorf("%w: %q (known: %v)", ErrUnknownScenario, s, Scenarios)
+}
+
 // Valid reports whether s is a known scenario.
 func (s Scenario) Valid() bool {
 	for _, k := range Scenarios {

@@ -52,7 +52,7 @@ func TestGenerator200cpsTenMinutes(t *testing.T) {
 		chk.multi[r.Device] = true
 	}
 	router := rand.New(rand.NewPCG(1, 2))
-	maxActive, routed := 0, 0
+	maxActive, maxQueue, routed := 0, 0, 0
 	step := 100 * time.Millisecond
 	run := func(until time.Duration) {
 		for at := m.Now().Sub(t0) + step; at <= until; at += step {
@@ -76,11 +76,13 @@ func TestGenerator200cpsTenMinutes(t *testing.T) {
 				}
 			}
 			maxActive = max(maxActive, m.ActiveCalls())
+			maxQueue = max(maxQueue, len(m.q))
 		}
 	}
 	run(10 * time.Minute)
 	st := m.Stats()
-	t.Logf("stats %+v, max active calls %d, routed %d, emissions %d", st, maxActive, routed, chk.events)
+	t.Logf("stats %+v, max active calls %d, max pending steps %d, routed %d, emissions %d",
+		st, maxActive, maxQueue, routed, chk.events)
 	if st.Arrivals < 115000 || st.Arrivals > 125000 {
 		t.Errorf("arrivals %d in 600 s at 200/s", st.Arrivals)
 	}
@@ -93,6 +95,10 @@ func TestGenerator200cpsTenMinutes(t *testing.T) {
 	// live calls whatever the rate.
 	if maxActive > len(dir.Phones) || maxActive == 0 {
 		t.Errorf("max active calls %d, phone lines %d", maxActive, len(dir.Phones))
+	}
+	// Pending steps: a few per live call (cancelled timers linger until due).
+	if maxQueue > 3*maxActive+10 {
+		t.Errorf("pending steps peaked at %d for %d live calls", maxQueue, maxActive)
 	}
 	// Stop the generator; every call must run to its end.
 	if err := m.SetRate(0, m.Now()); err != nil {
@@ -339,4 +345,15 @@ func BenchmarkAdvance200cps(b *testing.B) {
 	}
 	b.ReportMetric(float64(emitted)/float64(b.N), "emissions/op")
 	b.ReportMetric(float64(m.ActiveCalls()), "activecalls")
+}
+
+func TestParseScenario(t *testing.T) {
+	for _, s := range Scenarios {
+		if got, err := ParseScenario(string(s)); err != nil || got != s {
+			t.Errorf("ParseScenario(%q) = %q, %v", s, got, err)
+		}
+	}
+	if _, err := ParseScenario("fax"); !errors.Is(err, ErrUnknownScenario) {
+		t.Errorf("ParseScenario(fax) = %v", err)
+	}
 }

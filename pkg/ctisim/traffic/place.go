@@ -10,7 +10,8 @@ import (
 // their own parties, e.g. routepoint/ctiport pick the first registered one, transfer
 // picks a third party); returns the global call id of the primary call.
 //
-// from must be a phone line in service. For basic, noanswer, busy, hold
+// from must be a phone line in service; it may already be in a call (a
+// phone has several call appearances). For basic, noanswer, busy, hold
 // and transform, to is a phone line; a busy or out-of-service one makes
 // the call fail like busy, and the busy scenario treats to as busy
 // whatever its state. For the transfer and conference scenarios to is the
