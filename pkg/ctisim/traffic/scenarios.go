@@ -58,6 +58,10 @@ func (m *Model) startTwoParty(f *flow) {
 				return
 			}
 			m.after(m.talkTime(), f, func() {
+				if !m.inService(f.a) { // no feature from a device out of service
+					m.clearAfterTalk(f, la, lb)
+					return
+				}
 				m.set(la, ctilink.CallStateOnHold, ctilink.CauseNoError)
 				m.after(m.holdTime(), f, func() {
 					m.set(la, ctilink.CallStateConnected, ctilink.CauseNoError)

@@ -12,7 +12,9 @@ import (
 // leg on the device's lines, line by line in directory order, oldest leg
 // first. Each event carries the leg's current state, cause and parties;
 // TimeNs is when the leg entered that state. Nothing is emitted and the
-// model does not advance.
+// model does not advance: the snapshot reflects every emission produced so
+// far, including any a Place or RouteSelect left for the next Advance, so
+// a driver collects those first to keep the order.
 func (m *Model) Snapshot(device string) []ctilink.CallStateEvent {
 	var out []ctilink.CallStateEvent
 	for _, li := range m.byDevice[device] {

@@ -270,3 +270,28 @@ func TestFailDevicesDuringConsult(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNoFeatureFromFailedDevice: a connected call survives its device's
+// failure, but the device starts no hold or consult afterwards.
+func TestNoFeatureFromFailedDevice(t *testing.T) {
+	for _, s := range []Scenario{Hold, ConsultTransfer} {
+		t.Run(string(s), func(t *testing.T) {
+			h := newHooks()
+			m := newModel(t, fixedConfig(), h)
+			if _, err := m.Place(s, "1001", "1002", "1003", t0); err != nil {
+				t.Fatal(err)
+			}
+			var d describer
+			m.Advance(t0.Add(4 * time.Second)) // connected
+			h.outOfService["SEP1001"], h.outOfService["SEP1002"] = true, true
+			if ems := m.FailDevices([]string{"SEP1001", "SEP1002"}, t0.Add(4*time.Second)); len(ems) != 0 {
+				t.Fatalf("connected call dropped: %s", dump(ems))
+			}
+			got := d.lines(m.Advance(t0.Add(time.Minute)))
+			want := []string{"1001 DISCONNECTED #1 NORMALCALLCLEARING", "1002 DISCONNECTED #1 NORMALCALLCLEARING"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -26,8 +26,14 @@ func (m *Model) startTransfer(f *flow) {
 	})
 }
 
-// consult: B holds the primary call and dials C.
+// consult: B holds the primary call and dials C. A device out of service
+// keeps its connected call (call preservation) but starts no feature: the
+// call then ends as a basic one.
 func (m *Model) consult(f *flow) {
+	if !m.inService(f.b) {
+		m.clearAfterTalk(f, f.la, f.lb)
+		return
+	}
 	m.set(f.lb, ctilink.CallStateOnHold, ctilink.CauseNoError)
 	c2, lb2 := m.dialTone(f, f.b)
 	f.call2, f.lb2 = c2, lb2
