@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/config"
+	"github.com/ctibridge/ctibridge/internal/logging"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+func newRunCmd() *cobra.Command {
+	var (
+		path                      string
+		logLevel, logFormat, http string
+		natsURL                   string
+		checkOnly                 bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the bridge daemon",
+		Long: `run loads the configuration (YAML file, then CTIBRIDGE_* environment variables, then
+flags), validates it, connects to NATS (or starts the embedded server), provisions the
+stream, opens the provider and publishes until SIGINT/SIGTERM. On a signal it closes the
+provider with APPLICATIONREQUEST, flushes JetStream and exits 0.
+
+Environment: ` + fmt.Sprint(config.EnvNames()),
+		Example: `  bridge run --config bridge.yaml
+  CTIBRIDGE_CTI_PASSWORD=... bridge run --config bridge.yaml --nats-url nats://nats:4222
+  bridge run --config bridge.yaml --check      # validate and exit`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return usageError{err}
+			}
+			if err := config.ApplyEnv(&cfg, os.LookupEnv); err != nil {
+				return usageError{err}
+			}
+			fl := cmd.Flags()
+			if fl.Changed("log-level") {
+				cfg.Log.Level = logLevel
+			}
+			if fl.Changed("log-format") {
+				cfg.Log.Format = logFormat
+			}
+			if fl.Changed("http-listen") {
+				cfg.HTTP.Listen = http
+			}
+			if fl.Changed("nats-url") {
+				cfg.NATS.URLs, cfg.NATS.Embedded = []string{natsURL}, false
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			if checkOnly {
+				fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")
+				return nil
+			}
+			log, err := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			if err != nil {
+				return usageError{err}
+			}
+			return runDaemon(cmd.Context(), cfg, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&path, "config", "c", "", "YAML configuration file")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&logFormat, "log-format", "auto", "log format: auto, json, console")
+	f.StringVar(&http, "http-listen", "", "ops endpoint address (overrides http.listen)")
+	f.StringVar(&natsURL, "nats-url", "", "external NATS URL (overrides nats.*; disables the embedded server)")
+	f.BoolVar(&checkOnly, "check", false, "validate the configuration and exit")
+	return cmd
+}
+
+func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	if cfg.Instance == "" {
+		cfg.Instance = newInstanceID()
+	}
+	log = log.With().Str("instance", cfg.Instance).Str("cluster", cfg.Cluster).Logger()
+	var nc *nats.Conn
+	var err error
+	if cfg.NATS.Embedded {
+		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: cfg.NATS.DataDir, Listen: cfg.NATS.Listen, Logger: log})
+		if err != nil {
+			return err
+		}
+		if err := ns.Start(); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = ns.Shutdown(sctx)
+		}()
+		log.Info().Str("url", ns.ClientURL()).Str("data_dir", cfg.NATS.DataDir).Msg("embedded NATS server with JetStream started")
+		nc, err = ns.Connect("ctibridge")
+		if err != nil {
+			return err
+		}
+	} else {
+		nc, err = jetstream.Connect(jetstream.ConnectConfig{
+			URLs: cfg.NATS.URLs, Name: "ctibridge " + cfg.Instance,
+			CredentialsFile: cfg.NATS.Creds, User: cfg.NATS.User, Password: string(cfg.NATS.Password), Token: string(cfg.NATS.Token),
+			CAFile: cfg.NATS.TLSCA, CertFile: cfg.NATS.TLSCert, KeyFile: cfg.NATS.TLSKey,
+			Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	defer nc.Close()
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return fmt.Errorf("bridge: jetstream: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	prov, err := jetstream.Provision(pctx, js, jetstream.ProvisionConfig{
+		Stream: cfg.NATS.Stream, Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge, Duplicates: cfg.NATS.DuplicateWindow,
+	})
+	cancel()
+	if err != nil {
+		return err
+	}
+	for _, d := range prov.Drift {
+		log.Warn().Str("drift", d.String()).Msg("existing JetStream resource differs from the configuration")
+	}
+	mode, err := schema.ParseMode(cfg.NATS.Mode)
+	if err != nil {
+		return usageError{err}
+	}
+	br, err := bridge.New(bridge.Config{
+		Instance:   cfg.Instance,
+		Engine:     engineConfig(cfg.CTI),
+		Encoder:    schema.EncoderConfig{Cluster: cfg.Cluster, Mode: mode},
+		Conn:       nc,
+		Publisher:  jetstream.Config{BufferSize: cfg.NATS.BufferSize, MaxInFlight: cfg.NATS.MaxInFlight},
+		HTTPListen: cfg.HTTP.Listen,
+		Logger:     log,
+	})
+	if err != nil {
+		return err
+	}
+	err = br.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// engineConfig maps the jtapi.ini-style settings onto the engine.
+func engineConfig(c config.CTIConfig) ctiengine.Config {
+	out := ctiengine.Config{
+		Login: c.Login, Password: string(c.Password), AppInfo: c.AppInfo, InstanceID: c.InstanceID,
+		DesiredServerHeartbeatInterval: seconds(c.DesiredServerHeartbeatInterval),
+		ProviderRetryInterval:          seconds(c.ProviderRetryInterval),
+		ProviderOpenRequestTimeout:     seconds(c.ProviderOpenRequestTimeout),
+		CtiRequestTimeout:              seconds(c.CtiRequestTimeout),
+		ProviderOpenRetryAttempts:      c.ProviderOpenRetryAttempts,
+		FallbackInitiationTime:         seconds(c.FallbackInitiationTime),
+		RouteSelectTimeout:             time.Duration(c.RouteSelectTimeout) * time.Millisecond,
+		Observe:                        c.Observe,
+		TLS: ctiengine.TLSConfig{
+			ClientCert: c.TLS.ClientCert, ClientKey: c.TLS.ClientKey, TrustStore: c.TLS.TrustStore, RequireTLS: c.TLS.Enabled,
+		},
+	}
+	for _, m := range c.CTIManagers {
+		out.CTIManagers = append(out.CTIManagers, ctiengine.CTIManager{Name: m.Name, Addr: m.Address, TLSAddr: m.TLSAddress, LeastPriority: m.LeastPriority})
+	}
+	if len(c.CTIPorts) > 0 {
+		out.CTIPorts = map[string]ctiengine.CTIPortConfig{}
+		for dev, m := range c.CTIPorts {
+			out.CTIPorts[dev] = ctiengine.CTIPortConfig{Dynamic: m.Dynamic, Media: ctilink.MediaParams{IP: m.IP, Port: m.Port, Codecs: m.Codecs, PacketMs: m.PacketMs}}
+		}
+	}
+	if len(c.RoutePoints) > 0 {
+		out.RoutePoints = map[string]ctiengine.RoutePointConfig{}
+		for rp, dests := range c.RoutePoints {
+			out.RoutePoints[rp] = ctiengine.RoutePointConfig{Destinations: dests}
+		}
+	}
+	return out
+}

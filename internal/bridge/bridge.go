@@ -1,0 +1,290 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// Version is the bridge's version string, reported in BridgeStarted.
+var Version = "dev"
+
+// Config wires a bridge from its parts' configurations.
+type Config struct {
+	// Instance identifies this run (unique per run: event ids derive from it).
+	Instance string
+	// Engine configures the CTI side; its Sink, Logger and BridgeInstance
+	// are set by New.
+	Engine ctiengine.Config
+	// Encoder configures the CloudEvents encoding.
+	Encoder schema.EncoderConfig
+	// Conn is the NATS connection the publisher uses.
+	Conn *nats.Conn
+	// Publisher configures buffering and publishing; Conn, Encoder,
+	// Instance and Logger are set by New.
+	Publisher jetstream.Config
+	// HTTPListen is the ops endpoint address ("" disables it).
+	HTTPListen string
+	// HeartbeatEvery is the period of BridgeHeartbeat records (default 30 s;
+	// negative disables them).
+	HeartbeatEvery time.Duration
+	// DrainTimeout bounds the final flush to JetStream (default 10 s).
+	DrainTimeout time.Duration
+	Logger       zerolog.Logger
+	// StatusExtra, if set, adds fields to /status (e.g. the demo's ports).
+	StatusExtra func() map[string]any
+}
+
+// Bridge is one running bridge: engine → encoder → publisher, plus the
+// ops endpoints.
+type Bridge struct {
+	cfg     Config
+	log     zerolog.Logger
+	engine  *ctiengine.Engine
+	enc     *schema.Encoder
+	pub     *jetstream.Publisher
+	metrics *Metrics
+	ops     *OpsServer
+
+	mu        sync.Mutex // guards the following fields
+	bridgeSeq uint64
+}
+
+// New builds the bridge; it starts nothing.
+func New(cfg Config) (*Bridge, error) {
+	if cfg.Instance == "" {
+		return nil, errors.New("bridge: Instance is required")
+	}
+	if cfg.Conn == nil {
+		return nil, errors.New("bridge: Conn is required")
+	}
+	if cfg.HeartbeatEvery == 0 {
+		cfg.HeartbeatEvery = 30 * time.Second
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 10 * time.Second
+	}
+	b := &Bridge{cfg: cfg, log: cfg.Logger.With().Str("component", "bridge").Logger()}
+	enc, err := schema.NewEncoder(cfg.Encoder)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	b.enc = enc
+	pcfg := cfg.Publisher
+	pcfg.Conn = cfg.Conn
+	pcfg.Encoder = enc
+	pcfg.Instance = cfg.Instance
+	pcfg.GapSession = cfg.Instance + "-pub"
+	pcfg.Logger = cfg.Logger.With().Str("component", "publisher").Logger()
+	b.metrics = NewMetrics(b.publisherStats)
+	pcfg.AckLatency = func(d time.Duration) {
+		b.metrics.EventsPublished.Inc()
+		b.metrics.PublishLatency.Observe(d.Seconds())
+	}
+	if b.pub, err = jetstream.New(pcfg); err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	ecfg := cfg.Engine
+	ecfg.Sink = sinkFunc(b.emit)
+	ecfg.BridgeInstance = cfg.Instance
+	ecfg.Logger = cfg.Logger
+	if b.engine, err = ctiengine.New(ecfg); err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	if cfg.HTTPListen != "" {
+		if b.ops, err = NewOpsServer(cfg.HTTPListen, b.metrics, b.Readiness, b.Status, b.log); err != nil {
+			return nil, fmt.Errorf("bridge: ops endpoint %s: %w", cfg.HTTPListen, err)
+		}
+	}
+	return b, nil
+}
+
+type sinkFunc func(schema.Event)
+
+func (f sinkFunc) Emit(ev schema.Event) { f(ev) }
+
+// emit encodes and enqueues one event. It is called from the engine's
+// goroutine and, for the bridge's own records, from Run's; the mutex keeps
+// encoding and enqueueing in one order.
+func (b *Bridge) emit(ev schema.Event) {
+	b.metrics.Observe(&ev)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	msg, err := b.enc.Encode(&ev, time.Now())
+	if err != nil {
+		b.metrics.EncodeErrors.Inc()
+		b.log.Error().Err(err).Str("event", ev.Name).Str("entity", ev.Entity).Msg("event could not be encoded; it is not published")
+		return
+	}
+	if err := b.pub.Publish(jetstream.FromSchema(msg)); err != nil {
+		b.log.Error().Err(err).Str("id", msg.ID).Msg("publisher refused the event")
+	}
+}
+
+// emitBridge publishes one of the bridge's own lifecycle records.
+func (b *Bridge) emitBridge(name string, data schema.BridgeData) {
+	now := time.Now()
+	b.mu.Lock()
+	b.bridgeSeq++
+	seq := b.bridgeSeq
+	b.mu.Unlock()
+	data.Instance = b.cfg.Instance
+	data.Version = Version
+	spec, _ := schema.Spec(name)
+	b.emit(schema.Event{
+		Family: schema.FamilyBridge, Name: name,
+		Session: b.cfg.Instance + "-b", SessionSeq: seq, Sequence: seq,
+		Time: now, Received: now,
+		Data: schema.Data{Event: name, EventID: spec.ID, Times: schema.Timestamps{Upstream: now, Received: now}, Bridge: &data},
+	})
+}
+
+// Engine exposes the engine (for InitiateFallback and tests).
+func (b *Bridge) Engine() *ctiengine.Engine { return b.engine }
+
+// Publisher exposes the publisher (for tests and the demo summary).
+func (b *Bridge) Publisher() *jetstream.Publisher { return b.pub }
+
+// OpsAddr is the ops endpoint address ("" when disabled).
+func (b *Bridge) OpsAddr() string {
+	if b.ops == nil {
+		return ""
+	}
+	return b.ops.Addr()
+}
+
+func (b *Bridge) publisherStats() PublisherStats {
+	s := b.pub.Stats()
+	return PublisherStats{Buffered: s.Buffered, InFlight: s.InFlight, Dropped: s.Dropped, Resends: s.Resends, Dupes: s.Duplicates, Connected: s.Connected}
+}
+
+// Readiness: provider in service and publisher connected.
+func (b *Bridge) Readiness() Readiness {
+	var r Readiness
+	st := b.engine.Status()
+	if !st.Ready {
+		reason := "provider " + st.Provider
+		if st.Err != "" {
+			reason += ": " + st.Err
+		}
+		r.Reasons = append(r.Reasons, reason)
+	}
+	if !b.pub.Stats().Connected {
+		r.Reasons = append(r.Reasons, "publisher not connected to NATS")
+	}
+	r.Ready = len(r.Reasons) == 0
+	return r
+}
+
+// Status is the /status document.
+func (b *Bridge) Status() any {
+	ps := b.pub.Stats()
+	pub := map[string]any{
+		"connected": ps.Connected, "buffered": ps.Buffered, "bufferedBytes": ps.BufferedBytes, "inFlight": ps.InFlight,
+		"published": ps.Published, "acked": ps.Acked, "duplicates": ps.Duplicates, "resends": ps.Resends,
+		"dropped": ps.Dropped, "rejected": ps.Rejected, "gaps": ps.Gaps, "reconnects": ps.Reconnects,
+	}
+	if ps.LastError != nil {
+		pub["lastError"] = ps.LastError.Error()
+		pub["lastErrorAt"] = ps.LastErrorAt
+	}
+	out := map[string]any{
+		"instance":  b.cfg.Instance,
+		"version":   Version,
+		"cluster":   b.enc.Cluster(),
+		"ready":     b.Readiness(),
+		"engine":    b.engine.Status(),
+		"publisher": pub,
+	}
+	if b.cfg.StatusExtra != nil {
+		for k, v := range b.cfg.StatusExtra() {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Run runs the bridge until ctx ends or the provider shuts down for good.
+// On ctx's end it drains in order: BridgeStopping, the provider closed with
+// APPLICATIONREQUEST (its final events published), then a bounded flush of
+// everything buffered to JetStream. It returns nil after an orderly stop and
+// the engine's error when the provider shut down by itself (retries
+// exhausted, certificate compromised).
+func (b *Bridge) Run(ctx context.Context) error {
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	defer stopPub()
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- b.pub.Run(pubCtx) }()
+
+	opsCtx, stopOps := context.WithCancel(context.Background())
+	opsDone := make(chan error, 1)
+	if b.ops != nil {
+		go func() { opsDone <- b.ops.Run(opsCtx) }()
+		b.log.Info().Str("addr", b.ops.Addr()).Msg("ops endpoints: /healthz /readyz /metrics /status")
+	} else {
+		opsDone <- nil
+	}
+	defer func() {
+		stopOps()
+		<-opsDone
+	}()
+
+	b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
+	engDone := make(chan error, 1)
+	engCtx, stopEngine := context.WithCancel(context.Background())
+	defer stopEngine()
+	go func() { engDone <- b.engine.Run(engCtx) }()
+
+	var hb <-chan time.Time
+	if b.cfg.HeartbeatEvery > 0 {
+		t := time.NewTicker(b.cfg.HeartbeatEvery)
+		defer t.Stop()
+		hb = t.C
+	}
+	var engErr error
+	stopped := false
+	for !stopped {
+		select {
+		case <-hb:
+			b.emitBridge(schema.EvBridgeHeartbeat, schema.BridgeData{})
+		case engErr = <-engDone:
+			stopped = true
+			if engErr != nil {
+				b.log.Error().Err(engErr).Msg("provider shut down")
+				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "provider shut down", Detail: engErr.Error()})
+			}
+		case <-ctx.Done():
+			b.log.Info().Msg("stopping: closing the provider (APPLICATIONREQUEST), then flushing JetStream")
+			b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "signal"})
+			if err := b.engine.Close(); err != nil {
+				b.log.Warn().Err(err).Msg("provider close")
+			}
+			engErr = <-engDone
+			stopped = true
+		}
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), b.cfg.DrainTimeout)
+	defer cancel()
+	if err := b.pub.Flush(fctx); err != nil {
+		st := b.pub.Stats()
+		b.log.Error().Err(err).Int("unpublished", st.Buffered).Msg("flush to JetStream incomplete at exit; the unpublished events are lost to the stream (the next run's gap record covers the outage)")
+	}
+	stopPub()
+	if err := <-pubDone; err != nil && !errors.Is(err, context.Canceled) {
+		b.log.Warn().Err(err).Msg("publisher stopped")
+	}
+	b.pub.Close()
+	if ctx.Err() != nil && (engErr == nil || errors.Is(engErr, context.Canceled)) {
+		return nil
+	}
+	return engErr
+}

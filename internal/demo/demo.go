@@ -1,0 +1,251 @@
+// Package demo runs everything the bridge needs in one process: an embedded
+// NATS server with JetStream, a simulated CUCM cluster (primary, backup and
+// least-priority CTIManagers with call traffic) and the bridge itself. It
+// backs `bridge demo`.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// Options are the demo's knobs (the `bridge demo` flags).
+type Options struct {
+	DataDir          string
+	NATSListen       string
+	HTTPListen       string
+	RunFor           time.Duration // 0: until ctx ends
+	FailPrimaryAfter time.Duration // 0: never
+	Heartbeat        time.Duration // server heartbeat interval
+	Seed             int64
+	Rate             float64
+	Cluster          string
+	Mode             string // binary or structured
+	Instance         string
+	Logger           zerolog.Logger
+	// Out receives the human-readable banner and summary.
+	Out io.Writer
+}
+
+// Validate checks the options, naming the flag to fix.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is empty: give a directory for the JetStream store"))
+	}
+	if o.Heartbeat < 100*time.Millisecond || o.Heartbeat > time.Hour {
+		errs = append(errs, fmt.Errorf("--heartbeat %s: use a value between 100ms and 1h (e.g. 1s)", o.Heartbeat))
+	}
+	if o.Rate < 0 || o.Rate > 1000 {
+		errs = append(errs, fmt.Errorf("--rate %v: use 0 to 1000 calls per second", o.Rate))
+	}
+	if o.RunFor < 0 || o.FailPrimaryAfter < 0 {
+		errs = append(errs, errors.New("--run-for and --fail-primary-after must not be negative"))
+	}
+	if o.RunFor > 0 && o.FailPrimaryAfter >= o.RunFor {
+		errs = append(errs, fmt.Errorf("--fail-primary-after %s is not before --run-for %s: the failover would never happen", o.FailPrimaryAfter, o.RunFor))
+	}
+	if _, err := schema.ParseMode(o.Mode); err != nil {
+		errs = append(errs, fmt.Errorf("--mode: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run runs the demo until ctx ends or RunFor elapses, then shuts down in
+// order (bridge drained first, then the simulator and NATS) and prints a
+// summary.
+func Run(ctx context.Context, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	log := o.Logger
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return fmt.Errorf("demo: data dir: %w", err)
+	}
+	dataDir, _ := filepath.Abs(o.DataDir)
+
+	// NATS with JetStream.
+	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: dataDir, Listen: o.NATSListen, Logger: log.Level(zerolog.WarnLevel)})
+	if err != nil {
+		return err
+	}
+	if err := ns.Start(); err != nil {
+		if strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "not ready") {
+			return fmt.Errorf("%w\n(is another NATS server or demo using %s? pass --nats-listen 127.0.0.1:0 for a free port)", err, o.NATSListen)
+		}
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = ns.Shutdown(sctx)
+	}()
+	nc, err := ns.Connect("ctibridge-demo")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstreamNew(nc)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	prov, err := jetstream.Provision(pctx, js, jetstream.ProvisionConfig{})
+	cancel()
+	if err != nil {
+		return err
+	}
+	for _, d := range prov.Drift {
+		log.Warn().Str("drift", d.String()).Msg("existing stream differs from the configuration")
+	}
+
+	// The simulated cluster: ephemeral ports, the server's heartbeat fixed
+	// at --heartbeat, ground truth next to the store.
+	gtPath := filepath.Join(dataDir, "groundtruth.jsonl")
+	gtFile, err := os.Create(gtPath)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer gtFile.Close()
+	cluster := ctisim.DefaultCluster().WithEphemeralPorts().WithHeartbeat(ctisim.HeartbeatConfig{Min: o.Heartbeat, Max: o.Heartbeat, Default: o.Heartbeat})
+	cluster.Name = o.Cluster
+	sim, err := ctisim.New(ctisim.Config{
+		Cluster:     cluster,
+		Traffic:     traffic.Config{Rate: o.Rate, Seed: o.Seed},
+		GroundTruth: gtFile,
+		ControlAddr: "127.0.0.1:0",
+		Logger:      log.Level(zerolog.WarnLevel),
+	})
+	if err != nil {
+		return err
+	}
+	if err := sim.Start(); err != nil {
+		return err
+	}
+	defer sim.Close()
+
+	var managers []ctiengine.CTIManager
+	for _, n := range sim.Nodes() {
+		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, LeastPriority: n.LeastPriority})
+	}
+	ctiPorts := map[string]ctiengine.CTIPortConfig{}
+	for i := 1; i <= 4; i++ {
+		ctiPorts[fmt.Sprintf("CTIP%04d", i)] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
+			IP: "127.0.0.1", Port: 40000 + 2*i, Codecs: []string{"G711U", "G729"}, PacketMs: 20}}
+	}
+	retry := max(2*time.Second, o.Heartbeat)
+	br, err := bridge.New(bridge.Config{
+		Instance: o.Instance,
+		Engine: ctiengine.Config{
+			CTIManagers: managers, Login: "ctibridge", Password: "secret", AppInfo: "ctibridge-demo",
+			DesiredServerHeartbeatInterval: o.Heartbeat,
+			ProviderRetryInterval:          retry,
+			CtiRequestTimeout:              10 * time.Second,
+			ProviderOpenRequestTimeout:     10 * time.Second,
+			AllowShortTimers:               true,
+			CTIPorts:                       ctiPorts,
+			RoutePoints: map[string]ctiengine.RoutePointConfig{
+				"5000": {Destinations: []string{"1001", "1002", "1003"}, Policy: ctiengine.RouteRoundRobin},
+				"5001": {Destinations: []string{"1004", "1005"}, Policy: ctiengine.RouteRoundRobin},
+			},
+		},
+		Encoder:        schema.EncoderConfig{Cluster: o.Cluster, Mode: mustMode(o.Mode)},
+		Conn:           nc,
+		HTTPListen:     o.HTTPListen,
+		HeartbeatEvery: 10 * time.Second,
+		Logger:         log,
+		StatusExtra: func() map[string]any {
+			return map[string]any{"demo": map[string]any{"nats": ns.ClientURL(), "dataDir": dataDir, "simulator": sim.Nodes(), "simulatorControl": sim.ControlAddr()}}
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	printBanner(o.Out, o, ns.ClientURL(), dataDir, gtPath, sim, br.OpsAddr())
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if o.RunFor > 0 {
+		t := time.AfterFunc(o.RunFor, stop)
+		defer t.Stop()
+	}
+	if o.FailPrimaryAfter > 0 {
+		primary := managers[0].Name
+		t := time.AfterFunc(o.FailPrimaryAfter, func() {
+			log.Warn().Str("ctimanager", primary).Msg("demo: killing the primary CTIManager (--fail-primary-after)")
+			if err := sim.KillNode(primary); err != nil {
+				log.Error().Err(err).Msg("demo: kill primary")
+			}
+		})
+		defer t.Stop()
+	}
+	err = br.Run(runCtx)
+	st := br.Publisher().Stats()
+	fmt.Fprintf(o.Out, "\ndemo stopped: %d events acknowledged by JetStream, %d duplicates absorbed, %d dropped, %d resends\n", st.Acked, st.Duplicates, st.Dropped, st.Resends)
+	fmt.Fprintf(o.Out, "the JetStream store is in %s; try:\n  go run ./cmd/replay --store %s timeline\n", dataDir, dataDir)
+	return err
+}
+
+func mustMode(s string) schema.Mode {
+	m, _ := schema.ParseMode(s)
+	return m
+}
+
+func printBanner(w io.Writer, o Options, natsURL, dataDir, gtPath string, sim *ctisim.Server, ops string) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("ctibridge demo — simulated CUCM cluster %q → bridge → NATS JetStream", o.Cluster)
+	p("")
+	p("  NATS (JetStream)  %s", natsURL)
+	p("  stream            CTI, subjects cti.%s.>   store: %s", schema.EscapeToken(o.Cluster), dataDir)
+	for i, n := range sim.Nodes() {
+		role := "backup"
+		switch {
+		case i == 0:
+			role = "primary"
+		case n.LeastPriority:
+			role = "least-priority"
+		}
+		p("  CTIManager        %-7s %-15s %s", n.Name, role, n.Addr)
+	}
+	p("  simulator control http://%s/nodes   ground truth: %s", sim.ControlAddr(), gtPath)
+	if ops != "" {
+		p("  bridge endpoints  http://%s/status  /readyz  /metrics  /healthz", ops)
+	}
+	p("  traffic           %.1f calls/s, seed %d, server heartbeat %s", o.Rate, o.Seed, o.Heartbeat)
+	if o.FailPrimaryAfter > 0 {
+		p("  fault             the primary CTIManager is killed after %s", o.FailPrimaryAfter)
+	}
+	if o.RunFor > 0 {
+		p("  stops after       %s", o.RunFor)
+	} else {
+		p("  stop with Ctrl-C")
+	}
+	p("")
+	p("Try, while it runs:")
+	p("  nats --server %s sub 'cti.%s.>'             # every event, live (nats CLI)", natsURL, o.Cluster)
+	p("  go run ./cmd/replay --server %s tail", natsURL)
+	p("  go run ./cmd/replay --server %s timeline", natsURL)
+	p("  curl -s -X POST 'http://%s/faults/kill?node=%s'   # kill the CTIManager in use", sim.ControlAddr(), sim.Nodes()[0].Name)
+	p("and after it stops:")
+	p("  go run ./cmd/replay --store %s timeline", dataDir)
+	p("  go run ./cmd/replay --store %s state --at <time>", dataDir)
+	p("  go run ./cmd/replay --store %s report --html report.html", dataDir)
+	p("")
+}
