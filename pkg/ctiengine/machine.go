@@ -112,6 +112,7 @@ type Counters struct {
 	ProtocolErrors   uint64 `json:"protocolErrors"`
 	DevicesIgnored   uint64 `json:"devicesIgnored"`
 	RouteSelects     uint64 `json:"routeSelects"`
+	ProbeResults     uint64 `json:"probeResults"`
 	BufferedMessages uint64 `json:"bufferedMessages"`
 }
 
@@ -410,6 +411,7 @@ func (m *Machine) Timer(id TimerID, now time.Time) *Output {
 // connection.
 func (m *Machine) ProbeResult(node int, ok bool, now time.Time) *Output {
 	m.begin()
+	m.stats.ProbeResults++
 	if !m.done && ok && m.onLP && !m.primReachable && node >= 0 && node < len(m.cfg.CTIManagers) &&
 		!m.cfg.CTIManagers[node].LeastPriority {
 		m.primReachable = true

@@ -1,6 +1,7 @@
 package ctiengine
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -247,4 +248,215 @@ func countEntity(evs []schema.Event, name, entity string) int {
 		}
 	}
 	return n
+}
+
+// lpSim is the lab cluster with long heartbeats, so that a fake clock can
+// jump minutes ahead without a heartbeat teardown.
+func lpSim(t *testing.T) *ctisim.Server {
+	return newSim(t, func(c *ctisim.Config) {
+		c.Cluster = c.Cluster.WithHeartbeat(ctisim.HeartbeatConfig{Min: 600 * time.Second, Max: 600 * time.Second})
+	})
+}
+
+// Rule 4: the least-priority CTIManager is used only when no other is
+// reachable (CiscoProvConnToLeastPriorCtiServerEv); while on it the normal
+// ones are probed every ProviderRetryInterval; CiscoProvPrimNwReachableEv
+// when one answers; the forced fallback after FallbackInitiationTime (or on
+// InitiateFallback) ends with CiscoProvFallbackToPrimNwCompltdEv.
+func TestRule4_LeastPriorityAndFallback(t *testing.T) {
+	srv := lpSim(t)
+	for _, n := range []string{"ctim-a", "ctim-b"} {
+		if err := srv.KillNode(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := simConfig(srv) // ctim-a, ctim-b, ctim-c (least priority)
+	cfg.DesiredServerHeartbeatInterval = 600 * time.Second
+	cfg.FallbackInitiationTime = 120 * time.Second
+	e := startEngine(t, srv, cfg, true)
+	e.waitStatus("provider up on the least-priority ctim-c", upOn("ctim-c"))
+	evs := e.sink.events()
+	eqStrings(t, "provider events", names(evs, schema.FamilyProvider), []string{
+		"CTIManagerConnecting", "CTIManagerConnectFailed", "CTIManagerConnecting", "CTIManagerConnectFailed",
+		"CTIManagerConnecting", "CTIManagerConnected", "ProvInServiceEv", "CiscoProvConnToLeastPriorCtiServerEv"})
+	if evs[0].Data.Provider.CTIManager != "ctim-a" || evs[2].Data.Provider.CTIManager != "ctim-b" {
+		t.Fatal("normal CTIManagers not tried first, in list order")
+	}
+
+	// Probes every ProviderRetryInterval: nobody answers yet.
+	e.advance(DefaultProviderRetryInterval)
+	e.waitStatus("two probe results", func(s Status) bool { return s.Counters.ProbeResults == 2 })
+	if n := count(e.sink.events(), schema.EvCiscoProvPrimNwReachable); n != 0 {
+		t.Fatal("primary reported reachable while down")
+	}
+	if err := srv.RestoreNode("ctim-a"); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(DefaultProviderRetryInterval)
+	evs = e.sink.waitFor(t, "CiscoProvPrimNwReachableEv", hasN(schema.EvCiscoProvPrimNwReachable, 1))
+	if r := evs[index(evs, schema.EvCiscoProvPrimNwReachable, 0)].Data.Provider.Reachable; len(r) != 1 || r[0] != "ctim-a" {
+		t.Fatalf("reachable %v", r)
+	}
+	e.waitStatus("primary reachable", func(s Status) bool { return s.PrimaryReachable })
+	mark := len(e.sink.events())
+
+	e.advance(120*time.Second - time.Millisecond)
+	if s := e.eng.Status(); s.CTIManager != "ctim-c" || s.Link != LinkUp.String() || len(e.sink.events()) != mark {
+		t.Fatalf("fell back before FallbackInitiationTime: %+v", s)
+	}
+	e.advance(time.Millisecond)
+	evs = e.sink.waitFor(t, "fallback completed", hasN(schema.EvCiscoProvFallbackToPrimNwCompltd, 1))
+	e.waitStatus("provider up on ctim-a", upOn("ctim-a"))
+	eqStrings(t, "orderly fallback", names(since(evs, mark), schema.FamilyProvider, schema.FamilyBridge), []string{
+		"CTIManagerLost", "ProvOutOfServiceEv", "GapOpened",
+		"CTIManagerConnecting", "CTIManagerConnected", "ProvInServiceEv", "GapClosed",
+		"CiscoProvFallbackToPrimNwCompltdEv"})
+	if lost := evs[index(evs, schema.EvCTIManagerLost, mark)].Data.Provider; lost.Reason != "APPLICATIONREQUEST" || lost.CTIManager != "ctim-c" {
+		t.Fatalf("fallback close %+v", lost)
+	}
+
+	// Back on the least-priority server, then an early fallback on request.
+	if err := srv.KillNode("ctim-a"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus("provider up on ctim-c again", upOn("ctim-c"))
+	if err := srv.RestoreNode("ctim-b"); err != nil {
+		t.Fatal(err)
+	}
+	mark = len(e.sink.events())
+	e.eng.InitiateFallback()
+	e.sink.waitFor(t, "second fallback completed", hasN(schema.EvCiscoProvFallbackToPrimNwCompltd, 2))
+	e.waitStatus("provider up on ctim-b", upOn("ctim-b"))
+}
+
+// Rule 5: a CallManager node failure takes only that node's devices out of
+// and back into service (CALLMANAGER_FAILURE 1001); the provider stays in
+// service and no gap opens.
+func TestRule5_CallManagerFailure(t *testing.T) {
+	srv := newSim(t, nil)
+	e := startEngine(t, srv, simConfig(srv, "ctim-a", "ctim-b"), false)
+	e.waitStatus("provider up", upOn("ctim-a"))
+	wantTerms, wantAddrs := map[string]bool{}, map[string]bool{}
+	for _, d := range ctisim.DefaultCluster().Devices {
+		if d.CallManager == "cm2" {
+			wantTerms[d.Name] = true
+			for _, l := range d.Lines {
+				wantAddrs[l] = true
+			}
+		}
+	}
+	mark := len(e.sink.events())
+	if err := srv.FailCallManager("cm2"); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.sink.waitFor(t, "cm2 devices out of service", hasN(schema.EvCiscoTermOutOfService, len(wantTerms)))
+	evs = e.sink.waitFor(t, "cm2 lines out of service", hasN(schema.EvCiscoAddrOutOfService, len(wantAddrs)))
+	checkWave := func(evs []schema.Event, termEv, addrEv string, cause int) {
+		t.Helper()
+		terms, addrs := map[string]bool{}, map[string]bool{}
+		for _, ev := range evs {
+			switch ev.Name {
+			case termEv:
+				terms[ev.Entity] = true
+			case addrEv:
+				addrs[ev.Entity] = true
+			default:
+				continue
+			}
+			if ev.Data.Cause != cause {
+				t.Fatalf("%s(%s) cause %d, want %d", ev.Name, ev.Entity, ev.Data.Cause, cause)
+			}
+		}
+		if len(terms) != len(wantTerms) || len(addrs) != len(wantAddrs) {
+			t.Fatalf("%s for %d terminals and %s for %d addresses; want %d and %d (cm2 only)",
+				termEv, len(terms), addrEv, len(addrs), len(wantTerms), len(wantAddrs))
+		}
+		for n := range terms {
+			if !wantTerms[n] {
+				t.Fatalf("%s for %s, which is not on cm2", termEv, n)
+			}
+		}
+		for n := range addrs {
+			if !wantAddrs[n] {
+				t.Fatalf("%s for %s, which is not on cm2", addrEv, n)
+			}
+		}
+	}
+	checkWave(since(evs, mark), schema.EvCiscoTermOutOfService, schema.EvCiscoAddrOutOfService, schema.OOSCauseCallManagerFailure)
+	st := e.eng.Status()
+	if !st.Ready || st.Gap != nil || st.DevicesInService != 56-len(wantTerms) {
+		t.Fatalf("status during the node failure %+v", st)
+	}
+	mark = len(e.sink.events())
+	if err := srv.RestoreCallManager("cm2"); err != nil {
+		t.Fatal(err)
+	}
+	evs = e.sink.waitFor(t, "cm2 devices back", func(evs []schema.Event) bool {
+		return count(since(evs, mark), schema.EvCiscoTermInService) == len(wantTerms) &&
+			count(since(evs, mark), schema.EvCiscoAddrInService) == len(wantAddrs)
+	})
+	checkWave(since(evs, mark), schema.EvCiscoTermInService, schema.EvCiscoAddrInService, 0)
+	for _, ev := range evs {
+		switch ev.Name {
+		case schema.EvProvOutOfService, schema.EvGapOpened, schema.EvCTIManagerLost:
+			t.Fatalf("%s during a CallManager node failure", ev.Name)
+		}
+	}
+	if n := count(evs, schema.EvCiscoProvTerminalUnRegistered); n != len(wantTerms) {
+		t.Fatalf("%d CiscoProvTerminalUnRegisteredEv, want %d", n, len(wantTerms))
+	}
+	if s := e.eng.Status(); !s.Ready || s.DevicesInService != 56 {
+		t.Fatalf("status after restore %+v", s)
+	}
+}
+
+// Rule 6: ProviderRetryInterval between rounds over the list; once the
+// provider has been in service, ProviderOpenRetryAttempts failed rounds
+// shut it down (ProvShutdownEv, RETRY_ATTEMPTS_EXCEEDED) and Run returns a
+// clear error.
+func TestRule6_RetryAttemptsExhausted(t *testing.T) {
+	srv := lpSim(t)
+	cfg := simConfig(srv, "ctim-a", "ctim-b")
+	cfg.DesiredServerHeartbeatInterval = 600 * time.Second
+	cfg.ProviderOpenRetryAttempts = 2
+	e := startEngine(t, srv, cfg, true)
+	e.waitStatus("provider up", upOn("ctim-a"))
+	mark := len(e.sink.events())
+	for _, n := range []string{"ctim-b", "ctim-a"} {
+		if err := srv.KillNode(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitStatus("first round failed", func(s Status) bool { return s.Link == LinkWaitingRetry.String() })
+	evs := since(e.sink.events(), mark)
+	eqStrings(t, "first round", names(evs, schema.FamilyProvider), []string{
+		"CTIManagerLost", "ProvOutOfServiceEv",
+		"CTIManagerConnecting", "CTIManagerConnectFailed", "CTIManagerConnecting", "CTIManagerConnectFailed"})
+	var dialed []string
+	for _, ev := range evs {
+		if ev.Name == schema.EvCTIManagerConnecting {
+			dialed = append(dialed, ev.Data.Provider.CTIManager)
+		}
+	}
+	if strings.Join(dialed, ",") != "ctim-b,ctim-a" {
+		t.Fatal("the round after losing ctim-a must start with the next one, ctim-b")
+	}
+	n := count(e.sink.events(), schema.EvCTIManagerConnecting)
+	e.advance(DefaultProviderRetryInterval - time.Millisecond)
+	if count(e.sink.events(), schema.EvCTIManagerConnecting) != n {
+		t.Fatal("retried before ProviderRetryInterval")
+	}
+	e.advance(time.Millisecond)
+	err := e.runResult()
+	if !errors.Is(err, ErrRetryAttemptsExceeded) || !strings.Contains(err.Error(), "2 consecutive rounds") {
+		t.Fatalf("Run returned %v, want ErrRetryAttemptsExceeded", err)
+	}
+	evs = e.sink.events()
+	last := evs[len(evs)-1] // the gap opened with the loss stays open
+	if last.Name != schema.EvProvShutdown || last.Data.Provider.Reason != "RETRY_ATTEMPTS_EXCEEDED" {
+		t.Fatalf("events end with %v", names(evs[len(evs)-4:]))
+	}
+	if s := e.eng.Status(); s.Ready || s.Provider != "SHUTDOWN" || s.Err == "" {
+		t.Fatalf("status after shutdown %+v", s)
+	}
 }
