@@ -111,286 +111,275 @@ func checkRFC3339(f []byte) error {
 	return nil
 }
 
-// jsonObj tracks whether a comma is needed before the next member.
-type jsonObj struct {
-	b     []byte
-	first bool
+// The appenders below write one member each. k is the member's key
+// written out with its quotes, colon and, unless it is the first member of
+// its object, the leading comma: `,"name":`. Data and every nested type
+// have a first member that is never omitted, except Party and BridgeData,
+// which appendParty and the bridge section handle.
+
+func jStr(b []byte, k, v string) []byte {
+	b = append(b, k...)
+	return appendJSONString(b, v)
 }
 
-func (o *jsonObj) key(k string) {
-	if o.first {
-		o.first = false
-	} else {
-		o.b = append(o.b, ',')
+func jStrOmit(b []byte, k, v string) []byte {
+	if v == "" {
+		return b
 	}
-	o.b = append(o.b, '"')
-	o.b = append(o.b, k...)
-	o.b = append(o.b, '"', ':')
+	return jStr(b, k, v)
 }
 
-func (o *jsonObj) str(k, v string) {
-	o.key(k)
-	o.b = appendJSONString(o.b, v)
+func jInt(b []byte, k string, v int64) []byte {
+	b = append(b, k...)
+	return strconv.AppendInt(b, v, 10)
 }
 
-func (o *jsonObj) strOmit(k, v string) {
-	if v != "" {
-		o.str(k, v)
+func jIntOmit(b []byte, k string, v int64) []byte {
+	if v == 0 {
+		return b
 	}
+	return jInt(b, k, v)
 }
 
-func (o *jsonObj) int(k string, v int64) {
-	o.key(k)
-	o.b = strconv.AppendInt(o.b, v, 10)
-}
-
-func (o *jsonObj) intOmit(k string, v int64) {
-	if v != 0 {
-		o.int(k, v)
+func jBoolOmit(b []byte, k string, v bool) []byte {
+	if !v {
+		return b
 	}
+	b = append(b, k...)
+	return append(b, "true"...)
 }
 
-func (o *jsonObj) boolOmit(k string, v bool) {
-	if v {
-		o.key(k)
-		o.b = append(o.b, "true"...)
+func jBoolPtr(b []byte, k string, v *bool) []byte {
+	if v == nil {
+		return b
 	}
+	b = append(b, k...)
+	return strconv.AppendBool(b, *v)
 }
 
-func (o *jsonObj) boolPtr(k string, v *bool) {
-	if v != nil {
-		o.key(k)
-		o.b = strconv.AppendBool(o.b, *v)
-	}
+func jTime(b []byte, k string, t time.Time) ([]byte, error) {
+	b = append(b, k...)
+	return appendJSONTime(b, t)
 }
 
-func (o *jsonObj) time(k string, t time.Time) error {
-	o.key(k)
-	var err error
-	o.b, err = appendJSONTime(o.b, t)
-	return err
-}
-
-func (o *jsonObj) timePtr(k string, t *time.Time) error {
+func jTimePtr(b []byte, k string, t *time.Time) ([]byte, error) {
 	if t == nil {
-		return nil
+		return b, nil
 	}
-	return o.time(k, *t)
+	return jTime(b, k, *t)
 }
 
-func (o *jsonObj) strs(k string, v []string) {
+func jStrs(b []byte, k string, v []string) []byte {
 	if len(v) == 0 {
-		return
+		return b
 	}
-	o.key(k)
-	o.b = append(o.b, '[')
+	b = append(b, k...)
+	b = append(b, '[')
 	for i, s := range v {
 		if i > 0 {
-			o.b = append(o.b, ',')
+			b = append(b, ',')
 		}
-		o.b = appendJSONString(o.b, s)
+		b = appendJSONString(b, s)
 	}
-	o.b = append(o.b, ']')
+	return append(b, ']')
 }
 
-func (o *jsonObj) open(k string) {
-	o.key(k)
-	o.b = append(o.b, '{')
-	o.first = true
-}
-
-func (o *jsonObj) close() {
-	o.b = append(o.b, '}')
-	o.first = false
-}
-
-func (o *jsonObj) party(k string, p *Party) {
+// jParty appends a Party member; both of its fields are omitempty.
+func jParty(b []byte, k string, p *Party) []byte {
 	if p == nil {
-		return
+		return b
 	}
-	o.open(k)
-	o.strOmit("address", p.Address)
-	o.strOmit("terminal", p.Terminal)
-	o.close()
+	b = append(b, k...)
+	b = append(b, '{')
+	if p.Address != "" {
+		b = jStr(b, `"address":`, p.Address)
+		b = jStrOmit(b, `,"terminal":`, p.Terminal)
+	} else {
+		b = jStrOmit(b, `"terminal":`, p.Terminal)
+	}
+	return append(b, '}')
 }
 
 // appendData appends the JSON of d, byte for byte what json.Marshal(d)
 // returns.
 func appendData(b []byte, d *Data) ([]byte, error) {
-	o := jsonObj{b: append(b, '{'), first: true}
-	o.str("event", d.Event)
-	o.intOmit("eventId", int64(d.EventID))
-	o.intOmit("cause", int64(d.Cause))
-	o.strOmit("causeName", d.CauseName)
-	o.intOmit("callControlCause", int64(d.CallControlCause))
-	o.intOmit("metaCode", int64(d.MetaCode))
-	o.strOmit("metaName", d.MetaName)
-	o.boolOmit("snapshot", d.Snapshot)
-	o.boolOmit("inferred", d.Inferred)
-	o.open("times")
-	if err := o.time("upstream", d.Times.Upstream); err != nil {
+	var err error
+	b = append(b, '{')
+	b = jStr(b, `"event":`, d.Event)
+	b = jIntOmit(b, `,"eventId":`, int64(d.EventID))
+	b = jIntOmit(b, `,"cause":`, int64(d.Cause))
+	b = jStrOmit(b, `,"causeName":`, d.CauseName)
+	b = jIntOmit(b, `,"callControlCause":`, int64(d.CallControlCause))
+	b = jIntOmit(b, `,"metaCode":`, int64(d.MetaCode))
+	b = jStrOmit(b, `,"metaName":`, d.MetaName)
+	b = jBoolOmit(b, `,"snapshot":`, d.Snapshot)
+	b = jBoolOmit(b, `,"inferred":`, d.Inferred)
+	if b, err = jTime(b, `,"times":{"upstream":`, d.Times.Upstream); err != nil {
 		return nil, err
 	}
-	if err := o.time("received", d.Times.Received); err != nil {
+	if b, err = jTime(b, `,"received":`, d.Times.Received); err != nil {
 		return nil, err
 	}
 	if !d.Times.Published.IsZero() {
-		if err := o.time("published", d.Times.Published); err != nil {
+		if b, err = jTime(b, `,"published":`, d.Times.Published); err != nil {
 			return nil, err
 		}
 	}
-	o.close()
+	b = append(b, '}')
 	if p := d.Provider; p != nil {
-		o.open("provider")
-		o.str("state", p.State)
-		o.int("stateCode", int64(p.StateCode))
-		o.strOmit("ctiManager", p.CTIManager)
-		o.strOmit("previousCtiManager", p.PreviousCTIManager)
-		o.boolOmit("leastPriority", p.LeastPriority)
-		o.strOmit("reason", p.Reason)
-		o.intOmit("reasonCode", int64(p.ReasonCode))
-		o.strOmit("detail", p.Detail)
-		o.strOmit("providerId", p.ProviderID)
-		o.intOmit("serverHeartbeatMs", p.ServerHeartbeatMs)
-		o.intOmit("clientHeartbeatMs", p.ClientHeartbeatMs)
-		if err := o.timePtr("lastHeardAt", p.LastHeardAt); err != nil {
+		b = jStr(b, `,"provider":{"state":`, p.State)
+		b = jInt(b, `,"stateCode":`, int64(p.StateCode))
+		b = jStrOmit(b, `,"ctiManager":`, p.CTIManager)
+		b = jStrOmit(b, `,"previousCtiManager":`, p.PreviousCTIManager)
+		b = jBoolOmit(b, `,"leastPriority":`, p.LeastPriority)
+		b = jStrOmit(b, `,"reason":`, p.Reason)
+		b = jIntOmit(b, `,"reasonCode":`, int64(p.ReasonCode))
+		b = jStrOmit(b, `,"detail":`, p.Detail)
+		b = jStrOmit(b, `,"providerId":`, p.ProviderID)
+		b = jIntOmit(b, `,"serverHeartbeatMs":`, p.ServerHeartbeatMs)
+		b = jIntOmit(b, `,"clientHeartbeatMs":`, p.ClientHeartbeatMs)
+		if b, err = jTimePtr(b, `,"lastHeardAt":`, p.LastHeardAt); err != nil {
 			return nil, err
 		}
-		o.intOmit("devices", int64(p.Devices))
-		o.intOmit("attempt", int64(p.Attempt))
-		o.strs("reachable", p.Reachable)
-		o.close()
+		b = jIntOmit(b, `,"devices":`, int64(p.Devices))
+		b = jIntOmit(b, `,"attempt":`, int64(p.Attempt))
+		b = jStrs(b, `,"reachable":`, p.Reachable)
+		b = append(b, '}')
 	}
 	if t := d.Terminal; t != nil {
-		o.open("terminal")
-		o.str("name", t.Name)
-		o.strOmit("type", t.Type)
-		o.strOmit("state", t.State)
-		o.strOmit("callManager", t.CallManager)
-		o.boolPtr("registered", t.Registered)
-		o.strOmit("mediaIp", t.MediaIP)
-		o.intOmit("mediaPort", int64(t.MediaPort))
-		o.strs("mediaCodecs", t.MediaCodecs)
-		o.strs("addresses", t.Addresses)
-		o.boolOmit("observed", t.Observed)
-		o.close()
+		b = jStr(b, `,"terminal":{"name":`, t.Name)
+		b = jStrOmit(b, `,"type":`, t.Type)
+		b = jStrOmit(b, `,"state":`, t.State)
+		b = jStrOmit(b, `,"callManager":`, t.CallManager)
+		b = jBoolPtr(b, `,"registered":`, t.Registered)
+		b = jStrOmit(b, `,"mediaIp":`, t.MediaIP)
+		b = jIntOmit(b, `,"mediaPort":`, int64(t.MediaPort))
+		b = jStrs(b, `,"mediaCodecs":`, t.MediaCodecs)
+		b = jStrs(b, `,"addresses":`, t.Addresses)
+		b = jBoolOmit(b, `,"observed":`, t.Observed)
+		b = append(b, '}')
 	}
 	if a := d.Address; a != nil {
-		o.open("address")
-		o.str("dn", a.DN)
-		o.strOmit("terminal", a.Terminal)
-		o.strOmit("state", a.State)
-		o.boolOmit("observed", a.Observed)
-		o.close()
+		b = jStr(b, `,"address":{"dn":`, a.DN)
+		b = jStrOmit(b, `,"terminal":`, a.Terminal)
+		b = jStrOmit(b, `,"state":`, a.State)
+		b = jBoolOmit(b, `,"observed":`, a.Observed)
+		b = append(b, '}')
 	}
 	if c := d.Call; c != nil {
-		appendCall(&o, c)
+		b = appendCall(b, c)
 	}
 	if r := d.Route; r != nil {
-		o.open("route")
-		o.str("address", r.Address)
-		o.strOmit("terminal", r.Terminal)
-		o.strOmit("sessionId", r.SessionID)
-		o.strOmit("callId", r.CallID)
-		o.party("calling", r.Calling)
-		o.party("called", r.Called)
-		o.strOmit("selected", r.Selected)
-		o.strOmit("state", r.State)
-		o.intOmit("cause", int64(r.Cause))
-		o.strOmit("causeName", r.CauseName)
-		o.boolPtr("registered", r.Registered)
-		o.boolOmit("callbackKept", r.CallbackKept)
-		o.close()
+		b = jStr(b, `,"route":{"address":`, r.Address)
+		b = jStrOmit(b, `,"terminal":`, r.Terminal)
+		b = jStrOmit(b, `,"sessionId":`, r.SessionID)
+		b = jStrOmit(b, `,"callId":`, r.CallID)
+		b = jParty(b, `,"calling":`, r.Calling)
+		b = jParty(b, `,"called":`, r.Called)
+		b = jStrOmit(b, `,"selected":`, r.Selected)
+		b = jStrOmit(b, `,"state":`, r.State)
+		b = jIntOmit(b, `,"cause":`, int64(r.Cause))
+		b = jStrOmit(b, `,"causeName":`, r.CauseName)
+		b = jBoolPtr(b, `,"registered":`, r.Registered)
+		b = jBoolOmit(b, `,"callbackKept":`, r.CallbackKept)
+		b = append(b, '}')
 	}
 	if m := d.Media; m != nil {
-		o.open("media")
-		o.str("terminal", m.Terminal)
-		o.str("kind", m.Kind)
-		o.strOmit("ip", m.IP)
-		o.intOmit("port", int64(m.Port))
-		o.strOmit("codec", m.Codec)
-		o.intOmit("packetMs", int64(m.PacketMs))
-		o.close()
+		b = jStr(b, `,"media":{"terminal":`, m.Terminal)
+		b = jStr(b, `,"kind":`, m.Kind)
+		b = jStrOmit(b, `,"ip":`, m.IP)
+		b = jIntOmit(b, `,"port":`, int64(m.Port))
+		b = jStrOmit(b, `,"codec":`, m.Codec)
+		b = jIntOmit(b, `,"packetMs":`, int64(m.PacketMs))
+		b = append(b, '}')
 	}
 	if br := d.Bridge; br != nil {
-		o.open("bridge")
-		o.strOmit("instance", br.Instance)
-		o.strOmit("version", br.Version)
-		o.strOmit("reason", br.Reason)
-		o.strOmit("detail", br.Detail)
-		if g := br.Gap; g != nil {
-			o.open("gap")
-			o.str("id", g.ID)
-			o.str("kind", g.Kind)
-			if err := o.time("openedAt", g.OpenedAt); err != nil {
-				return nil, err
-			}
-			if err := o.timePtr("closedAt", g.ClosedAt); err != nil {
-				return nil, err
-			}
-			o.intOmit("durationMs", g.DurationMs)
-			o.strOmit("reason", g.Reason)
-			o.intOmit("callsBefore", int64(g.CallsBefore))
-			o.intOmit("callsAfter", int64(g.CallsAfter))
-			o.intOmit("callsEnded", int64(g.CallsEnded))
-			o.intOmit("callsDiscovered", int64(g.CallsDiscovered))
-			o.intOmit("callsContinued", int64(g.CallsContinued))
-			o.intOmit("dropped", int64(g.Dropped))
-			o.strOmit("firstDropped", g.FirstDropped)
-			o.strOmit("lastDropped", g.LastDropped)
-			o.close()
+		if b, err = appendBridge(b, br); err != nil {
+			return nil, err
 		}
-		o.close()
 	}
-	o.close()
-	return o.b, nil
+	return append(b, '}'), nil
 }
 
-func appendCall(o *jsonObj, c *CallData) {
-	o.open("call")
-	o.str("callId", c.CallID)
-	o.strOmit("state", c.State)
-	o.intOmit("stateCode", int64(c.StateCode))
-	o.strOmit("callManager", c.CallManager)
-	o.party("calling", c.Calling)
-	o.party("called", c.Called)
-	o.party("currentCalling", c.CurrentCalling)
-	o.party("currentCalled", c.CurrentCalled)
-	o.party("lastRedirecting", c.LastRedirecting)
+// appendBridge appends the bridge section. All of BridgeData's fields are
+// omitempty, so every member is written with a leading comma and the one
+// after the brace, if any, is removed at the end.
+func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
+	var err error
+	b = append(b, `,"bridge":{`...)
+	open := len(b)
+	b = jStrOmit(b, `,"instance":`, br.Instance)
+	b = jStrOmit(b, `,"version":`, br.Version)
+	b = jStrOmit(b, `,"reason":`, br.Reason)
+	b = jStrOmit(b, `,"detail":`, br.Detail)
+	if g := br.Gap; g != nil {
+		b = jStr(b, `,"gap":{"id":`, g.ID)
+		b = jStr(b, `,"kind":`, g.Kind)
+		if b, err = jTime(b, `,"openedAt":`, g.OpenedAt); err != nil {
+			return nil, err
+		}
+		if b, err = jTimePtr(b, `,"closedAt":`, g.ClosedAt); err != nil {
+			return nil, err
+		}
+		b = jIntOmit(b, `,"durationMs":`, g.DurationMs)
+		b = jStrOmit(b, `,"reason":`, g.Reason)
+		b = jIntOmit(b, `,"callsBefore":`, int64(g.CallsBefore))
+		b = jIntOmit(b, `,"callsAfter":`, int64(g.CallsAfter))
+		b = jIntOmit(b, `,"callsEnded":`, int64(g.CallsEnded))
+		b = jIntOmit(b, `,"callsDiscovered":`, int64(g.CallsDiscovered))
+		b = jIntOmit(b, `,"callsContinued":`, int64(g.CallsContinued))
+		b = jIntOmit(b, `,"dropped":`, int64(g.Dropped))
+		b = jStrOmit(b, `,"firstDropped":`, g.FirstDropped)
+		b = jStrOmit(b, `,"lastDropped":`, g.LastDropped)
+		b = append(b, '}')
+	}
+	if len(b) > open {
+		b = append(b[:open], b[open+1:]...) // drop the first member's comma
+	}
+	return append(b, '}'), nil
+}
+
+func appendCall(b []byte, c *CallData) []byte {
+	b = jStr(b, `,"call":{"callId":`, c.CallID)
+	b = jStrOmit(b, `,"state":`, c.State)
+	b = jIntOmit(b, `,"stateCode":`, int64(c.StateCode))
+	b = jStrOmit(b, `,"callManager":`, c.CallManager)
+	b = jParty(b, `,"calling":`, c.Calling)
+	b = jParty(b, `,"called":`, c.Called)
+	b = jParty(b, `,"currentCalling":`, c.CurrentCalling)
+	b = jParty(b, `,"currentCalled":`, c.CurrentCalled)
+	b = jParty(b, `,"lastRedirecting":`, c.LastRedirecting)
 	if cn := c.Connection; cn != nil {
-		o.open("connection")
-		o.str("address", cn.Address)
-		o.str("state", cn.State)
-		o.int("stateCode", int64(cn.StateCode))
-		o.str("callControlState", cn.CallControlState)
-		o.int("callControlStateCode", int64(cn.CallControlStateCode))
-		o.strOmit("reason", cn.Reason)
-		o.boolOmit("transient", cn.Transient)
-		o.boolOmit("controlled", cn.Controlled)
-		o.close()
+		b = jStr(b, `,"connection":{"address":`, cn.Address)
+		b = jStr(b, `,"state":`, cn.State)
+		b = jInt(b, `,"stateCode":`, int64(cn.StateCode))
+		b = jStr(b, `,"callControlState":`, cn.CallControlState)
+		b = jInt(b, `,"callControlStateCode":`, int64(cn.CallControlStateCode))
+		b = jStrOmit(b, `,"reason":`, cn.Reason)
+		b = jBoolOmit(b, `,"transient":`, cn.Transient)
+		b = jBoolOmit(b, `,"controlled":`, cn.Controlled)
+		b = append(b, '}')
 	}
 	if tc := c.TerminalConnection; tc != nil {
-		o.open("terminalConnection")
-		o.str("terminal", tc.Terminal)
-		o.str("address", tc.Address)
-		o.str("state", tc.State)
-		o.int("stateCode", int64(tc.StateCode))
-		o.str("callControlState", tc.CallControlState)
-		o.int("callControlStateCode", int64(tc.CallControlStateCode))
-		o.close()
+		b = jStr(b, `,"terminalConnection":{"terminal":`, tc.Terminal)
+		b = jStr(b, `,"address":`, tc.Address)
+		b = jStr(b, `,"state":`, tc.State)
+		b = jInt(b, `,"stateCode":`, int64(tc.StateCode))
+		b = jStr(b, `,"callControlState":`, tc.CallControlState)
+		b = jInt(b, `,"callControlStateCode":`, int64(tc.CallControlStateCode))
+		b = append(b, '}')
 	}
 	if f := c.Feature; f != nil {
-		o.open("feature")
-		o.str("feature", f.Feature)
-		o.str("phase", f.Phase)
-		o.party("controller", f.Controller)
-		o.str("primaryCallId", f.PrimaryCallID)
-		o.strOmit("consultCallId", f.ConsultCallID)
-		o.strOmit("resultCallId", f.ResultCallID)
-		o.boolOmit("blind", f.Blind)
-		o.close()
+		b = jStr(b, `,"feature":{"feature":`, f.Feature)
+		b = jStr(b, `,"phase":`, f.Phase)
+		b = jParty(b, `,"controller":`, f.Controller)
+		b = jStr(b, `,"primaryCallId":`, f.PrimaryCallID)
+		b = jStrOmit(b, `,"consultCallId":`, f.ConsultCallID)
+		b = jStrOmit(b, `,"resultCallId":`, f.ResultCallID)
+		b = jBoolOmit(b, `,"blind":`, f.Blind)
+		b = append(b, '}')
 	}
-	o.strOmit("originalCallId", c.OriginalCallID)
-	o.strOmit("gapId", c.GapID)
-	o.close()
+	b = jStrOmit(b, `,"originalCallId":`, c.OriginalCallID)
+	b = jStrOmit(b, `,"gapId":`, c.GapID)
+	return append(b, '}')
 }

@@ -264,7 +264,6 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 	// The data first: its exact size is then known.
 	b, err := marshalData(b, d)
 	if err != nil {
-		*bp = b[:0]
 		return Msg{}, fmt.Errorf("%w: %s: data: %w", ErrInvalidEvent, ev.Name, err)
 	}
 	data := make([]byte, len(b))
@@ -350,42 +349,38 @@ func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
 	defer bufPool.Put(bp)
 	b := (*bp)[:0]
 
-	o := jsonObj{b: append(b, '{'), first: true}
-	o.str("specversion", SpecVersion)
-	o.key("id")
-	idStart := len(o.b)
-	o.b = append(o.b, '"')
-	o.b = appendEventID(o.b, ev.Session, ev.SessionSeq)
-	o.b = append(o.b, '"')
-	if !jsonCleanString(o.b[idStart:]) {
-		o.b = appendJSONString(o.b[:idStart], EventID(ev.Session, ev.SessionSeq))
+	b = append(b, `{"specversion":"1.0","id":`...)
+	idStart := len(b)
+	b = append(b, '"')
+	b = appendEventID(b, ev.Session, ev.SessionSeq)
+	b = append(b, '"')
+	if !jsonCleanString(b[idStart:]) {
+		b = appendJSONString(b[:idStart], EventID(ev.Session, ev.SessionSeq))
 	}
-	o.key("source")
-	o.b = append(o.b, e.sourceJSON...)
-	o.str("type", k.typ)
+	b = append(b, `,"source":`...)
+	b = append(b, e.sourceJSON...)
+	b = jStr(b, `,"type":`, k.typ)
 	if ev.Family.HasEntity() {
-		o.str("subject", ev.Entity)
+		b = jStr(b, `,"subject":`, ev.Entity)
 	}
 	if !ev.Time.IsZero() {
-		o.key("time")
-		o.b = append(o.b, '"')
-		o.b = appendAttrTime(o.b, ev.Time)
-		o.b = append(o.b, '"')
+		b = append(b, `,"time":"`...)
+		b = appendAttrTime(b, ev.Time)
+		b = append(b, '"')
 	}
-	o.str("datacontenttype", DataContentType)
-	o.str("dataschema", k.dataSchema)
-	o.str(ExtJTAPIEvent, k.spec.Name)
-	o.key(ExtSequence)
-	o.b = append(o.b, '"')
-	o.b = appendPadded(o.b, ev.Sequence, seqWidth)
-	o.b = append(o.b, '"')
-	o.strOmit(ExtCTIManager, ev.CTIManager)
-	o.str(ExtProviderSession, ev.Session)
-	o.strOmit(ExtTraceParent, ev.TraceParent)
-	o.key("data")
-	b, err := marshalData(o.b, d)
+	b = append(b, `,"datacontenttype":"`+DataContentType+`"`...)
+	b = jStr(b, `,"dataschema":`, k.dataSchema)
+	b = jStr(b, `,"`+ExtJTAPIEvent+`":`, k.spec.Name)
+	b = append(b, `,"`+ExtSequence+`":"`...)
+	b = appendPadded(b, ev.Sequence, seqWidth)
+	b = append(b, '"')
+	b = jStrOmit(b, `,"`+ExtCTIManager+`":`, ev.CTIManager)
+	b = jStr(b, `,"`+ExtProviderSession+`":`, ev.Session)
+	b = jStrOmit(b, `,"`+ExtTraceParent+`":`, ev.TraceParent)
+	b = append(b, `,"data":`...)
+	b, err := marshalData(b, d)
 	if err != nil {
-		*bp = o.b[:0]
+		*bp = (*bp)[:0]
 		return Msg{}, fmt.Errorf("%w: %s: data: %w", ErrInvalidEvent, ev.Name, err)
 	}
 	b = append(b, '}')
