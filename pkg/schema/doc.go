@@ -45,6 +45,10 @@
 // names case-insensitively and rejects malformed input with errors naming
 // the attribute.
 //
+// StructuredJSON turns any decoded message into one JSON-format event
+// (what replay exports as JSON lines); ToCloudEvent turns it into an sdk-go
+// event.Event, validated by sdk-go, for other CloudEvents tooling.
+//
 // Subjects are cti.<cluster>.<family>[.<entity>].<Event> (Subject,
 // ParseSubject); EscapeToken keeps [A-Za-z0-9+_-] and writes every other
 // byte as ~XX, so no identifier can inject '.', '*', '>' or whitespace.

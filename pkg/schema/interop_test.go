@@ -310,3 +310,45 @@ func checkDecoded(t *testing.T, want, got *Event, published time.Time) {
 		t.Errorf("%s: decoded event differs:\n got %+v\nwant %+v", want.Name, *got, w)
 	}
 }
+
+func TestStructuredJSONAndToCloudEvent(t *testing.T) {
+	published := sampleTime.Add(time.Millisecond)
+	bin := mustEncoder(t, EncoderConfig{Cluster: "lab"})
+	str := mustEncoder(t, EncoderConfig{Cluster: "lab", Mode: ModeStructured})
+	for _, ev := range sampleEvents() {
+		mb, err := bin.Encode(&ev, published)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := str.Encode(&ev, published)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _, err := Decode(mb.Header, mb.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := StructuredJSON(env, mb.Data); !bytes.Equal(got, ms.Data) {
+			t.Errorf("%s: StructuredJSON of the binary message differs from the structured encoding:\n got %s\nwant %s", ev.Name, got, ms.Data)
+		}
+		ce, err := ToCloudEvent(env, mb.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSDKEvent(t, ce, &ev, mb, published)
+	}
+}
+
+// The hot path formats attribute times itself; it must equal sdk-go's
+// canonical form (types.Format of a Timestamp).
+func TestCanonicalTimeMatchesSDK(t *testing.T) {
+	for _, tm := range []time.Time{sampleTime, sampleTime.In(time.FixedZone("x", 5*3600+1800)), time.Unix(0, 0), time.Unix(1, 1).In(time.Local)} {
+		want, err := types.Format(types.Timestamp{Time: tm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendAttrTime(nil, tm)); got != want {
+			t.Errorf("time %v: %q, sdk-go %q", tm, got, want)
+		}
+	}
+}
