@@ -460,3 +460,164 @@ func TestRule6_RetryAttemptsExhausted(t *testing.T) {
 		t.Fatalf("status after shutdown %+v", s)
 	}
 }
+
+// Rule 8: a call through a calling-party transformation pattern. With both
+// parties observed, the masked calling number appears as a short-lived
+// connection (created, then dropped) marked transient, and the current
+// calling party is the transformed number.
+func TestRule8_CallingPartyTransformation(t *testing.T) {
+	srv := newSim(t, nil)
+	e := startEngine(t, srv, simConfig(srv, "ctim-a"), false)
+	e.waitStatus("provider up", upOn("ctim-a"))
+	callID, err := srv.Place(traffic.Transform, "1001", "1002", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid := strconv.FormatUint(uint64(callID), 10)
+	const masked = "800551001" // mask 80055XXXX applied to 1001
+	simAdvance(t, srv, 2*time.Second)
+	evs := e.sink.waitFor(t, "both parties talking", func(evs []schema.Event) bool {
+		return countEntity(evs, schema.EvCallCtlTermConnTalking, cid) == 2
+	})
+	var created, dropped = -1, -1
+	for i, ev := range evs {
+		if ev.Entity != cid || ev.Data.Call == nil || ev.Data.Call.Connection == nil || ev.Data.Call.Connection.Address != masked {
+			continue
+		}
+		if !ev.Data.Call.Connection.Transient {
+			t.Fatalf("%s for the masked party is not marked transient", ev.Name)
+		}
+		switch ev.Name {
+		case schema.EvConnCreated:
+			created = i
+		case schema.EvConnDisconnected:
+			dropped = i
+		}
+	}
+	if created < 0 || dropped < created {
+		t.Fatalf("transient connection for %s: created at %d, dropped at %d; events %v", masked, created, dropped, names(evs))
+	}
+	// The called party's connection events show the transformed caller.
+	var sawB bool
+	for _, ev := range evs {
+		c := ev.Data.Call
+		if ev.Entity != cid || c == nil || c.Connection == nil || c.Connection.Address != "1002" {
+			continue
+		}
+		sawB = true
+		if c.CurrentCalling == nil || c.CurrentCalling.Address != masked {
+			t.Fatalf("%s on 1002: current calling %+v, want %s", ev.Name, c.CurrentCalling, masked)
+		}
+	}
+	if !sawB {
+		t.Fatal("no connection events for the called party")
+	}
+	// The transient party is not counted as a party of the call.
+	for _, c := range e.eng.m.Model().Calls() {
+		if c.CallID != cid {
+			continue
+		}
+		for _, cn := range c.Connections {
+			if cn.Address == masked && !cn.Transient {
+				t.Fatalf("masked party tracked as a real connection: %+v", cn)
+			}
+		}
+	}
+}
+
+// Rule 9: gap accounting. Calls known before the outage that ended during
+// it and calls that started during it are reported as explicitly inferred
+// events after the snapshot, then a GapClosed record with the duration and
+// the counts.
+func TestRule9_GapAccounting(t *testing.T) {
+	srv := lpSim(t)
+	cfg := simConfig(srv, "ctim-a", "ctim-b")
+	cfg.DesiredServerHeartbeatInterval = 600 * time.Second
+	e := startEngine(t, srv, cfg, true)
+	e.waitStatus("provider up", upOn("ctim-a"))
+	// Calls ring 1 s and talk 60 s: "ended" ends at 61 s, "kept" at 91 s.
+	ended, err := srv.Place(traffic.Basic, "1001", "1002", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAdvance(t, srv, 30*time.Second)
+	kept, err := srv.Place(traffic.Basic, "1003", "1004", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAdvance(t, srv, 2*time.Second)
+	e.sink.waitFor(t, "both calls talking", func(evs []schema.Event) bool {
+		return count(evs, schema.EvCallCtlTermConnTalking) == 4
+	})
+	mark := len(e.sink.events())
+
+	// Both CTIManagers go down; the engine waits ProviderRetryInterval.
+	for _, n := range []string{"ctim-a", "ctim-b"} {
+		if err := srv.KillNode(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitStatus("waiting to retry", func(s Status) bool { return s.Link == LinkWaitingRetry.String() })
+	gapOpened := e.clock.Now()
+	st := e.eng.Status()
+	if st.Gap == nil || st.Ready {
+		t.Fatalf("status during the outage %+v", st)
+	}
+	// During the gap: the first call ends, a new one starts.
+	simAdvance(t, srv, 30*time.Second) // 62 s: "ended" is over, "kept" talks on
+	started, err := srv.Place(traffic.Basic, "1005", "1006", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAdvance(t, srv, 2*time.Second)
+	if err := srv.RestoreNode("ctim-b"); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(DefaultProviderRetryInterval)
+	evs := e.sink.waitFor(t, "gap closed", hasN(schema.EvGapClosed, 1))
+	evs = since(evs, mark)
+	opened := evs[index(evs, schema.EvGapOpened, 0)]
+	closed := evs[len(evs)-1]
+	if closed.Name != schema.EvGapClosed {
+		t.Fatalf("last event %s, want GapClosed", closed.Name)
+	}
+	gap := closed.Data.Bridge.Gap
+	if gap.ID != opened.Data.Bridge.Gap.ID || gap.DurationMs != DefaultProviderRetryInterval.Milliseconds() ||
+		!gap.OpenedAt.Equal(gapOpened) || gap.ClosedAt == nil {
+		t.Fatalf("gap %+v (opened %+v)", gap, opened.Data.Bridge.Gap)
+	}
+	if gap.CallsBefore != 2 || gap.CallsEnded != 1 || gap.CallsContinued != 1 || gap.CallsDiscovered != 1 || gap.CallsAfter != 2 {
+		t.Fatalf("gap counts %+v, want 2 before, 1 ended, 1 continued, 1 discovered, 2 after", gap)
+	}
+	// The inferred events come after the snapshot and before GapClosed,
+	// flagged Inferred and tied to the gap.
+	inferred := map[string]string{}
+	for _, ev := range evs[index(evs, schema.EvProvInService, 0):] {
+		if ev.Name == schema.EvCallEndedInGap || ev.Name == schema.EvCallDiscovered {
+			if !ev.Data.Inferred || ev.Data.Call.GapID != gap.ID {
+				t.Fatalf("%s(%s) not flagged inferred for gap %s: %+v", ev.Name, ev.Entity, gap.ID, ev.Data)
+			}
+			inferred[ev.Entity] = ev.Name
+		}
+	}
+	want := map[string]string{
+		strconv.FormatUint(uint64(ended), 10):   schema.EvCallEndedInGap,
+		strconv.FormatUint(uint64(started), 10): schema.EvCallDiscovered,
+	}
+	if len(inferred) != len(want) {
+		t.Fatalf("inferred events %v, want %v", inferred, want)
+	}
+	for id, name := range want {
+		if inferred[id] != name {
+			t.Fatalf("call %s: %q, want %s", id, inferred[id], name)
+		}
+	}
+	// The continuing call was rebuilt by the snapshot, not inferred.
+	keptID := strconv.FormatUint(uint64(kept), 10)
+	if countEntity(evs, schema.EvCallActive, keptID) != 1 || inferred[keptID] != "" {
+		t.Fatalf("continuing call %s: %v", keptID, names(evs))
+	}
+	if s := e.eng.Status(); s.Gap != nil || !s.Ready || s.Calls != 2 {
+		t.Fatalf("status after the gap %+v", s)
+	}
+}

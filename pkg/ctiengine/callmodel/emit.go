@@ -21,7 +21,14 @@ func snapshotCtx(at time.Time) evctx {
 	return evctx{at: at, cause: schema.CauseSnapshot, meta: schema.MetaSnapshot, snap: true}
 }
 
-func (m *Model) emit(o Out) { m.out = append(m.out, o) }
+func (m *Model) emit(o Out) {
+	if m.out == nil {
+		// Most wire events yield a handful of JTAPI events (up to seven
+		// for a line first heard of).
+		m.out = make([]Out, 0, 8)
+	}
+	m.out = append(m.out, o)
+}
 
 // data builds the common part of an event's data.
 func data(name string, x evctx) schema.Data {
