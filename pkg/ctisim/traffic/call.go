@@ -56,7 +56,6 @@ type flow struct {
 	session uint32 // routepoint: active route session id
 	lr      *leg   // routepoint: the route point's leg
 	media   ctilink.MediaParams
-	dynamic bool
 }
 
 func (m *Model) newFlow(s Scenario, a, b, c int) *flow {

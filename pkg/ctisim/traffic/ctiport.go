@@ -32,7 +32,7 @@ func (m *Model) startCTIPort(f *flow) {
 		if media.PacketMs == 0 {
 			media.PacketMs = DefaultPacketMs
 		}
-		f.media, f.dynamic = media, dynamic
+		f.media = media
 		lp := m.offer(la, p, ctilink.ReasonDirectCall)
 		f.lb = lp
 		m.set(la, ctilink.CallStateRingback, ctilink.CauseNoError)
