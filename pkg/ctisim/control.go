@@ -27,6 +27,7 @@ import (
 //	POST /faults/cmfail?cm=C          FailCallManager
 //	POST /faults/cmrestore?cm=C       RestoreCallManager
 //	POST /calls?scenario=S&from=A&to=B&third=C   Place
+//	POST /rate?rate=R                 SetRate (calls per second, 0 stops new calls)
 //	GET  /groundtruth?session=ID      ground-truth records kept in memory, as JSON lines
 func (s *Server) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -34,7 +35,7 @@ func (s *Server) ControlHandler() http.Handler {
 		total, kept, werr := s.gt.stats()
 		st := map[string]any{
 			"cluster": s.cfg.Cluster.Name, "modelTime": s.Now(), "activeCalls": s.ActiveCalls(),
-			"groundTruthTotal": total, "groundTruthKept": kept, "rate": s.cfg.Traffic.Rate, "seed": s.cfg.Traffic.Seed,
+			"groundTruthTotal": total, "groundTruthKept": kept, "rate": s.Rate(), "seed": s.cfg.Traffic.Seed,
 		}
 		if werr != nil {
 			st["groundTruthError"] = werr.Error()
@@ -101,6 +102,18 @@ func (s *Server) ControlHandler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "globalCallId": id})
+	})
+	mux.HandleFunc("POST /rate", func(w http.ResponseWriter, r *http.Request) {
+		rate, err := strconv.ParseFloat(r.URL.Query().Get("rate"), 64)
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, errors.New("missing or bad ?rate=<calls per second>"))
+			return
+		}
+		if err := s.SetRate(rate); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "rate": rate})
 	})
 	mux.HandleFunc("GET /groundtruth", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")

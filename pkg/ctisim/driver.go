@@ -107,6 +107,20 @@ func (s *Server) Place(sc traffic.Scenario, from, to, third string) (uint32, err
 	return id, nil
 }
 
+// SetRate changes the generated call rate (calls per second) from now on;
+// 0 stops new calls (calls in progress finish).
+func (s *Server) SetRate(rate float64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.catchUpLocked()
+	if err := s.model.SetRate(rate, now); err != nil {
+		return fmt.Errorf("ctisim: %w", err)
+	}
+	s.rate = rate
+	s.nudge()
+	return nil
+}
+
 // fanoutLocked delivers model emissions in order.
 func (s *Server) fanoutLocked(ems []traffic.Emission) {
 	for _, e := range ems {

@@ -110,6 +110,7 @@ type Server struct {
 
 	mu          sync.Mutex // guards the following fields and every device's state
 	model       *traffic.Model
+	rate        float64   // current generated call rate
 	now         time.Time // model time (ManualTime) or last advance
 	sessions    map[*session]struct{}
 	devWatch    map[string]map[*session]struct{}
@@ -204,6 +205,7 @@ func New(cfg Config) (*Server, error) {
 		users:       map[string]*user{},
 		cms:         map[string]bool{},
 		now:         cfg.Traffic.Start,
+		rate:        cfg.Traffic.Rate,
 		sessions:    map[*session]struct{}{},
 		devWatch:    map[string]map[*session]struct{}{},
 		lineWatch:   map[lineKey]map[*session]struct{}{},
@@ -434,6 +436,13 @@ func (s *Server) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.now
+}
+
+// Rate reports the current generated call rate.
+func (s *Server) Rate() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rate
 }
 
 // ActiveCalls reports how many calls the model has in progress.
