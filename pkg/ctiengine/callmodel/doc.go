@@ -2,11 +2,294 @@
 // (ctilink.CallStateEvent and friends) into the JTAPI event sequence a
 // JTAPI application with call observers on the controlled addresses would
 // see, tracking Call, Connection and TerminalConnection objects with their
-// core and call-control states.
+// core and call-control states (jtapi-facts §10–§15, PRODUCT.md §3.3).
 //
-// It is pure: no goroutines, no clock reads, no I/O, no logging. The
-// engine (package ctiengine) calls it from its single goroutine.
+// It is pure: no goroutines, no clock reads, no I/O, no logging. Every
+// output is a function of the inputs, so the same wire events always give
+// the same JTAPI events.
 //
-// The full description of the model and its mapping tables follows in
-// later revisions of this file.
+// # Usage
+//
+//	m := callmodel.New(callmodel.Config{
+//		Controlled: func(dn string) bool { return lines[dn] }, // lines whose events we receive
+//		TerminalOf: func(dn string) string { return deviceOf[dn] },
+//	})
+//	for msg := range wireMessages {
+//		for _, out := range m.Apply(msg) {
+//			sink.Emit(stamp(out)) // the engine adds session, sequences, CTIManager, times
+//		}
+//	}
+//	// CTIManager lost:
+//	outs := m.EndObservation(now)
+//	// ... reconnect, snapshot every device (Apply the Snapshot=true events) ...
+//	outs, counts := m.Reconcile(gapID, now) // once every SnapshotCompleted arrived
+//
+// # Concurrency
+//
+// A Model is not safe for concurrent use; the engine calls it from its
+// single goroutine. Pointers inside returned events may be shared between
+// events and must be treated as read-only.
+//
+// # Objects
+//
+// A call is keyed by its global call id (the entity of every call event,
+// as a decimal string). Within a call, a Connection is keyed by its
+// address; it has at most one TerminalConnection (shared-line appearances
+// of one DN on several devices are not modelled). Connections are of three
+// kinds:
+//
+//   - line connections: a line this session observes; its own wire events
+//     drive it and it has a TerminalConnection on the line's device;
+//   - synthesized connections: a far party whose line events do not reach
+//     this session (not in Config.Controlled), built from the party
+//     information of the wire events, without TerminalConnection;
+//   - party connections: added and removed by CallPartyEvent (the transient
+//     masked calling number), flagged Transient.
+//
+// The core state of a Connection and of a TerminalConnection is always
+// derived from the call-control state by the normative mapping
+// (schema.CoreConnState, schema.CoreTermConnState). A change that moves
+// both layers delivers the core event then the call-control event; a
+// change of the call-control layer only (DIALING → ESTABLISHED, TALKING →
+// HELD) delivers only the call-control event. Every event's data shows the
+// states after the change; ConnCreatedEv and TermConnCreatedEv show IDLE.
+// Connections only move forward along the JTAPI 1.4 diagrams (originating
+// IDLE→INITIATED→DIALING→NETWORK_REACHED→NETWORK_ALERTING→ESTABLISHED,
+// terminating IDLE→OFFERED→QUEUED→ALERTING→ESTABLISHED, any→FAILED→
+// DISCONNECTED, UNKNOWN in and out at any time); a wire state that would
+// move one backwards changes nothing. DISCONNECTED and DROPPED are final:
+// nothing is ever reported for a Connection after its disconnection (a
+// snapshot rebuilds the call with new Connections).
+//
+// # Wire state → JTAPI (the line's own connection)
+//
+// A connection heard of for the first time is created (ConnCreatedEv) and
+// moved straight to the state below; its TerminalConnection likewise
+// (TermConnCreatedEv). Columns: the line's CallControlConnection state,
+// its CallControlTerminalConnection state ("-": none is created), and the
+// state a synthesized far party moves to.
+//
+//	wire state              connection            terminal conn  far party
+//	DIALTONE                INITIATED             TALKING        -
+//	DIALING                 DIALING               TALKING        -
+//	PROCEEDING, PROGRESSING ESTABLISHED (1)       TALKING        OFFERED
+//	                        NETWORK_REACHED (2)
+//	RINGBACK                ESTABLISHED (1)       TALKING        ALERTING
+//	                        NETWORK_ALERTING (2)
+//	OFFERING                OFFERED               -              ESTABLISHED
+//	QUEUED, WAITING         QUEUED                -              ESTABLISHED
+//	ACCEPTED                ALERTING              RINGING        ESTABLISHED
+//	CONNECTED, WHISPER      ESTABLISHED           TALKING        ESTABLISHED
+//	ONHOLD, ONHOLDPENDING,  ESTABLISHED           HELD           ESTABLISHED
+//	TRANSFERONHOLD(PENDING)
+//	REMOTEINUSE             ESTABLISHED           INUSE          ESTABLISHED
+//	BUSY                    (busy treatment)      TALKING        FAILED
+//	DISCONNECTED, IDLE      DISCONNECTED          DROPPED        (see teardown)
+//	UNKNOWN                 UNKNOWN               UNKNOWN        -
+//
+// (1) when the far party is a controlled line: its own events follow, so
+// the originating connection is established as soon as the call is
+// routed (jtapi-facts §12: CallCtlConnEstablishedEv(A) precedes
+// ConnCreatedEv(B)) and RINGBACK adds nothing. (2) when it is not: the
+// call "left" the observed domain, JTAPI's network states apply, and the
+// model synthesizes the far party. With both lines controlled this gives
+// exactly the jtapi-facts §12 "Basic call A→B" order: DIALTONE →
+// CallActiveEv, ConnCreatedEv, ConnConnectedEv, CallCtlConnInitiatedEv,
+// TermConnCreatedEv, TermConnActiveEv, CallCtlTermConnTalkingEv; DIALING →
+// CallCtlConnDialingEv; PROCEEDING → CallCtlConnEstablishedEv; B OFFERING
+// → ConnCreatedEv, ConnInProgressEv, CallCtlConnOfferedEv; B ACCEPTED →
+// ConnAlertingEv, CallCtlConnAlertingEv, TermConnCreatedEv,
+// TermConnRingingEv, CallCtlTermConnRingingEv; RINGBACK → nothing; B
+// CONNECTED → ConnConnectedEv, CallCtlConnEstablishedEv, TermConnActiveEv,
+// CallCtlTermConnTalkingEv; A CONNECTED → nothing.
+//
+// Hold is TALKING → HELD (CallCtlTermConnHeldEv only: both are core
+// ACTIVE); resume is HELD → TALKING (CallCtlTermConnTalkingEv with the
+// call-control cause UNHOLD 214).
+//
+// # Far parties that are not controlled
+//
+// The far party of a line's leg is the current called party for the
+// originating leg (DIALTONE, DIALING, PROCEEDING, PROGRESSING, RINGBACK,
+// BUSY, or Origin set) and the current calling party otherwise. When it is
+// not controlled and the call has no connection for it, a synthesized
+// Connection is created (no TerminalConnection) and moved forward with the
+// line as in the table's last column: an originating observer sees the
+// callee INPROGRESS/OFFERED at PROCEEDING, ALERTING at RINGBACK and
+// CONNECTED/ESTABLISHED at CONNECTED, while its own connection goes
+// NETWORK_REACHED, NETWORK_ALERTING, ESTABLISHED; a terminating observer
+// sees the caller CONNECTED/ESTABLISHED before its own connection is
+// created. The far party's events come first when they cause the line's
+// own change (callee ringing or answering) or when the line receives the
+// call, after the line's events otherwise.
+//
+// A synthesized connection lives while some live line connection names it
+// as its far party. When a line's far party changes without the old one's
+// events (a transfer or redirect done elsewhere, seen from the
+// transferred party's side), the new party is created and the old one
+// disconnected, with the cause of the feature in progress, else
+// REDIRECTED (210) when the event carries redirect information, else
+// TRANSFER (212). A masked calling number seen only on the terminating
+// side (calling-party transformation, observer on B only) is thus the
+// calling party Y, as JTAPI shows it (jtapi-facts §15).
+//
+// # Teardown, busy, failures
+//
+// A line's DISCONNECTED drops its TerminalConnection then disconnects its
+// connection (TermConnDroppedEv, CallCtlTermConnDroppedEv,
+// ConnDisconnectedEv, CallCtlConnDisconnectedEv). When no live line
+// connection is left, the remaining synthesized and party connections are
+// disconnected, then CallInvalidEv and CallObservationEndedEv are sent
+// (jtapi-facts §12 teardown) and the call is forgotten. Late events for a
+// forgotten call are ignored (the last 256 ended calls are remembered).
+//
+// Wire causes map to JTAPI causes as follows (Ev cause, CallCtl cause,
+// failure):
+//
+//	NOERROR 0, NORMALCALLCLEARING 16   NORMAL 100
+//	USERBUSY 17                        NORMAL 100, BUSY 203, failure (busy treatment)
+//	NOUSERRESPONDING 18,               NORMAL 100, CALL_NOT_ANSWERED 205
+//	NOANSWERFROMUSER 19
+//	UNALLOCATEDNUMBER 1                DEST_NOT_OBTAINABLE 103, failure
+//	CALLREJECTED 21                    CALL_CANCELLED 102, failure
+//	NETWORKOUTOFORDER 38,              NETWORK_NOT_OBTAINABLE 109, failure
+//	TEMPORARYFAILURE 41
+//	34, 47 (no circuit, resource)      RESOURCES_NOT_AVAILABLE 107, failure
+//	42 (congestion)                    NETWORK_CONGESTION 108, failure
+//	anything else                      UNKNOWN 101
+//
+// TEMPORARYFAILURE is what the simulator sends when a CallManager node
+// fails and drops the calls in setup on its devices: from the
+// application's side the part of the network handling the call became
+// unobtainable, hence NETWORK_NOT_OBTAINABLE rather than
+// RESOURCES_NOT_AVAILABLE (kept for the Q.850 resource causes). A
+// DISCONNECTED with a failure cause first fails the connection
+// (ConnFailedEv, CallCtlConnFailedEv), then drops it.
+//
+// Busy (wire BUSY, or a DISCONNECTED with USERBUSY not preceded by BUSY):
+// the called party's connection fails with the CallCtl cause BUSY; it is
+// created for the purpose when the call has none (a busy line gets no
+// events for the call, even when it is controlled). When the called party
+// is a live line of this session or already gone (a route point that gave
+// up), the calling line's own connection fails instead. The caller's
+// DISCONNECTED then drops the caller and the call ends, the failed party
+// moving FAILED → DISCONNECTED: ConnFailedEv, CallCtlConnFailedEv,
+// TermConnDroppedEv, CallCtlTermConnDroppedEv, ConnDisconnectedEv,
+// CallCtlConnDisconnectedEv (caller), ConnDisconnectedEv,
+// CallCtlConnDisconnectedEv (callee), CallInvalidEv — the §12 failed-call
+// order.
+//
+// Only call-control events (CallCtl* and the Cisco call events) carry a
+// call-control cause; core events carry the Ev cause.
+//
+// # Meta codes
+//
+//	CALL_STARTING 128     setup states (DIALTONE … RINGBACK, OFFERING, ACCEPTED, QUEUED)
+//	PROGRESS 129          CONNECTED, hold, resume and other mid-call changes
+//	ADDITIONAL_PARTY 130  a party added by CallPartyEvent
+//	REMOVING_PARTY 131    a party leaves and at least two stay (conference),
+//	                      the route point's leg leaving on redirect, a
+//	                      party removed by CallPartyEvent
+//	ENDING 132            BUSY, DISCONNECTED, and everything a call's end reports
+//	MERGING 133           while a conference is in progress on the call
+//	TRANSFERRING 134      while a transfer is in progress on the call, and
+//	                      far-party replacements inferred as transfers
+//	SNAPSHOT 135          snapshot events (with cause SNAPSHOT 110)
+//
+// # Transfer and conference
+//
+// FeatureEvent started/ended gives CiscoTransferStartEv/EndEv or
+// CiscoConferenceStartEv/EndEv on both calls (primary then consult, with
+// CallData.Feature), and marks the calls in between: their events carry
+// the cause TRANSFER 212 or CONFERENCE 207 and meta TRANSFERRING or
+// MERGING. The consult call usually ends (CallInvalidEv) before the
+// feature does; the end event is still reported on it, its call state
+// INVALID. CallChangedEvent moves a line's connection from the consult
+// call to the surviving call: CiscoCallChangedEv on the surviving call
+// (OriginalCallID = the consult call), the connection dropped and
+// disconnected in the consult call, and a new connection created in the
+// surviving call directly in the same states (with its TerminalConnection).
+// A surviving call the model does not know (the moved line is the only one
+// observed) is created with CallActiveEv. CiscoConsultCallActiveEv is not
+// produced: the wire does not say that a call is a consult call before the
+// feature starts.
+//
+// # Route points and CTI ports
+//
+// RouteEvent kinds give RouteEvent, ReRouteEvent, RouteUsedEvent and
+// RouteEndEvent (FamilyRoute, entity = the route point's DN, RouteData with
+// the session, call, parties, selection and RouteSession cause:
+// NO_ERROR 100, ROUTING_TIMER_EXPIRED 101, …). RouteUsed marks the call as
+// being redirected: the route point's connection then leaves with
+// REDIRECTED 210, the call does not end with it, and the destination's
+// OFFERING (reason REDIRECT) is offered with REDIRECTED and
+// ConnectionData.Reason "REDIRECT". RouteEnd clears the mark. The route
+// point's connection has no TerminalConnection (it is offered, never
+// answered).
+//
+// MediaEvent kinds give CiscoMediaOpenLogicalChannelEv,
+// CiscoRTPOutputStartedEv, CiscoRTPInputStartedEv, CiscoRTPOutputStoppedEv
+// and CiscoRTPInputStoppedEv (FamilyTerminal, entity = the device, with
+// TerminalData and MediaData). They change no call state.
+//
+// # Calling-party transformation
+//
+// CallPartyEvent{added} creates a party connection for the masked number Y
+// directly CONNECTED/ESTABLISHED (ConnCreatedEv, ConnConnectedEv,
+// CallCtlConnEstablishedEv, meta ADDITIONAL_PARTY) with
+// ConnectionData.Transient set so consumers can ignore it; {removed}
+// disconnects it (meta REMOVING_PARTY). The call's parties follow the wire
+// events, so CallData.CurrentCalling reads Y on every event from the
+// caller's PROCEEDING on (§3.3 rule 8).
+//
+// # Snapshots and gap accounting
+//
+// EndObservation (CTIManager lost) sends CallObservationEndedEv for every
+// tracked call, ordered by call id, and keeps them as the before-gap set.
+// After reconnection the engine requests snapshots; a CallStateEvent with
+// Snapshot set rebuilds its call: the first snapshot event of a call since
+// the interruption (or of a call not known at all, or of a known call
+// outside any interruption) discards what was known and sends
+// CallActiveEv; each snapshot event then creates its line's connection and
+// terminal connection directly in the reported state (ConnCreatedEv, the
+// state events, TermConnCreatedEv, the TC state events) and synthesizes the
+// far party as live events do. Every snapshot event carries cause
+// SNAPSHOT 110, meta SNAPSHOT 135 and Data.Snapshot. Reconcile, once every
+// snapshot completed, emits CallEndedDuringGap (inferred, with the gap id)
+// for each before-gap call that neither a snapshot nor a live event
+// mentioned since (and forgets it), then CallDiscoveredBySnapshot
+// (inferred) for each call a snapshot reported that the model did not
+// know, and returns the counts: Before, Continued, Ended, Discovered, and
+// After (calls tracked once reconciled).
+//
+// # Bounds and robustness
+//
+// At most Config.MaxCalls calls are tracked (events of further calls are
+// dropped and counted in Stats.Untracked), at most 16 connections per
+// call, and 256 remembered ended calls. A call holds no map: its
+// connections are a short slice. Calls that end are forgotten; a live call
+// costs under 1 KB (BenchmarkActiveCallMemory). Inconsistent input never
+// panics and never grows the model: a disconnect for an unknown call, an
+// event for a disconnected connection or an ended call, a call change from
+// an unknown call, a feature for unknown calls or a snapshot of a
+// disconnected leg are ignored and counted in Stats.Ignored; a state for an
+// unknown call or line creates what it needs (the connection directly in
+// that state). FuzzApply checks these properties on random event
+// sequences.
+//
+// # Choices where the JTAPI documentation is silent
+//
+//   - The wire-state mapping above (jtapi-facts §13 marks it unconfirmed).
+//   - Synthesized far parties go OFFERED → ALERTING → ESTABLISHED (or
+//     straight to ESTABLISHED for a caller), like an observed party, while
+//     the originating line shows the NETWORK_* states.
+//   - CallObservationEndedEv follows CallInvalidEv when a call ends
+//     normally, as in the §12 teardown; EndObservation's
+//     CallObservationEndedEv (CTIManager loss) carries no meta code.
+//   - A party removed from a call without its own events (only inferred
+//     from another line's far party changing) is disconnected with
+//     TRANSFER unless the event carries redirect information.
+//   - When only the transferred party is observed, the surviving call's
+//     CiscoCallChangedEv carries no feature cause (the feature events
+//     reach the controller's observers only).
 package callmodel
