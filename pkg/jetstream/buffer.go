@@ -93,6 +93,10 @@ type buffer struct {
 	vhead, vtail *entry // eviction list, oldest first
 
 	msgs, bytes int64 // everything buffered (queued, in flight, awaiting resend)
+	// pinnedMsgs/pinnedBytes are the gap records among them: they do not
+	// count against the bounds, or adding a record could evict (and so
+	// report) one more message.
+	pinnedMsgs, pinnedBytes int64
 	inflight    int
 	pending     int // sent, unresolved or awaiting resend (inflight + retry heads)
 	seq         uint64
@@ -124,7 +128,10 @@ func (b *buffer) add(e *entry, evicted []*entry) []*entry {
 	}
 	b.msgs++
 	b.bytes += e.size
-	if !e.pinned {
+	if e.pinned {
+		b.pinnedMsgs++
+		b.pinnedBytes += e.size
+	} else {
 		b.vpush(e)
 	}
 	b.markReady(ent)
@@ -137,7 +144,7 @@ func (b *buffer) add(e *entry, evicted []*entry) []*entry {
 }
 
 func (b *buffer) over() bool {
-	return (b.maxMsgs > 0 && b.msgs > b.maxMsgs) || (b.maxBytes > 0 && b.bytes > b.maxBytes)
+	return (b.maxMsgs > 0 && b.msgs-b.pinnedMsgs > b.maxMsgs) || (b.maxBytes > 0 && b.bytes-b.pinnedBytes > b.maxBytes)
 }
 
 // markReady queues ent for sending if its head can go.
@@ -234,6 +241,10 @@ func (b *buffer) remove(e *entry) {
 	b.vremove(e)
 	b.msgs--
 	b.bytes -= e.size
+	if e.pinned {
+		b.pinnedMsgs--
+		b.pinnedBytes -= e.size
+	}
 	if ent.head == nil {
 		// Forget the entity; a stale slot for it in a queue is skipped by
 		// next, and a later message for the key starts a new entity.

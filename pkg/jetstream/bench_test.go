@@ -1,0 +1,148 @@
+package jetstream
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Both benchmarks publish the same message set (512-byte payloads, ids
+// unique per run, round-robin over benchEntities entities) to the same
+// kind of server (embedded, file storage, the provisioned stream, an
+// in-process connection) and count a message done when its PubAck is in.
+// Run them together to report the ratio:
+//
+//	go test -run '^$' -bench 'Publish$' -benchtime 100000x ./pkg/jetstream
+const (
+	benchEntities = 1024
+	benchPayload  = 512
+)
+
+var benchRun atomic.Int64
+
+type benchEnv struct {
+	e  *Embedded
+	nc *nats.Conn
+	js natsjs.JetStream
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	e, err := NewEmbedded(EmbeddedConfig{DataDir: b.TempDir(), NoListen: true, Logger: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = e.Shutdown(context.Background()) })
+	nc, err := e.Connect("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := natsjs.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	provision(b, js)
+	return &benchEnv{e: e, nc: nc, js: js}
+}
+
+// benchMessages builds n messages with ids unique across runs.
+func benchMessages(n int) []Message {
+	run := benchRun.Add(1)
+	session := "bench" + strconv.FormatInt(run, 10)
+	payload := make([]byte, benchPayload)
+	out := make([]Message, n)
+	for i := range out {
+		k := i % benchEntities
+		out[i] = Message{
+			Subject: fmt.Sprintf("cti.%s.call.%d.CallCtlConnEstablishedEv", testCluster, k),
+			ID:      fmt.Sprintf("%s-%012d", session, i+1),
+			Header:  nats.Header{"ce-specversion": []string{"1.0"}},
+			Data:    payload,
+		}
+	}
+	return out
+}
+
+// BenchmarkRawAsyncPublish is the baseline: plain PublishMsgAsync with
+// the Msg-Id, nats.go's default pending limit, then wait for every ack.
+func BenchmarkRawAsyncPublish(b *testing.B) {
+	env := newBenchEnv(b)
+	msgs := benchMessages(b.N)
+	nms := make([]*nats.Msg, len(msgs))
+	for i := range msgs {
+		nms[i] = &nats.Msg{Subject: msgs[i].Subject, Header: msgs[i].Header, Data: msgs[i].Data}
+	}
+	var failed atomic.Int64
+	js, err := natsjs.New(env.nc, natsjs.WithPublishAsyncErrHandler(func(natsjs.JetStream, *nats.Msg, error) { failed.Add(1) }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(benchPayload)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i, m := range nms {
+		if _, err := js.PublishMsgAsync(m, natsjs.WithMsgID(msgs[i].ID), natsjs.WithStallWait(time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		b.Fatal("acks did not complete")
+	}
+	b.StopTimer()
+	if failed.Load() != 0 {
+		b.Fatalf("%d publishes failed", failed.Load())
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkPublisher measures the Publisher: Publish every message, then
+// Flush (every ack in).
+func BenchmarkPublisher(b *testing.B) {
+	env := newBenchEnv(b)
+	msgs := benchMessages(b.N)
+	p, err := New(Config{Conn: env.nc, Encoder: newEncoder(b), BufferSize: max(b.N, DefaultMaxInFlight), BufferBytes: math.MaxInt64})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	b.SetBytes(benchPayload)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, m := range msgs {
+		if err := p.Publish(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer fcancel()
+	if err := p.Flush(fctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if st := p.Stats(); st.Acked != uint64(b.N) || st.Dropped != 0 {
+		b.Fatalf("stats %+v", st)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}

@@ -1,0 +1,276 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+)
+
+// Embedded server defaults.
+const (
+	DefaultListen     = "127.0.0.1:4222"
+	DefaultServerName = "ctibridge"
+	// readyTimeout bounds the wait for the listener and JetStream.
+	readyTimeout = 10 * time.Second
+)
+
+// EmbeddedConfig configures the in-process nats-server.
+type EmbeddedConfig struct {
+	// DataDir holds the JetStream store. Required: the log must survive a
+	// restart.
+	DataDir string
+	// Listen is the client address, host:port; default 127.0.0.1:4222.
+	// Port 0 picks a free port at the first Start and keeps it across
+	// restarts, so reconnecting clients find the server again.
+	Listen string
+	// NoListen serves in-process connections only (no TCP port).
+	NoListen bool
+	// ServerName names the server (JetStream needs a stable name);
+	// default "ctibridge".
+	ServerName string
+	// JetStreamMaxStore and JetStreamMaxMemory cap JetStream's disk and
+	// memory use in bytes; 0 lets the server choose (a share of the disk
+	// and of the RAM).
+	JetStreamMaxStore  int64
+	JetStreamMaxMemory int64
+	// Debug and Trace enable the server's verbose logs (at debug and trace
+	// level on Logger).
+	Debug, Trace bool
+	// Logger receives the server's logs; default zerolog.Nop().
+	Logger zerolog.Logger
+}
+
+func (c *EmbeddedConfig) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.ServerName == "" {
+		c.ServerName = DefaultServerName
+	}
+}
+
+// Validate reports every problem with the configuration (after defaults).
+func (c *EmbeddedConfig) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("jetstream: embedded DataDir is required: give a directory for the JetStream store"))
+	}
+	if !c.NoListen {
+		if _, _, err := splitListen(c.Listen); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.JetStreamMaxStore < 0 || c.JetStreamMaxMemory < 0 {
+		errs = append(errs, fmt.Errorf("jetstream: embedded JetStreamMaxStore %d / JetStreamMaxMemory %d: must be ≥ 0 (0 = server default)", c.JetStreamMaxStore, c.JetStreamMaxMemory))
+	}
+	return errors.Join(errs...)
+}
+
+func splitListen(listen string) (string, int, error) {
+	host, ps, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("jetstream: embedded Listen %q: %w: use host:port, e.g. 127.0.0.1:4222", listen, err)
+	}
+	port, err := strconv.Atoi(ps)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("jetstream: embedded Listen %q: port must be 0..65535 (0 = pick a free port)", listen)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+// Embedded runs nats-server with JetStream inside the process. It can be
+// stopped and started again on the same data directory and port, which is
+// how tests simulate a NATS restart.
+type Embedded struct {
+	cfg  EmbeddedConfig
+	host string
+
+	mu   sync.Mutex // guards the following fields
+	srv  *server.Server
+	port int // the resolved port, kept across restarts
+}
+
+// NewEmbedded validates cfg. It starts nothing: call Start.
+func NewEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Embedded{cfg: cfg}
+	if !cfg.NoListen {
+		e.host, e.port, _ = splitListen(cfg.Listen)
+	}
+	return e, nil
+}
+
+// Start starts the server (again, after Shutdown) and waits until it
+// accepts clients with JetStream enabled. Starting a running server is a
+// no-op.
+func (e *Embedded) Start() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.srv != nil && e.srv.Running() {
+		return nil
+	}
+	opts := &server.Options{
+		ServerName:         e.cfg.ServerName,
+		Host:               e.host,
+		Port:               e.port,
+		DontListen:         e.cfg.NoListen,
+		JetStream:          true,
+		StoreDir:           e.cfg.DataDir,
+		JetStreamMaxStore:  e.cfg.JetStreamMaxStore,
+		JetStreamMaxMemory: e.cfg.JetStreamMaxMemory,
+		NoSigs:             true,
+		Debug:              e.cfg.Debug,
+		Trace:              e.cfg.Trace,
+	}
+	if !e.cfg.NoListen && e.port == 0 {
+		opts.Port = server.RANDOM_PORT
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("jetstream: embedded server: %w", err)
+	}
+	srv.SetLoggerV2(&serverLogger{log: e.cfg.Logger.With().Str("component", "nats-server").Logger()}, e.cfg.Debug, e.cfg.Trace, false)
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return fmt.Errorf("jetstream: embedded server not ready within %s (listen %s): see the nats-server log", readyTimeout, e.cfg.Listen)
+	}
+	if !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return fmt.Errorf("jetstream: embedded server started without JetStream (data dir %s): see the nats-server log", e.cfg.DataDir)
+	}
+	if !e.cfg.NoListen {
+		if a, ok := srv.Addr().(*net.TCPAddr); ok {
+			e.port = a.Port
+		}
+	}
+	e.srv = srv
+	return nil
+}
+
+// Running reports whether the server runs.
+func (e *Embedded) Running() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.srv != nil && e.srv.Running()
+}
+
+// ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222
+// ("" with NoListen). Valid once started; it stays the same across
+// restarts.
+func (e *Embedded) ClientURL() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cfg.NoListen || (e.port == 0 && e.srv == nil) {
+		return ""
+	}
+	return "nats://" + net.JoinHostPort(clientHost(e.host), strconv.Itoa(e.port))
+}
+
+// clientHost maps a wildcard listen address to one a client can dial.
+func clientHost(h string) string {
+	switch h {
+	case "", "0.0.0.0":
+		return "127.0.0.1"
+	case "::":
+		return "::1"
+	}
+	return h
+}
+
+// Server returns the running nats-server (nil when stopped), for callers
+// that need its API directly.
+func (e *Embedded) Server() *server.Server {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.srv
+}
+
+// InProcessConn implements nats.InProcessConnProvider for the current
+// server, so an in-process client reconnects to a restarted server.
+func (e *Embedded) InProcessConn() (net.Conn, error) {
+	e.mu.Lock()
+	srv := e.srv
+	e.mu.Unlock()
+	if srv == nil || !srv.Running() {
+		return nil, ErrNotRunning
+	}
+	return srv.InProcessConn()
+}
+
+// InProcess is the nats.go option connecting in-process (a net.Pipe, no
+// TCP) to this server.
+func (e *Embedded) InProcess() nats.Option {
+	return nats.InProcessServer(e)
+}
+
+// Connect opens an in-process client connection that reconnects forever
+// (across Shutdown/Start). Extra options are applied last.
+func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
+	all := append([]nats.Option{
+		e.InProcess(),
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(50 * time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+	}, opts...)
+	nc, err := nats.Connect("", all...)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: connect in-process: %w", err)
+	}
+	return nc, nil
+}
+
+// Shutdown stops the server, flushing the JetStream store, and waits for
+// it to finish or ctx to end. Shutting down a stopped server is a no-op.
+func (e *Embedded) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	srv := e.srv
+	e.srv = nil
+	e.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("jetstream: embedded server shutdown: %w", ctx.Err())
+	}
+}
+
+// serverLogger routes nats-server logs to zerolog. Fatalf logs at error
+// level: the server calls it for conditions such as a port in use, and an
+// embedding process must not exit because of them (Start reports them).
+type serverLogger struct {
+	log zerolog.Logger
+}
+
+func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info().Msgf(format, v...) }
+func (l *serverLogger) Warnf(format string, v ...any)   { l.log.Warn().Msgf(format, v...) }
+func (l *serverLogger) Fatalf(format string, v ...any)  { l.log.Error().Bool("fatal", true).Msgf(format, v...) }
+func (l *serverLogger) Errorf(format string, v ...any)  { l.log.Error().Msgf(format, v...) }
+func (l *serverLogger) Debugf(format string, v ...any)  { l.log.Debug().Msgf(format, v...) }
+func (l *serverLogger) Tracef(format string, v ...any)  { l.log.Trace().Msgf(format, v...) }
