@@ -97,9 +97,9 @@ type buffer struct {
 	// count against the bounds, or adding a record could evict (and so
 	// report) one more message.
 	pinnedMsgs, pinnedBytes int64
-	inflight    int
-	pending     int // sent, unresolved or awaiting resend (inflight + retry heads)
-	seq         uint64
+	inflight                int
+	pending                 int // sent, unresolved or awaiting resend (inflight + retry heads)
+	seq                     uint64
 
 	maxMsgs, maxBytes int64
 }
