@@ -329,6 +329,9 @@ func (c *Config) Validate() error {
 	if c.CTI.Login == "" {
 		bad("cti.login", "is empty; set the CTI application user (or CTIBRIDGE_CTI_LOGIN)")
 	}
+	if c.CTI.Password == "" {
+		bad("cti.password", "is empty; set the application user's password with CTIBRIDGE_CTI_PASSWORD (keep it out of the file)")
+	}
 	if strings.ContainsAny(c.CTI.Login, ";=") {
 		bad("cti.login", "contains ';' or '=', which JTAPI provider strings cannot carry")
 	}
