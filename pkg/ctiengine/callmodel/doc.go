@@ -202,9 +202,12 @@
 // CiscoConferenceStartEv/EndEv on both calls (primary then consult, with
 // CallData.Feature), and marks the calls in between: their events carry
 // the cause TRANSFER 212 or CONFERENCE 207 and meta TRANSFERRING or
-// MERGING. The consult call usually ends (CallInvalidEv) before the
-// feature does; the end event is still reported on it, its call state
-// INVALID. CallChangedEvent moves a line's connection from the consult
+// MERGING. The consult call usually empties (its last connection
+// disconnected) before the feature ends: it then ends right after the
+// feature's end event (CallInvalidEv, CallObservationEndedEv), so that
+// CallObservationEndedEv stays the last event of every call. Feature
+// events for calls the model does not track are not reported.
+// CallChangedEvent moves a line's connection from the consult
 // call to the surviving call: CiscoCallChangedEv on the surviving call
 // (OriginalCallID = the consult call), the connection dropped and
 // disconnected in the consult call, and a new connection created in the

@@ -49,30 +49,34 @@ func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 			continue
 		}
 		c := m.calls[id]
-		var cd *schema.CallData
-		switch {
-		case c != nil:
-			if ev.Started {
-				c.feature = feat
-			} else if c.feature == feat {
-				c.feature = featNone
-			}
-			cd = c.callData()
-		case m.tomb.has(id):
-			// The consult call typically ends before the feature does:
-			// the end event is still reported on it, as on the primary.
-			cd = &schema.CallData{CallID: callIDString(id), State: schema.StateNames[schema.CallInvalid], StateCode: schema.CallInvalid}
-		default:
+		if c == nil {
+			// Not tracked, or already ended: nothing may follow a call's
+			// CallObservationEndedEv.
 			continue
 		}
+		if ev.Started {
+			c.feature = feat
+		} else if c.feature == feat {
+			c.feature = featNone
+		}
 		d := data(name, x)
-		d.Call = cd
+		d.Call = c.callData()
 		d.Call.Feature = fd
-		m.emit(Out{Family: schema.FamilyCall, Entity: cd.CallID, Name: name, Time: x.at, Data: d})
+		m.emit(Out{Family: schema.FamilyCall, Entity: c.idStr, Name: name, Time: x.at, Data: d})
 		emitted = true
 	}
 	if !emitted {
 		m.ignored++
+		return
+	}
+	if ev.Started {
+		return
+	}
+	// The consult call, emptied while the feature ran, ends now.
+	for _, id := range ids {
+		if c := m.calls[id]; c != nil && c.feature == featNone {
+			m.checkEnd(c, evctx{at: x.at, cause: schema.CauseNormal})
+		}
 	}
 }
 

@@ -190,9 +190,20 @@ func deliver(cfg Config, msgs []ctilink.Message) []ctilink.Message {
 
 // checkEvents asserts what holds for every event: a catalogue name and
 // id, states consistent with the normative call-control → core mapping.
+//
+// Within one slice of events, nothing follows a call's
+// CallObservationEndedEv (the call's last event for its observer) except
+// a snapshot rebuilding it or an inferred gap event.
 func checkEvents(t *testing.T, outs []Out) {
 	t.Helper()
+	ended := map[string]bool{}
 	for i, o := range outs {
+		if o.Family == schema.FamilyCall {
+			if ended[o.Entity] && !o.Data.Inferred && !(o.Name == schema.EvCallActive && o.Data.Snapshot) {
+				t.Errorf("event %d %s for call %s after its CallObservationEndedEv", i, o.Name, o.Entity)
+			}
+			ended[o.Entity] = o.Name == schema.EvCallObservationEnded
+		}
 		sp, ok := schema.Spec(o.Name)
 		if !ok || sp.ID != o.Data.EventID || o.Data.Event != o.Name || sp.Family != o.Family {
 			t.Errorf("event %d %q: catalogue mismatch (spec %+v, data id %d, family %s)", i, o.Name, sp, o.Data.EventID, o.Family)

@@ -336,7 +336,8 @@ func (m *Model) busy(c *call, cn *conn, x evctx) {
 // checkEnd ends the call when no line of this session is in it any more:
 // the remaining synthesized parties are disconnected, then CallInvalidEv
 // and CallObservationEndedEv (jtapi-facts §12), and the call is
-// forgotten. It reports whether the call ended.
+// forgotten. It reports whether the call ended (or, during a feature,
+// emptied and waits for the feature's end).
 func (m *Model) checkEnd(c *call, x evctx) bool {
 	if c.flags&callRouting != 0 || c.hasLiveLine(nil) {
 		return false
@@ -346,6 +347,13 @@ func (m *Model) checkEnd(c *call, x evctx) bool {
 	}
 	for _, f := range c.conns {
 		m.drop(c, f, x)
+	}
+	if c.feature != featNone {
+		// A transfer's or conference's consult call empties before the
+		// feature ends: its end event is reported on the call first
+		// (onFeature), then the call ends. CallObservationEndedEv stays
+		// the call's last event.
+		return true
 	}
 	m.endCall(c, x)
 	return true
