@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+)
+
+func TestHelpAndUsageErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &errb); code != 0 {
+		t.Fatalf("--help exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"--rate", "--seed", "--ground-truth", "--control", "--tls-dir", "pki", "faults/kill"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not mention %q", want)
+		}
+	}
+	if code := run(context.Background(), []string{"--bogus"}, io.Discard, io.Discard); code != 2 {
+		t.Fatalf("unknown flag exit %d, want 2", code)
+	}
+	if code := run(context.Background(), []string{"pki"}, io.Discard, io.Discard); code != 2 {
+		t.Fatalf("pki without --dir exit %d, want 2", code)
+	}
+}
+
+func TestPKISubcommand(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"pki", "--dir", dir, "--instance", "id1", "--instance", "id2"}, &out, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"ca.pem", "ca-key.pem", "server-ctim-a.pem", "server-ctim-c-key.pem", "client-id1.pem", "client-id2-key.pem"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if code := run(context.Background(), []string{"pki", "--dir", dir, "--instance", "id1"}, io.Discard, io.Discard); code != 1 {
+		t.Fatalf("overwriting a CA without --force: exit %d", code)
+	}
+}
+
+// syncBuffer lets the test read what the command prints while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServePrintsPortsAndServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	gt := filepath.Join(t.TempDir(), "gt.jsonl")
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"--ephemeral-ports", "--control", "127.0.0.1:0", "--rate", "0",
+			"--ground-truth", gt, "--tls-dir", filepath.Join(t.TempDir(), "pki"), "--log-level", "warn"}, &out, io.Discard)
+	}()
+	re := regexp.MustCompile(`CTIManager ctim-a\s+plain (\S+)\s+tls (\S+)`)
+	var addr string
+	deadline := time.Now().Add(20 * time.Second)
+	for addr == "" {
+		if m := re.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "running until interrupted") {
+			addr = m[1]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ports printed: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ctilink.NewConn(nc, 0)
+	if _, err := c.Write(ctilink.ProviderOpenRequest{Login: "ctibridge", Password: "secret", ProtocolVersions: []int{1}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, m, err := c.Read(); err != nil || m.Type() != ctilink.TypeProviderOpenResponse {
+		t.Fatalf("first frame %v %v", m, err)
+	}
+	if _, m, err := c.Read(); err != nil || m.(ctilink.ProviderOpenCompleted).Reason != ctilink.CloseNone {
+		t.Fatalf("second frame %v %v", m, err)
+	}
+	c.Close()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	f, err := os.Open(gt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); n++ {
+		if !strings.Contains(sc.Text(), `"session":"ctim-a-`) {
+			t.Fatalf("ground-truth line %s", sc.Text())
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d ground-truth lines", n)
+	}
+}
