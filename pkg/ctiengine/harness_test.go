@@ -14,7 +14,7 @@ import (
 // records what the machine asks for, fires its timers in deadline order
 // when time advances, and plays the CTIManager side by hand.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	m      *Machine
 	now    time.Time
 	events []schema.Event
@@ -50,7 +50,7 @@ func testConfig() Config {
 	}
 }
 
-func newHarness(t *testing.T, cfg Config) *harness {
+func newHarness(t testing.TB, cfg Config) *harness {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)

@@ -132,6 +132,9 @@ func (m *Machine) applyDeviceList(now time.Time) {
 		}
 	}
 	m.devices = devs
+	// The pages are copied into the device table; release them.
+	clear(m.listBuf)
+	m.listBuf = nil
 	if !m.everInService {
 		for name := range m.cfg.CTIPorts {
 			if d, ok := m.byName[name]; !ok || d.typ != ctilink.DeviceCTIPort {

@@ -376,6 +376,9 @@ func (m *Machine) pump(now time.Time) {
 	if m.queueHead == len(m.queue) {
 		m.queue = m.queue[:0]
 		m.queueHead = 0
+		if cap(m.queue) > maxRetained {
+			m.queue = nil
+		}
 	}
 }
 

@@ -227,9 +227,21 @@ func (m *Machine) response(reqSeq uint32, result ctilink.Result, text string, no
 	default:
 		m.openPending--
 	}
+	m.requestsSettled()
 	m.pump(now)
 	m.checkOpened(now)
 	m.checkSnapshots(now)
+}
+
+// requestsSettled drops the timeout bookkeeping once nothing is pending.
+func (m *Machine) requestsSettled() {
+	if len(m.pending) == 0 && len(m.deadlines) > 0 {
+		m.deadlines = m.deadlines[:0]
+		if cap(m.deadlines) > maxRetained {
+			m.deadlines = nil
+		}
+		m.cancel(TimerRequest)
+	}
 }
 
 func (m *Machine) snapshotCompleted(v ctilink.SnapshotCompleted, now time.Time) {
@@ -239,6 +251,7 @@ func (m *Machine) snapshotCompleted(v ctilink.SnapshotCompleted, now time.Time) 
 	}
 	delete(m.pending, v.ReqSeq)
 	m.snapPending--
+	m.requestsSettled()
 	m.pump(now)
 	m.checkSnapshots(now)
 }

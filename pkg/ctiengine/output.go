@@ -79,10 +79,21 @@ type Output struct {
 	Err         error
 }
 
+// maxRetained bounds the capacity an Output keeps between steps: a
+// failover can produce tens of thousands of events in one step, and that
+// buffer should not stay allocated for the rest of the session.
+const maxRetained = 4096
+
 func (o *Output) reset() {
 	o.SendLink = 0
 	clear(o.Send)
 	o.Send = o.Send[:0]
+	if cap(o.Send) > maxRetained {
+		o.Send = nil
+	}
+	if cap(o.Events) > maxRetained {
+		o.Events = nil
+	}
 	o.Hangup = 0
 	o.Dial = nil
 	o.Probes = o.Probes[:0]

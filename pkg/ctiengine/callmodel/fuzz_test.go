@@ -111,7 +111,8 @@ func isConnEvent(name string) bool {
 // panics, never tracks more than MaxCalls calls or more than the
 // per-call bound of connections, produces only catalogued events with
 // consistent state pairs, and reports nothing for a Connection after its
-// disconnection unless a snapshot rebuilt its call.
+// disconnection, nor for a call after its CallInvalidEv (but its
+// CallObservationEndedEv), unless a snapshot rebuilt the call.
 func FuzzApply(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 2, 0, 0, 2, 0, 0, 2, 0, 2, 0, 0, 3, 0, 1, 3, 0, 0, 0, 0})
 	f.Add([]byte{0, 1, 0, 6, 0, 3, 0, 0, 14, 0, 0, 0, 0, 0, 0, 0, 8, 1, 0, 6, 0, 3, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0})
@@ -122,6 +123,7 @@ func FuzzApply(f *testing.F) {
 		m := New(cfg)
 		r := &fuzzReader{b: data}
 		disconnected := map[connKey]bool{}
+		invalid := map[string]bool{}
 		for op := 0; r.i < len(data) && op < 512; op++ {
 			ns := t0 + int64(op)*int64(time.Millisecond)
 			msg, endObs, reconcile := fuzzOp(r, ns)
@@ -146,6 +148,13 @@ func FuzzApply(f *testing.F) {
 							delete(disconnected, k)
 						}
 					}
+					delete(invalid, o.Entity)
+				}
+				if invalid[o.Entity] && o.Name != schema.EvCallObservationEnded {
+					t.Fatalf("op %d: %s after the call's CallInvalidEv (%s)", op, format(o), fmt.Sprint(msg))
+				}
+				if o.Name == schema.EvCallInvalid {
+					invalid[o.Entity] = true
 				}
 				if cd.Connection == nil || !isConnEvent(o.Name) {
 					continue
