@@ -1,0 +1,5 @@
+//go:build !race
+
+package replaystore_test
+
+const raceEnabled = false
