@@ -64,11 +64,11 @@ func (g *groundTruth) record(r Record) {
 	if g.limit < 0 && g.enc == nil {
 		return
 	}
-	body, err := json.Marshal(r.Msg)
-	if err != nil {
-		body = []byte("null")
+	// The body is only serialised here when a writer wants it; records
+	// kept in memory get theirs when read (snapshot), off the hot path.
+	if g.enc != nil {
+		r.Body = marshalBody(r.Msg)
 	}
-	r.Body = body
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.total++
@@ -92,9 +92,12 @@ func (g *groundTruth) snapshot(session string) []Record {
 	defer g.mu.Unlock()
 	out := make([]Record, 0, len(g.buf))
 	for i := range g.buf {
-		r := g.buf[(g.head+i)%len(g.buf)]
+		r := &g.buf[(g.head+i)%len(g.buf)]
 		if session == "" || r.Session == session {
-			out = append(out, r)
+			if r.Body == nil {
+				r.Body = marshalBody(r.Msg)
+			}
+			out = append(out, *r)
 		}
 	}
 	return out
@@ -104,4 +107,12 @@ func (g *groundTruth) stats() (total uint64, kept int, werr error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.total, len(g.buf), g.werr
+}
+
+func marshalBody(m ctilink.Message) json.RawMessage {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return body
 }
