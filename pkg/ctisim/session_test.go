@@ -318,3 +318,44 @@ func TestSessionQueueOverflowClosesOnlyThatSession(t *testing.T) {
 	fast.mustOK(ctilink.DeviceOpenRequest{Device: "SEP001122330001"})
 	eventually(t, 2*time.Second, "one session left", func() bool { return len(s.Sessions()) == 1 })
 }
+
+func TestLargeClusterPipelinedOpens(t *testing.T) {
+	cluster := testCluster()
+	cluster.PhoneBlocks = []PhoneBlock{{Prefix: "SEPBB", Count: 10000, FirstDN: 30000}}
+	s := startServer(t, Config{Cluster: cluster})
+	c := dialClient(t, s.Addr("ctim-a"))
+	_, done := c.open(0)
+	if done.TotalControllableDevices != 10056 {
+		t.Fatalf("controllable devices %d", done.TotalControllableDevices)
+	}
+	c.send(ctilink.DeviceListRequest{})
+	var devices []ctilink.DeviceInfo
+	for {
+		p := expect[ctilink.DeviceListResponse](c, 5*time.Second)
+		devices = append(devices, p.Devices...)
+		if !p.More {
+			break
+		}
+	}
+	if len(devices) != 10056 {
+		t.Fatalf("%d devices listed", len(devices))
+	}
+	// Pipeline every open without waiting for answers, as a failing-over
+	// client does, then collect the answers in order.
+	var seqs []uint32
+	for _, d := range devices {
+		seqs = append(seqs, c.send(ctilink.DeviceOpenRequest{Device: d.Name}))
+		for _, l := range d.Lines {
+			seqs = append(seqs, c.send(ctilink.LineOpenRequest{Device: d.Name, Line: l.DN}))
+		}
+	}
+	for _, seq := range seqs {
+		r := expect[ctilink.Response](c, 5*time.Second)
+		if r.ReqSeq != seq || r.Result != ctilink.ResultOK {
+			t.Fatalf("response %+v, want OK for %d", r, seq)
+		}
+	}
+	if info := s.Sessions()[0]; info.Devices != 10056 || info.Lines != 10066 {
+		t.Fatalf("session %+v", info)
+	}
+}
