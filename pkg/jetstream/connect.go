@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -162,6 +163,17 @@ func (c *ConnectConfig) Options() ([]nats.Option, error) {
 			c.OnEvent(ev)
 		}
 	}
+	// The URL is gone from the connection once it is lost: remember the
+	// last one so disconnect reports can name it.
+	var lastURL atomic.Value
+	lastURL.Store("")
+	url := func(nc *nats.Conn) string {
+		if u := nc.ConnectedUrlRedacted(); u != "" {
+			lastURL.Store(u)
+			return u
+		}
+		return lastURL.Load().(string)
+	}
 	opts := []nats.Option{
 		nats.Name(c.Name),
 		nats.RetryOnFailedConnect(true),
@@ -169,19 +181,19 @@ func (c *ConnectConfig) Options() ([]nats.Option, error) {
 		nats.ReconnectWait(c.ReconnectWait),
 		nats.ReconnectBufSize(c.ReconnectBufSize),
 		nats.ConnectHandler(func(nc *nats.Conn) {
-			report(ConnEvent{Kind: ConnConnected, URL: nc.ConnectedUrlRedacted()})
+			report(ConnEvent{Kind: ConnConnected, URL: url(nc)})
 		}),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			report(ConnEvent{Kind: ConnDisconnected, URL: nc.ConnectedUrlRedacted(), Err: err})
+			report(ConnEvent{Kind: ConnDisconnected, URL: url(nc), Err: err})
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			report(ConnEvent{Kind: ConnReconnected, URL: nc.ConnectedUrlRedacted()})
+			report(ConnEvent{Kind: ConnReconnected, URL: url(nc)})
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			report(ConnEvent{Kind: ConnClosed, Err: nc.LastError()})
+			report(ConnEvent{Kind: ConnClosed, URL: url(nc), Err: nc.LastError()})
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, _ *nats.Subscription, err error) {
-			report(ConnEvent{Kind: ConnError, URL: nc.ConnectedUrlRedacted(), Err: err})
+			report(ConnEvent{Kind: ConnError, URL: url(nc), Err: err})
 		}),
 	}
 	switch {

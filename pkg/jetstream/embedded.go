@@ -143,12 +143,13 @@ func (e *Embedded) Start() error {
 	if err != nil {
 		return fmt.Errorf("jetstream: embedded server: %w", err)
 	}
-	srv.SetLoggerV2(&serverLogger{log: e.cfg.Logger.With().Str("component", "nats-server").Logger()}, e.cfg.Debug, e.cfg.Trace, false)
+	sl := &serverLogger{log: e.cfg.Logger.With().Str("component", "nats-server").Logger()}
+	srv.SetLoggerV2(sl, e.cfg.Debug, e.cfg.Trace, false)
 	srv.Start()
-	if !srv.ReadyForConnections(readyTimeout) {
+	if err := waitReady(srv, sl); err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return fmt.Errorf("jetstream: embedded server not ready within %s (listen %s): see the nats-server log", readyTimeout, e.cfg.Listen)
+		return fmt.Errorf("jetstream: embedded server (listen %s, data dir %s): %w", e.cfg.Listen, e.cfg.DataDir, err)
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
@@ -161,6 +162,22 @@ func (e *Embedded) Start() error {
 		}
 	}
 	e.srv = srv
+	return nil
+}
+
+// waitReady waits for the server to accept clients, giving up early when
+// it reports a fatal condition (such as the port being in use) instead of
+// waiting out the whole timeout.
+func waitReady(srv *server.Server, sl *serverLogger) error {
+	deadline := time.Now().Add(readyTimeout)
+	for !srv.ReadyForConnections(50 * time.Millisecond) {
+		if msg := sl.fatal(); msg != "" {
+			return errors.New(msg)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready within %s: see the nats-server log", readyTimeout)
+		}
+	}
 	return nil
 }
 
@@ -266,12 +283,27 @@ func (e *Embedded) Shutdown(ctx context.Context) error {
 // embedding process must not exit because of them (Start reports them).
 type serverLogger struct {
 	log zerolog.Logger
+
+	mu       sync.Mutex // guards fatalMsg
+	fatalMsg string
+}
+
+func (l *serverLogger) fatal() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fatalMsg
 }
 
 func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info().Msgf(format, v...) }
 func (l *serverLogger) Warnf(format string, v ...any)   { l.log.Warn().Msgf(format, v...) }
 func (l *serverLogger) Fatalf(format string, v ...any) {
-	l.log.Error().Bool("fatal", true).Msgf(format, v...)
+	msg := fmt.Sprintf(format, v...)
+	l.mu.Lock()
+	if l.fatalMsg == "" {
+		l.fatalMsg = msg
+	}
+	l.mu.Unlock()
+	l.log.Error().Bool("fatal", true).Msg(msg)
 }
 func (l *serverLogger) Errorf(format string, v ...any) { l.log.Error().Msgf(format, v...) }
 func (l *serverLogger) Debugf(format string, v ...any) { l.log.Debug().Msgf(format, v...) }
