@@ -123,6 +123,13 @@
 // own change (callee ringing or answering) or when the line receives the
 // call, after the line's events otherwise.
 //
+// Config.Controlled should name the lines whose events reach this session.
+// When it names more (a line in the control list that is not observed),
+// the model still copes: in every wire sequence a controlled far party's
+// own events precede the line's RINGBACK, CONNECTED and terminating
+// states, so a controlled far party still unknown at such a live state is
+// synthesized too (snapshots excepted: they arrive device by device).
+//
 // A synthesized connection lives while some live line connection names it
 // as its far party. When a line's far party changes without the old one's
 // events (a transfer or redirect done elsewhere, seen from the

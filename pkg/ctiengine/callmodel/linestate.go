@@ -204,15 +204,21 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	// own change (the callee answered, the callee is ringing) or when the
 	// line receives the call (the caller was there first).
 	farFirst := !origin || (!isNew && (ev.State == ctilink.CallStateRingback || ev.State == ctilink.CallStateConnected))
+	// A controlled far party's own line events precede this line's in
+	// every wire sequence except after PROCEEDING (the callee is offered
+	// next). A controlled party still missing at a later live state does
+	// not report to this session (its line is not observed): synthesize
+	// it. Snapshots arrive device by device, so there the model waits.
+	synthControlled := !x.snap && ev.State != ctilink.CallStateProceeding && ev.State != ctilink.CallStateProgressing
 	if farFirst {
-		m.advanceFar(c, cn, far, farCC, rx)
+		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
 	}
 	m.setConn(c, cn, cc, x)
 	if tc != 0 && (tc != schema.CCTermConnUnknown || cn.tc != 0) {
 		m.setTC(c, cn, tc, x)
 	}
 	if !farFirst {
-		m.advanceFar(c, cn, far, farCC, rx)
+		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
 	}
 	m.prune(c, rx)
 }
@@ -236,17 +242,22 @@ func (m *Model) changeCtx(c *call, ev *ctilink.CallStateEvent, x evctx) evctx {
 // advanceFar creates (if needed) and moves forward the synthesized
 // connection of the line's far party. Parties that are lines of this
 // session move by their own events; transient parties only by
-// CallPartyEvents.
-func (m *Model) advanceFar(c *call, cn *conn, far string, farCC uint8, x evctx) {
+// CallPartyEvents. A controlled far party is synthesized only when
+// synthControlled says its events would have arrived by now.
+func (m *Model) advanceFar(c *call, cn *conn, far string, farCC uint8, synthControlled bool, x evctx) {
 	if farCC == 0 || far == "" || far == cn.addr {
 		return
 	}
 	f := c.find(far)
 	if f == nil {
+		var flags uint8
 		if m.controlled(far) {
-			return
+			if !synthControlled {
+				return
+			}
+			flags = connControlled
 		}
-		if f = c.add(&conn{addr: far}); f == nil {
+		if f = c.add(&conn{addr: far, flags: flags}); f == nil {
 			m.ignored++
 			return
 		}

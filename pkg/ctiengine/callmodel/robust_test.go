@@ -18,6 +18,8 @@ func TestInconsistentInput(t *testing.T) {
 		ignored int
 	}{
 		{
+			// B is controlled, yet its events never came before A's
+			// CONNECTED: B is synthesized from A's parties.
 			name: "state for an unknown handle creates the connection in that state",
 			msgs: func(w *wire) []ctilink.Message {
 				return []ctilink.Message{w.st(a, ctilink.CallStateConnected, 0)}
@@ -30,6 +32,9 @@ func TestInconsistentInput(t *testing.T) {
 				"TermConnCreatedEv 1 1001@SEPA IDLE/IDLE c100 m129",
 				"TermConnActiveEv 1 1001@SEPA ACTIVE/TALKING c100 m129",
 				"CallCtlTermConnTalkingEv 1 1001@SEPA ACTIVE/TALKING c100 m129",
+				"ConnCreatedEv 1 1002 IDLE/IDLE c100 m129",
+				"ConnConnectedEv 1 1002 CONNECTED/ESTABLISHED c100 m129",
+				"CallCtlConnEstablishedEv 1 1002 CONNECTED/ESTABLISHED c100 m129",
 			},
 		},
 		{

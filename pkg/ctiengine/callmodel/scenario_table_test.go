@@ -15,6 +15,9 @@ type scenario struct {
 var scenarios = []scenario{
 	{"basic/A-only", controlled(lnA), basicCall},
 	{"basic/B-only", controlled(lnB), basicCall},
+	// B is in the control list but its line is not observed: its events
+	// never come, A's observer sees it synthesized from RINGBACK on.
+	{"basic/B-controlled-not-observed", controlled(lnA, lnB), only(lnA, basicCall)},
 	{"basic/B-hangs-up-first", controlled(lnA, lnB), bHangsUpFirst},
 	{"no-answer", controlled(lnA, lnB), noAnswer},
 	{"busy", controlled(lnA, lnB), busy},
@@ -44,5 +47,12 @@ func TestScenarios(t *testing.T) {
 			}
 			diff(t, want, run(t, sc.cfg, deliver(sc.cfg, sc.msgs(&wire{}))))
 		})
+	}
+}
+
+// only keeps the call-state events of line l.
+func only(l line, f func(*wire) []ctilink.Message) func(*wire) []ctilink.Message {
+	return func(w *wire) []ctilink.Message {
+		return deliver(controlled(l), f(w))
 	}
 }
