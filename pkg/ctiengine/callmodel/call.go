@@ -55,8 +55,9 @@ type call struct {
 	state   uint8 // schema.CallIdle/Active/Invalid
 	feature uint8
 	flags   uint8
-	// snapEpoch is the model epoch in which a snapshot last rebuilt the
-	// call; seenEpoch the last epoch in which any wire event concerned it.
+	// snapEpoch is the model epoch in which the call was created or a
+	// snapshot last rebuilt it; seenEpoch the last epoch in which any wire
+	// event concerned it.
 	snapEpoch uint32
 	seenEpoch uint32
 }

@@ -257,13 +257,14 @@
 // EndObservation (CTIManager lost) sends CallObservationEndedEv for every
 // tracked call, ordered by call id, and keeps them as the before-gap set.
 // After reconnection the engine requests snapshots; a CallStateEvent with
-// Snapshot set rebuilds its call: the first snapshot event of a call since
-// the interruption (or of a call not known at all, or of a known call
-// outside any interruption) discards what was known and sends
-// CallActiveEv; each snapshot event then creates its line's connection and
-// terminal connection directly in the reported state (ConnCreatedEv, the
-// state events, TermConnCreatedEv, the TC state events) and synthesizes the
-// far party as live events do. Every snapshot event carries cause
+// Snapshot set rebuilds its call: the first snapshot event of a call known
+// from before the interruption (or of a call not known at all) discards
+// what was known and sends CallActiveEv; each snapshot event then creates
+// its line's connection and terminal connection directly in the reported
+// state (ConnCreatedEv, the state events, TermConnCreatedEv, the TC state
+// events) and synthesizes the far party as live events do. A snapshot of a
+// call that began since the interruption (live events already reported
+// it) only reports what differs. Every snapshot event carries cause
 // SNAPSHOT 110, meta SNAPSHOT 135 and Data.Snapshot. Reconcile, once every
 // snapshot completed, emits CallEndedDuringGap (inferred, with the gap id)
 // for each before-gap call that neither a snapshot nor a live event

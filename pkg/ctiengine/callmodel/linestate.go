@@ -39,7 +39,9 @@ func (m *Model) newCall(id uint32) *call {
 		m.untracked++
 		return nil
 	}
-	c := &call{id: id, idStr: callIDString(id), state: schema.CallIdle}
+	// A call first heard of in this epoch is current: a snapshot of it
+	// extends it rather than rebuilding it.
+	c := &call{id: id, idStr: callIDString(id), state: schema.CallIdle, snapEpoch: m.epoch}
 	m.calls[id] = c
 	return c
 }

@@ -8,11 +8,12 @@ import (
 )
 
 // onSnapshotState rebuilds a call from a snapshot line event: the first
-// snapshot event of a call after an observation interruption (or for a
-// call not known at all) starts it afresh with CallActiveEv; every
-// snapshot event then creates the line's connection and terminal
-// connection directly in their current states. All events carry cause
-// SNAPSHOT, meta SNAPSHOT and Data.Snapshot.
+// snapshot event of a call known from before an observation interruption
+// (or of a call not known at all) starts it afresh with CallActiveEv;
+// every snapshot event then creates the line's connection and terminal
+// connection directly in their current states. A call created since the
+// interruption is current: its snapshot only moves what differs. All
+// events carry cause SNAPSHOT, meta SNAPSHOT and Data.Snapshot.
 func (m *Model) onSnapshotState(ev *ctilink.CallStateEvent) {
 	if stateClass(ev.State) == classEnding {
 		// Snapshots report existing legs only.

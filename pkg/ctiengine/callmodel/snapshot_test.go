@@ -136,26 +136,20 @@ func TestSnapshotAfterFailover(t *testing.T) {
 }
 
 // TestSnapshotOfKnownCall: a snapshot for a call the model tracks without
-// any interruption rebuilds it (JTAPI delivers snapshot events as the
-// current truth); the call is not "discovered".
+// any interruption since the call began is not a rebuild: only what
+// differs is reported (A was held meanwhile), with snapshot causes, and
+// the call is not "discovered".
 func TestSnapshotOfKnownCall(t *testing.T) {
 	w := &wire{}
 	m := New(controlled(lnA, lnB))
 	for _, msg := range connect(w, 1, lnA, lnB) {
 		m.Apply(msg)
 	}
-	_, a1, _ := setup(1, lnA, lnB)
-	outs := m.Apply(snap(w.st(a1, ctilink.CallStateConnected, 0)))
-	// A repeated snapshot of the same line changes nothing.
-	outs = append(outs, m.Apply(snap(w.st(a1, ctilink.CallStateConnected, 0)))...)
+	_, a1, b1 := setup(1, lnA, lnB)
+	outs := m.Apply(snap(w.st(a1, ctilink.CallStateOnHold, 0)))
+	outs = append(outs, m.Apply(snap(w.st(b1, ctilink.CallStateConnected, 0)))...)
 	diff(t, []string{
-		"CallActiveEv 1 c110 m135 snap",
-		"ConnCreatedEv 1 1001 IDLE/IDLE c110 m135 snap",
-		"ConnConnectedEv 1 1001 CONNECTED/ESTABLISHED c110 m135 snap",
-		"CallCtlConnEstablishedEv 1 1001 CONNECTED/ESTABLISHED c110 m135 snap",
-		"TermConnCreatedEv 1 1001@SEPA IDLE/IDLE c110 m135 snap",
-		"TermConnActiveEv 1 1001@SEPA ACTIVE/TALKING c110 m135 snap",
-		"CallCtlTermConnTalkingEv 1 1001@SEPA ACTIVE/TALKING c110 m135 snap",
+		"CallCtlTermConnHeldEv 1 1001@SEPA ACTIVE/HELD c110 m135 snap",
 	}, formatAll(outs))
 	if _, rec := m.Reconcile("g", time.Time{}); rec != (Reconciliation{After: 1}) {
 		t.Errorf("Reconcile = %+v, want only After 1", rec)
@@ -163,6 +157,31 @@ func TestSnapshotOfKnownCall(t *testing.T) {
 	// A snapshot never reports a disconnected leg; one that does is ignored.
 	if outs := m.Apply(snap(w.st(a1, ctilink.CallStateDisconnected, 16))); len(outs) != 0 {
 		t.Errorf("snapshot DISCONNECTED produced %v", formatAll(outs))
+	}
+}
+
+// TestSnapshotOfCallStartedAfterLoss: a call that began after the loss
+// (live events already reported it) is not rebuilt by its snapshot;
+// a call known from before the loss is, even when live events for it
+// arrived first.
+func TestSnapshotOfCallStartedAfterLoss(t *testing.T) {
+	w := &wire{}
+	m := New(controlled(lnA, lnB, lnC, lnD))
+	applyAll(m, connect(w, 1, lnA, lnB))
+	m.EndObservation(time.Time{})
+	applyAll(m, connect(w, 2, lnC, lnD))
+	_, c2, _ := setup(2, lnC, lnD)
+	_, a1, _ := setup(1, lnA, lnB)
+	outs := m.Apply(snap(w.st(c2, ctilink.CallStateConnected, 0)))
+	if len(outs) != 0 {
+		t.Errorf("snapshot of a current call produced %v", formatAll(outs))
+	}
+	outs = m.Apply(snap(w.st(a1, ctilink.CallStateConnected, 0)))
+	if len(outs) == 0 || outs[0].Name != "CallActiveEv" || !outs[0].Data.Snapshot {
+		t.Errorf("snapshot of a call from before the loss: %v, want a rebuild", formatAll(outs))
+	}
+	if _, rec := m.Reconcile("g", time.Time{}); rec != (Reconciliation{Before: 1, Continued: 1, After: 2}) {
+		t.Errorf("Reconcile = %+v", rec)
 	}
 }
 
