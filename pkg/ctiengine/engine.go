@@ -40,6 +40,8 @@ type Engine struct {
 	// Owned by the Run goroutine.
 	links  map[LinkID]*linkConn
 	timers [numTimers]Timer
+	wlink  LinkID            // link of the frames in wbuf
+	wbuf   []ctilink.Message // frames to write at the end of the loop iteration
 
 	tmu sync.Mutex // guards due
 	due [numTimers]bool
@@ -191,6 +193,18 @@ func (e *Engine) Run(ctx context.Context) error {
 			ctxErr = ctx.Err()
 			e.apply(dialCtx, e.m.Shutdown(e.clock.Now()))
 		}
+		// Handle what else has arrived before writing, so that replies
+		// that came together are answered with one write.
+	drain:
+		for n := 0; n < maxDrain && !e.m.Done(); n++ {
+			select {
+			case it := <-e.inbox:
+				e.handle(dialCtx, it)
+			default:
+				break drain
+			}
+		}
+		e.flush(dialCtx)
 	}
 	s := e.m.Status()
 	e.smu.Lock()
@@ -342,20 +356,55 @@ func (e *Engine) fireTimers(ctx context.Context) {
 	}
 }
 
-// apply carries out one Output (see Output for the order). A write error
-// is fed back to the machine as the link going down, after the rest of
-// the output has been handled.
-func (e *Engine) apply(ctx context.Context, out *Output) {
-	var writeErr error
-	writeLink := out.SendLink
-	if len(out.Send) > 0 {
-		if lc := e.links[out.SendLink]; lc != nil {
-			if _, err := lc.conn.WriteBatch(out.Send...); err != nil {
-				writeErr = err
-			}
+// maxDrain bounds the inbox items handled before pending frames are
+// written.
+const maxDrain = 256
+
+// flush writes the frames collected since the last flush in one batch. A
+// write error is fed back to the machine as the link going down.
+func (e *Engine) flush(ctx context.Context) {
+	for len(e.wbuf) > 0 {
+		link := e.wlink
+		var err error
+		if lc := e.links[link]; lc != nil {
+			_, err = lc.conn.WriteBatch(e.wbuf...)
 		}
+		clear(e.wbuf)
+		e.wbuf = e.wbuf[:0]
+		if cap(e.wbuf) > maxRetained {
+			e.wbuf = nil
+		}
+		if err == nil || e.m.Done() {
+			return
+		}
+		e.apply(ctx, e.m.LinkDown(link, err, e.clock.Now()))
+	}
+}
+
+// apply carries out one Output (see Output for the order). Frames are
+// collected and written by flush at the end of the loop iteration, in
+// order.
+func (e *Engine) apply(ctx context.Context, out *Output) {
+	if len(out.Send) > 0 {
+		if e.wlink != out.SendLink && len(e.wbuf) > 0 {
+			// The machine has moved to another link: the old one's
+			// frames go out best effort (it no longer cares about that
+			// link's errors, and out must not be overwritten here).
+			if lc := e.links[e.wlink]; lc != nil {
+				_, _ = lc.conn.WriteBatch(e.wbuf...)
+			}
+			clear(e.wbuf)
+			e.wbuf = e.wbuf[:0]
+		}
+		e.wlink = out.SendLink
+		e.wbuf = append(e.wbuf, out.Send...)
 	}
 	if out.Hangup != 0 {
+		if e.wlink == out.Hangup {
+			// Frames for a link being dropped are moot.
+			clear(e.wbuf)
+			e.wbuf = e.wbuf[:0]
+		}
 		if lc := e.links[out.Hangup]; lc != nil {
 			lc.conn.Close()
 			close(lc.done)
@@ -410,9 +459,6 @@ func (e *Engine) apply(ctx context.Context, out *Output) {
 	prov := e.m.Provider()
 	e.provider.Store(int32(prov))
 	e.ready.Store(prov == ProviderInService)
-	if writeErr != nil && !e.m.Done() {
-		e.apply(ctx, e.m.LinkDown(writeLink, writeErr, e.clock.Now()))
-	}
 }
 
 func (e *Engine) dial(ctx context.Context, req DialRequest) {
