@@ -303,7 +303,7 @@ func (sess *session) handleOpen(h ctilink.Header, m ctilink.ProviderOpenRequest)
 		LoginUserName: u.cfg.Login, TotalControllableDevices: len(u.control),
 	})
 	s.mu.Unlock()
-	sess.log.Info().Str("login", u.cfg.Login).Dur("server_hb", serverHB).Dur("client_hb", clientHB).Msg("provider open")
+	sess.log.Info().Str("login", u.cfg.Login).Str("instance_id", sess.certCN).Dur("server_hb", serverHB).Dur("client_hb", clientHB).Msg("provider open")
 	return true
 }
 

@@ -29,7 +29,8 @@ type session struct {
 	raw  net.Conn // the TCP connection (for RST on reset)
 	conn *ctilink.Conn
 	tls  bool
-	// certFP and certCN identify the client certificate (TLS only).
+	// certFP and certCN identify the client certificate (TLS only); set
+	// under Server.mu once the handshake is done.
 	certFP, certCN string
 
 	q        *queue
@@ -91,8 +92,10 @@ func (sess *session) run(tlsCfg *tls.Config) {
 		}
 		cert := tc.ConnectionState().PeerCertificates[0]
 		sum := sha256.Sum256(cert.Raw)
+		sess.srv.mu.Lock()
 		sess.certFP, sess.certCN = hex.EncodeToString(sum[:]), cert.Subject.CommonName
-		sess.log = sess.log.With().Str("instance_id", sess.certCN).Logger()
+		sess.srv.mu.Unlock()
+		sess.log.Debug().Str("instance_id", cert.Subject.CommonName).Msg("TLS client authenticated")
 		nc = tc
 	}
 	sess.conn = ctilink.NewConn(nc, 0)
