@@ -382,3 +382,30 @@ func TestEventIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionNeedingEncoding(t *testing.T) {
+	for _, mode := range []Mode{ModeBinary, ModeStructured} {
+		enc := mustEncoder(t, EncoderConfig{Cluster: "lab", Mode: mode})
+		ev := sampleCallEvent()
+		ev.Session = "s 1/\"ü\"<>"
+		m, err := enc.Encode(&ev, sampleTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ID != "s 1/\"ü\"<>-000000000042" || m.Header[HeaderMsgID][0] != m.ID {
+			t.Fatalf("id %q", m.ID)
+		}
+		if mode == ModeBinary {
+			if got := m.Header[HeaderID][0]; got != "s%201/%22%C3%BC%22<>-000000000042" {
+				t.Errorf("ce-id %q", got)
+			}
+		}
+		_, got, err := Decode(m.Header, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Session != ev.Session || got.SessionSeq != 42 {
+			t.Errorf("%s: decoded session %q seq %d", mode, got.Session, got.SessionSeq)
+		}
+	}
+}

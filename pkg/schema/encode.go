@@ -132,6 +132,14 @@ var ErrInvalidEvent = errors.New("schema: invalid event")
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
+// keepBuf returns a grown scratch buffer to the pool, unless an unusually
+// large event made it big enough to be worth freeing.
+func keepBuf(bp *[]byte, b []byte) {
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+	}
+}
+
 // Encode turns ev into a message. published is stamped into
 // data.times.published (in UTC). It rejects events the catalogue does not
 // know, a family that does not match the event name, a missing session or
@@ -288,10 +296,15 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 	}
 	lit(HeaderSpecVersion, SpecVersion)
 	start := len(b)
-	b = appendPct(b, ev.Session)
-	b = append(b, '-')
-	b = appendPadded(b, ev.SessionSeq, idSeqWidth)
-	mark(HeaderID, start)
+	if pctClean(ev.Session) {
+		spans[n] = span{key: HeaderID, start: subjEnd, end: idEnd} // the id needs no encoding
+		n++
+	} else {
+		b = appendPct(b, ev.Session)
+		b = append(b, '-')
+		b = appendPadded(b, ev.SessionSeq, idSeqWidth)
+		mark(HeaderID, start)
+	}
 	lit(HeaderSource, e.sourcePct)
 	lit(HeaderType, k.typ) // catalogue names and families need no encoding
 	if ev.Family.HasEntity() {
@@ -325,7 +338,7 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 	}
 
 	s := string(b)
-	*bp = b[:0]
+	keepBuf(bp, b)
 	vals := make([]string, n+1)
 	hdr := make(map[string][]string, n+1)
 	for i := 0; i < n; i++ {
@@ -391,7 +404,7 @@ func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
 	subjEnd := len(b)
 	b = appendEventID(b, ev.Session, ev.SessionSeq)
 	s := string(b)
-	*bp = b[:0]
+	keepBuf(bp, b)
 	subject, id := s[:subjEnd], s[subjEnd:]
 	vals := []string{ContentTypeStructured, id}
 	hdr := map[string][]string{HeaderContentType: vals[0:1:1], HeaderMsgID: vals[1:2:2]}

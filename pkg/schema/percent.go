@@ -35,14 +35,22 @@ func appendPct(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
-// PercentEncode returns the header-value form of an attribute value.
-func PercentEncode(s string) string {
+// pctClean reports whether s needs no percent-encoding.
+func pctClean(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if pctEscape[s[i]] {
-			return string(appendPct(make([]byte, 0, len(s)+8), s))
+			return false
 		}
 	}
-	return s
+	return true
+}
+
+// PercentEncode returns the header-value form of an attribute value.
+func PercentEncode(s string) string {
+	if pctClean(s) {
+		return s
+	}
+	return string(appendPct(make([]byte, 0, len(s)+8), s))
 }
 
 // PercentDecode reads a header value: an RFC 7230 quoted-string is
