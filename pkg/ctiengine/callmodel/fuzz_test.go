@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
-	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // Fuzz input encoding: 8 bytes per operation, missing bytes read as 0.
@@ -94,18 +93,6 @@ func fuzzOp(r *fuzzReader, ns int64) (msg ctilink.Message, endObs, reconcile boo
 	return nil, false, true
 }
 
-// connKey identifies a Connection (and its TerminalConnection) for the
-// invariant checks.
-type connKey struct{ call, addr string }
-
-func isConnEvent(name string) bool {
-	switch name {
-	case schema.EvCiscoCallChanged, schema.EvCallActive, schema.EvCallInvalid, schema.EvCallObservationEnded:
-		return false
-	}
-	return true
-}
-
 // FuzzApply feeds random sequences of valid wire events (and observation
 // interruptions and reconciliations) to a model and checks it never
 // panics, never tracks more than MaxCalls calls or more than the
@@ -122,8 +109,7 @@ func FuzzApply(f *testing.F) {
 		cfg.MaxCalls = maxCalls
 		m := New(cfg)
 		r := &fuzzReader{b: data}
-		disconnected := map[connKey]bool{}
-		invalid := map[string]bool{}
+		inv := newInvariants()
 		for op := 0; r.i < len(data) && op < 512; op++ {
 			ns := t0 + int64(op)*int64(time.Millisecond)
 			msg, endObs, reconcile := fuzzOp(r, ns)
@@ -137,35 +123,8 @@ func FuzzApply(f *testing.F) {
 				outs = m.Apply(msg)
 			}
 			checkEvents(t, outs)
-			for _, o := range outs {
-				cd := o.Data.Call
-				if cd == nil {
-					continue
-				}
-				if o.Name == schema.EvCallActive && o.Data.Snapshot {
-					for k := range disconnected {
-						if k.call == cd.CallID {
-							delete(disconnected, k)
-						}
-					}
-					delete(invalid, o.Entity)
-				}
-				if invalid[o.Entity] && o.Name != schema.EvCallObservationEnded {
-					t.Fatalf("op %d: %s after the call's CallInvalidEv (%s)", op, format(o), fmt.Sprint(msg))
-				}
-				if o.Name == schema.EvCallInvalid {
-					invalid[o.Entity] = true
-				}
-				if cd.Connection == nil || !isConnEvent(o.Name) {
-					continue
-				}
-				k := connKey{cd.CallID, cd.Connection.Address}
-				if disconnected[k] {
-					t.Fatalf("op %d: %s after the connection's disconnection (%s)", op, format(o), fmt.Sprint(msg))
-				}
-				if o.Name == schema.EvCallCtlConnDisconnected {
-					disconnected[k] = true
-				}
+			if err := inv.check(outs); err != nil {
+				t.Fatalf("op %d (%s): %v", op, fmt.Sprint(msg), err)
 			}
 			st := m.Stats()
 			calls := m.Calls()

@@ -1,6 +1,7 @@
 package callmodel
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -224,4 +225,66 @@ func diff(t *testing.T, want, got []string) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("events (-want +got):\n%s\ngot:\n\t%s", d, strings.Join(got, "\n\t"))
 	}
+}
+
+// connKey identifies a Connection (and its TerminalConnection) for the
+// invariant checks.
+type connKey struct{ call, addr string }
+
+// invariants checks, across successive outputs of one model, that nothing
+// is reported for a Connection after its disconnection, nor for a call
+// after its CallInvalidEv (but its CallObservationEndedEv), unless a
+// snapshot rebuilt the call; and counts calls begun and ended.
+type invariants struct {
+	disconnected  map[connKey]bool
+	invalid       map[string]bool
+	active, ended int
+}
+
+func newInvariants() *invariants {
+	return &invariants{disconnected: map[connKey]bool{}, invalid: map[string]bool{}}
+}
+
+func (inv *invariants) check(outs []Out) error {
+	for _, o := range outs {
+		cd := o.Data.Call
+		if cd == nil {
+			continue
+		}
+		switch o.Name {
+		case schema.EvCallActive:
+			inv.active++
+			if o.Data.Snapshot {
+				for k := range inv.disconnected {
+					if k.call == cd.CallID {
+						delete(inv.disconnected, k)
+					}
+				}
+				delete(inv.invalid, o.Entity)
+			}
+		case schema.EvCallInvalid, schema.EvCallEndedInGap:
+			inv.ended++
+		}
+		if inv.invalid[o.Entity] && o.Name != schema.EvCallObservationEnded {
+			return errors.New(format(o) + ": after the call's CallInvalidEv")
+		}
+		if o.Name == schema.EvCallInvalid {
+			inv.invalid[o.Entity] = true
+		}
+		switch o.Name {
+		case schema.EvCiscoCallChanged, schema.EvCallActive, schema.EvCallInvalid, schema.EvCallObservationEnded:
+			continue
+		}
+		if cd.Connection == nil {
+			continue
+		}
+		k := connKey{cd.CallID, cd.Connection.Address}
+		if inv.disconnected[k] {
+			return errors.New(format(o) + ": after the connection's disconnection")
+		}
+		if o.Name == schema.EvCallCtlConnDisconnected {
+			inv.disconnected[k] = true
+		}
+	}
+	return nil
 }
