@@ -1,0 +1,97 @@
+// Package jetstream is the bridge's event log side: an embedded
+// nats-server, connections to an external NATS server or cluster, stream
+// and KV provisioning with drift reporting, the publisher that gets every
+// event into JetStream exactly once and in per-entity order, and a reader
+// for replay and tests.
+//
+// It imports nats.go's jetstream package as natsjs (same package name)
+// and pkg/schema for the event types; it never imports the CTI engine.
+// See docs/jetstream.md for the defaults and the reasoning behind them.
+//
+// # Usage
+//
+// Embedded mode (the default of `bridge demo`):
+//
+//	emb, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: dir, Logger: log})
+//	err = emb.Start()                 // clients on 127.0.0.1:4222 by default
+//	nc, err := emb.Connect("bridge")  // in-process, reconnects across restarts
+//	defer emb.Shutdown(ctx)
+//
+// External mode:
+//
+//	nc, err := jetstream.Connect(jetstream.ConnectConfig{
+//		URLs: []string{"tls://nats1:4222", "tls://nats2:4222", "tls://nats3:4222"},
+//		CredentialsFile: "bridge.creds", CAFile: "ca.pem",
+//		OnEvent: func(ev jetstream.ConnEvent) { ... },
+//	})
+//
+// Then provision and publish:
+//
+//	js, err := natsjs.New(nc)
+//	res, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Replicas: 1})
+//	for _, d := range res.Drift {
+//		log.Warn().Stringer("drift", d).Msg("stream configuration differs")
+//	}
+//	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: "lab"})
+//	pub, err := jetstream.New(jetstream.Config{Conn: nc, Encoder: enc, Logger: log})
+//	go pub.Run(ctx)
+//	pub.Emit(ev)                        // or pub.Publish(jetstream.FromSchema(msg))
+//	...
+//	pub.Close()                         // graceful stop: no more input,
+//	err = pub.Flush(shutdownCtx)        // wait for every ack,
+//	cancel()                            // then stop Run.
+//
+// [ReadAll] reads a stream (or a filtered part) in order with an ordered
+// consumer until nothing is pending.
+//
+// # Delivery guarantees
+//
+// The publisher is at-least-once towards the server and the stream makes
+// it exactly-once: every message carries its CloudEvent id as
+// Nats-Msg-Id, and any error or timeout on a publish means "unknown
+// outcome" (the message may be stored although the ack was lost, e.g. on
+// a disconnect), so the message is resent with the same id until an ack
+// arrives; the server drops a repeat inside the stream's duplicate window
+// and acks it as a duplicate. Exactly-once therefore holds for outages
+// shorter than the duplicate window (10 minutes by default, see
+// [ProvisionConfig.Duplicates]).
+//
+// Per-entity order: messages with the same [Message.EntityKey] reach the
+// stream in Publish order. The publisher keeps a FIFO per entity and
+// allows at most one unresolved message per entity on the wire: the next
+// message of an entity is sent only once the previous one is acked, so no
+// resend can ever overtake or be overtaken. Pipelining happens across
+// entities (up to [Config.MaxInFlight] messages in flight). Pipelining
+// inside an entity would not be safe: on one connection the server may
+// refuse a message (no responders while a stream loads after a restart,
+// 429 under ingest pressure) and accept the next one.
+//
+// Failed messages are resent before any message never sent, after a short
+// pause (exponential backoff from [Config.RetryBackoff], reset by an ack).
+// A message the server refuses for good (larger than the stream allows)
+// is not retried: it is counted as rejected and reported like a drop.
+//
+// # Buffer and gaps
+//
+// [Publisher.Publish] never blocks and never waits for NATS: it appends to
+// a bounded buffer ([Config.BufferSize] messages, [Config.BufferBytes]
+// bytes). While NATS is unavailable messages accumulate and are delivered
+// when it returns. If a bound is exceeded the oldest messages that were
+// never sent are dropped (the newest are worth more to live consumers, and
+// a message sent once may already be stored, so it is never counted as
+// lost). Drops are never silent: they are counted ([Stats].Dropped), and as
+// soon as the connection is back a PublishGap record (bridge family,
+// subject cti.<cluster>.bridge.PublishGap) is published saying how many
+// were dropped, the first and last dropped ids and the interval of their
+// enqueue times. Gap records are themselves never dropped.
+//
+// # Concurrency
+//
+// Publish, Emit, Stats, Flush and Close are safe for concurrent use; Run
+// must run in one goroutine. Publish takes a mutex briefly; the sending
+// loop takes it once per batch of up to 256 messages and never holds it
+// while calling nats.go (whose timeout callbacks run under the library's
+// own lock). Acks and errors arrive on nats.go's goroutines; the
+// [Config.AckLatency] observer runs there and must not block. The
+// embedded server and the connection helpers are safe for concurrent use.
+package jetstream
