@@ -55,9 +55,9 @@
 // states after the change; ConnCreatedEv and TermConnCreatedEv show IDLE.
 // Connections only move forward along the JTAPI 1.4 diagrams (originating
 // IDLE→INITIATED→DIALING→NETWORK_REACHED→NETWORK_ALERTING→ESTABLISHED,
-// terminating IDLE→OFFERED→QUEUED→ALERTING→ESTABLISHED, any→FAILED→
-// DISCONNECTED, UNKNOWN in and out at any time); a wire state that would
-// move one backwards changes nothing. DISCONNECTED and DROPPED are final:
+// terminating IDLE→OFFERED→QUEUED→ALERTING→ESTABLISHED,
+// any→FAILED→DISCONNECTED, UNKNOWN in and out at any time); a wire state
+// that would move one backwards changes nothing. DISCONNECTED and DROPPED are final:
 // nothing is ever reported for a Connection after its disconnection (a
 // snapshot rebuilds the call with new Connections).
 //

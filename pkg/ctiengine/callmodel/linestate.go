@@ -101,7 +101,8 @@ func (m *Model) farControlled(c *call, far string) bool {
 // CallControlTerminalConnection states of the line's own connection and
 // the state its far party moves to when that party is synthesized. A tc of
 // 0 means the state creates no TerminalConnection; a farCC of 0 means the
-// far party is not (yet) known. The table is in doc.go.
+// far party is not (yet) known. BUSY, DISCONNECTED and IDLE are handled
+// apart (busy treatment, teardown). The table is in doc.go.
 func lineTargets(s ctilink.CallState, farControlled bool) (cc, tc, farCC uint8) {
 	switch s {
 	case ctilink.CallStateDialTone:
@@ -131,8 +132,6 @@ func lineTargets(s ctilink.CallState, farControlled bool) (cc, tc, farCC uint8) 
 		return schema.CCConnEstablished, schema.CCTermConnHeld, schema.CCConnEstablished
 	case ctilink.CallStateRemoteInUse:
 		return schema.CCConnEstablished, schema.CCTermConnInUse, schema.CCConnEstablished
-	case ctilink.CallStateBusy:
-		return schema.CCConnEstablished, schema.CCTermConnTalking, 0
 	}
 	return schema.CCConnUnknown, schema.CCTermConnUnknown, 0
 }
