@@ -733,3 +733,40 @@ func TestMachine_RouteRequestsAnsweredByPolicy(t *testing.T) {
 	firsts := []string{sel[0].Destinations[0], sel[1].Destinations[0], sel[2].Destinations[0], sel[3].Destinations[0]}
 	eqStrings(t, "round robin", firsts, []string{"1001", "1002", "1003", "1001"})
 }
+
+func TestMachine_FallbackTimerBounds(t *testing.T) {
+	for _, tc := range []struct {
+		configured, want time.Duration
+	}{
+		{120 * time.Second, 120 * time.Second},
+		{600 * time.Second, 600 * time.Second},
+		{0, 300 * time.Second},
+		{119 * time.Second, 300 * time.Second},
+		{601 * time.Second, 300 * time.Second},
+	} {
+		t.Run(tc.configured.String(), func(t *testing.T) {
+			cfg := testConfig()
+			cfg.CTIManagers = []CTIManager{{Name: "primary", Addr: "127.0.0.1:1"}, {Name: "lp", Addr: "127.0.0.1:3", LeastPriority: true}}
+			cfg.FallbackInitiationTime = tc.configured
+			h := newHarness(t, cfg)
+			h.start()
+			h.fail(errors.New("refused"))
+			h.up()
+			h.openResponse(1000*time.Second, 1000*time.Second) // no heartbeat teardown while time jumps
+			h.openCompleted(0)
+			h.deviceList(phones(1), 500)
+			h.answerRequests(nil)
+			h.advance(DefaultProviderRetryInterval)
+			h.record(h.m.ProbeResult(0, true, h.now))
+			reachable := h.now
+			h.advanceTo(reachable.Add(tc.want - time.Millisecond))
+			if collectSent[ctilink.ProviderCloseRequest](h) != 0 {
+				t.Fatalf("fell back before %v", tc.want)
+			}
+			h.advanceTo(reachable.Add(tc.want))
+			if collectSent[ctilink.ProviderCloseRequest](h) != 1 {
+				t.Fatalf("no fallback at %v", tc.want)
+			}
+		})
+	}
+}
