@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,4 +147,55 @@ func BenchmarkPublisher(b *testing.B) {
 		b.Fatalf("stats %+v", st)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkPublisherLatency10k paces b.N messages at 10,000 per second
+// (the product's latency target rate) in 1 ms bursts of 10 and reports the
+// Publish→ack latency percentiles observed by Config.AckLatency.
+//
+//	go test -run '^$' -bench 'Latency10k' -benchtime 20000x ./pkg/jetstream
+func BenchmarkPublisherLatency10k(b *testing.B) {
+	env := newBenchEnv(b)
+	msgs := benchMessages(b.N)
+	lat := make([]time.Duration, 0, b.N)
+	var latMu sync.Mutex
+	p, err := New(Config{Conn: env.nc, Encoder: newEncoder(b), BufferSize: max(b.N, DefaultMaxInFlight),
+		AckLatency: func(d time.Duration) { latMu.Lock(); lat = append(lat, d); latMu.Unlock() }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	b.ResetTimer()
+	tk := time.NewTicker(time.Millisecond)
+	for i := 0; i < len(msgs); {
+		<-tk.C
+		for j := 0; j < 10 && i < len(msgs); j++ {
+			if err := p.Publish(msgs[i]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	}
+	tk.Stop()
+	fctx, fcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer fcancel()
+	if err := p.Flush(fctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	latMu.Lock()
+	defer latMu.Unlock()
+	slices.Sort(lat)
+	pct := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) }
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(pct(1), "max-µs")
 }
