@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/schema"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -82,4 +83,38 @@ func clusterOf(subject string) (string, bool) {
 		return "", false
 	}
 	return c, true
+}
+
+// EventBounds returns the event times of a cluster's first and last
+// events (zero times for an empty log).
+func (s *Store) EventBounds(ctx context.Context, cluster string) (first, last time.Time, err error) {
+	_, err = s.read(ctx, s.stream, Query{Subjects: []string{ClusterSubjects(cluster)}, Batch: 1}, false, func(m Message) error {
+		if _, ev, derr := schema.Decode(m.Header, m.Data); derr == nil {
+			first = ev.Time
+			return ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		return first, last, err
+	}
+	m, gerr := s.stream.GetLastMsgForSubject(ctx, ClusterSubjects(cluster))
+	if gerr != nil {
+		// Older servers refuse a wildcard here: take the stream's last
+		// message (the right one for a single-cluster log).
+		info, ierr := s.Info(ctx)
+		if ierr != nil {
+			return first, last, ierr
+		}
+		if info.LastSeq == 0 {
+			return first, last, nil
+		}
+		if m, gerr = s.stream.GetMsg(ctx, info.LastSeq); gerr != nil {
+			return first, last, fmt.Errorf("replaystore: last message: %w", gerr)
+		}
+	}
+	if _, ev, derr := schema.Decode(m.Header, m.Data); derr == nil {
+		last = ev.Time
+	}
+	return first, last, nil
 }

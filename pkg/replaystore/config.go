@@ -27,6 +27,17 @@ const (
 	SnapshotSubjectRoot = "ctisnap"
 )
 
+// ErrInvalidConfig is matched (errors.Is) by the errors Open and
+// NewSnapshotter return for a configuration Validate rejects.
+var ErrInvalidConfig = errors.New("replaystore: invalid configuration")
+
+// configError carries Validate's message and matches ErrInvalidConfig.
+type configError struct{ err error }
+
+func (e configError) Error() string        { return e.err.Error() }
+func (e configError) Unwrap() error        { return e.err }
+func (e configError) Is(target error) bool { return target == ErrInvalidConfig }
+
 // Config says where the event log is: a NATS server (Server plus
 // credentials) or a copy of a JetStream store directory (StoreDir).
 type Config struct {

@@ -43,7 +43,7 @@ type Store struct {
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, configError{err}
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With().Str("component", "replaystore").Logger()}
 	var err error

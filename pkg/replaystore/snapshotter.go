@@ -105,7 +105,7 @@ type Snapshotter struct {
 func NewSnapshotter(cfg SnapshotterConfig) (*Snapshotter, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, configError{err}
 	}
 	return &Snapshotter{cfg: cfg, log: cfg.Logger.With().Str("component", "snapshotter").Str("cluster", cfg.Cluster).Logger()}, nil
 }

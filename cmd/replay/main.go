@@ -1,0 +1,19 @@
+// Command replay reads the CTI bridge's event log back: the failover
+// timeline, the state at any point in time, one call's history, a live
+// tail, a JSON Lines export, a paced republish and an HTML incident report.
+// See docs/replay.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
+	"github.com/schollz/progressbar/v3"
+)
+
+// tsFormat prints times in UTC with milliseconds.
+const tsFormat = "2006-01-02T15:04:05.000Z07:00"
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(tsFormat)
+}
+
+// clock prints the time of day in UTC with milliseconds.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("15:04:05.000")
+}
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// progress shows a progress bar on stderr for long scans, only when stderr
+// is a terminal. It returns the callback and a function that ends the bar.
+func (a *app) progress(desc string, minTotal uint64) (replaystore.Progress, func()) {
+	if !a.stderrTTY {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	return func(read, pending uint64) {
+			if bar == nil {
+				total := read + pending
+				if total < minTotal {
+					return
+				}
+				bar = progressbar.NewOptions64(int64(total),
+					progressbar.OptionSetWriter(a.stderr),
+					progressbar.OptionSetDescription(desc),
+					progressbar.OptionShowCount(),
+					progressbar.OptionShowIts(),
+					progressbar.OptionSetItsString("events"),
+					progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionClearOnFinish(),
+				)
+			}
+			if read%1024 == 0 || pending == 0 {
+				_ = bar.Set64(int64(read))
+			}
+		}, func() {
+			if bar != nil {
+				_ = bar.Finish()
+				fmt.Fprint(a.stderr, "")
+			}
+		}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) tailCmd() *cobra.Command {
+	var since, subject string
+	var count int
+	c := &cobra.Command{
+		Use:   "tail",
+		Short: "Follow new events live, one line each",
+		Long: `tail follows the event stream and prints one line per event as it is stored:
+time, stream sequence, entity, event name and the essentials (connection
+states, service causes, reasons). It runs until interrupted (Ctrl-C), or
+until --count events were printed. --json prints one JSON object per line.`,
+		Example: `  replay tail
+  replay tail --since 5m --subject 'cti.lab.call.>'
+  replay tail --json --count 100`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			q := replaystore.Query{Follow: true}
+			switch {
+			case subject != "":
+				q.Subjects = []string{subject}
+			case a.cluster != "":
+				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
+			default:
+				if c, err := st.Cluster(ctx); err == nil {
+					q.Subjects = []string{replaystore.ClusterSubjects(c)}
+				} else if !errors.Is(err, replaystore.ErrNoCluster) {
+					return err
+				}
+			}
+			if since != "" {
+				if d, err := time.ParseDuration(since); err == nil {
+					q.StartTime = time.Now().Add(-d)
+				} else if t, err := parseAt(since, time.Now(), time.Now()); err == nil {
+					q.StartTime = t
+				} else {
+					return usagef("--since %q: give a duration (5m) or a time (RFC 3339)", since)
+				}
+			}
+			n := 0
+			_, err = st.ReadEvents(ctx, q, func(r replaystore.Record) error {
+				if a.jsonOut {
+					data, _ := json.Marshal(r.Event.Data)
+					line, _ := json.Marshal(callEventJSON{Seq: r.Seq, Time: r.Event.Time, Event: r.Event.Name, ID: r.Envelope.ID, Subject: r.Subject, Data: data})
+					fmt.Fprintf(a.stdout, "%s\n", line)
+				} else {
+					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", clock(r.Event.Time), r.Seq, describe(&r.Event))
+				}
+				n++
+				if count > 0 && n >= count {
+					return replaystore.ErrStop
+				}
+				return nil
+			})
+			return err
+		},
+	}
+	c.Flags().StringVar(&since, "since", "", "start this long ago (5m) or at this time, instead of with the next new event")
+	c.Flags().StringVar(&subject, "subject", "", "NATS subject filter (default cti.<cluster>.>)")
+	c.Flags().IntVar(&count, "count", 0, "stop after this many events")
+	return c
+}
+
+// describe renders an event on one line for people.
+func describe(ev *schema.Event) string {
+	var b strings.Builder
+	ent := string(ev.Family)
+	if ev.Entity != "" {
+		ent += " " + ev.Entity
+	}
+	fmt.Fprintf(&b, "%-22s %s", ent, ev.Name)
+	d := &ev.Data
+	switch {
+	case d.Call != nil:
+		if cn := d.Call.Connection; cn != nil {
+			fmt.Fprintf(&b, "  %s %s/%s", cn.Address, cn.State, cn.CallControlState)
+			if cn.Transient {
+				b.WriteString(" transient")
+			}
+		}
+		if tc := d.Call.TerminalConnection; tc != nil {
+			fmt.Fprintf(&b, "  %s:%s", tc.Terminal, tc.CallControlState)
+		}
+		if d.Call.OriginalCallID != "" {
+			fmt.Fprintf(&b, "  from call %s", d.Call.OriginalCallID)
+		}
+	case d.Provider != nil:
+		p := d.Provider
+		fmt.Fprintf(&b, "  %s", orDash(p.CTIManager))
+		if p.Reason != "" {
+			fmt.Fprintf(&b, " %s", p.Reason)
+		}
+		if p.State != "" {
+			fmt.Fprintf(&b, " provider %s", p.State)
+		}
+	case d.Terminal != nil || d.Address != nil:
+		if d.CauseName != "" {
+			fmt.Fprintf(&b, "  %s", d.CauseName)
+		}
+	case d.Route != nil:
+		fmt.Fprintf(&b, "  session %s", orDash(d.Route.SessionID))
+		if d.Route.Selected != "" {
+			fmt.Fprintf(&b, " → %s", d.Route.Selected)
+		}
+	case d.Bridge != nil:
+		if g := d.Bridge.Gap; g != nil {
+			fmt.Fprintf(&b, "  %s", g.ID)
+			if g.DurationMs > 0 {
+				fmt.Fprintf(&b, " %dms ended=%d discovered=%d", g.DurationMs, g.CallsEnded, g.CallsDiscovered)
+			}
+		} else if d.Bridge.Reason != "" {
+			fmt.Fprintf(&b, "  %s", d.Bridge.Reason)
+		}
+	}
+	if d.Snapshot {
+		b.WriteString("  [snapshot]")
+	}
+	if d.Inferred {
+		b.WriteString("  [inferred]")
+	}
+	return b.String()
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ctibridge/ctibridge/cmd/replay/internal/timeline"
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/spf13/cobra"
+)
+
+// maxWindow bounds the device and call events read to count the waves of
+// one failover (the window from the loss to the gap's close).
+const maxWindow = 500_000
+
+func (a *app) timelineCmd() *cobra.Command {
+	var heartbeats bool
+	c := &cobra.Command{
+		Use:   "timeline",
+		Short: "The failover story: loss, out-of-service wave, CTIManager switch, recovery, reconciliation",
+		Long: `timeline tells what happened to the provider from the provider and bridge
+events only (subjects cti.<cluster>.provider.> and cti.<cluster>.bridge.>):
+the CTIManager links, when the last heartbeat or message was heard, when and
+why the loss was detected (HEARTBEAT_MISSED after 2 × the server heartbeat,
+connection reset, ...), the out-of-service wave, the switch to the next
+CTIManager, the in-service wave, the snapshot, and what the gap
+reconciliation inferred, with the durations between the steps.
+
+The wave counts come from the terminal, address and call events inside each
+failover window only (from the loss to the gap's close), never from a scan of
+the whole log. --json prints the entries as a JSON array; every entry has at
+least "time" and "event".`,
+		Example: `  replay --store ./data timeline
+  replay --store ./data timeline --json | jq '.[] | {time, event, detail}'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			cluster, err := a.clusterOf(ctx, st)
+			if err != nil {
+				return err
+			}
+			tl, err := buildTimeline(ctx, st, cluster, timeline.Options{Heartbeats: heartbeats})
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				if tl.Entries == nil {
+					tl.Entries = []timeline.Entry{}
+				}
+				return writeJSON(a.stdout, tl.Entries)
+			}
+			printTimeline(a.stdout, cluster, tl)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&heartbeats, "heartbeats", false, "include the bridge's heartbeat records (one line per run)")
+	return c
+}
+
+// buildTimeline reads the provider and bridge events of cluster and the
+// failover windows, and builds the timeline.
+func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, opt timeline.Options) (*timeline.Timeline, error) {
+	var items []timeline.Item
+	q := replaystore.Query{Subjects: []string{
+		replaystore.FamilySubjects(cluster, schema.FamilyProvider),
+		replaystore.FamilySubjects(cluster, schema.FamilyBridge),
+	}}
+	if _, err := st.ReadEvents(ctx, q, func(r replaystore.Record) error {
+		items = append(items, timeline.Item{Seq: r.Seq, Event: r.Event})
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	window := func(from, to uint64, fn func(timeline.WaveItem)) (bool, error) {
+		truncated := false
+		end := to
+		if end == 0 || end-from > maxWindow {
+			end = from + maxWindow
+			truncated = true
+		}
+		wq := replaystore.Query{StartSeq: from, EndSeq: end, Subjects: []string{
+			replaystore.FamilySubjects(cluster, schema.FamilyTerminal),
+			replaystore.FamilySubjects(cluster, schema.FamilyAddress),
+			replaystore.FamilySubjects(cluster, schema.FamilyCall),
+		}}
+		last := uint64(0)
+		_, err := st.Read(ctx, wq, func(m replaystore.Message) error {
+			last = m.Seq
+			if w, ok := waveItem(m); ok {
+				fn(w)
+			}
+			return nil
+		})
+		if to == 0 && last < end {
+			truncated = false // the log ended inside the bound
+		}
+		return truncated, err
+	}
+	return timeline.Build(items, window, opt)
+}
+
+var (
+	snapshotTrue = []byte(`"snapshot":true`)
+	inferredTrue = []byte(`"inferred":true`)
+)
+
+// waveItem reads what the timeline needs from a device or call event
+// without decoding its data: family, entity and name from the subject, the
+// time from the ce-time header, the flags by looking at the data.
+// Structured-mode messages are decoded.
+func waveItem(m replaystore.Message) (timeline.WaveItem, bool) {
+	toks := strings.Split(m.Subject, ".")
+	if len(toks) != 5 {
+		return timeline.WaveItem{}, false
+	}
+	w := timeline.WaveItem{Seq: m.Seq, Family: schema.Family(toks[2]), Name: toks[4]}
+	if e, err := schema.UnescapeToken(toks[3]); err == nil {
+		w.Entity = e
+	}
+	if vs := m.Header["ce-time"]; len(vs) == 1 {
+		v, err := schema.PercentDecode(vs[0])
+		if err == nil {
+			w.Time, err = time.Parse(time.RFC3339Nano, v)
+		}
+		if err != nil {
+			return w, false
+		}
+		w.Snapshot = bytes.Contains(m.Data, snapshotTrue)
+		w.Inferred = bytes.Contains(m.Data, inferredTrue)
+		return w, true
+	}
+	_, ev, err := schema.Decode(m.Header, m.Data)
+	if err != nil {
+		return w, false
+	}
+	w.Time, w.Entity, w.Name = ev.Time, ev.Entity, ev.Name
+	w.Snapshot, w.Inferred = ev.Data.Snapshot, ev.Data.Inferred
+	return w, true
+}
+
+func printTimeline(w io.Writer, cluster string, tl *timeline.Timeline) {
+	if len(tl.Entries) == 0 {
+		fmt.Fprintf(w, "No provider or bridge events for cluster %s.\n", cluster)
+		return
+	}
+	fmt.Fprintf(w, "Timeline of cluster %s, %s → %s (times UTC)\n\n", cluster, ts(tl.Start), ts(tl.End))
+	tw := newTable(w)
+	fmt.Fprintln(tw, "TIME\t+PREV\tLOSS+\tEVENT\tCTIMANAGER\tDETAIL")
+	for _, e := range tl.Entries {
+		name := e.Event
+		if e.Count > 1 || e.Derived && e.Count > 0 {
+			name = fmt.Sprintf("%s ×%d", e.Event, e.Count)
+		}
+		loss := ""
+		if e.SinceLossMs != nil {
+			loss = timeline.FormatMs(*e.SinceLossMs)
+			if *e.SinceLossMs >= 0 {
+				loss = "+" + loss
+			}
+		}
+		prev := ""
+		if e.SincePrevMs != 0 {
+			prev = "+" + timeline.FormatMs(e.SincePrevMs)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", clock(e.Time), prev, loss, name, orDash(e.CTIManager), e.Detail)
+	}
+	tw.Flush()
+	for _, f := range tl.Failovers {
+		fmt.Fprintf(w, "\nFailover %d: %s → %s (%s)\n", f.N, f.From, orDash(f.To), f.Reason)
+		if !f.LastHeard.IsZero() {
+			fmt.Fprintf(w, "  last heard      %s; loss detected %s later at %s", ts(f.LastHeard), timeline.FormatMs(f.DetectionMs), ts(f.Detected))
+			if f.HeartbeatMs > 0 {
+				fmt.Fprintf(w, " (server heartbeat %s: limit %s)", timeline.FormatMs(f.HeartbeatMs), timeline.FormatMs(2*f.HeartbeatMs))
+			}
+			fmt.Fprintln(w)
+		} else {
+			fmt.Fprintf(w, "  loss detected   %s\n", ts(f.Detected))
+		}
+		fmt.Fprintf(w, "  out of service  %d calls observation ended, %d addresses, %d terminals; provider OUT_OF_SERVICE at %s\n",
+			f.CallsUnobserved, f.AddressesOOS, f.TerminalsOOS, ts(f.OutOfSvcAt))
+		if !f.InServiceAt.IsZero() {
+			fmt.Fprintf(w, "  recovered       provider IN_SERVICE on %s at %s, %s after the loss; %d addresses, %d terminals back\n",
+				orDash(f.To), ts(f.InServiceAt), timeline.FormatMs(f.OutageMs), f.AddressesBack, f.TerminalsBack)
+		} else {
+			fmt.Fprintf(w, "  recovered       not in the log\n")
+		}
+		if !f.GapClosedAt.IsZero() {
+			fmt.Fprintf(w, "  reconciled      snapshot of %d calls, %d ended during the gap, %d discovered; gap closed at %s after %s\n",
+				f.CallsSnapshot, f.CallsEnded, f.CallsDiscovered, ts(f.GapClosedAt), timeline.FormatMs(f.GapMs))
+		}
+		if f.WindowTruncated {
+			fmt.Fprintf(w, "  (wave counts cover the first %d events of the window only)\n", maxWindow)
+		}
+	}
+}
