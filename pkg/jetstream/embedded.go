@@ -238,7 +238,9 @@ func (e *Embedded) InProcess() nats.Option {
 }
 
 // Connect opens an in-process client connection that reconnects forever
-// (across Shutdown/Start). Extra options are applied last.
+// (across Shutdown/Start), without nats.go's reconnect buffer (the
+// Publisher buffers and accounts for messages itself; see ConnectConfig).
+// Extra options are applied last.
 func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	all := append([]nats.Option{
 		e.InProcess(),
@@ -246,6 +248,7 @@ func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error)
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(50 * time.Millisecond),
 		nats.RetryOnFailedConnect(true),
+		nats.ReconnectBufSize(-1),
 	}, opts...)
 	nc, err := nats.Connect("", all...)
 	if err != nil {
