@@ -25,6 +25,8 @@ type SinkFunc func(ev schema.Event)
 // Emit calls f.
 func (f SinkFunc) Emit(ev schema.Event) { f(ev) }
 
+var trueV, falseV = true, false
+
 func (m *Machine) startSession() {
 	m.sessionN++
 	m.session = fmt.Sprintf("%s-p%d", m.cfg.BridgeInstance, m.sessionN)
@@ -70,18 +72,17 @@ func serviceState(in bool) string {
 
 func (m *Machine) terminalEvent(name string, d *device, cause int, now time.Time) schema.Event {
 	ev := m.newEvent(schema.FamilyTerminal, d.name, name, now, now)
-	reg := d.registered
-	td := &schema.TerminalData{Name: d.name, Type: string(d.typ), State: serviceState(d.inService),
-		CallManager: d.callManager, Registered: &reg, Observed: d.observed}
-	if len(d.lines) > 0 {
-		td.Addresses = make([]string, len(d.lines))
-		for i := range d.lines {
-			td.Addresses[i] = d.lines[i].dn
-		}
+	// Registered and Addresses point to shared read-only values (see the
+	// Sink contract): a failover emits tens of thousands of these.
+	reg := &falseV
+	if d.registered {
+		reg = &trueV
 	}
+	td := &schema.TerminalData{Name: d.name, Type: string(d.typ), State: serviceState(d.inService),
+		CallManager: d.callManager, Registered: reg, Observed: d.observed, Addresses: d.addrs}
 	if d.port != nil && !d.port.Dynamic {
 		td.MediaIP, td.MediaPort = d.port.Media.IP, d.port.Media.Port
-		td.MediaCodecs = append([]string(nil), d.port.Media.Codecs...)
+		td.MediaCodecs = d.port.Media.Codecs
 	}
 	ev.Data.Terminal = td
 	setCause(&ev.Data, cause)

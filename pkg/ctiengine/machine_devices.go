@@ -2,6 +2,7 @@ package ctiengine
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -18,7 +19,8 @@ type device struct {
 	callManager string
 	typ         ctilink.DeviceType
 	lines       []line
-	observed    bool // a TerminalObserver is on the terminal
+	addrs       []string // the lines' DNs, shared read-only by terminal events
+	observed    bool     // a TerminalObserver is on the terminal
 	inService   bool
 	registered  bool
 	port        *CTIPortConfig // CTI port media registration, if configured
@@ -103,7 +105,9 @@ func (m *Machine) applyDeviceList(now time.Time) {
 		d.observed = m.observed(info.Name)
 		d.opened, d.regOK, d.regFailed = false, false, ""
 		d.lines = d.lines[:0]
+		d.addrs = make([]string, 0, len(info.Lines))
 		for _, li := range info.Lines {
+			d.addrs = append(d.addrs, li.DN)
 			d.lines = append(d.lines, line{dn: li.DN, partition: li.Partition,
 				observed: m.observed(li.DN), inService: info.InService})
 			if _, dup := m.byDN[li.DN]; !dup {
@@ -229,6 +233,7 @@ func (m *Machine) checkOpened(now time.Time) {
 func (m *Machine) becomeInService(now time.Time) {
 	reinstating := m.everInService
 	m.everInService = true
+	m.out.Events = slices.Grow(m.out.Events, 2*len(m.devices)+8)
 	m.failedRounds = 0
 	m.lastNode = m.node
 	m.lastErr = ""

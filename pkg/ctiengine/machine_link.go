@@ -2,6 +2,7 @@ package ctiengine
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -206,6 +207,7 @@ func (m *Machine) lose(now time.Time, reason ctilink.CloseReason, detail string)
 // OUT_OF_SERVICE with ProvOutOfServiceEv, then GapOpened. The session ends
 // with it.
 func (m *Machine) outOfService(now time.Time, reason ctilink.CloseReason, detail string) {
+	m.out.Events = slices.Grow(m.out.Events, 2*len(m.devices)+m.model.Stats().Tracked+8)
 	for _, o := range m.model.EndObservation(now) {
 		m.emitOut(o, now)
 	}
