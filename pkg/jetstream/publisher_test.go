@@ -130,30 +130,41 @@ func TestPublishExactlyOnceInOrder(t *testing.T) {
 }
 
 func TestPublishSurvivesNATSRestart(t *testing.T) {
-	e := startServer(t)
-	nc := dialTCP(t, e.ClientURL())
-	js := newJS(t, nc)
-	provision(t, js)
-	p := startPublisher(t, nc, nil)
+	for _, mode := range []string{"tcp", "in-process"} {
+		t.Run(mode, func(t *testing.T) {
+			e := startServer(t)
+			nc := dialTCP(t, e.ClientURL())
+			if mode == "in-process" {
+				var err error
+				if nc, err = e.Connect(t.Name(), nats.ReconnectWait(20*time.Millisecond)); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(nc.Close)
+			}
+			js := newJS(t, nc)
+			provision(t, js)
+			p := startPublisher(t, nc, nil)
 
-	n, rate, entities := scale(16000, 4000), scale(16000, 3000), 500
-	g := newMsgGen("s1", entities, 256)
-	done := paced(t, p, g, n, rate)
-	waitFor(t, 15*time.Second, "a quarter acked", func() bool { return p.Stats().Acked >= uint64(n/4) })
-	restart(t, e)
-	<-done
-	flush(t, p, 25*time.Second)
+			n, rate, entities := scale(16000, 4000), scale(16000, 3000), 500
+			g := newMsgGen("s1", entities, 256)
+			done := paced(t, p, g, n, rate)
+			waitFor(t, 15*time.Second, "a quarter acked", func() bool { return p.Stats().Acked >= uint64(n/4) })
+			restart(t, e)
+			<-done
+			flush(t, p, 25*time.Second)
 
-	msgs := readStream(t, newJS(t, dialTCP(t, e.ClientURL())))
-	present, gaps := checkOnceInOrder(t, msgs)
-	if len(present) != n || len(gaps) != 0 {
-		t.Fatalf("stream holds %d of %d messages, %d gap records; stats %+v", len(present), n, len(gaps), p.Stats())
+			msgs := readStream(t, newJS(t, dialTCP(t, e.ClientURL())))
+			present, gaps := checkOnceInOrder(t, msgs)
+			if len(present) != n || len(gaps) != 0 {
+				t.Fatalf("stream holds %d of %d messages, %d gap records; stats %+v", len(present), n, len(gaps), p.Stats())
+			}
+			st := p.Stats()
+			if st.Reconnects < 1 {
+				t.Fatalf("no reconnect seen: the restart did not happen under the publisher (stats %+v)", st)
+			}
+			t.Logf("stats after restart: %+v", st)
+		})
 	}
-	st := p.Stats()
-	if st.Reconnects < 1 {
-		t.Fatalf("no reconnect seen: the restart did not happen under the publisher (stats %+v)", st)
-	}
-	t.Logf("stats after restart: %+v", st)
 }
 
 func TestPublishNATSDownSeveralSeconds(t *testing.T) {
