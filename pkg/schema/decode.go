@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -49,9 +50,10 @@ var attrNames = [nAttrs]string{
 	"dataschema", ExtJTAPIEvent, ExtSequence, ExtCTIManager, ExtProviderSession, ExtTraceParent,
 }
 
+// attrIndex finds an attribute by its header name suffix, in any case.
 func attrIndex(name string) int {
 	for i, n := range attrNames {
-		if n == name {
+		if len(n) == len(name) && (n == name || strings.EqualFold(n, name)) {
 			return i
 		}
 	}
@@ -74,24 +76,59 @@ type attrs struct {
 // and data that is not the type's JSON are errors naming the attribute.
 // Decode never panics and does work linear in the input size.
 func Decode(header map[string][]string, data []byte) (Envelope, Event, error) {
+	// One pass over the headers: the Content-Type, and the raw ce-
+	// values, percent-decoded only if the message turns out binary.
 	var a attrs
-	var err error
-	ct, hasCT, err := headerContentType(header)
-	if err != nil {
-		return Envelope{}, Event{}, err
-	}
-	if hasCT && hasPrefixFold(ct, "application/cloudevents") {
-		data, err = readStructured(ct, data, &a)
-	} else {
-		err = readBinary(header, &a)
-		if err == nil && !a.set[aDataContentType] && hasCT {
-			// A bare Content-Type names the data's type in binary mode
-			// for some producers (sdk-go reads it so).
-			a.v[aDataContentType], a.set[aDataContentType] = ct, true
+	var raw, rawKey [nAttrs]string
+	var ct string
+	hasCT := false
+	for k, vs := range header {
+		if len(vs) == 0 {
+			continue
+		}
+		if len(k) > 3 && strings.EqualFold(k[:3], "ce-") {
+			i := attrIndex(k[3:])
+			if i < 0 {
+				continue // an extension the bridge does not define
+			}
+			if a.set[i] || len(vs) > 1 {
+				return Envelope{}, Event{}, fmt.Errorf("%w: attribute %s given more than once (header %s)", ErrDecode, attrNames[i], k)
+			}
+			raw[i], rawKey[i], a.set[i] = vs[0], k, true
+			continue
+		}
+		if strings.EqualFold(k, HeaderContentType) {
+			if hasCT || len(vs) > 1 {
+				return Envelope{}, Event{}, fmt.Errorf("%w: header Content-Type given more than once", ErrDecode)
+			}
+			ct, hasCT = vs[0], true
 		}
 	}
-	if err != nil {
-		return Envelope{}, Event{}, err
+	if hasCT && hasPrefixFold(ct, "application/cloudevents") {
+		a = attrs{}
+		var err error
+		if data, err = readStructured(ct, data, &a); err != nil {
+			return Envelope{}, Event{}, err
+		}
+		return build(&a, data)
+	}
+	if !a.set[aSpecVersion] {
+		return Envelope{}, Event{}, fmt.Errorf("%w: attribute specversion missing: no ce-specversion header and no application/cloudevents Content-Type, so not a CloudEvent", ErrDecode)
+	}
+	for i := range raw {
+		if !a.set[i] {
+			continue
+		}
+		v, err := PercentDecode(raw[i])
+		if err != nil {
+			return Envelope{}, Event{}, fmt.Errorf("%w: attribute %s (header %s): %w", ErrDecode, attrNames[i], rawKey[i], err)
+		}
+		a.v[i] = v
+	}
+	if !a.set[aDataContentType] && hasCT {
+		// A bare Content-Type names the data's type in binary mode for
+		// some producers (sdk-go reads it so).
+		a.v[aDataContentType], a.set[aDataContentType] = ct, true
 	}
 	return build(&a, data)
 }
@@ -100,43 +137,21 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
-func headerContentType(h map[string][]string) (string, bool, error) {
-	var v string
-	found := false
-	for k, vs := range h {
-		if len(vs) == 0 || !strings.EqualFold(k, HeaderContentType) {
-			continue
-		}
-		if found || len(vs) > 1 {
-			return "", false, fmt.Errorf("%w: header Content-Type given more than once", ErrDecode)
-		}
-		v, found = vs[0], true
-	}
-	return v, found, nil
-}
+// uriCache remembers the last URI references found valid: a stream's
+// messages repeat the same few sources and dataschemas.
+var uriCache [2]atomic.Pointer[string]
 
-func readBinary(h map[string][]string, a *attrs) error {
-	for k, vs := range h {
-		if len(vs) == 0 || len(k) <= 3 || !strings.EqualFold(k[:3], "ce-") {
-			continue
-		}
-		i := attrIndex(strings.ToLower(k[3:]))
-		if i < 0 {
-			continue // an extension the bridge does not define
-		}
-		if a.set[i] || len(vs) > 1 {
-			return fmt.Errorf("%w: attribute %s given more than once (header %s)", ErrDecode, attrNames[i], k)
-		}
-		v, err := PercentDecode(vs[0])
-		if err != nil {
-			return fmt.Errorf("%w: attribute %s (header %s): %w", ErrDecode, attrNames[i], k, err)
-		}
-		a.v[i], a.set[i] = v, true
+// checkURI reports whether s parses as a URI reference (absolute if abs).
+func checkURI(slot int, s string, abs bool) bool {
+	if p := uriCache[slot].Load(); p != nil && *p == s {
+		return true
 	}
-	if !a.set[aSpecVersion] {
-		return fmt.Errorf("%w: attribute specversion missing: no ce-specversion header and no application/cloudevents Content-Type, so not a CloudEvent", ErrDecode)
+	u, err := url.Parse(s)
+	if err != nil || (abs && !u.IsAbs()) {
+		return false
 	}
-	return nil
+	uriCache[slot].Store(&s)
+	return true
 }
 
 // readStructured parses a JSON-format event and returns its data bytes.
@@ -217,8 +232,8 @@ func build(a *attrs, data []byte) (Envelope, Event, error) {
 			return Envelope{}, Event{}, fmt.Errorf("%w: required attribute %s missing or empty", ErrDecode, attrNames[i])
 		}
 	}
-	if _, err := url.Parse(a.v[aSource]); err != nil {
-		return Envelope{}, Event{}, fmt.Errorf("%w: attribute source is not a URI reference: %w", ErrDecode, err)
+	if !checkURI(0, a.v[aSource], false) {
+		return Envelope{}, Event{}, fmt.Errorf("%w: attribute source %q is not a URI reference", ErrDecode, a.v[aSource])
 	}
 	env := Envelope{
 		ID: a.v[aID], Source: a.v[aSource], Type: a.v[aType], Subject: a.v[aSubject],
@@ -230,8 +245,7 @@ func build(a *attrs, data []byte) (Envelope, Event, error) {
 		return Envelope{}, Event{}, fmt.Errorf("%w: attribute subject is empty", ErrDecode)
 	}
 	if a.set[aDataSchema] {
-		u, err := url.Parse(env.DataSchema)
-		if err != nil || !u.IsAbs() {
+		if !checkURI(1, env.DataSchema, true) {
 			return Envelope{}, Event{}, fmt.Errorf("%w: attribute dataschema %q is not an absolute URI", ErrDecode, env.DataSchema)
 		}
 	}
@@ -260,7 +274,7 @@ func build(a *attrs, data []byte) (Envelope, Event, error) {
 	if family.HasEntity() && env.Subject == "" {
 		return env, Event{}, fmt.Errorf("%w: attribute subject missing: %s events name their entity there", ErrDecode, family)
 	}
-	if ct := env.DataContentType; ct != "" {
+	if ct := env.DataContentType; ct != "" && ct != DataContentType {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return env, Event{}, fmt.Errorf("%w: attribute datacontenttype %q: the data of %s is application/json", ErrDecode, ct, env.Type)
@@ -276,7 +290,7 @@ func build(a *attrs, data []byte) (Envelope, Event, error) {
 	if s, seq, ok := ParseEventID(env.ID); ok && s == env.Session {
 		ev.SessionSeq = seq
 	}
-	if err := json.Unmarshal(data, &ev.Data); err != nil {
+	if err := unmarshalData(data, &ev.Data); err != nil {
 		return env, Event{}, fmt.Errorf("%w: data of %s is not %s JSON: %w", ErrDecode, env.ID, DataSchemaURI(family), err)
 	}
 	ev.Received = ev.Data.Times.Received
