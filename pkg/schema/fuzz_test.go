@@ -110,6 +110,11 @@ func TestGeneratedFuzzSeeds(t *testing.T) {
 	for i, ev := range sampleEvents() {
 		checkGenerated(t, filepath.Join(dir, "FuzzDataJSON", fmt.Sprintf("seed-%02d", i)),
 			fuzzSeedFile(uint64(i), uint64(len(ev.Name)), ev.Entity, ev.Name, i%2 == 0))
+		data, err := json.Marshal(ev.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGenerated(t, filepath.Join(dir, "FuzzDataDecode", fmt.Sprintf("seed-%02d", i)), fuzzSeedFile(data))
 	}
 }
 
@@ -167,7 +172,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestFuzzSeedDirsExist(t *testing.T) {
-	for _, name := range []string{"FuzzDecode", "FuzzUnescapeToken", "FuzzDataJSON"} {
+	for _, name := range []string{"FuzzDecode", "FuzzUnescapeToken", "FuzzDataJSON", "FuzzDataDecode"} {
 		entries, err := os.ReadDir(filepath.Join("testdata", "fuzz", name))
 		if err != nil || len(entries) == 0 {
 			t.Errorf("no checked-in seed corpus for %s (%v): run go generate ./pkg/schema", name, err)
