@@ -427,11 +427,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		case <-status:
 		case <-tc:
 		}
-		if tc != nil && !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+		if tc != nil {
+			timer.Stop() // Go ≥ 1.23: no stale fire can be received after Stop
 		}
 	}
 }
