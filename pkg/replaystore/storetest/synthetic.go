@@ -322,7 +322,7 @@ func (g *gen) failover() {
 	// snapshot.
 	var ended, kept []*synCall
 	for i, c := range g.calls {
-		if i%4 == 3 {
+		if i%4 == 0 {
 			ended = append(ended, c)
 		} else {
 			kept = append(kept, c)

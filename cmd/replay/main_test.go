@@ -1,0 +1,492 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/ctibridge/ctibridge/cmd/replay/internal/timeline"
+	"github.com/ctibridge/ctibridge/pkg/callstate"
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
+	"github.com/ctibridge/ctibridge/pkg/replaystore/storetest"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/nats-io/nats.go"
+)
+
+const (
+	fixtureEvents   = 3000
+	fixtureFailover = 1500
+	snapEvery       = 500
+)
+
+// fixture is a server holding a synthetic log with one failover, and
+// snapshots every 500 events.
+type fixture struct {
+	url string
+	nc  *nats.Conn
+	evs []schema.Event
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	_, nc := storetest.StartServer(t, t.TempDir())
+	js := storetest.CreateEventStream(t, nc, "CTI")
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: fixtureEvents, Lines: 24, Failovers: []int{fixtureFailover}})
+	storetest.Publish(t, js, "lab", evs)
+	f := &fixture{url: nc.ConnectedUrl(), nc: nc, evs: evs}
+	f.snapshot(t)
+	return f
+}
+
+// snapshot runs a Snapshotter until it covered the whole log.
+func (f *fixture) snapshot(t *testing.T) {
+	t.Helper()
+	done := make(chan struct{})
+	var once sync.Once
+	sn, err := replaystore.NewSnapshotter(replaystore.SnapshotterConfig{Conn: f.nc, Cluster: "lab", Every: snapEvery, Interval: -1,
+		OnSnapshot: func(i replaystore.SnapshotInfo) {
+			if i.Seq >= uint64(len(f.evs)) {
+				once.Do(func() { close(done) })
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- sn.Run(ctx) }()
+	select {
+	case <-done:
+	case err := <-errc:
+		t.Fatalf("snapshotter: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("snapshots not written within 60s")
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// replay runs the command line and returns the exit code and outputs.
+func replay(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, args, &out, &errb, false)
+	return code, out.String(), errb.String()
+}
+
+func (f *fixture) fold(n int) *callstate.State {
+	st := callstate.New()
+	for _, ev := range f.evs[:n] {
+		st.Apply(ev)
+	}
+	return st
+}
+
+func callIDs(calls []callstate.Call) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func TestCLI(t *testing.T) {
+	f := newFixture(t)
+	srv := []string{"--server", f.url}
+
+	t.Run("timeline json", func(t *testing.T) {
+		code, out, errs := replay(t, append(srv, "timeline", "--json")...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		var entries []map[string]any
+		if err := json.Unmarshal([]byte(out), &entries); err != nil {
+			t.Fatalf("timeline --json is not a JSON array: %v\n%s", err, out)
+		}
+		var evs []string
+		for i, e := range entries {
+			if _, ok := e["time"].(string); !ok {
+				t.Errorf("entry %d has no time: %v", i, e)
+			}
+			name, ok := e["event"].(string)
+			if !ok || name == "" {
+				t.Errorf("entry %d has no event: %v", i, e)
+			}
+			evs = append(evs, name)
+		}
+		want := []string{"LastHeartbeat", "CTIManagerLost", "CallObservationEndedEv", "CiscoAddrOutOfServiceEv", "CiscoTermOutOfServiceEv",
+			"ProvOutOfServiceEv", "GapOpened", "CTIManagerConnecting", "CTIManagerConnected", "ProvInServiceEv",
+			"CiscoAddrInServiceEv", "CiscoTermInServiceEv", "Snapshot", "CallEndedDuringGap", "GapClosed"}
+		i := slices.Index(evs, "LastHeartbeat")
+		if i < 0 || len(evs) < i+len(want) || !slices.Equal(evs[i:i+len(want)], want) {
+			t.Fatalf("timeline order\n got %v\nwant …%v", evs, want)
+		}
+		// Detection ≈ 2 × heartbeat after the last heartbeat.
+		var last, lost time.Time
+		for _, e := range entries {
+			tm, _ := time.Parse(time.RFC3339Nano, e["time"].(string))
+			switch e["event"] {
+			case "LastHeartbeat":
+				last = tm
+			case "CTIManagerLost":
+				lost = tm
+			}
+		}
+		if d := lost.Sub(last); d < 2*time.Second || d > 2100*time.Millisecond {
+			t.Errorf("detection %s after the last heartbeat, want ≈ 2s (heartbeat 1s)", d)
+		}
+	})
+
+	t.Run("timeline table", func(t *testing.T) {
+		code, out, errs := replay(t, append(srv, "timeline")...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		for _, want := range []string{"HEARTBEAT_MISSED", "Failover 1: cucm-pub → cucm-sub1", "CiscoAddrOutOfServiceEv ×24", "last heard", "ended during the gap"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("timeline table lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("state before and after the failover", func(t *testing.T) {
+		var lostAt, closedAt time.Time
+		gapSeq := 0
+		for i, ev := range f.evs {
+			if ev.Name == schema.EvCTIManagerLost {
+				lostAt = ev.Time
+			}
+			if ev.Name == schema.EvGapOpened {
+				gapSeq = i + 1
+			}
+			if ev.Name == schema.EvGapClosed {
+				closedAt = ev.Time
+			}
+		}
+		before := lostAt.Add(-2500 * time.Millisecond)
+		after := closedAt.Add(500 * time.Millisecond)
+		for _, tc := range []struct {
+			name string
+			at   time.Time
+		}{{"before", before}, {"after", after}} {
+			code, out, errs := replay(t, append(srv, "state", "--at", tc.at.Format(time.RFC3339Nano), "--json")...)
+			if code != 0 {
+				t.Fatalf("%s: exit %d: %s", tc.name, code, errs)
+			}
+			var doc stateJSON
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for n < len(f.evs) && !f.evs[n].Time.After(tc.at) {
+				n++
+			}
+			want := f.fold(n)
+			if !slices.Equal(callIDs(doc.Calls), callIDs(want.Calls())) || doc.Seq != uint64(n) {
+				t.Errorf("%s: calls %v at seq %d, want %v at seq %d", tc.name, callIDs(doc.Calls), doc.Seq, callIDs(want.Calls()), n)
+			}
+			if doc.EventsRead >= snapEvery {
+				t.Errorf("%s: read %d events, want fewer than the snapshot interval %d", tc.name, doc.EventsRead, snapEvery)
+			}
+			if doc.Provider.State != "IN_SERVICE" {
+				t.Errorf("%s: provider %s", tc.name, doc.Provider.State)
+			}
+			wantMgr := map[string]string{"before": "cucm-pub", "after": "cucm-sub1"}[tc.name]
+			if doc.Provider.CTIManager != wantMgr {
+				t.Errorf("%s: provider on %s, want %s", tc.name, doc.Provider.CTIManager, wantMgr)
+			}
+		}
+		// During the gap: everything out of service, calls unobserved.
+		code, out, _ := replay(t, append(srv, "state", "--seq", itoa(gapSeq), "--json")...)
+		var doc stateJSON
+		if code != 0 || json.Unmarshal([]byte(out), &doc) != nil {
+			t.Fatalf("state during the gap: exit %d", code)
+		}
+		if doc.Summary.TerminalsOOS != 24 || doc.Summary.AddressesOOS != 24 || doc.Provider.State != "OUT_OF_SERVICE" || doc.Summary.UnobservedCalls != doc.Summary.Calls {
+			t.Errorf("during the gap: %+v provider %s", doc.Summary, doc.Provider.State)
+		}
+		// The table form.
+		code, out, _ = replay(t, append(srv, "state", "--at", "+1s")...)
+		if code != 0 || !strings.Contains(out, "Provider") || !strings.Contains(out, "CALLS (") {
+			t.Errorf("state table: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("call history", func(t *testing.T) {
+		id := ""
+		for _, ev := range f.evs {
+			if ev.Name == schema.EvCallInvalid {
+				id = ev.Entity
+				break
+			}
+		}
+		code, out, errs := replay(t, append(srv, "call", id)...)
+		if code != 0 || !strings.Contains(out, "CallActiveEv") || !strings.Contains(out, "has ended") {
+			t.Errorf("call %s: exit %d %s\n%s", id, code, errs, out)
+		}
+		code, out, _ = replay(t, append(srv, "call", id, "--json")...)
+		var doc struct {
+			Events []callEventJSON `json:"events"`
+			Active bool            `json:"active"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || doc.Active || len(doc.Events) == 0 {
+			t.Errorf("call --json: exit %d, %+v", code, doc)
+		}
+		for _, e := range doc.Events {
+			if !strings.Contains(e.Subject, ".call."+id+".") {
+				t.Errorf("event of another subject: %s", e.Subject)
+			}
+		}
+		if code, _, _ := replay(t, append(srv, "call", "no-such-call")...); code != 1 {
+			t.Errorf("unknown call: exit %d, want 1", code)
+		}
+	})
+
+	t.Run("export jsonl", func(t *testing.T) {
+		code, out, errs := replay(t, append(srv, "export", "--format", "jsonl")...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != len(f.evs) {
+			t.Fatalf("%d lines, want %d", len(lines), len(f.evs))
+		}
+		for i, line := range lines {
+			var e event.Event
+			if err := e.UnmarshalJSON([]byte(line)); err != nil {
+				t.Fatalf("line %d is not a CloudEvent: %v\n%s", i+1, err, line)
+			}
+			if err := e.Validate(); err != nil {
+				t.Fatalf("line %d: invalid CloudEvent: %v", i+1, err)
+			}
+			_, ev, err := schema.Decode(map[string][]string{"Content-Type": {schema.ContentTypeStructured}}, []byte(line))
+			if err != nil {
+				t.Fatalf("line %d: schema.Decode: %v", i+1, err)
+			}
+			w := f.evs[i]
+			if ev.Name != w.Name || ev.Entity != w.Entity || !ev.Time.Equal(w.Time) || e.ID() != schema.EventID(w.Session, w.SessionSeq) {
+				t.Fatalf("line %d is %s/%s %s, want %s/%s", i+1, ev.Name, ev.Entity, e.ID(), w.Name, w.Entity)
+			}
+		}
+		if code, _, _ := replay(t, append(srv, "export", "--format", "csv")...); code != 2 {
+			t.Errorf("--format csv: exit %d, want 2", code)
+		}
+	})
+
+	t.Run("report html", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "out.html")
+		code, out, errs := replay(t, append(srv, "report", "--html", file)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s %s", code, out, errs)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReport(t, b)
+	})
+
+	t.Run("republish", func(t *testing.T) {
+		sub, err := f.nc.SubscribeSync("again.>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Unsubscribe()
+		if err := f.nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := replay(t, append(srv, "republish", "--to", "again", "--speed", "max", "--to-seq", "200")...)
+		if code != 0 || !strings.Contains(out, "republished 200 events") {
+			t.Fatalf("exit %d: %s %s", code, out, errs)
+		}
+		for i := 0; i < 200; i++ {
+			m, err := sub.NextMsg(10 * time.Second)
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			want := "again." + strings.TrimPrefix(schemaSubject(t, f.evs[i]), "cti.")
+			if m.Subject != want || m.Header.Get(schema.HeaderMsgID) != "" {
+				t.Fatalf("message %d on %s (msg id %q), want %s without a msg id", i, m.Subject, m.Header.Get(schema.HeaderMsgID), want)
+			}
+			if _, ev, err := schema.Decode(m.Header, m.Data); err != nil || ev.Name != f.evs[i].Name {
+				t.Fatalf("message %d does not decode as the original: %v", i, err)
+			}
+		}
+		if code, _, _ := replay(t, append(srv, "republish", "--to", "cti")...); code != 2 {
+			t.Errorf("--to cti: exit %d, want 2", code)
+		}
+		if code, _, _ := replay(t, append(srv, "republish", "--to", "x", "--speed", "fast")...); code != 2 {
+			t.Errorf("--speed fast: exit %d, want 2", code)
+		}
+	})
+
+	t.Run("tail", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var out, errb bytes.Buffer
+		done := make(chan int, 1)
+		go func() { done <- run(ctx, append(srv, "tail", "--count", "3"), &out, &errb, false) }()
+		more := storetest.SyntheticLog(storetest.LogConfig{Events: fixtureEvents + 50, Lines: 24, Failovers: []int{fixtureFailover}})[fixtureEvents:]
+		js := storetest.CreateEventStream(t, f.nc, "CTI")
+		// The tail starts with the next new event: publish until it has
+		// printed three (it may have started after the first publishes).
+		deadline := time.After(20 * time.Second)
+		for i := 0; ; i++ {
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("tail exit %d: %s", code, errb.String())
+				}
+				if n := strings.Count(out.String(), "\n"); n != 3 {
+					t.Fatalf("tail printed %d lines, want 3:\n%s", n, out.String())
+				}
+				return
+			case <-deadline:
+				t.Fatal("tail did not print 3 events")
+			case <-time.After(100 * time.Millisecond):
+				if i < len(more) {
+					storetest.Publish(t, js, "lab", more[i:i+1])
+				}
+			}
+		}
+	})
+}
+
+func itoa(n int) string { return jsonNumber(n) }
+
+func jsonNumber(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func schemaSubject(t *testing.T, ev schema.Event) string {
+	t.Helper()
+	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := enc.Encode(&ev, ev.Time)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Subject
+}
+
+// checkReport: the report parses as XML (well-formed), has an SVG with
+// lanes, gaps and the call line, and references nothing external.
+func checkReport(t *testing.T, b []byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.Strict = true
+	counts := map[string]int{}
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("report is not well-formed: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			counts[se.Name.Local]++
+			for _, a := range se.Attr {
+				if (a.Name.Local == "src" || a.Name.Local == "href") && a.Value != "" {
+					t.Errorf("external reference %s=%q", a.Name.Local, a.Value)
+				}
+			}
+		}
+	}
+	if counts["svg"] != 1 || counts["polyline"] != 1 || counts["rect"] < 5 || counts["table"] < 2 {
+		t.Errorf("report elements = %v", counts)
+	}
+	for _, want := range []string{`class="gap"`, "cucm-pub", "cucm-sub1", "CTIManagerLost", "provider"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--help"}, 0},
+		{[]string{"state", "--help"}, 0},
+		{[]string{"nonsense"}, 2},
+		{[]string{"timeline", "--no-such-flag"}, 2},
+		{[]string{"timeline", "extra-arg"}, 2},
+		{[]string{"call"}, 2},
+		{[]string{"state", "--seq", "notanumber"}, 2},
+		{[]string{"state", "--at", "x", "--seq", "3"}, 2},
+		{[]string{"--server", "localhost:4222", "timeline"}, 2},
+		{[]string{"--server", "nats://127.0.0.1:1", "timeline"}, 1},
+		{[]string{"--store", "/nonexistent/dir", "timeline"}, 2},
+		{[]string{"report"}, 2},
+		{[]string{"republish"}, 2},
+	} {
+		code, _, errs := replay(t, tc.args...)
+		if code != tc.code {
+			t.Errorf("replay %v: exit %d, want %d (%s)", tc.args, code, tc.code, errs)
+		}
+	}
+	code, out, _ := replay(t, "--help")
+	if code != 0 || !strings.Contains(out, "Examples:") {
+		t.Errorf("--help has no examples")
+	}
+	for _, sub := range []string{"timeline", "state", "call", "tail", "export", "republish", "report"} {
+		_, out, _ := replay(t, sub, "--help")
+		if !strings.Contains(out, "Examples:") || !strings.Contains(out, "replay") {
+			t.Errorf("%s --help has no examples:\n%s", sub, out)
+		}
+	}
+}
+
+// TestOfflineStore reads a store directory left by a stopped server, as
+// after `bridge demo --data-dir D`.
+func TestOfflineStore(t *testing.T) {
+	data := t.TempDir()
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 1200, Failovers: []int{600}})
+	func() {
+		srv, nc := storetest.StartServer(t, filepath.Join(data, "nats"))
+		js := storetest.CreateEventStream(t, nc, "CTI")
+		storetest.Publish(t, js, "lab", evs)
+		nc.Close()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}()
+	code, out, errs := replay(t, "--store", data, "timeline", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var entries []timeline.Entry
+	if err := json.Unmarshal([]byte(out), &entries); err != nil || len(entries) == 0 {
+		t.Fatalf("offline timeline: %v", err)
+	}
+	code, out, _ = replay(t, "--store", data, "state", "--json")
+	var doc stateJSON
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || doc.Seq != 1200 || doc.SnapshotSeq != 0 || doc.EventsRead != 1200 {
+		t.Errorf("offline state without snapshots: exit %d seq %d read %d", code, doc.Seq, doc.EventsRead)
+	}
+	if code, _, _ := replay(t, "--store", data, "republish", "--to", "x"); code != 2 {
+		t.Errorf("republish from a store without --target: exit %d, want 2", code)
+	}
+	if code, _, _ := replay(t, "--store", data, "--server", "nats://x:1", "timeline"); code != 2 {
+		t.Errorf("--store with --server: exit %d, want 2", code)
+	}
+}
