@@ -239,7 +239,16 @@ func NewMachine(cfg Config) *Machine {
 		}
 	}
 	m.model = callmodel.New(callmodel.Config{
-		Controlled: func(dn string) bool { _, ok := m.byDN[dn]; return ok },
+		// The lines whose events reach this session (the call model
+		// synthesizes the far parties it does not hear from).
+		Controlled: func(dn string) bool {
+			d, ok := m.byDN[dn]
+			if !ok {
+				return false
+			}
+			l := d.line(dn)
+			return l != nil && d.needsOpen() && d.lineOpenWanted(l)
+		},
 		TerminalOf: func(dn string) string {
 			if d, ok := m.byDN[dn]; ok {
 				return d.name
