@@ -253,7 +253,8 @@ func (e *Engine) Ready() bool { return e.ready.Load() }
 // Status returns a snapshot of the engine. It is safe from any goroutine;
 // while Run is active it asks the engine's goroutine (waiting at most a
 // second, else it returns the last snapshot with the current provider
-// state).
+// state), so it should not be called from Sink.Emit. Timers that fired
+// before the call are handled first.
 func (e *Engine) Status() Status {
 	if e.running.Load() {
 		reply := make(chan Status, 1)
