@@ -184,9 +184,6 @@ func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.
 			if cn.Transient {
 				cflags = strings.TrimPrefix(cflags+",transient", ",")
 			}
-			if cn.Stale {
-				cflags = strings.TrimPrefix(cflags+",stale", ",")
-			}
 			if i == 0 {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", c.ID, clock(c.Started), party(c.Calling), party(c.Called))
 			} else {

@@ -97,9 +97,8 @@ func (s *State) applyCall(ev *schema.Event) {
 				c.Unobserved = true
 				c.UnobservedSince = ev.Time
 			}
-			for i := range c.Connections {
-				c.Connections[i].Stale = true
-			}
+			// The next snapshot of this call describes it afresh.
+			c.SnapshotPending = true
 		}
 		return
 	case schema.EvCiscoCallChanged:
@@ -146,6 +145,14 @@ func (s *State) applyCall(ev *schema.Event) {
 	c.LastEvent = ev.Time
 	if ev.Data.Snapshot {
 		c.Snapshot = true
+		if c.SnapshotPending {
+			// The first snapshot event of a call known from before the
+			// observation ended replaces what was known (legs that ended
+			// during the gap are simply not in the snapshot).
+			c.SnapshotPending = false
+			c.Connections = nil
+			c.Feature = nil
+		}
 	}
 	if !ev.Data.Inferred || ev.Name == schema.EvCallDiscovered {
 		// The CTIManager (or a snapshot) speaks about the call again.
@@ -245,7 +252,6 @@ func (s *State) applyConnection(c *Call, ev *schema.Event) {
 		idx = connIndex(c, addr)
 	}
 	cn := &c.Connections[idx]
-	cn.Stale = false
 	if hasCore {
 		cn.StateCode = core
 		cn.State = schema.StateNames[core]
@@ -467,32 +473,5 @@ func (s *State) applyFeature(id string, ev *schema.Event) {
 			}
 		}
 		c.Feature = nf
-	}
-}
-
-// reconcile runs when a provider gap closes: connections that were known
-// before the gap and that no snapshot (nor live event) confirmed are gone.
-// Calls still unobserved are kept (the bridge ends them explicitly with
-// CallEndedDuringGap).
-func (s *State) reconcile() {
-	for id, c := range s.calls {
-		if c.Unobserved {
-			continue
-		}
-		keep := c.Connections[:0]
-		pruned := false
-		for _, cn := range c.Connections {
-			if cn.Stale {
-				pruned = true
-				continue
-			}
-			keep = append(keep, cn)
-		}
-		c.Connections = keep
-		if pruned && len(c.Connections) == 0 {
-			delete(s.calls, id)
-			s.stats.CallsPruned++
-			s.stats.CallsEnded++
-		}
 	}
 }

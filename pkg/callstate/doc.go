@@ -49,13 +49,23 @@
 // # Failover
 //
 // On a CTIManager loss the bridge emits CallObservationEndedEv for calls
-// that are still up: the fold keeps such a call, flags it Unobserved and
-// marks its connections Stale. Snapshot events (Data.Snapshot) or any later
-// event from CTI about the call clear the flag and confirm the connections
-// they describe; CallEndedDuringGap (inferred) removes the call;
-// CallDiscoveredBySnapshot adds a call that began during the gap. When the
-// gap closes (GapClosed), connections still stale on a re-observed call are
-// dropped: the snapshot did not report them, so they ended during the gap.
+// that are still up: the fold keeps such a call as it was known and flags
+// it Unobserved (and SnapshotPending). After the reconnection the first
+// snapshot event of the call (Data.Snapshot) replaces its connections: the
+// snapshot lists the legs that still exist, so legs that ended during the
+// gap disappear. A live event about the call also clears Unobserved;
+// CallEndedDuringGap (inferred) removes the call; CallDiscoveredBySnapshot
+// marks a call that began during the gap. GapClosed records the gap with
+// its reconciliation counts.
+//
+// # Ordering
+//
+// The bridge keeps the order of the events of each entity (a call, a
+// terminal, an address, the provider) but may store events of different
+// entities out of their emission order. The fold only relies on the order
+// within an entity: a call's state depends on the call's own events, a
+// terminal's on the terminal's. Any prefix of the stream therefore folds to
+// a state that is consistent entity by entity.
 //
 // # Concurrency
 //

@@ -113,10 +113,8 @@ func TestFailoverReconciliation(t *testing.T) {
 	if c1.Unobserved || !c1.Snapshot {
 		t.Errorf("call 1 unobserved=%v snapshot=%v", c1.Unobserved, c1.Snapshot)
 	}
-	for _, cn := range c1.Connections {
-		if cn.Stale {
-			t.Errorf("call 1 connection %s still stale", cn.Address)
-		}
+	if c1.SnapshotPending || len(c1.Connections) != 2 {
+		t.Errorf("call 1 after its snapshot: pending=%v connections %v", c1.SnapshotPending, connStates(c1))
 	}
 	c4 := mustCall(t, st, "4")
 	if !c4.Discovered || c4.GapID != "gap-1" || connStates(c4)["1006"] != "ALERTING/ALERTING SEPF:RINGING" {
@@ -139,9 +137,9 @@ func TestFailoverReconciliation(t *testing.T) {
 	}
 }
 
-// A party that left a call during the gap is not in the snapshot; when the
-// gap closes, its stale connection goes.
-func TestGapClosePrunesUnconfirmedConnections(t *testing.T) {
+// A party that left a call during the gap is not in the snapshot: the
+// call's first snapshot event replaces what was known, so the party goes.
+func TestSnapshotReplacesKnownConnections(t *testing.T) {
 	s := newScript()
 	s.providerUp("1001", "1002", "1003")
 	s.basicConnected("1", "1001", "1002")
@@ -151,21 +149,42 @@ func TestGapClosePrunesUnconfirmedConnections(t *testing.T) {
 	s.provider(schema.EvProvOutOfService, schema.ProviderData{State: "OUT_OF_SERVICE", StateCode: 17})
 	s.bridge(schema.EvGapOpened, schema.BridgeData{Gap: &schema.Gap{ID: "g", Kind: "provider", OpenedAt: s.now}})
 	s.provider(schema.EvProvInService, schema.ProviderData{State: "IN_SERVICE", StateCode: 16, CTIManager: "cm2"})
+
+	during := fold(s.events)
+	if c := mustCall(t, during, "1"); len(c.Connections) != 3 || !c.Unobserved || !c.SnapshotPending {
+		t.Fatalf("before the snapshot the call is kept as known: %v unobserved=%v", connStates(c), c.Unobserved)
+	}
 	s.conn = map[[2]string][2]int{}
 	s.tc = map[[2]string][2]int{}
 	s.leg("1", "1001", schema.CCConnEstablished, schema.CCTermConnTalking, legOpt{snapshot: true})
-	s.leg("1", "1002", schema.CCConnEstablished, schema.CCTermConnTalking, legOpt{snapshot: true})
-
-	before := fold(s.events)
-	if c := mustCall(t, before, "1"); len(c.Connections) != 3 {
-		t.Fatalf("before GapClosed: %v", connStates(c))
-	} else if cn, _ := c.Connection("1003"); !cn.Stale {
-		t.Errorf("unconfirmed connection not flagged stale: %+v", cn)
+	if c := mustCall(t, fold(s.events), "1"); len(c.Connections) != 1 || c.Unobserved {
+		t.Fatalf("the first snapshot event replaces the known connections: %v", connStates(c))
 	}
+	s.leg("1", "1002", schema.CCConnEstablished, schema.CCTermConnTalking, legOpt{snapshot: true})
 	s.bridge(schema.EvGapClosed, schema.BridgeData{Gap: &schema.Gap{ID: "g", Kind: "provider"}})
 	c := mustCall(t, fold(s.events), "1")
 	if got := c.Parties(); !slices.Equal(got, []string{"1001", "1002"}) {
-		t.Errorf("parties after reconciliation = %v", got)
+		t.Errorf("parties after the snapshot = %v", got)
+	}
+}
+
+// A call seen again through a live event before its snapshot is observed
+// again at once; its snapshot still describes it afresh.
+func TestLiveEventAfterGapThenSnapshot(t *testing.T) {
+	s := newScript()
+	s.basicConnected("1", "1001", "1002")
+	s.callEv("1", schema.EvCallObservationEnded, nil)
+	s.leg("1", "1001", schema.CCConnEstablished, schema.CCTermConnHeld, legOpt{}) // live: A holds
+	c := mustCall(t, fold(s.events), "1")
+	if c.Unobserved || !c.SnapshotPending || connStates(c)["1001"] != "CONNECTED/ESTABLISHED SEPA:HELD" {
+		t.Fatalf("after a live event: unobserved=%v pending=%v %v", c.Unobserved, c.SnapshotPending, connStates(c))
+	}
+	s.conn = map[[2]string][2]int{}
+	s.tc = map[[2]string][2]int{}
+	s.leg("1", "1001", schema.CCConnEstablished, schema.CCTermConnHeld, legOpt{snapshot: true})
+	c = mustCall(t, fold(s.events), "1")
+	if c.SnapshotPending || len(c.Connections) != 1 {
+		t.Errorf("after the snapshot: pending=%v %v", c.SnapshotPending, connStates(c))
 	}
 }
 

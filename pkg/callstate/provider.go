@@ -222,7 +222,6 @@ func (s *State) applyBridge(ev *schema.Event) {
 				s.addGap(g)
 			}
 		}
-		s.reconcile()
 	case schema.EvPublishGap:
 		g := Gap{Kind: "publish", OpenedAt: ev.Time, ClosedAt: ev.Time}
 		if d.Gap != nil {

@@ -142,9 +142,6 @@ type Connection struct {
 	// party (§3.3 rule 8): it is not a real party and is not counted.
 	Transient  bool `json:"transient,omitempty"`
 	Controlled bool `json:"controlled,omitempty"`
-	// Stale marks a connection known from before an observation gap that
-	// no snapshot has confirmed yet.
-	Stale               bool                 `json:"stale,omitempty"`
 	TerminalConnections []TerminalConnection `json:"terminalConnections,omitempty"`
 }
 
@@ -175,10 +172,14 @@ type Call struct {
 	Connections []Connection `json:"connections,omitempty"`
 
 	// Unobserved is set by CallObservationEndedEv while the call is still
-	// up (CTIManager loss): the call is kept but its state is unknown
-	// until a snapshot confirms it or CallEndedDuringGap ends it.
+	// up (CTIManager loss): the call is kept as it was known, but its
+	// state is unconfirmed until a snapshot or a live event describes it,
+	// or CallEndedDuringGap ends it.
 	Unobserved      bool      `json:"unobserved,omitempty"`
 	UnobservedSince time.Time `json:"unobservedSince,omitzero"`
+	// SnapshotPending is set with Unobserved: the call's next snapshot
+	// event replaces its connections.
+	SnapshotPending bool `json:"snapshotPending,omitempty"`
 	// Snapshot is set once a snapshot event has (re)described the call.
 	Snapshot bool `json:"snapshot,omitempty"`
 	// Discovered marks a call first seen through a snapshot after a gap
