@@ -140,8 +140,8 @@ type Connection struct {
 	Reason               string `json:"reason,omitempty"`
 	// Transient marks the short-lived connection of a transformed calling
 	// party (§3.3 rule 8): it is not a real party and is not counted.
-	Transient  bool `json:"transient,omitempty"`
-	Controlled bool `json:"controlled,omitempty"`
+	Transient           bool                 `json:"transient,omitempty"`
+	Controlled          bool                 `json:"controlled,omitempty"`
 	TerminalConnections []TerminalConnection `json:"terminalConnections,omitempty"`
 }
 
