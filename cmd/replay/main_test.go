@@ -165,21 +165,20 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("state before and after the failover", func(t *testing.T) {
-		var lostAt, closedAt time.Time
-		gapSeq := 0
+		stored := f.storedTimes(t)
+		lostSeq, gapSeq, closedSeq := 0, 0, 0
 		for i, ev := range f.evs {
-			if ev.Name == schema.EvCTIManagerLost {
-				lostAt = ev.Time
-			}
-			if ev.Name == schema.EvGapOpened {
+			switch ev.Name {
+			case schema.EvCTIManagerLost:
+				lostSeq = i + 1
+			case schema.EvGapOpened:
 				gapSeq = i + 1
-			}
-			if ev.Name == schema.EvGapClosed {
-				closedAt = ev.Time
+			case schema.EvGapClosed:
+				closedSeq = i + 1
 			}
 		}
-		before := lostAt.Add(-2500 * time.Millisecond)
-		after := closedAt.Add(500 * time.Millisecond)
+		before := stored[lostSeq-30]
+		after := stored[closedSeq+20]
 		for _, tc := range []struct {
 			name string
 			at   time.Time
@@ -193,7 +192,7 @@ func TestCLI(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 0
-			for n < len(f.evs) && !f.evs[n].Time.After(tc.at) {
+			for n < len(stored) && !stored[n].After(tc.at) {
 				n++
 			}
 			want := f.fold(n)
@@ -365,6 +364,24 @@ func TestCLI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// storedTimes returns the JetStream stored time of every message, by
+// sequence - 1.
+func (f *fixture) storedTimes(t *testing.T) []time.Time {
+	t.Helper()
+	st, err := replaystore.NewFromConn(context.Background(), f.nc, replaystore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []time.Time
+	if _, err := st.Read(context.Background(), replaystore.Query{HeadersOnly: true, EndSeq: uint64(len(f.evs))}, func(m replaystore.Message) error {
+		out = append(out, m.Stored)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func itoa(n int) string { return jsonNumber(n) }

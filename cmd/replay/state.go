@@ -18,6 +18,7 @@ type stateJSON struct {
 	At                    string                 `json:"at"`
 	Seq                   uint64                 `json:"seq"`
 	LastEventTime         time.Time              `json:"lastEventTime,omitzero"`
+	LastStored            time.Time              `json:"lastStored,omitzero"`
 	SnapshotSeq           uint64                 `json:"snapshotSeq,omitempty"`
 	EventsRead            uint64                 `json:"eventsRead"`
 	Provider              callstate.Provider     `json:"provider"`
@@ -43,9 +44,11 @@ connections (core and call-control states) and terminal connections.
 
 It starts from the nearest snapshot at or before the point (stream
 CTI_SNAPSHOTS, written by the bridge's snapshotter) and folds only the events
-after it; without snapshots it folds the log from the start. --at takes the
-events in stream order up to the first one later than TIME. Without --at or
---seq: the end of the log.
+after it; without snapshots it folds the log from the start. --at TIME is the
+state the log recorded at TIME: every event stored at or before TIME (the
+bridge stores an event milliseconds after CTI reported it). --seq N is the
+state after the event stored at stream sequence N. Without --at or --seq: the
+end of the log.
 
 TIME: RFC 3339 (2026-11-20T14:02:17.250Z), "2026-11-20 14:02:17" (UTC), a UTC
 time of day on the log's first day (14:02:17.250), or +DURATION after the
@@ -69,7 +72,7 @@ first event / -DURATION before the last (+6s, -2m).`,
 			}
 			p := replaystore.Point{Seq: seq}
 			if at != "" {
-				first, last, err := st.EventBounds(ctx, cluster)
+				first, last, err := st.Bounds(ctx, cluster)
 				if err != nil {
 					return err
 				}
@@ -87,7 +90,7 @@ first event / -DURATION before the last (+6s, -2m).`,
 			}
 			if a.jsonOut {
 				doc := stateJSON{
-					Cluster: cluster, At: p.String(), Seq: res.LastSeq, LastEventTime: res.LastTime, EventsRead: res.EventsRead,
+					Cluster: cluster, At: p.String(), Seq: res.LastSeq, LastEventTime: res.LastTime, LastStored: res.LastStored, EventsRead: res.EventsRead,
 					Provider: state.Provider(), CTIManagers: state.CTIManagers(), Summary: state.Summary(),
 					TerminalsOutOfService: state.TerminalsOutOfService(), AddressesOutOfService: state.AddressesOutOfService(),
 					Calls: state.Calls(), RoutePoints: state.RoutePoints(), Gaps: state.Gaps(), Bridge: state.Bridge(),
@@ -111,8 +114,8 @@ func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.
 	if res.Snapshot != nil {
 		from = fmt.Sprintf("snapshot at seq %d", res.Snapshot.Seq)
 	}
-	fmt.Fprintf(w, "Cluster %s at %s — last event seq %d (%s), %s + %d events read\n\n",
-		cluster, p, res.LastSeq, ts(res.LastTime), from, res.EventsRead)
+	fmt.Fprintf(w, "Cluster %s at %s — up to seq %d stored %s, %s + %d events read\n\n",
+		cluster, p, res.LastSeq, ts(res.LastStored), from, res.EventsRead)
 	pr := st.Provider()
 	tw := newTable(w)
 	fmt.Fprintf(tw, "Provider\t%s since %s on %s", orDash(pr.State), ts(pr.Since), orDash(pr.CTIManager))

@@ -85,17 +85,14 @@ func clusterOf(subject string) (string, bool) {
 	return c, true
 }
 
-// EventBounds returns the event times of a cluster's first and last
-// events (zero times for an empty log).
-func (s *Store) EventBounds(ctx context.Context, cluster string) (first, last time.Time, err error) {
-	_, err = s.read(ctx, s.stream, Query{Subjects: []string{ClusterSubjects(cluster)}, Batch: 1}, false, func(m Message) error {
-		if _, ev, derr := schema.Decode(m.Header, m.Data); derr == nil {
-			first = ev.Time
-			return ErrStop
-		}
-		return nil
+// Bounds returns when the cluster's first and last events were stored
+// (zero times for an empty log).
+func (s *Store) Bounds(ctx context.Context, cluster string) (first, last time.Time, err error) {
+	_, err = s.read(ctx, s.stream, Query{Subjects: []string{ClusterSubjects(cluster)}, Batch: 1, HeadersOnly: true}, false, func(m Message) error {
+		first = m.Stored
+		return ErrStop
 	})
-	if err != nil {
+	if err != nil || first.IsZero() {
 		return first, last, err
 	}
 	m, gerr := s.stream.GetLastMsgForSubject(ctx, ClusterSubjects(cluster))
@@ -106,15 +103,7 @@ func (s *Store) EventBounds(ctx context.Context, cluster string) (first, last ti
 		if ierr != nil {
 			return first, last, ierr
 		}
-		if info.LastSeq == 0 {
-			return first, last, nil
-		}
-		if m, gerr = s.stream.GetMsg(ctx, info.LastSeq); gerr != nil {
-			return first, last, fmt.Errorf("replaystore: last message: %w", gerr)
-		}
+		return first, info.LastTime, nil
 	}
-	if _, ev, derr := schema.Decode(m.Header, m.Data); derr == nil {
-		last = ev.Time
-	}
-	return first, last, nil
+	return first, m.Time, nil
 }

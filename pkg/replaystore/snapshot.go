@@ -53,8 +53,9 @@ type SnapshotInfo struct {
 	Cluster string
 	// Seq is the last event-stream sequence folded into the snapshot.
 	Seq uint64
-	// Time is the latest event time folded into the snapshot; Stored the
-	// JetStream time of the message at Seq.
+	// Time is the latest event (CTI) time folded into the snapshot; Stored
+	// the JetStream time of the message at Seq, which positions the
+	// snapshot for a point in time.
 	Time   time.Time
 	Stored time.Time
 	// Events is the number of events the state has folded in total.
@@ -169,9 +170,12 @@ func (s *Store) Snapshots(ctx context.Context, cluster string) ([]SnapshotInfo, 
 	return out, nil
 }
 
-// Point is a position in the log: a stream sequence, or a time (the
-// latest state whose events all happened at or before it). The zero Point
-// is the end of the log.
+// Point is a position in the log: a stream sequence, or a time. For a
+// time the state is the one the log recorded at that time: every event
+// stored in JetStream at or before it, in stream order (the bridge stores
+// an event milliseconds after CTI reported it; the stored time is
+// monotonic in the stream, the CTI times of different entities are not).
+// The zero Point is the end of the log.
 type Point struct {
 	Seq  uint64
 	Time time.Time
@@ -203,7 +207,7 @@ func (s *Store) NearestSnapshot(ctx context.Context, cluster string, p Point) (S
 		switch {
 		case p.Seq > 0 && sn.Seq > p.Seq:
 			continue
-		case !p.Time.IsZero() && sn.Time.After(p.Time):
+		case !p.Time.IsZero() && sn.Stored.After(p.Time):
 			continue
 		}
 		if best == nil || sn.Seq > best.Seq {

@@ -132,21 +132,28 @@ func TestSnapshotterAndStateAt(t *testing.T) {
 		t.Fatal("state at seq 1200 wrong")
 	}
 
-	// By time: the events up to the first one later than T.
-	at := evs[17_500].Time
+	// By time: every event stored at or before T.
+	var stored []time.Time
+	if _, err := st.Read(ctx, replaystore.Query{HeadersOnly: true}, func(m replaystore.Message) error {
+		stored = append(stored, m.Stored)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	at := stored[17_499]
 	n := 0
-	for n < len(evs) && !evs[n].Time.After(at) {
+	for n < len(stored) && !stored[n].After(at) {
 		n++
 	}
 	got, res, err = st.StateAt(ctx, "lab", replaystore.Point{Time: at}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Snapshot == nil || res.Snapshot.Seq != 15_000 || res.LastSeq != uint64(n) {
+	if res.Snapshot == nil || res.Snapshot.Seq != 15_000 || res.LastSeq != uint64(n) || !res.LastStored.Equal(stored[n-1]) {
 		t.Fatalf("StateAt(time) = %+v snapshot %+v, want last seq %d", res, res.Snapshot, n)
 	}
 	if stateJSON(t, got) != foldJSON(t, evs[:n]) {
-		t.Fatal("state at time differs from the fold of the events up to it")
+		t.Fatal("state at a time differs from the fold of the events stored up to it")
 	}
 	// End of log.
 	got, _, err = st.StateAt(ctx, "lab", replaystore.Point{}, nil)

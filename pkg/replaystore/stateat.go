@@ -19,10 +19,12 @@ type StateAtResult struct {
 	EventsRead uint64
 	// DecodeErrors counts messages skipped as invalid events.
 	DecodeErrors uint64
-	// LastSeq and LastTime are the stream sequence and event time of the
-	// last event folded (LastSeq is the snapshot's when nothing was read).
-	LastSeq  uint64
-	LastTime time.Time
+	// LastSeq and LastTime are the stream sequence and the latest event
+	// (CTI) time folded; LastStored the stored time of the message at
+	// LastSeq (the snapshot's when nothing was read).
+	LastSeq    uint64
+	LastTime   time.Time
+	LastStored time.Time
 }
 
 // Progress is told, for each message read, how many were read and how many
@@ -31,8 +33,8 @@ type Progress func(read, pending uint64)
 
 // StateAt rebuilds a cluster's state at p: the nearest snapshot at or
 // before p, then the cluster's events after it, in stream order, up to p
-// (for a time: up to the first event later than p). Without a usable
-// snapshot it folds from the start of the log.
+// (for a time: every event stored at or before it; see Point). Without a
+// usable snapshot it folds from the start of the log.
 func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress Progress) (*callstate.State, StateAtResult, error) {
 	res := StateAtResult{Cluster: cluster}
 	st := callstate.New()
@@ -49,6 +51,7 @@ func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress P
 		res.Snapshot = &sn
 		res.LastSeq = sn.Seq
 		res.LastTime = sn.Time
+		res.LastStored = sn.Stored
 	case errors.Is(err, ErrNoSnapshot):
 	default:
 		return nil, res, err
@@ -62,11 +65,12 @@ func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress P
 		if progress != nil {
 			progress(res.EventsRead, r.Pending)
 		}
-		if !p.Time.IsZero() && r.Event.Time.After(p.Time) {
+		if !p.Time.IsZero() && r.Stored.After(p.Time) {
 			return ErrStop
 		}
 		st.Apply(r.Event)
 		res.LastSeq = r.Seq
+		res.LastStored = r.Stored
 		if r.Event.Time.After(res.LastTime) {
 			res.LastTime = r.Event.Time
 		}
