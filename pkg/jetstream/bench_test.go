@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,6 +60,21 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	return &benchEnv{e: e, nc: nc, js: js}
 }
 
+// cpuTime is the process's user+system CPU time: with other work on the
+// machine it is a steadier cost measure than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds cpu-ns/op (process CPU, server included, per message).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
 // benchMessages builds n messages with ids unique across runs.
 func benchMessages(n int) []Message {
 	run := benchRun.Add(1)
@@ -94,6 +110,7 @@ func BenchmarkRawAsyncPublish(b *testing.B) {
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i, m := range nms {
 		if _, err := js.PublishMsgAsync(m, natsjs.WithMsgID(msgs[i].ID), natsjs.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
@@ -105,6 +122,7 @@ func BenchmarkRawAsyncPublish(b *testing.B) {
 		b.Fatal("acks did not complete")
 	}
 	b.StopTimer()
+	reportCPU(b, cpu0)
 	if failed.Load() != 0 {
 		b.Fatalf("%d publishes failed", failed.Load())
 	}
@@ -132,6 +150,7 @@ func BenchmarkPublisher(b *testing.B) {
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for _, m := range msgs {
 		if err := p.Publish(m); err != nil {
 			b.Fatal(err)
@@ -143,6 +162,7 @@ func BenchmarkPublisher(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	reportCPU(b, cpu0)
 	if st := p.Stats(); st.Acked != uint64(b.N) || st.Dropped != 0 {
 		b.Fatalf("stats %+v", st)
 	}
