@@ -62,9 +62,15 @@ func TestRule7_TLSServerTrustPinnedOnFirstUse(t *testing.T) {
 	if blk == nil || blk.Type != "CERTIFICATE" {
 		t.Fatalf("pin file holds %q", pinned)
 	}
+	if caBlk, _ := pem.Decode(pki.CAPEM); !bytes.Equal(blk.Bytes, caBlk.Bytes) {
+		t.Fatal("first use pinned the server certificate, not the CA the server presented")
+	}
 	if err := e.eng.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// The simulator must have let go of the first provider: a second one
+	// with the same certificate would be a duplicate (DUPLICATECERTUSED).
+	waitNoSessions(t, srv)
 
 	// A later run verifies against the pin.
 	e2 := startEngine(t, srv, tlsConfig(srv, pkiDir, pin), false)
@@ -72,6 +78,7 @@ func TestRule7_TLSServerTrustPinnedOnFirstUse(t *testing.T) {
 	if err := e2.eng.Close(); err != nil {
 		t.Fatal(err)
 	}
+	waitNoSessions(t, srv)
 
 	// CTIManagers of another CA are refused, naming the pin file.
 	other, _, otherDir := tlsSim(t, nil)
@@ -103,6 +110,14 @@ func TestRule7_TLSServerTrustPinnedOnFirstUse(t *testing.T) {
 	if after, _ := os.ReadFile(caPin); !bytes.Equal(after, pki.CAPEM) {
 		t.Fatal("pre-seeded trust store was rewritten")
 	}
+	if err := e4.eng.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitNoSessions(t, srv)
+
+	// The CA pinned on first use accepts the rotated certificate too.
+	e5 := startEngine(t, srv, tlsConfig(srv, pkiDir, pin), false)
+	e5.waitStatus("provider up with a rotated certificate and the trust pinned on first use", upOn("ctim-a"))
 }
 
 // Rule 7 (one provider per certificate): two providers with one client
@@ -156,5 +171,17 @@ func TestRule7_DuplicateCertificateThenCompromised(t *testing.T) {
 	lost := index(evs, schema.EvCTIManagerLost, 0)
 	if lost < 0 || evs[lost].Data.Provider.Reason != "DUPLICATECERTUSED" || index(evs, schema.EvCTIManagerConnecting, lost) < 0 {
 		t.Fatalf("first provider did not retry after DUPLICATECERTUSED: %v", names(evs))
+	}
+}
+
+// waitNoSessions polls (bounded) until the simulator holds no session.
+func waitNoSessions(t *testing.T, srv *ctisim.Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.Sessions()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("simulator still holds sessions %+v", srv.Sessions())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

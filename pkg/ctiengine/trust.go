@@ -76,6 +76,20 @@ func (p *trustPin) verify(node string, chain []*x509.Certificate) error {
 	defer p.mu.Unlock()
 	if len(p.certs) == 0 {
 		top := chain[len(chain)-1]
+		if len(chain) > 1 {
+			// Even on first use the chain must hang together: the leaf
+			// must be issued by the CA about to be pinned.
+			roots := x509.NewCertPool()
+			roots.AddCert(top)
+			inter := x509.NewCertPool()
+			for _, c := range chain[1 : len(chain)-1] {
+				inter.AddCert(c)
+			}
+			if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+				return fmt.Errorf("%w: %s presented a chain that does not verify against its own CA (%v); nothing was pinned", ErrServerTrust, node, err)
+			}
+		}
 		if err := p.save(top); err != nil {
 			return fmt.Errorf("ctiengine: pinning the server CA of %s in TLS.TrustStore %s: %w", node, p.path, err)
 		}

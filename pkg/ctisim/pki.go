@@ -183,13 +183,23 @@ func writePEMs(dir, certFile string, certPEM []byte, keyFile string, keyPEM []by
 // 127.0.0.1, ::1, localhost and the node name). Each call issues a new
 // certificate with a new key, so it also serves certificate rotation (see
 // Server.RotateServerCertificate).
+//
+// The certificate is served with the CA behind it, as a CUCM node's chain
+// ends in the cluster's CA: a client that trusts on first use (the CTL
+// analogue) then pins the CA, and later certificates the CA issues (a
+// rotation) are accepted.
 func (p *PKI) IssueServer(node string) (tls.Certificate, error) {
-	return p.issue(&x509.Certificate{
+	c, err := p.issue(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: node, Organization: []string{"ctisim"}},
 		DNSNames:    []string{"localhost", node},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	})
+	if err != nil {
+		return c, err
+	}
+	c.Certificate = append(c.Certificate, p.CA.Raw)
+	return c, nil
 }
 
 // IssueClient issues a client certificate whose CommonName is instanceID.
