@@ -467,7 +467,10 @@ func (p *Publisher) send(batch []*entry) {
 
 // onAck runs on the nats.go ack goroutine.
 func (p *Publisher) onAck(_ natsjs.JetStream, m *nats.Msg, ack *natsjs.PubAck) {
-	now := p.cfg.Now()
+	var now time.Time
+	if p.cfg.AckLatency != nil {
+		now = p.cfg.Now()
+	}
 	p.mu.Lock()
 	e := p.inflight[m]
 	if e == nil {
