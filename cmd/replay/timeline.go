@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/ctibridge/ctibridge/cmd/replay/internal/timeline"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
@@ -87,6 +84,9 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 			end = from + maxWindow
 			truncated = true
 		}
+		if to > 0 && end >= to {
+			truncated = false
+		}
 		wq := replaystore.Query{StartSeq: from, EndSeq: end, Subjects: []string{
 			replaystore.FamilySubjects(cluster, schema.FamilyTerminal),
 			replaystore.FamilySubjects(cluster, schema.FamilyAddress),
@@ -108,42 +108,17 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 	return timeline.Build(items, window, opt)
 }
 
-var (
-	snapshotTrue = []byte(`"snapshot":true`)
-	inferredTrue = []byte(`"inferred":true`)
-)
-
-// waveItem reads what the timeline needs from a device or call event
-// without decoding its data: family, entity and name from the subject, the
-// time from the ce-time header, the flags by looking at the data.
-// Structured-mode messages are decoded.
+// waveItem reads what the timeline needs from a device or call event.
 func waveItem(m replaystore.Message) (timeline.WaveItem, bool) {
-	toks := strings.Split(m.Subject, ".")
-	if len(toks) != 5 {
-		return timeline.WaveItem{}, false
-	}
-	w := timeline.WaveItem{Seq: m.Seq, Family: schema.Family(toks[2]), Name: toks[4]}
-	if e, err := schema.UnescapeToken(toks[3]); err == nil {
-		w.Entity = e
-	}
-	if vs := m.Header["ce-time"]; len(vs) == 1 {
-		v, err := schema.PercentDecode(vs[0])
-		if err == nil {
-			w.Time, err = time.Parse(time.RFC3339Nano, v)
-		}
-		if err != nil {
-			return w, false
-		}
-		w.Snapshot = bytes.Contains(m.Data, snapshotTrue)
-		w.Inferred = bytes.Contains(m.Data, inferredTrue)
-		return w, true
-	}
 	_, ev, err := schema.Decode(m.Header, m.Data)
 	if err != nil {
-		return w, false
+		return timeline.WaveItem{}, false
 	}
-	w.Time, w.Entity, w.Name = ev.Time, ev.Entity, ev.Name
-	w.Snapshot, w.Inferred = ev.Data.Snapshot, ev.Data.Inferred
+	w := timeline.WaveItem{Seq: m.Seq, Session: ev.Session, SessionSeq: ev.SessionSeq, Time: ev.Time,
+		Family: ev.Family, Entity: ev.Entity, Name: ev.Name, Snapshot: ev.Data.Snapshot, Inferred: ev.Data.Inferred}
+	if ev.Data.Snapshot && !ev.Received.IsZero() {
+		w.Time = ev.Received
+	}
 	return w, true
 }
 

@@ -22,7 +22,13 @@ type Item struct {
 // WaveItem is what the builder needs of a terminal, address or call event
 // inside a failover window: no decoding of the data beyond the flags.
 type WaveItem struct {
-	Seq      uint64
+	Seq uint64
+	// Session and SessionSeq place the event in the engine's emission
+	// order (the stream keeps only the order within an entity).
+	Session    string
+	SessionSeq uint64
+	// Time is the event's CTI time, or for a snapshot event the time the
+	// bridge received it (a snapshot's CTI time is the call state's).
 	Time     time.Time
 	Family   schema.Family
 	Entity   string
@@ -33,8 +39,16 @@ type WaveItem struct {
 
 // WindowFunc delivers, in stream order, the terminal, address and call
 // events with stream sequences in [from, to] (to 0: up to the end of the
-// log). A reader may bound the window; it then reports truncated.
+// log). A reader may bound the window; it then reports truncated. Build
+// asks for a little more than the failover's span (WindowSlack on each
+// side) because the bridge may store events of different entities out of
+// emission order, and keeps the events that the engine emitted between
+// the loss and the gap's close.
 type WindowFunc func(from, to uint64, fn func(WaveItem)) (truncated bool, err error)
+
+// WindowSlack is how many stream sequences around a failover's span Build
+// reads for its waves.
+const WindowSlack = 10_000
 
 // Entry is one line of the timeline.
 type Entry struct {
@@ -121,23 +135,12 @@ type Options struct {
 	Heartbeats bool
 }
 
-type waveKey struct {
-	phase int // 0 loss, 1 recovery
-	name  string
-}
-
-type wave struct {
-	first, last time.Time
-	seq         uint64
-	count       int
-	entities    map[string]struct{}
-}
-
 // Build builds the timeline from the provider and bridge events of one
 // cluster, in stream order. window, if not nil, is asked for the device and
 // call events of each failover window to count the waves.
 func Build(items []Item, window WindowFunc, opt Options) (*Timeline, error) {
 	b := &builder{tl: &Timeline{Managers: map[string][]Interval{}}, opt: opt, window: window}
+	items, b.ranks = order(items)
 	for i := range items {
 		if err := b.add(&items[i]); err != nil {
 			return nil, err
@@ -153,6 +156,10 @@ type builder struct {
 	tl     *Timeline
 	opt    Options
 	window WindowFunc
+	// keys parallels tl.Entries: each entry's place in the engine's
+	// emission order (aux for the bridge's own records, placed by time).
+	keys  []orderKey
+	ranks map[string]int // engine session → rank
 
 	hbCount         int
 	hbFirst, hbLast time.Time
@@ -169,19 +176,89 @@ type builder struct {
 }
 
 type episode struct {
-	f         Failover
-	lostSeq   uint64
-	oosSeq    uint64
-	inSvcSeq  uint64
-	closeSeq  uint64
-	insertAt  int // entries index where the loss wave goes (after the Lost entry)
-	recoverAt int // entries index after ProvInServiceEv (recovery waves go there)
-	closeAt   int // entries index of GapClosed (inferred waves go before it)
-	done      bool
+	f        Failover
+	lostSeq  uint64
+	closeSeq uint64
+	lostKey  orderKey
+	closeKey orderKey
+	done     bool
 }
 
-func (b *builder) entry(e Entry) {
+// orderKey is a place in the engine's emission order: session rank, then
+// the session sequence.
+type orderKey struct {
+	aux  bool
+	rank int
+	seq  uint64
+}
+
+func (k orderKey) less(o orderKey) bool {
+	if k.rank != o.rank {
+		return k.rank < o.rank
+	}
+	return k.seq < o.seq
+}
+
+func (b *builder) keyOf(ev *schema.Event) orderKey {
+	r, ok := b.ranks[ev.Session]
+	if !ok || ev.SessionSeq == 0 {
+		return orderKey{aux: true}
+	}
+	return orderKey{rank: r, seq: ev.SessionSeq}
+}
+
+func (b *builder) entry(e Entry, k orderKey) {
 	b.tl.Entries = append(b.tl.Entries, e)
+	b.keys = append(b.keys, k)
+}
+
+// order puts the items in the engine's emission order: the sessions that
+// hold provider events (the engine's) by first appearance, each by session
+// sequence; the other records (the bridge's own) merged in by time.
+func order(items []Item) ([]Item, map[string]int) {
+	ranks := map[string]int{}
+	engine := map[string]bool{}
+	for _, it := range items {
+		if it.Event.Family == schema.FamilyProvider && it.Event.Session != "" && it.Event.SessionSeq > 0 {
+			engine[it.Event.Session] = true
+		}
+	}
+	var eng, aux []Item
+	for _, it := range items {
+		if engine[it.Event.Session] && it.Event.SessionSeq > 0 {
+			if _, ok := ranks[it.Event.Session]; !ok {
+				ranks[it.Event.Session] = len(ranks)
+			}
+			eng = append(eng, it)
+		} else {
+			aux = append(aux, it)
+		}
+	}
+	slices.SortStableFunc(eng, func(x, y Item) int {
+		if rx, ry := ranks[x.Event.Session], ranks[y.Event.Session]; rx != ry {
+			return rx - ry
+		}
+		switch {
+		case x.Event.SessionSeq < y.Event.SessionSeq:
+			return -1
+		case x.Event.SessionSeq > y.Event.SessionSeq:
+			return 1
+		}
+		return 0
+	})
+	slices.SortStableFunc(aux, func(x, y Item) int { return x.Event.Time.Compare(y.Event.Time) })
+	out := make([]Item, 0, len(items))
+	i, j := 0, 0
+	for i < len(eng) || j < len(aux) {
+		if j < len(aux) && (i == len(eng) || aux[j].Event.Time.Before(eng[i].Event.Time)) {
+			out = append(out, aux[j])
+			j++
+		} else {
+			out = append(out, eng[i])
+			i++
+		}
+	}
+	return out, ranks
 }
 
 func (b *builder) flushHeartbeats() {
@@ -191,7 +268,7 @@ func (b *builder) flushHeartbeats() {
 	if b.opt.Heartbeats {
 		last := b.hbLast
 		b.entry(Entry{Time: b.hbFirst, Until: &last, Event: schema.EvBridgeHeartbeat, Seq: b.hbSeq, Count: b.hbCount, Derived: b.hbCount > 1,
-			Detail: fmt.Sprintf("%d bridge heartbeat record(s), last at %s", b.hbCount, clock(b.hbLast))})
+			Detail: fmt.Sprintf("%d bridge heartbeat record(s), last at %s", b.hbCount, clock(b.hbLast))}, orderKey{aux: true})
 	}
 	b.hbCount = 0
 }
@@ -271,7 +348,7 @@ func (b *builder) add(it *Item) error {
 			break
 		}
 		hb := firstPositive(p.ServerHeartbeatMs, b.hbMs)
-		ep = &episode{lostSeq: it.Seq, f: Failover{N: len(b.episodes) + 1, From: mgr, Reason: p.Reason, Detected: ev.Time, HeartbeatMs: hb}}
+		ep = &episode{lostSeq: it.Seq, lostKey: b.keyOf(ev), f: Failover{N: len(b.episodes) + 1, From: mgr, Reason: p.Reason, Detected: ev.Time, HeartbeatMs: hb}}
 		b.episode = ep
 		b.episodes = append(b.episodes, ep)
 		e.Failover = ep.f.N
@@ -280,24 +357,21 @@ func (b *builder) add(it *Item) error {
 			ep.f.LastHeard = *p.LastHeardAt
 			ep.f.DetectionMs = ev.Time.Sub(*p.LastHeardAt).Milliseconds()
 			e.Detail += fmt.Sprintf(", detected %s after the last message heard", ms(ep.f.DetectionMs))
-			if hb > 0 {
-				e.Detail += fmt.Sprintf(" (server heartbeat %s, limit 2 × = %s)", ms(hb), ms(2*hb))
+			if hb > 0 && p.Reason == "HEARTBEAT_MISSED" {
+				e.Detail += fmt.Sprintf(" (limit: 2 × the %s server heartbeat)", ms(hb))
 			}
 			b.entry(Entry{Time: *p.LastHeardAt, Event: "LastHeartbeat", Seq: it.Seq, CTIManager: mgr, Derived: true, Failover: ep.f.N,
-				Detail: "last heartbeat or message received from " + mgr})
+				Detail: "last heartbeat or message received from " + mgr}, b.keyOf(ev))
 		}
 		if p.Detail != "" && p.Detail != p.Reason {
 			e.Detail += " — " + p.Detail
 		}
-		ep.insertAt = len(b.tl.Entries) + 1
 	case schema.EvProvOutOfService:
 		e.Reason = p.Reason
 		e.Detail = "provider OUT_OF_SERVICE" + optional(": ", firstNonEmpty(p.Reason, p.Detail))
 		b.provider("OUT_OF_SERVICE", ev.Time, mgr)
-		if ep != nil && ep.oosSeq == 0 {
-			ep.oosSeq = it.Seq
+		if ep != nil && ep.f.OutOfSvcAt.IsZero() {
 			ep.f.OutOfSvcAt = ev.Time
-			ep.insertAt = len(b.tl.Entries) // the loss waves come before ProvOutOfServiceEv
 		}
 	case schema.EvProvInService:
 		e.Detail = "provider IN_SERVICE on " + mgr
@@ -305,15 +379,13 @@ func (b *builder) add(it *Item) error {
 			e.Detail += fmt.Sprintf(", %d devices", p.Devices)
 		}
 		b.provider("IN_SERVICE", ev.Time, mgr)
-		if ep != nil && ep.inSvcSeq == 0 {
-			ep.inSvcSeq = it.Seq
+		if ep != nil && ep.f.InServiceAt.IsZero() {
 			ep.f.InServiceAt = ev.Time
 			ep.f.OutageMs = ev.Time.Sub(ep.f.Detected).Milliseconds()
 			if ep.f.To == "" {
 				ep.f.To = mgr
 			}
 			e.Detail += fmt.Sprintf(" (%s after the loss)", ms(ep.f.OutageMs))
-			ep.recoverAt = len(b.tl.Entries) + 1
 		}
 	case schema.EvProvShutdown:
 		e.Reason = p.Reason
@@ -357,11 +429,11 @@ func (b *builder) add(it *Item) error {
 		}
 		if ep != nil && !ep.done {
 			ep.closeSeq = it.Seq
+			ep.closeKey = b.keyOf(ev)
 			ep.f.GapClosedAt = ev.Time
 			if g != nil {
 				ep.f.GapMs = g.DurationMs
 			}
-			ep.closeAt = len(b.tl.Entries)
 			ep.done = true
 			b.episode = nil
 		}
@@ -378,7 +450,7 @@ func (b *builder) add(it *Item) error {
 	if ep != nil && e.Failover == 0 {
 		e.Failover = ep.f.N
 	}
-	b.entry(e)
+	b.entry(e, b.keyOf(ev))
 	return nil
 }
 
@@ -419,10 +491,8 @@ func (b *builder) finish() error {
 	for mgr := range b.tl.Managers {
 		slices.SortFunc(b.tl.Managers[mgr], func(x, y Interval) int { return x.From.Compare(y.From) })
 	}
-	// Insert waves from the last episode backwards so earlier insertion
-	// indexes stay valid.
-	for i := len(b.episodes) - 1; i >= 0; i-- {
-		if err := b.waves(b.episodes[i]); err != nil {
+	for _, ep := range b.episodes {
+		if err := b.waves(ep); err != nil {
 			return err
 		}
 	}
@@ -446,46 +516,72 @@ func (b *builder) finish() error {
 	return nil
 }
 
-// waves counts the device and call events of a failover window and
-// inserts the wave entries: the loss waves before ProvOutOfServiceEv, the
-// recovery waves after ProvInServiceEv, the reconciliation before GapClosed.
+// waves counts the device and call events the engine emitted between a
+// loss and the gap's close and inserts the wave entries at the place of
+// each wave's first event in the engine's order.
 func (b *builder) waves(ep *episode) error {
 	if b.window == nil {
 		return nil
 	}
-	to := ep.closeSeq
-	ws := map[waveKey]*wave{}
-	var order []waveKey
-	truncated, err := b.window(ep.lostSeq, to, func(w WaveItem) {
-		phase := -1
-		switch {
-		case ep.oosSeq == 0 || w.Seq < ep.oosSeq:
-			switch w.Name {
-			case schema.EvCallObservationEnded, schema.EvCiscoAddrOutOfService, schema.EvCiscoTermOutOfService:
-				phase = 0
-			}
-		case ep.inSvcSeq > 0 && w.Seq > ep.inSvcSeq:
-			switch {
-			case w.Name == schema.EvCiscoAddrInService, w.Name == schema.EvCiscoTermInService,
-				w.Name == schema.EvCiscoTermSnapshotCompleted, w.Name == schema.EvCallEndedInGap, w.Name == schema.EvCallDiscovered:
-				phase = 1
-			case w.Snapshot && w.Family == schema.FamilyCall:
-				phase = 1
-				w.Name = "Snapshot"
-			}
+	from := uint64(1)
+	if ep.lostSeq > WindowSlack {
+		from = ep.lostSeq - WindowSlack
+	}
+	to := uint64(0)
+	if ep.closeSeq > 0 {
+		to = ep.closeSeq + WindowSlack
+	}
+	type wave struct {
+		first, last time.Time
+		key         orderKey
+		seq         uint64
+		count       int
+		entities    map[string]struct{}
+	}
+	ws := map[string]*wave{}
+	var names []string
+	truncated, err := b.window(from, to, func(w WaveItem) {
+		k, known := orderKey{}, false
+		if r, ok := b.ranks[w.Session]; ok && w.SessionSeq > 0 {
+			k, known = orderKey{rank: r, seq: w.SessionSeq}, true
 		}
-		if phase < 0 {
+		// Keep what the engine emitted after the loss and before the
+		// gap closed (by stream position when the session is unknown).
+		if known && !ep.lostKey.aux {
+			if !ep.lostKey.less(k) || (ep.closeSeq > 0 && !ep.closeKey.aux && !k.less(ep.closeKey)) {
+				return
+			}
+		} else if w.Seq < ep.lostSeq || (ep.closeSeq > 0 && w.Seq > ep.closeSeq) {
 			return
 		}
-		k := waveKey{phase, w.Name}
-		wv, ok := ws[k]
+		name := w.Name
+		switch {
+		case name == schema.EvCallObservationEnded, name == schema.EvCiscoAddrOutOfService, name == schema.EvCiscoTermOutOfService,
+			name == schema.EvCiscoAddrInService, name == schema.EvCiscoTermInService, name == schema.EvCiscoTermSnapshotCompleted,
+			name == schema.EvCallEndedInGap, name == schema.EvCallDiscovered:
+		case w.Snapshot && w.Family == schema.FamilyCall:
+			name = "Snapshot"
+		default:
+			return
+		}
+		wv, ok := ws[name]
 		if !ok {
-			wv = &wave{first: w.Time, seq: w.Seq, entities: map[string]struct{}{}}
-			ws[k] = wv
-			order = append(order, k)
+			wv = &wave{first: w.Time, key: k, seq: w.Seq, entities: map[string]struct{}{}}
+			if !known {
+				wv.key = orderKey{aux: true}
+			}
+			ws[name] = wv
+			names = append(names, name)
+		} else if known && k.less(wv.key) {
+			wv.key, wv.first, wv.seq = k, w.Time, w.Seq
 		}
 		wv.count++
-		wv.last = w.Time
+		if w.Time.After(wv.last) {
+			wv.last = w.Time
+		}
+		if w.Time.Before(wv.first) && name != "Snapshot" {
+			wv.first = w.Time
+		}
 		if w.Family == schema.FamilyCall {
 			wv.entities[w.Entity] = struct{}{}
 		}
@@ -494,12 +590,11 @@ func (b *builder) waves(ep *episode) error {
 		return err
 	}
 	ep.f.WindowTruncated = truncated
-	var loss, recovery, reconcile []Entry
-	for _, k := range order {
-		wv := ws[k]
+	for _, name := range names {
+		wv := ws[name]
 		last := wv.last
-		e := Entry{Time: wv.first, Until: &last, Event: k.name, Seq: wv.seq, Count: wv.count, Derived: true, Failover: ep.f.N}
-		switch k.name {
+		e := Entry{Time: wv.first, Until: &last, Event: name, Seq: wv.seq, Count: wv.count, Derived: true, Failover: ep.f.N}
+		switch name {
 		case schema.EvCallObservationEnded:
 			ep.f.CallsUnobserved = wv.count
 			e.Detail = fmt.Sprintf("%d calls: observation ended (calls stay up)", wv.count)
@@ -518,7 +613,7 @@ func (b *builder) waves(ep *episode) error {
 		case "Snapshot":
 			ep.f.CallsSnapshot = len(wv.entities)
 			e.Count = len(wv.entities)
-			e.Detail = fmt.Sprintf("snapshot: %d calls re-observed (%d snapshot events)", len(wv.entities), wv.count)
+			e.Detail = fmt.Sprintf("snapshot: %d calls described again (%d snapshot events)", len(wv.entities), wv.count)
 		case schema.EvCiscoTermSnapshotCompleted:
 			e.Detail = fmt.Sprintf("%d terminal snapshots completed", wv.count)
 		case schema.EvCallEndedInGap:
@@ -528,39 +623,31 @@ func (b *builder) waves(ep *episode) error {
 			ep.f.CallsDiscovered = wv.count
 			e.Detail = fmt.Sprintf("inferred: %d calls discovered by the snapshot", wv.count)
 		}
-		if wv.count > 1 {
+		if wv.count > 1 && wv.last.After(wv.first) {
 			e.Detail += fmt.Sprintf(" over %s", ms(wv.last.Sub(wv.first).Milliseconds()))
 		}
-		switch {
-		case k.phase == 0:
-			loss = append(loss, e)
-		case k.name == schema.EvCallEndedInGap || k.name == schema.EvCallDiscovered:
-			reconcile = append(reconcile, e)
-		default:
-			recovery = append(recovery, e)
-		}
-	}
-	// Insert from the highest index down.
-	if ep.closeAt > 0 {
-		b.insert(ep.closeAt, reconcile)
-	} else if ep.recoverAt > 0 {
-		recovery = append(recovery, reconcile...)
-	}
-	if ep.recoverAt > 0 {
-		b.insert(ep.recoverAt, recovery)
-	}
-	if ep.insertAt > 0 {
-		b.insert(ep.insertAt, loss)
+		b.insertByKey(e, wv.key, ep)
 	}
 	return nil
 }
 
-func (b *builder) insert(at int, es []Entry) {
-	if len(es) == 0 {
-		return
+// insertByKey inserts a wave entry before the first entry that the engine
+// emitted after the wave's first event (a wave with no known place goes
+// after the episode's loss).
+func (b *builder) insertByKey(e Entry, k orderKey, ep *episode) {
+	if k.aux {
+		k = ep.lostKey
+		k.seq++
 	}
-	at = min(at, len(b.tl.Entries))
-	b.tl.Entries = slices.Insert(b.tl.Entries, at, es...)
+	at := len(b.tl.Entries)
+	for i, ek := range b.keys {
+		if !ek.aux && k.less(ek) {
+			at = i
+			break
+		}
+	}
+	b.tl.Entries = slices.Insert(b.tl.Entries, at, e)
+	b.keys = slices.Insert(b.keys, at, k)
 }
 
 func firstNonEmpty(v ...string) string {

@@ -28,8 +28,8 @@ func split(evs []schema.Event) ([]timeline.Item, timeline.WindowFunc) {
 			}
 			switch ev.Family {
 			case schema.FamilyTerminal, schema.FamilyAddress, schema.FamilyCall:
-				fn(timeline.WaveItem{Seq: seq, Time: ev.Time, Family: ev.Family, Entity: ev.Entity, Name: ev.Name,
-					Snapshot: ev.Data.Snapshot, Inferred: ev.Data.Inferred})
+				fn(timeline.WaveItem{Seq: seq, Session: ev.Session, SessionSeq: ev.SessionSeq, Time: ev.Time, Family: ev.Family,
+					Entity: ev.Entity, Name: ev.Name, Snapshot: ev.Data.Snapshot, Inferred: ev.Data.Inferred})
 			}
 		}
 		return false, nil
