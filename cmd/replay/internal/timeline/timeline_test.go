@@ -194,3 +194,63 @@ func TestLossWithoutWindowAndOrderlyClose(t *testing.T) {
 		t.Errorf("orderly close detail = %q", last.Detail)
 	}
 }
+
+// The bridge keeps the order of each entity's events only: provider events
+// (one entity, each waiting for the previous one's acknowledgement) can be
+// stored after device events emitted later. The story is told in the
+// engine's order all the same.
+func TestStoryOrderSurvivesStreamReordering(t *testing.T) {
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 4000, Lines: 30, Failovers: []int{2000}})
+	type pos struct {
+		at float64
+		i  int
+	}
+	var ps []pos
+	for i, ev := range evs {
+		at := float64(i)
+		if ev.Family == schema.FamilyProvider || ev.Family == schema.FamilyBridge {
+			at += 45.5 // stored 45 places late
+		}
+		ps = append(ps, pos{at, i})
+	}
+	slices.SortStableFunc(ps, func(a, b pos) int {
+		switch {
+		case a.at < b.at:
+			return -1
+		case a.at > b.at:
+			return 1
+		}
+		return 0
+	})
+	stored := make([]schema.Event, len(evs))
+	for k, p := range ps {
+		stored[k] = evs[p.i]
+	}
+	// The reordering really moves the waves across provider events.
+	lost := slices.IndexFunc(stored, func(e schema.Event) bool { return e.Name == schema.EvCTIManagerLost })
+	firstOOS := slices.IndexFunc(stored, func(e schema.Event) bool { return e.Name == schema.EvCiscoAddrOutOfService })
+	if firstOOS > lost {
+		t.Fatalf("test setup: the reordering did not move the out-of-service wave before CTIManagerLost")
+	}
+	items, window := split(stored)
+	tl, err := timeline.Build(items, window, timeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := names(tl.Entries)
+	want := []string{
+		"LastHeartbeat", schema.EvCTIManagerLost,
+		schema.EvCallObservationEnded, schema.EvCiscoAddrOutOfService, schema.EvCiscoTermOutOfService,
+		schema.EvProvOutOfService, schema.EvGapOpened,
+		schema.EvCTIManagerConnecting, schema.EvCTIManagerConnected, schema.EvProvInService,
+		schema.EvCiscoAddrInService, schema.EvCiscoTermInService, "Snapshot",
+		schema.EvCallEndedInGap, schema.EvGapClosed,
+	}
+	start := slices.Index(got, "LastHeartbeat")
+	if start < 0 || len(got) < start+len(want) || !slices.Equal(got[start:start+len(want)], want) {
+		t.Fatalf("story after reordering\n got %v\nwant …%v", got, want)
+	}
+	if f := tl.Failovers[0]; f.AddressesOOS != 30 || f.TerminalsBack != 30 {
+		t.Errorf("wave counts after reordering: %+v", f)
+	}
+}
