@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"image/png"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -298,6 +300,7 @@ func TestCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkReport(t, b)
+		checkRenderedInChromium(t, file)
 	})
 
 	t.Run("republish", func(t *testing.T) {
@@ -437,6 +440,67 @@ func checkReport(t *testing.T, b []byte) {
 		}
 	}
 }
+
+// checkRenderedInChromium renders the report in headless Chromium (Debian's
+// package, when installed; skipped otherwise) and checks that the timeline
+// was drawn: the screenshot has the provider lane's green, the CTIManager
+// lanes' blue and the loss marker's red.
+func checkRenderedInChromium(t *testing.T, file string) {
+	t.Helper()
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Log("no chromium on PATH: rendering check skipped (apt-get install chromium)")
+		return
+	}
+	png := filepath.Join(t.TempDir(), "report.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--window-size=1300,900", "--screenshot="+png, "file://"+file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	counts, err := colorCounts(png, map[string][3]uint8{"green": {0x3f, 0xa6, 0x6b}, "blue": {0x3b, 0x7d, 0xd8}, "red": {0xb5, 0x2a, 0x25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["green"] < 5000 || counts["blue"] < 5000 || counts["red"] < 20 {
+		t.Errorf("the rendered report lacks the timeline (pixels per colour %v)", counts)
+	}
+}
+
+func colorCounts(file string, colors map[string][3]uint8) (map[string]int, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			for name, c := range colors {
+				if near(r>>8, c[0]) && near(g>>8, c[1]) && near(bl>>8, c[2]) {
+					out[name]++
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func near(v uint32, c uint8) bool { return v+6 >= uint32(c) && v <= uint32(c)+6 }
 
 func TestExitCodes(t *testing.T) {
 	for _, tc := range []struct {

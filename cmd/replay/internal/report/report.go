@@ -141,7 +141,7 @@ func Render(w io.Writer, d Data) error {
 		l := lane{Name: name, Y: y, TextY: y + laneH/2 + 4}
 		for _, iv := range ivs {
 			x0, x1 := x(iv.From), x(iv.To)
-			l.Rects = append(l.Rects, rect{X: x0, Y: y, W: math.Max(1, x1-x0), H: laneH, Class: class(iv),
+			l.Rects = append(l.Rects, rect{X: x0, Y: y, W: math.Max(3, x1-x0), H: laneH, Class: class(iv),
 				Title: fmt.Sprintf("%s %s: %s → %s (%s)", name, strings.ToLower(iv.State), fmtTime(iv.From), fmtTime(iv.To), iv.To.Sub(iv.From).Round(time.Millisecond))})
 		}
 		s.Lanes = append(s.Lanes, l)
@@ -167,7 +167,7 @@ func Render(w io.Writer, d Data) error {
 	s.Height = s.AxisY + axisH
 	for _, g := range tl.Gaps {
 		x0, x1 := x(g.From), x(g.To)
-		s.Gaps = append(s.Gaps, rect{X: x0, Y: s.LanesTop, W: math.Max(2, x1-x0), H: s.ChartBottom - s.LanesTop, Class: "gap",
+		s.Gaps = append(s.Gaps, rect{X: x0, Y: s.LanesTop, W: math.Max(4, x1-x0), H: s.ChartBottom - s.LanesTop, Class: "gap",
 			Title: fmt.Sprintf("gap %s: %s → %s (%s)", g.Label, fmtTime(g.From), fmtTime(g.To), g.To.Sub(g.From).Round(time.Millisecond))})
 	}
 	for _, e := range tl.Entries {

@@ -13,7 +13,7 @@ h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 17px; margin-top: 28px; }
 .meta { color: #5b6b7b; font-size: 13px; }
 table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
-th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #e3e8ee; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f3f6f9; }
 td.num { text-align: right; white-space: nowrap; }
 td.time { white-space: nowrap; font-family: ui-monospace, monospace; }
