@@ -19,12 +19,17 @@ type entry struct {
 	ent          *entity
 	eprev, enext *entry // entity FIFO
 	vprev, vnext *entry // eviction list (never-sent, unpinned entries)
+	sprev, snext *entry // send list (never-sent entries, gap records too)
 
 	inflight bool
 	attempts int  // sends so far; > 0 means the outcome of some send is unknown
 	pinned   bool // gap records: never evicted
 	gap      *gapRecord
 	sentAt   time.Time
+	// laterStored: a later message of the same entity was stored while
+	// this one was unresolved (possible only in pipelined mode). If this
+	// one is then stored as new, the entity's order was broken.
+	laterStored bool
 }
 
 // evictable reports whether the entry may be dropped on overflow: only
@@ -33,13 +38,14 @@ type entry struct {
 // record claim a loss that may not have happened.
 func (e *entry) evictable() bool { return e.attempts == 0 && !e.pinned && !e.inflight }
 
-// entity is the per-EntityKey FIFO. At most one of its entries (the head)
-// is in flight or awaiting a resend at any time: that is what keeps every
-// entity's events in order in the stream whatever the server answers.
+// entity is the per-EntityKey FIFO of unacknowledged messages. In safe
+// mode at most one of its entries (the head) is in flight or awaiting a
+// resend: that keeps the entity's events in order whatever the server
+// answers.
 type entity struct {
 	key        string
 	head, tail *entry
-	busy       bool // head is in flight
+	inflight   int  // entries in flight
 	queued     bool // entity is in the ready or retry queue
 }
 
@@ -79,16 +85,34 @@ func (q *fifo) pop() *entity {
 // buffer holds every message between Publish and its ack (or drop). It is
 // not safe for concurrent use; the Publisher guards it with its mutex.
 //
-// Scheduling: entities whose head can be sent wait in ready (FIFO, roughly
+// Scheduling has two modes.
+//
+// Pipelined mode (the normal case): messages go out strictly in enqueue
+// order, several per entity in flight, so the stream holds the events in
+// the order they were produced across all entities. One connection keeps
+// them in order on the server, and after a disconnect the stored ones are a
+// prefix of what was sent, so resending the failed ones in order keeps the
+// order too (the stored prefix is deduplicated by Nats-Msg-Id).
+//
+// Safe mode, from the first failed publish until everything sent has been
+// resolved: entities whose head can be sent wait in ready (FIFO, roughly
 // enqueue order); entities whose head failed wait in retry, which is
 // always served first, so a failed message is resent before anything that
-// was not yet sent. The number of sent-but-unacked messages (in flight
-// plus awaiting resend) therefore never exceeds the in-flight limit: new
-// messages are only taken while retry is empty.
+// was not yet sent; and an entity sends only its head, only when none of
+// its messages is in flight. The one case pipelining cannot undo — the
+// server refusing a message (503/429) while storing a later one of the same
+// entity that was already in flight — is detected (laterStored) and
+// counted in Stats.Reordered, never hidden. The number of sent-but-unacked
+// messages never exceeds the in-flight limit: new messages are only taken
+// while retry is empty.
 type buffer struct {
 	entities map[string]*entity
 	ready    fifo
 	retry    fifo
+
+	shead, stail *entry // send list, oldest first
+	safe         bool
+	awaiting     int // failed entries awaiting their resend
 
 	vhead, vtail *entry // eviction list, oldest first
 
@@ -128,6 +152,7 @@ func (b *buffer) add(e *entry, evicted []*entry) []*entry {
 	}
 	b.msgs++
 	b.bytes += e.size
+	b.spush(e)
 	if e.pinned {
 		b.pinnedMsgs++
 		b.pinnedBytes += e.size
@@ -147,9 +172,13 @@ func (b *buffer) over() bool {
 	return (b.maxMsgs > 0 && b.msgs-b.pinnedMsgs > b.maxMsgs) || (b.maxBytes > 0 && b.bytes-b.pinnedBytes > b.maxBytes)
 }
 
-// markReady queues ent for sending if its head can go.
+// markReady queues ent for sending if its head can go. The queues serve
+// safe mode only: pipelined mode sends from the send list.
 func (b *buffer) markReady(ent *entity) {
-	if ent.head != nil && !ent.busy && !ent.queued {
+	if !b.safe {
+		return
+	}
+	if ent.head != nil && ent.inflight == 0 && !ent.queued {
 		ent.queued = true
 		if ent.head.attempts > 0 {
 			b.retry.push(ent)
@@ -159,8 +188,38 @@ func (b *buffer) markReady(ent *entity) {
 	}
 }
 
+// pipelined reports (and switches to) the mode: safe mode ends once every
+// message sent has been resolved.
+func (b *buffer) pipelined() bool {
+	if b.safe && b.pending == 0 && b.awaiting == 0 {
+		b.safe = false
+		b.ready, b.retry = fifo{}, fifo{}
+		for _, ent := range b.entities {
+			ent.queued = false
+		}
+	}
+	return !b.safe
+}
+
+// enterSafe switches to safe mode, queueing every entity with a message
+// to send in the order of its oldest unsent message.
+func (b *buffer) enterSafe() {
+	if b.safe {
+		return
+	}
+	b.safe = true
+	for e := b.shead; e != nil; e = e.snext {
+		b.markReady(e.ent)
+	}
+}
+
 // hasWork reports whether next would return an entry.
-func (b *buffer) hasWork() bool { return b.retry.size > 0 || b.ready.size > 0 }
+func (b *buffer) hasWork() bool {
+	if b.pipelined() {
+		return b.shead != nil
+	}
+	return b.retry.size > 0 || (b.ready.size > 0 && b.awaiting == 0)
+}
 
 // retrying reports whether failed messages wait for a resend.
 func (b *buffer) retrying() bool { return b.retry.size > 0 }
@@ -168,10 +227,21 @@ func (b *buffer) retrying() bool { return b.retry.size > 0 }
 // next hands out the next entry to send and marks it in flight, or nil.
 // Stale queue slots (entity emptied by eviction) are skipped.
 func (b *buffer) next() *entry {
+	if b.pipelined() {
+		e := b.shead
+		if e != nil {
+			b.take(e)
+		}
+		return e
+	}
 	for {
 		q := &b.ready
 		if b.retry.size > 0 {
 			q = &b.retry
+		} else if b.awaiting > 0 {
+			// A failed message whose entity still has one in flight: nothing
+			// new goes out before it is resent.
+			return nil
 		}
 		ent := q.pop()
 		if ent == nil {
@@ -179,36 +249,53 @@ func (b *buffer) next() *entry {
 		}
 		ent.queued = false
 		e := ent.head
-		if e == nil || ent.busy {
+		if e == nil || ent.inflight > 0 {
 			continue
 		}
-		if e.attempts == 0 {
-			b.vremove(e)
-			b.pending++
-		}
-		ent.busy = true
-		e.inflight = true
-		e.attempts++
-		b.inflight++
+		b.take(e)
 		return e
 	}
 }
 
-// acked removes an in-flight entry for good.
-func (b *buffer) acked(e *entry) {
+// take marks e in flight.
+func (b *buffer) take(e *entry) {
+	if e.attempts == 0 {
+		b.vremove(e)
+		b.sremove(e)
+		b.pending++
+	} else {
+		b.awaiting--
+	}
+	e.ent.inflight++
+	e.inflight = true
+	e.attempts++
+	b.inflight++
+}
+
+// acked removes an in-flight entry for good. It reports whether the
+// entity's order was broken: e was stored as new after a later message of
+// its entity had been stored.
+func (b *buffer) acked(e *entry, duplicate bool) (reordered bool) {
 	e.inflight = false
 	b.inflight--
 	b.pending--
-	e.ent.busy = false
+	e.ent.inflight--
+	reordered = e.laterStored && !duplicate
+	if p := e.eprev; p != nil {
+		p.laterStored = true
+	}
 	b.remove(e)
+	return reordered
 }
 
-// failed puts an in-flight entry back at the head of its entity, to be
-// resent before anything new.
+// failed puts an in-flight entry back in its entity, to be resent before
+// anything new, and switches to safe mode.
 func (b *buffer) failed(e *entry) {
 	e.inflight = false
 	b.inflight--
-	e.ent.busy = false
+	e.ent.inflight--
+	b.awaiting++
+	b.enterSafe()
 	b.markReady(e.ent)
 }
 
@@ -218,7 +305,7 @@ func (b *buffer) rejected(e *entry) {
 	e.inflight = false
 	b.inflight--
 	b.pending--
-	e.ent.busy = false
+	e.ent.inflight--
 	b.remove(e)
 }
 
@@ -239,6 +326,7 @@ func (b *buffer) remove(e *entry) {
 	}
 	e.eprev, e.enext = nil, nil
 	b.vremove(e)
+	b.sremove(e)
 	b.msgs--
 	b.bytes -= e.size
 	if e.pinned {
@@ -281,4 +369,33 @@ func (b *buffer) vremove(e *entry) {
 		b.vtail = e.vprev
 	}
 	e.vprev, e.vnext = nil, nil
+}
+
+func (b *buffer) spush(e *entry) {
+	e.sprev = b.stail
+	e.snext = nil
+	if b.stail != nil {
+		b.stail.snext = e
+	} else {
+		b.shead = e
+	}
+	b.stail = e
+}
+
+// sremove unlinks e from the send list if it is on it.
+func (b *buffer) sremove(e *entry) {
+	if e.sprev == nil && b.shead != e {
+		return
+	}
+	if e.sprev != nil {
+		e.sprev.snext = e.snext
+	} else {
+		b.shead = e.snext
+	}
+	if e.snext != nil {
+		e.snext.sprev = e.sprev
+	} else {
+		b.stail = e.sprev
+	}
+	e.sprev, e.snext = nil, nil
 }

@@ -28,47 +28,84 @@ func drain(b *buffer) []*entry {
 	return out
 }
 
-func TestBufferOneInFlightPerEntity(t *testing.T) {
+func TestBufferPipelinesInEnqueueOrder(t *testing.T) {
 	b := newBuffer(0, 0)
 	a1, a2, b1 := bentry("A", "a1", 1), bentry("A", "a2", 1), bentry("B", "b1", 1)
 	for _, e := range []*entry{a1, a2, b1} {
 		b.add(e, nil)
 	}
-	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "b1"}) {
-		t.Fatalf("first round %v: a2 must wait for a1", got)
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "a2", "b1"}) {
+		t.Fatalf("pipelined mode sends in enqueue order across entities, got %v", got)
 	}
-	b.acked(a1)
-	if got := ids(drain(b)); !slices.Equal(got, []string{"a2"}) {
-		t.Fatalf("after a1 acked: %v", got)
+	for _, e := range []*entry{a1, a2, b1} {
+		if b.acked(e, false) {
+			t.Fatalf("%s reported as reordered", e.msg.ID)
+		}
 	}
-	b.acked(b1)
-	b.acked(a2)
 	if b.msgs != 0 || b.inflight != 0 || b.pending != 0 || len(b.entities) != 0 {
 		t.Fatalf("not empty: msgs %d inflight %d pending %d entities %d", b.msgs, b.inflight, b.pending, len(b.entities))
 	}
 }
 
-func TestBufferFailedResentFirstAndBlocksEntity(t *testing.T) {
+// A disconnect fails everything in flight: safe mode resends the failed
+// messages first, one per entity, in order; new messages follow.
+func TestBufferDisconnectResendsInOrderThenPipelinesAgain(t *testing.T) {
 	b := newBuffer(0, 0)
 	a1, a2, b1, c1 := bentry("A", "a1", 1), bentry("A", "a2", 1), bentry("B", "b1", 1), bentry("C", "c1", 1)
 	b.add(a1, nil)
 	b.add(a2, nil)
 	b.add(b1, nil)
-	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "b1"}) {
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "a2", "b1"}) {
 		t.Fatalf("got %v", got)
 	}
 	b.add(c1, nil)
 	b.failed(a1)
-	// a1 goes again before c1 (never sent), and a2 still waits.
-	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "c1"}) {
-		t.Fatalf("after failure: %v", got)
+	b.failed(a2)
+	b.failed(b1)
+	// a1 and b1 go again; a2 waits for a1, and c1 (never sent) for every
+	// failed message to be resent.
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "b1"}) {
+		t.Fatalf("after the failures: %v", got)
 	}
 	if a1.attempts != 2 || b.pending != 3 {
 		t.Fatalf("attempts %d pending %d", a1.attempts, b.pending)
 	}
-	b.acked(a1)
-	if got := ids(drain(b)); !slices.Equal(got, []string{"a2"}) {
-		t.Fatalf("after resend acked: %v", got)
+	// a1 had been stored before the disconnect: its resend is a duplicate.
+	if b.acked(a1, true) {
+		t.Fatal("a duplicate ack reported as a reorder")
+	}
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a2", "c1"}) {
+		t.Fatalf("after a1 resolved: %v", got)
+	}
+	b.acked(a2, false)
+	b.acked(b1, false)
+	b.acked(c1, false)
+	// Everything resolved: pipelined again.
+	d1, d2 := bentry("D", "d1", 1), bentry("D", "d2", 1)
+	b.add(d1, nil)
+	b.add(d2, nil)
+	if got := ids(drain(b)); !slices.Equal(got, []string{"d1", "d2"}) {
+		t.Fatalf("back in pipelined mode: %v", got)
+	}
+}
+
+// The server refuses a1 but stores a2, already in flight: the entity's
+// order is broken and that is reported when a1 is finally stored as new.
+func TestBufferReportsReorderAfterRefusal(t *testing.T) {
+	b := newBuffer(0, 0)
+	a1, a2 := bentry("A", "a1", 1), bentry("A", "a2", 1)
+	b.add(a1, nil)
+	b.add(a2, nil)
+	drain(b)
+	b.failed(a1)
+	if b.acked(a2, false) {
+		t.Fatal("a2 itself is in order")
+	}
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1"}) {
+		t.Fatalf("got %v", got)
+	}
+	if !b.acked(a1, false) {
+		t.Fatal("a1 stored after a2 not reported")
 	}
 }
 
@@ -130,18 +167,32 @@ func TestBufferBytesBoundAndPinned(t *testing.T) {
 	}
 }
 
-// A long random run against a model: entity order of acked messages is
-// Publish order minus the dropped ones; one in flight per entity; a sent
-// message is never dropped; the pending count respects the caller's limit.
+// A long random run against a model of one connection: acks come in send
+// order; a failure is a disconnect that fails everything in flight after
+// the server stored a random prefix of it. Per entity, the stored order
+// must be Publish order minus the dropped messages, with no reorder
+// reported; a sent message is never dropped; the pending count respects
+// the caller's limit.
 func TestBufferRandomizedModel(t *testing.T) {
 	const maxInFlight = 8
 	r := rand.New(rand.NewPCG(1, 2))
 	b := newBuffer(40, 0)
-	var inflight []*entry
+	var inflight []*entry // send order
 	added := map[string][]string{}
-	acked := map[string][]string{}
+	stored := map[string][]string{}
+	isStored := map[string]bool{}
 	dropped := map[string]bool{}
 	n := 0
+	ack := func(e *entry) {
+		dup := isStored[e.msg.ID]
+		if !dup {
+			isStored[e.msg.ID] = true
+			stored[e.msg.EntityKey] = append(stored[e.msg.EntityKey], e.msg.ID)
+		}
+		if b.acked(e, dup) {
+			t.Fatalf("%s reported as reordered on a single connection", e.msg.ID)
+		}
+	}
 	for step := 0; step < 20000; step++ {
 		switch op := r.IntN(10); {
 		case op < 4:
@@ -161,36 +212,33 @@ func TestBufferRandomizedModel(t *testing.T) {
 				if e == nil {
 					break
 				}
-				for _, o := range inflight {
-					if o.ent == e.ent {
-						t.Fatalf("two in flight for %s", e.ent.key)
-					}
-				}
 				inflight = append(inflight, e)
 			}
 			if b.pending > maxInFlight {
 				t.Fatalf("pending %d > %d", b.pending, maxInFlight)
 			}
+		case len(inflight) > 0 && op < 9:
+			e := inflight[0]
+			inflight = inflight[1:]
+			ack(e)
 		case len(inflight) > 0:
-			i := r.IntN(len(inflight))
-			e := inflight[i]
-			inflight = slices.Delete(inflight, i, i+1)
-			if op < 9 {
-				b.acked(e)
-				acked[e.msg.EntityKey] = append(acked[e.msg.EntityKey], e.msg.ID)
-			} else {
+			k := r.IntN(len(inflight) + 1)
+			for i, e := range inflight {
+				if i < k && !isStored[e.msg.ID] {
+					isStored[e.msg.ID] = true
+					stored[e.msg.EntityKey] = append(stored[e.msg.EntityKey], e.msg.ID)
+				}
 				b.failed(e)
 			}
+			inflight = nil
 		}
 	}
-	// Settle: ack everything still buffered.
+	// Settle: resolve everything still buffered.
 	for _, e := range inflight {
-		b.acked(e)
-		acked[e.msg.EntityKey] = append(acked[e.msg.EntityKey], e.msg.ID)
+		ack(e)
 	}
 	for e := b.next(); e != nil; e = b.next() {
-		b.acked(e)
-		acked[e.msg.EntityKey] = append(acked[e.msg.EntityKey], e.msg.ID)
+		ack(e)
 	}
 	if b.msgs != 0 || b.pending != 0 || b.inflight != 0 || len(b.entities) != 0 {
 		t.Fatalf("not empty after settling: msgs %d pending %d", b.msgs, b.pending)
@@ -202,9 +250,9 @@ func TestBufferRandomizedModel(t *testing.T) {
 				want = append(want, id)
 			}
 		}
-		got := acked[key]
+		got := stored[key]
 		if !slices.Equal(got, want) {
-			t.Fatalf("entity %s: acked %v, want %v", key, got, want)
+			t.Fatalf("entity %s: stored %v, want %v", key, got, want)
 		}
 	}
 }

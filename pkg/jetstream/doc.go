@@ -56,15 +56,25 @@
 // shorter than the duplicate window (10 minutes by default, see
 // [ProvisionConfig.Duplicates]).
 //
+// Order: in normal operation messages go out pipelined in Publish order
+// across all entities (up to [Config.MaxInFlight] in flight), so the
+// stream holds the events in the order they were produced — a failover's
+// events across calls, lines, terminals and the provider read in order.
+// One connection keeps that order on the server, and after a disconnect
+// the messages the server stored are a prefix of what was sent, so
+// resending every failed message in order keeps the order too (the stored
+// prefix is deduplicated).
+//
 // Per-entity order: messages with the same [Message.EntityKey] reach the
-// stream in Publish order. The publisher keeps a FIFO per entity and
-// allows at most one unresolved message per entity on the wire: the next
-// message of an entity is sent only once the previous one is acked, so no
-// resend can ever overtake or be overtaken. Pipelining happens across
-// entities (up to [Config.MaxInFlight] messages in flight). Pipelining
-// inside an entity would not be safe: on one connection the server may
-// refuse a message (no responders while a stream loads after a restart,
-// 429 under ingest pressure) and accept the next one.
+// stream in Publish order. From the first failed publish until everything
+// sent is resolved, the publisher runs in safe mode: each entity resends
+// its oldest message first and has at most one message on the wire, and
+// nothing new goes out before every failed message has been resent. The
+// one case no client can undo — the server refusing a message (no
+// responders while a stream loads, 429 under ingest pressure) while
+// storing a later message of the same entity that was already in flight —
+// is detected and counted in [Stats.Reordered] with an error log; the
+// per-entity sequence extension of the events still orders them.
 //
 // Failed messages are resent before any message never sent, after a short
 // pause (exponential backoff from [Config.RetryBackoff], reset by an ack).
