@@ -87,8 +87,12 @@ Environment: ` + fmt.Sprint(config.EnvNames()),
 }
 
 func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	// Event ids derive from the instance, so every run needs its own: a
+	// configured name gets a per-run suffix.
 	if cfg.Instance == "" {
 		cfg.Instance = newInstanceID()
+	} else {
+		cfg.Instance += "-" + newInstanceID()
 	}
 	log = log.With().Str("instance", cfg.Instance).Str("cluster", cfg.Cluster).Logger()
 	var nc *nats.Conn

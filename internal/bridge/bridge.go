@@ -114,20 +114,13 @@ func (f sinkFunc) Emit(ev schema.Event) { f(ev) }
 
 // emit encodes and enqueues one event. It is called from the engine's
 // goroutine and, for the bridge's own records, from Run's; the mutex keeps
-// encoding and enqueueing in one order.
+// encoding and enqueueing in one order. An event that cannot be encoded or
+// enqueued is reported by the publisher in a PublishGap record.
 func (b *Bridge) emit(ev schema.Event) {
 	b.metrics.Observe(&ev)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	msg, err := b.enc.Encode(&ev, time.Now())
-	if err != nil {
-		b.metrics.EncodeErrors.Inc()
-		b.log.Error().Err(err).Str("event", ev.Name).Str("entity", ev.Entity).Msg("event could not be encoded; it is not published")
-		return
-	}
-	if err := b.pub.Publish(jetstream.FromSchema(msg)); err != nil {
-		b.log.Error().Err(err).Str("id", msg.ID).Msg("publisher refused the event")
-	}
+	b.pub.Emit(ev)
 }
 
 // emitBridge publishes one of the bridge's own lifecycle records.
@@ -164,7 +157,8 @@ func (b *Bridge) OpsAddr() string {
 
 func (b *Bridge) publisherStats() PublisherStats {
 	s := b.pub.Stats()
-	return PublisherStats{Buffered: s.Buffered, InFlight: s.InFlight, Dropped: s.Dropped, Resends: s.Resends, Dupes: s.Duplicates, Connected: s.Connected}
+	return PublisherStats{Buffered: s.Buffered, InFlight: s.InFlight, Dropped: s.Dropped, Rejected: s.Rejected, Reordered: s.Reordered,
+		Resends: s.Resends, Dupes: s.Duplicates, Connected: s.Connected}
 }
 
 // Readiness: provider in service and publisher connected.
@@ -191,7 +185,7 @@ func (b *Bridge) Status() any {
 	pub := map[string]any{
 		"connected": ps.Connected, "buffered": ps.Buffered, "bufferedBytes": ps.BufferedBytes, "inFlight": ps.InFlight,
 		"published": ps.Published, "acked": ps.Acked, "duplicates": ps.Duplicates, "resends": ps.Resends,
-		"dropped": ps.Dropped, "rejected": ps.Rejected, "gaps": ps.Gaps, "reconnects": ps.Reconnects,
+		"dropped": ps.Dropped, "rejected": ps.Rejected, "reordered": ps.Reordered, "gaps": ps.Gaps, "reconnects": ps.Reconnects,
 	}
 	if ps.LastError != nil {
 		pub["lastError"] = ps.LastError.Error()

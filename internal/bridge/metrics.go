@@ -28,15 +28,16 @@ type Metrics struct {
 	Resends          prometheus.CounterFunc
 	Duplicates       prometheus.CounterFunc
 	NATSConnected    prometheus.GaugeFunc
-	EncodeErrors     prometheus.Counter
+	Rejected         prometheus.CounterFunc
+	Reordered        prometheus.CounterFunc
 	CertificateFatal prometheus.Gauge
 }
 
 // PublisherStats is what the metrics read from the publisher.
 type PublisherStats struct {
-	Buffered, InFlight      int
-	Dropped, Resends, Dupes uint64
-	Connected               bool
+	Buffered, InFlight                           int
+	Dropped, Rejected, Reordered, Resends, Dupes uint64
+	Connected                                    bool
 }
 
 // NewMetrics registers every metric. stats is polled at scrape time.
@@ -94,9 +95,12 @@ func NewMetrics(stats func() PublisherStats) *Metrics {
 			}
 			return 0
 		})),
-		EncodeErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ctibridge_encode_errors_total", Help: "Events that could not be encoded as CloudEvents.",
-		}),
+		Rejected: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ctibridge_events_rejected_total", Help: "Events that could not be encoded or that NATS refused for good (each inside a publish gap record).",
+		}, f(func(s PublisherStats) float64 { return float64(s.Rejected) })),
+		Reordered: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ctibridge_publish_reordered_total", Help: "Events stored after a later event of their entity (server refused one, stored the next); expected 0.",
+		}, f(func(s PublisherStats) float64 { return float64(s.Reordered) })),
 		CertificateFatal: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ctibridge_certificate_compromised", Help: "1 when CTIManager declared the client certificate compromised.",
 		}),
@@ -104,7 +108,7 @@ func NewMetrics(stats func() PublisherStats) *Metrics {
 	m.ProviderState.Set(schema.ProviderOutOfService)
 	r.MustRegister(m.EventsIn, m.EventsPublished, m.PublishLatency, m.ProviderState, m.Failovers,
 		m.HeartbeatMisses, m.Gaps, m.BufferDepth, m.InFlight, m.Dropped, m.Resends, m.Duplicates,
-		m.NATSConnected, m.EncodeErrors, m.CertificateFatal)
+		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal)
 	return m
 }
 
