@@ -155,3 +155,4 @@ func BenchmarkEncodingJSONData(b *testing.B) {
 		}
 	}
 }
+
