@@ -155,4 +155,3 @@ func BenchmarkEncodingJSONData(b *testing.B) {
 		}
 	}
 }
-
