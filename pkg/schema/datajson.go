@@ -84,8 +84,48 @@ var (
 	errZoneRange = errors.New("Time.MarshalJSON: timezone hour outside of range [0,23]")
 )
 
+// appendUTC appends t, which must be in time.UTC with a year in
+// [0, 9999], as t.AppendFormat(b, time.RFC3339Nano) does, without the
+// general layout machinery.
+func appendUTC(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	hh, mm, ss := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+hh/10), byte('0'+hh%10), ':', byte('0'+mm/10), byte('0'+mm%10), ':',
+		byte('0'+ss/10), byte('0'+ss%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
+}
+
+// utcFast reports whether appendUTC can format t.
+func utcFast(t time.Time) bool {
+	if t.Location() != time.UTC {
+		return false
+	}
+	y := t.Year()
+	return y >= 0 && y <= 9999
+}
+
 // appendJSONTime appends t as time.Time.MarshalJSON does, with its errors.
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	if utcFast(t) {
+		b = append(b, '"')
+		b = appendUTC(b, t)
+		return append(b, '"'), nil
+	}
 	b = append(b, '"')
 	n0 := len(b)
 	b = t.AppendFormat(b, time.RFC3339Nano)

@@ -132,3 +132,27 @@ func FuzzDataJSON(f *testing.F) {
 		checkSameJSON(t, &d)
 	})
 }
+
+func TestAppendUTCMatchesAppendFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 100000 {
+		sec := r.Int64N(253402300800) - 62135596800 // years 0001..9999
+		ns := r.Int64N(1e9)
+		switch i % 4 {
+		case 0:
+			ns = 0
+		case 1:
+			ns -= ns % 1000
+		}
+		tm := time.Unix(sec, ns).UTC()
+		if !utcFast(tm) {
+			t.Fatalf("%v not fast", tm)
+		}
+		if got, want := string(appendUTC(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("appendUTC %q, AppendFormat %q", got, want)
+		}
+	}
+	if utcFast(time.Now().In(time.FixedZone("x", 0))) || utcFast(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatal("utcFast accepted a non-UTC location or a 5-digit year")
+	}
+}

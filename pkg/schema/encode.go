@@ -251,10 +251,14 @@ func checkAttrTime(t time.Time) error {
 	return nil
 }
 
-// appendSeqHeader etc. are the canonical forms (types.Format's) of the
-// non-String attributes: Timestamp is UTC RFC 3339 with nanoseconds.
+// appendAttrTime appends the canonical form of a Timestamp attribute, as
+// sdk-go's types.Format writes it: UTC, RFC 3339 with nanoseconds.
 func appendAttrTime(b []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(b, time.RFC3339Nano)
+	t = t.UTC()
+	if utcFast(t) {
+		return appendUTC(b, t)
+	}
+	return t.AppendFormat(b, time.RFC3339Nano)
 }
 
 // span is a header value inside the message's string buffer.
