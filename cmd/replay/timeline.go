@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ctibridge/ctibridge/cmd/replay/internal/timeline"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
@@ -87,14 +88,19 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 		if to > 0 && end >= to {
 			truncated = false
 		}
-		wq := replaystore.Query{StartSeq: from, EndSeq: end, Subjects: []string{
-			replaystore.FamilySubjects(cluster, schema.FamilyTerminal),
-			replaystore.FamilySubjects(cluster, schema.FamilyAddress),
-			replaystore.FamilySubjects(cluster, schema.FamilyCall),
-		}}
+		// One wildcard filter is much faster for the server than three;
+		// the provider and bridge events are skipped here.
+		wq := replaystore.Query{StartSeq: from, EndSeq: end, Subjects: []string{replaystore.ClusterSubjects(cluster)}}
+		skip := []string{
+			strings.TrimSuffix(replaystore.FamilySubjects(cluster, schema.FamilyProvider), ">"),
+			strings.TrimSuffix(replaystore.FamilySubjects(cluster, schema.FamilyBridge), ">"),
+		}
 		last := uint64(0)
 		_, err := st.Read(ctx, wq, func(m replaystore.Message) error {
 			last = m.Seq
+			if strings.HasPrefix(m.Subject, skip[0]) || strings.HasPrefix(m.Subject, skip[1]) {
+				return nil
+			}
 			if w, ok := waveItem(m); ok {
 				fn(w)
 			}

@@ -88,30 +88,59 @@ func Publish(tb testing.TB, js natsjs.JetStream, cluster string, evs []schema.Ev
 
 // PublishErr is Publish returning its error, with a choice of mode.
 func PublishErr(js natsjs.JetStream, cluster string, mode schema.Mode, evs []schema.Event) error {
-	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: cluster, Mode: mode})
+	p, err := NewPublisher(js, cluster, mode)
 	if err != nil {
 		return err
 	}
-	var futures []natsjs.PubAckFuture
 	for i := range evs {
-		m, err := enc.Encode(&evs[i], evs[i].Time)
-		if err != nil {
-			return fmt.Errorf("storetest: encode event %d (%s): %w", i, evs[i].Name, err)
-		}
-		msg := &nats.Msg{Subject: m.Subject, Header: nats.Header(m.Header), Data: m.Data}
-		f, err := js.PublishMsgAsync(msg)
-		if err != nil {
-			return fmt.Errorf("storetest: publish event %d: %w", i, err)
-		}
-		futures = append(futures, f)
-		if len(futures) >= 2000 {
-			if err := wait(futures); err != nil {
-				return err
-			}
-			futures = futures[:0]
+		if err := p.Add(&evs[i]); err != nil {
+			return err
 		}
 	}
-	return wait(futures)
+	return p.Flush()
+}
+
+// Publisher stores events one by one (asynchronously, a bounded number in
+// flight), for logs too long to hold in memory.
+type Publisher struct {
+	js      natsjs.JetStream
+	enc     *schema.Encoder
+	futures []natsjs.PubAckFuture
+	n       int
+}
+
+// NewPublisher returns a Publisher of cluster's events.
+func NewPublisher(js natsjs.JetStream, cluster string, mode schema.Mode) (*Publisher, error) {
+	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: cluster, Mode: mode})
+	if err != nil {
+		return nil, err
+	}
+	return &Publisher{js: js, enc: enc}, nil
+}
+
+// Add publishes one event.
+func (p *Publisher) Add(ev *schema.Event) error {
+	m, err := p.enc.Encode(ev, ev.Time)
+	if err != nil {
+		return fmt.Errorf("storetest: encode event %d (%s): %w", p.n, ev.Name, err)
+	}
+	p.n++
+	f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Header: nats.Header(m.Header), Data: m.Data})
+	if err != nil {
+		return fmt.Errorf("storetest: publish event %d: %w", p.n, err)
+	}
+	p.futures = append(p.futures, f)
+	if len(p.futures) >= 2000 {
+		return p.Flush()
+	}
+	return nil
+}
+
+// Flush waits for every acknowledgement.
+func (p *Publisher) Flush() error {
+	err := wait(p.futures)
+	p.futures = p.futures[:0]
+	return err
 }
 
 func wait(fs []natsjs.PubAckFuture) error {

@@ -36,6 +36,8 @@ func Line(i int) (dn, terminal string) {
 
 type gen struct {
 	cfg     LogConfig
+	sink    func(schema.Event)
+	n       int
 	rnd     *rand.Rand
 	now     time.Time
 	lastHB  time.Time
@@ -44,7 +46,6 @@ type gen struct {
 	sess    int
 	seq     uint64
 	mgr     int
-	evs     []schema.Event
 	free    []int
 	calls   []*synCall
 	nextID  int
@@ -70,6 +71,18 @@ var managers = []string{"cucm-pub", "cucm-sub1", "cucm-sub2"}
 // service, snapshot of the surviving calls, calls ended during the gap,
 // gap closed with its counts).
 func SyntheticLog(cfg LogConfig) []schema.Event {
+	n := cfg.Events
+	if n <= 0 {
+		n = 1000
+	}
+	evs := make([]schema.Event, 0, n)
+	GenerateLog(cfg, func(ev schema.Event) { evs = append(evs, ev) })
+	return evs
+}
+
+// GenerateLog is SyntheticLog delivering the events one by one to fn, so
+// that a long log needs no memory.
+func GenerateLog(cfg LogConfig, fn func(schema.Event)) {
 	if cfg.Events <= 0 {
 		cfg.Events = 1000
 	}
@@ -88,23 +101,21 @@ func SyntheticLog(cfg LogConfig) []schema.Event {
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
-	g := &gen{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, 7)), now: cfg.Start, lastHB: cfg.Start}
-	g.evs = make([]schema.Event, 0, cfg.Events+64)
+	g := &gen{cfg: cfg, sink: fn, rnd: rand.New(rand.NewPCG(cfg.Seed, 7)), now: cfg.Start, lastHB: cfg.Start}
 	for i := 1; i <= cfg.Lines; i++ {
 		g.free = append(g.free, i)
 	}
 	g.open()
 	failovers := slices.Clone(cfg.Failovers)
 	slices.Sort(failovers)
-	for len(g.evs) < cfg.Events {
-		if len(failovers) > 0 && len(g.evs) >= failovers[0] {
+	for g.n < cfg.Events {
+		if len(failovers) > 0 && g.n >= failovers[0] {
 			failovers = failovers[1:]
 			g.failover()
 			continue
 		}
 		g.traffic()
 	}
-	return g.evs[:cfg.Events]
 }
 
 func (g *gen) tick() {
@@ -123,8 +134,12 @@ func (g *gen) emit(f schema.Family, entity, name string, d schema.Data) {
 	d.EventID = spec.ID
 	d.Times.Upstream = g.now
 	d.Times.Received = g.now
+	if g.n >= g.cfg.Events {
+		return // the log is long enough: drop the rest of the step
+	}
+	g.n++
 	mgr := managers[g.mgr%len(managers)]
-	g.evs = append(g.evs, schema.Event{Family: f, Entity: entity, Name: name, Session: g.session, SessionSeq: g.seq,
+	g.sink(schema.Event{Family: f, Entity: entity, Name: name, Session: g.session, SessionSeq: g.seq,
 		Sequence: g.seq, CTIManager: mgr, Time: g.now, Received: g.now, Data: d})
 }
 

@@ -40,15 +40,22 @@ type WaveItem struct {
 // WindowFunc delivers, in stream order, the terminal, address and call
 // events with stream sequences in [from, to] (to 0: up to the end of the
 // log). A reader may bound the window; it then reports truncated. Build
-// asks for a little more than the failover's span (WindowSlack on each
-// side) because the bridge may store events of different entities out of
+// asks for a little more than the failover's span (WindowBefore,
+// WindowAfter) because the bridge may store events of different entities out of
 // emission order, and keeps the events that the engine emitted between
 // the loss and the gap's close.
 type WindowFunc func(from, to uint64, fn func(WaveItem)) (truncated bool, err error)
 
-// WindowSlack is how many stream sequences around a failover's span Build
-// reads for its waves.
-const WindowSlack = 10_000
+// WindowBefore and WindowAfter are how many stream sequences before the
+// loss and after the gap's close Build reads for the waves: the bridge's
+// publisher keeps order per entity only, with up to 1,024 messages in
+// flight, so an event can be stored that many places away from where the
+// engine emitted it (more after the close, where snapshot events of one
+// call queue behind each other).
+const (
+	WindowBefore = 2048
+	WindowAfter  = 8192
+)
 
 // Entry is one line of the timeline.
 type Entry struct {
@@ -524,12 +531,12 @@ func (b *builder) waves(ep *episode) error {
 		return nil
 	}
 	from := uint64(1)
-	if ep.lostSeq > WindowSlack {
-		from = ep.lostSeq - WindowSlack
+	if ep.lostSeq > WindowBefore {
+		from = ep.lostSeq - WindowBefore
 	}
 	to := uint64(0)
 	if ep.closeSeq > 0 {
-		to = ep.closeSeq + WindowSlack
+		to = ep.closeSeq + WindowAfter
 	}
 	type wave struct {
 		first, last time.Time
