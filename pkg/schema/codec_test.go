@@ -261,6 +261,12 @@ func TestDecodeRejects(t *testing.T) {
 			[]byte(`{"specversion":"1.0","id":5,"source":"x","type":"y"}`), "id"},
 		{"structured invalid utf8", map[string][]string{"Content-Type": {"application/cloudevents+json"}},
 			[]byte("{\"specversion\":\"1.0\",\"id\":\"\xff\"}"), "UTF-8"},
+		{"structured duplicate id", map[string][]string{"Content-Type": {"application/cloudevents+json"}},
+			[]byte(`{"specversion":"1.0","id":"a","id":"b","source":"x","type":"y"}`), "id"},
+		{"structured trailing garbage", map[string][]string{"Content-Type": {"application/cloudevents+json"}},
+			[]byte(`{"specversion":"1.0"} {}`), "JSON"},
+		{"structured array", map[string][]string{"Content-Type": {"application/cloudevents+json"}}, []byte(`[1]`), "object"},
+		{"structured null", map[string][]string{"Content-Type": {"application/cloudevents+json"}}, []byte(`null`), "object"},
 		{"structured data and base64", map[string][]string{"Content-Type": {"application/cloudevents+json"}},
 			[]byte(`{"specversion":"1.0","id":"a","source":"b","type":"c","data":{},"data_base64":"e30="}`), "data_base64"},
 	}

@@ -61,6 +61,59 @@ func (r *jr) byte(c byte) bool {
 	return false
 }
 
+// skipValue moves past one value of input already known to be valid
+// JSON (json.Valid).
+func (r *jr) skipValue() {
+	r.ws()
+	if r.i >= len(r.b) {
+		return
+	}
+	switch r.b[r.i] {
+	case '"':
+		r.skipString()
+	case '{', '[':
+		depth := 0
+		for r.i < len(r.b) {
+			switch r.b[r.i] {
+			case '"':
+				r.skipString()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					r.i++
+					return
+				}
+			}
+			r.i++
+		}
+	default: // a number or a literal runs until a delimiter
+		for r.i < len(r.b) {
+			switch r.b[r.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			r.i++
+		}
+	}
+}
+
+// skipString moves past the string starting at r.i.
+func (r *jr) skipString() {
+	for r.i++; r.i < len(r.b); r.i++ {
+		switch r.b[r.i] {
+		case '\\':
+			r.i++
+		case '"':
+			r.i++
+			return
+		}
+	}
+	r.i = len(r.b)
+}
+
 // rawString returns the content of a string, unescaped (a sub-slice of
 // the input when it has no escapes).
 func (r *jr) rawString() ([]byte, bool) {

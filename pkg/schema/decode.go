@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -154,65 +153,124 @@ func checkURI(slot int, s string, abs bool) bool {
 	return true
 }
 
-// readStructured parses a JSON-format event and returns its data bytes.
+// readStructured parses a JSON-format event and returns its data bytes
+// (a sub-slice of payload). Attributes must be JSON strings (the sequence
+// may also be a number) and appear once; null means absent; members the
+// bridge does not define are skipped.
 func readStructured(ct string, payload []byte, a *attrs) ([]byte, error) {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Content-Type %q: %w", ErrDecode, ct, err)
-	}
-	if mt != "application/cloudevents+json" {
-		return nil, fmt.Errorf("%w: Content-Type %q: only the JSON event format (application/cloudevents+json) is supported", ErrDecode, ct)
+	if ct != ContentTypeStructured {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Content-Type %q: %w", ErrDecode, ct, err)
+		}
+		if mt != "application/cloudevents+json" {
+			return nil, fmt.Errorf("%w: Content-Type %q: only the JSON event format (application/cloudevents+json) is supported", ErrDecode, ct)
+		}
 	}
 	if !utf8.Valid(payload) {
 		return nil, fmt.Errorf("%w: structured event is not valid UTF-8", ErrDecode)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &raw); err != nil {
-		return nil, fmt.Errorf("%w: structured event is not a JSON object: %w", ErrDecode, err)
+	if !json.Valid(payload) {
+		return nil, fmt.Errorf("%w: structured event is not JSON", ErrDecode)
 	}
-	if raw == nil {
-		return nil, fmt.Errorf("%w: structured event is null", ErrDecode)
+	r := jr{b: payload}
+	if !r.byte('{') {
+		return nil, fmt.Errorf("%w: structured event is not a JSON object", ErrDecode)
 	}
-	for i, name := range attrNames {
-		r, ok := raw[name]
-		if !ok || bytes.Equal(r, []byte("null")) {
-			continue
+	var data, b64 []byte
+	var seenData, seenB64 bool
+	for !r.byte('}') {
+		k, ok := r.rawString()
+		if !ok || !r.byte(':') {
+			return nil, fmt.Errorf("%w: structured event: malformed member at offset %d", ErrDecode, r.i)
 		}
-		var s string
-		if err := json.Unmarshal(r, &s); err != nil {
-			if i == aSequence && len(r) > 0 && r[0] >= '0' && r[0] <= '9' {
-				s = string(r) // a JSON number is a lenient spelling of the sequence
-			} else {
+		r.ws()
+		start := r.i
+		r.skipValue()
+		val := payload[start:r.i]
+		if len(val) == 0 {
+			return nil, fmt.Errorf("%w: structured event: member %q has no value", ErrDecode, k)
+		}
+		null := string(val) == "null"
+		switch name := string(k); name {
+		case "data", "data_base64":
+			seen := &seenData
+			dst := &data
+			if name == "data_base64" {
+				seen, dst = &seenB64, &b64
+			}
+			if *seen {
+				return nil, fmt.Errorf("%w: member %s given more than once", ErrDecode, name)
+			}
+			*seen = true
+			if !null {
+				*dst = val
+			}
+		default:
+			i := attrIndexExact(name)
+			if i < 0 {
+				break // an extension or member the bridge does not define
+			}
+			if a.set[i] {
+				return nil, fmt.Errorf("%w: attribute %s given more than once", ErrDecode, name)
+			}
+			if null {
+				break
+			}
+			switch {
+			case val[0] == '"':
+				sr := jr{b: val}
+				s, ok := sr.rawString()
+				if !ok {
+					return nil, fmt.Errorf("%w: attribute %s: malformed string", ErrDecode, name)
+				}
+				a.v[i] = string(s)
+			case i == aSequence && val[0] >= '0' && val[0] <= '9':
+				a.v[i] = string(val) // a JSON number is a lenient spelling of the sequence
+			default:
 				return nil, fmt.Errorf("%w: attribute %s is not a JSON string", ErrDecode, name)
 			}
+			a.set[i] = true
 		}
-		a.v[i], a.set[i] = s, true
+		if !r.byte(',') {
+			if !r.byte('}') {
+				return nil, fmt.Errorf("%w: structured event: malformed object at offset %d", ErrDecode, r.i)
+			}
+			break
+		}
 	}
 	if !a.set[aSpecVersion] {
 		return nil, fmt.Errorf("%w: attribute specversion missing", ErrDecode)
 	}
-	d, hasData := raw["data"]
-	if hasData && bytes.Equal(d, []byte("null")) {
-		hasData = false
-	}
-	if b64, ok := raw["data_base64"]; ok && !bytes.Equal(b64, []byte("null")) {
-		if hasData {
+	if b64 != nil {
+		if data != nil {
 			return nil, fmt.Errorf("%w: both data and data_base64 are present", ErrDecode)
 		}
-		var s string
-		if err := json.Unmarshal(b64, &s); err != nil {
+		if b64[0] != '"' {
 			return nil, fmt.Errorf("%w: data_base64 is not a JSON string", ErrDecode)
 		}
-		bin, err := base64.StdEncoding.DecodeString(s)
+		sr := jr{b: b64}
+		s, ok := sr.rawString()
+		if !ok {
+			return nil, fmt.Errorf("%w: data_base64: malformed string", ErrDecode)
+		}
+		bin, err := base64.StdEncoding.DecodeString(string(s))
 		if err != nil {
 			return nil, fmt.Errorf("%w: data_base64: %w", ErrDecode, err)
 		}
 		return bin, nil
 	}
-	if !hasData {
-		return nil, nil
+	return data, nil
+}
+
+// attrIndexExact finds an attribute by its exact JSON member name.
+func attrIndexExact(name string) int {
+	for i, n := range attrNames {
+		if n == name {
+			return i
+		}
 	}
-	return d, nil
+	return -1
 }
 
 // build checks the attributes and reconstructs the Event.
