@@ -35,6 +35,9 @@ const (
 	ExtCTIManager      = "ctimanager"
 	ExtProviderSession = "providersession"
 	ExtTraceParent     = "traceparent"
+	// ExtCTIFrame is the provenance of an event: the CTI link frame it was
+	// derived from, "<providerId>:<frame sequence>" (Event.Frame).
+	ExtCTIFrame = "ctiframe"
 )
 
 // Header names written in binary mode (lower-case, as the NATS binding
@@ -55,6 +58,7 @@ const (
 	HeaderCTIManager      = "ce-" + ExtCTIManager
 	HeaderProviderSession = "ce-" + ExtProviderSession
 	HeaderTraceParent     = "ce-" + ExtTraceParent
+	HeaderCTIFrame        = "ce-" + ExtCTIFrame
 	HeaderContentType     = "Content-Type"
 	HeaderMsgID           = "Nats-Msg-Id"
 )

@@ -32,6 +32,7 @@ func StructuredJSON(env Envelope, data []byte) []byte {
 	b = jStrOmit(b, `,"`+ExtCTIManager+`":`, env.CTIManager)
 	b = jStrOmit(b, `,"`+ExtProviderSession+`":`, env.Session)
 	b = jStrOmit(b, `,"`+ExtTraceParent+`":`, env.TraceParent)
+	b = jStrOmit(b, `,"`+ExtCTIFrame+`":`, env.Frame)
 	if len(data) > 0 {
 		b = append(b, `,"data":`...)
 		b = append(b, data...)
@@ -59,6 +60,7 @@ func ToCloudEvent(env Envelope, data []byte) (*event.Event, error) {
 	ext := [...]struct{ name, v string }{
 		{ExtJTAPIEvent, env.JTAPIEvent}, {ExtSequence, FormatSequence(env.Sequence)},
 		{ExtCTIManager, env.CTIManager}, {ExtProviderSession, env.Session}, {ExtTraceParent, env.TraceParent},
+		{ExtCTIFrame, env.Frame},
 	}
 	for _, x := range ext {
 		if x.v != "" {

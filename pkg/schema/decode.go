@@ -21,6 +21,8 @@ type Envelope struct {
 	JTAPIEvent                                                          string
 	Sequence                                                            uint64
 	CTIManager, Session, TraceParent                                    string
+	// Frame is the ctiframe extension (Event.Frame).
+	Frame string
 }
 
 // ErrDecode is wrapped by every Decode error.
@@ -41,12 +43,13 @@ const (
 	aCTIManager
 	aSession
 	aTraceParent
+	aFrame
 	nAttrs
 )
 
 var attrNames = [nAttrs]string{
 	"specversion", "id", "source", "type", "subject", "time", "datacontenttype",
-	"dataschema", ExtJTAPIEvent, ExtSequence, ExtCTIManager, ExtProviderSession, ExtTraceParent,
+	"dataschema", ExtJTAPIEvent, ExtSequence, ExtCTIManager, ExtProviderSession, ExtTraceParent, ExtCTIFrame,
 }
 
 // attrIndex finds an attribute by its header name suffix, in any case.
@@ -297,7 +300,7 @@ func build(a *attrs, data []byte) (Envelope, Event, error) {
 		ID: a.v[aID], Source: a.v[aSource], Type: a.v[aType], Subject: a.v[aSubject],
 		DataSchema: a.v[aDataSchema], DataContentType: a.v[aDataContentType], SpecVersion: a.v[aSpecVersion],
 		JTAPIEvent: a.v[aJTAPIEvent], CTIManager: a.v[aCTIManager], Session: a.v[aSession],
-		TraceParent: a.v[aTraceParent],
+		TraceParent: a.v[aTraceParent], Frame: a.v[aFrame],
 	}
 	if a.set[aSubject] && env.Subject == "" {
 		return Envelope{}, Event{}, fmt.Errorf("%w: attribute subject is empty", ErrDecode)
@@ -344,6 +347,7 @@ func build(a *attrs, data []byte) (Envelope, Event, error) {
 	ev := Event{
 		Family: family, Entity: env.Subject, Name: name, Session: env.Session,
 		Sequence: env.Sequence, CTIManager: env.CTIManager, Time: env.Time, TraceParent: env.TraceParent,
+		Frame: env.Frame,
 	}
 	if s, seq, ok := ParseEventID(env.ID); ok && s == env.Session {
 		ev.SessionSeq = seq

@@ -194,7 +194,7 @@ func checkEvent(ev *Event) (*kind, error) {
 	}
 	for _, a := range [...]struct{ name, v string }{
 		{"subject (Entity)", ev.Entity}, {ExtProviderSession + " (Session)", ev.Session},
-		{ExtCTIManager, ev.CTIManager}, {ExtTraceParent, ev.TraceParent},
+		{ExtCTIManager, ev.CTIManager}, {ExtTraceParent, ev.TraceParent}, {ExtCTIFrame, ev.Frame},
 	} {
 		if err := checkString(a.name, a.v); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidEvent, ev.Name, err)
@@ -288,7 +288,7 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 	b = appendEventID(b, ev.Session, ev.SessionSeq)
 	idEnd := len(b)
 
-	var spans [14]span
+	var spans [15]span
 	n := 0
 	lit := func(key, v string) {
 		spans[n] = span{key: key, start: -1, end: -1, lit: v}
@@ -339,6 +339,11 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 		start = len(b)
 		b = appendPct(b, ev.TraceParent)
 		mark(HeaderTraceParent, start)
+	}
+	if ev.Frame != "" {
+		start = len(b)
+		b = appendPct(b, ev.Frame)
+		mark(HeaderCTIFrame, start)
 	}
 
 	s := string(b)
@@ -394,6 +399,7 @@ func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
 	b = jStrOmit(b, `,"`+ExtCTIManager+`":`, ev.CTIManager)
 	b = jStr(b, `,"`+ExtProviderSession+`":`, ev.Session)
 	b = jStrOmit(b, `,"`+ExtTraceParent+`":`, ev.TraceParent)
+	b = jStrOmit(b, `,"`+ExtCTIFrame+`":`, ev.Frame)
 	b = append(b, `,"data":`...)
 	b, err := marshalData(b, d)
 	if err != nil {

@@ -48,6 +48,13 @@ type Event struct {
 	Received time.Time
 	// TraceParent is an optional W3C trace context.
 	TraceParent string
+	// Frame is the provenance of the event: "<providerId>:<sequence>" of
+	// the CTI link frame it was derived from (the CTIManager's provider id
+	// and the frame header's per-session sequence), so the stream can be
+	// compared with what the CTIManager sent. Empty for events the bridge
+	// originates (timers, link loss, its own lifecycle). Carried as the
+	// ctiframe extension.
+	Frame string
 	Data        Data
 }
 

@@ -136,6 +136,25 @@ func FuzzDecode(f *testing.F) {
 		if env.ID == "" || env.Source == "" || env.Type == "" || env.SpecVersion != SpecVersion {
 			t.Fatalf("accepted an event without required attributes: %+v", env)
 		}
+		// A structured event read by the member scan reads the same with
+		// encoding/json.
+		if ct := firstFold(h, "content-type"); strings.HasPrefix(strings.ToLower(ct), "application/cloudevents") {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(payload, &m); err != nil {
+				t.Fatalf("accepted a structured event encoding/json rejects: %v", err)
+			}
+			for name, got := range map[string]string{"id": env.ID, "source": env.Source, "type": env.Type, "subject": env.Subject, ExtProviderSession: env.Session} {
+				var want string
+				if r, ok := m[name]; ok && string(r) != "null" {
+					if err := json.Unmarshal(r, &want); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+				}
+				if got != want {
+					t.Fatalf("attribute %s: read %q, encoding/json %q", name, got, want)
+				}
+			}
+		}
 		// Whatever decodes and is a valid bridge event re-encodes, in
 		// both modes, to the same event.
 		for _, e := range []*Encoder{enc, encS} {
@@ -169,6 +188,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func firstFold(h map[string][]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 func TestFuzzSeedDirsExist(t *testing.T) {
