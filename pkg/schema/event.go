@@ -55,7 +55,7 @@ type Event struct {
 	// originates (timers, link loss, its own lifecycle). Carried as the
 	// ctiframe extension.
 	Frame string
-	Data        Data
+	Data  Data
 }
 
 // Timestamps are the three instants of an event's life. Published is set
