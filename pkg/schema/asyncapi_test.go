@@ -223,6 +223,9 @@ components:
         ce-traceparent:
           type: string
           description: W3C trace context, when known.
+        ce-ctiframe:
+          type: string
+          description: 'Provenance: the CTI link frame the event was derived from, <providerId>:<frame sequence>; absent for events the bridge originates.'
         Nats-Msg-Id:
           type: string
           description: JetStream deduplication id, equal to ce-id.
@@ -268,6 +271,8 @@ components:
         providersession:
           type: string
         traceparent:
+          type: string
+        ctiframe:
           type: string
         data:
           type: object
