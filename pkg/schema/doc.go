@@ -25,7 +25,8 @@
 //   - extensions: jtapievent (the JTAPI or bridge event name), sequence
 //     (per entity within the session, a String zero-padded to 20 digits so
 //     string order is numeric order, as the CloudEvents sequence extension
-//     requires), ctimanager, providersession, and traceparent when known.
+//     requires), ctimanager, providersession, and, when known, traceparent
+//     and ctiframe (the CTI link frame the event was derived from).
 //   - data: the JSON of Data, with times.published stamped by Encode.
 //
 // # Usage
@@ -44,6 +45,12 @@
 // application/cloudevents+json. Decode detects the mode, matches header
 // names case-insensitively and rejects malformed input with errors naming
 // the attribute.
+//
+// The hot paths avoid reflection: Encode writes the data JSON with a
+// hand-written appender and Decode reads it with a hand-written reader;
+// both are checked against encoding/json (differential tests and fuzzing),
+// and both step aside for encoding/json if the Data types gain a field
+// they do not know (TestDataLayout then fails until they are updated).
 //
 // StructuredJSON turns any decoded message into one JSON-format event
 // (what replay exports as JSON lines); ToCloudEvent turns it into an sdk-go
