@@ -153,7 +153,11 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Conn:       nc,
 		Publisher:  jetstream.Config{BufferSize: cfg.NATS.BufferSize, MaxInFlight: cfg.NATS.MaxInFlight},
 		HTTPListen: cfg.HTTP.Listen,
-		Logger:     log,
+		// After a fatal provider shutdown (certificate compromised,
+		// retries exhausted) /readyz and /metrics stay up for a minute,
+		// two scrape intervals, so monitoring sees why before exit 1.
+		FatalLinger: time.Minute,
+		Logger:      log,
 	})
 	if err != nil {
 		return err

@@ -39,7 +39,12 @@ type Config struct {
 	HeartbeatEvery time.Duration
 	// DrainTimeout bounds the final flush to JetStream (default 10 s).
 	DrainTimeout time.Duration
-	Logger       zerolog.Logger
+	// FatalLinger keeps the ops endpoints serving after the provider shut
+	// down by itself (certificate compromised, retries exhausted, login
+	// refused), so that probes and a Prometheus scrape can see why before
+	// Run returns the error (see linger.go). 0 returns at once.
+	FatalLinger time.Duration
+	Logger      zerolog.Logger
 	// StatusExtra, if set, adds fields to /status (e.g. the demo's ports).
 	StatusExtra func() map[string]any
 }
@@ -212,7 +217,8 @@ func (b *Bridge) Status() any {
 // APPLICATIONREQUEST (its final events published), then a bounded flush of
 // everything buffered to JetStream. It returns nil after an orderly stop and
 // the engine's error when the provider shut down by itself (retries
-// exhausted, certificate compromised).
+// exhausted, certificate compromised), once FatalLinger has passed or ctx
+// has ended.
 func (b *Bridge) Run(ctx context.Context) error {
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	defer stopPub()
@@ -277,6 +283,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		b.log.Warn().Err(err).Msg("publisher stopped")
 	}
 	b.pub.Close()
+	if engErr != nil && ctx.Err() == nil {
+		b.linger(ctx, engErr)
+	}
 	if ctx.Err() != nil && (engErr == nil || errors.Is(engErr, context.Canceled)) {
 		return nil
 	}

@@ -31,6 +31,9 @@ type Metrics struct {
 	Rejected         prometheus.CounterFunc
 	Reordered        prometheus.CounterFunc
 	CertificateFatal prometheus.Gauge
+	// CertificateProblems counts CertificateProblem events by reason
+	// (DUPLICATECERTUSED warns before CERTCOMPROMISED makes it fatal).
+	CertificateProblems *prometheus.CounterVec
 }
 
 // PublisherStats is what the metrics read from the publisher.
@@ -104,11 +107,14 @@ func NewMetrics(stats func() PublisherStats) *Metrics {
 		CertificateFatal: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ctibridge_certificate_compromised", Help: "1 when CTIManager declared the client certificate compromised.",
 		}),
+		CertificateProblems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ctibridge_certificate_problems_total", Help: "CertificateProblem events by reason: SERVER_TRUST, CLIENT_CERT_REFUSED, DUPLICATECERTUSED, CERTCOMPROMISED.",
+		}, []string{"reason"}),
 	}
 	m.ProviderState.Set(schema.ProviderOutOfService)
 	r.MustRegister(m.EventsIn, m.EventsPublished, m.PublishLatency, m.ProviderState, m.Failovers,
 		m.HeartbeatMisses, m.Gaps, m.BufferDepth, m.InFlight, m.Dropped, m.Resends, m.Duplicates,
-		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal)
+		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal, m.CertificateProblems)
 	return m
 }
 
@@ -132,8 +138,11 @@ func (m *Metrics) Observe(ev *schema.Event) {
 	case schema.EvPublishGap:
 		m.Gaps.WithLabelValues("publish").Inc()
 	case schema.EvCertificateProblem:
-		if p := ev.Data.Provider; p != nil && p.Reason == "CERTCOMPROMISED" {
-			m.CertificateFatal.Set(1)
+		if p := ev.Data.Provider; p != nil {
+			m.CertificateProblems.WithLabelValues(p.Reason).Inc()
+			if p.Reason == "CERTCOMPROMISED" {
+				m.CertificateFatal.Set(1)
+			}
 		}
 	}
 }
