@@ -75,6 +75,7 @@ type inItem struct {
 	link LinkID
 	conn *ctilink.Conn
 	msg  ctilink.Message
+	seq  uint32 // the frame's header sequence
 	err  error
 	node int
 	ok   bool
@@ -216,6 +217,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	return ctxErr
 }
 
+// SetPriorGap makes Run start with a provider gap open for an outage that
+// began before this run (see Machine.SetPriorGap). It must be called
+// before Run.
+func (e *Engine) SetPriorGap(g PriorGap) error {
+	if e.running.Load() {
+		return errors.New("ctiengine: SetPriorGap called after Run")
+	}
+	e.m.SetPriorGap(g)
+	return nil
+}
+
 // Close closes the provider in order (ProviderCloseRequest with
 // APPLICATIONREQUEST, bounded by CloseTimeout; then ProvShutdownEv) and
 // waits for Run to return. It is idempotent.
@@ -305,7 +317,7 @@ func (e *Engine) handle(ctx context.Context, it inItem) {
 	case inLinkFailed:
 		e.apply(ctx, e.m.LinkFailed(it.link, it.err, now))
 	case inFrame:
-		e.apply(ctx, e.m.Message(it.link, it.msg, now))
+		e.apply(ctx, e.m.MessageSeq(it.link, it.seq, it.msg, now))
 	case inFrameErr:
 		e.apply(ctx, e.m.FrameError(it.link, it.err, now))
 	case inLinkDown:
@@ -318,7 +330,7 @@ func (e *Engine) handle(ctx context.Context, it inItem) {
 func (e *Engine) readLoop(lc *linkConn) {
 	defer e.wg.Done()
 	for {
-		_, msg, err := lc.conn.Read()
+		h, msg, err := lc.conn.Read()
 		if err != nil {
 			if !ctilink.IsFatal(err) {
 				if !e.post(inItem{kind: inFrameErr, link: lc.id, err: err}, lc.done) {
@@ -329,7 +341,7 @@ func (e *Engine) readLoop(lc *linkConn) {
 			e.post(inItem{kind: inLinkDown, link: lc.id, err: err}, lc.done)
 			return
 		}
-		if !e.post(inItem{kind: inFrame, link: lc.id, msg: msg}, lc.done) {
+		if !e.post(inItem{kind: inFrame, link: lc.id, msg: msg, seq: h.Sequence}, lc.done) {
 			return
 		}
 	}

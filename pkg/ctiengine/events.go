@@ -131,6 +131,9 @@ func (m *Machine) emit(ev schema.Event) {
 	if ev.CTIManager == "" {
 		ev.CTIManager = m.nodeName
 	}
+	if ev.Frame == "" {
+		ev.Frame = m.frameID()
+	}
 	ev.Data.Times.Upstream = ev.Time
 	ev.Data.Times.Received = ev.Received
 	m.stats.Events++

@@ -191,9 +191,16 @@ type Machine struct {
 	routeSess   map[uint32]time.Time
 	reinstating bool
 
-	// Held back call messages (see maxBuffered).
-	buffered []ctilink.Message
-	bufferAt []time.Time
+	// Held back call messages (see maxBuffered), with the header
+	// sequence of each.
+	buffered  []ctilink.Message
+	bufferAt  []time.Time
+	bufferSeq []uint32
+
+	// Provenance of the events being produced: the inbound frame's header
+	// sequence (0: none) and its "<providerId>:<seq>" (built on first use).
+	rxSeq   uint32
+	rxFrame string
 
 	// Session and sequences.
 	sessionN   int
@@ -203,8 +210,9 @@ type Machine struct {
 	seqs       map[seqKey]uint64
 	callSeqs   int
 
-	gap  *gapState
-	gapN int
+	gap      *gapState
+	gapN     int
+	priorGap *PriorGap // opened by Start (SetPriorGap)
 
 	timers [numTimers]time.Time
 
@@ -291,12 +299,37 @@ func (m *Machine) finish() *Output {
 	return &m.out
 }
 
+// PriorGap describes an outage that began before this run: the bridge's
+// previous run ended without an orderly stop (killed), so what CTIManager
+// reported between its last published event and this run is unknown.
+type PriorGap struct {
+	// Reason is the gap's reason (GapOpened/GapClosed Reason).
+	Reason string
+	// OpenedAt is when the outage began: the time of the previous run's
+	// last event.
+	OpenedAt time.Time
+}
+
+// SetPriorGap makes Start open a provider gap for an outage that began
+// before this run: GapOpened comes first, and once the first provider is in
+// service and its snapshots are in, the call model reconciles (every call a
+// snapshot reports is CallDiscoveredBySnapshot, since nothing is known from
+// before) and GapClosed records the gap with its counts. It must be called
+// before Start.
+func (m *Machine) SetPriorGap(g PriorGap) {
+	m.priorGap = &g
+}
+
 // Start begins connecting to the first CTIManager.
 func (m *Machine) Start(now time.Time) *Output {
 	m.begin()
 	if m.link == LinkIdle && !m.done {
 		if m.cfg.fallbackWarning != "" {
 			m.note(zerolog.WarnLevel, m.cfg.fallbackWarning, nil)
+		}
+		if g := m.priorGap; g != nil {
+			m.priorGap = nil
+			m.openGapAt(now, g.OpenedAt, g.Reason)
 		}
 		m.newRound(-1)
 		m.connectNext(now)
@@ -313,6 +346,9 @@ func (m *Machine) LinkUp(link LinkID, now time.Time) *Output {
 	}
 	m.txSeq = 0
 	m.lastRx = now
+	// A new link's events get its provider id once the open response
+	// names it.
+	m.providerID, m.rxFrame = "", ""
 	m.setLink(LinkOpening, "connected", now)
 	seq := m.send(ctilink.ProviderOpenRequest{
 		Login:                    m.cfg.Login,

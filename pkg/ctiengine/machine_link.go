@@ -184,6 +184,7 @@ func (m *Machine) lose(now time.Time, reason ctilink.CloseReason, detail string)
 	m.setLink(LinkConnecting, "link lost: "+detail, now)
 	m.buffered = m.buffered[:0]
 	m.bufferAt = m.bufferAt[:0]
+	m.bufferSeq = m.bufferSeq[:0]
 	if wasInService {
 		m.outOfService(now, reason, detail)
 	}
@@ -243,15 +244,21 @@ func (m *Machine) outOfService(now time.Time, reason ctilink.CloseReason, detail
 }
 
 func (m *Machine) openGap(now time.Time, reason string) {
+	m.openGapAt(now, now, reason)
+}
+
+// openGapAt opens a provider gap that began at openedAt (now, except for a
+// gap carried over from before this run, see PriorGap).
+func (m *Machine) openGapAt(now, openedAt time.Time, reason string) {
 	if m.gap != nil {
 		return
 	}
 	m.gapN++
 	m.stats.Gaps++
-	m.gap = &gapState{id: fmt.Sprintf("%s-gap%d", m.cfg.BridgeInstance, m.gapN), openedAt: now, reason: reason}
+	m.gap = &gapState{id: fmt.Sprintf("%s-gap%d", m.cfg.BridgeInstance, m.gapN), openedAt: openedAt, reason: reason}
 	ev := m.bridgeEvent(schema.EvGapOpened, now)
 	ev.Data.Bridge.Reason = reason
-	ev.Data.Bridge.Gap = &schema.Gap{ID: m.gap.id, Kind: "provider", OpenedAt: now, Reason: reason,
+	ev.Data.Bridge.Gap = &schema.Gap{ID: m.gap.id, Kind: "provider", OpenedAt: openedAt, Reason: reason,
 		CallsBefore: m.model.Stats().Tracked}
 	m.emit(ev)
 }

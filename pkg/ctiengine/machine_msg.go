@@ -2,6 +2,7 @@ package ctiengine
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -10,12 +11,24 @@ import (
 )
 
 // Message handles one decoded frame received on link. Any inbound frame
-// counts as a heartbeat.
+// counts as a heartbeat. The events it produces carry no provenance; the
+// Engine uses MessageSeq.
 func (m *Machine) Message(link LinkID, msg ctilink.Message, now time.Time) *Output {
+	return m.MessageSeq(link, 0, msg, now)
+}
+
+// MessageSeq is Message for a frame whose header carried sequence seq:
+// every event derived from it (directly, or later for a call message held
+// back while devices are opened) has Event.Frame "<providerId>:<seq>", so
+// the stream can be compared with what CTIManager sent. Zero means
+// unknown (no provenance).
+func (m *Machine) MessageSeq(link LinkID, seq uint32, msg ctilink.Message, now time.Time) *Output {
 	m.begin()
 	if link != m.linkID || m.done || msg == nil {
 		return m.finish()
 	}
+	m.setRx(seq)
+	defer m.setRx(0)
 	m.lastRx = now
 	m.stats.FramesIn++
 	switch v := msg.(type) {
@@ -76,6 +89,7 @@ func (m *Machine) openResponse(v ctilink.ProviderOpenResponse, now time.Time) {
 	m.serverHB = time.Duration(v.ServerHeartbeatMs) * time.Millisecond
 	m.clientHB = time.Duration(v.ClientHeartbeatMs) * time.Millisecond
 	m.providerID = v.ProviderID
+	m.rxFrame = ""
 	m.announced = true
 	m.setLink(LinkAwaitingOpenCompleted, "provider open accepted", now)
 	ev := m.providerEvent(schema.EvCTIManagerConnected, now)
@@ -116,8 +130,8 @@ func (m *Machine) openCompleted(v ctilink.ProviderOpenCompleted, now time.Time) 
 		m.closedBy(v.Reason, detail, now)
 		return
 	}
-	if v.ProviderID != "" {
-		m.providerID = v.ProviderID
+	if v.ProviderID != "" && v.ProviderID != m.providerID {
+		m.providerID, m.rxFrame = v.ProviderID, ""
 	}
 	m.cancel(TimerPhase)
 	m.setLink(LinkFetchingDevices, "provider open completed", now)
@@ -262,6 +276,7 @@ func (m *Machine) callMessage(msg ctilink.Message, now time.Time) {
 	if m.link == LinkOpeningDevices && len(m.buffered) < maxBuffered {
 		m.buffered = append(m.buffered, msg)
 		m.bufferAt = append(m.bufferAt, now)
+		m.bufferSeq = append(m.bufferSeq, m.rxSeq)
 		m.stats.BufferedMessages++
 		return
 	}
@@ -272,12 +287,36 @@ func (m *Machine) callMessage(msg ctilink.Message, now time.Time) {
 }
 
 func (m *Machine) flushBuffered() {
+	// Each held-back message keeps its own provenance.
+	cur := m.rxSeq
 	for i, b := range m.buffered {
+		m.setRx(m.bufferSeq[i])
 		m.applyCall(b, m.bufferAt[i])
 		m.buffered[i] = nil
 	}
+	m.setRx(cur)
 	m.buffered = m.buffered[:0]
 	m.bufferAt = m.bufferAt[:0]
+	m.bufferSeq = m.bufferSeq[:0]
+}
+
+// setRx sets the inbound frame whose events are being produced (0: none).
+func (m *Machine) setRx(seq uint32) {
+	if seq != m.rxSeq {
+		m.rxSeq, m.rxFrame = seq, ""
+	}
+}
+
+// frameID is the provenance of the events being produced: "" outside a
+// frame or before the provider id is known.
+func (m *Machine) frameID() string {
+	if m.rxSeq == 0 || m.providerID == "" {
+		return ""
+	}
+	if m.rxFrame == "" {
+		m.rxFrame = m.providerID + ":" + strconv.FormatUint(uint64(m.rxSeq), 10)
+	}
+	return m.rxFrame
 }
 
 func (m *Machine) applyCall(msg ctilink.Message, now time.Time) {

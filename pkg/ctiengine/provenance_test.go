@@ -1,0 +1,109 @@
+package ctiengine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// Every event derived from an inbound frame names it ("<providerId>:<seq>"),
+// including call messages held back while devices are opened and applied
+// later; events the engine originates (timers, link loss) name none.
+func TestMachine_EventsCarryTheFrameTheyCameFrom(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start()
+	h.up()
+	h.openResponse(10*time.Second, 10*time.Second)
+	h.openCompleted(0)
+	h.deviceList(phones(2), 500)
+	// Devices are being opened: this call message is held back.
+	call := ctilink.CallStateEvent{Device: "SEP000000000001", Line: "1001", CallHandle: 1, GlobalCallID: 42,
+		State: ctilink.CallStateOffering, Calling: ctilink.Party{DN: "9999"}, Called: ctilink.Party{DN: "1001"}, TimeNs: t0.UnixNano()}
+	h.record(h.m.MessageSeq(h.link, 9, call, h.now))
+	h.take()
+	h.answerRequests(nil)
+	var callEvs int
+	for _, ev := range h.take() {
+		switch {
+		case ev.Family == schema.FamilyCall:
+			callEvs++
+			if ev.Frame != "prov-1:9" {
+				t.Fatalf("held-back call event %s has frame %q, want prov-1:9", ev.Name, ev.Frame)
+			}
+		case ev.Frame != "":
+			t.Fatalf("%s came from a frame without a sequence but names %q", ev.Name, ev.Frame)
+		}
+	}
+	if callEvs == 0 {
+		t.Fatal("the held-back call message produced no event")
+	}
+
+	call.State = ctilink.CallStateAccepted
+	h.record(h.m.MessageSeq(h.link, 31, call, h.now))
+	evs := h.take()
+	if len(evs) == 0 {
+		t.Fatal("no event for ACCEPTED")
+	}
+	for _, ev := range evs {
+		if ev.Frame != "prov-1:31" {
+			t.Fatalf("%s: frame %q, want prov-1:31", ev.Name, ev.Frame)
+		}
+	}
+
+	// A heartbeat miss is the engine's own doing: no frame.
+	h.advance(time.Minute)
+	evs = h.take()
+	if len(evs) == 0 || evs[0].Name != schema.EvCTIManagerLost {
+		t.Fatalf("no link loss: %v", names(evs))
+	}
+	for _, ev := range evs {
+		if ev.Frame != "" {
+			t.Fatalf("%s after a heartbeat miss names frame %q", ev.Name, ev.Frame)
+		}
+	}
+}
+
+// A gap carried over from a previous run opens first and is reconciled
+// against the first provider's snapshot: every call it reports is
+// discovered (nothing is known from before), then GapClosed counts them.
+func TestMachine_PriorGapReconciledByTheFirstSnapshot(t *testing.T) {
+	h := newHarness(t, testConfig())
+	began := t0.Add(-42 * time.Second)
+	h.m.SetPriorGap(PriorGap{Reason: "bridge restart: previous run b0 ended without an orderly stop", OpenedAt: began})
+	h.start()
+	evs := h.take()
+	if len(evs) < 1 || evs[0].Name != schema.EvGapOpened {
+		t.Fatalf("first events %v, want GapOpened first", names(evs))
+	}
+	opened := evs[0].Data.Bridge.Gap
+	if opened.Kind != "provider" || !opened.OpenedAt.Equal(began) || opened.Reason == "" {
+		t.Fatalf("GapOpened %+v", opened)
+	}
+	h.advance(2 * time.Second)
+	h.establish(phones(2), func(dev string) []ctilink.Message {
+		if dev == "SEP000000000002" {
+			return []ctilink.Message{snapCall("SEP000000000002", "1002", 77, 5, "8888")}
+		}
+		return nil
+	})
+	evs = h.take()
+	var discovered bool
+	for _, ev := range evs {
+		if ev.Name == schema.EvCallDiscovered {
+			discovered = ev.Entity == "77" && ev.Data.Inferred && ev.Data.Call.GapID == opened.ID
+		}
+	}
+	if !discovered {
+		t.Fatalf("no CallDiscoveredBySnapshot for the call up across the restart: %v", names(evs))
+	}
+	last := evs[len(evs)-1]
+	if last.Name != schema.EvGapClosed {
+		t.Fatalf("last event %s, want GapClosed", last.Name)
+	}
+	g := last.Data.Bridge.Gap
+	if g.ID != opened.ID || !g.OpenedAt.Equal(began) || g.DurationMs != 44000 || g.CallsDiscovered != 1 || g.CallsBefore != 0 || g.CallsAfter != 1 {
+		t.Fatalf("GapClosed %+v", g)
+	}
+}
