@@ -46,7 +46,7 @@ between them. It prints where to connect and which replay commands to try.`,
 	f.StringVar(&o.NATSListen, "nats-listen", "127.0.0.1:4222", "address the embedded NATS server serves clients on (port 0: any free port)")
 	f.StringVar(&o.HTTPListen, "http-listen", "127.0.0.1:0", "address of the bridge's /healthz /readyz /metrics /status endpoints")
 	f.DurationVar(&o.RunFor, "run-for", 0, "stop after this long and exit 0 (0: run until Ctrl-C)")
-	f.DurationVar(&o.FailPrimaryAfter, "fail-primary-after", 0, "kill the primary CTIManager after this long (0: never)")
+	f.DurationVar(&o.FailPrimaryAfter, "fail-primary-after", 0, "make the primary CTIManager fail after this long: it goes silent like a crashed host and is detected by missed heartbeats (0: never)")
 	f.DurationVar(&o.Heartbeat, "heartbeat", 2*time.Second, "CTIManager server heartbeat interval (a silent link is torn down after twice this)")
 	f.Int64Var(&o.Seed, "seed", 1, "traffic seed: the same seed gives the same calls")
 	f.Float64Var(&o.Rate, "rate", 2, "new calls per second")

@@ -187,14 +187,26 @@ func Run(ctx context.Context, o Options) error {
 		defer t.Stop()
 	}
 	if o.FailPrimaryAfter > 0 {
+		// A crashed or cut-off CTIManager host sends nothing more — no FIN,
+		// no RST — so the bridge has to notice by the missing heartbeats,
+		// which is the case the failover machinery exists for. The node
+		// goes silent first; once the bridge has had time to give up on it
+		// (2 heartbeat intervals and some), it is taken down for good.
 		primary := managers[0].Name
 		t := time.AfterFunc(o.FailPrimaryAfter, func() {
-			log.Warn().Str("ctimanager", primary).Msg("demo: killing the primary CTIManager (--fail-primary-after)")
+			log.Warn().Str("ctimanager", primary).Msg("demo: the primary CTIManager goes silent (--fail-primary-after)")
+			if err := sim.StallHeartbeats(primary); err != nil {
+				log.Error().Err(err).Msg("demo: stall primary")
+			}
+		})
+		defer t.Stop()
+		t2 := time.AfterFunc(o.FailPrimaryAfter+2*o.Heartbeat+time.Second, func() {
+			log.Warn().Str("ctimanager", primary).Msg("demo: the primary CTIManager is down")
 			if err := sim.KillNode(primary); err != nil {
 				log.Error().Err(err).Msg("demo: kill primary")
 			}
 		})
-		defer t.Stop()
+		defer t2.Stop()
 	}
 	err = br.Run(runCtx)
 	st := br.Publisher().Stats()
@@ -230,7 +242,7 @@ func printBanner(w io.Writer, o Options, natsURL, dataDir, gtPath string, sim *c
 	}
 	p("  traffic           %.1f calls/s, seed %d, server heartbeat %s", o.Rate, o.Seed, o.Heartbeat)
 	if o.FailPrimaryAfter > 0 {
-		p("  fault             the primary CTIManager is killed after %s", o.FailPrimaryAfter)
+		p("  fault             the primary CTIManager fails after %s (goes silent: detected by missed heartbeats)", o.FailPrimaryAfter)
 	}
 	if o.RunFor > 0 {
 		p("  stops after       %s", o.RunFor)
