@@ -111,6 +111,7 @@ func New(cfg Config) (*Engine, error) {
 			return nil, err
 		}
 		e.cert = cert
+		warnCertValidity(e.log, s.TLS.ClientCert, cert.Leaf, s.Clock.Now())
 		if e.pin, err = newTrustPin(s.TLS.TrustStore, e.log); err != nil {
 			return nil, err
 		}

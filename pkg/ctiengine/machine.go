@@ -151,6 +151,7 @@ type Machine struct {
 	openSeq       uint32
 	listSeq       uint32
 	announced     bool // CTIManagerConnected emitted for this link
+	linkTLS       bool // the current link is a TLS link
 	closing       closeIntent
 	lossReason    ctilink.CloseReason
 	pendingDetail string
@@ -379,6 +380,7 @@ func (m *Machine) LinkFailed(link LinkID, err error, now time.Time) *Output {
 	if errors.Is(err, ErrServerTrust) {
 		m.emitCertProblem(now, "SERVER_TRUST", 0, detail)
 	}
+	m.clientCertRefused(err, now)
 	m.lose(now, ctilink.CloseNone, detail)
 	return m.finish()
 }
@@ -398,6 +400,7 @@ func (m *Machine) LinkDown(link LinkID, err error, now time.Time) *Output {
 		m.closeDone(now, detail)
 		return m.finish()
 	}
+	m.clientCertRefused(err, now)
 	m.lose(now, ctilink.CloseUnexpectedShutdown, detail)
 	return m.finish()
 }

@@ -110,6 +110,7 @@ func (m *Machine) connectNext(now time.Time) {
 	if m.cfg.TLS.Enabled() && cm.TLSAddr != "" {
 		addr, useTLS = cm.TLSAddr, true
 	}
+	m.linkTLS = useTLS
 	m.stats.ConnectAttempts++
 	m.setLink(LinkConnecting, "connect", now)
 	m.out.Dial = &DialRequest{Link: m.linkID, Node: node, CTIManager: cm.Name, Addr: addr, TLS: useTLS}
