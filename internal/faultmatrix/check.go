@@ -1,0 +1,439 @@
+package faultmatrix
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// EventBearing reports whether a frame of type t reports a change that must
+// reach the stream as at least one event: call state, features, call
+// changes, parties, routes, media, device and line service, device
+// registration. Every other frame (responses, heartbeats, the device list,
+// provider open and close) drives the session and may produce nothing.
+func EventBearing(t ctilink.MsgType) bool {
+	switch t {
+	case ctilink.TypeCallState, ctilink.TypeFeature, ctilink.TypeCallChanged, ctilink.TypeCallParty,
+		ctilink.TypeRoute, ctilink.TypeMedia, ctilink.TypeDeviceService, ctilink.TypeLineService,
+		ctilink.TypeDeviceRegistration:
+		return true
+	}
+	return false
+}
+
+// RestartGapPrefix starts the reason of the provider gap a bridge records
+// when its previous run ended without an orderly stop; the reason then
+// names the previous run's instance.
+const RestartGapPrefix = "bridge restart:"
+
+// gtFrame is one event-bearing frame the simulator sent to a session.
+type gtFrame struct {
+	seq uint32
+	typ ctilink.MsgType
+	// noChange: a call-state frame that leaves its leg's JTAPI states as
+	// the leg's previous frame left them (see legClass): JTAPI reports
+	// nothing for it.
+	noChange bool
+	at       time.Time
+	desc     string // a short description (Checker.Details)
+}
+
+type simSession struct {
+	id     string
+	frames []gtFrame        // sent event-bearing frames, in sending order
+	other  uint32           // highest sequence of any sent frame
+	legs   map[uint32]uint8 // call handle → legClass of its last frame
+	// From the stream: frames named by at least one event, the highest
+	// sequence named, and where the last event naming this session's
+	// frames sits.
+	covered   bitset
+	maxFramed uint32
+	lastSess  *session
+	lastSeq   uint64
+	sessions  map[*session]bool
+}
+
+type entKey struct {
+	fam    schema.Family
+	entity string
+}
+
+type entState struct {
+	seq     uint64 // last sequence extension seen
+	sessSeq uint64 // its session sequence
+}
+
+// marker is an event of an engine session that the gap accounting needs.
+type marker struct {
+	seq    uint64
+	kind   uint8
+	gapID  string
+	reason string
+}
+
+const (
+	mGapOpened uint8 = iota + 1
+	mGapClosed
+	mConnecting
+)
+
+// session is one provider (or bridge, or publisher) session of the stream.
+type session struct {
+	name     string
+	instance string
+	n        int // engine sessions: N of "<instance>-p<N>"; 0 otherwise
+	seen     bitset
+	// frames[sessSeq-1] packs the event's frame: (sim index+1)<<32 | seq.
+	frames  []uint64
+	markers []marker
+	ents    map[entKey]entState
+	events  int
+}
+
+type pubGap struct {
+	id                  string
+	firstSess, lastSess string
+	firstSeq, lastSeq   uint64
+	dropped             int
+}
+
+// seqJump is a per-entity sequence that did not go up by exactly one.
+type seqJump struct {
+	sess             *session
+	key              entKey
+	prev, got        uint64
+	prevSess, atSess uint64
+	streamSeq        uint64
+}
+
+// Checker compares what the simulator sent (its ground truth) with what
+// the stream holds, by the rules of docs/reliability.md:
+//
+//	(a) every CloudEvent id is stored once;
+//	(b) every event-bearing frame the simulator sent has at least one event
+//	    naming it (ctiframe), or lies inside an explicit gap: the frames a
+//	    session sent after the last one the bridge acted on, when that
+//	    session ended into a provider gap (GapOpened, or a gap already open,
+//	    or a restart gap naming the run), or frames whose events a
+//	    PublishGap record reports dropped;
+//	(c) within each session, each entity's sequence extension goes up by
+//	    exactly one in stream order, from 1 (unless a PublishGap covers the
+//	    missing events);
+//	(d) within each engine session, events follow the order of the
+//	    event-bearing frames they came from.
+//
+// Feed it with AddRecord (any order relative to the events, records of
+// one simulator session in sending order) and AddEvent (stream order),
+// then call Report. Memory is a few bytes per frame and per event, so a
+// long soak fits. A Checker is not safe for concurrent use.
+type Checker struct {
+	// Details keeps a short description of every frame for the report
+	// (tests); off, lost frames are named by session, sequence and type.
+	Details bool
+
+	sims       map[string]*simSession
+	simIndex   map[string]int
+	simList    []*simSession
+	sessions   map[string]*session
+	pubGaps    []pubGap
+	restarts   []string // reasons of restart gaps
+	dups       []string
+	undecoded  []string
+	jumps      []seqJump
+	badFrames  []string
+	events     int
+	streamLast uint64
+	provGaps   int
+	closedGaps map[string]bool
+}
+
+// NewChecker returns an empty Checker.
+func NewChecker() *Checker {
+	return &Checker{
+		sims: map[string]*simSession{}, simIndex: map[string]int{},
+		sessions: map[string]*session{}, closedGaps: map[string]bool{},
+	}
+}
+
+func (c *Checker) sim(id string) (*simSession, int) {
+	if s, ok := c.sims[id]; ok {
+		return s, c.simIndex[id]
+	}
+	s := &simSession{id: id, sessions: map[*session]bool{}}
+	c.sims[id] = s
+	c.simIndex[id] = len(c.simList)
+	c.simList = append(c.simList, s)
+	return s, len(c.simList) - 1
+}
+
+// Frame is one frame the simulator sent to a session.
+type Frame struct {
+	Session string // the simulator's session (provider) id
+	Seq     uint32 // its header sequence
+	Type    ctilink.MsgType
+	Time    time.Time
+	// CallState is the message of a call-state frame (nil otherwise).
+	CallState *ctilink.CallStateEvent
+	// Desc, if set, describes the frame for the report.
+	Desc func() string
+}
+
+// AddRecord takes one ground-truth record. Only frames sent count: a
+// frame withheld (stall) or lost with its session never reached the wire.
+func (c *Checker) AddRecord(r ctisim.Record) {
+	if !r.Sent {
+		return
+	}
+	f := Frame{Session: r.Session, Seq: r.Seq, Type: msgType(r), Time: r.Time, Desc: func() string { return describe(r) }}
+	if f.Type == ctilink.TypeCallState {
+		switch m := r.Msg.(type) {
+		case ctilink.CallStateEvent:
+			f.CallState = &m
+		case nil:
+			var cs ctilink.CallStateEvent
+			if json.Unmarshal(r.Body, &cs) == nil {
+				f.CallState = &cs
+			}
+		}
+	}
+	c.AddFrame(f)
+}
+
+// AddFrame takes one frame the simulator sent; the frames of one session
+// must come in sending order.
+func (c *Checker) AddFrame(fr Frame) {
+	s, _ := c.sim(fr.Session)
+	s.other = max(s.other, fr.Seq)
+	if !EventBearing(fr.Type) {
+		return
+	}
+	f := gtFrame{seq: fr.Seq, typ: fr.Type, at: fr.Time}
+	if cs := fr.CallState; cs != nil {
+		f.noChange = s.legChange(cs)
+	}
+	if c.Details && fr.Desc != nil {
+		f.desc = fr.Desc()
+	}
+	s.frames = append(s.frames, f)
+}
+
+// Leg classes: the pair (connection call-control state, terminal
+// connection call-control state) a wire state maps to for the line's own
+// connection, by the normative table of pkg/ctiengine/callmodel (far
+// parties observed, as in the rig). legNone: no class (always reported).
+const (
+	legNone uint8 = iota
+	legInitiated
+	legDialing
+	legEstablishedTalking
+	legOffered
+	legQueued
+	legAlertingRinging
+	legEstablishedHeld
+	legEstablishedInUse
+	legUnknown
+)
+
+func legClass(st ctilink.CallState) uint8 {
+	switch st {
+	case ctilink.CallStateDialTone:
+		return legInitiated
+	case ctilink.CallStateDialing:
+		return legDialing
+	case ctilink.CallStateProceeding, ctilink.CallStateProgressing, ctilink.CallStateRingback,
+		ctilink.CallStateConnected, ctilink.CallStateWhisper:
+		return legEstablishedTalking
+	case ctilink.CallStateOffering:
+		return legOffered
+	case ctilink.CallStateQueued, ctilink.CallStateWaiting:
+		return legQueued
+	case ctilink.CallStateAccepted:
+		return legAlertingRinging
+	case ctilink.CallStateOnHold, ctilink.CallStateOnHoldPending, ctilink.CallStateTransferOnHold,
+		ctilink.CallStateTransferOnHoldPending:
+		return legEstablishedHeld
+	case ctilink.CallStateRemoteInUse:
+		return legEstablishedInUse
+	case ctilink.CallStateUnknown:
+		return legUnknown
+	}
+	return legNone // BUSY, DISCONNECTED, IDLE: always reported
+}
+
+// legChange records a call-state frame of this session and reports
+// whether it leaves the leg in the class its previous live frame left it
+// (so JTAPI has nothing to report). Snapshots always report.
+func (s *simSession) legChange(cs *ctilink.CallStateEvent) bool {
+	if s.legs == nil {
+		s.legs = map[uint32]uint8{}
+	}
+	cl := legClass(cs.State)
+	prev, known := s.legs[cs.CallHandle]
+	if cl == legNone {
+		delete(s.legs, cs.CallHandle)
+		return false
+	}
+	s.legs[cs.CallHandle] = cl
+	return known && prev == cl && !cs.Snapshot
+}
+
+func msgType(r ctisim.Record) ctilink.MsgType {
+	if r.Msg != nil {
+		return r.Msg.Type()
+	}
+	return typeByName[r.Type]
+}
+
+var typeByName = func() map[string]ctilink.MsgType {
+	m := map[string]ctilink.MsgType{}
+	for t := 0; t < 256; t++ {
+		mt := ctilink.MsgType(t)
+		if name := mt.String(); name != "" && !strings.HasPrefix(name, "MsgType(") && !strings.HasPrefix(name, "0x") {
+			m[name] = mt
+		}
+	}
+	return m
+}()
+
+func describe(r ctisim.Record) string {
+	switch m := r.Msg.(type) {
+	case ctilink.CallStateEvent:
+		snap := ""
+		if m.Snapshot {
+			snap = " snapshot"
+		}
+		return fmt.Sprintf("CallState{%s/%s call %d leg %d %s%s}", m.Device, m.Line, m.GlobalCallID, m.CallHandle, m.State, snap)
+	case ctilink.DeviceServiceEvent:
+		return fmt.Sprintf("DeviceService{%s in=%v}", m.Device, m.InService)
+	case ctilink.LineServiceEvent:
+		return fmt.Sprintf("LineService{%s/%s in=%v}", m.Device, m.Line, m.InService)
+	case ctilink.DeviceRegistrationEvent:
+		return fmt.Sprintf("DeviceRegistration{%s registered=%v}", m.Device, m.Registered)
+	}
+	if len(r.Body) > 0 && len(r.Body) < 200 {
+		return r.Type + string(r.Body)
+	}
+	return r.Type
+}
+
+// sessionOf parses a session id: "<instance>-p<N>" (engine), "<instance>-b"
+// (bridge records), "<instance>-pub" (publisher gap records).
+func (c *Checker) sessionOf(name string) *session {
+	if s, ok := c.sessions[name]; ok {
+		return s
+	}
+	s := &session{name: name, ents: map[entKey]entState{}}
+	if i := strings.LastIndex(name, "-p"); i > 0 {
+		if n, err := strconv.Atoi(name[i+2:]); err == nil && n > 0 {
+			s.instance, s.n = name[:i], n
+		}
+	}
+	if s.n == 0 {
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			s.instance = name[:i]
+		}
+	}
+	c.sessions[name] = s
+	return s
+}
+
+// AddEvent takes one decoded event, in stream order; streamSeq is its
+// stream sequence (for the report) and id its CloudEvent id.
+func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
+	c.events++
+	c.streamLast = streamSeq
+	sessName, sessSeq, ok := schema.ParseEventID(id)
+	if !ok || sessName != ev.Session {
+		c.undecoded = append(c.undecoded, fmt.Sprintf("stream seq %d: id %q does not name session %q", streamSeq, id, ev.Session))
+		return
+	}
+	s := c.sessionOf(sessName)
+	s.events++
+	// (a) once.
+	if s.seen.get(sessSeq) {
+		c.dups = append(c.dups, fmt.Sprintf("stream seq %d: %s (%s %s) stored again", streamSeq, id, ev.Name, ev.Entity))
+		return
+	}
+	s.seen.set(sessSeq)
+	// (c) per-entity sequence.
+	k := entKey{ev.Family, ev.Entity}
+	st, known := s.ents[k]
+	if (known && ev.Sequence != st.seq+1) || (!known && ev.Sequence != 1) {
+		c.jumps = append(c.jumps, seqJump{sess: s, key: k, prev: st.seq, got: ev.Sequence,
+			prevSess: st.sessSeq, atSess: sessSeq, streamSeq: streamSeq})
+	}
+	if !known || ev.Sequence > st.seq {
+		s.ents[k] = entState{seq: ev.Sequence, sessSeq: sessSeq}
+	}
+	if ev.Family == schema.FamilyCall && (ev.Name == schema.EvCallObservationEnded || ev.Name == schema.EvCallEndedInGap) {
+		// The engine forgets a call's counter after its last event of the
+		// session; so does the checker (memory follows live calls).
+		delete(s.ents, k)
+		s.ents[k] = entState{seq: ev.Sequence, sessSeq: sessSeq}
+	}
+	// Provenance.
+	if ev.Frame != "" {
+		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame)
+	}
+	// Gaps and link markers.
+	switch ev.Name {
+	case schema.EvGapOpened, schema.EvGapClosed:
+		if b := ev.Data.Bridge; b != nil && b.Gap != nil && b.Gap.Kind == "provider" {
+			kind := mGapOpened
+			if ev.Name == schema.EvGapClosed {
+				kind = mGapClosed
+				c.closedGaps[b.Gap.ID] = true
+			} else {
+				c.provGaps++
+				if strings.HasPrefix(b.Gap.Reason, RestartGapPrefix) {
+					c.restarts = append(c.restarts, b.Gap.Reason)
+				}
+			}
+			s.markers = append(s.markers, marker{seq: sessSeq, kind: kind, gapID: b.Gap.ID, reason: b.Gap.Reason})
+		}
+	case schema.EvCTIManagerConnecting:
+		s.markers = append(s.markers, marker{seq: sessSeq, kind: mConnecting})
+	case schema.EvPublishGap:
+		if b := ev.Data.Bridge; b != nil && b.Gap != nil {
+			g := pubGap{id: b.Gap.ID, dropped: b.Gap.Dropped}
+			g.firstSess, g.firstSeq, _ = schema.ParseEventID(b.Gap.FirstDropped)
+			g.lastSess, g.lastSeq, _ = schema.ParseEventID(b.Gap.LastDropped)
+			c.pubGaps = append(c.pubGaps, g)
+		}
+	}
+}
+
+func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame string) {
+	i := strings.LastIndexByte(frame, ':')
+	fseq, err := strconv.ParseUint(frame[i+1:], 10, 32)
+	if i <= 0 || err != nil || fseq == 0 {
+		c.badFrames = append(c.badFrames, fmt.Sprintf("stream seq %d: %s: ctiframe %q is not <providerId>:<sequence>", streamSeq, id, frame))
+		return
+	}
+	sim, idx := c.sim(frame[:i])
+	sim.covered.set(fseq)
+	sim.maxFramed = max(sim.maxFramed, uint32(fseq))
+	sim.sessions[s] = true
+	if sim.lastSess == nil || after(s, sessSeq, sim.lastSess, sim.lastSeq) {
+		sim.lastSess, sim.lastSeq = s, sessSeq
+	}
+	for uint64(len(s.frames)) < sessSeq {
+		s.frames = append(s.frames, 0)
+	}
+	s.frames[sessSeq-1] = uint64(idx+1)<<32 | fseq
+}
+
+// after reports whether position (a, aSeq) comes after (b, bSeq) in the
+// engine's emission order (sessions of one instance in N order).
+func after(a *session, aSeq uint64, b *session, bSeq uint64) bool {
+	if a == b {
+		return aSeq > bSeq
+	}
+	return a.instance == b.instance && a.n > b.n
+}

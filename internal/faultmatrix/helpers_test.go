@@ -1,0 +1,88 @@
+package faultmatrix
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
+)
+
+// bound limits every wait on real I/O.
+const bound = 15 * time.Second
+
+// testRig starts the simulator (a few calls per second, short heartbeats)
+// and NATS, and a bridge unless noBridge.
+func testRig(t *testing.T, cfg RigConfig, tune func(*bridge.Config)) *Rig {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	if cfg.Rate == 0 {
+		cfg.Rate = 4
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = 7
+	}
+	cfg.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	r, err := StartRig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if _, err := r.StartBridge(tune); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, r, nil)
+	return r
+}
+
+func waitUp(t *testing.T, r *Rig, on func(string) bool) {
+	t.Helper()
+	if err := r.WaitInService(bound, on); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func onNode(name string) func(string) bool { return func(cm string) bool { return cm == name } }
+
+// letTrafficFlow lets the simulator's calls flow for d (wall time: the point is
+// for traffic to happen, nothing is awaited).
+func letTrafficFlow(d time.Duration) { time.Sleep(d) }
+
+// verify stops the bridge in order, closes the simulator and checks the
+// whole stream against the ground truth.
+func verify(t *testing.T, r *Rig) *Report {
+	t.Helper()
+	if err := r.StopBridge(); err != nil {
+		t.Fatalf("bridge stopped with %v", err)
+	}
+	return check(t, r)
+}
+
+// check closes the simulator and checks the stream (no bridge running).
+func check(t *testing.T, r *Rig) *Report {
+	t.Helper()
+	if err := r.Sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := NewChecker()
+	c.Details = true
+	for _, rec := range r.Sim.GroundTruth("") {
+		c.AddRecord(rec)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.CheckStream(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	rep := c.Report()
+	t.Logf("check:\n%s", rep)
+	if !rep.OK() {
+		t.Fatalf("the stream does not match the ground truth:\n%s", rep)
+	}
+	if rep.FramesWithEvents == 0 || rep.Events == 0 {
+		t.Fatalf("nothing was checked:\n%s", rep)
+	}
+	return rep
+}

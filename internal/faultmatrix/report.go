@@ -1,0 +1,331 @@
+package faultmatrix
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// bitset is a growable set of small non-negative integers.
+type bitset []uint64
+
+func (b *bitset) set(i uint64) {
+	w := int(i / 64)
+	for len(*b) <= w {
+		*b = append(*b, 0)
+	}
+	(*b)[w] |= 1 << (i % 64)
+}
+
+func (b bitset) get(i uint64) bool {
+	w := int(i / 64)
+	return w < len(b) && b[w]&(1<<(i%64)) != 0
+}
+
+// Report is the outcome of a check. The lists hold precise diffs (the
+// first maxListed of each kind; the counts are complete).
+type Report struct {
+	// FramesSent counts event-bearing frames the simulator sent;
+	// FramesWithEvents those named by at least one event; FramesInGap
+	// those inside an explicit provider gap (sent, never acted on because
+	// the link or the bridge died) and FramesInPublishGap those whose
+	// events a PublishGap record reports dropped.
+	FramesSent, FramesWithEvents, FramesInGap, FramesInPublishGap int
+	// FramesNoChange counts call-state frames without an event that leave
+	// their leg's JTAPI states unchanged (an originating leg's RINGBACK
+	// and CONNECTED after PROCEEDING): JTAPI reports nothing for them.
+	FramesNoChange int
+	// Events counts the events stored; ProviderGaps the provider gaps
+	// opened (RestartGaps of them for a previous run that was killed);
+	// PublishGaps the PublishGap records.
+	Events, ProviderGaps, RestartGaps, PublishGaps int
+	// Lost, Duplicated and OutOfOrder count rule violations (b), (a) and
+	// (c)+(d); Malformed counts events the checker could not attribute.
+	Lost, Duplicated, OutOfOrder, Malformed int
+	// Diffs describes each violation (capped).
+	LostList, DuplicateList, OrderList, MalformedList []string
+	// Notes are facts worth knowing that are not violations.
+	Notes []string
+}
+
+const maxListed = 25
+
+// OK reports whether nothing was lost, duplicated, reordered or malformed.
+func (r *Report) OK() bool {
+	return r.Lost == 0 && r.Duplicated == 0 && r.OutOfOrder == 0 && r.Malformed == 0
+}
+
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "frames sent %d (with events %d, no JTAPI change %d, in provider gaps %d, in publish gaps %d); events stored %d\n",
+		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesInGap, r.FramesInPublishGap, r.Events)
+	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
+		r.Lost, r.Duplicated, r.OutOfOrder, r.Malformed, r.ProviderGaps, r.RestartGaps, r.PublishGaps)
+	list := func(title string, n int, items []string) {
+		if n == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "%s (%d):\n", title, n)
+		for _, s := range items {
+			fmt.Fprintf(&b, "  %s\n", s)
+		}
+		if n > len(items) {
+			fmt.Fprintf(&b, "  ... %d more\n", n-len(items))
+		}
+	}
+	list("LOST", r.Lost, r.LostList)
+	list("DUPLICATED", r.Duplicated, r.DuplicateList)
+	list("OUT OF ORDER", r.OutOfOrder, r.OrderList)
+	list("MALFORMED", r.Malformed, r.MalformedList)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}
+
+func (r *Report) add(list *[]string, n *int, s string) {
+	*n++
+	if len(*list) < maxListed {
+		*list = append(*list, s)
+	}
+}
+
+// Report applies the rules to everything added so far.
+func (c *Checker) Report() *Report {
+	r := &Report{Events: c.events, ProviderGaps: c.provGaps, RestartGaps: len(c.restarts), PublishGaps: len(c.pubGaps)}
+	for _, d := range c.dups {
+		r.add(&r.DuplicateList, &r.Duplicated, d)
+	}
+	for _, d := range c.undecoded {
+		r.add(&r.MalformedList, &r.Malformed, d)
+	}
+	for _, d := range c.badFrames {
+		r.add(&r.MalformedList, &r.Malformed, d)
+	}
+	byInstance := c.instances()
+	for _, sim := range c.simList {
+		c.checkFrames(r, sim, byInstance)
+	}
+	for _, j := range c.jumps {
+		if j.got > j.prev+1 && c.publishGapCovers(j.sess.name, j.prevSess, j.atSess) {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s %s/%s sequence %d→%d: the missing events are in a PublishGap",
+				j.sess.name, j.key.fam, j.key.entity, j.prev, j.got))
+			continue
+		}
+		what := "skipped"
+		if j.got <= j.prev {
+			what = "went back"
+		}
+		r.add(&r.OrderList, &r.OutOfOrder, fmt.Sprintf("stream seq %d: %s %s %q: sequence %s from %d to %d (session seqs %d → %d)",
+			j.streamSeq, j.sess.name, j.key.fam, j.key.entity, what, j.prev, j.got, j.prevSess, j.atSess))
+	}
+	c.checkFrameOrder(r)
+	for id := range c.openProviderGaps() {
+		r.Notes = append(r.Notes, "provider gap "+id+" still open at the end of the stream")
+	}
+	sort.Strings(r.Notes)
+	return r
+}
+
+// instances groups the engine sessions of each bridge instance in N order.
+func (c *Checker) instances() map[string][]*session {
+	out := map[string][]*session{}
+	for _, s := range c.sessions {
+		if s.n > 0 {
+			out[s.instance] = append(out[s.instance], s)
+		}
+	}
+	for _, ss := range out {
+		sort.Slice(ss, func(i, j int) bool { return ss[i].n < ss[j].n })
+	}
+	return out
+}
+
+func (c *Checker) openProviderGaps() map[string]bool {
+	open := map[string]bool{}
+	for _, s := range c.sessions {
+		for _, m := range s.markers {
+			if m.kind == mGapOpened && !c.closedGaps[m.gapID] {
+				open[m.gapID] = true
+			}
+		}
+	}
+	return open
+}
+
+// checkFrames applies rule (b) to one simulator session.
+func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session) {
+	if len(sim.frames) == 0 {
+		return
+	}
+	if len(sim.sessions) > 1 {
+		var names []string
+		for s := range sim.sessions {
+			names = append(names, s.name)
+		}
+		sort.Strings(names)
+		r.Notes = append(r.Notes, fmt.Sprintf("frames of %s produced events in sessions %v", sim.id, names))
+	}
+	tailOK, why := c.tailExcused(sim, byInstance)
+	for _, f := range sim.frames {
+		r.FramesSent++
+		switch {
+		case sim.covered.get(uint64(f.seq)):
+			r.FramesWithEvents++
+		case f.noChange:
+			r.FramesNoChange++
+		case f.seq > sim.maxFramed && tailOK:
+			r.FramesInGap++
+		case c.frameInPublishGap(sim, f.seq):
+			r.FramesInPublishGap++
+		default:
+			desc := f.desc
+			if desc == "" {
+				desc = f.typ.String()
+			}
+			where := fmt.Sprintf("last frame acted on %d", sim.maxFramed)
+			if f.seq > sim.maxFramed {
+				where += "; not in a gap: " + why
+			}
+			r.add(&r.LostList, &r.Lost, fmt.Sprintf("%s:%d %s sent %s: no event names it (%s)",
+				sim.id, f.seq, desc, f.at.Format("15:04:05.000"), where))
+		}
+	}
+}
+
+// tailExcused decides whether the frames a simulator session sent after
+// the last one the bridge acted on lie inside an explicit gap: the link
+// ended into a provider gap (GapOpened follows before the next link is
+// tried, or a gap was already open), or the run's stream ends there and a
+// later run recorded a restart gap naming it.
+func (c *Checker) tailExcused(sim *simSession, byInstance map[string][]*session) (bool, string) {
+	if sim.lastSess == nil {
+		if len(c.restarts) > 0 {
+			return true, "no event names this session; a restart gap covers a killed run"
+		}
+		return false, "no event names any frame of this session"
+	}
+	last := sim.lastSess
+	if last.n == 0 {
+		return false, "frames named by events of non-engine session " + last.name
+	}
+	open := map[string]bool{}
+	passed := false
+	for _, s := range byInstance[last.instance] {
+		for _, m := range s.markers {
+			if !passed && after(s, m.seq, last, sim.lastSeq) {
+				passed = true
+				if len(open) > 0 && m.kind == mConnecting {
+					return true, "the link ended while a provider gap was open"
+				}
+			}
+			switch m.kind {
+			case mGapOpened:
+				if passed {
+					return true, "a provider gap opened when the link ended"
+				}
+				open[m.gapID] = true
+			case mGapClosed:
+				delete(open, m.gapID)
+			case mConnecting:
+				if passed {
+					return false, "the next CTIManager was tried without a gap"
+				}
+			}
+		}
+	}
+	if len(open) > 0 {
+		return true, "the link ended while a provider gap was open"
+	}
+	for _, reason := range c.restarts {
+		if strings.Contains(reason, " "+last.instance+" ") {
+			return true, "the run was killed and its restart gap names it"
+		}
+	}
+	return false, "the stream of " + last.instance + " ends without a gap"
+}
+
+// frameInPublishGap: the frame's events would sit between the events of
+// its neighbouring frames, and a PublishGap reports drops in that window.
+func (c *Checker) frameInPublishGap(sim *simSession, seq uint32) bool {
+	if len(c.pubGaps) == 0 || sim.lastSess == nil {
+		return false
+	}
+	idx := uint64(c.simIndex[sim.id] + 1)
+	for s := range sim.sessions {
+		lo, hi := uint64(0), uint64(1<<63)
+		for i, packed := range s.frames {
+			if packed>>32 != idx {
+				continue
+			}
+			f := uint32(packed)
+			ss := uint64(i + 1)
+			if f < seq {
+				lo = max(lo, ss)
+			} else if f > seq && ss < hi {
+				hi = ss
+			}
+		}
+		if c.publishGapCovers(s.name, lo, hi) {
+			return true
+		}
+	}
+	return false
+}
+
+// publishGapCovers reports whether a PublishGap's dropped range overlaps
+// the open window (lo, hi) of session sess.
+func (c *Checker) publishGapCovers(sess string, lo, hi uint64) bool {
+	for _, g := range c.pubGaps {
+		first, last := uint64(0), uint64(1<<63)
+		switch {
+		case g.firstSess == sess && g.lastSess == sess:
+			first, last = g.firstSeq, g.lastSeq
+		case g.firstSess == sess:
+			first = g.firstSeq
+		case g.lastSess == sess:
+			last = g.lastSeq
+		default:
+			continue
+		}
+		if first < hi && last > lo {
+			return true
+		}
+	}
+	return false
+}
+
+// checkFrameOrder applies rule (d): in each engine session, in emission
+// order, the event-bearing frames of one simulator session produce their
+// events in frame order.
+func (c *Checker) checkFrameOrder(r *Report) {
+	names := make([]string, 0, len(c.sessions))
+	for n := range c.sessions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := c.sessions[n]
+		last := map[uint64]uint32{}
+		for i, packed := range s.frames {
+			if packed == 0 {
+				continue
+			}
+			simIdx, f := packed>>32, uint32(packed)
+			sim := c.simList[simIdx-1]
+			if !sim.isEventBearing(f) {
+				continue
+			}
+			if prev := last[simIdx]; f < prev {
+				r.add(&r.OrderList, &r.OutOfOrder, fmt.Sprintf("%s event %d comes from frame %s:%d, after an event from frame %d",
+					s.name, i+1, sim.id, f, prev))
+			}
+			last[simIdx] = max(last[simIdx], f)
+		}
+	}
+}
+
+func (s *simSession) isEventBearing(seq uint32) bool {
+	i := sort.Search(len(s.frames), func(i int) bool { return s.frames[i].seq >= seq })
+	return i < len(s.frames) && s.frames[i].seq == seq
+}

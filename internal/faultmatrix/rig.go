@@ -1,0 +1,302 @@
+package faultmatrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// RigConfig configures a Rig. Zero values take the defaults noted.
+type RigConfig struct {
+	// DataDir holds the JetStream store (required).
+	DataDir string
+	// Cluster names the simulated CUCM cluster (default "lab").
+	Cluster string
+	// Rate is the simulator's call rate (calls/s) and Seed its seed.
+	Rate float64
+	Seed int64
+	// Phones adds that many phones (a phone block) to the default
+	// cluster's 50, for high call rates.
+	Phones int
+	// Heartbeat is the server heartbeat interval the simulator imposes
+	// (default 400 ms): a dead link is detected within twice that.
+	Heartbeat time.Duration
+	// GroundTruth receives the simulator's ground truth as JSON lines
+	// (nil: memory only); GroundTruthLimit bounds the records kept in
+	// memory (ctisim.Config.GroundTruthLimit).
+	GroundTruth      io.Writer
+	GroundTruthLimit int
+	// NATSListen is the embedded server's client address (default
+	// 127.0.0.1:0, a free port kept across restarts).
+	NATSListen string
+	// Publisher tunes the bridge's publisher (buffer bounds).
+	Publisher jetstream.Config
+	// Logger receives every component's logs (default: none).
+	Logger zerolog.Logger
+}
+
+// Rig runs the simulator, an embedded NATS server with JetStream and the
+// bridge in one process, the way the fault-matrix tests and the soak need
+// them: faults are injected through Sim and NATS, the bridge is stopped
+// and started by the caller, and Check compares the stream with the ground
+// truth.
+type Rig struct {
+	cfg  RigConfig
+	Sim  *ctisim.Server
+	NATS *jetstream.Embedded
+	// Conn is the rig's own in-process connection (provisioning, reading).
+	Conn *nats.Conn
+
+	bridge *runningBridge
+	runs   int
+}
+
+type runningBridge struct {
+	b      *bridge.Bridge
+	nc     *nats.Conn
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// StartRig starts NATS (and provisions the stream) and the simulator. The
+// bridge is started with StartBridge.
+func StartRig(cfg RigConfig) (*Rig, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("faultmatrix: RigConfig.DataDir is required")
+	}
+	if cfg.Cluster == "" {
+		cfg.Cluster = "lab"
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 400 * time.Millisecond
+	}
+	if cfg.NATSListen == "" {
+		cfg.NATSListen = "127.0.0.1:0"
+	}
+	r := &Rig{cfg: cfg}
+	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
+		Logger: cfg.Logger.Level(zerolog.WarnLevel)})
+	if err != nil {
+		return nil, err
+	}
+	if err := ns.Start(); err != nil {
+		return nil, err
+	}
+	r.NATS = ns
+	if r.Conn, err = ns.Connect("faultmatrix"); err != nil {
+		r.Close()
+		return nil, err
+	}
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("faultmatrix: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{}); err != nil {
+		r.Close()
+		return nil, err
+	}
+	cluster := ctisim.DefaultCluster().WithEphemeralPorts().WithHeartbeat(ctisim.HeartbeatConfig{
+		Min: 100 * time.Millisecond, Max: cfg.Heartbeat, Default: cfg.Heartbeat})
+	cluster.Name = cfg.Cluster
+	if cfg.Phones > 0 {
+		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: 100000})
+	}
+	sim, err := ctisim.New(ctisim.Config{
+		Cluster:          cluster,
+		Traffic:          traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed},
+		GroundTruth:      cfg.GroundTruth,
+		GroundTruthLimit: cfg.GroundTruthLimit,
+		Logger:           cfg.Logger.Level(zerolog.WarnLevel),
+	})
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := sim.Start(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.Sim = sim
+	return r, nil
+}
+
+// EngineConfig is the bridge's CTI configuration against the rig's
+// simulator: the three CTIManagers (the third least priority), the CTI
+// ports and route points of the default cluster, and short timers.
+func (r *Rig) EngineConfig() ctiengine.Config {
+	var managers []ctiengine.CTIManager
+	for _, n := range r.Sim.Nodes() {
+		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, LeastPriority: n.LeastPriority})
+	}
+	ports := map[string]ctiengine.CTIPortConfig{}
+	for i := 1; i <= 4; i++ {
+		ports[fmt.Sprintf("CTIP%04d", i)] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
+			IP: "127.0.0.1", Port: 40000 + 2*i, Codecs: []string{"G711U"}, PacketMs: 20}}
+	}
+	return ctiengine.Config{
+		CTIManagers: managers, Login: "ctibridge", Password: "secret", AppInfo: "faultmatrix",
+		DesiredServerHeartbeatInterval: r.cfg.Heartbeat,
+		ProviderRetryInterval:          500 * time.Millisecond,
+		ProviderOpenRequestTimeout:     5 * time.Second,
+		CtiRequestTimeout:              5 * time.Second,
+		CloseTimeout:                   3 * time.Second,
+		ProviderOpenRetryAttempts:      -1,
+		AllowShortTimers:               true,
+		CTIPorts:                       ports,
+		RoutePoints: map[string]ctiengine.RoutePointConfig{
+			"5000": {Destinations: []string{"1001", "1002", "1003"}, Policy: ctiengine.RouteRoundRobin},
+			"5001": {Destinations: []string{"1004", "1005"}, Policy: ctiengine.RouteRoundRobin},
+		},
+	}
+}
+
+// StartBridge starts an in-process bridge with a new instance id (a
+// bridge must not already run). tune, if set, adjusts its configuration.
+func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
+	if r.bridge != nil {
+		return nil, errors.New("faultmatrix: a bridge is already running")
+	}
+	r.runs++
+	nc, err := r.NATS.Connect(fmt.Sprintf("bridge-%d", r.runs))
+	if err != nil {
+		return nil, err
+	}
+	cfg := bridge.Config{
+		Instance:       fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
+		Engine:         r.EngineConfig(),
+		Encoder:        schema.EncoderConfig{Cluster: r.cfg.Cluster},
+		Conn:           nc,
+		Publisher:      r.cfg.Publisher,
+		HeartbeatEvery: -1,
+		DrainTimeout:   10 * time.Second,
+		Logger:         r.cfg.Logger,
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	b, err := bridge.New(cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rb := &runningBridge{b: b, nc: nc, cancel: cancel, done: make(chan error, 1)}
+	go func() { rb.done <- b.Run(ctx) }()
+	r.bridge = rb
+	return b, nil
+}
+
+// Bridge returns the running bridge (nil when none runs).
+func (r *Rig) Bridge() *bridge.Bridge {
+	if r.bridge == nil {
+		return nil
+	}
+	return r.bridge.b
+}
+
+// StopBridge stops the running bridge in order (as on SIGTERM: provider
+// closed, everything flushed) and returns what Run returned.
+func (r *Rig) StopBridge() error {
+	rb := r.bridge
+	if rb == nil {
+		return nil
+	}
+	r.bridge = nil
+	rb.cancel()
+	var err error
+	select {
+	case err = <-rb.done:
+	case <-time.After(30 * time.Second):
+		err = errors.New("faultmatrix: bridge did not stop within 30s")
+	}
+	rb.nc.Close()
+	return err
+}
+
+// WaitInService waits (bounded by d) until the running bridge's provider
+// is in service on a CTIManager accepted by on (nil: any) with its
+// snapshots in.
+func (r *Rig) WaitInService(d time.Duration, on func(ctimanager string) bool) error {
+	deadline := time.Now().Add(d)
+	for {
+		if b := r.Bridge(); b != nil {
+			st := b.Engine().Status()
+			if st.Ready && st.Link == ctiengine.LinkUp.String() && (on == nil || on(st.CTIManager)) {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("faultmatrix: provider not in service within %v (provider %s, link %s, ctimanager %s)",
+					d, st.Provider, st.Link, st.CTIManager)
+			}
+		} else if time.Now().After(deadline) {
+			return errors.New("faultmatrix: no bridge running")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// CheckStream reads the whole stream into c.
+func (r *Rig) CheckStream(ctx context.Context, c *Checker) error {
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		return fmt.Errorf("faultmatrix: %w", err)
+	}
+	return ReadStream(ctx, js, jetstream.DefaultStream, c)
+}
+
+// ReadStream decodes every message of stream into c, in stream order.
+func ReadStream(ctx context.Context, js natsjs.JetStream, stream string, c *Checker) error {
+	return jetstream.ReadAll(ctx, js, stream, "", func(m natsjs.Msg) error {
+		meta, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		env, ev, err := schema.Decode(m.Headers(), m.Data())
+		if err != nil {
+			c.undecoded = append(c.undecoded, fmt.Sprintf("stream seq %d (%s): %v", meta.Sequence.Stream, m.Subject(), err))
+			return nil
+		}
+		c.AddEvent(meta.Sequence.Stream, env.ID, &ev)
+		return nil
+	})
+}
+
+// Close stops everything (the bridge abruptly if one still runs).
+func (r *Rig) Close() {
+	if r.bridge != nil {
+		_ = r.StopBridge()
+	}
+	if r.Sim != nil {
+		_ = r.Sim.Close()
+	}
+	if r.Conn != nil {
+		r.Conn.Close()
+	}
+	if r.NATS != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.NATS.Shutdown(ctx)
+	}
+}
+
+// RemoveData deletes the rig's data directory (after Close).
+func (r *Rig) RemoveData() error { return os.RemoveAll(r.cfg.DataDir) }
