@@ -39,12 +39,13 @@ type WaveItem struct {
 
 // WindowFunc delivers, in stream order, the terminal, address and call
 // events with stream sequences in [from, to] (to 0: up to the end of the
-// log). A reader may bound the window; it then reports truncated. Build
+// log), until fn returns false. A reader may bound the window; it then
+// reports truncated. Build
 // asks for a little more than the failover's span (WindowBefore,
 // WindowAfter) because the bridge may store events of different entities out of
 // emission order, and keeps the events that the engine emitted between
 // the loss and the gap's close.
-type WindowFunc func(from, to uint64, fn func(WaveItem)) (truncated bool, err error)
+type WindowFunc func(from, to uint64, fn func(WaveItem) bool) (truncated bool, err error)
 
 // WindowBefore and WindowAfter are how many stream sequences before the
 // loss and after the gap's close Build reads for the waves: the bridge's
@@ -52,9 +53,12 @@ type WindowFunc func(from, to uint64, fn func(WaveItem)) (truncated bool, err er
 // flight, so an event can be stored that many places away from where the
 // engine emitted it (more after the close, where snapshot events of one
 // call queue behind each other).
+// The read after the close stops early once WindowQuiet events in a row
+// were emitted after the close.
 const (
-	WindowBefore = 2048
+	WindowBefore = 1024
 	WindowAfter  = 8192
+	WindowQuiet  = 1024
 )
 
 // Entry is one line of the timeline.
@@ -547,19 +551,29 @@ func (b *builder) waves(ep *episode) error {
 	}
 	ws := map[string]*wave{}
 	var names []string
-	truncated, err := b.window(from, to, func(w WaveItem) {
+	quiet := 0
+	truncated, err := b.window(from, to, func(w WaveItem) bool {
 		k, known := orderKey{}, false
 		if r, ok := b.ranks[w.Session]; ok && w.SessionSeq > 0 {
 			k, known = orderKey{rank: r, seq: w.SessionSeq}, true
+		}
+		if ep.closeSeq > 0 && w.Seq > ep.closeSeq {
+			if (known && !ep.closeKey.aux && !k.less(ep.closeKey)) || !known {
+				if quiet++; quiet >= WindowQuiet {
+					return false // everything emitted before the close is stored by now
+				}
+			} else {
+				quiet = 0
+			}
 		}
 		// Keep what the engine emitted after the loss and before the
 		// gap closed (by stream position when the session is unknown).
 		if known && !ep.lostKey.aux {
 			if !ep.lostKey.less(k) || (ep.closeSeq > 0 && !ep.closeKey.aux && !k.less(ep.closeKey)) {
-				return
+				return true
 			}
 		} else if w.Seq < ep.lostSeq || (ep.closeSeq > 0 && w.Seq > ep.closeSeq) {
-			return
+			return true
 		}
 		name := w.Name
 		switch {
@@ -569,7 +583,7 @@ func (b *builder) waves(ep *episode) error {
 		case w.Snapshot && w.Family == schema.FamilyCall:
 			name = "Snapshot"
 		default:
-			return
+			return true
 		}
 		wv, ok := ws[name]
 		if !ok {
@@ -592,6 +606,7 @@ func (b *builder) waves(ep *episode) error {
 		if w.Family == schema.FamilyCall {
 			wv.entities[w.Entity] = struct{}{}
 		}
+		return true
 	})
 	if err != nil {
 		return err

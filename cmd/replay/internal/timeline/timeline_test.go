@@ -20,7 +20,7 @@ func split(evs []schema.Event) ([]timeline.Item, timeline.WindowFunc) {
 			items = append(items, timeline.Item{Seq: uint64(i + 1), Event: ev})
 		}
 	}
-	window := func(from, to uint64, fn func(timeline.WaveItem)) (bool, error) {
+	window := func(from, to uint64, fn func(timeline.WaveItem) bool) (bool, error) {
 		for i, ev := range evs {
 			seq := uint64(i + 1)
 			if seq < from || (to > 0 && seq > to) {
@@ -28,8 +28,10 @@ func split(evs []schema.Event) ([]timeline.Item, timeline.WindowFunc) {
 			}
 			switch ev.Family {
 			case schema.FamilyTerminal, schema.FamilyAddress, schema.FamilyCall:
-				fn(timeline.WaveItem{Seq: seq, Session: ev.Session, SessionSeq: ev.SessionSeq, Time: ev.Time, Family: ev.Family,
-					Entity: ev.Entity, Name: ev.Name, Snapshot: ev.Data.Snapshot, Inferred: ev.Data.Inferred})
+				if !fn(timeline.WaveItem{Seq: seq, Session: ev.Session, SessionSeq: ev.SessionSeq, Time: ev.Time, Family: ev.Family,
+					Entity: ev.Entity, Name: ev.Name, Snapshot: ev.Data.Snapshot, Inferred: ev.Data.Inferred}) {
+					return false, nil
+				}
 			}
 		}
 		return false, nil
