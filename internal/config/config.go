@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -186,7 +187,12 @@ func Parse(b []byte, base Config) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
+		if errors.Is(err, io.EOF) {
+			// No document at all (only comments): the defaults, as for an
+			// empty file, rather than "config: EOF".
+			return base, nil
+		}
+		return cfg, explainYAML(b, err)
 	}
 	return cfg, nil
 }
@@ -361,7 +367,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for dev, m := range c.CTI.CTIPorts {
-		f := "cti.ctiPorts." + dev
+		f := mapField("cti.ctiPorts", dev)
 		if !m.Dynamic {
 			if net.ParseIP(m.IP) == nil {
 				bad(f+".ip", "%q is not an IP address (or set dynamic: true)", m.IP)
@@ -373,7 +379,7 @@ func (c *Config) Validate() error {
 	}
 	for rp, dests := range c.CTI.RoutePoints {
 		if len(dests) == 0 {
-			bad("cti.routePoints."+rp, "has no destinations; list the numbers calls should be routed to")
+			bad(mapField("cti.routePoints", rp), "has no destinations; list the numbers calls should be routed to")
 		}
 	}
 	if c.NATS.Embedded {
