@@ -152,6 +152,7 @@ type Machine struct {
 	listSeq       uint32
 	announced     bool // CTIManagerConnected emitted for this link
 	linkTLS       bool // the current link is a TLS link
+	linkProtoErrs int  // unusable or unexpected frames on the current link
 	closing       closeIntent
 	lossReason    ctilink.CloseReason
 	pendingDetail string
@@ -411,8 +412,7 @@ func (m *Machine) FrameError(link LinkID, err error, now time.Time) *Output {
 	m.begin()
 	if link == m.linkID && !m.done {
 		m.lastRx = now
-		m.stats.ProtocolErrors++
-		m.note(zerolog.WarnLevel, "unusable frame from CTIManager", err)
+		m.protocolError("unusable frame from CTIManager", err)
 	}
 	return m.finish()
 }

@@ -111,6 +111,7 @@ func (m *Machine) connectNext(now time.Time) {
 		addr, useTLS = cm.TLSAddr, true
 	}
 	m.linkTLS = useTLS
+	m.linkProtoErrs = 0
 	m.stats.ConnectAttempts++
 	m.setLink(LinkConnecting, "connect", now)
 	m.out.Dial = &DialRequest{Link: m.linkID, Node: node, CTIManager: cm.Name, Addr: addr, TLS: useTLS}

@@ -62,24 +62,21 @@ func (m *Machine) MessageSeq(link LinkID, seq uint32, msg ctilink.Message, now t
 	case ctilink.ProviderClosed:
 		m.providerClosed(v, now)
 	case ctilink.ErrorMessage:
-		m.stats.ProtocolErrors++
-		m.note(zerolog.WarnLevel, fmt.Sprintf("CTIManager reported an error for frame %d: code %d: %s", v.ReqSeq, v.Code, v.Text), nil)
+		m.protocolError(fmt.Sprintf("CTIManager reported an error for frame %d: code %d: %s", v.ReqSeq, v.Code, v.Text), nil)
 		if _, ok := m.pending[v.ReqSeq]; ok {
 			m.response(v.ReqSeq, ctilink.ResultInvalidRequest, v.Text, now)
 		} else if v.ReqSeq != 0 && (v.ReqSeq == m.openSeq && m.link == LinkOpening) {
 			m.lose(now, ctilink.CloseProviderOpenFailure, "provider open rejected: "+v.Text)
 		}
 	default:
-		m.stats.ProtocolErrors++
-		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected %s from CTIManager ignored", msg.Type()), nil)
+		m.protocolError(fmt.Sprintf("unexpected %s from CTIManager ignored", msg.Type()), nil)
 	}
 	return m.finish()
 }
 
 func (m *Machine) openResponse(v ctilink.ProviderOpenResponse, now time.Time) {
 	if m.link != LinkOpening || v.ReqSeq != m.openSeq {
-		m.stats.ProtocolErrors++
-		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected ProviderOpenResponse (reqSeq %d) in state %s", v.ReqSeq, m.link), nil)
+		m.protocolError(fmt.Sprintf("unexpected ProviderOpenResponse (reqSeq %d) in state %s", v.ReqSeq, m.link), nil)
 		return
 	}
 	if v.Result != ctilink.ResultOK {
@@ -118,8 +115,7 @@ func loginRefusal(r ctilink.CloseReason) bool {
 
 func (m *Machine) openCompleted(v ctilink.ProviderOpenCompleted, now time.Time) {
 	if m.link != LinkAwaitingOpenCompleted {
-		m.stats.ProtocolErrors++
-		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected ProviderOpenCompleted in state %s", m.link), nil)
+		m.protocolError(fmt.Sprintf("unexpected ProviderOpenCompleted in state %s", m.link), nil)
 		return
 	}
 	if v.Reason != ctilink.CloseNone {
@@ -185,8 +181,7 @@ func (m *Machine) providerClosed(v ctilink.ProviderClosed, now time.Time) {
 
 func (m *Machine) deviceList(v ctilink.DeviceListResponse, now time.Time) {
 	if m.link != LinkFetchingDevices || v.ReqSeq != m.listSeq {
-		m.stats.ProtocolErrors++
-		m.note(zerolog.WarnLevel, fmt.Sprintf("unexpected DeviceListResponse (reqSeq %d) in state %s", v.ReqSeq, m.link), nil)
+		m.protocolError(fmt.Sprintf("unexpected DeviceListResponse (reqSeq %d) in state %s", v.ReqSeq, m.link), nil)
 		return
 	}
 	for _, d := range v.Devices {
