@@ -211,6 +211,12 @@ func EngineConfig(sim *Sim, nodes ...string) ctiengine.Config {
 		}
 		cms = append(cms, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, TLSAddr: n.TLSAddr, LeastPriority: n.LeastPriority})
 	}
+	return BaseEngineConfig(cms...)
+}
+
+// BaseEngineConfig is an engine configuration for the given CTIManagers
+// with the simulator's application user and short retry timers.
+func BaseEngineConfig(cms ...ctiengine.CTIManager) ctiengine.Config {
 	return ctiengine.Config{
 		CTIManagers: cms, Login: "ctibridge", Password: "secret", AppInfo: "tlse2e",
 		AllowShortTimers: true, ProviderRetryInterval: 200 * time.Millisecond,
