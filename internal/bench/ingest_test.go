@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
 
@@ -83,7 +87,7 @@ func runEndToEnd(tb testing.TB, spec ingestSpec, target int, t timer) (window, [
 		}
 		time.Sleep(time.Millisecond)
 	}
-	e.drain(tb, sim)
+	e.drain(tb, sim, n, spec.phones)
 	cpu := cpuTime() - cpu0
 	t.stop()
 
@@ -107,23 +111,35 @@ func runEndToEnd(tb testing.TB, spec ingestSpec, target int, t timer) (window, [
 	return w, msgs
 }
 
-// drain waits until every frame the simulator queued has been read and
-// processed by the engine and every event is acknowledged: the simulator's
-// queue is empty, the publisher's buffer is empty, and the engine's frame
-// counter has stopped moving.
-func (e *bridgeEnv) drain(tb testing.TB, sim *ctisim.Server) {
+// drain waits until every frame the simulator has produced so far has
+// been processed by the engine and every event is acknowledged. A marker
+// call is placed after the traffic: the simulator sends its first frame
+// after everything else, the engine processes frames in order and hands
+// each event to the publisher before the next frame, so once the marker's
+// event is in the stream everything before it has been published, and
+// Flush waits for the remaining acks.
+func (e *bridgeEnv) drain(tb testing.TB, sim *ctisim.Server, n *natsEnv, phones int) {
 	tb.Helper()
-	prev := ^uint64(0)
-	waitFor(tb, 5*time.Minute, "the pipeline to drain", 20*time.Millisecond, func() bool {
-		if simQueued(sim) > 0 || e.br.Publisher().Stats().Buffered > 0 {
-			prev = ^uint64(0)
-			return false
+	from, to := strconv.Itoa(firstDN+phones-1), strconv.Itoa(firstDN+phones-2)
+	id, err := sim.Place(traffic.Basic, from, to, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	subject := "cti." + benchCluster + ".call." + strconv.FormatUint(uint64(id), 10) + ".>"
+	waitFor(tb, 5*time.Minute, "the marker call's first event in the stream", 5*time.Millisecond, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := n.stream.GetLastMsgForSubject(ctx, subject)
+		if err != nil && !errors.Is(err, natsjs.ErrMsgNotFound) {
+			tb.Fatalf("looking for the marker call: %v", err)
 		}
-		in := e.br.Engine().Status().Counters.FramesIn
-		idle := in == prev
-		prev = in
-		return idle
+		return err == nil
 	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := e.br.Publisher().Flush(ctx); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // runRaw is the baseline: the same messages, in the same order, published

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// ackClock is the publisher's clock (jetstream.Config.Now) in the latency
+// benchmark. The publisher reads its clock when a message is enqueued
+// (in Publish) and when its PubAck arrives, and reports the difference to
+// Config.AckLatency. ackClock answers the enqueue reading with the
+// receive time of the event being published, so AckLatency observes, per
+// event and exactly, the time from the CTI frame being received to the
+// PubAck being back in the bridge. Every other reading is the wall clock.
+//
+// The enqueue reading is recognised by its caller, (*Publisher).Publish,
+// found on the stack; should the publisher ever read its clock elsewhere
+// on that path, enqueues stays 0 and the benchmark fails instead of
+// measuring something else.
+type ackClock struct {
+	// received is the receive time of the event being published. It is
+	// written by the sink and read by Now inside Publish, both on the
+	// engine's goroutine.
+	received time.Time
+	enqueues atomic.Int64
+}
+
+const publishFunc = "github.com/ctibridge/ctibridge/pkg/jetstream.(*Publisher).Publish"
+
+// Now implements jetstream.Config.Now.
+func (c *ackClock) Now() time.Time {
+	if calledFrom(publishFunc) {
+		c.enqueues.Add(1)
+		return c.received
+	}
+	return time.Now()
+}
+
+// calledFrom reports whether the first function on the stack outside this
+// package is fn.
+func calledFrom(fn string) bool {
+	var pcs [8]uintptr
+	n := runtime.Callers(2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "github.com/ctibridge/ctibridge/internal/bench.") {
+			return f.Function == fn
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+// publishSink is the bridge's emit path (internal/bridge: encode with the
+// publish time, hand to the publisher) without the metrics, with the
+// event's receive time passed to the publisher's clock.
+type publishSink struct {
+	enc    *schema.Encoder
+	pub    *jetstream.Publisher
+	clock  *ackClock
+	failed atomic.Int64
+}
+
+func (s *publishSink) Emit(ev schema.Event) {
+	msg, err := s.enc.Encode(&ev, time.Now())
+	if err != nil {
+		s.failed.Add(1)
+		return
+	}
+	s.clock.received = ev.Received
+	if err := s.pub.Publish(jetstream.FromSchema(msg)); err != nil {
+		s.failed.Add(1)
+	}
+}
+
+// directPipeline is engine → publishSink → publisher, wired as the bridge
+// wires them, with the publisher's clock and ack observer in the
+// benchmark's hands.
+type directPipeline struct {
+	eng   *ctiengine.Engine
+	pub   *jetstream.Publisher
+	sink  *publishSink
+	clock *ackClock
+}
+
+func startDirect(tb testing.TB, sim *ctisim.Server, n *natsEnv, onAck func(time.Duration)) *directPipeline {
+	tb.Helper()
+	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: benchCluster})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clock := &ackClock{}
+	pub, err := jetstream.New(jetstream.Config{Conn: n.nc, Encoder: enc, GapSession: uniqueInstance("gap"),
+		Now: clock.Now, AckLatency: onAck})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pctx, stopPub := context.WithCancel(context.Background())
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- pub.Run(pctx) }()
+	tb.Cleanup(func() {
+		stopPub()
+		if err := <-pubDone; err != nil {
+			tb.Errorf("publisher: %v", err)
+		}
+	})
+	sink := &publishSink{enc: enc, pub: pub, clock: clock}
+	cfg := engineConfig(sim)
+	cfg.Sink = sink
+	cfg.BridgeInstance = uniqueInstance("direct")
+	eng, err := ctiengine.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(context.Background()) }()
+	tb.Cleanup(func() {
+		_ = eng.Close()
+		<-done
+	})
+	return &directPipeline{eng: eng, pub: pub, sink: sink, clock: clock}
+}
+
+// settle waits until the provider is in service with every phone and
+// line in service and every event so far acknowledged.
+func (p *directPipeline) settle(tb testing.TB, phones int) {
+	tb.Helper()
+	waitFor(tb, 2*time.Minute, "provider in service with every device", 10*time.Millisecond, func() bool {
+		s := p.eng.Status()
+		return s.Ready && s.DevicesInService >= phones && s.LinesInService >= phones
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.pub.Flush(ctx); err != nil {
+		tb.Fatal(err)
+	}
+}
