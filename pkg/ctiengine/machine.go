@@ -150,9 +150,10 @@ type Machine struct {
 	txSeq         uint32
 	openSeq       uint32
 	listSeq       uint32
-	announced     bool // CTIManagerConnected emitted for this link
-	linkTLS       bool // the current link is a TLS link
-	linkProtoErrs int  // unusable or unexpected frames on the current link
+	announced     bool      // CTIManagerConnected emitted for this link
+	linkTLS       bool      // the current link is a TLS link
+	linkProtoErrs int       // unusable or unexpected frames on the current link
+	untrackedNote time.Time // when the MaxCalls warning was last logged
 	closing       closeIntent
 	lossReason    ctilink.CloseReason
 	pendingDetail string

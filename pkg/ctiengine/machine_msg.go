@@ -315,8 +315,12 @@ func (m *Machine) frameID() string {
 }
 
 func (m *Machine) applyCall(msg ctilink.Message, now time.Time) {
+	untracked := m.model.Stats().Untracked
 	for _, o := range m.model.Apply(msg) {
 		m.emitOut(o, now)
+	}
+	if m.model.Stats().Untracked > untracked {
+		m.callsUntracked(now)
 	}
 }
 
