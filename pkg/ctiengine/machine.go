@@ -71,6 +71,13 @@ type pendingReq struct {
 	line int
 }
 
+// routeSession is a route request being answered: when it began and
+// whether it was re-routed already.
+type routeSession struct {
+	at       time.Time
+	rerouted bool
+}
+
 type reqDeadline struct {
 	seq uint32
 	at  time.Time
@@ -191,7 +198,7 @@ type Machine struct {
 	created     []*device
 	removed     []*device
 	routeRR     map[string]int
-	routeSess   map[uint32]time.Time
+	routeSess   map[uint32]routeSession
 	reinstating bool
 
 	// Held back call messages (see maxBuffered), with the header
@@ -237,7 +244,7 @@ func NewMachine(cfg Config) *Machine {
 		byName:     make(map[string]*device),
 		byDN:       make(map[string]*device),
 		routeRR:    make(map[string]int),
-		routeSess:  make(map[uint32]time.Time),
+		routeSess:  make(map[uint32]routeSession),
 		seqs:       make(map[seqKey]uint64),
 		newSession: true,
 	}

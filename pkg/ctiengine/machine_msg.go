@@ -325,19 +325,36 @@ func (m *Machine) applyCall(msg ctilink.Message, now time.Time) {
 }
 
 // routeRequested answers a route request from the configured route
-// callback: all destinations, in order or rotated round robin.
+// callback: all destinations, in order or rotated round robin. A re-route
+// (no destination could take the call) is answered once per route
+// session: the destinations are the same, and answering every re-route
+// at once would loop with CTIManager at network speed while they stay
+// busy (a storm of route events); after that CTIManager's route-select
+// timer ends the session.
 func (m *Machine) routeRequested(v ctilink.RouteEvent, now time.Time) {
 	rc, ok := m.cfg.RoutePoints[v.Line]
 	if !ok || len(rc.Destinations) == 0 {
 		return
 	}
-	for id, at := range m.routeSess {
-		if now.Sub(at) > m.cfg.RouteSelectTimeout {
+	for id, s := range m.routeSess {
+		if now.Sub(s.at) > m.cfg.RouteSelectTimeout {
 			delete(m.routeSess, id)
 		}
 	}
-	if v.Kind == ctilink.RouteKindRoute && len(m.routeSess) < 4096 {
-		m.routeSess[v.SessionID] = now
+	s, known := m.routeSess[v.SessionID]
+	switch {
+	case v.Kind == ctilink.RouteKindRoute:
+		s = routeSession{at: now}
+	case s.rerouted:
+		m.note(zerolog.DebugLevel, fmt.Sprintf("route session %d on %s re-routed again: not answered (its destinations are all busy)",
+			v.SessionID, v.Line), nil)
+		return
+	case !known:
+		s.at = now
+	}
+	s.rerouted = v.Kind == ctilink.RouteKindReRoute
+	if known || len(m.routeSess) < 4096 {
+		m.routeSess[v.SessionID] = s
 	}
 	dests := rc.Destinations
 	if rc.Policy == RouteRoundRobin {
