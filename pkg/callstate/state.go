@@ -50,7 +50,9 @@ func (s *State) Apply(ev schema.Event) {
 		s.stats.LastTime = ev.Time
 	}
 	if ev.Session != "" {
-		s.stats.LastID = schema.EventID(ev.Session, ev.SessionSeq)
+		s.stats.LastSession, s.stats.LastSessionSeq = ev.Session, ev.SessionSeq
+	}
+	if ev.Family == schema.FamilyProvider && ev.Session != "" {
 		s.provider.Session = ev.Session
 	}
 	if ev.Data.Snapshot {

@@ -262,18 +262,21 @@ func (g Gap) Open() bool { return g.ClosedAt.IsZero() }
 
 // Stats counts what the fold has seen.
 type Stats struct {
-	Events        uint64    `json:"events"`
-	Ignored       uint64    `json:"ignored,omitempty"`
-	LastTime      time.Time `json:"lastTime,omitzero"`
-	LastID        string    `json:"lastId,omitempty"`
-	CallsStarted  uint64    `json:"callsStarted,omitempty"`
-	CallsEnded    uint64    `json:"callsEnded,omitempty"`
-	CallsInGap    uint64    `json:"callsEndedInGap,omitempty"`
-	CallsMerged   uint64    `json:"callsMerged,omitempty"`
-	CallsPruned   uint64    `json:"callsPruned,omitempty"`
-	SnapshotEvts  uint64    `json:"snapshotEvents,omitempty"`
-	InferredEvts  uint64    `json:"inferredEvents,omitempty"`
-	UnknownEvents uint64    `json:"unknownEvents,omitempty"`
+	Events   uint64    `json:"events"`
+	Ignored  uint64    `json:"ignored,omitempty"`
+	LastTime time.Time `json:"lastTime,omitzero"`
+	// LastSession and LastSessionSeq identify the last event applied (its
+	// CloudEvent id is schema.EventID(LastSession, LastSessionSeq)).
+	LastSession    string `json:"lastSession,omitempty"`
+	LastSessionSeq uint64 `json:"lastSessionSeq,omitempty"`
+	CallsStarted   uint64 `json:"callsStarted,omitempty"`
+	CallsEnded     uint64 `json:"callsEnded,omitempty"`
+	CallsInGap     uint64 `json:"callsEndedInGap,omitempty"`
+	CallsMerged    uint64 `json:"callsMerged,omitempty"`
+	CallsPruned    uint64 `json:"callsPruned,omitempty"`
+	SnapshotEvts   uint64 `json:"snapshotEvents,omitempty"`
+	InferredEvts   uint64 `json:"inferredEvents,omitempty"`
+	UnknownEvents  uint64 `json:"unknownEvents,omitempty"`
 }
 
 // Summary is a count of what the state holds.

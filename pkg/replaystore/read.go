@@ -196,24 +196,6 @@ func (s *Store) read(ctx context.Context, stream natsjs.Stream, q Query, count b
 	}
 }
 
-// ReadEvents is Read with each message decoded (schema.Decode). Messages
-// that are not valid events are skipped and counted in
-// ReadStats.DecodeErrors.
-func (s *Store) ReadEvents(ctx context.Context, q Query, fn func(Record) error) (ReadStats, error) {
-	var bad uint64
-	st, err := s.Read(ctx, q, func(m Message) error {
-		env, ev, err := schema.Decode(m.Header, m.Data)
-		if err != nil {
-			bad++
-			s.log.Debug().Err(err).Uint64("seq", m.Seq).Str("subject", m.Subject).Msg("skipping a message that is not a valid event")
-			return nil
-		}
-		return fn(Record{Message: m, Envelope: env, Event: ev})
-	})
-	st.DecodeErrors = bad
-	return st, err
-}
-
 // ClusterSubjects returns the subject filter of every event of a cluster:
 // cti.<cluster>.>.
 func ClusterSubjects(cluster string) string {
