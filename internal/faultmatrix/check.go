@@ -36,19 +36,22 @@ const RestartGapPrefix = "bridge restart:"
 type gtFrame struct {
 	seq uint32
 	typ ctilink.MsgType
-	// noChange: a call-state frame that leaves its leg's JTAPI states as
-	// the leg's previous frame left them (see legClass): JTAPI reports
-	// nothing for it.
-	noChange bool
-	at       time.Time
-	desc     string // a short description (Checker.Details)
+	// Call-state frames: the leg (call handle), the JTAPI class its state
+	// maps to (legClass), whether it answers a snapshot and whether the
+	// line is a route point's.
+	handle     uint32
+	gcid       uint32
+	class      uint8
+	snapshot   bool
+	routePoint bool
+	at         int64  // when it was written (Unix ns)
+	desc       string // a short description (Checker.Details)
 }
 
 type simSession struct {
 	id     string
-	frames []gtFrame        // sent event-bearing frames, in sending order
-	other  uint32           // highest sequence of any sent frame
-	legs   map[uint32]uint8 // call handle → legClass of its last frame
+	frames []gtFrame // sent event-bearing frames, in sending order
+	other  uint32    // highest sequence of any sent frame
 	// From the stream: frames named by at least one event, the highest
 	// sequence named, and where the last event naming this session's
 	// frames sits.
@@ -56,6 +59,8 @@ type simSession struct {
 	maxFramed uint32
 	lastSess  *session
 	lastSeq   uint64
+	firstSess *session
+	firstSeq  uint64
 	sessions  map[*session]bool
 }
 
@@ -136,6 +141,10 @@ type Checker struct {
 	// Details keeps a short description of every frame for the report
 	// (tests); off, lost frames are named by session, sequence and type.
 	Details bool
+	// RoutePoints names the route point devices: CTIManager sends no
+	// snapshot for them, so after a failover the engine cannot know their
+	// legs of calls that were up across it.
+	RoutePoints map[string]bool
 
 	sims       map[string]*simSession
 	simIndex   map[string]int
@@ -151,13 +160,16 @@ type Checker struct {
 	streamLast uint64
 	provGaps   int
 	closedGaps map[string]bool
+	// callEnded: (simulator session index, global call id) → the first
+	// frame whose events ended the call (CallInvalidEv).
+	callEnded map[uint64]uint32
 }
 
 // NewChecker returns an empty Checker.
 func NewChecker() *Checker {
 	return &Checker{
 		sims: map[string]*simSession{}, simIndex: map[string]int{},
-		sessions: map[string]*session{}, closedGaps: map[string]bool{},
+		sessions: map[string]*session{}, closedGaps: map[string]bool{}, callEnded: map[uint64]uint32{},
 	}
 }
 
@@ -213,9 +225,10 @@ func (c *Checker) AddFrame(fr Frame) {
 	if !EventBearing(fr.Type) {
 		return
 	}
-	f := gtFrame{seq: fr.Seq, typ: fr.Type, at: fr.Time}
+	f := gtFrame{seq: fr.Seq, typ: fr.Type, at: fr.Time.UnixNano()}
 	if cs := fr.CallState; cs != nil {
-		f.noChange = s.legChange(cs)
+		f.handle, f.gcid, f.class, f.snapshot = cs.CallHandle, cs.GlobalCallID, legClass(cs.State), cs.Snapshot
+		f.routePoint = c.RoutePoints[cs.Device]
 	}
 	if c.Details && fr.Desc != nil {
 		f.desc = fr.Desc()
@@ -264,23 +277,6 @@ func legClass(st ctilink.CallState) uint8 {
 		return legUnknown
 	}
 	return legNone // BUSY, DISCONNECTED, IDLE: always reported
-}
-
-// legChange records a call-state frame of this session and reports
-// whether it leaves the leg in the class its previous live frame left it
-// (so JTAPI has nothing to report). Snapshots always report.
-func (s *simSession) legChange(cs *ctilink.CallStateEvent) bool {
-	if s.legs == nil {
-		s.legs = map[uint32]uint8{}
-	}
-	cl := legClass(cs.State)
-	prev, known := s.legs[cs.CallHandle]
-	if cl == legNone {
-		delete(s.legs, cs.CallHandle)
-		return false
-	}
-	s.legs[cs.CallHandle] = cl
-	return known && prev == cl && !cs.Snapshot
 }
 
 func msgType(r ctisim.Record) ctilink.MsgType {
@@ -379,7 +375,7 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	}
 	// Provenance.
 	if ev.Frame != "" {
-		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame)
+		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame, ev.Name == schema.EvCallInvalid, ev.Entity)
 	}
 	// Gaps and link markers.
 	switch ev.Name {
@@ -409,7 +405,7 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	}
 }
 
-func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame string) {
+func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame string, ended bool, entity string) {
 	i := strings.LastIndexByte(frame, ':')
 	fseq, err := strconv.ParseUint(frame[i+1:], 10, 32)
 	if i <= 0 || err != nil || fseq == 0 {
@@ -420,6 +416,9 @@ func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame str
 	sim.covered.set(fseq)
 	sim.maxFramed = max(sim.maxFramed, uint32(fseq))
 	sim.sessions[s] = true
+	if sim.firstSess == nil || after(sim.firstSess, sim.firstSeq, s, sessSeq) {
+		sim.firstSess, sim.firstSeq = s, sessSeq
+	}
 	if sim.lastSess == nil || after(s, sessSeq, sim.lastSess, sim.lastSeq) {
 		sim.lastSess, sim.lastSeq = s, sessSeq
 	}
@@ -427,6 +426,14 @@ func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame str
 		s.frames = append(s.frames, 0)
 	}
 	s.frames[sessSeq-1] = uint64(idx+1)<<32 | fseq
+	if ended {
+		if gcid, err := strconv.ParseUint(entity, 10, 32); err == nil {
+			k := uint64(idx)<<32 | gcid
+			if prev, ok := c.callEnded[k]; !ok || uint32(fseq) < prev {
+				c.callEnded[k] = uint32(fseq)
+			}
+		}
+	}
 }
 
 // after reports whether position (a, aSeq) comes after (b, bSeq) in the

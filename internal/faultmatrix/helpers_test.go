@@ -68,6 +68,7 @@ func check(t *testing.T, r *Rig) *Report {
 	}
 	c := NewChecker()
 	c.Details = true
+	c.RoutePoints = r.RoutePoints()
 	for _, rec := range r.Sim.GroundTruth("") {
 		c.AddRecord(rec)
 	}

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
 )
 
 // bitset is a growable set of small non-negative integers.
@@ -35,6 +38,17 @@ type Report struct {
 	// their leg's JTAPI states unchanged (an originating leg's RINGBACK
 	// and CONNECTED after PROCEEDING): JTAPI reports nothing for them.
 	FramesNoChange int
+	// FramesRoutePointAfterGap counts call-state frames without an event
+	// on a route point's leg that was up across a failover: CTIManager
+	// sends no snapshot for route points (JTAPI), so the engine rebuilt
+	// the call without that leg and has nothing to report for it.
+	FramesRoutePointAfterGap int
+	// FramesAfterCallEnded counts call-state frames without an event for
+	// a call whose end (CallInvalidEv) an earlier frame of the same
+	// session already reported: after a failover a call rebuilt from the
+	// first device's snapshot can end before the other parties' snapshots
+	// (JTAPI reports nothing for a call once it is invalid).
+	FramesAfterCallEnded int
 	// Events counts the events stored; ProviderGaps the provider gaps
 	// opened (RestartGaps of them for a previous run that was killed);
 	// PublishGaps the PublishGap records.
@@ -57,8 +71,9 @@ func (r *Report) OK() bool {
 
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "frames sent %d (with events %d, no JTAPI change %d, in provider gaps %d, in publish gaps %d); events stored %d\n",
-		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesInGap, r.FramesInPublishGap, r.Events)
+	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d, route point leg after a failover %d, call already ended %d, in provider gaps %d, in publish gaps %d\n",
+		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesRoutePointAfterGap, r.FramesAfterCallEnded, r.FramesInGap, r.FramesInPublishGap)
+	fmt.Fprintf(&b, "events stored %d\n", r.Events)
 	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
 		r.Lost, r.Duplicated, r.OutOfOrder, r.Malformed, r.ProviderGaps, r.RestartGaps, r.PublishGaps)
 	list := func(title string, n int, items []string) {
@@ -103,8 +118,9 @@ func (c *Checker) Report() *Report {
 		r.add(&r.MalformedList, &r.Malformed, d)
 	}
 	byInstance := c.instances()
+	exempt := c.noChangeFrames()
 	for _, sim := range c.simList {
-		c.checkFrames(r, sim, byInstance)
+		c.checkFrames(r, sim, byInstance, exempt[sim])
 	}
 	for _, j := range c.jumps {
 		if j.got > j.prev+1 && c.publishGapCovers(j.sess.name, j.prevSess, j.atSess) {
@@ -154,7 +170,7 @@ func (c *Checker) openProviderGaps() map[string]bool {
 }
 
 // checkFrames applies rule (b) to one simulator session.
-func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session) {
+func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session, exempt map[uint32]uint8) {
 	if len(sim.frames) == 0 {
 		return
 	}
@@ -172,8 +188,12 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 		switch {
 		case sim.covered.get(uint64(f.seq)):
 			r.FramesWithEvents++
-		case f.noChange:
+		case exempt[f.seq] == exemptNoChange:
 			r.FramesNoChange++
+		case exempt[f.seq] == exemptRoutePoint:
+			r.FramesRoutePointAfterGap++
+		case exempt[f.seq] == exemptCallEnded:
+			r.FramesAfterCallEnded++
 		case f.seq > sim.maxFramed && tailOK:
 			r.FramesInGap++
 		case c.frameInPublishGap(sim, f.seq):
@@ -188,7 +208,7 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 				where += "; not in a gap: " + why
 			}
 			r.add(&r.LostList, &r.Lost, fmt.Sprintf("%s:%d %s sent %s: no event names it (%s)",
-				sim.id, f.seq, desc, f.at.Format("15:04:05.000"), where))
+				sim.id, f.seq, desc, time.Unix(0, f.at).Format("15:04:05.000"), where))
 		}
 	}
 }
@@ -328,4 +348,72 @@ func (c *Checker) checkFrameOrder(r *Report) {
 func (s *simSession) isEventBearing(seq uint32) bool {
 	i := sort.Search(len(s.frames), func(i int) bool { return s.frames[i].seq >= seq })
 	return i < len(s.frames) && s.frames[i].seq == seq
+}
+
+const (
+	exemptNoChange uint8 = iota + 1
+	exemptRoutePoint
+	exemptCallEnded
+)
+
+// noChangeFrames finds the call-state frames JTAPI has nothing to report
+// for, replaying every leg's classes in the order the engine read them:
+// simulator sessions in the order their frames first produced events,
+// each up to the last frame the engine acted on. A frame is "no change"
+// when its leg's class equals the class of the leg's previous frame the
+// engine read (for a snapshot, in the same session: the first snapshot of
+// a leg after a failover rebuilds it). A route point's leg that the
+// current session did not create is exempt too: route points get no
+// snapshot, so the engine cannot know it.
+func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
+	type legState struct {
+		class uint8
+		sim   *simSession
+	}
+	order := make([]*simSession, 0, len(c.simList))
+	for _, s := range c.simList {
+		if s.lastSess != nil {
+			order = append(order, s)
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		return after(b.firstSess, b.firstSeq, a.firstSess, a.firstSeq)
+	})
+	legs := map[uint32]legState{}
+	out := map[*simSession]map[uint32]uint8{}
+	for _, s := range order {
+		ex := map[uint32]uint8{}
+		for i := range s.frames {
+			f := &s.frames[i]
+			if f.typ != ctilink.TypeCallState || f.seq > s.maxFramed {
+				continue
+			}
+			prev, known := legs[f.handle]
+			// A route point leg this session did not create (its
+			// OFFERING came before a failover, or was lost in it) is
+			// unknown to the engine: no snapshot rebuilds it.
+			orphan := f.routePoint && !f.snapshot && (known && prev.sim != s || !known && f.class != legOffered)
+			endedAt, ended := c.callEnded[uint64(c.simIndex[s.id])<<32|uint64(f.gcid)]
+			switch {
+			case ended && endedAt < f.seq:
+				ex[f.seq] = exemptCallEnded
+			case orphan:
+				ex[f.seq] = exemptRoutePoint
+			case f.class == legNone:
+			case known && prev.class == f.class && (!f.snapshot || prev.sim == s):
+				ex[f.seq] = exemptNoChange
+			}
+			switch {
+			case f.class == legNone:
+				delete(legs, f.handle)
+			case orphan:
+				legs[f.handle] = legState{f.class, nil}
+			default:
+				legs[f.handle] = legState{f.class, s}
+			}
+		}
+		out[s] = ex
+	}
+	return out
 }

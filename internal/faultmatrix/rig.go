@@ -57,9 +57,10 @@ type RigConfig struct {
 // and started by the caller, and Check compares the stream with the ground
 // truth.
 type Rig struct {
-	cfg  RigConfig
-	Sim  *ctisim.Server
-	NATS *jetstream.Embedded
+	cfg     RigConfig
+	cluster ctisim.ClusterConfig
+	Sim     *ctisim.Server
+	NATS    *jetstream.Embedded
 	// Conn is the rig's own in-process connection (provisioning, reading).
 	Conn *nats.Conn
 
@@ -135,8 +136,20 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 		r.Close()
 		return nil, err
 	}
-	r.Sim = sim
+	r.Sim, r.cluster = sim, cluster
 	return r, nil
+}
+
+// RoutePoints names the simulated cluster's route point devices (for
+// Checker.RoutePoints).
+func (r *Rig) RoutePoints() map[string]bool {
+	out := map[string]bool{}
+	for _, d := range r.cluster.Devices {
+		if d.Type == ctilink.DeviceRoutePoint {
+			out[d.Name] = true
+		}
+	}
+	return out
 }
 
 // EngineConfig is the bridge's CTI configuration against the rig's
