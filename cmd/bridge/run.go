@@ -153,6 +153,8 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Conn:       nc,
 		Publisher:  jetstream.Config{BufferSize: cfg.NATS.BufferSize, MaxInFlight: cfg.NATS.MaxInFlight},
 		HTTPListen: cfg.HTTP.Listen,
+		// The restart check reads the previous run's last events here.
+		Stream: cfg.NATS.Stream,
 		// After a fatal provider shutdown (certificate compromised,
 		// retries exhausted) /readyz and /metrics stay up for a minute,
 		// two scrape intervals, so monitoring sees why before exit 1.

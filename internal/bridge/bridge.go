@@ -47,6 +47,10 @@ type Config struct {
 	Logger      zerolog.Logger
 	// StatusExtra, if set, adds fields to /status (e.g. the demo's ports).
 	StatusExtra func() map[string]any
+	// Stream is the JetStream stream holding the events (default "CTI"):
+	// at start the bridge reads the cluster's last events there and
+	// records a restart gap if the previous run was killed.
+	Stream string
 }
 
 // Bridge is one running bridge: engine → encoder → publisher, plus the
@@ -238,6 +242,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		<-opsDone
 	}()
 
+	b.checkPreviousRun(ctx)
 	b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
 	engDone := make(chan error, 1)
 	engCtx, stopEngine := context.WithCancel(context.Background())
