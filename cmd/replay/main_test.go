@@ -571,3 +571,48 @@ func TestOfflineStore(t *testing.T) {
 		t.Errorf("--store with --server: exit %d, want 2", code)
 	}
 }
+
+// The quick reading of a wave item from headers agrees with decoding.
+func TestQuickWaveItemAgreesWithDecode(t *testing.T) {
+	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 3000, Failovers: []int{1500}})
+	snaps := 0
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Family != schema.FamilyCall && ev.Family != schema.FamilyAddress && ev.Family != schema.FamilyTerminal {
+			continue
+		}
+		if ev.Data.Snapshot {
+			ev.Received = ev.Time.Add(1500 * time.Millisecond)
+			ev.Data.Times.Received = ev.Received
+			snaps++
+		}
+		msg, err := enc.Encode(ev, ev.Time)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := replaystore.Message{Seq: uint64(i + 1), Subject: msg.Subject, Header: nats.Header(msg.Header), Data: msg.Data}
+		quick, ok := quickWaveItem(m)
+		if !ok {
+			t.Fatalf("event %d (%s): no quick reading", i, ev.Name)
+		}
+		_, dev, err := schema.Decode(msg.Header, msg.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := dev.Time
+		if dev.Data.Snapshot {
+			want = dev.Received
+		}
+		if quick.Name != dev.Name || quick.Entity != dev.Entity || quick.Session != dev.Session || quick.SessionSeq != dev.SessionSeq ||
+			!quick.Time.Equal(want) || quick.Snapshot != dev.Data.Snapshot || quick.Inferred != dev.Data.Inferred || quick.Family != dev.Family {
+			t.Fatalf("event %d: quick %+v, decoded %s/%s %s-%d %v snapshot=%v", i, quick, dev.Name, dev.Entity, dev.Session, dev.SessionSeq, want, dev.Data.Snapshot)
+		}
+	}
+	if snaps == 0 {
+		t.Fatal("no snapshot event in the sample")
+	}
+}

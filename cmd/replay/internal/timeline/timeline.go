@@ -5,9 +5,11 @@
 package timeline
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/schema"
@@ -502,9 +504,30 @@ func (b *builder) finish() error {
 	for mgr := range b.tl.Managers {
 		slices.SortFunc(b.tl.Managers[mgr], func(x, y Interval) int { return x.From.Compare(y.From) })
 	}
-	for _, ep := range b.episodes {
-		if err := b.waves(ep); err != nil {
+	if b.window != nil {
+		// The windows are independent: read them concurrently (a few at a
+		// time), then insert their entries in order.
+		results := make([][]pendingEntry, len(b.episodes))
+		errs := make([]error, len(b.episodes))
+		sem := make(chan struct{}, 4)
+		var wg sync.WaitGroup
+		for i, ep := range b.episodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				results[i], errs[i] = b.waves(ep)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return err
+		}
+		for _, r := range results {
+			for _, p := range r {
+				b.insertByKey(p.e, p.k, p.ep)
+			}
 		}
 	}
 	for _, ep := range b.episodes {
@@ -530,10 +553,17 @@ func (b *builder) finish() error {
 // waves counts the device and call events the engine emitted between a
 // loss and the gap's close and inserts the wave entries at the place of
 // each wave's first event in the engine's order.
-func (b *builder) waves(ep *episode) error {
-	if b.window == nil {
-		return nil
-	}
+// pendingEntry is a wave entry waiting to be inserted at its key.
+type pendingEntry struct {
+	e  Entry
+	k  orderKey
+	ep *episode
+}
+
+// waves reads an episode's window and returns its wave entries. It only
+// reads the builder's ranks and writes the episode's counts, so episodes
+// are read concurrently.
+func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 	from := uint64(1)
 	if ep.lostSeq > WindowBefore {
 		from = ep.lostSeq - WindowBefore
@@ -609,9 +639,10 @@ func (b *builder) waves(ep *episode) error {
 		return true
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ep.f.WindowTruncated = truncated
+	var out []pendingEntry
 	for _, name := range names {
 		wv := ws[name]
 		last := wv.last
@@ -648,9 +679,9 @@ func (b *builder) waves(ep *episode) error {
 		if wv.count > 1 && wv.last.After(wv.first) {
 			e.Detail += fmt.Sprintf(" over %s", ms(wv.last.Sub(wv.first).Milliseconds()))
 		}
-		b.insertByKey(e, wv.key, ep)
+		out = append(out, pendingEntry{e, wv.key, ep})
 	}
-	return nil
+	return out, nil
 }
 
 // insertByKey inserts a wave entry before the first entry that the engine
