@@ -46,11 +46,17 @@ func explainLine(e string, lines map[int]string) string {
 		}
 	}
 	key := lines[n]
-	if key == "" {
+	switch key {
+	case "":
 		return e
+	case topLevel:
+		msg += ": the file must be a mapping of settings (cluster:, cti:, nats:, http:, log:)"
 	}
 	return fmt.Sprintf("%s (line %d): %s", key, n, msg)
 }
+
+// topLevel names the document itself when it is not a mapping.
+const topLevel = "top level"
 
 // keyLines maps each line of doc to the key path of what it holds
 // ("cti.ctiManagers[1].address"). A line holding several keys (a flow
@@ -69,6 +75,12 @@ func keyLines(doc []byte) map[int]string {
 		switch n.Kind {
 		case yaml.DocumentNode:
 			for _, c := range n.Content {
+				if c.Kind != yaml.MappingNode {
+					// The document is a scalar or a list, not settings:
+					// nothing inside it is a key.
+					add(out, c.Line, []string{topLevel})
+					continue
+				}
 				walk(c, path, depth+1)
 			}
 		case yaml.MappingNode:

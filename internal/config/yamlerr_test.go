@@ -23,6 +23,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 			[]string{"nats.duplicateWindow (line 2)", "time.Duration"}},
 		{"hostile map key", "cti:\n  routePoints:\n    \"a\\nb: x\": 5\n",
 			[]string{`cti.routePoints["a\nb: x"] (line 3)`}},
+		{"not a mapping", "\n0", []string{"top level (line 2): cannot unmarshal", "must be a mapping of settings"}},
+		{"a list", "- cluster: a\n", []string{"top level (line 1)", "must be a mapping"}},
 		{"two problems", "cluster: [a]\nlog:\n  level: {x: 1}\n",
 			[]string{"2 problem(s)", "cluster (line 1)", "log.level (line 3)"}},
 	}
