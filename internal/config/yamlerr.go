@@ -14,12 +14,15 @@ import (
 // yaml.v3 reports type errors by line only ("line 7: cannot unmarshal
 // !!str `ten` into int", "line 3: field Intervall not found in type
 // config.CTIConfig"); the key path is recovered from the document's node
-// tree. Syntax errors keep yaml's own text (they name the line: there is
-// no key to name when the document does not parse).
+// tree. Syntax errors keep yaml's own text, which names the line when
+// yaml knows it (there is no key to name when the document does not
+// parse).
 func explainYAML(doc []byte, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return fmt.Errorf("config: %w", err)
+		// yaml.v3 names the line of most syntax errors, not of all
+		// ("could not find expected directive name").
+		return fmt.Errorf("config: the file is not valid YAML: %w", err)
 	}
 	lines := keyLines(doc)
 	problems := make([]error, 0, len(te.Errors))
