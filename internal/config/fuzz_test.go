@@ -15,7 +15,7 @@ import (
 // fieldRE matches a problem that names a configuration key: a top-level
 // section, then .key, [index] or ["quoted key"] elements, then ": " or
 // " (line N): ". Unknown top-level keys are quoted.
-var fieldRE = regexp.MustCompile(`^(top level|"(?:[^"\\]|\\.)*"|[A-Za-z][A-Za-z0-9_+-]*)((\.[A-Za-z0-9_+-]+)|(\[[0-9]+\])|(\["(?:[^"\\]|\\.)*"\]))*( \(line [0-9]+\))?: `)
+var fieldRE = regexp.MustCompile(`^(top level|"(?:[^"\\]|\\.)*"|[A-Za-z0-9_+-]+)((\.[A-Za-z0-9_+-]+)|(\[[0-9]+\])|(\["(?:[^"\\]|\\.)*"\]))*( \(line [0-9]+\))?: `)
 
 // syntaxPrefix starts a YAML syntax error: there is no key to name when
 // the document does not parse (yaml names the line when it knows it).
