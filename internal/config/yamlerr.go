@@ -52,14 +52,19 @@ func explainLine(e string, lines map[int]string) string {
 	switch key {
 	case "":
 		return e
-	case topLevel:
+	case notMapping:
+		key = topLevel
 		msg += ": the file must be a mapping of settings (cluster:, cti:, nats:, http:, log:)"
 	}
 	return fmt.Sprintf("%s (line %d): %s", key, n, msg)
 }
 
-// topLevel names the document itself when it is not a mapping.
-const topLevel = "top level"
+// topLevel names the document itself; notMapping marks a document that
+// is not a mapping of settings.
+const (
+	topLevel   = "top level"
+	notMapping = "\x00not a mapping"
+)
 
 // keyLines maps each line of doc to the key path of what it holds
 // ("cti.ctiManagers[1].address"). A line holding several keys (a flow
@@ -81,7 +86,7 @@ func keyLines(doc []byte) map[int]string {
 				if c.Kind != yaml.MappingNode {
 					// The document is a scalar or a list, not settings:
 					// nothing inside it is a key.
-					add(out, c.Line, []string{topLevel})
+					add(out, c.Line, []string{notMapping})
 					continue
 				}
 				walk(c, path, depth+1)
@@ -89,7 +94,11 @@ func keyLines(doc []byte) map[int]string {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
-				p := append(path[:len(path):len(path)], keyToken(k.Value, len(path) == 0))
+				name := k.Value
+				if k.Kind != yaml.ScalarNode {
+					name = k.Tag + " key" // a list or mapping used as a key
+				}
+				p := append(path[:len(path):len(path)], keyToken(name, len(path) == 0))
 				add(out, k.Line, p)
 				if v.Line != k.Line && v.Kind != yaml.MappingNode && v.Kind != yaml.SequenceNode {
 					// A scalar on the next line; a collection's own
@@ -110,6 +119,10 @@ func keyLines(doc []byte) map[int]string {
 	lines := make(map[int]string, len(out))
 	for l, p := range out {
 		lines[l] = render(p)
+		if len(p) == 0 {
+			// Several top-level keys on one line ({a: 1, b: 2}).
+			lines[l] = topLevel
+		}
 	}
 	return lines
 }

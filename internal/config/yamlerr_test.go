@@ -25,6 +25,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 			[]string{`cti.routePoints["a\nb: x"] (line 3)`}},
 		{"not a mapping", "\n0", []string{"top level (line 2): cannot unmarshal", "must be a mapping of settings"}},
 		{"a list", "- cluster: a\n", []string{"top level (line 1)", "must be a mapping"}},
+		{"list as a key", "{[],0}", []string{"top level (line 1): cannot unmarshal !!seq into string"}},
 		{"two problems", "cluster: [a]\nlog:\n  level: {x: 1}\n",
 			[]string{"2 problem(s)", "cluster (line 1)", "log.level (line 3)"}},
 	}
