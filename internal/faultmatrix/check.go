@@ -163,13 +163,18 @@ type Checker struct {
 	// callEnded: (simulator session index, global call id) → the first
 	// frame whose events ended the call (CallInvalidEv).
 	callEnded map[uint64]uint32
+	names     map[string]int
 }
+
+// Count reports how many stored events are named name.
+func (c *Checker) Count(name string) int { return c.names[name] }
 
 // NewChecker returns an empty Checker.
 func NewChecker() *Checker {
 	return &Checker{
 		sims: map[string]*simSession{}, simIndex: map[string]int{},
 		sessions: map[string]*session{}, closedGaps: map[string]bool{}, callEnded: map[uint64]uint32{},
+		names: map[string]int{},
 	}
 }
 
@@ -344,6 +349,7 @@ func (c *Checker) sessionOf(name string) *session {
 func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	c.events++
 	c.streamLast = streamSeq
+	c.names[ev.Name]++
 	sessName, sessSeq, ok := schema.ParseEventID(id)
 	if !ok || sessName != ev.Session {
 		c.undecoded = append(c.undecoded, fmt.Sprintf("stream seq %d: id %q does not name session %q", streamSeq, id, ev.Session))

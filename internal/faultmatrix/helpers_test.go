@@ -52,7 +52,7 @@ func letTrafficFlow(d time.Duration) { time.Sleep(d) }
 
 // verify stops the bridge in order, closes the simulator and checks the
 // whole stream against the ground truth.
-func verify(t *testing.T, r *Rig) *Report {
+func verify(t *testing.T, r *Rig) (*Report, *Checker) {
 	t.Helper()
 	if err := r.StopBridge(); err != nil {
 		t.Fatalf("bridge stopped with %v", err)
@@ -61,7 +61,7 @@ func verify(t *testing.T, r *Rig) *Report {
 }
 
 // check closes the simulator and checks the stream (no bridge running).
-func check(t *testing.T, r *Rig) *Report {
+func check(t *testing.T, r *Rig) (*Report, *Checker) {
 	t.Helper()
 	if err := r.Sim.Close(); err != nil {
 		t.Fatal(err)
@@ -85,5 +85,29 @@ func check(t *testing.T, r *Rig) *Report {
 	if rep.FramesWithEvents == 0 || rep.Events == 0 {
 		t.Fatalf("nothing was checked:\n%s", rep)
 	}
-	return rep
+	return rep, c
+}
+
+// waitFailovers waits until the bridge has lost n links in service and is
+// back in service (on a CTIManager accepted by on, nil: any).
+func waitFailovers(t *testing.T, r *Rig, n uint64, on func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for r.Bridge().Engine().Status().Counters.Failovers < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failover within %v: %+v", bound, r.Bridge().Engine().Status())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitUp(t, r, on)
+}
+
+// counts fails unless every named event is in the stream.
+func counts(t *testing.T, rep *Report, c *Checker, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if c.Count(n) == 0 {
+			t.Fatalf("no %s in the stream:\n%s", n, rep)
+		}
+	}
 }
