@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -27,7 +28,7 @@ func explainYAML(doc []byte, err error) error {
 	lines := keyLines(doc)
 	problems := make([]error, 0, len(te.Errors))
 	for _, e := range te.Errors {
-		problems = append(problems, errors.New(explainLine(e, lines)))
+		problems = append(problems, errors.New(oneLine(explainLine(e, lines))))
 	}
 	return fmt.Errorf("config: %d problem(s) decoding the file:\n  %w", len(problems), joinIndented(problems))
 }
@@ -189,4 +190,23 @@ func mapField(path, key string) string {
 		return path + "." + key
 	}
 	return path + "[" + strconv.Quote(key) + "]"
+}
+
+// oneLine escapes control characters: yaml quotes offending values as they
+// are, and a value spanning lines would break the one-problem-per-line
+// format (or forge a log line).
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var sb strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			sb.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
 }
