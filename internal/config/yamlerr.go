@@ -75,7 +75,7 @@ func keyLines(doc []byte) map[int]string {
 	if yaml.Unmarshal(doc, &root) != nil {
 		return nil
 	}
-	out := map[int][]string{}
+	out, weak := map[int][]string{}, map[int][]string{}
 	var walk func(n *yaml.Node, path []string, depth int)
 	walk = func(n *yaml.Node, path []string, depth int) {
 		if n == nil || depth > 64 {
@@ -101,10 +101,14 @@ func keyLines(doc []byte) map[int]string {
 				}
 				p := append(path[:len(path):len(path)], keyToken(name, len(path) == 0))
 				add(out, k.Line, p)
-				if v.Line != k.Line && v.Kind != yaml.MappingNode && v.Kind != yaml.SequenceNode {
-					// A scalar on the next line; a collection's own
-					// entries record their lines.
-					add(out, v.Line, p)
+				switch {
+				case v.Line == k.Line:
+				case v.Kind != yaml.MappingNode && v.Kind != yaml.SequenceNode:
+					add(out, v.Line, p) // a scalar on the next line
+				default:
+					// A collection's entries record their own lines; its
+					// own line names it only if nothing else is there.
+					weak[v.Line] = p
 				}
 				walk(v, p, depth+1)
 			}
@@ -117,6 +121,11 @@ func keyLines(doc []byte) map[int]string {
 		}
 	}
 	walk(&root, nil, 0)
+	for l, p := range weak {
+		if _, ok := out[l]; !ok {
+			out[l] = p
+		}
+	}
 	lines := make(map[int]string, len(out))
 	for l, p := range out {
 		lines[l] = render(p)

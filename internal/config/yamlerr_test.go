@@ -26,6 +26,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"not a mapping", "\n0", []string{"top level (line 2): cannot unmarshal", "must be a mapping of settings"}},
 		{"a list", "- cluster: a\n", []string{"top level (line 1)", "must be a mapping"}},
 		{"list as a key", "{[],0}", []string{"top level (line 1): cannot unmarshal !!seq into string"}},
+		{"list where settings belong", "cti:\n-\n 000", []string{"cti (line 2): cannot unmarshal !!seq into config.CTIConfig"}},
 		{"two problems", "cluster: [a]\nlog:\n  level: {x: 1}\n",
 			[]string{"2 problem(s)", "cluster (line 1)", "log.level (line 3)"}},
 	}
