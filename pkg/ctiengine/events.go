@@ -32,6 +32,7 @@ func (m *Machine) startSession() {
 	m.session = fmt.Sprintf("%s-p%d", m.cfg.BridgeInstance, m.sessionN)
 	m.sessionSeq = 0
 	clear(m.seqs)
+	m.seqTomb.reset()
 	m.callSeqs = 0
 	m.newSession = false
 }
@@ -126,6 +127,13 @@ func (m *Machine) emit(ev schema.Event) {
 	ev.SessionSeq = m.sessionSeq
 	k := seqKey{fam: ev.Family, ent: ev.Entity}
 	n, known := m.seqs[k]
+	if !known && ev.Family == schema.FamilyCall {
+		// A call forgotten a moment ago can come back in the same session
+		// (after a failover a call rebuilt from one device's snapshot may
+		// end before another device's snapshot reports it again): its
+		// sequence continues, it never restarts.
+		n = m.seqTomb.take(ev.Entity)
+	}
 	n++
 	ev.Sequence = n
 	if ev.CTIManager == "" {
@@ -145,6 +153,7 @@ func (m *Machine) emit(ev schema.Event) {
 			delete(m.seqs, k)
 			m.callSeqs--
 		}
+		m.seqTomb.put(ev.Entity, n)
 		return
 	}
 	m.seqs[k] = n
@@ -168,8 +177,52 @@ func (m *Machine) pruneCallSeqs() {
 			continue
 		}
 		if _, ok := live[k.ent]; !ok {
+			m.seqTomb.put(k.ent, m.seqs[k])
 			delete(m.seqs, k)
 			m.callSeqs--
 		}
 	}
+}
+
+// seqTombSize bounds the forgotten call sequences kept (the calls ended
+// last, about the last tens of seconds at a high call rate).
+const seqTombSize = 8192
+
+// seqTombstones remembers the last sequence of the calls whose counters
+// were dropped, so that a call reported again in the same session goes on
+// from there. It is a bounded FIFO.
+type seqTombstones struct {
+	seqs map[string]uint64
+	ring []string
+	next int
+}
+
+func (t *seqTombstones) put(callID string, seq uint64) {
+	if t.seqs == nil {
+		t.seqs = make(map[string]uint64)
+		t.ring = make([]string, seqTombSize)
+	}
+	if _, ok := t.seqs[callID]; !ok {
+		if old := t.ring[t.next]; old != "" {
+			delete(t.seqs, old)
+		}
+		t.ring[t.next] = callID
+		t.next = (t.next + 1) % len(t.ring)
+	}
+	t.seqs[callID] = seq
+}
+
+// take returns (and forgets) a forgotten call's last sequence, 0 if none.
+func (t *seqTombstones) take(callID string) uint64 {
+	n, ok := t.seqs[callID]
+	if ok {
+		delete(t.seqs, callID)
+	}
+	return n
+}
+
+func (t *seqTombstones) reset() {
+	clear(t.seqs)
+	clear(t.ring)
+	t.next = 0
 }

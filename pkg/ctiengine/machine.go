@@ -218,6 +218,7 @@ type Machine struct {
 	sessionSeq uint64
 	newSession bool
 	seqs       map[seqKey]uint64
+	seqTomb    seqTombstones // sequences of calls forgotten this session
 	callSeqs   int
 
 	gap      *gapState

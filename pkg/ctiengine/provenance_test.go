@@ -107,3 +107,44 @@ func TestMachine_PriorGapReconciledByTheFirstSnapshot(t *testing.T) {
 		t.Fatalf("GapClosed %+v", g)
 	}
 }
+
+// A call's per-entity sequence never restarts within a session: a call
+// that ended and is reported again (after a failover, another device's
+// snapshot can name a call that already ended for the first device) goes
+// on from its last sequence. The fault matrix's soak found calls whose
+// events restarted at 1.
+func TestMachine_CallSequenceContinuesAfterTheCallIsForgotten(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start()
+	h.establish(phones(2), nil)
+	h.take()
+	leg := ctilink.CallStateEvent{Device: "SEP000000000001", Line: "1001", CallHandle: 1, GlobalCallID: 42, State: ctilink.CallStateConnected,
+		Origin: true, Calling: ctilink.Party{DN: "1001"}, Called: ctilink.Party{DN: "9999"}, TimeNs: t0.UnixNano()}
+	h.recv(leg)
+	leg.State = ctilink.CallStateDisconnected
+	h.recv(leg)
+	first := h.take()
+	var last uint64
+	for _, ev := range first {
+		if ev.Entity == "42" {
+			last = ev.Sequence
+		}
+	}
+	if n := count(first, "CallObservationEndedEv"); n != 1 || last == 0 {
+		t.Fatalf("the call did not end: %v", names(first))
+	}
+	h.recv(snapCall("SEP000000000002", "1002", 42, 2, "1001"))
+	again := h.take()
+	if len(again) == 0 {
+		t.Fatal("the snapshot did not report the call again")
+	}
+	for _, ev := range again {
+		if ev.Entity != "42" {
+			continue
+		}
+		last++
+		if ev.Sequence != last {
+			t.Fatalf("%s has sequence %d, want %d (no restart within a session)", ev.Name, ev.Sequence, last)
+		}
+	}
+}
