@@ -52,7 +52,7 @@ end of the log.
 
 TIME: RFC 3339 (2026-11-20T14:02:17.250Z), "2026-11-20 14:02:17" (UTC), a UTC
 time of day on the log's first day (14:02:17.250), or +DURATION after the
-first event / -DURATION before the last (+6s, -2m).`,
+first message stored / -DURATION before the last (+6s, -2m).`,
 		Example: `  replay --store ./data state --at 14:02:17
   replay --store ./data state --at +5s
   replay --store ./data state --seq 120345 --json`,
@@ -72,7 +72,7 @@ first event / -DURATION before the last (+6s, -2m).`,
 			}
 			p := replaystore.Point{Seq: seq}
 			if at != "" {
-				first, last, err := st.Bounds(ctx, cluster)
+				first, last, err := st.Bounds(ctx)
 				if err != nil {
 					return err
 				}

@@ -13,8 +13,8 @@ import (
 //	14:02:17[.250]                   UTC time of day, on the log's first day
 //	                                 (the next day if that is before the log
 //	                                 starts and the log reaches it)
-//	+6s, +1m30s                      after the first event of the log
-//	-5s                              before the last event of the log
+//	+6s, +1m30s                      after the first message stored
+//	-5s                              before the last message stored
 func parseAt(s string, start, end time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {

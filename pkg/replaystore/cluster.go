@@ -85,25 +85,14 @@ func clusterOf(subject string) (string, bool) {
 	return c, true
 }
 
-// Bounds returns when the cluster's first and last events were stored
-// (zero times for an empty log).
-func (s *Store) Bounds(ctx context.Context, cluster string) (first, last time.Time, err error) {
-	_, err = s.read(ctx, s.stream, Query{Subjects: []string{ClusterSubjects(cluster)}, Batch: 1, HeadersOnly: true}, false, func(m Message) error {
-		first = m.Stored
-		return ErrStop
-	})
-	if err != nil || first.IsZero() {
-		return first, last, err
+// Bounds returns when the stream's first and last messages were stored
+// (zero times for an empty stream): the reference points of relative times
+// such as "+6s" or "-2m". They come from the stream's state, without
+// reading any message.
+func (s *Store) Bounds(ctx context.Context) (first, last time.Time, err error) {
+	info, err := s.Info(ctx)
+	if err != nil || info.Messages == 0 {
+		return time.Time{}, time.Time{}, err
 	}
-	m, gerr := s.stream.GetLastMsgForSubject(ctx, ClusterSubjects(cluster))
-	if gerr != nil {
-		// Older servers refuse a wildcard here: take the stream's last
-		// message (the right one for a single-cluster log).
-		info, ierr := s.Info(ctx)
-		if ierr != nil {
-			return first, last, ierr
-		}
-		return first, info.LastTime, nil
-	}
-	return first, m.Time, nil
+	return info.FirstTime, info.LastTime, nil
 }
