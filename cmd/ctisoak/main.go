@@ -31,6 +31,7 @@ import (
 
 type options struct {
 	duration, failoverEvery, heartbeat time.Duration
+	dupWindow                          time.Duration
 	rate                               float64
 	phones                             int
 	dataDir, groundTruth               string
@@ -49,6 +50,7 @@ func main() {
 	fs.IntVar(&o.phones, "phones", 0, "phones added to the default cluster's 50 (default: 25 per call/s, so calls rarely find a busy line)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", time.Second, "server heartbeat interval (a stalled CTIManager is detected within twice that)")
 	fs.StringVar(&o.groundTruth, "ground-truth", "", "also write the simulator's ground truth (JSON lines) to this file")
+	fs.DurationVar(&o.dupWindow, "dup-window", 2*time.Minute, "the stream's dedupe window; the embedded server holds its ids in this process's heap, so the heap plateaus once it is full")
 	fs.BoolVar(&o.verbose, "v", false, "log warnings of every component to stderr")
 	fs.BoolVar(&o.details, "details", false, "keep every frame's body to describe lost frames (memory grows with the run)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -127,7 +129,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{
 		DataDir: dir, Rate: o.rate, Seed: o.seed, Phones: o.phones, Heartbeat: o.heartbeat,
-		GroundTruth: gt, GroundTruthLimit: -1, Logger: log,
+		GroundTruth: gt, GroundTruthLimit: -1, Logger: log, Duplicates: o.dupWindow,
 		// A failover snapshots thousands of calls at once: room for
 		// them while JetStream catches up.
 		Publisher: jetstream.Config{BufferSize: 2_000_000, BufferBytes: 2 << 30},
@@ -146,8 +148,8 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, err
 	}
 	start := time.Now()
-	fmt.Fprintf(out, "ctisoak: %v at %v calls/s, %d phones, failover every %v, heartbeat %v, seed %d, data %s\n",
-		o.duration, o.rate, o.phones+50, o.failoverEvery, o.heartbeat, o.seed, dir)
+	fmt.Fprintf(out, "ctisoak: %v at %v calls/s, %d phones, failover every %v, heartbeat %v, dedupe window %v, seed %d, data %s\n",
+		o.duration, o.rate, o.phones+50, o.failoverEvery, o.heartbeat, o.dupWindow, o.seed, dir)
 
 	end := time.NewTimer(o.duration)
 	defer end.Stop()
@@ -204,7 +206,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if gtErr != nil {
 		return false, fmt.Errorf("ground truth: %w", gtErr)
 	}
-	fmt.Fprintf(out, "\nran %v: %d calls (%.1f calls/s achieved, %.0f asked), %d frames sent (all types), %d faults\n",
+	fmt.Fprintf(out, "\nran %v: %d distinct call ids (%.1f/s; %.0f calls/s asked, transfers and conferences add consult calls), %d frames sent (all types), %d faults\n",
 		elapsed.Round(time.Second), calls, float64(calls)/elapsed.Seconds(), o.rate, frames, f.n)
 	fmt.Fprintf(out, "frames by type: %v\n", gtw.ByType())
 	fmt.Fprintf(out, "publisher: %d acked, %d duplicates absorbed, %d resends, %d dropped, %d rejected, %d reordered\n",

@@ -256,6 +256,7 @@ const (
 	legEstablishedHeld
 	legEstablishedInUse
 	legUnknown
+	legBusy
 )
 
 func legClass(st ctilink.CallState) uint8 {
@@ -280,8 +281,11 @@ func legClass(st ctilink.CallState) uint8 {
 		return legEstablishedInUse
 	case ctilink.CallStateUnknown:
 		return legUnknown
+	case ctilink.CallStateBusy:
+		// Busy treatment; a snapshot of a busy leg repeats it.
+		return legBusy
 	}
-	return legNone // BUSY, DISCONNECTED, IDLE: always reported
+	return legNone // DISCONNECTED, IDLE: always reported
 }
 
 func msgType(r ctisim.Record) ctilink.MsgType {

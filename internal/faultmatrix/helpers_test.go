@@ -17,6 +17,17 @@ const bound = 15 * time.Second
 // and NATS, and a bridge unless noBridge.
 func testRig(t *testing.T, cfg RigConfig, tune func(*bridge.Config)) *Rig {
 	t.Helper()
+	r := startRig(t, cfg)
+	if _, err := r.StartBridge(tune); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, r, nil)
+	return r
+}
+
+// startRig starts the simulator and NATS, without a bridge.
+func startRig(t *testing.T, cfg RigConfig) *Rig {
+	t.Helper()
 	cfg.DataDir = t.TempDir()
 	if cfg.Rate == 0 {
 		cfg.Rate = 4
@@ -30,10 +41,6 @@ func testRig(t *testing.T, cfg RigConfig, tune func(*bridge.Config)) *Rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	if _, err := r.StartBridge(tune); err != nil {
-		t.Fatal(err)
-	}
-	waitUp(t, r, nil)
 	return r
 }
 

@@ -47,6 +47,10 @@ type RigConfig struct {
 	NATSListen string
 	// Publisher tunes the bridge's publisher (buffer bounds).
 	Publisher jetstream.Config
+	// Duplicates is the stream's dedupe window (default 10 minutes, as
+	// provisioned by the bridge). The embedded server keeps every id of
+	// the window in memory, in this process.
+	Duplicates time.Duration
 	// Logger receives every component's logs (default: none).
 	Logger zerolog.Logger
 }
@@ -111,7 +115,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{}); err != nil {
+	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates}); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -310,6 +314,9 @@ func (r *Rig) Close() {
 		_ = r.NATS.Shutdown(ctx)
 	}
 }
+
+// NATSURL is the embedded server's client URL (for a bridge process).
+func (r *Rig) NATSURL() string { return r.NATS.ClientURL() }
 
 // RemoveData deletes the rig's data directory (after Close).
 func (r *Rig) RemoveData() error { return os.RemoveAll(r.cfg.DataDir) }
