@@ -73,6 +73,7 @@ func TestDuplicateCertificateThenCompromised(t *testing.T) {
 			}
 
 			code, body := br.Get(t, "/readyz")
+			t.Logf("/readyz %d %s", code, body)
 			if code != http.StatusServiceUnavailable || !strings.Contains(body, "SHUTDOWN") ||
 				!strings.Contains(body, "certificate of instanceId inst-1 compromised") {
 				t.Fatalf("/readyz = %d %s, want 503 with a reason naming the certificate", code, body)
