@@ -348,6 +348,11 @@ func (g *gen) failover() {
 		if c.state == 2 {
 			bcc, btc = schema.CCConnEstablished, schema.CCTermConnTalking
 		}
+		// As the engine does: the call's first snapshot event is
+		// CallActiveEv, then its legs in their current states.
+		g.emit(schema.FamilyCall, c.id, schema.EvCallActive, schema.Data{Snapshot: true, Cause: schema.CauseSnapshot,
+			CauseName: schema.CauseNames[schema.CauseSnapshot], MetaCode: schema.MetaSnapshot, MetaName: schema.CauseNames[schema.MetaSnapshot],
+			Call: &schema.CallData{CallID: c.id, State: "ACTIVE", StateCode: schema.CallActive, Calling: g.party(c.a), Called: g.party(c.b)}})
 		g.leg(c, c.a, 0, schema.CCConnEstablished, schema.CCTermConnTalking, true)
 		g.leg(c, c.b, 0, bcc, btc, true)
 	}
