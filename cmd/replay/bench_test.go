@@ -251,3 +251,17 @@ func warm(b *testing.B, l *bigLog) {
 		}
 	}
 }
+
+// BenchmarkTimelineNoWaves runs `replay timeline --no-waves --json`: the
+// provider and bridge subjects only.
+func BenchmarkTimelineNoWaves(b *testing.B) {
+	l := bigFixture(b)
+	warm(b, l)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if code := run(context.Background(), []string{"--server", l.url, "timeline", "--no-waves", "--json"}, io.Discard, io.Discard, false); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.ReportMetric(float64(l.events), "log-events")
+}

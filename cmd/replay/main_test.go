@@ -154,6 +154,24 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("timeline without waves", func(t *testing.T) {
+		code, out, errs := replay(t, append(srv, "timeline", "--no-waves", "--json")...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		var entries []timeline.Entry
+		if err := json.Unmarshal([]byte(out), &entries); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Event)
+		}
+		if slices.Contains(names, "CiscoAddrOutOfServiceEv") || !isSubsequence([]string{"LastHeartbeat", "CTIManagerLost", "ProvOutOfServiceEv", "GapOpened", "ProvInServiceEv", "GapClosed"}, names) {
+			t.Errorf("--no-waves entries: %v", names)
+		}
+	})
+
 	t.Run("timeline table", func(t *testing.T) {
 		code, out, errs := replay(t, append(srv, "timeline")...)
 		if code != 0 {

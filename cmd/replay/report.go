@@ -41,7 +41,7 @@ log; a progress bar shows on a terminal).`,
 			if err != nil {
 				return err
 			}
-			tl, err := buildTimeline(ctx, st, cluster, timeline.Options{})
+			tl, err := buildTimeline(ctx, st, cluster, timeline.Options{}, true)
 			if err != nil {
 				return err
 			}

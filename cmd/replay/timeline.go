@@ -21,7 +21,7 @@ import (
 const maxWindow = 500_000
 
 func (a *app) timelineCmd() *cobra.Command {
-	var heartbeats bool
+	var heartbeats, noWaves bool
 	c := &cobra.Command{
 		Use:   "timeline",
 		Short: "The failover story: loss, out-of-service wave, CTIManager switch, recovery, reconciliation",
@@ -35,8 +35,10 @@ reconciliation inferred, with the durations between the steps.
 
 The wave counts come from the terminal, address and call events inside each
 failover window only (from the loss to the gap's close), never from a scan of
-the whole log. --json prints the entries as a JSON array; every entry has at
-least "time" and "event".`,
+the whole log; --no-waves skips them and reads the provider and bridge
+subjects only (the summary then gives the bridge's own gap counts). --json
+prints the entries as a JSON array; every entry has at least "time" and
+"event".`,
 		Example: `  replay --store ./data timeline
   replay --store ./data timeline --json | jq '.[] | {time, event, detail}'`,
 		Args: noArgs,
@@ -50,7 +52,7 @@ least "time" and "event".`,
 			if err != nil {
 				return err
 			}
-			tl, err := buildTimeline(ctx, st, cluster, timeline.Options{Heartbeats: heartbeats})
+			tl, err := buildTimeline(ctx, st, cluster, timeline.Options{Heartbeats: heartbeats}, !noWaves)
 			if err != nil {
 				return err
 			}
@@ -65,12 +67,13 @@ least "time" and "event".`,
 		},
 	}
 	c.Flags().BoolVar(&heartbeats, "heartbeats", false, "include the bridge's heartbeat records (one line per run)")
+	c.Flags().BoolVar(&noWaves, "no-waves", false, "read the provider and bridge subjects only: no device-wave counts")
 	return c
 }
 
 // buildTimeline reads the provider and bridge events of cluster and the
 // failover windows, and builds the timeline.
-func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, opt timeline.Options) (*timeline.Timeline, error) {
+func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, opt timeline.Options, waves bool) (*timeline.Timeline, error) {
 	// One consumer per filter: the server serves a single filter much
 	// faster than several wildcards. The bridge's events are read by name
 	// so that its heartbeat records (one every interval, spread over the
@@ -125,6 +128,9 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 			truncated = false // the log ended inside the bound
 		}
 		return truncated, err
+	}
+	if !waves {
+		return timeline.Build(items, nil, opt)
 	}
 	return timeline.Build(items, window, opt)
 }
@@ -236,11 +242,15 @@ func printTimeline(w io.Writer, cluster string, tl *timeline.Timeline) {
 		} else {
 			fmt.Fprintf(w, "  loss detected   %s\n", ts(f.Detected))
 		}
-		fmt.Fprintf(w, "  out of service  %d calls observation ended, %d addresses, %d terminals; provider OUT_OF_SERVICE at %s\n",
-			f.CallsUnobserved, f.AddressesOOS, f.TerminalsOOS, ts(f.OutOfSvcAt))
+		devOut, devBack := fmt.Sprintf("%d addresses, %d terminals", f.AddressesOOS, f.TerminalsOOS), fmt.Sprintf("%d addresses, %d terminals back", f.AddressesBack, f.TerminalsBack)
+		if !f.WavesCounted {
+			devOut, devBack = "devices not counted (--no-waves)", "devices not counted"
+		}
+		fmt.Fprintf(w, "  out of service  %d calls observation ended, %s; provider OUT_OF_SERVICE at %s\n",
+			f.CallsUnobserved, devOut, ts(f.OutOfSvcAt))
 		if !f.InServiceAt.IsZero() {
-			fmt.Fprintf(w, "  recovered       provider IN_SERVICE on %s at %s, %s after the loss; %d addresses, %d terminals back\n",
-				orDash(f.To), ts(f.InServiceAt), timeline.FormatMs(f.OutageMs), f.AddressesBack, f.TerminalsBack)
+			fmt.Fprintf(w, "  recovered       provider IN_SERVICE on %s at %s, %s after the loss; %s\n",
+				orDash(f.To), ts(f.InServiceAt), timeline.FormatMs(f.OutageMs), devBack)
 		} else {
 			fmt.Fprintf(w, "  recovered       not in the log\n")
 		}

@@ -117,6 +117,9 @@ type Failover struct {
 	// WindowTruncated is set when the wave counts stop short of the
 	// window's end (the window was larger than the reader's bound).
 	WindowTruncated bool `json:"windowTruncated,omitempty"`
+	// WavesCounted is false when no device events were read (the device
+	// counts are then unknown, not zero).
+	WavesCounted bool `json:"wavesCounted"`
 }
 
 // Interval is a span of a lane in the report.
@@ -189,12 +192,16 @@ type builder struct {
 }
 
 type episode struct {
-	f        Failover
-	lostSeq  uint64
-	closeSeq uint64
-	lostKey  orderKey
-	closeKey orderKey
-	done     bool
+	f Failover
+	// gapBefore and gapClosed are the bridge's own counts, used when no
+	// window was read.
+	gapBefore int
+	gapClosed *schema.Gap
+	lostSeq   uint64
+	closeSeq  uint64
+	lostKey   orderKey
+	closeKey  orderKey
+	done      bool
 }
 
 // orderKey is a place in the engine's emission order: session rank, then
@@ -424,6 +431,9 @@ func (b *builder) add(it *Item) error {
 				e.Detail += fmt.Sprintf(", %d calls known before", g.CallsBefore)
 			}
 			b.gapOpen[g.ID] = firstTime(g.OpenedAt, ev.Time)
+			if ep != nil && !ep.done {
+				ep.gapBefore = g.CallsBefore
+			}
 		}
 	case schema.EvGapClosed:
 		g := bd.Gap
@@ -446,6 +456,7 @@ func (b *builder) add(it *Item) error {
 			ep.f.GapClosedAt = ev.Time
 			if g != nil {
 				ep.f.GapMs = g.DurationMs
+				ep.gapClosed = g
 			}
 			ep.done = true
 			b.episode = nil
@@ -531,6 +542,14 @@ func (b *builder) finish() error {
 		}
 	}
 	for _, ep := range b.episodes {
+		if b.window == nil {
+			// No device events read: the counts the bridge recorded.
+			ep.f.CallsUnobserved = ep.gapBefore
+			if g := ep.gapClosed; g != nil {
+				ep.f.CallsEnded, ep.f.CallsDiscovered = g.CallsEnded, g.CallsDiscovered
+				ep.f.CallsSnapshot = g.CallsContinued + g.CallsDiscovered
+			}
+		}
 		b.tl.Failovers = append(b.tl.Failovers, ep.f)
 	}
 	var prev time.Time
@@ -642,6 +661,7 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		return nil, err
 	}
 	ep.f.WindowTruncated = truncated
+	ep.f.WavesCounted = true
 	var out []pendingEntry
 	for _, name := range names {
 		wv := ws[name]
