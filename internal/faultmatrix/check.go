@@ -40,7 +40,8 @@ type gtFrame struct {
 	// maps to (legClass), whether it answers a snapshot and whether the
 	// line is a route point's.
 	handle     uint32
-	gcid       uint32
+	gcid       uint32 // the call (CallState), or the first call referenced
+	gcid2      uint32 // a second call referenced (CallChanged, Feature)
 	class      uint8
 	snapshot   bool
 	routePoint bool
@@ -52,6 +53,9 @@ type simSession struct {
 	id     string
 	frames []gtFrame // sent event-bearing frames, in sending order
 	other  uint32    // highest sequence of any sent frame
+	// lastSnap is the sequence of the last SnapshotCompleted sent: up to
+	// there a session after a failover is reconciling its calls.
+	lastSnap uint32
 	// From the stream: frames named by at least one event, the highest
 	// sequence named, and where the last event naming this session's
 	// frames sits.
@@ -197,6 +201,9 @@ type Frame struct {
 	Time    time.Time
 	// CallState is the message of a call-state frame (nil otherwise).
 	CallState *ctilink.CallStateEvent
+	// Calls are the global call ids another call frame refers to
+	// (CallChanged, Feature, CallParty, Media, Route).
+	Calls [2]uint32
 	// Desc, if set, describes the frame for the report.
 	Desc func() string
 }
@@ -219,7 +226,31 @@ func (c *Checker) AddRecord(r ctisim.Record) {
 			}
 		}
 	}
+	if f.Type != ctilink.TypeCallState && EventBearing(f.Type) {
+		f.Calls = callRefs(r.Body)
+	}
 	c.AddFrame(f)
+}
+
+// callRefs reads the call ids a call frame's body refers to.
+func callRefs(body []byte) [2]uint32 {
+	var v struct {
+		GlobalCallID   uint32 `json:"globalCallId"`
+		OriginalCallID uint32 `json:"originalCallId"`
+		SurvivingCall  uint32 `json:"survivingCallId"`
+		PrimaryCallID  uint32 `json:"primaryCallId"`
+		ConsultCallID  uint32 `json:"consultCallId"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return [2]uint32{}
+	}
+	switch {
+	case v.OriginalCallID != 0 || v.SurvivingCall != 0:
+		return [2]uint32{v.OriginalCallID, v.SurvivingCall}
+	case v.PrimaryCallID != 0 || v.ConsultCallID != 0:
+		return [2]uint32{v.PrimaryCallID, v.ConsultCallID}
+	}
+	return [2]uint32{v.GlobalCallID}
 }
 
 // AddFrame takes one frame the simulator sent; the frames of one session
@@ -227,6 +258,9 @@ func (c *Checker) AddRecord(r ctisim.Record) {
 func (c *Checker) AddFrame(fr Frame) {
 	s, _ := c.sim(fr.Session)
 	s.other = max(s.other, fr.Seq)
+	if fr.Type == ctilink.TypeSnapshotCompleted {
+		s.lastSnap = max(s.lastSnap, fr.Seq)
+	}
 	if !EventBearing(fr.Type) {
 		return
 	}
@@ -234,6 +268,8 @@ func (c *Checker) AddFrame(fr Frame) {
 	if cs := fr.CallState; cs != nil {
 		f.handle, f.gcid, f.class, f.snapshot = cs.CallHandle, cs.GlobalCallID, legClass(cs.State), cs.Snapshot
 		f.routePoint = c.RoutePoints[cs.Device]
+	} else {
+		f.gcid, f.gcid2 = fr.Calls[0], fr.Calls[1]
 	}
 	if c.Details && fr.Desc != nil {
 		f.desc = fr.Desc()

@@ -81,6 +81,9 @@ func (w *GroundTruthWriter) line(b []byte) {
 			w.calls[cs.GlobalCallID] = struct{}{}
 		}
 	}
+	if f.Type != ctilink.TypeCallState && EventBearing(f.Type) {
+		f.Calls = callRefs(l.Body)
+	}
 	if w.c.Details {
 		f.Desc = func() string { return l.Type + string(l.Body) }
 	}
