@@ -13,7 +13,9 @@ h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 17px; margin-top: 28px; }
 .meta { color: #5b6b7b; font-size: 13px; }
 table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
-th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #e3e8ee; vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
+td.detail { overflow-wrap: anywhere; }
+td.ev { white-space: nowrap; }
 th { background: #f3f6f9; }
 td.num { text-align: right; white-space: nowrap; }
 td.time { white-space: nowrap; font-family: ui-monospace, monospace; }
@@ -94,7 +96,7 @@ svg polyline.calls { fill: none; stroke: #1d2733; stroke-width: 1.5; }
 <table>
 <tr><th>Time (UTC)</th><th>+prev</th><th>since loss</th><th>Event</th><th>Count</th><th>CTIManager</th><th>Detail</th></tr>
 {{- range .Rows}}
-<tr class="{{.Class}}"><td class="time">{{.Time}}</td><td class="num">{{.Prev}}</td><td class="num">{{.Loss}}</td><td>{{.Event}}</td><td class="num">{{.Count}}</td><td>{{.Manager}}</td><td>{{.Detail}}</td></tr>
+<tr class="{{.Class}}"><td class="time">{{.Time}}</td><td class="num">{{.Prev}}</td><td class="num">{{.Loss}}</td><td class="ev">{{.Event}}</td><td class="num">{{.Count}}</td><td class="ev">{{.Manager}}</td><td class="detail">{{.Detail}}</td></tr>
 {{- end}}
 </table>
 </body>

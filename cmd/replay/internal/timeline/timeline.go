@@ -696,7 +696,7 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 			ep.f.CallsDiscovered = wv.count
 			e.Detail = fmt.Sprintf("inferred: %d calls discovered by the snapshot", wv.count)
 		}
-		if wv.count > 1 && wv.last.After(wv.first) {
+		if wv.count > 1 && wv.last.Sub(wv.first) >= time.Millisecond {
 			e.Detail += fmt.Sprintf(" over %s", ms(wv.last.Sub(wv.first).Milliseconds()))
 		}
 		out = append(out, pendingEntry{e, wv.key, ep})
