@@ -12,6 +12,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/replaystore/storetest"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
 
@@ -202,4 +203,31 @@ func TestSnapshotterConfigValidate(t *testing.T) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
 	}
+}
+
+// A snapshot larger than the server's max_payload is stored in parts and
+// read back whole.
+func TestSnapshotInParts(t *testing.T) {
+	ctx := ctxT(t)
+	srv, nc := storetest.StartServerWith(t, t.TempDir(), func(o *server.Options) { o.MaxPayload = 4 << 10 })
+	js := storetest.CreateEventStream(t, nc, "CTI")
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 6000, Lines: 600, Failovers: []int{3000}})
+	storetest.Publish(t, js, "lab", evs)
+	snaps := runSnapshotter(t, nc, 6000, -1, 6000)
+	if len(snaps) != 1 || len(snaps[0].PartSeqs) == 0 {
+		t.Fatalf("snapshots = %+v, want one in several parts (max payload 4 KiB)", snaps)
+	}
+	st, err := replaystore.Open(ctx, replaystore.Config{Server: srv.ClientURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, res, err := st.StateAt(ctx, "lab", replaystore.Point{}, nil)
+	if err != nil || res.Snapshot == nil || res.EventsRead != 0 {
+		t.Fatalf("StateAt from a snapshot in parts: %+v, %v", res, err)
+	}
+	if stateJSON(t, got) != foldJSON(t, evs) {
+		t.Fatal("a snapshot read back from its parts differs from the fold")
+	}
+	t.Logf("snapshot of %d bytes in %d parts", snaps[0].Size, len(snaps[0].PartSeqs)+1)
 }

@@ -303,9 +303,11 @@ func (r *snapRun) write(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	partMax := int(cfg.Conn.MaxPayload()) - 16<<10
-	if partMax < 64<<10 {
-		partMax = 64 << 10
+	// Leave room for the headers within the server's max_payload.
+	maxPayload := int(cfg.Conn.MaxPayload())
+	partMax := maxPayload - min(16<<10, maxPayload/4)
+	if partMax < 1<<10 {
+		partMax = 1 << 10
 	}
 	var parts [][]byte
 	for len(body) > partMax {

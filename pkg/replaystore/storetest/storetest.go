@@ -30,7 +30,14 @@ import (
 // down when the test ends.
 func StartServer(tb testing.TB, dir string) (*server.Server, *nats.Conn) {
 	tb.Helper()
-	srv, err := server.NewServer(&server.Options{
+	return StartServerWith(tb, dir, nil)
+}
+
+// StartServerWith is StartServer with a hook to change the server's
+// options (for example a small MaxPayload).
+func StartServerWith(tb testing.TB, dir string, tweak func(*server.Options)) (*server.Server, *nats.Conn) {
+	tb.Helper()
+	opts := &server.Options{
 		ServerName: "storetest",
 		Host:       "127.0.0.1",
 		Port:       -1,
@@ -38,7 +45,11 @@ func StartServer(tb testing.TB, dir string) (*server.Server, *nats.Conn) {
 		StoreDir:   dir,
 		NoSigs:     true,
 		NoLog:      true,
-	})
+	}
+	if tweak != nil {
+		tweak(opts)
+	}
+	srv, err := server.NewServer(opts)
 	if err != nil {
 		tb.Fatalf("storetest: server: %v", err)
 	}
