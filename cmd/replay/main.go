@@ -12,6 +12,10 @@ import (
 )
 
 func main() {
+	// A closed pipe (replay … | head) must not kill the process before it
+	// removes its offline store copy: writes then fail with EPIPE instead,
+	// and run ends quietly.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
 	stop()

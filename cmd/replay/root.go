@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/rs/zerolog"
@@ -61,6 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, stderrTTY
 	}
 	if err == nil {
 		return exitOK
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		return exitOK // the reader went away (replay … | head)
 	}
 	fmt.Fprintln(stderr, "replay:", err)
 	var ue usageError

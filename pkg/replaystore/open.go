@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -142,7 +145,8 @@ func (s *Store) openOffline() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "ctireplay-store-*")
+	sweepStaleCopies()
+	tmp, err := os.MkdirTemp("", fmt.Sprintf("%s%d-*", copyPrefix, os.Getpid()))
 	if err != nil {
 		return fmt.Errorf("replaystore: temporary directory for the store copy: %w", err)
 	}
@@ -176,6 +180,36 @@ func (s *Store) openOffline() error {
 	}
 	s.nc = nc
 	return nil
+}
+
+// copyPrefix names the temporary store copies: ctireplay-store-<pid>-….
+const copyPrefix = "ctireplay-store-"
+
+// sweepStaleCopies removes the store copies of processes that no longer
+// run (killed before Close could remove their copy).
+func sweepStaleCopies() {
+	if runtime.GOOS == "windows" {
+		return // no cheap liveness check there
+	}
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), copyPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
+			continue // still running
+		}
+		os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
+	}
 }
 
 // findStoreRoot returns the directory that holds "jetstream/" (the

@@ -3,8 +3,10 @@ package replaystore_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,5 +204,51 @@ func TestOpenErrors(t *testing.T) {
 	_ = nc
 	if _, err := replaystore.Open(ctx, replaystore.Config{Server: srv.ClientURL(), Stream: "NOPE"}); err == nil || !strings.Contains(err.Error(), "NOPE") {
 		t.Errorf("missing stream: %v", err)
+	}
+}
+
+// An offline open removes the store copies left by processes that were
+// killed before they could remove theirs, and its own copy on Close.
+func TestOfflineCopiesAreCleanedUp(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	data := t.TempDir()
+	func() {
+		srv, nc := storetest.StartServer(t, data)
+		js := storetest.CreateEventStream(t, nc, "CTI")
+		storetest.Publish(t, js, "lab", storetest.SyntheticLog(storetest.LogConfig{Events: 50}))
+		nc.Close()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("no `true` command to make a finished process")
+	}
+	stale := filepath.Join(tmp, fmt.Sprintf("ctireplay-store-%d-123", dead.Process.Pid))
+	live := filepath.Join(tmp, fmt.Sprintf("ctireplay-store-%d-456", os.Getppid()))
+	for _, d := range []string{stale, live} {
+		if err := os.MkdirAll(filepath.Join(d, "jetstream"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := replaystore.Open(ctxT(t), replaystore.Config{StoreDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the copy of a finished process was not removed: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the copy of a running process was removed: %v", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(tmp)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), fmt.Sprintf("ctireplay-store-%d-", os.Getpid())) {
+			t.Errorf("own copy %s left after Close", e.Name())
+		}
 	}
 }
