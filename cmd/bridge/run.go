@@ -18,6 +18,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -155,6 +156,10 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		HTTPListen: cfg.HTTP.Listen,
 		// The restart check reads the previous run's last events here.
 		Stream: cfg.NATS.Stream,
+		// Folded-state snapshots for replay state --at on long logs.
+		Snapshots: &replaystore.SnapshotterConfig{
+			Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge,
+		},
 		// After a fatal provider shutdown (certificate compromised,
 		// retries exhausted) /readyz and /metrics stay up for a minute,
 		// two scrape intervals, so monitoring sees why before exit 1.

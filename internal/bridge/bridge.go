@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// at start the bridge reads the cluster's last events there and
 	// records a restart gap if the previous run was killed.
 	Stream string
+	// Snapshots configures the folded-state snapshots replay starts from
+	// (Conn and Cluster are filled in); nil disables them.
+	Snapshots *replaystore.SnapshotterConfig
 }
 
 // Bridge is one running bridge: engine → encoder → publisher, plus the
@@ -228,6 +232,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer stopPub()
 	pubDone := make(chan error, 1)
 	go func() { pubDone <- b.pub.Run(pubCtx) }()
+	stopSnapshots := b.startSnapshots()
+	defer stopSnapshots()
 
 	opsCtx, stopOps := context.WithCancel(context.Background())
 	opsDone := make(chan error, 1)

@@ -22,6 +22,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -169,7 +170,10 @@ func Run(ctx context.Context, o Options) error {
 		Conn:           nc,
 		HTTPListen:     o.HTTPListen,
 		HeartbeatEvery: 10 * time.Second,
-		Logger:         log,
+		// Snapshots every 2,000 events, so that even a short demo run
+		// leaves some for `replay state --at` to start from.
+		Snapshots: &replaystore.SnapshotterConfig{Every: 2000, Interval: 15 * time.Second},
+		Logger:    log,
 		StatusExtra: func() map[string]any {
 			return map[string]any{"demo": map[string]any{"nats": ns.ClientURL(), "dataDir": dataDir, "simulator": sim.Nodes(), "simulatorControl": sim.ControlAddr()}}
 		},
