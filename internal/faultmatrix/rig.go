@@ -35,7 +35,7 @@ type RigConfig struct {
 	// cluster's 50, for high call rates.
 	Phones int
 	// Heartbeat is the server heartbeat interval the simulator imposes
-	// (default 400 ms): a dead link is detected within twice that.
+	// (default 500 ms): a dead link is detected within twice that.
 	Heartbeat time.Duration
 	// GroundTruth receives the simulator's ground truth as JSON lines
 	// (nil: memory only); GroundTruthLimit bounds the records kept in
@@ -89,7 +89,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 		cfg.Cluster = "lab"
 	}
 	if cfg.Heartbeat == 0 {
-		cfg.Heartbeat = 400 * time.Millisecond
+		cfg.Heartbeat = 500 * time.Millisecond
 	}
 	if cfg.NATSListen == "" {
 		cfg.NATSListen = "127.0.0.1:0"
