@@ -402,6 +402,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	type legState struct {
 		class uint8
 		sim   *simSession
+		call  uint32
 	}
 	order := make([]*simSession, 0, len(c.simList))
 	for _, s := range c.simList {
@@ -440,14 +441,15 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 				// snapshotted) are no longer held by the engine.
 				rebuilt[f.gcid] = s
 				for _, h := range callLegs[f.gcid] {
-					if l, ok := legs[h]; ok && h != f.handle {
+					if l, ok := legs[h]; ok && h != f.handle && l.call == f.gcid {
 						l.sim = nil
 						legs[h] = l
 					}
 				}
 			}
 			prev, known := legs[f.handle]
-			if !known {
+			if !known || prev.call != f.gcid {
+				// A leg moves to another call on a transfer or conference.
 				callLegs[f.gcid] = append(callLegs[f.gcid], f.handle)
 			}
 			callSess, callKnown := calls[f.gcid]
@@ -471,7 +473,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 				// Still not held by the engine (it reported nothing):
 				// later frames of the leg in this session are exempt too.
 			default:
-				legs[f.handle] = legState{f.class, s}
+				legs[f.handle] = legState{f.class, s, f.gcid}
 				calls[f.gcid] = s
 			}
 		}
