@@ -94,6 +94,10 @@ type Stored struct {
 // store valid CloudEvents.
 func (n *NATS) Events(t testing.TB) []Stored {
 	t.Helper()
+	// After a server restart the reader's own connection may still be
+	// reconnecting (the bridge's may have come back first); reading
+	// then would fail with "outbound buffer limit exceeded".
+	Eventually(t, "the reader reconnected to NATS", n.Conn.IsConnected)
 	ctx, cancel := context.WithTimeout(context.Background(), WaitBound)
 	defer cancel()
 	var out []Stored
