@@ -78,6 +78,13 @@ const (
 	// connRedirecting: the route point leg whose route session selected a
 	// destination; its disconnection is a redirect.
 	connRedirecting
+	// connStale: the connection was known when observation last ended
+	// (EndObservation) and neither a snapshot nor a live event has
+	// confirmed it since. The consumer was told the call's observation
+	// ended, so a stale connection is re-described (ConnCreatedEv and its
+	// states) when something confirms it; one still stale at Reconcile
+	// left during the gap and is removed without events.
+	connStale
 )
 
 // conn is a Connection with its (at most one) TerminalConnection.

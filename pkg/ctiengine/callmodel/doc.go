@@ -58,8 +58,8 @@
 // terminating IDLE→OFFERED→QUEUED→ALERTING→ESTABLISHED,
 // any→FAILED→DISCONNECTED, UNKNOWN in and out at any time); a wire state
 // that would move one backwards changes nothing. DISCONNECTED and DROPPED are final:
-// nothing is ever reported for a Connection after its disconnection (a
-// snapshot rebuilds the call with new Connections).
+// nothing is ever reported for a Connection after its disconnection (after
+// an observation gap a call is described afresh, see Snapshots).
 //
 // # Wire state → JTAPI (the line's own connection)
 //
@@ -255,23 +255,41 @@
 // # Snapshots and gap accounting
 //
 // EndObservation (CTIManager lost) sends CallObservationEndedEv for every
-// tracked call, ordered by call id, and keeps them as the before-gap set.
-// After reconnection the engine requests snapshots; a CallStateEvent with
-// Snapshot set rebuilds its call: the first snapshot event of a call known
-// from before the interruption (or of a call not known at all) discards
-// what was known and sends CallActiveEv; each snapshot event then creates
-// its line's connection and terminal connection directly in the reported
-// state (ConnCreatedEv, the state events, TermConnCreatedEv, the TC state
-// events) and synthesizes the far party as live events do. A snapshot of a
-// call that began since the interruption (live events already reported
-// it) only reports what differs. Every snapshot event carries cause
-// SNAPSHOT 110, meta SNAPSHOT 135 and Data.Snapshot. Reconcile, once every
-// snapshot completed, emits CallEndedDuringGap (inferred, with the gap id)
-// for each before-gap call that neither a snapshot nor a live event
-// mentioned since (and forgets it), then CallDiscoveredBySnapshot
-// (inferred) for each call a snapshot reported that the model did not
-// know, and returns the counts: Before, Continued, Ended, Discovered, and
-// After (calls tracked once reconciled).
+// tracked call, ordered by call id, and keeps them as the before-gap set;
+// every Connection they hold becomes stale (known, not confirmed since).
+// After reconnection the engine requests snapshots device by device and
+// applies live events in between, so the model merges both:
+//
+//   - The first event of a before-gap call since the gap, a snapshot
+//     event or a live one, re-opens it with CallActiveEv (snapshot-flagged
+//     when it comes from a snapshot); a snapshot of a call not known at
+//     all starts it with CallActiveEv.
+//   - A snapshot event describes its line's connection and terminal
+//     connection directly in the reported state (ConnCreatedEv, the state
+//     events, TermConnCreatedEv, the TC state events) when the connection
+//     is stale or new, and synthesizes the far party as live events do; a
+//     connection already described since the gap (learned from live
+//     events, or confirmed by them or by an earlier snapshot event) only
+//     reports what differs, never a second ConnCreatedEv.
+//   - A live event on a stale connection re-describes it as it was known
+//     (ConnCreatedEv and its states, cause NORMAL) before its own change.
+//   - Nothing learned since the gap is dropped by a snapshot. Connections
+//     known before the gap that neither a snapshot nor a live event
+//     confirmed are removed at Reconcile only (they left during the gap,
+//     and the consumer was not told of them since the call re-opened, so
+//     they go without events); a route point's leg, which gets no
+//     snapshot, thus stays reportable until Reconcile. A call left without
+//     any line of this session then ends (CallInvalidEv).
+//
+// A snapshot of a call that began since the interruption (live events
+// already reported it) only reports what differs. Every snapshot event
+// carries cause SNAPSHOT 110, meta SNAPSHOT 135 and Data.Snapshot.
+// Reconcile, once every snapshot completed, emits CallEndedDuringGap
+// (inferred, with the gap id) for each before-gap call that neither a
+// snapshot nor a live event mentioned since (and forgets it), then
+// CallDiscoveredBySnapshot (inferred) for each call a snapshot reported
+// that the model did not know, and returns the counts: Before, Continued,
+// Ended, Discovered, and After (calls tracked once reconciled).
 //
 // # Bounds and robustness
 //

@@ -129,7 +129,7 @@ func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 	if existing == nil {
 		// The far party is unknown in the surviving call until the line's
 		// next event names it.
-		nc := surv.add(&conn{addr: cn.addr, term: cn.term, flags: cn.flags &^ connRedirecting, reason: cn.reason})
+		nc := surv.add(&conn{addr: cn.addr, term: cn.term, flags: cn.flags &^ (connRedirecting | connStale), reason: cn.reason})
 		if nc == nil {
 			m.ignored++
 		} else {

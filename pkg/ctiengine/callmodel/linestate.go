@@ -27,6 +27,10 @@ func (m *Model) onCallState(ev *ctilink.CallStateEvent) {
 		m.activate(c, m.lineCtx(c, ev))
 	} else {
 		c.setParties(ev)
+		// The call's first event since its observation ended (a live
+		// event can precede the call's snapshots, which come device by
+		// device): re-open it.
+		m.reopen(c, m.lineCtx(c, ev))
 	}
 	c.seenEpoch = m.epoch
 	c.flags &^= callObsEnded
@@ -142,6 +146,17 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	class := stateClass(ev.State)
 	cn := c.find(ev.Line)
 	isNew := false
+	if cn != nil && cn.flags&connStale != 0 && cn.live() {
+		// Known from before the gap: its own line confirms it. A
+		// snapshot describes it afresh in its current state; a live
+		// event re-describes it as it was, then applies its change.
+		if x.snap {
+			unstale(cn)
+			isNew = true
+		} else {
+			m.confirm(c, cn, evctx{at: x.at})
+		}
+	}
 	switch {
 	case cn == nil:
 		if class == classEnding {
@@ -157,7 +172,7 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 			return
 		}
 		isNew = true
-	case !cn.live():
+	case cn.cc != 0 && !cn.live():
 		// No event for a Connection after its DISCONNECTED.
 		m.ignored++
 		return
@@ -250,6 +265,11 @@ func (m *Model) advanceFar(c *call, cn *conn, far string, farCC uint8, synthCont
 		return
 	}
 	f := c.find(far)
+	if f != nil && x.snap && !f.isLine() && f.flags&connParty == 0 {
+		// A synthesized party known from before the gap: the snapshot
+		// describes it afresh.
+		unstale(f)
+	}
 	if f == nil {
 		var flags uint8
 		if m.controlled(far) {

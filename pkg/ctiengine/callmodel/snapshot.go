@@ -7,13 +7,18 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
-// onSnapshotState rebuilds a call from a snapshot line event: the first
-// snapshot event of a call known from before an observation interruption
-// (or of a call not known at all) starts it afresh with CallActiveEv;
-// every snapshot event then creates the line's connection and terminal
-// connection directly in their current states. A call created since the
-// interruption is current: its snapshot only moves what differs. All
-// events carry cause SNAPSHOT, meta SNAPSHOT and Data.Snapshot.
+// onSnapshotState rebuilds a call from a snapshot line event. The first
+// event after an observation interruption of a call known from before it
+// (live or snapshot) re-opens the call with CallActiveEv (reopen); a call
+// not known at all starts with CallActiveEv. A snapshot event then
+// (re)describes the line's connection and terminal connection directly in
+// their current states: a stale connection (known before the gap, not
+// confirmed since) is announced afresh, one already described since the
+// gap (learned or confirmed by live events, or by an earlier snapshot
+// event) only moves what differs. Nothing learned since the gap is
+// dropped: connections the snapshot does not confirm are settled by
+// Reconcile. All events carry cause SNAPSHOT, meta SNAPSHOT and
+// Data.Snapshot.
 func (m *Model) onSnapshotState(ev *ctilink.CallStateEvent) {
 	if stateClass(ev.State) == classEnding {
 		// Snapshots report existing legs only.
@@ -33,20 +38,82 @@ func (m *Model) onSnapshotState(ev *ctilink.CallStateEvent) {
 		c.setParties(ev)
 		m.activate(c, x)
 	case c.snapEpoch != m.epoch:
-		// What was known before is stale: start again from the snapshot.
-		clear(c.conns)
-		c.conns = c.conns[:0]
+		// The call's first snapshot event since the gap: what the
+		// snapshot describes replaces what was known before it, feature
+		// and route marks included. Connections learned since the gap
+		// stay (live events for other devices arrive between the
+		// per-device snapshots).
+		c.dropEndedStale()
 		c.feature = featNone
 		c.flags &^= callRouting | callBusyDone
 		c.snapEpoch = m.epoch
 		c.setParties(ev)
-		m.activate(c, x)
+		m.reopen(c, x)
 	default:
 		c.setParties(ev)
 	}
 	c.flags &^= callObsEnded
 	c.seenEpoch = m.epoch
 	m.applyLine(c, ev, x)
+}
+
+// reopen re-announces (CallActiveEv) a call whose observation ended, at
+// its first event since: the consumer was told CallObservationEndedEv.
+func (m *Model) reopen(c *call, x evctx) {
+	if c.flags&callObsEnded == 0 {
+		return
+	}
+	c.flags &^= callObsEnded
+	m.activate(c, x)
+}
+
+// dropEndedStale forgets connections that had already ended before the
+// gap: they are history, and a snapshot may report the address again.
+func (c *call) dropEndedStale() {
+	kept := c.conns[:0]
+	for _, cn := range c.conns {
+		if cn.flags&connStale == 0 || cn.live() {
+			kept = append(kept, cn)
+		}
+	}
+	clear(c.conns[len(kept):])
+	c.conns = kept
+}
+
+// confirm re-describes a stale connection that a live event confirms:
+// ConnCreatedEv and its states as known before the gap (and its terminal
+// connection's), so that the event's own change follows a connection the
+// consumer knows again.
+func (m *Model) confirm(c *call, cn *conn, x evctx) {
+	if cn.flags&connStale == 0 {
+		return
+	}
+	cn.flags &^= connStale
+	if !cn.live() {
+		return
+	}
+	cc, tc := cn.cc, cn.tc
+	cn.cc, cn.tc = 0, 0
+	rx := evctx{at: x.at, cause: schema.CauseNormal, snap: x.snap}
+	if x.snap {
+		rx.cause, rx.meta = schema.CauseSnapshot, schema.MetaSnapshot
+	}
+	m.setConn(c, cn, cc, rx)
+	if tc != 0 {
+		m.setTC(c, cn, tc, rx)
+	}
+}
+
+// unstale makes a stale connection new again: a snapshot is about to
+// describe it in its current state (ConnCreatedEv then that state).
+func unstale(cn *conn) {
+	if cn.flags&connStale == 0 {
+		return
+	}
+	cn.flags &^= connStale
+	if cn.live() {
+		cn.cc, cn.tc = 0, 0
+	}
 }
 
 // EndObservation: the CTIManager was lost. Emits CallObservationEndedEv
@@ -58,6 +125,9 @@ func (m *Model) EndObservation(at time.Time) []Out {
 	for _, id := range m.sortedIDs() {
 		c := m.calls[id]
 		c.flags |= callBeforeGap
+		for _, cn := range c.conns {
+			cn.flags |= connStale
+		}
 		if c.flags&callObsEnded == 0 {
 			c.flags |= callObsEnded
 			m.emitCall(c, schema.EvCallObservationEnded, x)
@@ -98,6 +168,9 @@ func (m *Model) Reconcile(gapID string, at time.Time) ([]Out, Reconciliation) {
 			c.flags &^= callBeforeGap
 			if c.seenEpoch == m.epoch {
 				r.Continued++
+				if m.settleStale(c, evctx{at: at, cause: schema.CauseNormal}) {
+					continue
+				}
 			} else {
 				r.Ended++
 				c.state = schema.CallInvalid
@@ -126,4 +199,37 @@ func (m *Model) emitInferred(c *call, name, gapID string, x evctx) {
 	d.Call = c.callData()
 	d.Call.GapID = gapID
 	m.emit(Out{Family: schema.FamilyCall, Entity: c.idStr, Name: name, Time: x.at, Data: d})
+}
+
+// settleStale removes, once every snapshot is in, the connections of a
+// continued call that neither a snapshot nor a live event confirmed since
+// the gap: they left during it. They were not described since the call's
+// observation ended, so they go without events. A call left without any
+// line of this session then ends (checkEnd). It reports whether the call
+// ended.
+func (m *Model) settleStale(c *call, x evctx) bool {
+	if c.flags&callObsEnded != 0 {
+		// Seen (a feature or call change named it) but never re-opened:
+		// nothing was described afresh, nothing to settle.
+		return false
+	}
+	kept := c.conns[:0]
+	removed := false
+	for _, cn := range c.conns {
+		if cn.flags&connStale == 0 {
+			kept = append(kept, cn)
+		} else {
+			removed = true
+		}
+	}
+	clear(c.conns[len(kept):])
+	c.conns = kept
+	if !removed {
+		return false
+	}
+	if m.checkEnd(c, x) {
+		return m.calls[c.id] == nil
+	}
+	m.prune(c, x)
+	return false
 }

@@ -88,6 +88,7 @@ func canMove(cur, next uint8) bool {
 // and emits the core event when the core state changes and the
 // call-control event. Backward moves are ignored.
 func (m *Model) setConn(c *call, cn *conn, cc uint8, x evctx) {
+	m.confirm(c, cn, x)
 	m.announce(c, cn, x)
 	if !canMove(cn.cc, cc) {
 		return
@@ -142,6 +143,7 @@ func canMoveTC(cur, next uint8) bool {
 // TALKING carries the call-control cause UNHOLD unless the context names
 // another.
 func (m *Model) setTC(c *call, cn *conn, tc uint8, x evctx) {
+	m.confirm(c, cn, x)
 	if cn.tc == 0 {
 		if tc == schema.CCTermConnDropped {
 			return // nothing to drop
@@ -167,6 +169,15 @@ func (m *Model) setTC(c *call, cn *conn, tc uint8, x evctx) {
 // connection disconnected (jtapi-facts §12 teardown order).
 func (m *Model) drop(c *call, cn *conn, x evctx) {
 	if cn.cc == 0 || !cn.live() {
+		return
+	}
+	if cn.flags&connStale != 0 {
+		// Not described to the consumer since observation ended: it
+		// leaves as silently as the gap hid it.
+		cn.cc = schema.CCConnDisconnected
+		if cn.tc != 0 {
+			cn.tc = schema.CCTermConnDropped
+		}
 		return
 	}
 	if cn.tc != 0 {
