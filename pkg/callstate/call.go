@@ -145,14 +145,18 @@ func (s *State) applyCall(ev *schema.Event) {
 	c.LastEvent = ev.Time
 	if ev.Data.Snapshot {
 		c.Snapshot = true
-		if c.SnapshotPending {
-			// The first snapshot event of a call known from before the
-			// observation ended replaces what was known (legs that ended
-			// during the gap are simply not in the snapshot).
-			c.SnapshotPending = false
-			c.Connections = nil
-			c.Feature = nil
-		}
+	}
+	if c.SnapshotPending && (ev.Data.Snapshot || ev.Name == schema.EvCallActive) {
+		// The call re-opens after its observation ended: its first
+		// snapshot event, or the CallActiveEv the engine sends first when
+		// a live event precedes the call's snapshots (they come device by
+		// device). What follows describes it afresh (legs that ended
+		// during the gap are simply not described again); connections
+		// described after the re-opening are kept by the call's later
+		// snapshot events.
+		c.SnapshotPending = false
+		c.Connections = nil
+		c.Feature = nil
 	}
 	if !ev.Data.Inferred || ev.Name == schema.EvCallDiscovered {
 		// The CTIManager (or a snapshot) speaks about the call again.

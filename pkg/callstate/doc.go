@@ -51,8 +51,9 @@
 // On a CTIManager loss the bridge emits CallObservationEndedEv for calls
 // that are still up: the fold keeps such a call as it was known and flags
 // it Unobserved (and SnapshotPending). After the reconnection the first
-// snapshot event of the call (Data.Snapshot) replaces its connections: the
-// snapshot lists the legs that still exist, so legs that ended during the
+// snapshot event of the call (Data.Snapshot), or a live CallActiveEv
+// re-opening it before its snapshots, replaces its connections: what
+// follows lists the legs that still exist, so legs that ended during the
 // gap disappear. A live event about the call also clears Unobserved;
 // CallEndedDuringGap (inferred) removes the call; CallDiscoveredBySnapshot
 // marks a call that began during the gap. GapClosed records the gap with

@@ -240,3 +240,25 @@ func TestSnapshotVersionChecked(t *testing.T) {
 		t.Fatal("no error for an unknown snapshot version")
 	}
 }
+
+// A live event precedes the call's snapshots (they come device by device):
+// the engine re-opens the call with a live CallActiveEv, then describes
+// the leg the live event is about; the call's later snapshot events keep
+// that leg instead of replacing the connections again.
+func TestLiveReopenThenSnapshotKeepsLiveLeg(t *testing.T) {
+	s := newScript()
+	s.providerUp("1001", "1002", "1003")
+	s.basicConnected("1", "1001", "1002")
+	s.callEv("1", schema.EvCallObservationEnded, nil)
+	s.conn = map[[2]string][2]int{}
+	s.tc = map[[2]string][2]int{}
+	s.callEv("1", schema.EvCallActive, nil) // live re-open
+	s.leg("1", "1003", schema.CCConnOffered, 0, legOpt{})
+	s.leg("1", "1001", schema.CCConnEstablished, schema.CCTermConnTalking, legOpt{snapshot: true})
+	s.leg("1", "1002", schema.CCConnEstablished, schema.CCTermConnTalking, legOpt{snapshot: true})
+	c := mustCall(t, fold(s.events), "1")
+	if got := c.Parties(); c.SnapshotPending || c.Unobserved || !slices.Equal(got, []string{"1001", "1002", "1003"}) {
+		t.Errorf("after the live re-open and the snapshots: pending=%v unobserved=%v parties %v, want 1001 1002 1003",
+			c.SnapshotPending, c.Unobserved, got)
+	}
+}
