@@ -186,3 +186,28 @@ func count(lines []string, prefix string) int {
 	}
 	return n
 }
+
+// TestRoutePointLegAcrossGapReported: A calls route point R before the
+// loss; CTIManager sends no snapshot for route points, so only A's
+// snapshot rebuilds the call. R's later live DISCONNECTED is still
+// reported (R is re-described, then leaves), as the soak needs.
+func TestRoutePointLegAcrossGapReported(t *testing.T) {
+	w := &wire{}
+	m := New(controlled(lnA, lnR))
+	ad, ac, _ := setup(1, lnA, lnR)
+	r1 := leg{call: 1, ln: lnR, calling: lnA, called: lnR}
+	applyAll(m, []ctilink.Message{
+		w.st(ad, ctilink.CallStateDialTone, 0),
+		w.st(ac, ctilink.CallStateDialing, 0),
+		w.st(ac, ctilink.CallStateProceeding, 0),
+		w.st(r1, ctilink.CallStateOffering, 0),
+	})
+	m.EndObservation(time.Time{})
+	m.Apply(snap(w.st(ac, ctilink.CallStateProceeding, 0)))
+	outs := m.Apply(w.st(r1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing))
+	checkEvents(t, outs)
+	got := formatAll(outs)
+	if count(got, "ConnCreatedEv 1 2000 ") != 1 || count(got, "CallCtlConnDisconnectedEv 1 2000 ") != 1 {
+		t.Errorf("R's DISCONNECTED after A's snapshot gave:\n\t%s\nwant R re-described then disconnected", strings.Join(got, "\n\t"))
+	}
+}
