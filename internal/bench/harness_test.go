@@ -189,6 +189,17 @@ type simSpec struct {
 
 func startSim(tb testing.TB, spec simSpec) *ctisim.Server {
 	tb.Helper()
+	srv, err := newSim(spec, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// newSim builds and starts the simulator of spec; controlAddr, if set,
+// serves its HTTP control API.
+func newSim(spec simSpec, controlAddr string) (*ctisim.Server, error) {
 	cl := ctisim.ClusterConfig{
 		Name:         benchCluster,
 		CallManagers: []string{"cm1", "cm2"},
@@ -202,16 +213,15 @@ func startSim(tb testing.TB, spec simSpec) *ctisim.Server {
 	}
 	srv, err := ctisim.New(ctisim.Config{
 		Cluster: cl, Traffic: spec.traffic, ManualTime: spec.manual,
-		GroundTruthLimit: -1, SessionQueue: 1 << 21,
+		GroundTruthLimit: -1, SessionQueue: 1 << 21, ControlAddr: controlAddr,
 	})
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	if err := srv.Start(); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	tb.Cleanup(func() { _ = srv.Close() })
-	return srv
+	return srv, nil
 }
 
 // simQueued is the number of frames the simulator has queued and not yet
@@ -226,9 +236,11 @@ func simQueued(srv *ctisim.Server) int {
 
 // engineConfig is the engine configuration every benchmark starts from:
 // the simulator's CTIManagers in order, jtapi.ini defaults otherwise.
-func engineConfig(srv *ctisim.Server) ctiengine.Config {
+func engineConfig(srv *ctisim.Server) ctiengine.Config { return engineConfigFor(srv.Nodes()) }
+
+func engineConfigFor(nodes []ctisim.NodeInfo) ctiengine.Config {
 	var managers []ctiengine.CTIManager
-	for _, n := range srv.Nodes() {
+	for _, n := range nodes {
 		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, LeastPriority: n.LeastPriority})
 	}
 	return ctiengine.Config{CTIManagers: managers, Login: benchLogin, Password: benchPassword, AppInfo: "ctibench"}

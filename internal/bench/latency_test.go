@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -110,7 +111,8 @@ const latencySeed = 3
 // BenchmarkLatency10k measures, at a steady 10,000 events per second, the
 // latency of every event from its CTI frame being received by the engine
 // (the event's Received time) to its PubAck being back in the publisher.
-// The simulator runs on the wall clock and generates calls as a Poisson
+// The simulator runs in a process of its own (simProcess), as a
+// CTIManager would, on the wall clock, generating calls as a Poisson
 // process at the rate that yields 10,000 events/s (calibrateCallRate);
 // after a warm-up, b.N events are measured. The pipeline is the bridge's
 // (engine → encoder → jetstream.Publisher → embedded JetStream, file
@@ -123,19 +125,43 @@ const latencySeed = 3
 // just before the PubAck is sent). The product's target is p99 ≤ 2 ms.
 //
 //	go test -run '^$' -bench 'Latency10k' -benchtime 50000x -count 3 ./internal/bench
-func BenchmarkLatency10k(b *testing.B) { benchLatency(b, latencyRate) }
+func BenchmarkLatency10k(b *testing.B) {
+	benchLatency(b, startSimProcess(b, simProcSpec{Phones: latencyPhones, Seed: latencySeed}))
+}
 
-func benchLatency(b *testing.B, eventRate float64) {
-	b.StopTimer()
-	rate := calibrateCallRate(b) * eventRate / latencyRate
-	n := startNATS(b)
+// BenchmarkLatency10kSimInProcess is BenchmarkLatency10k with the
+// simulator in the benchmark's process: its heap and its garbage then
+// share the bridge's garbage collector, which shows in the tail.
+//
+//	go test -run '^$' -bench 'Latency10kSimInProcess' -benchtime 50000x -count 3 ./internal/bench
+func BenchmarkLatency10kSimInProcess(b *testing.B) {
 	sim := startSim(b, simSpec{phones: latencyPhones, traffic: shortCalls(0, latencySeed)})
+	benchLatency(b, inProcess{sim})
+}
+
+// latencySim is the simulator of a latency run, in this process or not.
+type latencySim interface {
+	nodeInfo() []ctisim.NodeInfo
+	setRate(float64) error
+}
+
+type inProcess struct{ *ctisim.Server }
+
+func (s inProcess) nodeInfo() []ctisim.NodeInfo { return s.Nodes() }
+func (s inProcess) setRate(r float64) error     { return s.SetRate(r) }
+
+func (p *simProcess) nodeInfo() []ctisim.NodeInfo { return p.nodes }
+
+func benchLatency(b *testing.B, sim latencySim) {
+	b.StopTimer()
+	rate := calibrateCallRate(b)
+	n := startNATS(b)
 	var (
 		recording atomic.Bool
 		mu        sync.Mutex
 		lat       = make([]time.Duration, 0, b.N+b.N/10)
 	)
-	p := startDirect(b, sim, n, func(d time.Duration) {
+	p := startDirect(b, sim.nodeInfo(), n, func(d time.Duration) {
 		if recording.Load() {
 			mu.Lock()
 			lat = append(lat, d)
@@ -145,10 +171,10 @@ func benchLatency(b *testing.B, eventRate float64) {
 	p.settle(b, latencyPhones)
 	acked := func() uint64 { return p.pub.Stats().Acked }
 
-	if err := sim.SetRate(rate); err != nil {
+	if err := sim.setRate(rate); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = sim.SetRate(0) }()
+	defer func() { _ = sim.setRate(0) }()
 	// Warm-up: after five seconds the calls in progress, and with them
 	// the event rate, are in their steady state. (Go first runs every
 	// benchmark with b.N = 1; that run only needs to work, not to be
@@ -171,7 +197,7 @@ func benchLatency(b *testing.B, eventRate float64) {
 	cpu := cpuTime() - cpu0
 	recording.Store(false)
 	s1 := n.lastSeq(b)
-	if err := sim.SetRate(0); err != nil {
+	if err := sim.setRate(0); err != nil {
 		b.Fatal(err)
 	}
 	if p.clock.enqueues.Load() == 0 {

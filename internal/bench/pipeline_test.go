@@ -94,7 +94,7 @@ type directPipeline struct {
 	clock *ackClock
 }
 
-func startDirect(tb testing.TB, sim *ctisim.Server, n *natsEnv, onAck func(time.Duration)) *directPipeline {
+func startDirect(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, onAck func(time.Duration)) *directPipeline {
 	tb.Helper()
 	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: benchCluster})
 	if err != nil {
@@ -116,7 +116,7 @@ func startDirect(tb testing.TB, sim *ctisim.Server, n *natsEnv, onAck func(time.
 		}
 	})
 	sink := &publishSink{enc: enc, pub: pub, clock: clock}
-	cfg := engineConfig(sim)
+	cfg := engineConfigFor(nodes)
 	cfg.Sink = sink
 	cfg.BridgeInstance = uniqueInstance("direct")
 	eng, err := ctiengine.New(cfg)
