@@ -223,9 +223,10 @@ func TestSlowConsumerDoesNotStallPublishing(t *testing.T) {
 		maxBuffered = max(maxBuffered, st.Buffered)
 		return st.Acked >= stalledAt+2000
 	})
-	if p, ok := pending(); ok && p == 0 {
-		t.Fatal("the subscriber caught up: it was never stuck")
-	}
+	// (That it was stuck is proven above — over 64 KiB queued for a client
+	// that never reads — and below, by the server cutting it as a slow
+	// consumer; a single pending sample of 0 here would prove nothing, as
+	// the server's writes into the socket come in bursts.)
 	code, _ := br.Get(t, "/readyz")
 	if code != http.StatusOK {
 		t.Fatalf("/readyz = %d while a subscriber is stuck", code)
