@@ -2,11 +2,15 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -97,4 +101,87 @@ func BenchmarkFailoverDetection(b *testing.B) {
 	b.ReportMetric(millis(d[len(d)-1]), "max-ms")
 	b.ReportMetric(millis(quantile(sortedCopy(fromStall), 0.5)), "from-stall-median-ms")
 	b.ReportMetric(millis(2*detectHeartbeat+100*time.Millisecond), "bound-ms")
+}
+
+// BenchmarkFailoverPublished measures the product's failover target with
+// the event log included: 10,000 observed phones and 2,000 connected
+// calls, the bridge (engine → encoder → publisher → embedded JetStream)
+// connected to the simulator's first CTIManager; each op kills the
+// CTIManager in use and measures from the engine starting to connect to
+// the other one (CTIManagerConnecting's receive time) to the moment
+// JetStream has stored every event up to the gap's close — every device
+// reinstated, every snapshot published and acknowledged, the gap closed.
+// The publisher sends in emission order, so the storage time of the
+// GapClosed record is that moment. The killed CTIManager is restored
+// before the next op. Target: ≤ 1 s.
+//
+//	go test -run '^$' -bench 'FailoverPublished' -benchtime 3x -count 3 ./internal/bench
+func BenchmarkFailoverPublished(b *testing.B) {
+	b.StopTimer()
+	const phones, calls = 10_000, 2_000
+	n := startNATS(b)
+	sim := startSim(b, simSpec{phones: phones, manual: true, traffic: memoryCalls})
+	e := startBridge(b, sim, n, jetstream.Config{BufferSize: 1 << 20, BufferBytes: 1 << 30})
+	e.settle(b, phones)
+	placeCalls(b, sim, calls)
+	waitFor(b, time.Minute, "every call tracked", 10*time.Millisecond, func() bool {
+		return e.br.Engine().Status().Calls >= calls
+	})
+	gapSubject := "cti." + benchCluster + ".bridge." + schema.EvGapClosed
+
+	var took []time.Duration
+	var events int
+	for i := 0; i < b.N; i++ {
+		from := e.br.Engine().Status().CTIManager
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := e.br.Publisher().Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+		s0 := n.lastSeq(b)
+		b.StartTimer()
+		if err := sim.KillNode(from); err != nil {
+			b.Fatal(err)
+		}
+		var gapSeq uint64
+		waitFor(b, time.Minute, "GapClosed in the stream", 5*time.Millisecond, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m, err := n.stream.GetLastMsgForSubject(ctx, gapSubject)
+			if err != nil && !errors.Is(err, natsjs.ErrMsgNotFound) {
+				b.Fatal(err)
+			}
+			if err == nil && m.Sequence > s0 {
+				gapSeq = m.Sequence
+				return true
+			}
+			return false
+		})
+		b.StopTimer()
+		msgs := decodeAll(b, n.read(b, s0+1, gapSeq))
+		var start, end time.Time
+		for _, m := range msgs {
+			if m.ev.Name == schema.EvCTIManagerConnecting && m.ev.Data.Provider != nil && m.ev.Data.Provider.CTIManager != from {
+				start = m.ev.Received
+			}
+			if m.stored.After(end) {
+				end = m.stored
+			}
+		}
+		if start.IsZero() {
+			b.Fatalf("no CTIManagerConnecting to the backup among the %d events of the failover", len(msgs))
+		}
+		took = append(took, end.Sub(start))
+		events += len(msgs)
+		if s := e.br.Engine().Status(); s.Calls != calls || s.DevicesInService != phones {
+			b.Fatalf("after the failover: %d calls, %d devices in service", s.Calls, s.DevicesInService)
+		}
+		if err := sim.RestoreNode(from); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d := sortedCopy(took)
+	b.ReportMetric(millis(quantile(d, 0.5)), "median-ms")
+	b.ReportMetric(millis(d[len(d)-1]), "max-ms")
+	b.ReportMetric(float64(events)/float64(b.N), "events/failover")
 }
