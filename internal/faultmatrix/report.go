@@ -391,11 +391,11 @@ const (
 //     or a call last read in an earlier session (no snapshot of it read in
 //     this session yet), or a call frame (call changed,
 //     feature, party, media, route) for a call not yet seen in this
-//     session: until the device's snapshot comes in the engine's call holds
-//     only what other snapshots rebuilt, so a change to a leg it does not
-//     hold is not reported; the call's first snapshot replaces the legs it
-//     held (those learned live since the failover too); route points get
-//     no snapshot at all, so their legs are never re-established;
+//     session. (Since the call model merges a call's snapshots with what
+//     live events taught it after the failover, the engine usually does
+//     report such frames: it re-describes the leg; the rule only excuses
+//     it when it cannot.) A leg read in this session stays held when
+//     another device's snapshot of its call arrives;
 //   - call already ended: a call-state frame for a call whose end
 //     (CallInvalidEv) an earlier frame of the same session reported.
 func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
@@ -415,9 +415,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 		return after(b.firstSess, b.firstSeq, a.firstSess, a.firstSeq)
 	})
 	legs := map[uint32]legState{}
-	calls := map[uint32]*simSession{}   // call → session of its last call-state frame read
-	callLegs := map[uint32][]uint32{}   // call → its legs
-	rebuilt := map[uint32]*simSession{} // call → session whose snapshot rebuilt it
+	calls := map[uint32]*simSession{} // call → session of its last call-state frame read
 	out := map[*simSession]map[uint32]uint8{}
 	for n, s := range order {
 		ex := map[uint32]uint8{}
@@ -434,24 +432,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 				}
 				continue
 			}
-			if f.snapshot && afterGap && rebuilt[f.gcid] != s {
-				// The call's first snapshot after a failover rebuilds it
-				// from the snapshots alone: legs learned otherwise (live
-				// before this snapshot, or a route point's, never
-				// snapshotted) are no longer held by the engine.
-				rebuilt[f.gcid] = s
-				for _, h := range callLegs[f.gcid] {
-					if l, ok := legs[h]; ok && h != f.handle && l.call == f.gcid {
-						l.sim = nil
-						legs[h] = l
-					}
-				}
-			}
 			prev, known := legs[f.handle]
-			if !known || prev.call != f.gcid {
-				// A leg moves to another call on a transfer or conference.
-				callLegs[f.gcid] = append(callLegs[f.gcid], f.handle)
-			}
 			callSess, callKnown := calls[f.gcid]
 			staleCall := callKnown && callSess != s
 			orphan := !f.snapshot && afterGap &&
