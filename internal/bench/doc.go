@@ -17,21 +17,33 @@
 //	go test -run '^$' -bench 'Ingest' -benchtime 200000x -count 3 ./internal/bench
 //	go test -run '^$' -bench 'Latency10k' -benchtime 50000x -count 3 ./internal/bench
 //	go test -run '^$' -bench 'FailoverDetection' -benchtime 5x -count 3 ./internal/bench
-//	go test -run '^$' -bench 'Memory' -benchtime 1x -count 3 ./internal/bench
+//	go test -run '^$' -bench 'FailoverPublished' -benchtime 3x -count 3 ./internal/bench
+//	go test -run '^$' -bench 'MemoryEndToEnd' -benchtime 1x -count 3 ./internal/bench
 //
 // With -benchtime Nx, N is the number of events for the ingest and
-// latency benchmarks (the run stops generating traffic once N events were
-// produced, so the count reported is N plus the calls already under way),
-// the number of failovers for the detection benchmark, and ignored by the
-// memory benchmark (one measurement per op).
+// latency benchmarks (ingest stops generating traffic once N events were
+// produced, so it stores N plus what was in flight), the number of
+// failovers for the failover benchmarks, and the number of full
+// measurements for the memory benchmark.
 //
 // # How the figures are taken
 //
-// Throughput and latency are read back from the stream after the run, so
+// Ingest throughput is read back from the stream after the run, so
 // nothing is added to the measured path: the data of every CloudEvent
 // carries times.received (when the engine took the CTI frame in hand),
 // and JetStream stamps each message when it stores it, just before it
 // sends the PubAck. "First frame received → last message stored" is the
 // end-to-end window; the raw baseline's window is "first PublishMsgAsync
-// → last message stored", on a fresh server of the same kind.
+// → last message stored", for the same messages on a fresh server of the
+// same kind.
+//
+// Latency is observed per event by the publisher's AckLatency, whose
+// start the benchmark's clock sets to the event's receive time (see
+// ackClock); the simulator runs in a child process (the test binary
+// started again, see TestMain), as a CTIManager is another machine.
+//
+// # Concurrency
+//
+// Each benchmark builds its own servers and tears them down; none runs
+// in parallel with another.
 package bench
