@@ -60,7 +60,7 @@ func NewMetrics(stats func() PublisherStats) *Metrics {
 		}),
 		PublishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ctibridge_publish_latency_seconds",
-			Help:    "From the CTI frame being received to the JetStream ack.",
+			Help:    "From the event entering the publisher (milliseconds after the CTI frame is read) to its JetStream ack.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5},
 		}),
 		ProviderState: prometheus.NewGauge(prometheus.GaugeOpts{
