@@ -18,8 +18,8 @@ type entry struct {
 
 	ent          *entity
 	eprev, enext *entry // entity FIFO
-	vprev, vnext *entry // eviction list (never-sent, unpinned entries)
-	sprev, snext *entry // send list (never-sent entries, gap records too)
+	evict        link   // eviction list (never-sent, unpinned entries)
+	send         link   // send list (never-sent entries, gap records too)
 
 	inflight bool
 	attempts int  // sends so far; > 0 means the outcome of some send is unknown
@@ -110,11 +110,11 @@ type buffer struct {
 	ready    fifo
 	retry    fifo
 
-	shead, stail *entry // send list, oldest first
-	safe         bool
-	awaiting     int // failed entries awaiting their resend
+	send     entryList // never-sent entries, oldest first
+	safe     bool
+	awaiting int // failed entries awaiting their resend
 
-	vhead, vtail *entry // eviction list, oldest first
+	evict entryList // never-sent, unpinned entries, oldest first
 
 	msgs, bytes int64 // everything buffered (queued, in flight, awaiting resend)
 	// pinnedMsgs/pinnedBytes are the gap records among them: they do not
@@ -129,7 +129,11 @@ type buffer struct {
 }
 
 func newBuffer(maxMsgs, maxBytes int64) *buffer {
-	return &buffer{entities: make(map[string]*entity), maxMsgs: maxMsgs, maxBytes: maxBytes}
+	return &buffer{
+		entities: make(map[string]*entity), maxMsgs: maxMsgs, maxBytes: maxBytes,
+		evict: entryList{on: func(e *entry) *link { return &e.evict }},
+		send:  entryList{on: func(e *entry) *link { return &e.send }},
+	}
 }
 
 // add appends e to its entity and returns the entries evicted to respect
@@ -152,16 +156,16 @@ func (b *buffer) add(e *entry, evicted []*entry) []*entry {
 	}
 	b.msgs++
 	b.bytes += e.size
-	b.spush(e)
+	b.send.push(e)
 	if e.pinned {
 		b.pinnedMsgs++
 		b.pinnedBytes += e.size
 	} else {
-		b.vpush(e)
+		b.evict.push(e)
 	}
 	b.markReady(ent)
-	for b.over() && b.vhead != nil {
-		v := b.vhead
+	for b.over() && b.evict.head != nil {
+		v := b.evict.head
 		b.remove(v)
 		evicted = append(evicted, v)
 	}
@@ -208,7 +212,7 @@ func (b *buffer) enterSafe() {
 		return
 	}
 	b.safe = true
-	for e := b.shead; e != nil; e = e.snext {
+	for e := b.send.head; e != nil; e = e.send.next {
 		b.markReady(e.ent)
 	}
 }
@@ -216,7 +220,7 @@ func (b *buffer) enterSafe() {
 // hasWork reports whether next would return an entry.
 func (b *buffer) hasWork() bool {
 	if b.pipelined() {
-		return b.shead != nil
+		return b.send.head != nil
 	}
 	return b.retry.size > 0 || (b.ready.size > 0 && b.awaiting == 0)
 }
@@ -228,7 +232,7 @@ func (b *buffer) retrying() bool { return b.retry.size > 0 }
 // Stale queue slots (entity emptied by eviction) are skipped.
 func (b *buffer) next() *entry {
 	if b.pipelined() {
-		e := b.shead
+		e := b.send.head
 		if e != nil {
 			b.take(e)
 		}
@@ -260,8 +264,8 @@ func (b *buffer) next() *entry {
 // take marks e in flight.
 func (b *buffer) take(e *entry) {
 	if e.attempts == 0 {
-		b.vremove(e)
-		b.sremove(e)
+		b.evict.remove(e)
+		b.send.remove(e)
 		b.pending++
 	} else {
 		b.awaiting--
@@ -325,8 +329,8 @@ func (b *buffer) remove(e *entry) {
 		ent.tail = e.eprev
 	}
 	e.eprev, e.enext = nil, nil
-	b.vremove(e)
-	b.sremove(e)
+	b.evict.remove(e)
+	b.send.remove(e)
 	b.msgs--
 	b.bytes -= e.size
 	if e.pinned {
@@ -342,60 +346,42 @@ func (b *buffer) remove(e *entry) {
 	b.markReady(ent)
 }
 
-func (b *buffer) vpush(e *entry) {
-	e.vprev = b.vtail
-	e.vnext = nil
-	if b.vtail != nil {
-		b.vtail.vnext = e
-	} else {
-		b.vhead = e
-	}
-	b.vtail = e
+// link is an entry's place in one entryList.
+type link struct{ prev, next *entry }
+
+// entryList is an intrusive doubly linked list of entries; on selects
+// which of an entry's links it uses, so one entry can sit in several lists.
+type entryList struct {
+	head, tail *entry
+	on         func(*entry) *link
 }
 
-// vremove unlinks e from the eviction list if it is on it.
-func (b *buffer) vremove(e *entry) {
-	if e.vprev == nil && b.vhead != e {
+func (l *entryList) push(e *entry) {
+	el := l.on(e)
+	el.prev, el.next = l.tail, nil
+	if l.tail != nil {
+		l.on(l.tail).next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+}
+
+// remove unlinks e if it is in the list.
+func (l *entryList) remove(e *entry) {
+	el := l.on(e)
+	if el.prev == nil && l.head != e {
 		return
 	}
-	if e.vprev != nil {
-		e.vprev.vnext = e.vnext
+	if el.prev != nil {
+		l.on(el.prev).next = el.next
 	} else {
-		b.vhead = e.vnext
+		l.head = el.next
 	}
-	if e.vnext != nil {
-		e.vnext.vprev = e.vprev
+	if el.next != nil {
+		l.on(el.next).prev = el.prev
 	} else {
-		b.vtail = e.vprev
+		l.tail = el.prev
 	}
-	e.vprev, e.vnext = nil, nil
-}
-
-func (b *buffer) spush(e *entry) {
-	e.sprev = b.stail
-	e.snext = nil
-	if b.stail != nil {
-		b.stail.snext = e
-	} else {
-		b.shead = e
-	}
-	b.stail = e
-}
-
-// sremove unlinks e from the send list if it is on it.
-func (b *buffer) sremove(e *entry) {
-	if e.sprev == nil && b.shead != e {
-		return
-	}
-	if e.sprev != nil {
-		e.sprev.snext = e.snext
-	} else {
-		b.shead = e.snext
-	}
-	if e.snext != nil {
-		e.snext.sprev = e.sprev
-	} else {
-		b.stail = e.sprev
-	}
-	e.sprev, e.snext = nil, nil
+	el.prev, el.next = nil, nil
 }
