@@ -7,11 +7,34 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine/callmodel"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+)
+
+// Bounds of the configurable limits. The defaults are the packages' own
+// (ctilink, ctiengine, callmodel, jetstream), so the reference cannot drift
+// from what the engine and the publisher do with a zero value.
+const (
+	// MinMaxFrameSize is the smallest cti.maxFrameSize, a floor against a
+	// value given in KiB by mistake. Any bound below the largest frame the
+	// CTIManager sends (a 500-device list page is about 90 KiB) closes the
+	// link on every provider open.
+	MinMaxFrameSize = 1 << 10
+	// MaxMaxFrameSize is the largest cti.maxFrameSize a reader accepts
+	// (ctilink clamps anything above it).
+	MaxMaxFrameSize = ctilink.HardMaxFrameSize
+	// MinBufferBytes is the smallest nats.bufferBytes: below it a burst of
+	// ordinary events would already overflow the buffer.
+	MinBufferBytes = 1 << 20
 )
 
 // Config is the bridge daemon's configuration: the YAML file, then
@@ -77,6 +100,16 @@ type CTIConfig struct {
 	Observe     []string            `yaml:"observe"`
 	CTIPorts    map[string]Media    `yaml:"ctiPorts"`
 	RoutePoints map[string][]string `yaml:"routePoints"`
+
+	// MaxFrameSize bounds an inbound frame's body in bytes (0: the
+	// ctilink default); a larger frame closes the link (failover).
+	MaxFrameSize int `yaml:"maxFrameSize"`
+	// MaxDevices bounds the tracked control list; further devices are
+	// neither tracked nor opened.
+	MaxDevices int `yaml:"maxDevices"`
+	// MaxCalls bounds the calls the call model tracks; events of further
+	// calls are neither tracked nor published.
+	MaxCalls int `yaml:"maxCalls"`
 }
 
 // NATSConfig is the JetStream side.
@@ -100,7 +133,10 @@ type NATSConfig struct {
 	MaxAge          time.Duration `yaml:"maxAge"`
 	DuplicateWindow time.Duration `yaml:"duplicateWindow"`
 	BufferSize      int           `yaml:"bufferSize"`
-	MaxInFlight     int           `yaml:"maxInFlight"`
+	// BufferBytes bounds the buffered events' size in bytes, beside
+	// BufferSize's count; whichever is reached first drops the oldest.
+	BufferBytes int64 `yaml:"bufferBytes"`
+	MaxInFlight int   `yaml:"maxInFlight"`
 	// Mode is the CloudEvents content mode: binary (default) or structured.
 	Mode string `yaml:"mode"`
 }
@@ -143,6 +179,9 @@ func Default() Config {
 			ProviderOpenRetryAttempts:      5,
 			FallbackInitiationTime:         300,
 			RouteSelectTimeout:             5000,
+			MaxFrameSize:                   ctilink.DefaultMaxFrameSize,
+			MaxDevices:                     ctiengine.DefaultMaxDevices,
+			MaxCalls:                       callmodel.DefaultMaxCalls,
 		},
 		NATS: NATSConfig{
 			Embedded:        true,
@@ -153,6 +192,7 @@ func Default() Config {
 			MaxAge:          7 * 24 * time.Hour,
 			DuplicateWindow: 10 * time.Minute,
 			BufferSize:      100000,
+			BufferBytes:     jetstream.DefaultBufferBytes,
 			MaxInFlight:     1024,
 			Mode:            "binary",
 		},
@@ -217,17 +257,21 @@ var envVars = map[string]func(*Config, string) error{
 		c.NATS.Embedded = false
 		return nil
 	},
-	"CTIBRIDGE_NATS_CREDS":    func(c *Config, v string) error { c.NATS.Creds = v; return nil },
-	"CTIBRIDGE_NATS_USER":     func(c *Config, v string) error { c.NATS.User = v; return nil },
-	"CTIBRIDGE_NATS_PASSWORD": func(c *Config, v string) error { c.NATS.Password = Secret(v); return nil },
-	"CTIBRIDGE_NATS_TOKEN":    func(c *Config, v string) error { c.NATS.Token = Secret(v); return nil },
-	"CTIBRIDGE_NATS_DATA_DIR": func(c *Config, v string) error { c.NATS.DataDir = v; return nil },
-	"CTIBRIDGE_NATS_REPLICAS": func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
+	"CTIBRIDGE_NATS_CREDS":         func(c *Config, v string) error { c.NATS.Creds = v; return nil },
+	"CTIBRIDGE_NATS_USER":          func(c *Config, v string) error { c.NATS.User = v; return nil },
+	"CTIBRIDGE_NATS_PASSWORD":      func(c *Config, v string) error { c.NATS.Password = Secret(v); return nil },
+	"CTIBRIDGE_NATS_TOKEN":         func(c *Config, v string) error { c.NATS.Token = Secret(v); return nil },
+	"CTIBRIDGE_NATS_DATA_DIR":      func(c *Config, v string) error { c.NATS.DataDir = v; return nil },
+	"CTIBRIDGE_NATS_REPLICAS":      intVar(func(c *Config, n int) { c.NATS.Replicas = n }),
+	"CTIBRIDGE_CTI_MAX_FRAME_SIZE": intVar(func(c *Config, n int) { c.CTI.MaxFrameSize = n }),
+	"CTIBRIDGE_CTI_MAX_DEVICES":    intVar(func(c *Config, n int) { c.CTI.MaxDevices = n }),
+	"CTIBRIDGE_CTI_MAX_CALLS":      intVar(func(c *Config, n int) { c.CTI.MaxCalls = n }),
+	"CTIBRIDGE_NATS_BUFFER_BYTES": func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return fmt.Errorf("not a number: %q", v)
 		}
-		c.NATS.Replicas = n
+		c.NATS.BufferBytes = n
 		return nil
 	},
 	"CTIBRIDGE_HTTP_LISTEN": func(c *Config, v string) error { c.HTTP.Listen = v; return nil },
@@ -235,12 +279,27 @@ var envVars = map[string]func(*Config, string) error{
 	"CTIBRIDGE_LOG_FORMAT":  func(c *Config, v string) error { c.Log.Format = v; return nil },
 }
 
-// EnvNames lists the environment variables ApplyEnv reads.
+// intVar is the setter of an integer variable: a plain decimal number
+// (the range is Validate's to check, as for the file).
+func intVar(set func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", v)
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+// EnvNames lists the environment variables ApplyEnv reads, sorted (the
+// help text prints them).
 func EnvNames() []string {
 	names := make([]string, 0, len(envVars))
 	for k := range envVars {
 		names = append(names, k)
 	}
+	slices.Sort(names)
 	return names
 }
 
@@ -355,6 +414,15 @@ func (c *Config) Validate() error {
 	pos("CtiRequestTimeout", c.CTI.CtiRequestTimeout, 1)
 	pos("ProviderOpenRetryAttempts", c.CTI.ProviderOpenRetryAttempts, 1)
 	pos("RouteSelectTimeout", c.CTI.RouteSelectTimeout, 0)
+	if n := c.CTI.MaxFrameSize; n != 0 && (n < MinMaxFrameSize || n > MaxMaxFrameSize) {
+		bad("cti.maxFrameSize", "is %d bytes; use %d (1 KiB) to %d (4 MiB), or 0 for the default %d", n, MinMaxFrameSize, MaxMaxFrameSize, ctilink.DefaultMaxFrameSize)
+	}
+	if c.CTI.MaxDevices < 1 {
+		bad("cti.maxDevices", "is %d; the minimum is 1 (leave it out for the default %d)", c.CTI.MaxDevices, ctiengine.DefaultMaxDevices)
+	}
+	if c.CTI.MaxCalls < 1 {
+		bad("cti.maxCalls", "is %d; the minimum is 1 (leave it out for the default %d)", c.CTI.MaxCalls, callmodel.DefaultMaxCalls)
+	}
 	if c.CTI.TLS.Enabled {
 		if c.CTI.InstanceID == "" {
 			bad("cti.instanceId", "is empty; TLS needs the instanceId whose client certificate is configured")
@@ -406,6 +474,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.BufferSize < 1 {
 		bad("nats.bufferSize", "is %d; it bounds events held while NATS is away (default 100000)", c.NATS.BufferSize)
+	}
+	if c.NATS.BufferBytes < MinBufferBytes {
+		bad("nats.bufferBytes", "is %d bytes; the minimum is %d (1 MiB) (leave it out for the default %d)", c.NATS.BufferBytes, int64(MinBufferBytes), int64(jetstream.DefaultBufferBytes))
 	}
 	if c.NATS.MaxInFlight < 1 {
 		bad("nats.maxInFlight", "is %d; default 1024", c.NATS.MaxInFlight)
