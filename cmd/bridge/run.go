@@ -152,7 +152,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Engine:     engineConfig(cfg.CTI),
 		Encoder:    schema.EncoderConfig{Cluster: cfg.Cluster, Mode: mode},
 		Conn:       nc,
-		Publisher:  jetstream.Config{BufferSize: cfg.NATS.BufferSize, MaxInFlight: cfg.NATS.MaxInFlight},
+		Publisher:  publisherConfig(cfg.NATS),
 		HTTPListen: cfg.HTTP.Listen,
 		// The restart check reads the previous run's last events here.
 		Stream: cfg.NATS.Stream,
@@ -176,6 +176,12 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	return err
 }
 
+// publisherConfig maps the nats section's buffer bounds onto the
+// publisher (the bridge fills in the connection and the encoder).
+func publisherConfig(n config.NATSConfig) jetstream.Config {
+	return jetstream.Config{BufferSize: n.BufferSize, BufferBytes: n.BufferBytes, MaxInFlight: n.MaxInFlight}
+}
+
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
 // engineConfig maps the jtapi.ini-style settings onto the engine.
@@ -190,6 +196,9 @@ func engineConfig(c config.CTIConfig) ctiengine.Config {
 		FallbackInitiationTime:         seconds(c.FallbackInitiationTime),
 		RouteSelectTimeout:             time.Duration(c.RouteSelectTimeout) * time.Millisecond,
 		Observe:                        c.Observe,
+		MaxFrameSize:                   c.MaxFrameSize,
+		MaxDevices:                     c.MaxDevices,
+		MaxCalls:                       c.MaxCalls,
 		TLS: ctiengine.TLSConfig{
 			ClientCert: c.TLS.ClientCert, ClientKey: c.TLS.ClientKey, TrustStore: c.TLS.TrustStore, RequireTLS: c.TLS.Enabled,
 		},
