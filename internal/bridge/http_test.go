@@ -76,6 +76,9 @@ func TestOpsEndpoints(t *testing.T) {
 		"ctibridge_failovers_total 1", "ctibridge_heartbeat_misses_total 1",
 		`ctibridge_gaps_total{kind="provider"} 1`, "ctibridge_buffer_depth 7",
 		"ctibridge_provider_state 17", "ctibridge_nats_connected 1", `ctibridge_events_in_total{family="provider"} 2`,
+		// The live heap after the last collection: what the soak reads
+		// to tell whether memory is flat.
+		"\ngo_gc_heap_live_bytes ",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +47,12 @@ type PublisherStats struct {
 // NewMetrics registers every metric. stats is polled at scrape time.
 func NewMetrics(stats func() PublisherStats) *Metrics {
 	r := prometheus.NewRegistry()
-	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.MustRegister(collectors.NewGoCollector(
+		// go_gc_heap_live_bytes: the heap the last collection found live,
+		// the figure that shows whether the bridge's memory is flat
+		// (heap-in-use figures also count garbage not yet collected).
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)}),
+	), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f := func(fn func(PublisherStats) float64) func() float64 {
 		return func() float64 { return fn(stats()) }
 	}

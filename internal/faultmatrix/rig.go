@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -313,6 +317,66 @@ func (r *Rig) Close() {
 		defer cancel()
 		_ = r.NATS.Shutdown(ctx)
 	}
+}
+
+// DaemonOptions adjusts the configuration DaemonConfig writes.
+type DaemonOptions struct {
+	// Instance is the bridge's instance name (default "daemon").
+	Instance string
+	// HTTPListen is the ops endpoints' address ("": none).
+	HTTPListen string
+	// DuplicateWindow is the stream's dedupe window the daemon
+	// provisions (default: the rig's, so the daemon reports no drift).
+	DuplicateWindow time.Duration
+	// LogLevel is the daemon's log level (default warn); logs are JSON.
+	LogLevel string
+}
+
+// DaemonConfig is the YAML configuration of a `bridge run` process
+// against the rig: the simulator's CTIManagers, the CTI ports and route
+// points of EngineConfig, the rig's heartbeat (whole seconds, as
+// jtapi.ini has it) and its NATS server. Everything else takes the
+// daemon's defaults, so a process run exercises what operators run.
+func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
+	if o.Instance == "" {
+		o.Instance = "daemon"
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "warn"
+	}
+	if o.DuplicateWindow == 0 {
+		o.DuplicateWindow = r.cfg.Duplicates
+	}
+	hb := int((r.cfg.Heartbeat + time.Second - 1) / time.Second)
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster: %s\ninstance: %s\ncti:\n  ctiManagers:\n", r.cfg.Cluster, o.Instance)
+	for _, n := range r.Sim.Nodes() {
+		fmt.Fprintf(&b, "    - {name: %s, address: %q, leastPriority: %v}\n", n.Name, n.Addr, n.LeastPriority)
+	}
+	fmt.Fprintf(&b, "  login: ctibridge\n  password: secret\n  DesiredServerHeartbeatInterval: %d\n  ctiPorts:\n", hb)
+	ec := r.EngineConfig()
+	for _, name := range slices.Sorted(maps.Keys(ec.CTIPorts)) {
+		m := ec.CTIPorts[name].Media
+		fmt.Fprintf(&b, "    %s: {ip: %s, port: %d, codecs: [%s], packetMs: %d}\n", name, m.IP, m.Port, strings.Join(m.Codecs, ", "), m.PacketMs)
+	}
+	b.WriteString("  routePoints:\n")
+	for _, dn := range slices.Sorted(maps.Keys(ec.RoutePoints)) {
+		fmt.Fprintf(&b, "    %q: [%s]\n", dn, quoteAll(ec.RoutePoints[dn].Destinations))
+	}
+	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%q]\n", r.NATSURL())
+	if o.DuplicateWindow > 0 {
+		fmt.Fprintf(&b, "  duplicateWindow: %s\n", o.DuplicateWindow)
+	}
+	fmt.Fprintf(&b, "http:\n  listen: %q\nlog:\n  level: %s\n  format: json\n", o.HTTPListen, o.LogLevel)
+	return []byte(b.String())
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // NATSURL is the embedded server's client URL (for a bridge process).

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -89,19 +88,8 @@ func (s *syncBuffer) String() string {
 // daemonConfig writes the bridge's YAML configuration for the rig.
 func daemonConfig(t *testing.T, r *Rig) string {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("cluster: lab\ninstance: sig\ncti:\n  ctiManagers:\n")
-	for _, n := range r.Sim.Nodes() {
-		fmt.Fprintf(&b, "    - {name: %s, address: %q, leastPriority: %v}\n", n.Name, n.Addr, n.LeastPriority)
-	}
-	b.WriteString("  login: ctibridge\n  password: secret\n  DesiredServerHeartbeatInterval: 1\n  ctiPorts:\n")
-	for i := 1; i <= 4; i++ {
-		fmt.Fprintf(&b, "    CTIP%04d: {ip: 127.0.0.1, port: %d, codecs: [G711U], packetMs: 20}\n", i, 40000+2*i)
-	}
-	b.WriteString("  routePoints:\n    \"5000\": [\"1001\", \"1002\", \"1003\"]\n    \"5001\": [\"1004\", \"1005\"]\n")
-	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%q]\nhttp:\n  listen: \"\"\nlog:\n  level: warn\n  format: json\n", r.NATSURL())
 	path := filepath.Join(t.TempDir(), "bridge.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, r.DaemonConfig(DaemonOptions{Instance: "sig"}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

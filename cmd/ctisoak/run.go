@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/internal/faultmatrix"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+)
+
+// sampleEvery is how often the bridge's memory is read; each minute's
+// sample is also printed.
+const sampleEvery = 10 * time.Second
+
+// ownHeap is this process's heap in use after a collection: the
+// simulator, the embedded NATS server and the checker.
+func ownHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// streamSubjects is the number of distinct subjects the stream holds: the
+// NATS server keeps state for each, so its memory follows this count.
+func streamSubjects(ctx context.Context, js natsjs.JetStream) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, jetstream.DefaultStream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.State.NumSubjects
+}
+
+func run(ctx context.Context, o options, out io.Writer) (bool, error) {
+	dir := o.dataDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "ctisoak-")
+		if err != nil {
+			return false, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, err
+	}
+	bin := o.bridgeBin
+	if bin == "" {
+		fmt.Fprintln(out, "building ./cmd/bridge ...")
+		b, err := buildBridge(dir)
+		if err != nil {
+			return false, err
+		}
+		bin = b
+	}
+	log := zerolog.Nop()
+	if o.verbose {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	}
+	checker := faultmatrix.NewChecker()
+	checker.Details = o.details
+	gtw := faultmatrix.NewGroundTruthWriter(checker)
+	var gt io.Writer = gtw
+	if o.groundTruth != "" {
+		f, err := os.Create(o.groundTruth)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		gt = io.MultiWriter(gtw, f)
+	}
+	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{
+		DataDir: dir, Rate: o.rate, Seed: o.seed, Phones: o.phones, Heartbeat: o.heartbeat,
+		GroundTruth: gt, GroundTruthLimit: -1, Logger: log, Duplicates: o.dupWindow,
+	})
+	if err != nil {
+		return false, err
+	}
+	defer rig.Close()
+	checker.RoutePoints = rig.RoutePoints()
+	js, err := natsjs.New(rig.Conn)
+	if err != nil {
+		return false, err
+	}
+	ownStart := ownHeap()
+	d, err := startDaemon(bin, dir, rig, o.dupWindow, o.verbose)
+	if err != nil {
+		return false, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.kill()
+		}
+	}()
+	if err := d.waitInService(ctx, 60*time.Second); err != nil {
+		return false, err
+	}
+	start := time.Now()
+	fmt.Fprintf(out, "ctisoak: %v at %v calls/s, %d phones, failover every %v, heartbeat %v, dedupe window %v, seed %d, data %s\n",
+		o.duration, o.rate, o.phones+50, o.failoverEvery, o.heartbeat, o.dupWindow, o.seed, dir)
+	fmt.Fprintf(out, "bridge: %s run (pid %d), its defaults except the addresses, heartbeat and dedupe window; log %s\n",
+		bin, d.cmd.Process.Pid, d.logPath)
+	fmt.Fprintln(out, "  time  bridge live heap   rss        calls  published   buffered  provider      | this process (sim+NATS+checker) heap, stream subjects")
+
+	end := time.NewTimer(o.duration)
+	defer end.Stop()
+	tick := time.NewTicker(sampleEvery)
+	defer tick.Stop()
+	var faults <-chan time.Time
+	if o.failoverEvery > 0 {
+		t := time.NewTicker(o.failoverEvery)
+		defer t.Stop()
+		faults = t.C
+	}
+	f := &faulter{rig: rig, out: out, start: start, active: func() string {
+		st, err := d.status()
+		if err != nil {
+			return ""
+		}
+		return st.Engine.CTIManager
+	}}
+	var (
+		samples   []memSample
+		ownMax    = ownStart
+		sampleErr error
+		last      status
+		exited    error
+	)
+	sample := func(print bool) {
+		live, rss, err := d.memory()
+		st, serr := d.status()
+		if err == nil {
+			err = serr
+		}
+		if err != nil {
+			sampleErr = err
+			fmt.Fprintf(out, "  %4.0fs bridge unreadable: %v\n", time.Since(start).Seconds(), err)
+			return
+		}
+		last = st
+		at := time.Since(start)
+		samples = append(samples, memSample{at: at, live: live, rss: rss, calls: st.Engine.Calls})
+		if !print {
+			return
+		}
+		own := ownHeap()
+		ownMax = max(ownMax, own)
+		fmt.Fprintf(out, "  %4.0fs %-17s %-10s %6d %10d %10d  %-13s | %s, %d\n", at.Seconds(), mib(live), mib(rss),
+			st.Engine.Calls, st.Publisher.Acked, st.Publisher.Buffered, st.Engine.Provider, mib(own), streamSubjects(ctx, js))
+	}
+	n := 0
+	running := true
+	for running {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "interrupted: stopping early")
+			running = false
+		case <-end.C:
+			running = false
+		case <-tick.C:
+			n++
+			sample(n%int(time.Minute/sampleEvery) == 0)
+		case <-faults:
+			f.next()
+		case exited = <-d.done:
+			d.done <- exited
+			fmt.Fprintf(out, "  %4.0fs the bridge exited by itself: %v\n", time.Since(start).Seconds(), exited)
+			running = false
+		}
+	}
+	f.clear()
+	elapsed := time.Since(start)
+	if exited == nil {
+		// Let the last failover settle so the stop is orderly.
+		if err := d.waitInService(ctx, 30*time.Second); err != nil {
+			fmt.Fprintln(out, "warning:", err)
+		}
+		sample(true)
+	}
+	code, stopErr := d.stop(60 * time.Second)
+	stopped = true
+	if err := rig.Sim.Close(); err != nil {
+		return false, err
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	readStart := time.Now()
+	if err := rig.CheckStream(rctx, checker); err != nil {
+		return false, err
+	}
+	rep := checker.Report()
+	frames, calls, gtErr := gtw.Stats()
+	if gtErr != nil {
+		return false, fmt.Errorf("ground truth: %w", gtErr)
+	}
+	ownEnd := ownHeap()
+	ownMax = max(ownMax, ownEnd)
+
+	fmt.Fprintf(out, "\nran %v: %d distinct call ids (%.1f/s; %.0f calls/s asked, transfers and conferences add consult calls), %d frames sent (all types), %d faults\n",
+		elapsed.Round(time.Second), calls, float64(calls)/elapsed.Seconds(), o.rate, frames, f.n)
+	fmt.Fprintf(out, "frames by type: %v\n", gtw.ByType())
+	p := last.Publisher
+	fmt.Fprintf(out, "publisher (last /status before SIGTERM): %d acked, %d duplicates absorbed, %d resends, %d dropped, %d rejected, %d reordered\n",
+		p.Acked, p.Duplicates, p.Resends, p.Dropped, p.Rejected, p.Reordered)
+	fmt.Fprintf(out, "stream read and checked in %v\n", time.Since(readStart).Round(time.Second))
+	fmt.Fprint(out, rep.String())
+
+	ok := rep.OK()
+	switch {
+	case stopErr != nil:
+		fmt.Fprintln(out, "bridge stop:", stopErr)
+		ok = false
+	case exited != nil || code != 0:
+		fmt.Fprintf(out, "bridge exit code %d after SIGTERM (want 0)\n", code)
+		ok = false
+	default:
+		fmt.Fprintln(out, "bridge stopped on SIGTERM with exit code 0")
+	}
+	if counts, errs, err := logSummary(d.logPath, 5); err == nil {
+		fmt.Fprintf(out, "bridge log lines by level: %s\n", levels(counts))
+		for _, e := range errs {
+			fmt.Fprintln(out, "  error:", e)
+		}
+	}
+	verdict, err := judgeMemory(samples, o.warmup, o.maxGrowth)
+	switch {
+	case err != nil:
+		fmt.Fprintln(out, "bridge memory: not judged:", err)
+		ok = false
+	default:
+		fmt.Fprintln(out, "bridge memory:", verdict)
+		if len(samples) > 0 {
+			s0, s1 := samples[0], samples[len(samples)-1]
+			fmt.Fprintf(out, "bridge rss: %s at %v, %s at the end\n", mib(s0.rss), s0.at.Round(time.Second), mib(s1.rss))
+		}
+		ok = ok && verdict.flat
+	}
+	if sampleErr != nil {
+		fmt.Fprintln(out, "note: some samples failed, last error:", sampleErr)
+	}
+	fmt.Fprintf(out, "this process (simulator, embedded NATS server, checker) heap in use after GC: start %s, max %s, end %s\n",
+		mib(ownStart), mib(ownMax), mib(ownEnd))
+	if ok {
+		fmt.Fprintln(out, "RESULT: OK (nothing lost, duplicated or out of order; bridge memory flat; clean stop)")
+	} else {
+		fmt.Fprintln(out, "RESULT: FAILED")
+	}
+	return ok, nil
+}
+
+func levels(c map[string]int) string {
+	if len(c) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, c[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// faulter alternates the faults: kill the active CTIManager, then stall
+// the (new) active one; each new fault first clears the previous one so a
+// normal CTIManager is always there to fail over to.
+type faulter struct {
+	rig     *faultmatrix.Rig
+	out     io.Writer
+	start   time.Time
+	active  func() string
+	n       int
+	killed  string
+	stalled string
+}
+
+func (f *faulter) clear() {
+	if f.killed != "" {
+		_ = f.rig.Sim.RestoreNode(f.killed)
+		f.killed = ""
+	}
+	if f.stalled != "" {
+		_ = f.rig.Sim.ResumeHeartbeats(f.stalled)
+		f.stalled = ""
+	}
+}
+
+func (f *faulter) next() {
+	f.clear()
+	active := f.active()
+	if active == "" {
+		fmt.Fprintf(f.out, "  %4.0fs no active CTIManager: fault skipped\n", time.Since(f.start).Seconds())
+		return
+	}
+	f.n++
+	what := "killed"
+	var err error
+	if f.n%2 == 1 {
+		err = f.rig.Sim.KillNode(active)
+		f.killed = active
+	} else {
+		what = "stalled"
+		err = f.rig.Sim.StallHeartbeats(active)
+		f.stalled = active
+	}
+	if err != nil {
+		fmt.Fprintf(f.out, "  fault on %s failed: %v\n", active, err)
+		return
+	}
+	fmt.Fprintf(f.out, "  %4.0fs fault %d: %s %s\n", time.Since(f.start).Seconds(), f.n, what, active)
+}
