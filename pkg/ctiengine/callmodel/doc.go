@@ -261,9 +261,13 @@
 // applies live events in between, so the model merges both:
 //
 //   - The first event of a before-gap call since the gap, a snapshot
-//     event or a live one, re-opens it with CallActiveEv (snapshot-flagged
-//     when it comes from a snapshot); a snapshot of a call not known at
-//     all starts it with CallActiveEv.
+//     event or a live one (line state, feature, call change naming it as
+//     the surviving call, call party), re-opens it with CallActiveEv
+//     (snapshot-flagged when it comes from a snapshot) before anything
+//     else is reported on it; a snapshot of a call not known at all
+//     starts it with CallActiveEv. A call change reports nothing on its
+//     original call: a moved connection not described since the gap
+//     leaves it silently.
 //   - A snapshot event describes its line's connection and terminal
 //     connection directly in the reported state (ConnCreatedEv, the state
 //     events, TermConnCreatedEv, the TC state events) when the connection

@@ -54,6 +54,12 @@ func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 			// CallObservationEndedEv.
 			continue
 		}
+		// A live event about a call whose observation ended re-opens it
+		// (CallActiveEv) before anything else is reported on it: the
+		// consumer was told CallObservationEndedEv, and describes the call
+		// afresh from its re-opening on.
+		m.reopen(c, x)
+		c.seenEpoch = m.epoch
 		if ev.Started {
 			c.feature = feat
 		} else if c.feature == feat {
@@ -115,6 +121,12 @@ func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 		m.ignored++
 		return
 	}
+	// The surviving call is reported on: re-open it first if its
+	// observation ended (a leg moved into a call that was up across a
+	// failover, before that call's own events or snapshots re-opened it).
+	// Nothing is reported on the original call here: its moved connection,
+	// if not described since the gap, leaves silently.
+	m.reopen(surv, x)
 	surv.seenEpoch = m.epoch
 	orig.seenEpoch = m.epoch
 
@@ -154,6 +166,7 @@ func (m *Model) onCallParty(ev *ctilink.CallPartyEvent) {
 	}
 	c.seenEpoch = m.epoch
 	x := evctx{at: wireTime(ev.TimeNs), cause: schema.CauseNormal}
+	m.reopen(c, x)
 	f := c.find(ev.Party.DN)
 	if ev.Added {
 		if f != nil {

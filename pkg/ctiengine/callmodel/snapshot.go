@@ -209,8 +209,8 @@ func (m *Model) emitInferred(c *call, name, gapID string, x evctx) {
 // ended.
 func (m *Model) settleStale(c *call, x evctx) bool {
 	if c.flags&callObsEnded != 0 {
-		// Seen (a feature or call change named it) but never re-opened:
-		// nothing was described afresh, nothing to settle.
+		// Seen (a call change named it as the original call) but never
+		// re-opened: nothing was described afresh, nothing to settle.
 		return false
 	}
 	kept := c.conns[:0]
