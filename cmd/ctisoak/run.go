@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -194,6 +195,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	code, stopErr := d.stop(60 * time.Second)
 	stopped = true
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			fmt.Fprintln(out, "memprofile:", err)
+		}
+	}
 	if err := rig.Sim.Close(); err != nil {
 		return false, err
 	}
@@ -261,6 +267,19 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		fmt.Fprintln(out, "RESULT: FAILED")
 	}
 	return ok, nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func levels(c map[string]int) string {
