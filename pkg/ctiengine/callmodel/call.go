@@ -60,6 +60,10 @@ type call struct {
 	// event concerned it.
 	snapEpoch uint32
 	seenEpoch uint32
+	// markEpoch is the epoch in which a live event last set the feature,
+	// routing or busy mark: marks set since the gap are current, a
+	// snapshot rebuilding the call keeps them.
+	markEpoch uint32
 }
 
 // Connection flags.

@@ -277,8 +277,10 @@
 //     reports what differs, never a second ConnCreatedEv.
 //   - A live event on a stale connection re-describes it as it was known
 //     (ConnCreatedEv and its states, cause NORMAL) before its own change.
-//   - Nothing learned since the gap is dropped by a snapshot. Connections
-//     known before the gap that neither a snapshot nor a live event
+//   - Nothing learned since the gap is dropped by a snapshot: neither
+//     connections nor a transfer, conference or route redirect that
+//     started since (a call's first snapshot clears only the marks set
+//     before the gap). Connections known before the gap that neither a snapshot nor a live event
 //     confirmed are removed at Reconcile only (they left during the gap,
 //     and the consumer was not told of them since the call re-opened, so
 //     they go without events); a route point's leg, which gets no

@@ -143,3 +143,47 @@ func TestFeatureAfterFailoverReopensCallsFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestFeatureMarkSurvivesFirstSnapshot: a transfer starts right after the
+// failover, then A's snapshot (call 1's first since the gap) arrives
+// before the transfer completes. The snapshot replaces what was known
+// before the gap, not the transfer that started since: the transfer's
+// events keep the cause TRANSFER (212) and meta TRANSFERRING (134), as
+// without a failover. Before, the snapshot cleared the mark and B's
+// leaving call 1 read as a party leaving (REMOVING_PARTY 131).
+func TestFeatureMarkSurvivesFirstSnapshot(t *testing.T) {
+	l := newTransferLegs()
+	w := &wire{}
+	m := New(controlled(lnA, lnB, lnC))
+	applyAll(m, consultUpTo(w, l, true))
+	outs := m.EndObservation(time.Time{})
+	outs = append(outs, applyAll(m, []ctilink.Message{
+		feature(w, ctilink.FeatureTransfer, true, false),
+		snap(w.st(l.a1, ctilink.CallStateConnected, 0)),
+		callChangedC(w),
+		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+	})...)
+	left := applyAll(m, []ctilink.Message{w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)})
+	outs = append(outs, left...)
+	outs = append(outs, applyAll(m, []ctilink.Message{
+		w.st(l.a1After, ctilink.CallStateConnected, 0),
+		w.st(l.c1After, ctilink.CallStateConnected, 0),
+		feature(w, ctilink.FeatureTransfer, false, false),
+	})...)
+	checkEvents(t, outs)
+	got := formatAll(left)
+	// B is re-described as it was (held), then leaves with the
+	// transfer's cause.
+	diff(t, []string{
+		"ConnCreatedEv 1 1002 IDLE/IDLE c100",
+		"ConnConnectedEv 1 1002 CONNECTED/ESTABLISHED c100",
+		"CallCtlConnEstablishedEv 1 1002 CONNECTED/ESTABLISHED c100",
+		"TermConnCreatedEv 1 1002@SEPB IDLE/IDLE c100",
+		"TermConnActiveEv 1 1002@SEPB ACTIVE/HELD c100",
+		"CallCtlTermConnHeldEv 1 1002@SEPB ACTIVE/HELD c100",
+		"TermConnDroppedEv 1 1002@SEPB DROPPED/DROPPED c100 m134",
+		"CallCtlTermConnDroppedEv 1 1002@SEPB DROPPED/DROPPED c100/212 m134",
+		"ConnDisconnectedEv 1 1002 DISCONNECTED/DISCONNECTED c100 m134",
+		"CallCtlConnDisconnectedEv 1 1002 DISCONNECTED/DISCONNECTED c100/212 m134",
+	}, got)
+}

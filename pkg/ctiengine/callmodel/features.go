@@ -62,6 +62,7 @@ func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 		c.seenEpoch = m.epoch
 		if ev.Started {
 			c.feature = feat
+			c.markEpoch = m.epoch
 		} else if c.feature == feat {
 			c.feature = featNone
 		}

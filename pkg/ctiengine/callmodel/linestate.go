@@ -345,6 +345,7 @@ func (m *Model) busy(c *call, cn *conn, x evctx) {
 		return
 	}
 	c.flags |= callBusyDone
+	c.markEpoch = m.epoch
 	x.ccCause = schema.CCCauseBusy
 	var f *conn
 	if cn.far != "" && cn.far != cn.addr {

@@ -56,6 +56,7 @@ func (m *Model) onRoute(ev *ctilink.RouteEvent) {
 	switch ev.Kind {
 	case ctilink.RouteKindUsed:
 		c.flags |= callRouting
+		c.markEpoch = m.epoch
 		if r := c.find(ev.Line); r != nil {
 			r.flags |= connRedirecting
 		}

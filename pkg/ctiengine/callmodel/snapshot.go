@@ -40,12 +40,14 @@ func (m *Model) onSnapshotState(ev *ctilink.CallStateEvent) {
 	case c.snapEpoch != m.epoch:
 		// The call's first snapshot event since the gap: what the
 		// snapshot describes replaces what was known before it, feature
-		// and route marks included. Connections learned since the gap
-		// stay (live events for other devices arrive between the
-		// per-device snapshots).
+		// and route marks included. Connections and marks learned since
+		// the gap stay (live events for other devices arrive between the
+		// per-device snapshots: a transfer can start before them).
 		c.dropEndedStale()
-		c.feature = featNone
-		c.flags &^= callRouting | callBusyDone
+		if c.markEpoch != m.epoch {
+			c.feature = featNone
+			c.flags &^= callRouting | callBusyDone
+		}
 		c.snapEpoch = m.epoch
 		c.setParties(ev)
 		m.reopen(c, x)
