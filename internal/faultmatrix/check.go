@@ -38,7 +38,7 @@ type gtFrame struct {
 	typ ctilink.MsgType
 	// Call-state frames: the leg (call handle), the JTAPI class its state
 	// maps to (legClass), whether it answers a snapshot and whether the
-	// line is a route point's.
+	// line is a route point's. Call-change frames: the moved leg's handle.
 	handle     uint32
 	gcid       uint32 // the call (CallState), or the first call referenced
 	gcid2      uint32 // a second call referenced (CallChanged, Feature)
@@ -168,6 +168,9 @@ type Checker struct {
 	// frame whose events ended the call (CallInvalidEv).
 	callEnded map[uint64]uint32
 	names     map[string]int
+	// callLog (Details only): every call event of the stream, by call id,
+	// one line each, to show around an unexplained frame.
+	callLog map[string][]string
 }
 
 // Count reports how many stored events are named name.
@@ -204,6 +207,8 @@ type Frame struct {
 	// Calls are the global call ids another call frame refers to
 	// (CallChanged, Feature, CallParty, Media, Route).
 	Calls [2]uint32
+	// Handle is the call handle of the leg a CallChanged frame moves.
+	Handle uint32
 	// Desc, if set, describes the frame for the report.
 	Desc func() string
 }
@@ -227,30 +232,32 @@ func (c *Checker) AddRecord(r ctisim.Record) {
 		}
 	}
 	if f.Type != ctilink.TypeCallState && EventBearing(f.Type) {
-		f.Calls = callRefs(r.Body)
+		f.Calls, f.Handle = callRefs(r.Body)
 	}
 	c.AddFrame(f)
 }
 
-// callRefs reads the call ids a call frame's body refers to.
-func callRefs(body []byte) [2]uint32 {
+// callRefs reads the call ids a call frame's body refers to and, for a
+// call change, the handle of the leg it moves.
+func callRefs(body []byte) ([2]uint32, uint32) {
 	var v struct {
 		GlobalCallID   uint32 `json:"globalCallId"`
 		OriginalCallID uint32 `json:"originalCallId"`
 		SurvivingCall  uint32 `json:"survivingCallId"`
 		PrimaryCallID  uint32 `json:"primaryCallId"`
 		ConsultCallID  uint32 `json:"consultCallId"`
+		CallHandle     uint32 `json:"callHandle"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		return [2]uint32{}
+		return [2]uint32{}, 0
 	}
 	switch {
 	case v.OriginalCallID != 0 || v.SurvivingCall != 0:
-		return [2]uint32{v.OriginalCallID, v.SurvivingCall}
+		return [2]uint32{v.OriginalCallID, v.SurvivingCall}, v.CallHandle
 	case v.PrimaryCallID != 0 || v.ConsultCallID != 0:
-		return [2]uint32{v.PrimaryCallID, v.ConsultCallID}
+		return [2]uint32{v.PrimaryCallID, v.ConsultCallID}, 0
 	}
-	return [2]uint32{v.GlobalCallID}
+	return [2]uint32{v.GlobalCallID}, 0
 }
 
 // AddFrame takes one frame the simulator sent; the frames of one session
@@ -270,6 +277,9 @@ func (c *Checker) AddFrame(fr Frame) {
 		f.routePoint = c.RoutePoints[cs.Device]
 	} else {
 		f.gcid, f.gcid2 = fr.Calls[0], fr.Calls[1]
+		if fr.Type == ctilink.TypeCallChanged {
+			f.handle = fr.Handle
+		}
 	}
 	if c.Details && fr.Desc != nil {
 		f.desc = fr.Desc()
@@ -419,6 +429,9 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 		delete(s.ents, k)
 		s.ents[k] = entState{seq: ev.Sequence, sessSeq: sessSeq}
 	}
+	if c.Details && ev.Family == schema.FamilyCall {
+		c.logCallEvent(sessSeq, ev)
+	}
 	// Provenance.
 	if ev.Frame != "" {
 		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame, ev.Name == schema.EvCallInvalid, ev.Entity)
@@ -489,4 +502,66 @@ func after(a *session, aSeq uint64, b *session, bSeq uint64) bool {
 		return aSeq > bSeq
 	}
 	return a.instance == b.instance && a.n > b.n
+}
+
+// logCallEvent keeps a one-line description of a call event (Details).
+func (c *Checker) logCallEvent(sessSeq uint64, ev *schema.Event) {
+	if c.callLog == nil {
+		c.callLog = map[string][]string{}
+	}
+	line := fmt.Sprintf("%s#%d %s", ev.Session, sessSeq, ev.Name)
+	if cd := ev.Data.Call; cd != nil {
+		if cn := cd.Connection; cn != nil {
+			line += fmt.Sprintf(" conn %s %s/%s", cn.Address, cn.State, cn.CallControlState)
+		}
+		if tc := cd.TerminalConnection; tc != nil {
+			line += fmt.Sprintf(" tc %s %s/%s", tc.Terminal, tc.State, tc.CallControlState)
+		}
+	}
+	if ev.Data.Snapshot {
+		line += " snapshot"
+	}
+	if ev.Frame != "" {
+		line += " frame " + ev.Frame
+	}
+	c.callLog[ev.Entity] = append(c.callLog[ev.Entity], line)
+}
+
+// callContext describes, for the report (Details), the frames every
+// simulator session sent about call gcid and the call's events in the
+// stream, so that an unexplained frame can be judged.
+func (c *Checker) callContext(gcid uint32) string {
+	if !c.Details || gcid == 0 {
+		return ""
+	}
+	const maxLines = 80
+	var b strings.Builder
+	n := 0
+	for _, s := range c.simList {
+		for _, f := range s.frames {
+			if f.gcid != gcid && f.gcid2 != gcid {
+				continue
+			}
+			if n++; n > maxLines {
+				continue
+			}
+			mark := "  "
+			if s.covered.get(uint64(f.seq)) {
+				mark = "E "
+			}
+			fmt.Fprintf(&b, "\n      %s%s:%d %s", mark, s.id, f.seq, f.desc)
+		}
+	}
+	if n > maxLines {
+		fmt.Fprintf(&b, "\n      ... %d more frames", n-maxLines)
+	}
+	evs := c.callLog[strconv.FormatUint(uint64(gcid), 10)]
+	for i, l := range evs {
+		if i == maxLines {
+			fmt.Fprintf(&b, "\n      ... %d more events", len(evs)-maxLines)
+			break
+		}
+		b.WriteString("\n      > " + l)
+	}
+	return b.String()
 }

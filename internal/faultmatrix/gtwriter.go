@@ -82,7 +82,7 @@ func (w *GroundTruthWriter) line(b []byte) {
 		}
 	}
 	if f.Type != ctilink.TypeCallState && EventBearing(f.Type) {
-		f.Calls = callRefs(l.Body)
+		f.Calls, f.Handle = callRefs(l.Body)
 	}
 	if w.c.Details {
 		f.Desc = func() string { return l.Type + string(l.Body) }

@@ -38,6 +38,24 @@ type Report struct {
 	// their leg's JTAPI states unchanged (an originating leg's RINGBACK
 	// and CONNECTED after PROCEEDING): JTAPI reports nothing for them.
 	FramesNoChange int
+	// FramesNoChangeMoved counts those of FramesNoChange whose leg the
+	// engine last described through a call change (CiscoCallChangedEv
+	// moving it, in the states it had, into the surviving call of a
+	// transfer or conference), not through a frame of the leg's own:
+	// after a failover, the leg's live state and its snapshot then
+	// confirm what the call change described.
+	FramesNoChangeMoved int
+	// FramesNeverKnown counts frames, while a session reconciles after a
+	// failover, about a call or leg that no frame the engine acted on had
+	// introduced, in this session or an earlier one: it began while the
+	// link was down (its earlier frames went to the lost session unread,
+	// or were withheld by a stalled CTIManager) and, before its device's
+	// snapshot, the call ended (a live DISCONNECTED or IDLE of a call
+	// never known) or the leg was moved to another call (a CallChanged of
+	// a leg never known; the leg's own frames in the surviving call then
+	// describe it). The engine never reported that call or leg; JTAPI has
+	// no object to end or move, so nothing is owed.
+	FramesNeverKnown int
 	// FramesNotReestablished counts call frames without an event, after a
 	// failover, for a leg or call the engine does not hold yet: its
 	// device's snapshot has not come in (route points get none, JTAPI),
@@ -81,8 +99,9 @@ func (r *Report) OK() bool {
 
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d, not yet re-established after a failover %d, call already ended %d, in provider gaps %d, in publish gaps %d\n",
-		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNotReestablished, r.FramesAfterCallEnded, r.FramesInGap, r.FramesInPublishGap)
+	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, call or leg never known (began in the gap) %d, in provider gaps %d, in publish gaps %d\n",
+		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNoChangeMoved, r.FramesNotReestablished, r.FramesAfterCallEnded,
+		r.FramesNeverKnown, r.FramesInGap, r.FramesInPublishGap)
 	fmt.Fprintf(&b, "events stored %d\n", r.Events)
 	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
 		r.Lost, r.Duplicated, r.OutOfOrder, r.Malformed, r.ProviderGaps, r.RestartGaps, r.PublishGaps)
@@ -205,6 +224,11 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			r.FramesWithEvents++
 		case exempt[f.seq] == exemptNoChange:
 			r.FramesNoChange++
+		case exempt[f.seq] == exemptNoChangeMoved:
+			r.FramesNoChange++
+			r.FramesNoChangeMoved++
+		case exempt[f.seq] == exemptNeverKnown:
+			r.FramesNeverKnown++
 		case exempt[f.seq] == exemptNotReestablished:
 			r.FramesNotReestablished++
 		case exempt[f.seq] == exemptCallEnded:
@@ -217,6 +241,9 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			desc := f.desc
 			if desc == "" {
 				desc = f.typ.String()
+			}
+			if len(r.ReconcilingList) < maxListed {
+				desc += c.callContext(f.gcid)
 			}
 			r.add(&r.ReconcilingList, &r.LostReconciling, fmt.Sprintf("%s:%d %s: no event, while the session reconciled after a failover (snapshots until %d)",
 				sim.id, f.seq, desc, sim.lastSnap))
@@ -377,6 +404,8 @@ const (
 	exemptNotReestablished
 	exemptCallEnded
 	exemptAfterGap // key 0: the session follows a failover
+	exemptNoChangeMoved
+	exemptNeverKnown
 )
 
 // noChangeFrames finds the call frames JTAPI has nothing to report for,
@@ -397,12 +426,25 @@ const (
 //     it when it cannot.) A leg read in this session stays held when
 //     another device's snapshot of its call arrives;
 //   - call already ended: a call-state frame for a call whose end
-//     (CallInvalidEv) an earlier frame of the same session reported.
+//     (CallInvalidEv) an earlier frame of the same session reported;
+//   - never known: after a failover, before the session's last snapshot,
+//     a live DISCONNECTED (IDLE) of a call that no frame read so far
+//     introduced (no call-state frame of the call, and no call change the
+//     engine reported moving a leg into it), in any session; or a call
+//     change without events moving a leg no call-state frame read so far
+//     described.
+//
+// A call change the engine reported (an event names its frame) moves the
+// leg into the surviving call in the states it had (CiscoCallChangedEv
+// and the leg re-described there): the leg and that call count as read
+// in this session, in the leg's last class, so the leg's following
+// frames that repeat it are "no change" (counted apart as well).
 func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	type legState struct {
 		class uint8
 		sim   *simSession
 		call  uint32
+		moved bool // last described by a call change
 	}
 	order := make([]*simSession, 0, len(c.simList))
 	for _, s := range c.simList {
@@ -414,8 +456,19 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 		a, b := order[i], order[j]
 		return after(b.firstSess, b.firstSeq, a.firstSess, a.firstSeq)
 	})
+	// Legs that uncovered call changes move: whether a call-state frame
+	// read so far described them (the "never known" rule; only these
+	// handles are remembered, so memory stays small).
+	movedLegs := map[uint32]bool{}
+	for _, s := range order {
+		for _, f := range s.frames {
+			if f.typ == ctilink.TypeCallChanged && f.handle != 0 && !s.covered.get(uint64(f.seq)) {
+				movedLegs[f.handle] = false
+			}
+		}
+	}
 	legs := map[uint32]legState{}
-	calls := map[uint32]*simSession{} // call → session of its last call-state frame read
+	calls := map[uint32]*simSession{} // call → session of its last call-state (or reported call-change) frame read
 	out := map[*simSession]map[uint32]uint8{}
 	for n, s := range order {
 		ex := map[uint32]uint8{}
@@ -430,7 +483,23 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 				if afterGap && (stale(f.gcid) || stale(f.gcid2)) {
 					ex[f.seq] = exemptNotReestablished
 				}
+				if f.typ != ctilink.TypeCallChanged || f.handle == 0 {
+					continue
+				}
+				if s.covered.get(uint64(f.seq)) {
+					if prev, ok := legs[f.handle]; ok && f.gcid2 != 0 {
+						// Counted apart when the call change is what
+						// re-established the leg after a failover.
+						legs[f.handle] = legState{class: prev.class, sim: s, call: f.gcid2, moved: prev.sim != s}
+						calls[f.gcid2] = s
+					}
+				} else if afterGap && f.seq <= s.lastSnap && ex[f.seq] == 0 && !movedLegs[f.handle] {
+					ex[f.seq] = exemptNeverKnown
+				}
 				continue
+			}
+			if _, ok := movedLegs[f.handle]; ok {
+				movedLegs[f.handle] = true
 			}
 			prev, known := legs[f.handle]
 			callSess, callKnown := calls[f.gcid]
@@ -441,11 +510,16 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
+			case afterGap && !f.snapshot && f.class == legNone && !known && !callKnown && f.seq <= s.lastSnap:
+				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished
 			case f.class == legNone:
 			case known && prev.class == f.class && (!f.snapshot || prev.sim == s):
 				ex[f.seq] = exemptNoChange
+				if prev.moved {
+					ex[f.seq] = exemptNoChangeMoved
+				}
 			}
 			switch {
 			case f.class == legNone:
@@ -454,7 +528,10 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 				// Still not held by the engine (it reported nothing):
 				// later frames of the leg in this session are exempt too.
 			default:
-				legs[f.handle] = legState{f.class, s, f.gcid}
+				// A leg keeps its call-change origin while its frames
+				// repeat the state the call change described.
+				moved := ex[f.seq] == exemptNoChangeMoved && !s.covered.get(uint64(f.seq))
+				legs[f.handle] = legState{class: f.class, sim: s, call: f.gcid, moved: moved}
 				calls[f.gcid] = s
 			}
 		}

@@ -1,0 +1,231 @@
+package faultmatrix
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// These tests feed the Checker hand-made ground truth and stream (no
+// simulator, no bridge) to pin the rules that excuse a frame without an
+// event after a failover. Each reproduces a frame sequence the soak
+// produced.
+
+// scene builds ground truth and stream for the Checker: simulator
+// sessions "ctim-a-1" (before the failover) and "ctim-b-2" (after),
+// acted on by engine sessions "br-p1" and "br-p2".
+type scene struct {
+	c      *Checker
+	stream uint64
+	seq    map[string]uint64            // engine session → last SessionSeq
+	ent    map[string]map[string]uint64 // engine session → call → last Sequence
+}
+
+func newScene() *scene {
+	c := NewChecker()
+	c.Details = true
+	return &scene{c: c, seq: map[string]uint64{}, ent: map[string]map[string]uint64{}}
+}
+
+var t0 = time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+
+// state sends a call-state frame.
+func (s *scene) state(sim string, seq uint32, call, handle uint32, st ctilink.CallState, snapshot bool) {
+	cs := ctilink.CallStateEvent{Device: "SEP" + strconv.Itoa(int(handle)), Line: strconv.Itoa(int(handle)),
+		CallHandle: handle, GlobalCallID: call, State: st, Snapshot: snapshot}
+	if st == ctilink.CallStateDisconnected {
+		cs.Cause = ctilink.CauseNormalCallClearing
+	}
+	s.c.AddFrame(Frame{Session: sim, Seq: seq, Type: ctilink.TypeCallState, Time: t0, CallState: &cs})
+}
+
+// changed sends a call-change frame moving leg handle from call orig to
+// call surv.
+func (s *scene) changed(sim string, seq uint32, orig, surv, handle uint32) {
+	s.c.AddFrame(Frame{Session: sim, Seq: seq, Type: ctilink.TypeCallChanged, Time: t0, Calls: [2]uint32{orig, surv}, Handle: handle})
+}
+
+// snapDone sends a SnapshotCompleted frame.
+func (s *scene) snapDone(sim string, seq uint32) {
+	s.c.AddFrame(Frame{Session: sim, Seq: seq, Type: ctilink.TypeSnapshotCompleted, Time: t0})
+}
+
+// event stores an event of engine session sess about call, derived from
+// frame (sim:seq).
+func (s *scene) event(sess, name string, call uint32, sim string, seq uint32) {
+	s.stream++
+	s.seq[sess]++
+	if s.ent[sess] == nil {
+		s.ent[sess] = map[string]uint64{}
+	}
+	entity := strconv.Itoa(int(call))
+	s.ent[sess][entity]++
+	ev := &schema.Event{Family: schema.FamilyCall, Entity: entity, Name: name, Session: sess,
+		SessionSeq: s.seq[sess], Sequence: s.ent[sess][entity], Time: t0}
+	if sim != "" {
+		ev.Frame = sim + ":" + strconv.Itoa(int(seq))
+	}
+	s.c.AddEvent(s.stream, schema.EventID(sess, ev.SessionSeq), ev)
+}
+
+// before: call 8 (B's consult call to C, leg 20 ringing) and call 7 (A↔B,
+// leg 10 A, leg 11 B) are up when ctim-a is lost.
+func (s *scene) before() {
+	s.state("ctim-a-1", 1, 7, 10, ctilink.CallStateConnected, false)
+	s.event("br-p1", schema.EvCallActive, 7, "ctim-a-1", 1)
+	s.state("ctim-a-1", 2, 7, 11, ctilink.CallStateOnHold, false)
+	s.event("br-p1", schema.EvCallCtlTermConnHeld, 7, "ctim-a-1", 2)
+	s.state("ctim-a-1", 3, 8, 20, ctilink.CallStateAccepted, false)
+	s.event("br-p1", schema.EvCallActive, 8, "ctim-a-1", 3)
+	s.event("br-p1", schema.EvCallObservationEnded, 7, "", 0)
+	s.event("br-p1", schema.EvCallObservationEnded, 8, "", 0)
+}
+
+func checkReport(t *testing.T, s *scene) *Report {
+	t.Helper()
+	rep := s.c.Report()
+	t.Logf("report:\n%s", rep)
+	if !rep.OK() {
+		t.Fatalf("check failed:\n%s", rep)
+	}
+	return rep
+}
+
+// TestCheckLegMovedByCallChange: a blind transfer completes right after
+// the failover. The engine reports the call change (C's leg, ringing,
+// moved into call 7, described there); C's live ACCEPTED in call 7 and
+// its snapshot repeat that state: JTAPI reports nothing, the checker
+// counts them as "no change" (legs described by a call change). Without
+// the call change's events, the snapshot stays unexplained.
+func TestCheckLegMovedByCallChange(t *testing.T) {
+	for _, reported := range []bool{true, false} {
+		t.Run("call change reported "+strconv.FormatBool(reported), func(t *testing.T) {
+			s := newScene()
+			s.before()
+			s.changed("ctim-b-2", 10, 8, 7, 20)
+			if reported {
+				s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 10)
+				s.event("br-p2", schema.EvCiscoCallChanged, 7, "ctim-b-2", 10)
+				s.event("br-p2", schema.EvConnCreated, 7, "ctim-b-2", 10)
+			}
+			s.state("ctim-b-2", 11, 7, 20, ctilink.CallStateAccepted, false) // no event
+			s.state("ctim-b-2", 12, 7, 20, ctilink.CallStateAccepted, true)  // no event
+			s.snapDone("ctim-b-2", 13)
+			s.state("ctim-b-2", 14, 7, 20, ctilink.CallStateConnected, false)
+			s.event("br-p2", schema.EvConnConnected, 7, "ctim-b-2", 14)
+
+			rep := checkReport(t, s)
+			if reported {
+				if rep.FramesNoChange != 2 || rep.FramesNoChangeMoved != 2 || rep.LostReconciling != 0 {
+					t.Errorf("no change %d (moved %d), unexplained %d; want 2 (2), 0",
+						rep.FramesNoChange, rep.FramesNoChangeMoved, rep.LostReconciling)
+				}
+				return
+			}
+			// The engine did not hold the leg: the live frame is "not yet
+			// re-established", the snapshot (which would rebuild the leg)
+			// has no rule.
+			if rep.FramesNoChangeMoved != 0 || rep.FramesNotReestablished != 2 || rep.LostReconciling != 1 ||
+				!strings.Contains(rep.ReconcilingList[0], "ctim-b-2:12 ") {
+				t.Errorf("moved %d, not re-established %d, unexplained %d %v; want 0, 2 (the call change, the live frame), 1 (the snapshot)",
+					rep.FramesNoChangeMoved, rep.FramesNotReestablished, rep.LostReconciling, rep.ReconcilingList)
+			}
+		})
+	}
+}
+
+// TestCheckCallNeverKnown: after the failover, the first frame of call 30
+// the new session receives is its DISCONNECTED (the call began while the
+// link was down, its earlier frames never reached a session the engine
+// read), before the device's snapshot: the engine never reported the
+// call, nothing is owed. The same frame after the session's snapshots,
+// or after an earlier frame of the call, is not excused by that rule.
+func TestCheckCallNeverKnown(t *testing.T) {
+	for _, tc := range []struct {
+		name                     string
+		offered, afterSnapshots  bool
+		unknown, lost, reconcile int
+	}{
+		{"first frame, while reconciling", false, false, 1, 0, 0},
+		{"first frame, after the snapshots", false, true, 0, 1, 0},
+		{"after an OFFERING without event", true, false, 0, 0, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScene()
+			s.before()
+			if tc.afterSnapshots {
+				s.snapDone("ctim-b-2", 5)
+			}
+			s.state("ctim-b-2", 10, 7, 10, ctilink.CallStateConnected, true)
+			s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 10)
+			seq := uint32(11)
+			if !tc.afterSnapshots {
+				s.snapDone("ctim-b-2", 20)
+			}
+			if tc.offered {
+				s.state("ctim-b-2", seq, 30, 40, ctilink.CallStateOffering, false)
+				seq++
+			}
+			s.state("ctim-b-2", seq, 30, 40, ctilink.CallStateDisconnected, false)
+			s.state("ctim-b-2", 21, 7, 10, ctilink.CallStateOnHold, false)
+			s.event("br-p2", schema.EvCallCtlTermConnHeld, 7, "ctim-b-2", 21)
+
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if rep.FramesNeverKnown != tc.unknown || rep.Lost != tc.lost || rep.LostReconciling != tc.reconcile {
+				t.Errorf("never known %d, lost %d, unexplained while reconciling %d; want %d, %d, %d",
+					rep.FramesNeverKnown, rep.Lost, rep.LostReconciling, tc.unknown, tc.lost, tc.reconcile)
+			}
+		})
+	}
+}
+
+// TestCheckMovedLegNeverKnown: after the failover (a stalled CTIManager
+// withheld the consult call's frames of C's leg), B's snapshot describes
+// the consult call 8, then a blind transfer moves C's leg (handle 21) from
+// call 8 to call 7 before C's device is snapshotted. The engine never
+// heard of that leg: it reports nothing for the call change, and C's own
+// frames in call 7 describe it. A call change of a leg read before (a
+// frame of handle 21 in the old session), without events, is not excused
+// by that rule.
+func TestCheckMovedLegNeverKnown(t *testing.T) {
+	for _, legRead := range []bool{false, true} {
+		t.Run("leg read before "+strconv.FormatBool(legRead), func(t *testing.T) {
+			s := newScene()
+			s.state("ctim-a-1", 1, 7, 10, ctilink.CallStateConnected, false)
+			s.event("br-p1", schema.EvCallActive, 7, "ctim-a-1", 1)
+			if legRead {
+				s.state("ctim-a-1", 2, 8, 21, ctilink.CallStateAccepted, false)
+				s.event("br-p1", schema.EvCallActive, 8, "ctim-a-1", 2)
+			}
+			s.event("br-p1", schema.EvCallObservationEnded, 7, "", 0)
+			// After the failover A's snapshot re-opens call 7, B's
+			// describes call 8.
+			s.state("ctim-b-2", 9, 7, 10, ctilink.CallStateConnected, true)
+			s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 9)
+			s.state("ctim-b-2", 10, 8, 11, ctilink.CallStateRingback, true)
+			s.event("br-p2", schema.EvCallActive, 8, "ctim-b-2", 10)
+			s.changed("ctim-b-2", 11, 8, 7, 21) // no event
+			s.state("ctim-b-2", 12, 7, 21, ctilink.CallStateAccepted, false)
+			s.event("br-p2", schema.EvConnCreated, 7, "ctim-b-2", 12)
+			s.snapDone("ctim-b-2", 13)
+			s.state("ctim-b-2", 14, 7, 21, ctilink.CallStateConnected, false)
+			s.event("br-p2", schema.EvConnConnected, 7, "ctim-b-2", 14)
+
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			known, unexplained := 1, 0
+			if legRead {
+				known, unexplained = 0, 1
+			}
+			if rep.FramesNeverKnown != known || rep.LostReconciling != unexplained || rep.Lost != 0 {
+				t.Errorf("never known %d, unexplained %d, lost %d; want %d, %d, 0",
+					rep.FramesNeverKnown, rep.LostReconciling, rep.Lost, known, unexplained)
+			}
+		})
+	}
+}
