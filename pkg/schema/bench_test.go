@@ -155,3 +155,20 @@ func BenchmarkEncodingJSONData(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodeBinaryReleased is the publisher's path: every message is
+// released once acknowledged, so Encode reuses the header map, the header
+// value slices and the data buffer of earlier messages.
+func BenchmarkEncodeBinaryReleased(b *testing.B) {
+	e := benchEncoder(b, ModeBinary)
+	ev := sampleCallEvent()
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		m, err := e.Encode(&ev, benchPublished)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Release()
+	}
+}

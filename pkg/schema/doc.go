@@ -35,6 +35,7 @@
 //	msg, err := enc.Encode(&ev, time.Now())
 //	// publish msg.Data on msg.Subject with nats.Header(msg.Header);
 //	// msg.Header already holds Nats-Msg-Id = msg.ID.
+//	msg.Release() // optional: once acked, the next Encode reuses its memory
 //
 //	env, ev, err := schema.Decode(map[string][]string(m.Header), m.Data)
 //

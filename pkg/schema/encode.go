@@ -119,12 +119,19 @@ func (e *Encoder) Mode() Mode { return e.cfg.Mode }
 // with Header (convertible to nats.Header) and Nats-Msg-Id = ID (Header
 // already holds it). EntityKey is the ordering key: events with the same
 // key must be published in order.
+//
+// Header and Data come from memory the Encoder reuses once the message is
+// released (Msg.Release, Lease.Release); a message never released is
+// simply garbage collected.
 type Msg struct {
 	Subject   string
 	ID        string
 	EntityKey string
 	Header    map[string][]string
 	Data      []byte
+
+	mem *msgMem // the memory behind Header and Data
+	gen uint64  // mem's lease this message holds
 }
 
 // ErrInvalidEvent is wrapped by Encode's errors about the event itself.
@@ -278,8 +285,8 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 	if err != nil {
 		return Msg{}, fmt.Errorf("%w: %s: data: %w", ErrInvalidEvent, ev.Name, err)
 	}
-	data := make([]byte, len(b))
-	copy(data, b)
+	mem := getMem(hdrHint)
+	data := mem.setData(b)
 
 	// Then every string of the message in one buffer, converted once.
 	b = b[:0]
@@ -288,7 +295,7 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 	b = appendEventID(b, ev.Session, ev.SessionSeq)
 	idEnd := len(b)
 
-	var spans [15]span
+	var spans [maxHeaders]span
 	n := 0
 	lit := func(key, v string) {
 		spans[n] = span{key: key, start: -1, end: -1, lit: v}
@@ -346,24 +353,20 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 		mark(HeaderCTIFrame, start)
 	}
 
-	s := string(b)
+	s := string(b) // the message's one allocation once memory is reused
 	keepBuf(bp, b)
-	vals := make([]string, n+1)
-	hdr := make(map[string][]string, n+1)
 	for i := 0; i < n; i++ {
 		sp := &spans[i]
-		if sp.start < 0 {
-			vals[i] = sp.lit
-		} else {
-			vals[i] = s[sp.start:sp.end]
+		v := sp.lit
+		if sp.start >= 0 {
+			v = s[sp.start:sp.end]
 		}
-		hdr[sp.key] = vals[i : i+1 : i+1]
+		mem.header(i, sp.key, v)
 	}
 	id := s[subjEnd:idEnd]
-	vals[n] = id
-	hdr[HeaderMsgID] = vals[n : n+1 : n+1]
+	mem.header(n, HeaderMsgID, id)
 	subject := s[:subjEnd]
-	return Msg{Subject: subject, ID: id, EntityKey: EntityKey(subject), Header: hdr, Data: data}, nil
+	return Msg{Subject: subject, ID: id, EntityKey: EntityKey(subject), Header: mem.hdr, Data: data, mem: mem, gen: mem.gen}, nil
 }
 
 func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
@@ -407,8 +410,8 @@ func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
 		return Msg{}, fmt.Errorf("%w: %s: data: %w", ErrInvalidEvent, ev.Name, err)
 	}
 	b = append(b, '}')
-	payload := make([]byte, len(b))
-	copy(payload, b)
+	mem := getMem(2)
+	payload := mem.setData(b)
 
 	b = appendSubject(b[:0], e.prefix, ev)
 	subjEnd := len(b)
@@ -416,9 +419,9 @@ func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
 	s := string(b)
 	keepBuf(bp, b)
 	subject, id := s[:subjEnd], s[subjEnd:]
-	vals := []string{ContentTypeStructured, id}
-	hdr := map[string][]string{HeaderContentType: vals[0:1:1], HeaderMsgID: vals[1:2:2]}
-	return Msg{Subject: subject, ID: id, EntityKey: EntityKey(subject), Header: hdr, Data: payload}, nil
+	mem.header(0, HeaderContentType, ContentTypeStructured)
+	mem.header(1, HeaderMsgID, id)
+	return Msg{Subject: subject, ID: id, EntityKey: EntityKey(subject), Header: mem.hdr, Data: payload, mem: mem, gen: mem.gen}, nil
 }
 
 // jsonCleanString reports whether the quoted bytes need no JSON escaping.
