@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // Both benchmarks publish the same message set (512-byte payloads, ids
@@ -86,11 +89,86 @@ func benchMessages(n int) []Message {
 		out[i] = Message{
 			Subject: fmt.Sprintf("cti.%s.call.%d.CallCtlConnEstablishedEv", testCluster, k),
 			ID:      fmt.Sprintf("%s-%012d", session, i+1),
-			Header:  nats.Header{"ce-specversion": []string{"1.0"}},
 			Data:    payload,
 		}
+		// As the encoder's messages do, the header carries the Msg-Id.
+		out[i].Header = nats.Header{"ce-specversion": []string{"1.0"}, natsjs.MsgIDHeader: []string{out[i].ID}}
 	}
 	return out
+}
+
+// callEvent is the i-th event of a synthetic call stream: a call event of
+// one of benchEntities calls, with parties of varying length so that
+// encoded messages differ in size.
+func callEvent(session string, i int) schema.Event {
+	at := time.Date(2026, 5, 1, 14, 2, 17, 0, time.UTC).Add(time.Duration(i) * time.Microsecond)
+	call := strconv.Itoa(16777216 + i%benchEntities)
+	calling := strings.Repeat("1", 1+i%13)
+	return schema.Event{
+		Family: schema.FamilyCall, Entity: call, Name: schema.EvCallCtlConnEstablished,
+		Session: session, SessionSeq: uint64(i + 1), Sequence: uint64(i/benchEntities + 1), CTIManager: "cucm-pub",
+		Time: at, Received: at.Add(time.Millisecond), Frame: "ctibridge:" + strconv.Itoa(i+1),
+		Data: schema.Data{
+			Event: schema.EvCallCtlConnEstablished, Cause: schema.CauseNormal, CauseName: "CAUSE_NORMAL",
+			Times: schema.Timestamps{Upstream: at, Received: at.Add(time.Millisecond)},
+			Call: &schema.CallData{
+				CallID: call, State: "ACTIVE", StateCode: schema.CallActive, CallManager: "cucm-sub1",
+				Calling: &schema.Party{Address: calling, Terminal: "SEP001122334455"},
+				Called:  &schema.Party{Address: "1002", Terminal: "SEP00AABBCCDDEE"},
+			},
+		},
+	}
+}
+
+// emitWindow bounds the events BenchmarkEmit has awaiting their ack: a
+// steady flow, as in production below capacity, rather than one burst of
+// b.N messages all buffered at once.
+const emitWindow = 1000
+
+// BenchmarkEmit is the bridge's emit path: encode each event and publish
+// it (Publisher.Emit), at most emitWindow unacknowledged, then wait for
+// every ack. The allocation figures include the embedded server's, which
+// runs in the same process.
+func BenchmarkEmit(b *testing.B) {
+	env := newBenchEnv(b)
+	session := "bench-emit" + strconv.FormatInt(benchRun.Add(1), 10)
+	evs := make([]schema.Event, b.N)
+	for i := range evs {
+		evs[i] = callEvent(session, i)
+	}
+	window := make(chan struct{}, emitWindow)
+	p, err := New(Config{Conn: env.nc, Encoder: newEncoder(b), BufferSize: max(b.N, DefaultMaxInFlight), BufferBytes: math.MaxInt64,
+		AckLatency: func(time.Duration) { <-window }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := range evs {
+		window <- struct{}{}
+		p.Emit(evs[i])
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer fcancel()
+	if err := p.Flush(fctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	reportCPU(b, cpu0)
+	if st := p.Stats(); st.Acked != uint64(b.N) || st.Dropped != 0 || st.Rejected != 0 {
+		b.Fatalf("stats %+v", st)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
 // BenchmarkRawAsyncPublish is the baseline: plain PublishMsgAsync with

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // entry is one buffered message. It sits in its entity's FIFO from
@@ -11,10 +13,16 @@ import (
 // while it has never been sent.
 type entry struct {
 	msg  Message
-	nm   *nats.Msg // what goes to nats.go; built once, reused on resends
+	nm   *nats.Msg // what goes to nats.go: &first, then a fresh one per resend
 	seq  uint64    // global enqueue order, from 1
 	size int64
 	enq  time.Time
+	// first is the *nats.Msg of the first send, kept inside the entry to
+	// save an allocation per message.
+	first nats.Msg
+	// lease is the claim on the encoder's memory behind msg.Header and
+	// msg.Data (messages the publisher encoded itself: Emit, gap records).
+	lease schema.Lease
 
 	ent          *entity
 	eprev, enext *entry // entity FIFO
@@ -126,7 +134,15 @@ type buffer struct {
 	seq                     uint64
 
 	maxMsgs, maxBytes int64
+
+	// spare holds forgotten entities for reuse. At a steady rate most
+	// messages find their entity gone (its previous message already
+	// acked), so without it nearly every message would allocate one.
+	spare []*entity
 }
+
+// maxSpare bounds the spare entities kept.
+const maxSpare = 256
 
 func newBuffer(maxMsgs, maxBytes int64) *buffer {
 	return &buffer{
@@ -143,7 +159,14 @@ func (b *buffer) add(e *entry, evicted []*entry) []*entry {
 	e.seq = b.seq
 	ent := b.entities[e.msg.EntityKey]
 	if ent == nil {
-		ent = &entity{key: e.msg.EntityKey}
+		if n := len(b.spare); n > 0 {
+			ent = b.spare[n-1]
+			b.spare[n-1] = nil
+			b.spare = b.spare[:n-1]
+			ent.key = e.msg.EntityKey
+		} else {
+			ent = &entity{key: e.msg.EntityKey}
+		}
 		b.entities[ent.key] = ent
 	}
 	e.ent = ent
@@ -329,6 +352,7 @@ func (b *buffer) remove(e *entry) {
 		ent.tail = e.eprev
 	}
 	e.eprev, e.enext = nil, nil
+	e.ent = nil // the entity may be reused for another key below
 	b.evict.remove(e)
 	b.send.remove(e)
 	b.msgs--
@@ -341,6 +365,13 @@ func (b *buffer) remove(e *entry) {
 		// Forget the entity; a stale slot for it in a queue is skipped by
 		// next, and a later message for the key starts a new entity.
 		delete(b.entities, ent.key)
+		// Reuse it only in pipelined mode: the queues are empty then
+		// (pipelined() resets them), so no stale slot can point at it. In
+		// safe mode a slot may, and a reused entity would be served twice.
+		if !b.safe && len(b.spare) < maxSpare {
+			*ent = entity{}
+			b.spare = append(b.spare, ent)
+		}
 		return
 	}
 	b.markReady(ent)

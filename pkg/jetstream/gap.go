@@ -106,8 +106,10 @@ func (p *Publisher) maybeGapLocked() error {
 	if msg.Header == nil {
 		msg.Header = make(map[string][]string, 1)
 	}
-	e := &entry{msg: msg, size: msg.size(), enq: now, pinned: true, gap: &gapRecord{dropped: acc.count}}
-	e.nm = newNatsMsg(&msg)
+	size := msg.size()
+	setMsgID(&msg)
+	e := p.newEntryLocked(msg, size, now, m.Lease())
+	e.pinned, e.gap = true, &gapRecord{dropped: acc.count}
 	p.log.Warn().Str("reason", reason).Int("dropped", acc.count).
 		Str("first", acc.firstID).Str("last", acc.lastID).
 		Time("from", acc.opened).Time("to", closed).

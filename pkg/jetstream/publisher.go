@@ -208,11 +208,13 @@ type Stats struct {
 // Publisher publishes messages to JetStream, pipelined, exactly once in
 // the stream and in order per entity. See the package documentation.
 type Publisher struct {
-	cfg     Config
-	nc      *nats.Conn
-	js      natsjs.JetStream
-	log     zerolog.Logger
-	noRetry natsjs.PublishOpt
+	cfg Config
+	nc  *nats.Conn
+	js  natsjs.JetStream
+	log zerolog.Logger
+	// pubOpts are the options of every send, built once: a variadic
+	// argument list per send would be an allocation per message.
+	pubOpts []natsjs.PublishOpt
 	wake    chan struct{}
 	running atomic.Bool
 
@@ -226,8 +228,10 @@ type Publisher struct {
 	drained chan struct{}
 	// overflow and rejects accumulate drops until a gap record reports them.
 	overflow, rejects gapAcc
-	gapSeq            uint64
-	gapOutstanding    bool
+	// spare holds entries for reuse (publisher_entries.go).
+	spare          []*entry
+	gapSeq         uint64
+	gapOutstanding bool
 	// backoff is the current pause length; sending resumes at pauseUntil.
 	backoff    time.Duration
 	pauseUntil time.Time
@@ -246,7 +250,7 @@ func New(cfg Config) (*Publisher, error) {
 		cfg:      cfg,
 		nc:       cfg.Conn,
 		log:      cfg.Logger.With().Str("component", "jetstream.publisher").Logger(),
-		noRetry:  natsjs.WithRetryAttempts(0),
+		pubOpts:  []natsjs.PublishOpt{natsjs.WithRetryAttempts(0)},
 		wake:     make(chan struct{}, 1),
 		buf:      newBuffer(int64(cfg.BufferSize), cfg.BufferBytes),
 		inflight: make(map[*nats.Msg]*entry),
@@ -273,6 +277,12 @@ func New(cfg Config) (*Publisher, error) {
 // Publish itself does not fail for that. It returns ErrClosed after Close
 // and wraps ErrInvalidMessage for a message without subject or id.
 func (p *Publisher) Publish(msg Message) error {
+	return p.publish(msg, schema.Lease{})
+}
+
+// publish is Publish for a message whose memory the publisher may hand
+// back to the encoder (lease) once nothing can send it again.
+func (p *Publisher) publish(msg Message, lease schema.Lease) error {
 	if msg.Subject == "" || msg.ID == "" {
 		return fmt.Errorf("%w: subject %q, id %q: both are required", ErrInvalidMessage, msg.Subject, msg.ID)
 	}
@@ -282,15 +292,16 @@ func (p *Publisher) Publish(msg Message) error {
 	if msg.Header == nil {
 		msg.Header = make(nats.Header, 1)
 	}
-	e := &entry{msg: msg, size: msg.size(), enq: p.cfg.Now()}
-	e.nm = newNatsMsg(&msg)
+	size := msg.size()
+	setMsgID(&msg)
+	enq := p.cfg.Now()
 
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return ErrClosed
 	}
-	p.addLocked(e)
+	p.addLocked(p.newEntryLocked(msg, size, enq, lease))
 	p.mu.Unlock()
 	p.signal()
 	return nil
@@ -300,12 +311,25 @@ func newNatsMsg(m *Message) *nats.Msg {
 	return &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data}
 }
 
+// setMsgID makes the Nats-Msg-Id header carry m.ID, once, instead of
+// natsjs.WithMsgID doing it at every send (a closure and a header value
+// allocated per message). The message on the wire is the same: the
+// encoder's messages already carry the header, so usually nothing is
+// written. m.Header must not be nil.
+func setMsgID(m *Message) {
+	if v := m.Header[natsjs.MsgIDHeader]; len(v) == 1 && v[0] == m.ID {
+		return
+	}
+	m.Header[natsjs.MsgIDHeader] = []string{m.ID}
+}
+
 // addLocked buffers e and accounts for what the bound evicted.
 func (p *Publisher) addLocked(e *entry) {
 	var scratch [4]*entry
 	for _, v := range p.buf.add(e, scratch[:0]) {
 		p.overflow.add(v)
 		p.st.Dropped++
+		p.freeLocked(v) // never sent: nothing else refers to it
 	}
 }
 
@@ -463,7 +487,8 @@ func (p *Publisher) takeLocked(batch []*entry) []*entry {
 func (p *Publisher) send(batch []*entry) {
 	for _, e := range batch {
 		nm := e.nm
-		if _, err := p.js.PublishMsgAsync(nm, natsjs.WithMsgID(e.msg.ID), p.noRetry); err != nil {
+		// The Nats-Msg-Id header is already set (setMsgID).
+		if _, err := p.js.PublishMsgAsync(nm, p.pubOpts...); err != nil {
 			p.resolveErr(nm, err)
 		}
 	}
@@ -482,6 +507,7 @@ func (p *Publisher) onAck(_ natsjs.JetStream, m *nats.Msg, ack *natsjs.PubAck) {
 		return
 	}
 	delete(p.inflight, m)
+	enq := e.enq
 	if p.buf.acked(e, ack.Duplicate) {
 		p.st.Reordered++
 		p.log.Error().Str("id", e.msg.ID).Str("entity", e.msg.EntityKey).
@@ -500,11 +526,15 @@ func (p *Publisher) onAck(_ natsjs.JetStream, m *nats.Msg, ack *natsjs.PubAck) {
 		p.gapOutstanding = false
 		p.st.Gaps++
 	}
+	// Acknowledged: nats.go is done with the message (it calls back once
+	// per send, and a message is sent again only after the previous send's
+	// outcome), so the entry and the message's memory can serve the next.
+	p.freeLocked(e)
 	p.checkDrainedLocked()
 	p.mu.Unlock()
 	p.signal()
 	if p.cfg.AckLatency != nil {
-		p.cfg.AckLatency(now.Sub(e.enq))
+		p.cfg.AckLatency(now.Sub(enq))
 	}
 }
 
@@ -536,6 +566,7 @@ func (p *Publisher) resolveErr(m *nats.Msg, err error) {
 			p.rejects.add(e)
 			p.rejects.reason = GapReasonRejected + ": " + err.Error()
 		}
+		p.freeLocked(e) // resolved for good: never sent again
 		p.checkDrainedLocked()
 	} else {
 		p.buf.failed(e)

@@ -9,12 +9,18 @@ import (
 // engine (Emit(schema.Event)) without this package knowing the engine.
 // An event that cannot be encoded, or arrives after Close, is not lost
 // silently: it is counted as rejected and reported by a PublishGap record.
+// The encoded message never leaves the publisher, so once it is acked its
+// memory goes back to the encoder for later events (schema.Lease); with
+// Publish the caller keeps that choice.
 func (p *Publisher) Emit(ev schema.Event) {
 	m, err := p.cfg.Encoder.Encode(&ev, p.cfg.Now())
 	if err == nil {
-		if err = p.Publish(FromSchema(m)); err == nil {
+		// The message never leaves the publisher, so its memory goes back
+		// to the encoder once it is acknowledged (entry.release).
+		if err = p.publish(FromSchema(m), m.Lease()); err == nil {
 			return
 		}
+		m.Release() // not buffered
 	}
 	e := &entry{msg: Message{ID: schema.EventID(ev.Session, ev.SessionSeq), Subject: m.Subject}, enq: p.cfg.Now()}
 	p.mu.Lock()

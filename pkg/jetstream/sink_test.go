@@ -1,6 +1,9 @@
 package jetstream
 
 import (
+	"bytes"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +49,68 @@ func TestEmitEncodesAndReportsUnencodable(t *testing.T) {
 	}
 	if st := p.Stats(); st.Rejected != 1 || st.Gaps != 1 || st.Acked != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Emit hands each message's memory back to the encoder once it is acked,
+// and reuses entries. Whatever happens meanwhile — acks lost and messages
+// resent, the server restarted under the publisher — every stored message
+// must be, byte for byte, the encoding of its event: memory still
+// referenced by a pending send must never be reused.
+func TestEmitRecycledMemoryIntact(t *testing.T) {
+	e := startServer(t)
+	setup := dialTCP(t, e.ClientURL())
+	js := newJS(t, setup)
+	provision(t, js)
+	px := newGateProxy(t, strings.TrimPrefix(e.ClientURL(), "nats://"))
+	nc := dialTCP(t, px.url())
+	published := time.Date(2026, 5, 1, 14, 3, 0, 0, time.UTC)
+	p := startPublisher(t, nc, func(c *Config) {
+		c.AckTimeout = 200 * time.Millisecond
+		c.Now = func() time.Time { return published }
+	})
+
+	const session = "recycle-1"
+	per := scale(400, 150)
+	emit := func(from, to int) {
+		for i := from; i < to; i++ {
+			p.Emit(callEvent(session, i))
+		}
+	}
+	// Acks flowing: memory and entries are recycled from the start.
+	emit(0, per)
+	// Acks held: sends time out and are resent from memory still leased.
+	px.hold(true)
+	emit(per, 2*per)
+	waitFor(t, 10*time.Second, "resends after ack timeouts", func() bool { return p.Stats().Resends >= 1 })
+	px.hold(false)
+	// The server restarts while events keep coming.
+	emit(2*per, 3*per)
+	restart(t, e)
+	emit(3*per, 4*per)
+	flush(t, p, 30*time.Second)
+
+	ref := newEncoder(t)
+	msgs := readStream(t, newJS(t, dialTCP(t, e.ClientURL())))
+	if len(msgs) != 4*per {
+		t.Fatalf("stream holds %d messages, want %d (stats %+v)", len(msgs), 4*per, p.Stats())
+	}
+	for i, m := range msgs {
+		_, seq, ok := schema.ParseEventID(m.id)
+		if !ok || seq == 0 || seq > uint64(4*per) {
+			t.Fatalf("message %d: unexpected id %q", i, m.id)
+		}
+		ev := callEvent(session, int(seq-1))
+		want, err := ref.Encode(&ev, published)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.subject != want.Subject || !bytes.Equal(m.data, want.Data) || !maps.EqualFunc(map[string][]string(m.header), want.Header, slices.Equal) {
+			t.Fatalf("message %s differs from its event's encoding:\n got %s %v\n%s\nwant %s %v\n%s", m.id, m.subject, m.header, m.data, want.Subject, want.Header, want.Data)
+		}
+	}
+	st := p.Stats()
+	if st.Acked != uint64(4*per) || st.Resends == 0 || st.Reconnects == 0 || st.Dropped != 0 || st.Rejected != 0 {
+		t.Fatalf("stats %+v: want every event acked once, resends and a reconnect, nothing dropped", st)
 	}
 }
