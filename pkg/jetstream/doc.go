@@ -35,7 +35,7 @@
 //	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: "lab"})
 //	pub, err := jetstream.New(jetstream.Config{Conn: nc, Encoder: enc, Logger: log})
 //	go pub.Run(ctx)
-//	pub.Emit(ev)                        // or pub.Publish(jetstream.FromSchema(msg))
+//	pub.Emit(ev)                        // or pub.PublishEncoded(msg), pub.Publish(jetstream.FromSchema(msg))
 //	...
 //	pub.Close()                         // graceful stop: no more input,
 //	err = pub.Flush(shutdownCtx)        // wait for every ack,

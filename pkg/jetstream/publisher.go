@@ -277,12 +277,27 @@ func New(cfg Config) (*Publisher, error) {
 // Publish itself does not fail for that. It returns ErrClosed after Close
 // and wraps ErrInvalidMessage for a message without subject or id.
 func (p *Publisher) Publish(msg Message) error {
-	return p.publish(msg, schema.Lease{})
+	return p.publish(msg, schema.Lease{}, p.cfg.Now())
 }
 
-// publish is Publish for a message whose memory the publisher may hand
-// back to the encoder (lease) once nothing can send it again.
-func (p *Publisher) publish(msg Message, lease schema.Lease) error {
+// PublishEncoded is Publish for a message made by a schema.Encoder, of
+// which the publisher takes full ownership: once the message can no
+// longer be sent (acknowledged, rejected for good, dropped, or not
+// accepted at all) its memory goes back to the encoder for later
+// messages (schema.Lease). The caller must not use m.Header or m.Data
+// after the call, whatever it returns; the strings stay valid. This is
+// what Emit does; it saves most of the encoder's garbage.
+func (p *Publisher) PublishEncoded(m schema.Msg) error {
+	err := p.publish(FromSchema(m), m.Lease(), p.cfg.Now())
+	if err != nil {
+		m.Release() // not buffered
+	}
+	return err
+}
+
+// publish buffers msg, enqueued at enq; lease, if any, is released once
+// nothing can send the message again (freeLocked).
+func (p *Publisher) publish(msg Message, lease schema.Lease, enq time.Time) error {
 	if msg.Subject == "" || msg.ID == "" {
 		return fmt.Errorf("%w: subject %q, id %q: both are required", ErrInvalidMessage, msg.Subject, msg.ID)
 	}
@@ -294,7 +309,6 @@ func (p *Publisher) publish(msg Message, lease schema.Lease) error {
 	}
 	size := msg.size()
 	setMsgID(&msg)
-	enq := p.cfg.Now()
 
 	p.mu.Lock()
 	if p.closed {

@@ -10,17 +10,13 @@ import (
 // An event that cannot be encoded, or arrives after Close, is not lost
 // silently: it is counted as rejected and reported by a PublishGap record.
 // The encoded message never leaves the publisher, so once it is acked its
-// memory goes back to the encoder for later events (schema.Lease); with
-// Publish the caller keeps that choice.
+// memory goes back to the encoder for later events (PublishEncoded).
 func (p *Publisher) Emit(ev schema.Event) {
 	m, err := p.cfg.Encoder.Encode(&ev, p.cfg.Now())
 	if err == nil {
-		// The message never leaves the publisher, so its memory goes back
-		// to the encoder once it is acknowledged (entry.release).
-		if err = p.publish(FromSchema(m), m.Lease()); err == nil {
+		if err = p.PublishEncoded(m); err == nil {
 			return
 		}
-		m.Release() // not buffered
 	}
 	e := &entry{msg: Message{ID: schema.EventID(ev.Session, ev.SessionSeq), Subject: m.Subject}, enq: p.cfg.Now()}
 	p.mu.Lock()
