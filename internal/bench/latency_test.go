@@ -203,7 +203,7 @@ func benchLatency(b *testing.B, sim latencySim) {
 		b.Fatal(err)
 	}
 	if p.clock.enqueues.Load() == 0 {
-		b.Fatal("the publisher never read its clock from Publish: the latency would not start at the receive time")
+		b.Fatal("the publisher never read its clock from PublishEncoded: the latency would not start at the receive time")
 	}
 	if f := p.sink.failed.Load(); f != 0 {
 		b.Fatalf("%d events could not be encoded or published", f)

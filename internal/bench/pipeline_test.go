@@ -16,25 +16,25 @@ import (
 
 // ackClock is the publisher's clock (jetstream.Config.Now) in the latency
 // benchmark. The publisher reads its clock when a message is enqueued
-// (in Publish) and when its PubAck arrives, and reports the difference to
+// (in PublishEncoded) and when its PubAck arrives, and reports the difference to
 // Config.AckLatency. ackClock answers the enqueue reading with the
 // receive time of the event being published, so AckLatency observes, per
 // event and exactly, the time from the CTI frame being received to the
 // PubAck being back in the bridge. Every other reading is the wall clock.
 //
-// The enqueue reading is recognised by its caller, (*Publisher).Publish,
+// The enqueue reading is recognised by its caller, (*Publisher).PublishEncoded,
 // found on the stack; should the publisher ever read its clock elsewhere
 // on that path, enqueues stays 0 and the benchmark fails instead of
 // measuring something else.
 type ackClock struct {
 	// received is the receive time of the event being published. It is
-	// written by the sink and read by Now inside Publish, both on the
+	// written by the sink and read by Now inside PublishEncoded, both on the
 	// engine's goroutine.
 	received time.Time
 	enqueues atomic.Int64
 }
 
-const publishFunc = "github.com/ctibridge/ctibridge/pkg/jetstream.(*Publisher).Publish"
+const publishFunc = "github.com/ctibridge/ctibridge/pkg/jetstream.(*Publisher).PublishEncoded"
 
 // Now implements jetstream.Config.Now.
 func (c *ackClock) Now() time.Time {
@@ -62,8 +62,9 @@ func calledFrom(fn string) bool {
 	}
 }
 
-// publishSink is the bridge's emit path (internal/bridge: encode with the
-// publish time, hand to the publisher) without the metrics, with the
+// publishSink is the bridge's emit path (internal/bridge: Publisher.Emit,
+// which encodes with the publish time and hands the message to the
+// publisher, owning it: PublishEncoded) without the metrics, with the
 // event's receive time passed to the publisher's clock.
 type publishSink struct {
 	enc    *schema.Encoder
@@ -79,7 +80,7 @@ func (s *publishSink) Emit(ev schema.Event) {
 		return
 	}
 	s.clock.received = ev.Received
-	if err := s.pub.Publish(jetstream.FromSchema(msg)); err != nil {
+	if err := s.pub.PublishEncoded(msg); err != nil {
 		s.failed.Add(1)
 	}
 }
