@@ -367,7 +367,8 @@ func (b *buffer) remove(e *entry) {
 		delete(b.entities, ent.key)
 		// Reuse it only in pipelined mode: the queues are empty then
 		// (pipelined() resets them), so no stale slot can point at it. In
-		// safe mode a slot may, and a reused entity would be served twice.
+		// safe mode one may, and the entity reused for another key would
+		// be served from that slot, out of its turn.
 		if !b.safe && len(b.spare) < maxSpare {
 			*ent = entity{}
 			b.spare = append(b.spare, ent)

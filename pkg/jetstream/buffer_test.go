@@ -47,6 +47,38 @@ func TestBufferPipelinesInEnqueueOrder(t *testing.T) {
 	}
 }
 
+// At a steady rate most messages find their entity gone (its previous
+// message acked): entities are reused then, and a reused one must serve
+// its new key only.
+func TestBufferReusesEntitiesInPipelinedMode(t *testing.T) {
+	b := newBuffer(0, 0)
+	for round := range 3 {
+		var es []*entry
+		for _, k := range []string{"A", "B", "C"} {
+			e := bentry(fmt.Sprintf("%s%d", k, round), fmt.Sprintf("%s%d-1", k, round), 1)
+			es = append(es, e)
+			b.add(e, nil)
+		}
+		for k, ent := range b.entities {
+			if ent.key != k || ent.head == nil || ent.head.msg.EntityKey != k {
+				t.Fatalf("round %d: entity under %q has key %q", round, k, ent.key)
+			}
+		}
+		if got := ids(drain(b)); !slices.Equal(got, ids(es)) {
+			t.Fatalf("round %d: sent %v", round, got)
+		}
+		for _, e := range es {
+			b.acked(e, false)
+		}
+		if len(b.entities) != 0 {
+			t.Fatalf("round %d: %d entities left after every ack", round, len(b.entities))
+		}
+		if round > 0 && len(b.spare) != 3 {
+			t.Fatalf("round %d: %d spare entities, want the 3 reused ones back", round, len(b.spare))
+		}
+	}
+}
+
 // A disconnect fails everything in flight: safe mode resends the failed
 // messages first, one per entity, in order; new messages follow.
 func TestBufferDisconnectResendsInOrderThenPipelinesAgain(t *testing.T) {
