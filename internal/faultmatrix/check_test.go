@@ -138,47 +138,67 @@ func TestCheckLegMovedByCallChange(t *testing.T) {
 	}
 }
 
-// TestCheckCallNeverKnown: after the failover, the first frame of call 30
-// the new session receives is its DISCONNECTED (the call began while the
-// link was down, its earlier frames never reached a session the engine
-// read), before the device's snapshot: the engine never reported the
-// call, nothing is owed. The same frame after the session's snapshots,
-// or after an earlier frame of the call, is not excused by that rule.
+// TestCheckCallNeverKnown: after the failover, the first frame of B's
+// leg (handle 40) of call 30 that the new session receives is its
+// DISCONNECTED, before B's device's snapshot: the call began while the
+// link was down, the leg's earlier frames never reached a session the
+// engine read. Whether the call is unknown or known only from another
+// leg's snapshot in this session (C, handle 41), the engine never
+// described B's leg and nothing is owed. The same frame after the
+// session's snapshots, after an earlier frame of the leg, or in a call
+// read before the failover, is not excused by that rule.
 func TestCheckCallNeverKnown(t *testing.T) {
+	const (
+		none        = iota
+		offered     // B's OFFERING, without event, before
+		otherSnap   // C's snapshot of call 30 (with events) before
+		otherBefore // C's frame of call 30 read before the failover
+	)
 	for _, tc := range []struct {
-		name                     string
-		offered, afterSnapshots  bool
-		unknown, lost, reconcile int
+		name                          string
+		prior                         int
+		afterSnapshots                bool
+		unknown, lost, reconcile, not int
 	}{
-		{"first frame, while reconciling", false, false, 1, 0, 0},
-		{"first frame, after the snapshots", false, true, 0, 1, 0},
-		{"after an OFFERING without event", true, false, 0, 0, 2},
+		{"call unknown, while reconciling", none, false, 1, 0, 0, 0},
+		{"call known from another leg's snapshot", otherSnap, false, 1, 0, 0, 0},
+		{"call unknown, after the snapshots", none, true, 0, 1, 0, 0},
+		{"after the leg's OFFERING without event", offered, false, 0, 0, 2, 0},
+		{"call read before the failover", otherBefore, false, 0, 0, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScene()
 			s.before()
+			if tc.prior == otherBefore {
+				s.state("ctim-a-1", 4, 30, 41, ctilink.CallStateConnected, false)
+				s.event("br-p1", schema.EvCallActive, 30, "ctim-a-1", 4)
+			}
 			if tc.afterSnapshots {
 				s.snapDone("ctim-b-2", 5)
 			}
 			s.state("ctim-b-2", 10, 7, 10, ctilink.CallStateConnected, true)
 			s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 10)
-			seq := uint32(11)
 			if !tc.afterSnapshots {
 				s.snapDone("ctim-b-2", 20)
 			}
-			if tc.offered {
-				s.state("ctim-b-2", seq, 30, 40, ctilink.CallStateOffering, false)
-				seq++
+			switch tc.prior {
+			case offered:
+				s.state("ctim-b-2", 11, 30, 40, ctilink.CallStateOffering, false)
+			case otherSnap:
+				s.state("ctim-b-2", 11, 30, 41, ctilink.CallStateAccepted, true)
+				s.event("br-p2", schema.EvCallActive, 30, "ctim-b-2", 11)
 			}
-			s.state("ctim-b-2", seq, 30, 40, ctilink.CallStateDisconnected, false)
+			s.state("ctim-b-2", 12, 30, 40, ctilink.CallStateDisconnected, false)
 			s.state("ctim-b-2", 21, 7, 10, ctilink.CallStateOnHold, false)
 			s.event("br-p2", schema.EvCallCtlTermConnHeld, 7, "ctim-b-2", 21)
 
 			rep := s.c.Report()
 			t.Logf("report:\n%s", rep)
-			if rep.FramesNeverKnown != tc.unknown || rep.Lost != tc.lost || rep.LostReconciling != tc.reconcile {
-				t.Errorf("never known %d, lost %d, unexplained while reconciling %d; want %d, %d, %d",
-					rep.FramesNeverKnown, rep.Lost, rep.LostReconciling, tc.unknown, tc.lost, tc.reconcile)
+			if rep.FramesNeverKnown != tc.unknown || rep.Lost != tc.lost || rep.LostReconciling != tc.reconcile ||
+				rep.FramesNotReestablished != tc.not {
+				t.Errorf("never known %d, lost %d, unexplained while reconciling %d, not re-established %d; want %d, %d, %d, %d",
+					rep.FramesNeverKnown, rep.Lost, rep.LostReconciling, rep.FramesNotReestablished,
+					tc.unknown, tc.lost, tc.reconcile, tc.not)
 			}
 		})
 	}

@@ -46,15 +46,16 @@ type Report struct {
 	// confirm what the call change described.
 	FramesNoChangeMoved int
 	// FramesNeverKnown counts frames, while a session reconciles after a
-	// failover, about a call or leg that no frame the engine acted on had
-	// introduced, in this session or an earlier one: it began while the
+	// failover, about a leg that no frame the engine acted on had
+	// described, in this session or an earlier one: it began while the
 	// link was down (its earlier frames went to the lost session unread,
 	// or were withheld by a stalled CTIManager) and, before its device's
-	// snapshot, the call ended (a live DISCONNECTED or IDLE of a call
-	// never known) or the leg was moved to another call (a CallChanged of
-	// a leg never known; the leg's own frames in the surviving call then
-	// describe it). The engine never reported that call or leg; JTAPI has
-	// no object to end or move, so nothing is owed.
+	// snapshot, it ended (a live DISCONNECTED or IDLE, in a call that
+	// began during the gap: the call is unknown, or known only from other
+	// legs' frames of this session) or it was moved to another call (a
+	// CallChanged; the leg's own frames in the surviving call then
+	// describe it). The engine never reported that leg; JTAPI has no
+	// Connection to end or move, so nothing is owed.
 	FramesNeverKnown int
 	// FramesNotReestablished counts call frames without an event, after a
 	// failover, for a leg or call the engine does not hold yet: its
@@ -99,7 +100,7 @@ func (r *Report) OK() bool {
 
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, call or leg never known (began in the gap) %d, in provider gaps %d, in publish gaps %d\n",
+	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, leg never known (began in the gap) %d, in provider gaps %d, in publish gaps %d\n",
 		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNoChangeMoved, r.FramesNotReestablished, r.FramesAfterCallEnded,
 		r.FramesNeverKnown, r.FramesInGap, r.FramesInPublishGap)
 	fmt.Fprintf(&b, "events stored %d\n", r.Events)
@@ -428,11 +429,12 @@ const (
 //   - call already ended: a call-state frame for a call whose end
 //     (CallInvalidEv) an earlier frame of the same session reported;
 //   - never known: after a failover, before the session's last snapshot,
-//     a live DISCONNECTED (IDLE) of a call that no frame read so far
-//     introduced (no call-state frame of the call, and no call change the
-//     engine reported moving a leg into it), in any session; or a call
-//     change without events moving a leg no call-state frame read so far
-//     described.
+//     a live DISCONNECTED (IDLE) of a leg no call-state frame read so far
+//     described, in a call no earlier session read (no call-state frame
+//     of it, nor a call change the engine reported moving a leg into it):
+//     the call began during the gap and the leg's earlier frames were
+//     never read; or a call change without events moving a leg no
+//     call-state frame read so far described.
 //
 // A call change the engine reported (an event names its frame) moves the
 // leg into the surviving call in the states it had (CiscoCallChangedEv
@@ -456,19 +458,12 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 		a, b := order[i], order[j]
 		return after(b.firstSess, b.firstSeq, a.firstSess, a.firstSeq)
 	})
-	// Legs that uncovered call changes move: whether a call-state frame
-	// read so far described them (the "never known" rule; only these
-	// handles are remembered, so memory stays small).
-	movedLegs := map[uint32]bool{}
-	for _, s := range order {
-		for _, f := range s.frames {
-			if f.typ == ctilink.TypeCallChanged && f.handle != 0 && !s.covered.get(uint64(f.seq)) {
-				movedLegs[f.handle] = false
-			}
-		}
-	}
 	legs := map[uint32]legState{}
 	calls := map[uint32]*simSession{} // call → session of its last call-state (or reported call-change) frame read
+	// For the "never known" rule: the legs a call-state frame read so far
+	// described, and the session a call was first read in.
+	legRead := map[uint32]struct{}{}
+	callFirst := map[uint32]*simSession{}
 	out := map[*simSession]map[uint32]uint8{}
 	for n, s := range order {
 		ex := map[uint32]uint8{}
@@ -492,15 +487,19 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 						// re-established the leg after a failover.
 						legs[f.handle] = legState{class: prev.class, sim: s, call: f.gcid2, moved: prev.sim != s}
 						calls[f.gcid2] = s
+						if callFirst[f.gcid2] == nil {
+							callFirst[f.gcid2] = s
+						}
 					}
-				} else if afterGap && f.seq <= s.lastSnap && ex[f.seq] == 0 && !movedLegs[f.handle] {
+				} else if _, read := legRead[f.handle]; afterGap && f.seq <= s.lastSnap && ex[f.seq] == 0 && !read {
 					ex[f.seq] = exemptNeverKnown
 				}
 				continue
 			}
-			if _, ok := movedLegs[f.handle]; ok {
-				movedLegs[f.handle] = true
-			}
+			_, read := legRead[f.handle]
+			legRead[f.handle] = struct{}{}
+			// The call began during the gap: no earlier session read it.
+			newCall := callFirst[f.gcid] == nil || callFirst[f.gcid] == s
 			prev, known := legs[f.handle]
 			callSess, callKnown := calls[f.gcid]
 			staleCall := callKnown && callSess != s
@@ -510,7 +509,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
-			case afterGap && !f.snapshot && f.class == legNone && !known && !callKnown && f.seq <= s.lastSnap:
+			case afterGap && !f.snapshot && f.class == legNone && !read && newCall && f.seq <= s.lastSnap:
 				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished
@@ -533,6 +532,9 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 				moved := ex[f.seq] == exemptNoChangeMoved && !s.covered.get(uint64(f.seq))
 				legs[f.handle] = legState{class: f.class, sim: s, call: f.gcid, moved: moved}
 				calls[f.gcid] = s
+				if callFirst[f.gcid] == nil {
+					callFirst[f.gcid] = s
+				}
 			}
 		}
 		if afterGap {
