@@ -32,6 +32,13 @@ type memVerdict struct {
 // sample taken just then would decide the verdict on its own.
 const floorBytes = 4 << 20
 
+// A trend over less than a few minutes (a few failovers) says nothing:
+// one failover's spike at the end of a short window reads as growth.
+const (
+	minJudged  = 3 * time.Minute
+	minSamples = 10
+)
+
 func judgeMemory(samples []memSample, warmup time.Duration, maxGrowth float64) (memVerdict, error) {
 	v := memVerdict{warmup: warmup}
 	var xs, ys []float64
@@ -47,8 +54,9 @@ func judgeMemory(samples []memSample, warmup time.Duration, maxGrowth float64) (
 		v.max = max(v.max, s.live)
 		v.samples++
 	}
-	if v.samples < 3 {
-		return v, fmt.Errorf("%d memory samples after the %v warm-up: run longer (at least %v) to judge memory", v.samples, warmup, warmup+time.Minute)
+	if v.samples < minSamples || samples[len(samples)-1].at-warmup < minJudged {
+		return v, fmt.Errorf("%d memory samples after the %v warm-up: a trend needs %v of them at least; run longer (--duration ≥ %v) to judge memory",
+			v.samples, warmup, minJudged, warmup+minJudged)
 	}
 	var mx, my float64
 	for i := range xs {

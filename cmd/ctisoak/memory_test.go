@@ -63,7 +63,9 @@ func TestJudgeMemorySmallHeapNoiseIsFlat(t *testing.T) {
 }
 
 func TestJudgeMemoryTooShort(t *testing.T) {
-	s := series(time.Minute, 3, func(int) uint64 { return 1 << 20 })
+	// 150 s with a 2-minute warm-up: 30 s of samples, a failover's
+	// spike at the end would read as growth.
+	s := series(10*time.Second, 15, func(i int) uint64 { return uint64(20<<20 + i*(1<<20)) })
 	if _, err := judgeMemory(s, 2*time.Minute, 0.10); err == nil || !strings.Contains(err.Error(), "run longer") {
 		t.Fatalf("err %v, want a request to run longer", err)
 	}

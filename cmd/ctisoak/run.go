@@ -246,8 +246,9 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	verdict, err := judgeMemory(samples, o.warmup, o.maxGrowth)
 	switch {
 	case err != nil:
+		// Too short to tell: said, but not a failure (short runs are
+		// for the stream's checks).
 		fmt.Fprintln(out, "bridge memory: not judged:", err)
-		ok = false
 	default:
 		fmt.Fprintln(out, "bridge memory:", verdict)
 		if len(samples) > 0 {
@@ -262,7 +263,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	fmt.Fprintf(out, "this process (simulator, embedded NATS server, checker) heap in use after GC: start %s, max %s, end %s\n",
 		mib(ownStart), mib(ownMax), mib(ownEnd))
 	if ok {
-		fmt.Fprintln(out, "RESULT: OK (nothing lost, duplicated or out of order; bridge memory flat; clean stop)")
+		memory := "bridge memory flat"
+		if err != nil {
+			memory = "bridge memory not judged"
+		}
+		fmt.Fprintf(out, "RESULT: OK (nothing lost, duplicated or out of order; %s; clean stop)\n", memory)
 	} else {
 		fmt.Fprintln(out, "RESULT: FAILED")
 	}
