@@ -154,6 +154,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Conn:       nc,
 		Publisher:  publisherConfig(cfg.NATS),
 		HTTPListen: cfg.HTTP.Listen,
+		Profiling:  cfg.HTTP.Pprof,
 		// The restart check reads the previous run's last events here.
 		Stream: cfg.NATS.Stream,
 		// Folded-state snapshots for replay state --at on long logs.

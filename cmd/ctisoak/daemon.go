@@ -60,13 +60,13 @@ func freeAddr() (string, error) {
 
 // startDaemon writes the daemon's configuration into dir and starts it;
 // its JSON log goes to dir/bridge.log (and to stderr with verbose).
-func startDaemon(bin, dir string, rig *faultmatrix.Rig, dupWindow time.Duration, verbose bool) (*daemon, error) {
+func startDaemon(bin, dir string, rig *faultmatrix.Rig, dupWindow time.Duration, pprof, verbose bool) (*daemon, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	config := filepath.Join(dir, "bridge.yaml")
-	yaml := rig.DaemonConfig(faultmatrix.DaemonOptions{Instance: "soak", HTTPListen: addr, DuplicateWindow: dupWindow})
+	yaml := rig.DaemonConfig(faultmatrix.DaemonOptions{Instance: "soak", HTTPListen: addr, DuplicateWindow: dupWindow, Pprof: pprof})
 	if err := os.WriteFile(config, yaml, 0o600); err != nil {
 		return nil, err
 	}
@@ -174,6 +174,15 @@ func gauges(text string, names ...string) map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// heapProfile saves the daemon's heap profile (after a collection) to path.
+func (d *daemon) heapProfile(path string) error {
+	b, err := d.get("/debug/pprof/heap?gc=1")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // waitInService polls /status until the provider is in service with its

@@ -33,7 +33,7 @@ type options struct {
 	rate, maxGrowth                    float64
 	phones                             int
 	dataDir, groundTruth, bridgeBin    string
-	memProfile                         string
+	memProfile, bridgeProfiles         string
 	seed                               int64
 	verbose, details                   bool
 }
@@ -54,6 +54,7 @@ func main() {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Minute, "memory samples before this are not judged (traffic and the first failover settle)")
 	fs.Float64Var(&o.maxGrowth, "max-growth", 0.10, "the bridge's live heap may grow by less than this fraction of its mean over the judged window")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write this process's heap profile (simulator, NATS server, checker) to this file before the stream is read")
+	fs.StringVar(&o.bridgeProfiles, "bridge-profiles", "", "save the bridge's heap profiles at the end of the warm-up and at the end in this directory (diff them with go tool pprof -base)")
 	fs.BoolVar(&o.verbose, "v", false, "log warnings of every component (and the bridge's log) to stderr")
 	fs.BoolVar(&o.details, "details", false, "keep every frame's body to describe lost frames (memory grows with the run)")
 	if err := fs.Parse(os.Args[1:]); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -98,7 +99,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, err
 	}
 	ownStart := ownHeap()
-	d, err := startDaemon(bin, dir, rig, o.dupWindow, o.verbose)
+	d, err := startDaemon(bin, dir, rig, o.dupWindow, o.bridgeProfiles != "", o.verbose)
 	if err != nil {
 		return false, err
 	}
@@ -164,6 +165,24 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		fmt.Fprintf(out, "  %4.0fs %-17s %-10s %6d %10d %10d  %-13s | %s, %d\n", at.Seconds(), mib(live), mib(rss),
 			st.Engine.Calls, st.Publisher.Acked, st.Publisher.Buffered, st.Engine.Provider, mib(own), streamSubjects(ctx, js))
 	}
+	if o.bridgeProfiles != "" {
+		if err := os.MkdirAll(o.bridgeProfiles, 0o755); err != nil {
+			return false, err
+		}
+	}
+	profile := func(name string) {
+		if o.bridgeProfiles == "" {
+			return
+		}
+		path := filepath.Join(o.bridgeProfiles, name)
+		if err := d.heapProfile(path); err != nil {
+			fmt.Fprintln(out, "  bridge heap profile:", err)
+			return
+		}
+		fmt.Fprintf(out, "  %4.0fs bridge heap profile %s\n", time.Since(start).Seconds(), path)
+	}
+	warm := time.NewTimer(o.warmup)
+	defer warm.Stop()
 	n := 0
 	running := true
 	for running {
@@ -176,7 +195,12 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		case <-tick.C:
 			n++
 			sample(n%int(time.Minute/sampleEvery) == 0)
+		case <-warm.C:
+			profile("bridge-heap-warm.pprof")
 		case <-faults:
+			if time.Since(start) >= o.duration {
+				continue // the run is over; no fault in its last instant
+			}
 			f.next()
 		case exited = <-d.done:
 			d.done <- exited
@@ -192,6 +216,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 			fmt.Fprintln(out, "warning:", err)
 		}
 		sample(true)
+		profile("bridge-heap-end.pprof")
+		if o.bridgeProfiles != "" {
+			fmt.Fprintf(out, "  what grew: go tool pprof -top -base %s %s\n",
+				filepath.Join(o.bridgeProfiles, "bridge-heap-warm.pprof"), filepath.Join(o.bridgeProfiles, "bridge-heap-end.pprof"))
+		}
 	}
 	code, stopErr := d.stop(60 * time.Second)
 	stopped = true

@@ -35,6 +35,9 @@ type Config struct {
 	Publisher jetstream.Config
 	// HTTPListen is the ops endpoint address ("" disables it).
 	HTTPListen string
+	// Profiling serves the Go profiler under /debug/pprof/ on the ops
+	// endpoint (OpsServer.EnableProfiling).
+	Profiling bool
 	// HeartbeatEvery is the period of BridgeHeartbeat records (default 30 s;
 	// negative disables them).
 	HeartbeatEvery time.Duration
@@ -116,6 +119,9 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.HTTPListen != "" {
 		if b.ops, err = NewOpsServer(cfg.HTTPListen, b.metrics, b.Readiness, b.Status, b.log); err != nil {
 			return nil, fmt.Errorf("bridge: ops endpoint %s: %w", cfg.HTTPListen, err)
+		}
+		if cfg.Profiling {
+			b.ops.EnableProfiling()
 		}
 	}
 	return b, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,8 +19,10 @@ type Readiness struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
-// OpsServer serves /healthz, /readyz, /metrics and /status.
+// OpsServer serves /healthz, /readyz, /metrics and /status, and on
+// request the Go profiler under /debug/pprof/.
 type OpsServer struct {
+	mux *http.ServeMux
 	srv *http.Server
 	ln  net.Listener
 	log zerolog.Logger
@@ -51,11 +54,24 @@ func NewOpsServer(addr string, m *Metrics, ready func() Readiness, status func()
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	s := &OpsServer{
+		mux: mux,
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
 		ln:  ln,
 		log: log,
 	}
 	return s, nil
+}
+
+// EnableProfiling serves the Go runtime profiles (net/http/pprof) under
+// /debug/pprof/ — heap, goroutines, CPU — for an engineer chasing memory or
+// CPU in a running bridge. Off by default: the profiles show internals,
+// and a CPU profile costs while it runs. Call it before Run.
+func (s *OpsServer) EnableProfiling() {
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // Addr is the address the server listens on.

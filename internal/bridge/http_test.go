@@ -85,3 +85,37 @@ func TestOpsEndpoints(t *testing.T) {
 		}
 	}
 }
+
+func TestOpsProfilingOnlyWhenEnabled(t *testing.T) {
+	m := NewMetrics(func() PublisherStats { return PublisherStats{} })
+	for _, enabled := range []bool{false, true} {
+		srv, err := NewOpsServer("127.0.0.1:0", m, func() Readiness { return Readiness{Ready: true} },
+			func() any { return nil }, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enabled {
+			srv.EnableProfiling()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		c := &http.Client{Timeout: 10 * time.Second}
+		resp, err := c.Get("http://" + srv.Addr() + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case !enabled && resp.StatusCode != http.StatusNotFound:
+			t.Fatalf("profiling off: /debug/pprof/heap answered %d", resp.StatusCode)
+		case enabled && (resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "heap profile")):
+			t.Fatalf("profiling on: /debug/pprof/heap answered %d: %.200s", resp.StatusCode, b)
+		}
+	}
+}

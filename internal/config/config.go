@@ -144,6 +144,9 @@ type NATSConfig struct {
 // HTTPConfig is the operations endpoint (/healthz, /readyz, /metrics, /status).
 type HTTPConfig struct {
 	Listen string `yaml:"listen"`
+	// Pprof serves the Go profiler under /debug/pprof/ on the same
+	// address (off by default: it shows internals).
+	Pprof bool `yaml:"pprof"`
 }
 
 // LogConfig selects the log level and format.
@@ -275,8 +278,16 @@ var envVars = map[string]func(*Config, string) error{
 		return nil
 	},
 	"CTIBRIDGE_HTTP_LISTEN": func(c *Config, v string) error { c.HTTP.Listen = v; return nil },
-	"CTIBRIDGE_LOG_LEVEL":   func(c *Config, v string) error { c.Log.Level = v; return nil },
-	"CTIBRIDGE_LOG_FORMAT":  func(c *Config, v string) error { c.Log.Format = v; return nil },
+	"CTIBRIDGE_HTTP_PPROF": func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", v)
+		}
+		c.HTTP.Pprof = b
+		return nil
+	},
+	"CTIBRIDGE_LOG_LEVEL":  func(c *Config, v string) error { c.Log.Level = v; return nil },
+	"CTIBRIDGE_LOG_FORMAT": func(c *Config, v string) error { c.Log.Format = v; return nil },
 }
 
 // intVar is the setter of an integer variable: a plain decimal number
@@ -483,6 +494,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.Mode != "binary" && c.NATS.Mode != "structured" {
 		bad("nats.mode", "%q: use binary (default) or structured", c.NATS.Mode)
+	}
+	if c.HTTP.Pprof && c.HTTP.Listen == "" {
+		bad("http.pprof", "is true but http.listen is empty: the profiler is served on the ops address; set http.listen")
 	}
 	if c.HTTP.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {

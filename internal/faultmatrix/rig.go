@@ -330,6 +330,8 @@ type DaemonOptions struct {
 	DuplicateWindow time.Duration
 	// LogLevel is the daemon's log level (default warn); logs are JSON.
 	LogLevel string
+	// Pprof serves the Go profiler on the ops address (http.pprof).
+	Pprof bool
 }
 
 // DaemonConfig is the YAML configuration of a `bridge run` process
@@ -367,7 +369,7 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	if o.DuplicateWindow > 0 {
 		fmt.Fprintf(&b, "  duplicateWindow: %s\n", o.DuplicateWindow)
 	}
-	fmt.Fprintf(&b, "http:\n  listen: %q\nlog:\n  level: %s\n  format: json\n", o.HTTPListen, o.LogLevel)
+	fmt.Fprintf(&b, "http:\n  listen: %q\n  pprof: %v\nlog:\n  level: %s\n  format: json\n", o.HTTPListen, o.Pprof, o.LogLevel)
 	return []byte(b.String())
 }
 
