@@ -26,7 +26,14 @@ func unmarshalData(data []byte, d *Data) error {
 		}
 		*d = Data{}
 	}
-	return json.Unmarshal(data, d)
+	// Through a copy: handing d itself to encoding/json would move every
+	// caller's Event to the heap, fallback or not.
+	tmp := new(Data)
+	if err := json.Unmarshal(data, tmp); err != nil {
+		return err
+	}
+	*d = *tmp
+	return nil
 }
 
 // jr reads JSON from b; every method returns false when the input leaves
@@ -34,9 +41,31 @@ func unmarshalData(data []byte, d *Data) error {
 type jr struct {
 	b []byte
 	i int
+	// parties is a block of Party values handed out by newParty: a call
+	// event names up to five parties, one allocation serves them all.
+	parties []Party
+}
+
+// newParty returns a zero Party from the reader's block.
+func (r *jr) newParty() *Party {
+	if len(r.parties) == 0 {
+		r.parties = make([]Party, 4)
+	}
+	p := &r.parties[0]
+	r.parties = r.parties[1:]
+	return p
 }
 
 func (r *jr) ws() {
+	// The encoder writes no whitespace: one comparison settles the usual
+	// case and keeps ws small enough to inline.
+	if r.i < len(r.b) && r.b[r.i] > ' ' {
+		return
+	}
+	r.wsSlow()
+}
+
+func (r *jr) wsSlow() {
 	for r.i < len(r.b) {
 		switch r.b[r.i] {
 		case ' ', '\t', '\n', '\r':
@@ -114,6 +143,15 @@ func (r *jr) skipString() {
 	r.i = len(r.b)
 }
 
+// strPlain marks the bytes a JSON string holds as they are: printable
+// ASCII other than '"' and '\\'.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // rawString returns the content of a string, unescaped (a sub-slice of
 // the input when it has no escapes).
 func (r *jr) rawString() ([]byte, bool) {
@@ -124,6 +162,14 @@ func (r *jr) rawString() ([]byte, bool) {
 	start := r.i + 1
 	high := false
 	for j := start; j < len(r.b); j++ {
+		// Skip the run of plain ASCII (most strings are all of it) with
+		// one table look-up a byte.
+		for j < len(r.b) && strPlain[r.b[j]] {
+			j++
+		}
+		if j >= len(r.b) {
+			break
+		}
 		c := r.b[j]
 		switch {
 		case c == '"':
@@ -231,7 +277,7 @@ func getu4(s []byte) rune {
 func (r *jr) str(dst *string) bool {
 	s, ok := r.rawString()
 	if ok {
-		*dst = string(s)
+		*dst = intern(s)
 	}
 	return ok
 }
@@ -531,7 +577,7 @@ func (r *jr) address(a *AddressData) bool {
 }
 
 func (r *jr) party(dst **Party) bool {
-	p := new(Party)
+	p := r.newParty()
 	*dst = p
 	return r.object(func(k []byte) (uint64, bool) {
 		switch string(k) {

@@ -152,7 +152,10 @@ func checkURI(slot int, s string, abs bool) bool {
 	if err != nil || (abs && !u.IsAbs()) {
 		return false
 	}
-	uriCache[slot].Store(&s)
+	// A copy, so that only a miss moves a string to the heap (storing &s
+	// made every call allocate).
+	c := s
+	uriCache[slot].Store(&c)
 	return true
 }
 

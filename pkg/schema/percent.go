@@ -133,7 +133,12 @@ func anyHex(c byte) (byte, bool) {
 // checkString enforces the CloudEvents String type: valid UTF-8 without
 // the control characters U+0000–U+001F and U+007F–U+009F.
 func checkString(attr, s string) error {
-	for i := 0; i < len(s); {
+	// Printable ASCII, the usual case, needs one comparison pair a byte.
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7F {
+		i++
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7F {
