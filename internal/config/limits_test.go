@@ -85,11 +85,14 @@ func TestLimitsFromEnv(t *testing.T) {
 		"CTIBRIDGE_CTI_MAX_DEVICES":    "75000",
 		"CTIBRIDGE_CTI_MAX_CALLS":      "250000",
 		"CTIBRIDGE_NATS_BUFFER_BYTES":  "8589934592", // 8 GiB: beyond 32 bits
+		"CTIBRIDGE_NATS_BUFFER_SIZE":   "400000",
+		"CTIBRIDGE_NATS_MAX_IN_FLIGHT": "2048",
 	}
 	if err := ApplyEnv(&c, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
-	if c.CTI.MaxFrameSize != 512<<10 || c.CTI.MaxDevices != 75000 || c.CTI.MaxCalls != 250000 || c.NATS.BufferBytes != 8<<30 {
+	if c.CTI.MaxFrameSize != 512<<10 || c.CTI.MaxDevices != 75000 || c.CTI.MaxCalls != 250000 || c.NATS.BufferBytes != 8<<30 ||
+		c.NATS.BufferSize != 400000 || c.NATS.MaxInFlight != 2048 {
 		t.Fatalf("env not applied: cti %+v nats bufferBytes %d", c.CTI, c.NATS.BufferBytes)
 	}
 	if err := c.Validate(); err != nil {
