@@ -16,7 +16,35 @@ type decodeJob struct {
 	msgs []Message
 	recs []Record
 	ok   []bool
-	done chan struct{}
+	// decoded is set by the worker before done is closed; a job closed
+	// without it was cancelled.
+	decoded bool
+	done    chan struct{}
+}
+
+// jobPool recycles a read's decode jobs once the consumer has handed all
+// their records to fn (fn gets copies): the records of a batch are ~100
+// KB, and allocating them afresh for every batch cost more than decoding.
+type jobPool chan *decodeJob
+
+func (p jobPool) get() *decodeJob {
+	select {
+	case j := <-p:
+		j.msgs, j.decoded, j.done = j.msgs[:0], false, make(chan struct{})
+		return j
+	default:
+		return &decodeJob{msgs: make([]Message, 0, decodeBatch), done: make(chan struct{})}
+	}
+}
+
+// put keeps j for reuse. What its slices still reference is overwritten
+// by the next batch (or dropped with the pool when the read ends), so
+// they are not cleared.
+func (p jobPool) put(j *decodeJob) {
+	select {
+	case p <- j:
+	default:
+	}
 }
 
 // ReadEvents is Read with each message decoded (schema.Decode). Messages
@@ -34,6 +62,9 @@ func (s *Store) ReadEvents(parent context.Context, q Query, fn func(Record) erro
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *decodeJob, 2*workers)
 	order := make(chan *decodeJob, 4*workers)
+	// Room for every job that can be in flight at once, so that a steady
+	// read allocates none.
+	free := make(jobPool, 6*workers+2)
 	var readErr error
 	readerDone := make(chan struct{})
 	go func() {
@@ -59,7 +90,7 @@ func (s *Store) ReadEvents(parent context.Context, q Query, fn func(Record) erro
 		}
 		_, readErr = s.read(ctx, s.stream, q, false, func(m Message) error {
 			if cur == nil {
-				cur = &decodeJob{msgs: make([]Message, 0, decodeBatch), done: make(chan struct{})}
+				cur = free.get()
 			}
 			cur.msgs = append(cur.msgs, m)
 			// A batch goes when full, or when the reader caught up with
@@ -78,17 +109,23 @@ func (s *Store) ReadEvents(parent context.Context, q Query, fn func(Record) erro
 	for range workers {
 		go func() {
 			for j := range work {
-				j.recs = make([]Record, len(j.msgs))
-				j.ok = make([]bool, len(j.msgs))
+				if cap(j.recs) < len(j.msgs) {
+					j.recs = make([]Record, len(j.msgs))
+					j.ok = make([]bool, len(j.msgs))
+				}
+				j.recs, j.ok = j.recs[:len(j.msgs)], j.ok[:len(j.msgs)]
+				clear(j.ok)
 				for i := range j.msgs {
 					env, ev, err := schema.Decode(j.msgs[i].Header, j.msgs[i].Data)
 					if err != nil {
 						s.log.Debug().Err(err).Uint64("seq", j.msgs[i].Seq).Str("subject", j.msgs[i].Subject).Msg("skipping a message that is not a valid event")
+						j.recs[i] = Record{}
 						continue
 					}
 					j.recs[i] = Record{Message: j.msgs[i], Envelope: env, Event: ev}
 					j.ok[i] = true
 				}
+				j.decoded = true
 				close(j.done)
 			}
 		}()
@@ -103,10 +140,10 @@ consume:
 		case <-ctx.Done():
 			break consume
 		}
+		if !j.decoded {
+			break consume // cancelled before decoding
+		}
 		for i := range j.msgs {
-			if j.ok == nil {
-				break consume // cancelled before decoding
-			}
 			s.eventsRead.Add(1)
 			st.Messages++
 			if st.FirstSeq == 0 {
@@ -122,6 +159,7 @@ consume:
 				break consume
 			}
 		}
+		free.put(j)
 	}
 	cancel()
 	for range order {
