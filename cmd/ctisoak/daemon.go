@@ -10,42 +10,25 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ctibridge/ctibridge/internal/faultmatrix"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 )
 
 // daemon is the bridge under soak: the real `bridge run` binary in a
 // process of its own, so that its memory is measured apart from the
 // simulator, the NATS server and the checker that share this one.
 type daemon struct {
-	cmd     *exec.Cmd
+	*faultmatrix.Daemon
 	base    string // http://host:port of its ops endpoints
 	logPath string
 	logFile *os.File
-	done    chan error
 	http    *http.Client
-}
-
-// buildBridge compiles cmd/bridge into dir (ctisoak runs from the
-// module, with `go run ./cmd/ctisoak`, so the toolchain is at hand).
-func buildBridge(dir string) (string, error) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "bridge")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/ctibridge/ctibridge/cmd/bridge").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build ./cmd/bridge: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // freeAddr reserves a loopback port for the daemon's ops endpoints.
@@ -75,33 +58,21 @@ func startDaemon(bin, dir string, rig *faultmatrix.Rig, dupWindow time.Duration,
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{
-		cmd: exec.Command(bin, "run", "--config", config), base: "http://" + addr,
-		logPath: logPath, logFile: lf, done: make(chan error, 1),
-		http: &http.Client{Timeout: 10 * time.Second},
-	}
+	d := &daemon{base: "http://" + addr, logPath: logPath, logFile: lf, http: &http.Client{Timeout: 10 * time.Second}}
 	var out io.Writer = lf
 	if verbose {
 		out = io.MultiWriter(lf, os.Stderr)
 	}
-	d.cmd.Stdout, d.cmd.Stderr = out, out
-	if err := d.cmd.Start(); err != nil {
+	if d.Daemon, err = faultmatrix.StartDaemon(bin, config, out); err != nil {
 		lf.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	go func() { d.done <- d.cmd.Wait() }()
 	return d, nil
 }
 
 // status is the part of the daemon's /status document the soak reads.
 type status struct {
-	Engine struct {
-		Provider   string `json:"provider"`
-		Link       string `json:"link"`
-		Ready      bool   `json:"ready"`
-		CTIManager string `json:"ctiManager"`
-		Calls      int    `json:"calls"`
-	} `json:"engine"`
+	Engine    ctiengine.Status `json:"engine"`
 	Publisher struct {
 		Buffered   int    `json:"buffered"`
 		Acked      uint64 `json:"acked"`
@@ -192,7 +163,7 @@ func (d *daemon) waitInService(ctx context.Context, within time.Duration) error 
 	var last string
 	for {
 		if st, err := d.status(); err == nil {
-			if st.Engine.Ready && st.Engine.Link == "up" {
+			if st.Engine.Ready && st.Engine.Link == ctiengine.LinkUp.String() {
 				return nil
 			}
 			last = fmt.Sprintf("provider %s, link %s, ctimanager %q", st.Engine.Provider, st.Engine.Link, st.Engine.CTIManager)
@@ -203,9 +174,9 @@ func (d *daemon) waitInService(ctx context.Context, within time.Duration) error 
 			return fmt.Errorf("bridge not in service within %v (%s)", within, last)
 		}
 		select {
-		case err := <-d.done:
-			d.done <- err
-			return fmt.Errorf("bridge exited (%v); its log: %s", err, d.logPath)
+		case <-d.Exited():
+			code, err := d.Wait()
+			return fmt.Errorf("bridge exited (code %d, %v); its log: %s", code, err, d.logPath)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -217,38 +188,12 @@ func (d *daemon) waitInService(ctx context.Context, within time.Duration) error 
 // provider closed, everything flushed); it returns the exit code.
 func (d *daemon) stop(within time.Duration) (int, error) {
 	defer d.logFile.Close()
-	select {
-	case err := <-d.done: // it already exited
-		return exitCode(err)
-	default:
-	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return -1, err
-	}
-	select {
-	case err := <-d.done:
-		return exitCode(err)
-	case <-time.After(within):
-		_ = d.cmd.Process.Kill()
-		<-d.done
-		return -1, fmt.Errorf("bridge did not exit within %v of SIGTERM: killed", within)
-	}
-}
-
-func exitCode(waitErr error) (int, error) {
-	var ee *exec.ExitError
-	if errors.As(waitErr, &ee) {
-		return ee.ExitCode(), nil
-	}
-	return 0, waitErr
+	return d.Stop(syscall.SIGTERM, within)
 }
 
 // kill ends the daemon abruptly (on an error path).
 func (d *daemon) kill() {
-	if d.cmd.ProcessState == nil {
-		_ = d.cmd.Process.Kill()
-		<-d.done
-	}
+	d.Kill()
 	d.logFile.Close()
 }
 

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	bin := o.bridgeBin
 	if bin == "" {
 		fmt.Fprintln(out, "building ./cmd/bridge ...")
-		b, err := buildBridge(dir)
+		b, err := faultmatrix.BuildBridge(dir)
 		if err != nil {
 			return false, err
 		}
@@ -116,7 +117,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	fmt.Fprintf(out, "ctisoak: %v at %v calls/s, %d phones, failover every %v, heartbeat %v, dedupe window %v, seed %d, data %s\n",
 		o.duration, o.rate, o.phones+50, o.failoverEvery, o.heartbeat, o.dupWindow, o.seed, dir)
 	fmt.Fprintf(out, "bridge: %s run (pid %d), its defaults except the addresses, heartbeat and dedupe window; log %s\n",
-		bin, d.cmd.Process.Pid, d.logPath)
+		bin, d.Pid(), d.logPath)
 	fmt.Fprintln(out, "  time  bridge live heap   rss        calls  published   buffered  provider      | this process (sim+NATS+checker) heap, stream subjects")
 
 	end := time.NewTimer(o.duration)
@@ -141,7 +142,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		ownMax    = ownStart
 		sampleErr error
 		last      status
-		exited    error
+		exited    bool
 	)
 	sample := func(print bool) {
 		live, rss, err := d.memory()
@@ -202,15 +203,15 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 				continue // the run is over; no fault in its last instant
 			}
 			f.next()
-		case exited = <-d.done:
-			d.done <- exited
-			fmt.Fprintf(out, "  %4.0fs the bridge exited by itself: %v\n", time.Since(start).Seconds(), exited)
+		case <-d.Exited():
+			exited = true
+			fmt.Fprintf(out, "  %4.0fs the bridge exited by itself\n", time.Since(start).Seconds())
 			running = false
 		}
 	}
 	f.clear()
 	elapsed := time.Since(start)
-	if exited == nil {
+	if !exited {
 		// Let the last failover settle so the stop is orderly.
 		if err := d.waitInService(ctx, 30*time.Second); err != nil {
 			fmt.Fprintln(out, "warning:", err)
@@ -260,7 +261,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	case stopErr != nil:
 		fmt.Fprintln(out, "bridge stop:", stopErr)
 		ok = false
-	case exited != nil || code != 0:
+	case exited || code != 0:
 		fmt.Fprintf(out, "bridge exit code %d after SIGTERM (want 0)\n", code)
 		ok = false
 	default:
@@ -320,14 +321,9 @@ func levels(c map[string]int) string {
 	if len(c) == 0 {
 		return "none"
 	}
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, c[k])
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
 	}
 	return strings.Join(parts, ", ")
 }

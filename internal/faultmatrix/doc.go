@@ -7,8 +7,11 @@
 //
 // # Usage
 //
-// A Rig runs the three parts in one process (the fault-matrix tests and
-// cmd/ctisoak use it); a Checker takes the ground truth (AddRecord, or a
+// A Rig runs the three parts in one process (the fault-matrix tests use
+// it); for the real daemon instead of the in-process bridge, BuildBridge
+// compiles cmd/bridge, Rig.DaemonConfig writes its configuration against
+// the rig and StartDaemon runs it (the signal tests and cmd/ctisoak do);
+// a Checker takes the ground truth (AddRecord, or a
 // GroundTruthWriter for long runs) and the stream (ReadStream, in stream
 // order) and reports precise diffs:
 //

@@ -3,12 +3,8 @@ package faultmatrix
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,15 +41,7 @@ func bridgeBinary(t *testing.T) string {
 		if binDir, binErr = os.MkdirTemp("", "faultmatrix-bin-"); binErr != nil {
 			return
 		}
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		binPath = filepath.Join(binDir, "bridge")
-		out, err := exec.Command(goTool, "build", "-o", binPath, "github.com/ctibridge/ctibridge/cmd/bridge").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build ./cmd/bridge: %v\n%s", err, out)
-		}
+		binPath, binErr = BuildBridge(binDir)
 	})
 	if binErr != nil {
 		t.Fatal(binErr)
@@ -61,11 +49,10 @@ func bridgeBinary(t *testing.T) string {
 	return binPath
 }
 
-// daemon is one `bridge run` process.
+// daemon is one `bridge run` process and its output.
 type daemon struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
+	*Daemon
+	out *syncBuffer
 }
 
 type syncBuffer struct {
@@ -97,44 +84,24 @@ func daemonConfig(t *testing.T, r *Rig) string {
 
 func startDaemon(t *testing.T, bin, config string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: exec.Command(bin, "run", "--config", config), out: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
+	d := &daemon{out: &syncBuffer{}}
+	var err error
+	if d.Daemon, err = StartDaemon(bin, config, d.out); err != nil {
 		t.Fatal(err)
 	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-	})
+	t.Cleanup(d.Kill)
 	return d
 }
 
-// stop signals the daemon and returns its exit code.
+// stop signals the daemon and returns its exit code (minus the signal's
+// number if the signal ended it).
 func (d *daemon) stop(t *testing.T, sig syscall.Signal) int {
 	t.Helper()
-	if err := d.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
+	code, err := d.Stop(sig, 40*time.Second)
+	if err != nil {
+		t.Fatalf("%v; output:\n%s", err, d.out)
 	}
-	select {
-	case err := <-d.done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				return -int(ws.Signal())
-			}
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(40 * time.Second):
-		t.Fatalf("the bridge did not exit within 40s of %v; output:\n%s", sig, d.out)
-		return -1
-	}
+	return code
 }
 
 // waitEvent waits until the last event on subject has an id other than
