@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
+
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -297,15 +299,9 @@ func (e *bridgeEnv) settle(tb testing.TB, phones int) {
 // waitFor polls cond every step until it holds, failing after d. The
 // benchmarks run over real sockets and a real server: there is no event
 // to wait on.
-func waitFor(tb testing.TB, d time.Duration, what string, step time.Duration, cond func() bool) {
+func waitFor(tb testing.TB, d time.Duration, what string, _ time.Duration, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(step)
-	}
+	testwait.Eventually(tb, d, what, cond)
 }
 
 // window is a measured stretch of a run: how many events, from when to

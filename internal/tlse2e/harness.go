@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
+
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -368,11 +370,5 @@ func (r *Bridge) Metric(t testing.TB, name string) string {
 // Eventually polls cond (bounded by WaitBound).
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(WaitBound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", WaitBound, what)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval of a bounded wait on I/O
-	}
+	testwait.Eventually(t, WaitBound, what, cond)
 }

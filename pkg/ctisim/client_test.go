@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
+
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -256,11 +258,5 @@ func (c *client) received() []frame {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.Eventually(t, timeout, what, cond)
 }

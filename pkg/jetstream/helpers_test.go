@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
+
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -96,13 +98,7 @@ func newEncoder(t testing.TB) *schema.Encoder {
 // I/O is involved, so there is no event to wait on).
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testwait.Eventually(t, d, what, cond)
 }
 
 // Test messages: n-th message overall, for entity n%entities, carrying
