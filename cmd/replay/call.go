@@ -28,8 +28,9 @@ func (a *app) callCmd() *cobra.Command {
 		Use:   "call ID",
 		Short: "One call's history",
 		Long: `call prints every event of one call (global call id), read with a consumer
-filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
-(or that it ended). Transfers and conferences mention the calls merged into it.`,
+filtered on the call's own subject only (cti.<cluster>.call.<id>; in a stream
+written by a bridge before subject layout 2, cti.<cluster>.call.<id>.>), and
+the call's state after them (or that it ended). Transfers and conferences mention the calls merged into it.`,
 		Example: `  replay --store ./data call 10042
   replay --store ./data call 10042 --json`,
 		Args: exactArgs(1, "one call id"),
@@ -46,7 +47,11 @@ filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
 			id := args[0]
 			fold := callstate.New()
 			var recs []replaystore.Record
-			if _, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{replaystore.CallSubjects(cluster, id)}}, func(r replaystore.Record) error {
+			filter, err := st.CallFilter(cluster, id)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{filter}}, func(r replaystore.Record) error {
 				fold.Apply(r.Event)
 				recs = append(recs, r)
 				return nil

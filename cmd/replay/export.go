@@ -48,7 +48,7 @@ are skipped and counted on stderr.`,
 			case subject != "":
 				q.Subjects = []string{subject}
 			case a.cluster != "":
-				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
+				q.Subjects = []string{schema.ClusterFilter(a.cluster)}
 			}
 			var w io.Writer = a.stdout
 			var f *os.File

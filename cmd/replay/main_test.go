@@ -267,8 +267,8 @@ func TestCLI(t *testing.T) {
 			t.Errorf("call --json: exit %d, %+v", code, doc)
 		}
 		for _, e := range doc.Events {
-			if !strings.Contains(e.Subject, ".call."+id+".") {
-				t.Errorf("event of another subject: %s", e.Subject)
+			if e.Subject != schema.CallSubject("lab", id) {
+				t.Errorf("event of another subject: %s, want the call's stored subject %s", e.Subject, schema.CallSubject("lab", id))
 			}
 		}
 		if code, _, _ := replay(t, append(srv, "call", "no-such-call")...); code != 1 {
@@ -612,11 +612,6 @@ func TestQuickWaveItemAgreesWithDecode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := replaystore.Message{Seq: uint64(i + 1), Subject: msg.Subject, Header: nats.Header(msg.Header), Data: msg.Data}
-		quick, ok := quickWaveItem(m)
-		if !ok {
-			t.Fatalf("event %d (%s): no quick reading", i, ev.Name)
-		}
 		_, dev, err := schema.Decode(msg.Header, msg.Data)
 		if err != nil {
 			t.Fatal(err)
@@ -625,9 +620,17 @@ func TestQuickWaveItemAgreesWithDecode(t *testing.T) {
 		if dev.Data.Snapshot {
 			want = dev.Received
 		}
-		if quick.Name != dev.Name || quick.Entity != dev.Entity || quick.Session != dev.Session || quick.SessionSeq != dev.SessionSeq ||
-			!quick.Time.Equal(want) || quick.Snapshot != dev.Data.Snapshot || quick.Inferred != dev.Data.Inferred || quick.Family != dev.Family {
-			t.Fatalf("event %d: quick %+v, decoded %s/%s %s-%d %v snapshot=%v", i, quick, dev.Name, dev.Entity, dev.Session, dev.SessionSeq, want, dev.Data.Snapshot)
+		// As stored (a call under its call alone) and as published.
+		for _, subject := range []string{schema.StoredSubject("lab", ev), msg.Subject} {
+			m := replaystore.Message{Seq: uint64(i + 1), Subject: subject, Header: nats.Header(msg.Header), Data: msg.Data}
+			quick, ok := quickWaveItem(m)
+			if !ok {
+				t.Fatalf("event %d (%s on %s): no quick reading", i, ev.Name, subject)
+			}
+			if quick.Name != dev.Name || quick.Entity != dev.Entity || quick.Session != dev.Session || quick.SessionSeq != dev.SessionSeq ||
+				!quick.Time.Equal(want) || quick.Snapshot != dev.Data.Snapshot || quick.Inferred != dev.Data.Inferred || quick.Family != dev.Family {
+				t.Fatalf("event %d on %s: quick %+v, decoded %s/%s %s-%d %v snapshot=%v", i, subject, quick, dev.Name, dev.Entity, dev.Session, dev.SessionSeq, want, dev.Data.Snapshot)
+			}
 		}
 	}
 	if snaps == 0 {

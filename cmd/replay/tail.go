@@ -37,10 +37,10 @@ until --count events were printed. --json prints one JSON object per line.`,
 			case subject != "":
 				q.Subjects = []string{subject}
 			case a.cluster != "":
-				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
+				q.Subjects = []string{schema.ClusterFilter(a.cluster)}
 			default:
 				if c, err := st.Cluster(ctx); err == nil {
-					q.Subjects = []string{replaystore.ClusterSubjects(c)}
+					q.Subjects = []string{schema.ClusterFilter(c)}
 				} else if !errors.Is(err, replaystore.ErrNoCluster) {
 					return err
 				}

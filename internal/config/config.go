@@ -18,6 +18,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctiengine/callmodel"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // Bounds of the configurable limits. The defaults are the packages' own
@@ -188,16 +189,18 @@ func Default() Config {
 		},
 		NATS: NATSConfig{
 			Embedded:        true,
-			Listen:          "127.0.0.1:4222",
+			Listen:          jetstream.DefaultListen,
 			DataDir:         "./data",
-			Stream:          "CTI",
-			Replicas:        1,
-			MaxAge:          7 * 24 * time.Hour,
-			DuplicateWindow: 10 * time.Minute,
-			BufferSize:      100000,
-			BufferBytes:     jetstream.DefaultBufferBytes,
-			MaxInFlight:     1024,
-			Mode:            "binary",
+			Stream:          jetstream.DefaultStream,
+			Replicas:        jetstream.DefaultReplicas,
+			MaxAge:          jetstream.DefaultMaxAge,
+			DuplicateWindow: jetstream.DefaultDuplicates,
+			// A fifth of the library's default: a bridge process should
+			// not hold half a million events by default (reliability.md).
+			BufferSize:  100000,
+			BufferBytes: jetstream.DefaultBufferBytes,
+			MaxInFlight: jetstream.DefaultMaxInFlight,
+			Mode:        schema.ModeBinary.String(),
 		},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
 		Log:  LogConfig{Level: "info", Format: "auto"},

@@ -133,9 +133,9 @@ func waitEvent(t *testing.T, r *Rig, subject, notID string, d *daemon) string {
 	}
 }
 
-const (
-	subjInService = "cti.lab.provider.ProvInServiceEv"
-	subjGapClosed = "cti.lab.bridge.GapClosed"
+var (
+	subjInService = schema.EventFilter("lab", schema.EvProvInService)
+	subjGapClosed = schema.EventFilter("lab", schema.EvGapClosed)
 )
 
 // Bridge SIGTERM: the daemon publishes BridgeStopping, closes the provider

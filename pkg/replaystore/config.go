@@ -8,20 +8,18 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
 
 // Defaults.
 const (
-	// DefaultStream is the event stream the bridge writes.
-	DefaultStream = "CTI"
 	// DefaultSnapshotStream holds folded-state snapshots.
 	DefaultSnapshotStream = "CTI_SNAPSHOTS"
 	// DefaultServer is used when neither Config.Server nor $NATS_URL is set.
 	DefaultServer = "nats://127.0.0.1:4222"
 	// DefaultConnectTimeout bounds the first connection to a server.
 	DefaultConnectTimeout = 5 * time.Second
-	// SubjectRoot is the first token of every event subject.
-	SubjectRoot = "cti"
 	// SnapshotSubjectRoot is the first token of every snapshot subject
 	// (ctisnap.<cluster>).
 	SnapshotSubjectRoot = "ctisnap"
@@ -77,7 +75,7 @@ func (c *Config) setDefaults() {
 		c.Server = DefaultServer
 	}
 	if c.Stream == "" {
-		c.Stream = DefaultStream
+		c.Stream = jetstream.DefaultStream
 	}
 	if c.SnapshotStream == "" {
 		c.SnapshotStream = DefaultSnapshotStream

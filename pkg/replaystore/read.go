@@ -195,29 +195,3 @@ func (s *Store) read(ctx context.Context, stream natsjs.Stream, q Query, count b
 		}
 	}
 }
-
-// ClusterSubjects returns the subject filter of every event of a cluster:
-// cti.<cluster>.>.
-func ClusterSubjects(cluster string) string {
-	return SubjectRoot + "." + schema.EscapeToken(cluster) + ".>"
-}
-
-// FamilySubjects returns the filter of one family of a cluster
-// (cti.<cluster>.<family>.>); cluster "" matches every cluster.
-func FamilySubjects(cluster string, f schema.Family) string {
-	c := "*"
-	if cluster != "" {
-		c = schema.EscapeToken(cluster)
-	}
-	return SubjectRoot + "." + c + "." + string(f) + ".>"
-}
-
-// CallSubjects returns the filter of one call's events
-// (cti.<cluster>.call.<escaped id>.>); cluster "" matches every cluster.
-func CallSubjects(cluster, callID string) string {
-	c := "*"
-	if cluster != "" {
-		c = schema.EscapeToken(cluster)
-	}
-	return SubjectRoot + "." + c + ".call." + schema.EscapeToken(callID) + ".>"
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/callstate"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -52,7 +53,7 @@ type SnapshotterConfig struct {
 
 func (c *SnapshotterConfig) setDefaults() {
 	if c.Stream == "" {
-		c.Stream = DefaultStream
+		c.Stream = jetstream.DefaultStream
 	}
 	if c.SnapshotStream == "" {
 		c.SnapshotStream = DefaultSnapshotStream
@@ -173,7 +174,7 @@ func (sn *Snapshotter) Run(ctx context.Context) error {
 
 	r := &snapRun{sn: sn, js: js, st: st, lastSeq: from, lastSnap: time.Now()}
 	cons, err := events.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
-		FilterSubjects:    []string{ClusterSubjects(sn.cfg.Cluster)},
+		FilterSubjects:    []string{schema.ClusterFilter(sn.cfg.Cluster)},
 		DeliverPolicy:     natsjs.DeliverByStartSequencePolicy,
 		OptStartSeq:       from + 1,
 		InactiveThreshold: time.Minute,

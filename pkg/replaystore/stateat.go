@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/callstate"
+	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // StateAtResult says how a point-in-time state was rebuilt.
@@ -59,7 +60,7 @@ func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress P
 	if p.Seq > 0 && start >= p.Seq {
 		return st, res, nil
 	}
-	q := Query{Subjects: []string{ClusterSubjects(cluster)}, StartSeq: start + 1, EndSeq: p.Seq}
+	q := Query{Subjects: []string{schema.ClusterFilter(cluster)}, StartSeq: start + 1, EndSeq: p.Seq}
 	rs, err := s.ReadEvents(ctx, q, func(r Record) error {
 		res.EventsRead++
 		if progress != nil {
