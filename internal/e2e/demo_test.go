@@ -23,6 +23,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ctibridge/ctibridge/internal/demo"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 )
 
 type storedEvent struct {
@@ -54,8 +56,9 @@ func runDemo(t *testing.T) string {
 }
 
 // readStore opens the JetStream store left in dir with a fresh server and
-// decodes every message as a binary-mode CloudEvent.
-func readStore(t *testing.T, dir string) []storedEvent {
+// decodes every message as a binary-mode CloudEvent; it also returns the
+// stream's information as the server gives it.
+func readStore(t *testing.T, dir string) ([]storedEvent, *natsjs.StreamInfo) {
 	t.Helper()
 	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, DontListen: true, NoSigs: true, ServerName: "ctibridge"})
 	if err != nil {
@@ -78,7 +81,10 @@ func readStore(t *testing.T, dir string) []storedEvent {
 	if err != nil {
 		t.Fatalf("stream CTI: %v", err)
 	}
-	info, _ := stream.Info(ctx)
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	total := info.State.Msgs
 	cons, err := stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{})
 	if err != nil {
@@ -100,7 +106,7 @@ func readStore(t *testing.T, dir string) []storedEvent {
 			t.Fatalf("read %d of %d messages", len(out), total)
 		}
 	}
-	return out
+	return out, info
 }
 
 // decodeBinary implements the CloudEvents NATS binding's binary mode on its
@@ -208,7 +214,8 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 		t.Skip("runs the demo for ~10 s")
 	}
 	dir := runDemo(t)
-	events := readStore(t, dir)
+	events, info := readStore(t, dir)
+	checkStreamCost(t, events, info)
 	if len(events) < 500 {
 		t.Fatalf("only %d events stored", len(events))
 	}
@@ -316,4 +323,43 @@ func checkFailoverOrder(t *testing.T, names []string) {
 			t.Errorf("unexpected %s between CTIManagerLost and ProvOutOfServiceEv", names[i])
 		}
 	}
+}
+
+// checkStreamCost checks what the operating cost rests on (PRODUCT.md §4.2,
+// docs/jetstream.md "Subject layout"): the stream is S2-compressed, and its
+// distinct subjects number exactly one per call plus a set bounded by the
+// configuration: the configured devices, lines and route points times the
+// event names of their family, plus the provider's and the bridge's.
+func checkStreamCost(t *testing.T, events []storedEvent, info *natsjs.StreamInfo) {
+	t.Helper()
+	if info.Config.Compression != natsjs.S2Compression {
+		t.Errorf("stream compression %s, want S2", info.Config.Compression)
+	}
+	calls := map[string]bool{}
+	names := map[string]map[string]bool{} // family -> event names stored
+	for _, e := range events {
+		family := strings.Split(e.ce.Type(), ".")[2] // io.ctibridge.<family>.<Event>.v1
+		if family == "call" {
+			calls[e.ce.Subject()] = true
+		}
+		if names[family] == nil {
+			names[family] = map[string]bool{}
+		}
+		names[family][e.ce.Extensions()["jtapievent"].(string)] = true
+	}
+	cl := ctisim.DefaultCluster()
+	var devices, lines, routePoints int
+	for _, d := range cl.Devices {
+		devices++
+		lines += len(d.Lines)
+		if d.Type == ctilink.DeviceRoutePoint {
+			routePoints += len(d.Lines)
+		}
+	}
+	bound := devices*len(names["terminal"]) + lines*len(names["address"]) + routePoints*len(names["route"]) +
+		len(names["provider"]) + len(names["bridge"])
+	if n := info.State.NumSubjects; n > uint64(len(calls)+bound) || n < uint64(len(calls)) {
+		t.Errorf("the stream holds %d distinct subjects for %d calls; want at most one per call plus %d (the configuration's bound)", n, len(calls), bound)
+	}
+	t.Logf("%d events of %d calls on %d distinct subjects (bound %d + %d); %d bytes stored", len(events), len(calls), info.State.NumSubjects, len(calls), bound, info.State.Bytes)
 }

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,6 +169,7 @@ func (c *ProvisionConfig) StreamConfig() natsjs.StreamConfig {
 		Discard:           natsjs.DiscardOld,
 		MaxAge:            c.MaxAge,
 		Storage:           c.storage(),
+		Compression:       natsjs.S2Compression,
 		Replicas:          c.Replicas,
 		Duplicates:        c.Duplicates,
 		AllowDirect:       true,
@@ -387,9 +389,11 @@ func streamFields(want, have *natsjs.StreamConfig) []field {
 			apply: func(d *natsjs.StreamConfig) { d.Duplicates = want.Duplicates }},
 		{name: "allow_direct", want: fmt.Sprint(want.AllowDirect), got: fmt.Sprint(have.AllowDirect),
 			apply: func(d *natsjs.StreamConfig) { d.AllowDirect = want.AllowDirect }},
+		{name: "compression", want: want.Compression.String(), got: have.Compression.String(),
+			apply: func(d *natsjs.StreamConfig) { d.Compression = want.Compression }},
 		{name: "subject_transform", want: transformString(want.SubjectTransform), got: transformString(have.SubjectTransform),
 			apply: func(d *natsjs.StreamConfig) { d.SubjectTransform = want.SubjectTransform }},
-		{name: "metadata " + schema.LayoutMetadataKey, want: want.Metadata[schema.LayoutMetadataKey], got: have.Metadata[schema.LayoutMetadataKey],
+		{name: "metadata " + schema.LayoutMetadataKey, want: want.Metadata[schema.LayoutMetadataKey], got: cmp.Or(have.Metadata[schema.LayoutMetadataKey], "none"),
 			apply: func(d *natsjs.StreamConfig) {
 				// Keep the server's own metadata (_nats.*) and anyone else's keys.
 				m := maps.Clone(d.Metadata)

@@ -39,7 +39,8 @@ func TestProvisionCreatesWithDefaults(t *testing.T) {
 	}
 	c := s.CachedInfo().Config
 	if len(c.Subjects) != 1 || c.Subjects[0] != "cti.>" || c.MaxAge != 7*24*time.Hour || c.Duplicates != 10*time.Minute ||
-		c.Storage != natsjs.FileStorage || c.Replicas != 1 || !c.AllowDirect || c.Retention != natsjs.LimitsPolicy || c.Discard != natsjs.DiscardOld {
+		c.Storage != natsjs.FileStorage || c.Replicas != 1 || !c.AllowDirect || c.Retention != natsjs.LimitsPolicy || c.Discard != natsjs.DiscardOld ||
+		c.Compression != natsjs.S2Compression {
 		t.Fatalf("stream config %+v", c)
 	}
 	if c.SubjectTransform == nil || c.SubjectTransform.Source != "cti.*.call.*.*.*" || c.SubjectTransform.Destination != "cti.{{wildcard(1)}}.call.{{wildcard(2)}}" {
@@ -162,7 +163,10 @@ func TestProvisionReportsAndFixesDrift(t *testing.T) {
 	if d := got["metadata "+schema.LayoutMetadataKey]; !d.Applied || d.Want != "2" {
 		t.Errorf("layout drift %+v", d)
 	}
-	if len(got) != 6 {
+	if d := got["compression"]; !d.Applied || d.Have != "None" || d.Want != "S2" {
+		t.Errorf("compression drift %+v", d)
+	}
+	if len(got) != 7 {
 		t.Errorf("drift %v", res.Drift)
 	}
 	s, _ := js.Stream(ctx, "CTI")
