@@ -20,6 +20,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 func newRunCmd() *cobra.Command {
@@ -135,6 +136,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	prov, err := jetstream.Provision(pctx, js, jetstream.ProvisionConfig{
 		Stream: cfg.NATS.Stream, Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge, Duplicates: cfg.NATS.DuplicateWindow,
+		StateView: cfg.NATS.StateView,
 	})
 	cancel()
 	if err != nil {
@@ -161,6 +163,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Snapshots: &replaystore.SnapshotterConfig{
 			Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge,
 		},
+		StateView: stateViewConfig(cfg.NATS),
 		// After a fatal provider shutdown (certificate compromised,
 		// retries exhausted) /readyz and /metrics stay up for a minute,
 		// two scrape intervals, so monitoring sees why before exit 1.
@@ -181,6 +184,15 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 // publisher (the bridge fills in the connection and the encoder).
 func publisherConfig(n config.NATSConfig) jetstream.Config {
 	return jetstream.Config{BufferSize: n.BufferSize, BufferBytes: n.BufferBytes, MaxInFlight: n.MaxInFlight}
+}
+
+// stateViewConfig turns the state view on or off (the bridge fills in
+// the connection; the bucket is jetstream.DefaultStateBucket).
+func stateViewConfig(n config.NATSConfig) *stateview.Config {
+	if !n.StateView {
+		return nil
+	}
+	return &stateview.Config{}
 }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

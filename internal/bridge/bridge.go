@@ -14,6 +14,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // Version is the bridge's version string, reported in BridgeStarted.
@@ -58,6 +59,10 @@ type Config struct {
 	// Snapshots configures the folded-state snapshots replay starts from
 	// (Conn and Cluster are filled in); nil disables them.
 	Snapshots *replaystore.SnapshotterConfig
+	// StateView configures the per-line and per-device state view in the
+	// KV bucket provisioned with jetstream.ProvisionConfig.StateView (Conn
+	// and Logger are filled in); nil disables it.
+	StateView *stateview.Config
 }
 
 // Bridge is one running bridge: engine → encoder → publisher, plus the
@@ -73,6 +78,7 @@ type Bridge struct {
 
 	mu        sync.Mutex // guards the following fields
 	bridgeSeq uint64
+	view      *stateview.View // nil when off or stopped
 }
 
 // New builds the bridge; it starts nothing.
@@ -140,6 +146,9 @@ func (b *Bridge) emit(ev schema.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pub.Emit(ev)
+	if b.view != nil {
+		b.view.Apply(ev)
+	}
 }
 
 // emitBridge publishes one of the bridge's own lifecycle records.
@@ -218,6 +227,9 @@ func (b *Bridge) Status() any {
 		"engine":    b.engine.Status(),
 		"publisher": pub,
 	}
+	if v := b.stateViewStatus(); v != nil {
+		out["stateView"] = v
+	}
 	if b.cfg.StatusExtra != nil {
 		for k, v := range b.cfg.StatusExtra() {
 			out[k] = v
@@ -240,6 +252,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	go func() { pubDone <- b.pub.Run(pubCtx) }()
 	stopSnapshots := b.startSnapshots()
 	defer stopSnapshots()
+	stopView := b.startStateView()
+	defer stopView()
 
 	opsCtx, stopOps := context.WithCancel(context.Background())
 	opsDone := make(chan error, 1)

@@ -140,6 +140,10 @@ type NATSConfig struct {
 	MaxInFlight int   `yaml:"maxInFlight"`
 	// Mode is the CloudEvents content mode: binary (default) or structured.
 	Mode string `yaml:"mode"`
+	// StateView keeps the current state of every line and device in the
+	// KV bucket cti-state (pkg/stateview); default true. Off, the bucket
+	// is not created.
+	StateView bool `yaml:"stateView"`
 }
 
 // HTTPConfig is the operations endpoint (/healthz, /readyz, /metrics, /status).
@@ -201,6 +205,7 @@ func Default() Config {
 			BufferBytes: jetstream.DefaultBufferBytes,
 			MaxInFlight: jetstream.DefaultMaxInFlight,
 			Mode:        schema.ModeBinary.String(),
+			StateView:   true,
 		},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
 		Log:  LogConfig{Level: "info", Format: "auto"},
@@ -268,6 +273,15 @@ var envVars = map[string]func(*Config, string) error{
 	"CTIBRIDGE_NATS_PASSWORD":      func(c *Config, v string) error { c.NATS.Password = Secret(v); return nil },
 	"CTIBRIDGE_NATS_TOKEN":         func(c *Config, v string) error { c.NATS.Token = Secret(v); return nil },
 	"CTIBRIDGE_NATS_DATA_DIR":      func(c *Config, v string) error { c.NATS.DataDir = v; return nil },
+	"CTIBRIDGE_NATS_STREAM":        func(c *Config, v string) error { c.NATS.Stream = v; return nil },
+	"CTIBRIDGE_NATS_STATE_VIEW": func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", v)
+		}
+		c.NATS.StateView = b
+		return nil
+	},
 	"CTIBRIDGE_NATS_REPLICAS":      intVar(func(c *Config, n int) { c.NATS.Replicas = n }),
 	"CTIBRIDGE_NATS_BUFFER_SIZE":   intVar(func(c *Config, n int) { c.NATS.BufferSize = n }),
 	"CTIBRIDGE_NATS_MAX_IN_FLIGHT": intVar(func(c *Config, n int) { c.NATS.MaxInFlight = n }),

@@ -278,8 +278,10 @@ func (s *State) Summary() Summary {
 	return sum
 }
 
-// compareIDs orders call ids numerically when both are numbers (global
-// call ids usually are), else lexically.
+// CompareCallIDs is the order of Calls and CallsOn: numerically when both
+// ids are numbers (global call ids usually are), else lexically.
+func CompareCallIDs(a, b string) int { return compareIDs(a, b) }
+
 func compareIDs(a, b string) int {
 	if len(a) != len(b) && isDigits(a) && isDigits(b) {
 		if len(a) < len(b) {
