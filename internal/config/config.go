@@ -274,14 +274,6 @@ var envVars = map[string]func(*Config, string) error{
 	"CTIBRIDGE_NATS_TOKEN":         func(c *Config, v string) error { c.NATS.Token = Secret(v); return nil },
 	"CTIBRIDGE_NATS_DATA_DIR":      func(c *Config, v string) error { c.NATS.DataDir = v; return nil },
 	"CTIBRIDGE_NATS_STREAM":        func(c *Config, v string) error { c.NATS.Stream = v; return nil },
-	"CTIBRIDGE_NATS_STATE_VIEW": func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("not true or false: %q", v)
-		}
-		c.NATS.StateView = b
-		return nil
-	},
 	"CTIBRIDGE_NATS_REPLICAS":      intVar(func(c *Config, n int) { c.NATS.Replicas = n }),
 	"CTIBRIDGE_NATS_BUFFER_SIZE":   intVar(func(c *Config, n int) { c.NATS.BufferSize = n }),
 	"CTIBRIDGE_NATS_MAX_IN_FLIGHT": intVar(func(c *Config, n int) { c.NATS.MaxInFlight = n }),
@@ -294,6 +286,14 @@ var envVars = map[string]func(*Config, string) error{
 			return fmt.Errorf("not a number: %q", v)
 		}
 		c.NATS.BufferBytes = n
+		return nil
+	},
+	"CTIBRIDGE_NATS_STATE_VIEW": func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", v)
+		}
+		c.NATS.StateView = b
 		return nil
 	},
 	"CTIBRIDGE_HTTP_LISTEN": func(c *Config, v string) error { c.HTTP.Listen = v; return nil },

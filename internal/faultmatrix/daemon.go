@@ -14,15 +14,19 @@ import (
 // BuildBridge compiles cmd/bridge into dir and returns the binary's path.
 // It needs the go tool and the module's source (tests and `go run` of the
 // repository's commands have both).
-func BuildBridge(dir string) (string, error) {
+func BuildBridge(dir string) (string, error) { return BuildCommand(dir, "bridge") }
+
+// BuildCommand builds the command cmd/<name> (bridge, replay, ctisim)
+// into dir and returns the binary's path.
+func BuildCommand(dir, name string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	bin := filepath.Join(dir, "bridge")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/ctibridge/ctibridge/cmd/bridge").CombinedOutput()
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/ctibridge/ctibridge/cmd/"+name).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("faultmatrix: go build ./cmd/bridge: %w\n%s", err, out)
+		return "", fmt.Errorf("faultmatrix: go build ./cmd/%s: %w\n%s", name, err, out)
 	}
 	return bin, nil
 }
