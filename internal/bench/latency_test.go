@@ -123,6 +123,8 @@ const latencySeed = 3
 // in the window, and as a cross-check from the stream itself the p99 from
 // the event's times.received to the server's storage timestamp (taken
 // just before the PubAck is sent). The product's target is p99 ≤ 2 ms.
+// As a baseline on the same server it then publishes the same events raw
+// at the same rate (rawLatency) and reports that p99 and the ratio.
 //
 //	go test -run '^$' -bench 'Latency10k' -benchtime 50000x -count 3 ./internal/bench
 func BenchmarkLatency10k(b *testing.B) {
@@ -230,6 +232,11 @@ func benchLatency(b *testing.B, sim latencySim) {
 	mu.Lock()
 	acks := sortedCopy(lat)
 	mu.Unlock()
+	// The baseline: the same events published raw at the same rate to the
+	// same server (the simulator stopped).
+	raw := rawLatency(b, n, msgs[:min(len(msgs), b.N)])
+	b.ReportMetric(micros(quantile(raw, 0.99)), "raw-p99-µs")
+	b.ReportMetric(float64(quantile(acks, 0.99))/float64(quantile(raw, 0.99)), "p99/raw-p99")
 	b.ReportMetric(micros(quantile(acks, 0.50)), "p50-µs")
 	b.ReportMetric(micros(quantile(acks, 0.99)), "p99-µs")
 	b.ReportMetric(micros(quantile(acks, 0.999)), "p99.9-µs")
