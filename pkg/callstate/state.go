@@ -179,6 +179,18 @@ func (s *State) Call(id string) (Call, bool) {
 	return cloneCall(c), true
 }
 
+// VisitCall calls fn with the call's own record, without copying it, and
+// reports whether the call exists. fn must neither keep nor change c: it
+// is the state's, valid until the next Apply. For hot paths that only
+// read a field or two (pkg/stateview indexes calls by line this way).
+func (s *State) VisitCall(id string, fn func(c *Call)) bool {
+	c, ok := s.calls[id]
+	if ok {
+		fn(c)
+	}
+	return ok
+}
+
 // Calls returns every call in progress, by id.
 func (s *State) Calls() []Call {
 	out := make([]Call, 0, len(s.calls))

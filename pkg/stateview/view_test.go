@@ -18,7 +18,9 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
-func startBucket(t *testing.T) (*nats.Conn, natsjs.KeyValue) {
+func startBucket(t *testing.T) (*nats.Conn, natsjs.KeyValue) { return startBucketB(t) }
+
+func startBucketB(t testing.TB) (*nats.Conn, natsjs.KeyValue) {
 	t.Helper()
 	_, nc := storetest.StartServer(t, t.TempDir())
 	js, err := natsjs.New(nc)
