@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,16 +155,25 @@ func (s inProcess) setRate(r float64) error     { return s.SetRate(r) }
 
 func (p *simProcess) nodeInfo() []ctisim.NodeInfo { return p.nodes }
 
+// latencyLayout1 runs the latency benchmarks on the first subject layout
+// (one stored subject per call event, no compression), for comparing the
+// layouts in one session.
+var latencyLayout1 = flag.Bool("latency.layout1", false, "BenchmarkLatency10k*: publish and store in subject layout 1 (as before layout 2 and S2)")
+
 func benchLatency(b *testing.B, sim latencySim) {
 	b.StopTimer()
 	rate := calibrateCallRate(b)
-	n := startNATS(b)
+	layout := layoutV2
+	if *latencyLayout1 {
+		layout = layoutV1
+	}
+	n := startNATSLayout(b, layout)
 	var (
 		recording atomic.Bool
 		mu        sync.Mutex
 		lat       = make([]time.Duration, 0, b.N+b.N/10)
 	)
-	p := startDirect(b, sim.nodeInfo(), n, func(d time.Duration) {
+	p := startDirectLayout(b, sim.nodeInfo(), n, layout, func(d time.Duration) {
 		if recording.Load() {
 			mu.Lock()
 			lat = append(lat, d)
@@ -234,7 +244,7 @@ func benchLatency(b *testing.B, sim latencySim) {
 	mu.Unlock()
 	// The baseline: the same events published raw at the same rate to the
 	// same server (the simulator stopped).
-	raw := rawLatency(b, n, msgs[:min(len(msgs), b.N)])
+	raw := rawLatency(b, n, layout, msgs[:min(len(msgs), b.N)])
 	b.ReportMetric(micros(quantile(raw, 0.99)), "raw-p99-µs")
 	b.ReportMetric(float64(quantile(acks, 0.99))/float64(quantile(raw, 0.99)), "p99/raw-p99")
 	b.ReportMetric(micros(quantile(acks, 0.50)), "p50-µs")

@@ -70,6 +70,7 @@ type publishSink struct {
 	enc    *schema.Encoder
 	pub    *jetstream.Publisher
 	clock  *ackClock
+	layout storeLayout
 	failed atomic.Int64
 }
 
@@ -79,6 +80,7 @@ func (s *publishSink) Emit(ev schema.Event) {
 		s.failed.Add(1)
 		return
 	}
+	s.layout.subject(&msg, &ev)
 	s.clock.received = ev.Received
 	if err := s.pub.PublishEncoded(msg); err != nil {
 		s.failed.Add(1)
@@ -96,6 +98,12 @@ type directPipeline struct {
 }
 
 func startDirect(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, onAck func(time.Duration)) *directPipeline {
+	return startDirectLayout(tb, nodes, n, layoutV2, onAck)
+}
+
+// startDirectLayout is startDirect publishing the subjects of layout l
+// (n's stream must be of that layout).
+func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l storeLayout, onAck func(time.Duration)) *directPipeline {
 	tb.Helper()
 	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: benchCluster})
 	if err != nil {
@@ -116,7 +124,7 @@ func startDirect(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, onAck func(
 			tb.Errorf("publisher: %v", err)
 		}
 	})
-	sink := &publishSink{enc: enc, pub: pub, clock: clock}
+	sink := &publishSink{enc: enc, pub: pub, clock: clock, layout: l}
 	cfg := engineConfigFor(nodes)
 	cfg.Sink = sink
 	cfg.BridgeInstance = uniqueInstance("direct")

@@ -21,7 +21,7 @@ import (
 // PublishMsgAsync at 10,000 per second (bursts of 10 every millisecond,
 // at most 1,024 in flight as the bridge's publisher) to the same server,
 // and the time from each PublishMsgAsync to its PubAck, sorted.
-func rawLatency(tb testing.TB, n *natsEnv, evs []decoded) []time.Duration {
+func rawLatency(tb testing.TB, n *natsEnv, l storeLayout, evs []decoded) []time.Duration {
 	tb.Helper()
 	msgs := make([]*nats.Msg, len(evs))
 	for i := range evs {
@@ -30,7 +30,7 @@ func rawLatency(tb testing.TB, n *natsEnv, evs []decoded) []time.Duration {
 			h[k] = v
 		}
 		h.Set(schema.HeaderMsgID, "raw-"+strconv.Itoa(i))
-		msgs[i] = &nats.Msg{Subject: schema.Subject(benchCluster, &evs[i].ev), Header: h, Data: evs[i].data}
+		msgs[i] = &nats.Msg{Subject: l.published(&evs[i].ev), Header: h, Data: evs[i].data}
 	}
 	sent := make([]time.Time, len(msgs))
 	lat := make([]time.Duration, 0, len(msgs))

@@ -75,6 +75,14 @@ func (l storeLayout) subject(m *schema.Msg, ev *schema.Event) {
 	}
 }
 
+// published is the subject the layout publishes ev on.
+func (l storeLayout) published(ev *schema.Event) string {
+	if l.v1 && ev.Family == schema.FamilyCall {
+		return schema.StoredSubject(benchCluster, ev) + "." + schema.EscapeToken(ev.Name)
+	}
+	return schema.Subject(benchCluster, ev)
+}
+
 // scaleResult is what one layout's run measured.
 type scaleResult struct {
 	layout   storeLayout
