@@ -144,6 +144,27 @@ channels:
         $ref: '#/components/messages/callEvent'
       callEventStructured:
         $ref: '#/components/messages/callEventStructured'
+  stateViewLine:
+    address: '$KV.cti-state.line.{dn}'
+    title: The state view, one line (JetStream KV bucket cti-state, key line.<dn>)
+    description: |
+      The current state of a line and the calls on it, kept by the bridge; read the
+      key, then watch it (a KV watch delivers the current value, then every change).
+    parameters:
+      dn:
+        description: The line's directory number, escaped with KeyToken (e.g. 1001, or =2B4930123 for +4930123).
+    messages:
+      lineState:
+        $ref: '#/components/messages/lineState'
+  stateViewDevice:
+    address: '$KV.cti-state.device.{name}'
+    title: The state view, one device (JetStream KV bucket cti-state, key device.<name>)
+    parameters:
+      name:
+        description: The device (terminal) name, escaped with KeyToken.
+    messages:
+      deviceState:
+        $ref: '#/components/messages/deviceState'
 operations:
 {{- range .Families}}
   receive{{.Family}}Events:
@@ -161,11 +182,35 @@ operations:
     messages:
       - $ref: '#/channels/callHistory/messages/callEvent'
       - $ref: '#/channels/callHistory/messages/callEventStructured'
+  watchLine:
+    action: receive
+    channel:
+      $ref: '#/channels/stateViewLine'
+    messages:
+      - $ref: '#/channels/stateViewLine/messages/lineState'
+  watchDevice:
+    action: receive
+    channel:
+      $ref: '#/channels/stateViewDevice'
+    messages:
+      - $ref: '#/channels/stateViewDevice/messages/deviceState'
 components:
   parameters:
     cluster:
       description: CUCM cluster name, escaped with EscapeToken (e.g. lab).
   messages:
+    lineState:
+      name: lineState
+      title: A line's current state (KV value)
+      contentType: application/json
+      payload:
+        $ref: './schemas/stateview-line.v1.json'
+    deviceState:
+      name: deviceState
+      title: A device's current state (KV value)
+      contentType: application/json
+      payload:
+        $ref: './schemas/stateview-device.v1.json'
 {{- range .Families}}
     {{.Family}}Event:
       name: {{.Family}}Event
