@@ -11,6 +11,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // latencyRate is the load of the latency target: 10,000 events per
@@ -160,6 +161,10 @@ func (p *simProcess) nodeInfo() []ctisim.NodeInfo { return p.nodes }
 // layouts in one session.
 var latencyLayout1 = flag.Bool("latency.layout1", false, "BenchmarkLatency10k*: publish and store in subject layout 1 (as before layout 2 and S2)")
 
+// latencyStateView runs the state view beside the pipeline, as the bridge
+// does by default (nats.stateView).
+var latencyStateView = flag.Bool("latency.stateview", false, "BenchmarkLatency10k*: run the state view (pkg/stateview) beside the pipeline, as the bridge does by default")
+
 func benchLatency(b *testing.B, sim latencySim) {
 	b.StopTimer()
 	rate := calibrateCallRate(b)
@@ -168,12 +173,16 @@ func benchLatency(b *testing.B, sim latencySim) {
 		layout = layoutV1
 	}
 	n := startNATSLayout(b, layout)
+	var view *stateview.View
+	if *latencyStateView {
+		view = startStateView(b, n)
+	}
 	var (
 		recording atomic.Bool
 		mu        sync.Mutex
 		lat       = make([]time.Duration, 0, b.N+b.N/10)
 	)
-	p := startDirectLayout(b, sim.nodeInfo(), n, layout, func(d time.Duration) {
+	p := startDirectLayout(b, sim.nodeInfo(), n, layout, view, func(d time.Duration) {
 		if recording.Load() {
 			mu.Lock()
 			lat = append(lat, d)
