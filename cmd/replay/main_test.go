@@ -355,6 +355,38 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("tail --line", func(t *testing.T) {
+		dn, _ := storetest.Line(3)
+		code, out, errs := replay(t, append(srv, "tail", "--line", dn, "--since", "1h", "--count", "5", "--json")...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 5 {
+			t.Fatalf("%d events, want 5:\n%s", len(lines), out)
+		}
+		for _, l := range lines {
+			var e callEventJSON
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatal(err)
+			}
+			var d schema.Data
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			ev := schema.Event{Family: schema.FamilyCall, Data: d}
+			if d.Address != nil {
+				if d.Address.DN != dn {
+					t.Fatalf("address event of line %s", d.Address.DN)
+				}
+				continue
+			}
+			if schema.CallLine(&ev) != dn {
+				t.Fatalf("event %s (%s) is not about line %s", e.Event, e.Subject, dn)
+			}
+		}
+	})
+
 	t.Run("tail", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

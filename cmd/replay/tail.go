@@ -13,7 +13,7 @@ import (
 )
 
 func (a *app) tailCmd() *cobra.Command {
-	var since, subject string
+	var since, subject, line string
 	var count int
 	c := &cobra.Command{
 		Use:   "tail",
@@ -21,9 +21,15 @@ func (a *app) tailCmd() *cobra.Command {
 		Long: `tail follows the event stream and prints one line per event as it is stored:
 time, stream sequence, entity, event name and the essentials (connection
 states, service causes, reasons). It runs until interrupted (Ctrl-C), or
-until --count events were printed. --json prints one JSON object per line.`,
+until --count events were printed. --json prints one JSON object per line.
+--line DN keeps one line's events: its call events (those about its
+connections and terminal connections) and its own address events. The
+stream stores a call event under its call alone, so this is a filter here,
+on the events read; a live service does the same on the server with a core
+subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).`,
 		Example: `  replay tail
   replay tail --since 5m --subject 'cti.lab.call.>'
+  replay tail --line 1001 --since 10m
   replay tail --json --count 100`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -56,6 +62,9 @@ until --count events were printed. --json prints one JSON object per line.`,
 			}
 			n := 0
 			_, err = st.ReadEvents(ctx, q, func(r replaystore.Record) error {
+				if line != "" && !onLine(&r.Event, line) {
+					return nil
+				}
 				if a.jsonOut {
 					data, _ := json.Marshal(r.Event.Data)
 					line, _ := json.Marshal(callEventJSON{Seq: r.Seq, Time: r.Event.Time, Event: r.Event.Name, ID: r.Envelope.ID, Subject: r.Subject, Data: data})
@@ -75,7 +84,21 @@ until --count events were printed. --json prints one JSON object per line.`,
 	c.Flags().StringVar(&since, "since", "", "start this long ago (5m) or at this time, instead of with the next new event")
 	c.Flags().StringVar(&subject, "subject", "", "NATS subject filter (default cti.<cluster>.>)")
 	c.Flags().IntVar(&count, "count", 0, "stop after this many events")
+	c.Flags().StringVar(&line, "line", "", "only the events of this line (directory number): its call events and its address events")
 	return c
+}
+
+// onLine reports whether ev is one of line dn's events: a call event about
+// its connection or terminal connection (schema.CallLine), or an event of
+// the address itself.
+func onLine(ev *schema.Event, dn string) bool {
+	switch ev.Family {
+	case schema.FamilyCall:
+		return schema.CallLine(ev) == dn
+	case schema.FamilyAddress:
+		return ev.Entity == dn
+	}
+	return false
 }
 
 // describe renders an event on one line for people.
