@@ -363,3 +363,64 @@ func FuzzUnescapeToken(f *testing.F) {
 		}
 	})
 }
+
+// KV keys come back from the bucket (a watch, a key listing): whatever
+// UnescapeKeyToken accepts is exactly KeyToken's output, and it never
+// panics.
+var keyTokenSeeds = []string{"", "=", "=2B4930123", "1001", "SEP=2ELobby", "=2b", "=41", "=G1", "a+b", "~20", "=C3=AB"}
+
+func FuzzUnescapeKeyToken(f *testing.F) {
+	for _, s := range keyTokenSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		s, err := UnescapeKeyToken(tok)
+		if err != nil {
+			if !errors.Is(err, ErrToken) {
+				t.Fatalf("error %v does not wrap ErrToken", err)
+			}
+		} else if KeyToken(s) != tok {
+			t.Fatalf("UnescapeKeyToken(%q) = %q but KeyToken gives %q", tok, s, KeyToken(s))
+		}
+		back, err := UnescapeKeyToken(KeyToken(tok))
+		if err != nil || back != tok {
+			t.Fatalf("round trip %q -> %q -> %q, %v", tok, KeyToken(tok), back, err)
+		}
+	})
+}
+
+// Subjects come from the stream and from live subscriptions: ParseSubject
+// never panics, and what it accepts is what Subject or StoredSubject
+// produce.
+var subjectSeeds = []string{"cti.lab.call.42", "cti.lab.call.42.1001.ConnAlertingEv", "cti.lab.call.42.~.CallActiveEv",
+	"cti.lab.provider.ProvInServiceEv", "cti.lab.terminal.SEP1.CiscoTermInServiceEv", "cti.lab.call.42.CallActiveEv",
+	"cti..call.1.~.X", "cti.lab.call.~2e.~.X", "", "cti"}
+
+func FuzzParseSubject(f *testing.F) {
+	for _, s := range subjectSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, subject string) {
+		p, err := ParseSubject(subject)
+		if err != nil {
+			if !errors.Is(err, ErrSubject) {
+				t.Fatalf("error %v does not wrap ErrSubject", err)
+			}
+			return
+		}
+		ev := Event{Family: p.Family, Entity: p.Entity, Name: p.Name}
+		if p.Family == FamilyCall {
+			ev.Data.Call = &CallData{Connection: &ConnectionData{Address: p.Line}}
+			if p.Line == "" {
+				ev.Data.Call.Connection = nil
+			}
+		}
+		want := Subject(p.Cluster, &ev)
+		if p.Stored {
+			want = StoredSubject(p.Cluster, &ev)
+		}
+		if want != subject {
+			t.Fatalf("ParseSubject(%q) = %+v, which makes %q", subject, p, want)
+		}
+	})
+}
