@@ -179,6 +179,14 @@ func (s *State) Call(id string) (Call, bool) {
 	return cloneCall(c), true
 }
 
+// HasAddress and HasTerminal report whether the provider reported the
+// address or terminal (an event of its family was folded), without
+// copying it.
+func (s *State) HasAddress(dn string) bool { _, ok := s.addresses[dn]; return ok }
+
+// HasTerminal: see HasAddress.
+func (s *State) HasTerminal(name string) bool { _, ok := s.terminals[name]; return ok }
+
 // VisitCall calls fn with the call's own record, without copying it, and
 // reports whether the call exists. fn must neither keep nor change c: it
 // is the state's, valid until the next Apply. For hot paths that only

@@ -90,8 +90,10 @@ type Stats struct {
 	// Events folded; Writes acknowledged; Failures (writes that failed
 	// or timed out and were retried).
 	Events, Writes, Failures uint64
-	// Dirty keys waiting to be written; InFlight writes unacknowledged.
-	Dirty, InFlight int
+	// Dirty keys waiting to be written; InFlight writes unacknowledged;
+	// Keys the view has written or will write (bounded by the lines and
+	// devices the provider reported).
+	Dirty, InFlight, Keys int
 }
 
 // View keeps the state bucket. Apply may be called from any goroutine
@@ -106,6 +108,9 @@ type View struct {
 	acks   chan ack
 	mu     sync.RWMutex // Close vs Apply
 	closed bool
+	// ended is closed when Run returns: Apply no longer waits for room.
+	ended     chan struct{}
+	endedOnce sync.Once
 
 	// Owned by Run.
 	st        *callstate.State
@@ -119,7 +124,7 @@ type View struct {
 	retryTime *time.Timer
 
 	events, writes, failures atomic.Uint64
-	nDirty, nInflight        atomic.Int64
+	nDirty, nInflight, nKeys atomic.Int64
 }
 
 // callKeys are the keys of one call's lines and devices.
@@ -140,6 +145,7 @@ func New(cfg Config) (*View, error) {
 		cfg: cfg, log: cfg.Logger.With().Str("component", "stateview").Logger(),
 		prefix: "$KV." + cfg.Bucket + ".",
 		in:     make(chan schema.Event, cfg.Queue),
+		ended:  make(chan struct{}),
 		acks:   make(chan ack, 2*cfg.MaxInFlight),
 		st:     callstate.New(), index: map[string]*callKeys{}, keyCalls: map[string]map[string]bool{},
 		dirty: map[string]bool{}, updated: map[string]time.Time{}, inflight: map[string]bool{},
@@ -161,12 +167,17 @@ func New(cfg Config) (*View, error) {
 func (v *View) key(subject string) string { return strings.TrimPrefix(subject, v.prefix) }
 
 // Apply hands one published event to the view, in publish order. It
-// blocks while the queue is full; after Close it does nothing.
+// blocks while the queue is full; after Close, or once Run has returned,
+// it does nothing.
 func (v *View) Apply(ev schema.Event) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if !v.closed {
-		v.in <- ev
+	if v.closed {
+		return
+	}
+	select {
+	case v.in <- ev:
+	case <-v.ended:
 	}
 }
 
@@ -184,12 +195,13 @@ func (v *View) Close() {
 // Stats returns the counters.
 func (v *View) Stats() Stats {
 	return Stats{Events: v.events.Load(), Writes: v.writes.Load(), Failures: v.failures.Load(),
-		Dirty: int(v.nDirty.Load()), InFlight: int(v.nInflight.Load())}
+		Dirty: int(v.nDirty.Load()), InFlight: int(v.nInflight.Load()), Keys: int(v.nKeys.Load())}
 }
 
 // Run folds the events and writes the keys until Close (then it drains and
 // returns nil) or until ctx ends (it returns at once).
 func (v *View) Run(ctx context.Context) error {
+	defer v.endedOnce.Do(func() { close(v.ended) })
 	v.retryTime = time.NewTimer(time.Hour)
 	defer v.retryTime.Stop()
 	var drainBy <-chan time.Time
@@ -226,6 +238,7 @@ func (v *View) Run(ctx context.Context) error {
 		// dirty and in-flight counts after the n-th event's writes began.
 		v.nDirty.Store(int64(len(v.dirty)))
 		v.nInflight.Store(int64(len(v.inflight)))
+		v.nKeys.Store(int64(len(v.updated)))
 		v.events.Store(folded)
 		if input == nil && len(v.dirty) == 0 && len(v.inflight) == 0 {
 			return nil
@@ -262,16 +275,22 @@ func (v *View) apply(ev schema.Event) {
 }
 
 // refresh re-indexes one call after an event and marks the keys of its
-// lines and devices, before and after.
+// lines and devices, before and after. Only lines and devices the
+// provider reported have keys: the far end of a call (any number at all)
+// never enters the index, so it stays bounded by the configuration.
 func (v *View) refresh(id string, at time.Time) {
 	var keys []string
 	v.st.VisitCall(id, func(c *callstate.Call) {
 		lines, devices := linesOf(c)
 		for _, dn := range lines {
-			keys = append(keys, schema.LineKey(dn))
+			if v.st.HasAddress(dn) {
+				keys = append(keys, schema.LineKey(dn))
+			}
 		}
 		for _, d := range devices {
-			keys = append(keys, schema.DeviceKey(d))
+			if v.st.HasTerminal(d) {
+				keys = append(keys, schema.DeviceKey(d))
+			}
 		}
 		slices.Sort(keys)
 		keys = slices.Compact(keys)

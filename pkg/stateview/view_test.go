@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,5 +221,41 @@ func TestWatchLineSeesCallsComeAndGo(t *testing.T) {
 	}
 	if _, err := kv.Get(ctx, schema.LineKey("+4930999")); !errors.Is(err, natsjs.ErrKeyNotFound) {
 		t.Fatalf("a number the provider never reported has a key: %v", err)
+	}
+}
+
+// A call to a number the provider never reported (the far end) leaves no
+// trace in the view: no key, nothing kept for it once the call is over.
+func TestFarEndsLeaveNoState(t *testing.T) {
+	nc, kv := startBucket(t)
+	v, stop := run(t, nc)
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 400, Lines: 4})
+	for _, ev := range evs {
+		if ev.Family == schema.FamilyCall && ev.Data.Call != nil && ev.Data.Call.Connection != nil {
+			// Every call's connections now point at numbers outside the
+			// configuration.
+			c := *ev.Data.Call
+			cn := *c.Connection
+			cn.Address = "+49" + cn.Address
+			c.Connection = &cn
+			c.TerminalConnection = nil
+			ev.Data.Call = &c
+		}
+		v.Apply(ev)
+	}
+	stop()
+	if st := v.Stats(); st.Keys > 8 {
+		t.Fatalf("the view tracks %d keys for 4 phones with a line each", st.Keys)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys.Keys() {
+		if strings.Contains(k, "=2B49") {
+			t.Fatalf("a far end got key %s", k)
+		}
 	}
 }
