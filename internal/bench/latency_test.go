@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"flag"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -207,6 +208,8 @@ func benchLatency(b *testing.B, sim latencySim) {
 
 	s0 := n.lastSeq(b)
 	recording.Store(true)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
 	b.StartTimer()
 	// Counted by the ack observer, not by the publisher's ack counter:
@@ -218,6 +221,7 @@ func benchLatency(b *testing.B, sim latencySim) {
 	})
 	b.StopTimer()
 	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
 	recording.Store(false)
 	s1 := n.lastSeq(b)
 	if err := sim.setRate(0); err != nil {
@@ -251,6 +255,11 @@ func benchLatency(b *testing.B, sim latencySim) {
 	mu.Lock()
 	acks := sortedCopy(lat)
 	mu.Unlock()
+	// What the garbage collector has to keep up with: the bridge's path and
+	// the embedded server allocate this per event (the simulator runs in
+	// its own process, except in the InProcess variant).
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(len(acks)), "alloc-B/event")
+	b.ReportMetric(float64(ms1.NumGC-ms0.NumGC), "gc-cycles")
 	// The baseline: the same events published raw at the same rate to the
 	// same server (the simulator stopped).
 	raw := rawLatency(b, n, layout, msgs[:min(len(msgs), b.N)])
@@ -265,4 +274,5 @@ func benchLatency(b *testing.B, sim latencySim) {
 	b.ReportMetric(rate, "calls/s")
 	b.ReportMetric(w.cpuPerEvent(), "cpu-µs/event")
 	b.ReportMetric(float64(w.cpu)/float64(w.duration()), "cpus")
+
 }
