@@ -40,13 +40,13 @@ type service struct {
 	Restart         string            `yaml:"restart"`
 	StopGracePeriod string            `yaml:"stop_grace_period"`
 	Expose          []string          `yaml:"expose"`
-	Entrypoint  []string          `yaml:"entrypoint"`
-	Command     []string          `yaml:"command"`
-	Environment map[string]string `yaml:"environment"`
-	Volumes     []string          `yaml:"volumes"`
-	Ports       []string          `yaml:"ports"`
-	Profiles    []string          `yaml:"profiles"`
-	Networks    map[string]struct {
+	Entrypoint      []string          `yaml:"entrypoint"`
+	Command         []string          `yaml:"command"`
+	Environment     map[string]string `yaml:"environment"`
+	Volumes         []string          `yaml:"volumes"`
+	Ports           []string          `yaml:"ports"`
+	Profiles        []string          `yaml:"profiles"`
+	Networks        map[string]struct {
 		Aliases []string `yaml:"aliases"`
 	} `yaml:"networks"`
 	Healthcheck struct {
