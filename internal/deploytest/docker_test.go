@@ -95,7 +95,10 @@ func TestComposeStackInDocker(t *testing.T) {
 		t.Errorf("no BridgeStarted with version %s in the timeline:\n%s", s.version, out)
 	}
 	metrics := s.get("http://" + bridge + ":8080/metrics")
-	for _, want := range []string{"ctibridge_failovers_total 1", "ctibridge_provider_state 16"} {
+	for _, want := range []string{"ctibridge_failovers_total 1", "ctibridge_provider_state 16",
+		`ctibridge_ctimanager_connected{address="ctim-b:2758",ctimanager="ctim-b",least_priority="false"} 1`,
+		`ctibridge_ctimanager_connected{address="ctim-a:2748",ctimanager="ctim-a",least_priority="false"} 0`,
+		`ctibridge_provider_open_duration_seconds_count 2`} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`).MatchString(metrics) {
 			t.Errorf("bridge /metrics has no %q after the failover", want)
 		}
