@@ -34,9 +34,13 @@ CMD ["run", "--config", "/etc/ctibridge/bridge.yaml"]
 
 # The image from binaries built outside Docker (see above). It comes before
 # the build stage so that `--target prebuilt` never needs GO_IMAGE, even
-# with the classic builder, which builds every stage up to its target.
+# with the classic builder, which builds every stage up to its target. For
+# the same reason the classic builder builds this stage from the
+# repository's context on the way to the default target (and discards
+# it): go.mo[d] matches there, where the binaries do not, since a COPY
+# whose patterns all match nothing fails.
 FROM runtime AS prebuilt
-COPY bridge replay ctisim /usr/local/bin/
+COPY go.mo[d] bridge* replay* ctisim* /usr/local/bin/
 
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
