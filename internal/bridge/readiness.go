@@ -39,12 +39,18 @@ func ctiManagerReasons(st ctiengine.Status, now time.Time) []string {
 	return out
 }
 
-// stamp is t in UTC with how long ago or ahead it is.
+// stamp is t in UTC with how long ago or ahead it is (to the tenth of a
+// second under 10 s, where a retry interval can be that short).
 func stamp(t, now time.Time) string {
-	d := now.Sub(t).Round(time.Second)
-	rel := d.String() + " ago"
-	if d < 0 {
-		rel = "in " + (-d).String()
+	d := t.Sub(now)
+	if d.Abs() < 10*time.Second {
+		d = d.Round(100 * time.Millisecond)
+	} else {
+		d = d.Round(time.Second)
+	}
+	rel := "in " + d.String()
+	if d <= 0 {
+		rel = (-d).String() + " ago"
 	}
 	return t.UTC().Format(time.RFC3339) + " (" + rel + ")"
 }
