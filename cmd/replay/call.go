@@ -75,7 +75,7 @@ filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
 				return writeJSON(a.stdout, out)
 			}
 			w := a.stdout
-			fmt.Fprintf(w, "Call %s in cluster %s: %d events, %s → %s (times UTC)\n\n", id, cluster, len(recs), ts(recs[0].Event.Time), ts(recs[len(recs)-1].Event.Time))
+			fmt.Fprintf(w, "Call %s in cluster %s: %d events, %s → %s (times %s)\n\n", id, cluster, len(recs), a.clk.ts(recs[0].Event.Time), a.clk.ts(recs[len(recs)-1].Event.Time), a.clk.zone())
 			tw := newTable(w)
 			fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tADDRESS\tCONNECTION\tTERMINAL\tCAUSE\tFLAGS")
 			for _, r := range recs {
@@ -112,7 +112,7 @@ filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
 				if cause == "" && r.Event.Data.Cause != 0 {
 					cause = schema.CauseNames[r.Event.Data.Cause]
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, clock(r.Event.Time), r.Event.Name, addr, conn, term, orDash(cause), orDash(strings.Join(notes, ", ")))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, a.clk.clock(r.Event.Time), r.Event.Name, addr, conn, term, orDash(cause), orDash(strings.Join(notes, ", ")))
 			}
 			tw.Flush()
 			if !alive {

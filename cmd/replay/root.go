@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
+	_ "time/tzdata" // --tz works on hosts without a zone database (containers)
 
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/rs/zerolog"
@@ -43,6 +45,10 @@ type app struct {
 	cluster                       string
 	jsonOut                       bool
 	verbose                       bool
+	tz                            string
+
+	// clk prints the times of human output (--tz).
+	clk clockFmt
 
 	store *replaystore.Store
 }
@@ -119,6 +125,15 @@ itself is never modified.`,
 	f.StringVar(&a.cluster, "cluster", "", "CUCM cluster (default: the only cluster in the log)")
 	f.BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log diagnostics to stderr")
+	f.StringVar(&a.tz, "tz", "UTC", "time zone of printed times and of times given without an offset: UTC, Local, or an IANA name such as Europe/Berlin")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		loc, err := loadZone(a.tz)
+		if err != nil {
+			return usageError{err}
+		}
+		a.clk = clockFmt{loc: loc}
+		return nil
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.timelineCmd(), a.stateCmd(), a.callCmd(), a.tailCmd(), a.exportCmd(), a.republishCmd(), a.reportCmd())
 	return root
@@ -152,12 +167,35 @@ func (a *app) open(ctx context.Context) (*replaystore.Store, error) {
 	return st, nil
 }
 
-// clusterOf returns --cluster or the log's only cluster.
+// clusterOf returns --cluster, checked against the log, or the log's
+// only cluster.
 func (a *app) clusterOf(ctx context.Context, st *replaystore.Store) (string, error) {
-	if a.cluster != "" {
-		return a.cluster, nil
+	if a.cluster == "" {
+		return st.Cluster(ctx)
 	}
-	return st.Cluster(ctx)
+	ok, err := st.HasCluster(ctx, a.cluster)
+	if err != nil || ok {
+		return a.cluster, err
+	}
+	have := "no cluster at all"
+	if cs, err := st.Clusters(ctx); err == nil && len(cs) > 0 {
+		have = strings.Join(cs, ", ")
+	}
+	return "", fmt.Errorf("--cluster %s: stream %s has no event of cluster %q; it holds %s", a.cluster, st.StreamName(), a.cluster, have)
+}
+
+// loadZone reads --tz. time.LoadLocation accepts "" and "UTC" as UTC and
+// "Local" as the machine's zone; Go's embedded zone database
+// (time/tzdata) makes IANA names work where the system has none.
+func loadZone(name string) (*time.Location, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, fmt.Errorf("--tz is empty: give UTC, Local or an IANA zone such as Europe/Berlin")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("--tz %q is not a time zone: give UTC, Local or an IANA zone such as Europe/Berlin", name)
+	}
+	return loc, nil
 }
 
 // noArgs is cobra.NoArgs with a usage error.

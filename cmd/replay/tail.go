@@ -48,7 +48,7 @@ until --count events were printed. --json prints one JSON object per line.`,
 			if since != "" {
 				if d, err := time.ParseDuration(since); err == nil {
 					q.StartTime = time.Now().Add(-d)
-				} else if t, err := parseAt(since, time.Now(), time.Now()); err == nil {
+				} else if t, err := parseAt(since, time.Now(), time.Now(), a.clk.location()); err == nil {
 					q.StartTime = t
 				} else {
 					return usagef("--since %q: give a duration (5m) or a time (RFC 3339)", since)
@@ -61,7 +61,7 @@ until --count events were printed. --json prints one JSON object per line.`,
 					line, _ := json.Marshal(callEventJSON{Seq: r.Seq, Time: r.Event.Time, Event: r.Event.Name, ID: r.Envelope.ID, Subject: r.Subject, Data: data})
 					fmt.Fprintf(a.stdout, "%s\n", line)
 				} else {
-					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", clock(r.Event.Time), r.Seq, describe(&r.Event))
+					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", a.clk.clock(r.Event.Time), r.Seq, describe(&r.Event))
 				}
 				n++
 				if count > 0 && n >= count {
