@@ -135,7 +135,7 @@ itself is never modified.`,
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.timelineCmd(), a.stateCmd(), a.callCmd(), a.tailCmd(), a.exportCmd(), a.republishCmd(), a.reportCmd())
+	root.AddCommand(a.timelineCmd(), a.stateCmd(), a.callCmd(), a.callsCmd(), a.deviceCmd(), a.tailCmd(), a.exportCmd(), a.republishCmd(), a.reportCmd())
 	return root
 }
 
