@@ -171,7 +171,6 @@ func cmpUint(a, b uint64) int {
 	return 0
 }
 
-
 // buildDeviceHistory folds a device's terminal and line events (in stream
 // order) into its history; from/to bound the events listed, not the state.
 func buildDeviceHistory(cluster, name string, lines []string, recs []replaystore.Record, from, to time.Time) deviceHistory {
