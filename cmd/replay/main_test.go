@@ -304,8 +304,8 @@ func TestCLI(t *testing.T) {
 				t.Fatalf("line %d is %s/%s %s, want %s/%s", i+1, ev.Name, ev.Entity, e.ID(), w.Name, w.Entity)
 			}
 		}
-		if code, _, _ := replay(t, append(srv, "export", "--format", "csv")...); code != 2 {
-			t.Errorf("--format csv: exit %d, want 2", code)
+		if code, _, _ := replay(t, append(srv, "export", "--format", "yaml")...); code != 2 {
+			t.Errorf("--format yaml: exit %d, want 2", code)
 		}
 	})
 

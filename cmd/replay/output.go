@@ -33,6 +33,14 @@ func (c clockFmt) ts(t time.Time) string {
 	return t.In(c.location()).Format(tsFormat)
 }
 
+// exact prints an instant with all its digits (RFC 3339), for files.
+func (c clockFmt) exact(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(c.location()).Format(time.RFC3339Nano)
+}
+
 // clock prints the time of day with milliseconds.
 func (c clockFmt) clock(t time.Time) string {
 	if t.IsZero() {

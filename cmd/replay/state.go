@@ -183,10 +183,10 @@ func printState(w io.Writer, clk clockFmt, cluster string, p replaystore.Point, 
 		tw = newTable(w)
 		fmt.Fprintln(tw, "KIND\tNAME\tSINCE\tCAUSE")
 		for _, t := range oosT {
-			fmt.Fprintf(tw, "terminal\t%s\t%s\t%s\n", t.Name, clk.ts(t.Since), orDash(t.CauseName))
+			fmt.Fprintf(tw, "terminal\t%s\t%s\t%s\n", t.Name, clk.ts(t.Since), causeName(t.Cause, t.CauseName))
 		}
 		for _, ad := range oosA {
-			fmt.Fprintf(tw, "address\t%s\t%s\t%s\n", ad.DN, clk.ts(ad.Since), orDash(ad.CauseName))
+			fmt.Fprintf(tw, "address\t%s\t%s\t%s\n", ad.DN, clk.ts(ad.Since), causeName(ad.Cause, ad.CauseName))
 		}
 		tw.Flush()
 	}

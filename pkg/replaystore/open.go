@@ -143,7 +143,7 @@ func redact(urls string) string {
 func (s *Store) openOffline() error {
 	root, err := findStoreRoot(s.cfg.StoreDir)
 	if err != nil {
-		return err
+		return configError{err} // the directory given is not a store: fix the argument
 	}
 	sweepStaleCopies()
 	tmp, err := os.MkdirTemp("", fmt.Sprintf("%s%d-*", copyPrefix, os.Getpid()))
