@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"bytes"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
