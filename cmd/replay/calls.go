@@ -222,11 +222,21 @@ func callNotes(c *calllog.Call) string {
 	return " (" + strings.Join(n, ", ") + ")"
 }
 
+// causeLabel prints a call's end cause with the Q.850 causes it stands
+// for: CAUSE_BUSY (203; Q.850 17 USERBUSY).
 func causeLabel(c *calllog.Cause) string {
 	if c == nil {
 		return "-"
 	}
-	return causeName(c.Code, c.Name)
+	label := causeName(c.Code, c.Name)
+	if len(c.Q850) == 0 {
+		return label
+	}
+	qs := make([]string, len(c.Q850))
+	for i, q := range c.Q850 {
+		qs[i] = strconv.Itoa(q) + " " + schema.Q850Names[q]
+	}
+	return strings.TrimSuffix(label, ")") + "; Q.850 " + strings.Join(qs, ", ") + ")"
 }
 
 // causeName prints a cause as its JTAPI name and code: CAUSE_BUSY (203).

@@ -293,4 +293,8 @@ func TestCauseFilter(t *testing.T) {
 	if causeMatches(nil, "busy") {
 		t.Error("a call without an end cause matches")
 	}
+	busy.Q850 = schema.Q850For(busy.Code)
+	if got := causeLabel(busy); got != "CAUSE_BUSY (203; Q.850 17 USERBUSY)" {
+		t.Errorf("label %q", got)
+	}
 }

@@ -59,10 +59,13 @@ func (g GlobalCallID) String() string {
 }
 
 // Cause is a JTAPI cause: the CallControl cause when the event has one
-// (BUSY 203 …), else the core Ev cause (NORMAL 100 …).
+// (BUSY 203 …), else the core Ev cause (NORMAL 100 …), with the Q.850
+// call-state causes of the CTIManager the bridge maps to it
+// (schema.Q850For), the values a CDR's cause fields carry.
 type Cause struct {
 	Code int    `json:"code"`
 	Name string `json:"name"`
+	Q850 []int  `json:"q850,omitempty"`
 }
 
 // Call is one call of the log.
@@ -312,7 +315,7 @@ func (c *Call) noteCause(ev *schema.Event) {
 		code = ev.Data.Cause
 	}
 	if code != 0 && (c.EndCause == nil || c.EndCause.Code == schema.CauseNormal) {
-		c.EndCause = &Cause{Code: code, Name: schema.CauseNames[code]}
+		c.EndCause = &Cause{Code: code, Name: schema.CauseNames[code], Q850: schema.Q850For(code)}
 	}
 }
 

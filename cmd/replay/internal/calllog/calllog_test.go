@@ -68,7 +68,8 @@ func TestBusyCallEndsWithBusy(t *testing.T) {
 		t.Fatalf("%d calls", len(calls))
 	}
 	c := calls[0]
-	if c.Status != StatusEnded || c.EndCause == nil || c.EndCause.Code != schema.CCCauseBusy || c.EndCause.Name != "CAUSE_BUSY" {
+	if c.Status != StatusEnded || c.EndCause == nil || c.EndCause.Code != schema.CCCauseBusy || c.EndCause.Name != "CAUSE_BUSY" ||
+		len(c.EndCause.Q850) != 1 || c.EndCause.Q850[0] != 17 {
 		t.Errorf("call %+v, end cause %+v", c, c.EndCause)
 	}
 	if c.GlobalCallID.String() != "cm1/7" || c.Calling != "1001" || c.Called != "1002" || len(c.Parties) != 2 || c.DurationMs != 500 {
