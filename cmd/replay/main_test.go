@@ -532,7 +532,7 @@ func TestExitCodes(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Examples:") {
 		t.Errorf("--help has no examples")
 	}
-	for _, sub := range []string{"timeline", "state", "call", "tail", "export", "republish", "report"} {
+	for _, sub := range []string{"timeline", "state", "call", "calls", "device", "tail", "export", "republish", "report"} {
 		_, out, _ := replay(t, sub, "--help")
 		if !strings.Contains(out, "Examples:") || !strings.Contains(out, "replay") {
 			t.Errorf("%s --help has no examples:\n%s", sub, out)

@@ -99,14 +99,18 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: `replay reads the CTI bridge's event log (CloudEvents in the JetStream stream
 "CTI") from a NATS server, or offline from a copied JetStream store directory,
 and tells what happened: the failover timeline, the state of every call and
-device at any moment, one call's history, a live tail, exports and reports.
+device at any moment, the calls (by DN, device, time, end cause), one call's
+and one device's history, a live tail, exports (JSON Lines, CSV) and
+reports. Times print in UTC unless --tz names a zone.
 
 The server defaults to $NATS_URL, else nats://127.0.0.1:4222. With --store DIR
 the directory is copied to a temporary directory and served in-process; DIR
 itself is never modified.`,
 		Example: `  replay --store ./data timeline
   replay --server nats://cti-nats:4222 --creds replay.creds state --at 14:02:17
-  replay --store ./data export --format jsonl > events.jsonl`,
+  replay --store ./data calls --dn 1001 --since 14:00 --until 14:30
+  replay --store ./data --tz Europe/Berlin device SEP001122330001
+  replay --store ./data export --format csv --since 14:00 --until 14:30 > incident.csv`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
