@@ -83,7 +83,6 @@ func runSnapshotter(t testing.TB, nc *nats.Conn, every int, interval time.Durati
 }
 
 func TestSnapshotterAndStateAt(t *testing.T) {
-	ctx := ctxT(t)
 	srv, nc := storetest.StartServer(t, t.TempDir())
 	js := storetest.CreateEventStream(t, nc, "CTI")
 	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 25_000, Failovers: []int{12_000}})
@@ -99,6 +98,8 @@ func TestSnapshotterAndStateAt(t *testing.T) {
 		}
 	}
 
+	// The reads' deadline starts after the (load-dependent) writes.
+	ctx := ctxT(t)
 	st, err := replaystore.Open(ctx, replaystore.Config{Server: srv.ClientURL()})
 	if err != nil {
 		t.Fatal(err)
