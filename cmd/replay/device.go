@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -146,7 +147,7 @@ NAME is the device name (SEP001122330001; any case) or a line's DN.
 				}
 				recs = append(recs, lrecs...)
 			}
-			slices.SortFunc(recs, func(x, y replaystore.Record) int { return cmpUint(x.Seq, y.Seq) })
+			slices.SortFunc(recs, func(x, y replaystore.Record) int { return cmp.Compare(x.Seq, y.Seq) })
 			recs = slices.CompactFunc(recs, func(x, y replaystore.Record) bool { return x.Seq == y.Seq })
 			h := buildDeviceHistory(cluster, name, lines, recs, from, to)
 			if a.jsonOut {
@@ -159,16 +160,6 @@ NAME is the device name (SEP001122330001; any case) or a line's DN.
 	c.Flags().StringVar(&since, "since", "", "show events from this time on")
 	c.Flags().StringVar(&until, "until", "", "show events up to this time")
 	return c
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // buildDeviceHistory folds a device's terminal and line events (in stream

@@ -51,6 +51,7 @@ func TestLoudMistakes(t *testing.T) {
 		{append(srv, "--cluster", "nope", "report", "--html", filepath.Join(t.TempDir(), "r.html")), 1, `no event of cluster "nope"`},
 		{append(srv, "--cluster", "nope", "calls"), 1, `no event of cluster "nope"`},
 		{append(srv, "--cluster", "nope", "export"), 1, `no event of cluster "nope"`},
+		{[]string{"--store", one, "--cluster", "nope", "tail"}, 1, `no event of cluster "nope"`},
 		{append(srv, "state", "--at", before), 1, "is before the log starts"},
 		{append(srv, "state", "--seq", "99999"), 1, "past the end of the log: stream CTI ends at seq 3000"},
 		{append(srv, "state", "--seq", "0"), 2, "sequences start at 1"},

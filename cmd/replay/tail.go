@@ -46,6 +46,12 @@ exits.`,
 			case subject != "":
 				q.Subjects = []string{subject}
 			case a.cluster != "":
+				if st.Offline() {
+					// A copied store will never hold a cluster it lacks now.
+					if _, err := a.clusterOf(ctx, st); err != nil {
+						return err
+					}
+				}
 				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
 			default:
 				if c, err := st.Cluster(ctx); err == nil {
