@@ -24,7 +24,7 @@ between them. It prints where to connect and which replay commands to try.`,
 		Example: `  bridge demo
   bridge demo --data-dir /tmp/ctidemo --run-for 20s --fail-primary-after 6s --heartbeat 1s
   bridge demo --nats-listen 127.0.0.1:0 --rate 20 --seed 7`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logging.New(os.Stderr, logLevel, logFormat)
 			if err != nil {

@@ -41,7 +41,7 @@ Environment: ` + fmt.Sprint(config.EnvNames()),
 		Example: `  bridge run --config bridge.yaml
   CTIBRIDGE_CTI_PASSWORD=... bridge run --config bridge.yaml --nats-url nats://nats:4222
   bridge run --config bridge.yaml --check      # validate and exit`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path)
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ctibridge/ctibridge/cmd/replay/internal/timeline"
 	"github.com/ctibridge/ctibridge/internal/demo"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/replaystore/storetest"
 	"github.com/rs/zerolog"
 )
 
@@ -128,6 +129,11 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkReport(t, b, "ctim-a", "ctim-b")
+
+	// state --at agrees with the timeline at every instant of the
+	// failover. Served by one server for the sweep's many queries.
+	_, nc := storetest.StartServer(t, dir)
+	sweepFailover(t, []string{"--server", nc.ConnectedUrl()}, entries)
 }
 
 func isSubsequence(want, got []string) bool {

@@ -25,7 +25,8 @@ const (
 // EmbeddedConfig configures the in-process nats-server.
 type EmbeddedConfig struct {
 	// DataDir holds the JetStream store. Required: the log must survive a
-	// restart.
+	// restart. A running server holds its lock (StoreLockFile): a second
+	// server on the same directory is refused.
 	DataDir string
 	// Listen is the client address, host:port; default 127.0.0.1:4222.
 	// Port 0 picks a free port at the first Start and keeps it across
@@ -99,6 +100,7 @@ type Embedded struct {
 	mu   sync.Mutex // guards the following fields
 	srv  *server.Server
 	port int // the resolved port, kept across restarts
+	lock *StoreLock
 }
 
 // NewEmbedded validates cfg. It starts nothing: call Start.
@@ -123,6 +125,9 @@ func (e *Embedded) Start() error {
 	if e.srv != nil && e.srv.Running() {
 		return nil
 	}
+	if err := e.lockStore(); err != nil {
+		return err
+	}
 	opts := &server.Options{
 		ServerName:         e.cfg.ServerName,
 		Host:               e.host,
@@ -141,6 +146,7 @@ func (e *Embedded) Start() error {
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
+		e.unlockStore()
 		return fmt.Errorf("jetstream: embedded server: %w", err)
 	}
 	sl := &serverLogger{log: e.cfg.Logger.With().Str("component", "nats-server").Logger()}
@@ -149,11 +155,13 @@ func (e *Embedded) Start() error {
 	if err := waitReady(srv, sl); err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		e.unlockStore()
 		return fmt.Errorf("jetstream: embedded server (listen %s, data dir %s): %w", e.cfg.Listen, e.cfg.DataDir, err)
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		e.unlockStore()
 		return fmt.Errorf("jetstream: embedded server started without JetStream (data dir %s): see the nats-server log", e.cfg.DataDir)
 	}
 	if !e.cfg.NoListen {
@@ -261,8 +269,8 @@ func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error)
 // it to finish or ctx to end. Shutting down a stopped server is a no-op.
 func (e *Embedded) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	srv := e.srv
-	e.srv = nil
+	srv, lock := e.srv, e.lock
+	e.srv, e.lock = nil, nil
 	e.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -271,6 +279,8 @@ func (e *Embedded) Shutdown(ctx context.Context) error {
 	go func() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		// Only now may another server write the store.
+		_ = lock.Unlock()
 		close(done)
 	}()
 	select {

@@ -143,7 +143,7 @@ func redact(urls string) string {
 func (s *Store) openOffline() error {
 	root, err := findStoreRoot(s.cfg.StoreDir)
 	if err != nil {
-		return err
+		return configError{err} // the directory given is not a store: fix the argument
 	}
 	sweepStaleCopies()
 	tmp, err := os.MkdirTemp("", fmt.Sprintf("%s%d-*", copyPrefix, os.Getpid()))
@@ -256,8 +256,17 @@ func findStoreRoot(dir string) (string, error) {
 	}
 }
 
+// streamIndexFile is the file in which nats-server keeps a stream's
+// index (message counts, per-subject state) between runs.
+const streamIndexFile = "index.db"
+
 // copyTree copies regular files and directories (no symlinks) from src to
-// dst.
+// dst, leaving out the streams' index files: the in-process server then
+// rebuilds each index from the message blocks, so what it serves is
+// exactly what the blocks hold. A store written by two servers at once
+// (two bridges on one data directory) or copied while a bridge writes it
+// has an index that promises messages the blocks do not hold; a reader
+// that trusted it would wait for them for ever.
 func copyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -271,6 +280,8 @@ func copyTree(src, dst string) error {
 		switch {
 		case d.IsDir():
 			return os.MkdirAll(target, 0o700)
+		case d.Type().IsRegular() && d.Name() == streamIndexFile && filepath.Base(filepath.Dir(p)) == "msgs":
+			return nil
 		case d.Type().IsRegular():
 			return copyFile(p, target)
 		default:

@@ -151,7 +151,8 @@
 // forgotten call are ignored (the last 256 ended calls are remembered).
 //
 // Wire causes map to JTAPI causes as follows (Ev cause, CallCtl cause,
-// failure):
+// failure; the table is schema.Q850Mappings, which replay shows beside the
+// causes):
 //
 //	NOERROR 0, NORMALCALLCLEARING 16   NORMAL 100
 //	USERBUSY 17                        NORMAL 100, BUSY 203, failure (busy treatment)
