@@ -34,6 +34,7 @@ public final class Gateway implements AutoCloseable {
     private final List<ServerSocket> listeners = new ArrayList<>();
     private final Set<LinkSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicLong sessionCount = new AtomicLong();
+    private final AtomicLong framesSent = new AtomicLong();
     private final String runId = Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
     private volatile boolean closed;
     private ServerSocket plain;
@@ -143,7 +144,7 @@ public final class Gateway implements AutoCloseable {
         if (id.length() > 128) {
             id = id.substring(id.length() - 128);
         }
-        LinkSession ls = new LinkSession(s, cn, cfg, opener, timer, log, id, sessions::remove);
+        LinkSession ls = new LinkSession(s, cn, cfg, opener, timer, log, id, sessions::remove, framesSent);
         sessions.add(ls);
         if (closed) {
             ls.shutdown();
@@ -158,6 +159,11 @@ public final class Gateway implements AutoCloseable {
         } catch (IOException e) {
             // closing anyway
         }
+    }
+
+    /** Frames written to bridges since start, every session and type (heartbeats included). */
+    public long framesSent() {
+        return framesSent.get();
     }
 
     /** Number of sessions being served. */

@@ -47,6 +47,7 @@ public final class LinkSession implements ProviderSession.Link2 {
     private final Consumer<LinkSession> onEnd;
     private final String providerId;
     private final ExecutorService worker;
+    private final java.util.concurrent.atomic.AtomicLong framesSent;
 
     private final Object writeLock = new Object();
     private OutputStream out;
@@ -63,7 +64,8 @@ public final class LinkSession implements ProviderSession.Link2 {
     private ScheduledFuture<?> ticker;
 
     LinkSession(Socket socket, String tlsCommonName, GatewayConfig cfg, ProviderOpener opener,
-            ScheduledExecutorService timer, Log log, String providerId, Consumer<LinkSession> onEnd) {
+            ScheduledExecutorService timer, Log log, String providerId, Consumer<LinkSession> onEnd,
+            java.util.concurrent.atomic.AtomicLong framesSent) {
         this.socket = socket;
         this.tlsCommonName = tlsCommonName;
         this.cfg = cfg;
@@ -72,6 +74,7 @@ public final class LinkSession implements ProviderSession.Link2 {
         this.providerId = providerId;
         this.log = log.with("session " + providerId);
         this.onEnd = onEnd;
+        this.framesSent = framesSent;
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "gw-" + providerId);
             t.setDaemon(true);
@@ -362,6 +365,7 @@ public final class LinkSession implements ProviderSession.Link2 {
                 out.write(Frame.encode(msg.type, sendSeq, body));
                 out.flush();
                 lastSentNs = System.nanoTime();
+                framesSent.incrementAndGet();
             } catch (IOException e) {
                 log.warn("write to the bridge failed", "error", e.getMessage());
                 closeSocket();

@@ -158,6 +158,14 @@ final class CallTracker {
         boolean moved;
         /** Moved here from another call; reported once the feature that moved it ends. */
         boolean movedIn;
+        /**
+         * A leg a conference moved here keeps describing how it joined (the added party
+         * was called by the controller): its parties, not the surviving call's. A
+         * transferred leg takes the surviving call's parties (docs/protocol.md §12).
+         */
+        View ownParties;
+        /** Whether the line reported this leg in this call (see movedIn). */
+        boolean reportedHere;
         /** A transient party (calling-party transformation mask): reported as CallParty. */
         boolean transientParty;
 
@@ -289,6 +297,9 @@ final class CallTracker {
                 if (o.moved && o.dn.equals(x.dn) && !o.sent.isEmpty()) {
                     x.handle = o.handle;
                     x.movedIn = true;
+                    if (t.feature != null && Link.FEATURE_CONFERENCE.equals(t.feature.kind)) {
+                        x.ownParties = o.sent.values().iterator().next();
+                    }
                     x.sent.putAll(o.sent);
                     o.sent.clear();
                 }
@@ -572,7 +583,10 @@ final class CallTracker {
                 continue; // a leg's last word
             }
             View v = view(t, x, dev, last);
-            if (v == null || v.equals(last)) {
+            // A leg moved in by a transfer or conference is reported in the surviving
+            // call once the feature ended, even unchanged (§12: "C CONNECTED (call1)").
+            boolean firstInCall = x.movedIn && !x.reportedHere;
+            if (v == null || (v.equals(last) && !firstInCall)) {
                 continue;
             }
             // A line reports a change of its state; the parties travel with it. Parties
@@ -580,9 +594,10 @@ final class CallTracker {
             // joined) are reported when the feature ends (partiesToo).
             boolean stateChanged = last == null || last.state != v.state || last.cause != v.cause
                     || last.reason != v.reason || last.origin != v.origin;
-            if (!stateChanged && !partiesToo) {
+            if (!stateChanged && !partiesToo && !firstInCall) {
                 continue;
             }
+            x.reportedHere = true;
             x.sent.put(dev, v);
             sink.send(callState(t, x, dev, v, false));
         }
@@ -687,6 +702,10 @@ final class CallTracker {
             if (!p.isEmpty()) {
                 curCalled = p;
             }
+        }
+        if (x.ownParties != null) {
+            View p = x.ownParties;
+            return new View(st, cause, x.reason, x.origin, p.calling, p.called, p.curCalling, p.curCalled, p.lastRedir);
         }
         return new View(st, cause, x.reason, x.origin, t.calling, t.called, curCalling, curCalled, t.lastRedir);
     }

@@ -830,6 +830,20 @@ public final class ProviderSession {
         Address[] as = t != null ? t.getAddresses() : null;
         String line = as != null && as.length > 0 && as[0].getName() != null ? as[0].getName() : "";
         Requests.CTIPortRegister reg = ctiPorts.get(device);
+        // JTAPI's RTP stopped events carry no address: report the one the stream started with.
+        String stream = device + "/" + (id != null ? id.getGlobalCallID() : 0) + "/"
+                + (kind.contains("Input") ? "in" : "out");
+        if (kind.endsWith("Started")) {
+            mediaStreams.put(stream, new Object[] {ip, port, payload, packetMs});
+        } else if (kind.endsWith("Stopped")) {
+            Object[] started = mediaStreams.remove(stream);
+            if (started != null) {
+                ip = (String) started[0];
+                port = (Integer) started[1];
+                payload = (Integer) started[2];
+                packetMs = (Integer) started[3];
+            }
+        }
         Out o = Out.of(Link.MEDIA).put("kind", kind).put("device", device).opt("line", line)
                 .put("globalCallId", id != null ? (long) id.getGlobalCallID() : 0L).put("callHandle", 0L)
                 .opt("ip", ip).opt("port", port)
@@ -912,6 +926,8 @@ public final class ProviderSession {
     }
 
     private final Map<RouteSession, Map<String, Object>> routeCalling = new ConcurrentHashMap<>();
+    /** Started RTP streams (device/call/direction) → ip, port, payload, packet ms. */
+    private final Map<String, Object[]> mediaStreams = new ConcurrentHashMap<>();
 
     private void route(String kind, RouteSession rs, long id, Address calling, String selected, int cause) {
         RouteAddress ra = rs.getRouteAddress();

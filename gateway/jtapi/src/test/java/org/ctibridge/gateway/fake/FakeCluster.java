@@ -625,6 +625,26 @@ public final class FakeCluster {
         }
     }
 
+    /** Waits (bounded) until dn's connection in the call is ESTABLISHED (answered by the gateway). */
+    public void awaitEstablished(int gcid, String dn) throws InterruptedException {
+        synchronized (mu) {
+            FLine b = line(dn);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                FCall c = calls.get(gcid);
+                FConn x = c != null ? c.conn(b) : null;
+                if (x != null && x.cc == CallControlConnection.ESTABLISHED) {
+                    return;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new IllegalStateException("JTAPI double: " + dn + " not answered in call " + gcid);
+                }
+                TimeUnit.NANOSECONDS.timedWait(mu, left);
+            }
+        }
+    }
+
     void answerLocked(FCall c, FConn cb) {
         int m = Ev.META_CALL_PROGRESS;
         cb.core = Connection.CONNECTED;
