@@ -83,7 +83,7 @@ for j in "${jars[@]}"; do
     echo "== gateway: Java tests against $name"
     # The real-jar tests need Cisco's jar on the class path, as the gateway does; they
     # run in the build directory because Cisco's library writes its jtapi.ini there.
-    (cd "$dir" && java -jar "$junit" --disable-banner --details=summary --fail-if-no-tests \
+    (cd "$dir" && java -Dctibridge.root="$root" -jar "$junit" --disable-banner --details=summary --fail-if-no-tests \
       -cp "$dir/classes/test:$dir/classes/main:$j" --scan-classpath "$dir/classes/test")
   fi
 done

@@ -136,29 +136,58 @@ public final class LinkSession implements ProviderSession.Link2 {
         }
     }
 
-    private void dispatch(Frame f) throws LinkException {
+    /** A request decoded and validated: its type, sequence and value. */
+    record Request(int type, long seq, Object value) {}
+
+    /** A route point registration request's fields. */
+    record RoutePointRegister(String device, boolean dynamicMedia) {}
+
+    /**
+     * Decodes a frame the bridge sent (§3–§4): known type, right direction, a body of
+     * the message's shape, valid fields. Everything a bridge can send goes through here
+     * (FrameFuzzTest feeds it the protocol's fuzz corpus and mutations of it).
+     */
+    static Request decode(Frame f) throws LinkException {
         int t = f.type;
+        long seq = f.seq;
         if (!Link.known(t)) {
-            throw new LinkException(Link.ERR_UNKNOWN_TYPE, false, f.seq,
+            throw new LinkException(Link.ERR_UNKNOWN_TYPE, false, seq,
                     String.format("ctilink: unknown message type: 0x%04X", t));
         }
         if (!Link.fromClient(t)) {
-            throw new LinkException(Link.ERR_UNEXPECTED, false, f.seq,
+            throw new LinkException(Link.ERR_UNEXPECTED, false, seq,
                     "ctilink: " + Link.typeName(t) + " is sent by the server, not the client");
         }
-        Body b = Body.parse(t, f.seq, f.body);
-        switch (t) {
+        Body b = Body.parse(t, seq, f.body);
+        Object v = switch (t) {
+            case Link.ERROR -> "reqSeq " + b.uint32("reqSeq") + " code " + b.uint16("code") + ": " + b.str("text");
+            case Link.PROVIDER_OPEN_REQUEST -> Requests.providerOpen(b, seq);
+            case Link.PROVIDER_CLOSE_REQUEST -> Requests.closeReason(b);
+            case Link.DEVICE_OPEN_REQUEST, Link.DEVICE_CLOSE_REQUEST, Link.DEVICE_UNREGISTER_REQUEST,
+                    Link.SNAPSHOT_REQUEST -> Requests.device(b, t, seq);
+            case Link.LINE_OPEN_REQUEST, Link.LINE_CLOSE_REQUEST -> Requests.line(b, t, seq);
+            case Link.CTI_PORT_REGISTER_REQUEST -> Requests.ctiPortRegister(b, seq);
+            case Link.ROUTE_POINT_REGISTER_REQUEST ->
+                    new RoutePointRegister(Requests.device(b, t, seq), b.bool("dynamicMedia"));
+            case Link.ROUTE_SELECT_REQUEST -> Requests.routeSelect(b, seq);
+            default -> ""; // Heartbeat, DeviceListRequest: no fields
+        };
+        return new Request(t, seq, v);
+    }
+
+    private void dispatch(Frame f) throws LinkException {
+        Request r = decode(f);
+        switch (r.type()) {
             case Link.HEARTBEAT:
                 return;
             case Link.ERROR:
-                log.warn("the bridge sent an Error", "reqSeq", b.uint32("reqSeq"), "code", b.uint16("code"),
-                        "text", b.str("text"));
+                log.warn("the bridge sent an Error", "error", r.value());
                 return;
             case Link.PROVIDER_OPEN_REQUEST:
-                providerOpen(b, f.seq);
+                providerOpen((Requests.ProviderOpen) r.value(), f.seq);
                 return;
             case Link.PROVIDER_CLOSE_REQUEST:
-                int reason = Requests.closeReason(b);
+                int reason = (Integer) r.value();
                 log.info("provider close requested by the bridge", "reason", reason);
                 end("closed at the bridge's request", reason);
                 return;
@@ -167,9 +196,9 @@ public final class LinkSession implements ProviderSession.Link2 {
         }
         if (state != State.OPEN) {
             throw new LinkException(Link.ERR_NOT_OPEN, false, f.seq,
-                    "ctilink: " + Link.typeName(t) + " before the provider is open");
+                    "ctilink: " + Link.typeName(r.type()) + " before the provider is open");
         }
-        Runnable job = request(t, b, f.seq);
+        Runnable job = job(r);
         try {
             worker.execute(job);
         } catch (RejectedExecutionException e) {
@@ -177,59 +206,45 @@ public final class LinkSession implements ProviderSession.Link2 {
         }
     }
 
-    /** Decodes and validates a request on the reader thread; the returned job serves it. */
-    private Runnable request(int t, Body b, long seq) throws LinkException {
+    /** The job that serves a request on the worker. */
+    private Runnable job(Request r) {
         ProviderSession js = jtapi;
-        switch (t) {
+        long seq = r.seq();
+        Object v = r.value();
+        switch (r.type()) {
             case Link.DEVICE_LIST_REQUEST:
                 return () -> deviceList(seq);
-            case Link.DEVICE_OPEN_REQUEST: {
-                String d = Requests.device(b, t, seq);
-                return () -> respond(seq, js.openDevice(d));
-            }
-            case Link.DEVICE_CLOSE_REQUEST: {
-                String d = Requests.device(b, t, seq);
-                return () -> respond(seq, js.closeDevice(d));
-            }
-            case Link.LINE_OPEN_REQUEST: {
-                String[] l = Requests.line(b, t, seq);
-                return () -> respond(seq, js.openLine(l[0], l[1]));
-            }
-            case Link.LINE_CLOSE_REQUEST: {
-                String[] l = Requests.line(b, t, seq);
-                return () -> respond(seq, js.closeLine(l[0], l[1]));
-            }
-            case Link.CTI_PORT_REGISTER_REQUEST: {
-                Requests.CTIPortRegister r = Requests.ctiPortRegister(b, seq);
-                return () -> respond(seq, js.registerCtiPort(r));
-            }
+            case Link.DEVICE_OPEN_REQUEST:
+                return () -> respond(seq, js.openDevice((String) v));
+            case Link.DEVICE_CLOSE_REQUEST:
+                return () -> respond(seq, js.closeDevice((String) v));
+            case Link.LINE_OPEN_REQUEST:
+                return () -> respond(seq, js.openLine(((String[]) v)[0], ((String[]) v)[1]));
+            case Link.LINE_CLOSE_REQUEST:
+                return () -> respond(seq, js.closeLine(((String[]) v)[0], ((String[]) v)[1]));
+            case Link.CTI_PORT_REGISTER_REQUEST:
+                return () -> respond(seq, js.registerCtiPort((Requests.CTIPortRegister) v));
             case Link.ROUTE_POINT_REGISTER_REQUEST: {
-                String d = Requests.device(b, t, seq);
-                boolean dyn = b.bool("dynamicMedia");
-                return () -> respond(seq, js.registerRoutePoint(d, dyn));
+                RoutePointRegister rp = (RoutePointRegister) v;
+                return () -> respond(seq, js.registerRoutePoint(rp.device(), rp.dynamicMedia()));
             }
-            case Link.DEVICE_UNREGISTER_REQUEST: {
-                String d = Requests.device(b, t, seq);
-                return () -> respond(seq, js.unregister(d));
-            }
-            case Link.SNAPSHOT_REQUEST: {
-                String d = Requests.device(b, t, seq);
-                return () -> snapshot(seq, d);
-            }
+            case Link.DEVICE_UNREGISTER_REQUEST:
+                return () -> respond(seq, js.unregister((String) v));
+            case Link.SNAPSHOT_REQUEST:
+                return () -> snapshot(seq, (String) v);
             case Link.ROUTE_SELECT_REQUEST: {
-                Requests.RouteSelect r = Requests.routeSelect(b, seq);
-                return () -> respond(seq, js.routeSelect(r.sessionId(), r.destinations()));
+                Requests.RouteSelect rs = (Requests.RouteSelect) v;
+                return () -> respond(seq, js.routeSelect(rs.sessionId(), rs.destinations()));
             }
             default:
-                throw new LinkException(Link.ERR_UNEXPECTED, false, seq, "ctilink: unexpected " + Link.typeName(t));
+                return () -> { };
         }
     }
 
-    private void providerOpen(Body b, long seq) throws LinkException {
+    private void providerOpen(Requests.ProviderOpen r, long seq) throws LinkException {
         if (state != State.AWAIT_OPEN) {
             throw new LinkException(Link.ERR_UNEXPECTED, false, seq, "ctilink: second ProviderOpenRequest");
         }
-        Requests.ProviderOpen r = Requests.providerOpen(b, seq);
         int version = 0;
         for (long v : r.protocolVersions()) {
             for (int mine : Link.PROTOCOL_VERSIONS) {
