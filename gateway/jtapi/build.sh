@@ -26,7 +26,7 @@ all=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --jar) jars+=("$2"); shift 2 ;;
-    --out) out="$2"; shift 2 ;;
+    --out) mkdir -p "$2"; out="$(cd "$2" && pwd)"; shift 2 ;;
     --test) run_tests=1; shift ;;
     --all) all=1; shift ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
@@ -41,11 +41,17 @@ if [ ${#jars[@]} -eq 0 ]; then
     jars+=("$jar_dir/jtapi-15.jar")
   fi
 fi
-for j in "${jars[@]}"; do
+if [ ${#jars[@]} -eq 0 ]; then
+  echo "build.sh: no Cisco JTAPI jar in $jar_dir (set JTAPI_JAR_DIR or pass --jar; see docs/gateway.md)" >&2
+  exit 1
+fi
+for i in "${!jars[@]}"; do
+  j="${jars[$i]}"
   if [ ! -f "$j" ]; then
     echo "build.sh: Cisco JTAPI jar $j not found (set JTAPI_JAR_DIR or pass --jar; see docs/gateway.md)" >&2
     exit 1
   fi
+  jars[$i]="$(cd "$(dirname "$j")" && pwd)/$(basename "$j")"
 done
 for tool in javac jar java; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool not found: install a JDK 17 (Debian: openjdk-17-jdk-headless)" >&2; exit 1; }
