@@ -256,3 +256,78 @@ func (d *Double) Close() error {
 		return <-done
 	}
 }
+
+// Gateway is a gateway process on Cisco's real jar (org.ctibridge.gateway.Main).
+type Gateway struct {
+	// Addr is its plain link address.
+	Addr   string
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+}
+
+// StartGateway runs the gateway built in buildDir on the toolchain's jar,
+// with the configuration keys of settings (cti.manager is required; listen
+// defaults to 127.0.0.1:0), in workDir (Cisco's library writes jtapi.ini
+// into its working directory), and waits until it listens.
+func StartGateway(ctx context.Context, tc Toolchain, buildDir, workDir string, settings map[string]string) (*Gateway, error) {
+	cp := filepath.Join(buildDir, "ctibridge-jtapi-gateway.jar") + string(os.PathListSeparator) + tc.Jar
+	args := []string{"-cp", cp, "org.ctibridge.gateway.Main"}
+	if _, ok := settings["listen"]; !ok {
+		args = append(args, "listen=127.0.0.1:0")
+	}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, k+"="+settings[k])
+	}
+	g := &Gateway{cmd: exec.CommandContext(ctx, "java", args...), stderr: &lockedBuffer{}}
+	g.cmd.Dir = workDir
+	pr, pw := io.Pipe()
+	g.cmd.Stderr = io.MultiWriter(g.stderr, pw)
+	if err := g.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("gatewaye2e: starting the gateway: %w", err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sent := false
+		for sc.Scan() {
+			var l struct {
+				Message string `json:"message"`
+				Port    int    `json:"port"`
+			}
+			if !sent && json.Unmarshal(sc.Bytes(), &l) == nil && l.Message == "gateway listening" {
+				found <- fmt.Sprintf("127.0.0.1:%d", l.Port)
+				sent = true
+			}
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() {
+		exited <- g.cmd.Wait()
+		pw.Close()
+	}()
+	select {
+	case g.Addr = <-found:
+		go func() { <-exited }()
+		return g, nil
+	case err := <-exited:
+		return nil, fmt.Errorf("gatewaye2e: the gateway exited: %v\n%s", err, g.stderr.String())
+	case <-time.After(2 * time.Minute):
+		_ = g.cmd.Process.Kill()
+		return nil, fmt.Errorf("gatewaye2e: the gateway did not listen within 2 minutes\n%s", g.stderr.String())
+	}
+}
+
+// Log is what the gateway logged so far.
+func (g *Gateway) Log() string { return g.stderr.String() }
+
+// Stop ends the gateway (SIGKILL: tests only).
+func (g *Gateway) Stop() {
+	if g.cmd.Process != nil {
+		_ = g.cmd.Process.Kill()
+	}
+}

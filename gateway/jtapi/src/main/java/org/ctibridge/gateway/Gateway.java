@@ -71,9 +71,8 @@ public final class Gateway implements AutoCloseable {
             listeners.add(s);
             acceptLoop(s, true);
         }
-        log.info("gateway listening", "ctimanager", cfg.ctiManagerHost, "name", cfg.name, "listen",
-                plain != null ? String.valueOf(plain.getLocalSocketAddress()) : "", "tlsListen",
-                secure != null ? String.valueOf(secure.getLocalSocketAddress()) : "");
+        log.info("gateway listening", "ctimanager", cfg.ctiManagerHost, "name", cfg.name, "listen", cfg.listen,
+                "port", port(), "tlsListen", cfg.tlsListen, "tlsPort", tlsPort());
     }
 
     static InetSocketAddress address(String hostPort) {
