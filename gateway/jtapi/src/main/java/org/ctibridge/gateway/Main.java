@@ -34,6 +34,12 @@ public final class Main {
                 System.exit(2);
             }
         }
+        if (CiscoOpener.jtapiVersion().isEmpty()) {
+            System.err.println("gateway: Cisco's JTAPI jar is not on the class path: run with "
+                    + "-cp ctibridge-jtapi-gateway.jar:/path/to/jtapi.jar (your cluster's jar, from "
+                    + "Application > Plugins; in the container, mount it at /opt/jtapi/jtapi.jar)");
+            System.exit(2);
+        }
         GatewayConfig cfg;
         try {
             cfg = GatewayConfig.load(file, System.getenv(), overrides, CiscoOpener.jtapiVersion());

@@ -285,7 +285,7 @@ final class CallTracker {
         TConn x = new TConn(c, c.getAddress());
         x.handle = ++lastHandle;
         if (c instanceof CiscoConnection cc) {
-            x.reason = cc.getReason();
+            x.reason = reason(cc.getReason());
         }
         // A leg moved here by a transfer or conference keeps its handle (the link's
         // CallChanged says the leg changed calls, not that a new leg began).
@@ -353,7 +353,7 @@ final class CallTracker {
         x.cc = cc;
         x.cause = causeOf(ev);
         if (c instanceof CiscoConnection ci) {
-            x.reason = ci.getReason();
+            x.reason = reason(ci.getReason());
         }
         return x;
     }
@@ -407,9 +407,17 @@ final class CallTracker {
         }
     }
 
+    /** CiscoConnection.getReason() as the wire's 8-bit ConnReason (0 when it does not fit). */
+    private static int reason(int r) {
+        return r >= 0 && r <= 0xff ? r : Link.REASON_UNKNOWN;
+    }
+
     private static int causeOf(Ev ev) {
         if (ev instanceof CiscoCallEv c) {
-            return c.getCiscoCause();
+            int cause = c.getCiscoCause();
+            // The wire's cause is 16 bits (protocol §8.2); Cisco's SIP-derived causes are
+            // wider: they become NORMALUNSPECIFIED (31).
+            return cause >= 0 && cause <= 0xffff ? cause : 31;
         }
         // Not a Cisco event (another JTAPI implementation): map the JTAPI causes back.
         int cc = ev instanceof CallCtlEv c ? c.getCallControlCause() : 0;

@@ -51,16 +51,46 @@ public final class Out {
         return Json.encode(fields).getBytes(StandardCharsets.UTF_8);
     }
 
-    /** A Party object (§7.3): dn and device, each omitted when empty. */
+    /** A Party object (§7.3): dn and device, each omitted when empty, each a valid name. */
     public static Map<String, Object> party(String dn, String device) {
         Map<String, Object> p = new LinkedHashMap<>();
-        if (dn != null && !dn.isEmpty()) {
+        dn = name(dn);
+        device = name(device);
+        if (!dn.isEmpty()) {
             p.put("dn", dn);
         }
-        if (device != null && !device.isEmpty()) {
+        if (!device.isEmpty()) {
             p.put("device", device);
         }
         return p;
+    }
+
+    /**
+     * s as a valid name of §4.2: control characters removed, cut to 128 bytes of UTF-8
+     * (on a character boundary). CUCM's numbers and device names fit; a SIP URI or a
+     * display string from elsewhere might not, and one invalid field would make the
+     * bridge refuse the whole event.
+     */
+    public static String name(String s) {
+        if (s == null || s.isEmpty()) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder(s.length());
+        int bytes = 0;
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            i += Character.charCount(cp);
+            if (cp < 0x20 || cp == 0x7f) {
+                continue;
+            }
+            int n = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
+            if (bytes + n > Link.MAX_NAME_LEN) {
+                break;
+            }
+            bytes += n;
+            b.appendCodePoint(cp);
+        }
+        return b.toString();
     }
 
     @Override
