@@ -37,7 +37,7 @@ public final class Main {
         if (CiscoOpener.jtapiVersion().isEmpty()) {
             System.err.println("gateway: Cisco's JTAPI jar is not on the class path: run with "
                     + "-cp ctibridge-jtapi-gateway.jar:/path/to/jtapi.jar (your cluster's jar, from "
-                    + "Application > Plugins; in the container, mount it at /opt/jtapi/jtapi.jar)");
+                    + "Application > Plugins; in the container, mount the directory holding it at /opt/jtapi)");
             System.exit(2);
         }
         GatewayConfig cfg;
