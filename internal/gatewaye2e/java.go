@@ -119,8 +119,10 @@ func ClusterSpec(c ctisim.ClusterConfig) ([]byte, string, error) {
 // Double is a running JVM with gateways on the JTAPI double (the test
 // class org.ctibridge.gateway.fake.DoubleMain).
 type Double struct {
-	// Gateways maps each gateway's CTIManager name to its link address.
-	Gateways map[string]string
+	// Gateways maps each gateway's CTIManager name to its link address;
+	// TLSGateways to its TLS link address (when tls.listen is set).
+	Gateways    map[string]string
+	TLSGateways map[string]string
 
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -150,7 +152,8 @@ func (l *lockedBuffer) String() string {
 }
 
 // StartDouble starts one gateway per name on a double of the cluster
-// (ClusterSpec), with the gateway configuration keys of settings.
+// (ClusterSpec), with the gateway configuration keys of settings ("{name}"
+// in tls.cert and tls.key stands for each gateway's name).
 func StartDouble(ctx context.Context, tc Toolchain, buildDir string, cluster []byte, names []string, settings map[string]string) (*Double, error) {
 	f, err := os.CreateTemp("", "gatewaye2e-cluster-*.json")
 	if err != nil {
@@ -192,12 +195,13 @@ func StartDouble(ctx context.Context, tc Toolchain, buildDir string, cluster []b
 	d.out.Buffer(make([]byte, 64<<10), 1<<20)
 	var ready struct {
 		Gateways map[string]string `json:"gateways"`
+		TLS      map[string]string `json:"tls"`
 	}
 	if err := d.read(&ready); err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("gatewaye2e: the double did not start: %w\n%s", err, d.stderr.String())
 	}
-	d.Gateways = ready.Gateways
+	d.Gateways, d.TLSGateways = ready.Gateways, ready.TLS
 	return d, nil
 }
 

@@ -78,18 +78,30 @@ public final class DoubleMain {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         List<Gateway> gateways = new ArrayList<>();
         Map<String, Object> addrs = new LinkedHashMap<>();
+        Map<String, Object> tlsAddrs = new LinkedHashMap<>();
         for (String n : names) {
             Map<String, String> o = new LinkedHashMap<>(overrides);
             o.put("cti.manager", n);
             o.put("name", n);
             o.putIfAbsent("listen", "127.0.0.1:0");
+            // Per-gateway TLS certificate: tls.cert/tls.key may name {name} (e.g. server-{name}.pem).
+            for (String k : new String[] {"tls.cert", "tls.key"}) {
+                if (o.containsKey(k)) {
+                    o.put(k, o.get(k).replace("{name}", n));
+                }
+            }
             GatewayConfig cfg = GatewayConfig.load(null, Map.of(), o, "double");
             Gateway g = new Gateway(cfg, cluster.opener(), log.with(n));
             g.start();
             gateways.add(g);
-            addrs.put(n, "127.0.0.1:" + g.port());
+            if (g.port() > 0) {
+                addrs.put(n, "127.0.0.1:" + g.port());
+            }
+            if (g.tlsPort() > 0) {
+                tlsAddrs.put(n, "127.0.0.1:" + g.tlsPort());
+            }
         }
-        out.println(Json.encode(Map.of("ready", true, "gateways", addrs)));
+        out.println(Json.encode(Map.of("ready", true, "gateways", addrs, "tls", tlsAddrs)));
 
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String line;
