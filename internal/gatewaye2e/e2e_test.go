@@ -142,6 +142,15 @@ var scripts = []script{
 			d.do(t, "awaitEstablished", "call", c, "dn", "7001") // answered by the gateway
 			d.do(t, "hangup", "call", c, "dn", "1004")
 		}},
+	{"calling-party transformation",
+		// The default cluster's pattern masks the caller as 80055XXXX.
+		func(t *testing.T, s *simSide) { s.play(t, traffic.Transform, "1007", "1008", "") },
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1007")
+			d.do(t, "dialMasked", "call", c, "from", "1007", "to", "1008", "masked", "800551007")
+			d.do(t, "answer", "call", c, "dn", "1008")
+			d.do(t, "hangup", "call", c, "dn", "1007")
+		}},
 	{"CTIManager loss",
 		func(t *testing.T, s *simSide) {
 			if _, err := s.rig.Sim.Place(traffic.Basic, "1005", "1006", ""); err != nil {
@@ -370,8 +379,8 @@ func tail(s string, n int) string {
 }
 
 // TestGatewayMatchesSimulator plays the simulator's scenarios (basic,
-// hold, consult transfer, conference, route point, CTI port, CTIManager
-// loss) once through the simulator and once through the JTAPI gateways on
+// hold, consult transfer, conference, route point, CTI port, calling-party
+// transformation, CTIManager loss) once through the simulator and once through the JTAPI gateways on
 // the JTAPI double, and requires the bridge to store the same events:
 // per entity the same JTAPI event sequence with the same data, the same
 // gap accounting, up to what Ignored lists.
@@ -386,8 +395,12 @@ func TestGatewayMatchesSimulator(t *testing.T) {
 	}
 	// Not vacuous: every scenario left its mark, and the loss was accounted for.
 	names := map[string]int{}
+	transient := false
 	for _, ev := range got {
 		names[ev.Name]++
+		if c := ev.Data.Call; c != nil && c.Connection != nil && c.Connection.Transient {
+			transient = true
+		}
 		if ev.Name == "GapClosed" && ev.Data.Bridge != nil && ev.Data.Bridge.Gap != nil {
 			if g := ev.Data.Bridge.Gap; g.CallsContinued != 1 || g.CallsBefore != 1 {
 				t.Errorf("gap after the CTIManager loss: %+v, want the connected call continued", g)
@@ -400,6 +413,9 @@ func TestGatewayMatchesSimulator(t *testing.T) {
 		if names[n] == 0 {
 			t.Errorf("no %s stored: the scenario did not run", n)
 		}
+	}
+	if !transient {
+		t.Error("no transient connection stored: the calling-party transformation did not run")
 	}
 	t.Logf("%d events stored via each CTI server, %d entities, identical after normalization", len(got), len(ng))
 }

@@ -524,6 +524,46 @@ public final class FakeCluster {
         }
     }
 
+    /**
+     * The caller dials through a translation pattern whose calling-party mask presents
+     * the caller as masked (jtapi-facts §15, JTAPI developers guide "calling party
+     * transformation"): the Call's current calling address becomes the masked number,
+     * a Connection for it is created (outside the cluster) and dropped again once the
+     * called line rings.
+     */
+    public void dialMasked(int gcid, String from, String to, String masked) {
+        synchronized (mu) {
+            FCall c = call(gcid);
+            FLine a = line(from);
+            FLine b = line(to);
+            FLine y = externalLine(masked);
+            FConn ca = c.conn(a);
+            c.called = b;
+            c.curCalled = b;
+            int m = Ev.META_CALL_STARTING;
+            ca.cc = CallControlConnection.DIALING;
+            emit(CallCtlConnDialingEv.class, c, ca, null, Ev.CAUSE_NORMAL, 0, 0, m);
+            c.curCalling = y;
+            ca.cc = CallControlConnection.ESTABLISHED;
+            emit(CallCtlConnEstablishedEv.class, c, ca, null, Ev.CAUSE_NORMAL, 0, 0, m);
+            FConn cy = new FConn(c, y);
+            c.conns.add(cy);
+            emit(ConnCreatedEv.class, c, cy, null, Ev.CAUSE_NORMAL, 0, 0, Ev.META_CALL_ADDITIONAL_PARTY);
+            cy.core = Connection.CONNECTED;
+            emit(ConnConnectedEv.class, c, cy, null, Ev.CAUSE_NORMAL, 0, 0, Ev.META_CALL_ADDITIONAL_PARTY);
+            cy.cc = CallControlConnection.ESTABLISHED;
+            emit(CallCtlConnEstablishedEv.class, c, cy, null, Ev.CAUSE_NORMAL, 0, 0, Ev.META_CALL_ADDITIONAL_PARTY);
+            FConn cb = newConn(c, b, CiscoConnection.REASON_DIRECTCALL);
+            offer(c, cb, m, 0);
+            alert(c, cb, m, 0);
+            cy.core = Connection.DISCONNECTED;
+            emit(ConnDisconnectedEv.class, c, cy, null, Ev.CAUSE_NORMAL, 0, 16, Ev.META_CALL_REMOVING_PARTY);
+            cy.cc = CallControlConnection.DISCONNECTED;
+            emit(CallCtlConnDisconnectedEv.class, c, cy, null, Ev.CAUSE_NORMAL, 0, 16, Ev.META_CALL_REMOVING_PARTY);
+            mu.notifyAll();
+        }
+    }
+
     private void offer(FCall c, FConn x, int meta, int ccCause) {
         emit(ConnCreatedEv.class, c, x, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
         x.core = Connection.INPROGRESS;

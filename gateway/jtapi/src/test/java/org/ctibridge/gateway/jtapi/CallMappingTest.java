@@ -191,6 +191,21 @@ class CallMappingTest {
     }
 
     @Test
+    void callingPartyTransformation() throws Exception {
+        int c = cluster.offhook("1001");
+        cluster.dialMasked(c, "1001", "1002", "800551001");
+        cluster.answer(c, "1002");
+        cluster.hangup(c, "1001");
+        assertEquals(List.of("1001 DIALTONE", "1001 DIALING", "1001 PROCEEDING", "CallParty 1001 800551001 added",
+                "1002 OFFERING", "1002 ACCEPTED", "1001 RINGBACK", "CallParty 1001 800551001 removed",
+                "1002 CONNECTED", "1001 CONNECTED", "1001 DISCONNECTED 16", "1002 DISCONNECTED 16"), settle());
+        Map<String, Object> offering = rec.all().get(4).fields();
+        assertEquals(Map.of("dn", "1001", "device", "SEP0001"), offering.get("calling"));
+        assertEquals(Map.of("dn", "800551001"), offering.get("currentCalling"));
+        assertEquals(Boolean.TRUE, rec.all().get(3).fields().get("transient"));
+    }
+
+    @Test
     void snapshotReportsCallsInProgress() throws Exception {
         int c = cluster.offhook("1001");
         cluster.dial(c, "1001", "1002");
