@@ -35,7 +35,7 @@ import org.ctibridge.gateway.link.Requests;
  * session's {@link ProviderSession} one at a time on a worker thread (so a slow JTAPI
  * call never stops the reader, and requests are answered in the order received).
  */
-public final class LinkSession implements ProviderSession.Link2 {
+public final class LinkSession implements ProviderSession.LinkSide {
     private enum State { AWAIT_OPEN, OPENING, OPEN, CLOSED }
 
     private final Socket socket;
@@ -388,7 +388,7 @@ public final class LinkSession implements ProviderSession.Link2 {
         }
     }
 
-    /** ProviderSession.Link2: the provider went away; close with the reason. */
+    /** ProviderSession.LinkSide: the provider went away; close with the reason. */
     @Override
     public void close(int reason, String description) {
         end(description, reason);

@@ -3,7 +3,6 @@ package org.ctibridge.gateway.jtapi;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -81,7 +80,7 @@ import org.ctibridge.gateway.link.Requests;
  */
 public final class ProviderSession {
     /** Where link messages go and how the session ends. */
-    public interface Link2 {
+    public interface LinkSide {
         void send(Out msg);
 
         /** Sends ProviderClosed{reason, description} and closes the link. */
@@ -94,7 +93,7 @@ public final class ProviderSession {
 
     private final Settings cfg;
     private final ProviderOpener opener;
-    private final Link2 link;
+    private final LinkSide link;
     private final Log log;
     private final Executor worker;
     private final Object lock = new Object();
@@ -119,7 +118,7 @@ public final class ProviderSession {
     private final Observers observers = new Observers();
     private final Router router = new Router();
 
-    public ProviderSession(Settings cfg, ProviderOpener opener, Link2 link, Executor worker, Log log) {
+    public ProviderSession(Settings cfg, ProviderOpener opener, LinkSide link, Executor worker, Log log) {
         this.cfg = cfg;
         this.opener = opener;
         this.link = link;

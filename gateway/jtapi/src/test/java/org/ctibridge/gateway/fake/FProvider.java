@@ -22,7 +22,6 @@ import javax.telephony.ProviderObserver;
 import javax.telephony.Terminal;
 import javax.telephony.TerminalConnection;
 import javax.telephony.TerminalObserver;
-import javax.telephony.callcenter.RouteAddress;
 import javax.telephony.callcenter.RouteCallback;
 import javax.telephony.callcenter.events.ReRouteEvent;
 import javax.telephony.callcenter.events.RouteEndEvent;
@@ -519,6 +518,22 @@ final class FProvider {
         ProvEv ev = (ProvEv) Proxies.make(iface.getSimpleName(), new Proxies.Methods()
                 .val("getID", Proxies.eventId(iface)).val("getCause", Ev.CAUSE_NORMAL).val("getMetaCode", 0)
                 .val("isNewMetaEvent", false).val("getProvider", proxy).val("getObserved", proxy), iface);
+        later(() -> {
+            for (ProviderObserver o : obs) {
+                o.providerChangedEvent(new ProvEv[] {ev});
+            }
+        });
+    }
+
+    /** CiscoProvTerminalRegisteredEv / UnRegisteredEv (reason UNKNOWN) to the provider observers. */
+    void queueRegistration(FDevice d, boolean registered) {
+        Class<?> iface = registered ? com.cisco.jtapi.extensions.CiscoProvTerminalRegisteredEv.class
+                : com.cisco.jtapi.extensions.CiscoProvTerminalUnRegisteredEv.class;
+        List<ProviderObserver> obs = new ArrayList<>(provObservers);
+        ProvEv ev = (ProvEv) Proxies.make(iface.getSimpleName(), new Proxies.Methods()
+                .val("getID", Proxies.eventId(iface)).val("getCause", Ev.CAUSE_NORMAL).val("getMetaCode", 0)
+                .val("isNewMetaEvent", false).val("getProvider", proxy).val("getObserved", proxy)
+                .val("getTerminal", terminal(d)).val("getReason", 0).val("getCiscoCause", 0), iface);
         later(() -> {
             for (ProviderObserver o : obs) {
                 o.providerChangedEvent(new ProvEv[] {ev});

@@ -2,29 +2,20 @@ package org.ctibridge.gateway.fake;
 
 import java.net.InetAddress;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import javax.telephony.Address;
-import javax.telephony.AddressObserver;
-import javax.telephony.CallObserver;
 import javax.telephony.Connection;
 import javax.telephony.PlatformException;
 import javax.telephony.Provider;
-import javax.telephony.ProviderObserver;
 import javax.telephony.ProviderUnavailableException;
 import javax.telephony.Terminal;
 import javax.telephony.TerminalConnection;
-import javax.telephony.TerminalObserver;
-import javax.telephony.callcenter.RouteAddress;
-import javax.telephony.callcenter.RouteCallback;
 import javax.telephony.callcenter.RouteSession;
 import javax.telephony.callcenter.events.RouteEndEvent;
 import javax.telephony.callcenter.events.RouteEvent;
@@ -43,7 +34,6 @@ import javax.telephony.callcontrol.events.CallCtlTermConnHeldEv;
 import javax.telephony.callcontrol.events.CallCtlTermConnRingingEv;
 import javax.telephony.callcontrol.events.CallCtlTermConnTalkingEv;
 import javax.telephony.events.CallActiveEv;
-import javax.telephony.events.CallEv;
 import javax.telephony.events.CallInvalidEv;
 import javax.telephony.events.CallObservationEndedEv;
 import javax.telephony.events.ConnAlertingEv;
@@ -52,42 +42,25 @@ import javax.telephony.events.ConnCreatedEv;
 import javax.telephony.events.ConnDisconnectedEv;
 import javax.telephony.events.ConnInProgressEv;
 import javax.telephony.events.Ev;
-import javax.telephony.events.ProvInServiceEv;
 import javax.telephony.events.ProvOutOfServiceEv;
-import javax.telephony.events.ProvShutdownEv;
 import javax.telephony.events.TermConnActiveEv;
 import javax.telephony.events.TermConnCreatedEv;
 import javax.telephony.events.TermConnDroppedEv;
 
 import com.cisco.jtapi.extensions.CiscoAddrInServiceEv;
 import com.cisco.jtapi.extensions.CiscoAddrOutOfServiceEv;
-import com.cisco.jtapi.extensions.CiscoAddress;
-import com.cisco.jtapi.extensions.CiscoCall;
 import com.cisco.jtapi.extensions.CiscoCallChangedEv;
-import com.cisco.jtapi.extensions.CiscoCallEv;
-import com.cisco.jtapi.extensions.CiscoCallID;
 import com.cisco.jtapi.extensions.CiscoConferenceEndEv;
 import com.cisco.jtapi.extensions.CiscoConferenceStartEv;
 import com.cisco.jtapi.extensions.CiscoConnection;
 import com.cisco.jtapi.extensions.CiscoMediaCapability;
-import com.cisco.jtapi.extensions.CiscoMediaTerminal;
-import com.cisco.jtapi.extensions.CiscoProvider;
-import com.cisco.jtapi.extensions.CiscoRTPInputProperties;
 import com.cisco.jtapi.extensions.CiscoRTPInputStartedEv;
 import com.cisco.jtapi.extensions.CiscoRTPInputStoppedEv;
-import com.cisco.jtapi.extensions.CiscoRTPOutputProperties;
 import com.cisco.jtapi.extensions.CiscoRTPOutputStartedEv;
 import com.cisco.jtapi.extensions.CiscoRTPOutputStoppedEv;
 import com.cisco.jtapi.extensions.CiscoRegistrationException;
-import com.cisco.jtapi.extensions.CiscoRouteAddress;
-import com.cisco.jtapi.extensions.CiscoRouteEvent;
-import com.cisco.jtapi.extensions.CiscoRouteSession;
-import com.cisco.jtapi.extensions.CiscoRouteTerminal;
-import com.cisco.jtapi.extensions.CiscoRouteUsedEvent;
 import com.cisco.jtapi.extensions.CiscoTermInServiceEv;
 import com.cisco.jtapi.extensions.CiscoTermOutOfServiceEv;
-import com.cisco.jtapi.extensions.CiscoTerminal;
-import com.cisco.jtapi.extensions.CiscoTerminalConnection;
 import com.cisco.jtapi.extensions.CiscoTransferEndEv;
 import com.cisco.jtapi.extensions.CiscoTransferStartEv;
 
@@ -408,12 +381,17 @@ public final class FakeCluster {
         }
     }
 
-    /** The device goes out of (or back into) service, as after a CallManager failure. */
+    /**
+     * The device goes out of (or back into) service, as after a CallManager node failure
+     * (jtapi-facts §5): CiscoProvTerminalUnRegisteredEv (or RegisteredEv), then the
+     * address and terminal events with the cause; the provider stays in service.
+     */
     public void setDeviceInService(String device, boolean in, int cause) {
         synchronized (mu) {
             FDevice d = devices.get(device);
             d.inService = in;
             for (FProvider p : liveProviders()) {
+                p.queueRegistration(d, in);
                 for (FLine l : d.lines) {
                     if (p.addrObservers.containsKey(l)) {
                         p.queueAddr(in ? CiscoAddrInServiceEv.class : CiscoAddrOutOfServiceEv.class, l, d, cause);

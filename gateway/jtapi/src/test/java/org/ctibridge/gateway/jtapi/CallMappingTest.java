@@ -218,6 +218,23 @@ class CallMappingTest {
     }
 
     @Test
+    void callManagerNodeFailureIsDeviceAndLineService() throws Exception {
+        cluster.setDeviceInService("SEP0001", false, 1001);
+        cluster.setDeviceInService("SEP0001", true, 0);
+        settle();
+        List<String> got = new java.util.ArrayList<>();
+        for (Out o : rec.all()) {
+            Map<String, Object> f = o.fields();
+            got.add(Link.typeName(o.type) + " " + f.getOrDefault("line", f.get("device")) + " "
+                    + f.getOrDefault("inService", f.get("registered")) + " " + f.get("reason"));
+        }
+        assertEquals(List.of("DeviceRegistration SEP0001 false 0", "LineService 1001 false 1",
+                "DeviceService SEP0001 false 1", "DeviceRegistration SEP0001 true 0", "LineService 1001 true 0",
+                "DeviceService SEP0001 true 0"), got);
+        assertEquals(-1, rec.closedReason, "a CallManager failure does not close the provider");
+    }
+
+    @Test
     void providerOutOfServiceClosesTheLink() throws Exception {
         cluster.failCtiManager("ctim-a");
         settle();

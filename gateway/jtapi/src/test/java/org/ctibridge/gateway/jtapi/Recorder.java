@@ -7,8 +7,8 @@ import java.util.Map;
 import org.ctibridge.gateway.link.Link;
 import org.ctibridge.gateway.link.Out;
 
-/** A ProviderSession.Link2 that records what the session sends (tests). */
-final class Recorder implements ProviderSession.Link2 {
+/** A ProviderSession.LinkSide that records what the session sends (tests). */
+final class Recorder implements ProviderSession.LinkSide {
     final List<Out> sent = new ArrayList<>();
     int closedReason = -1;
     String closedWhy = "";
