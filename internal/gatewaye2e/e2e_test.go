@@ -355,6 +355,7 @@ func viaGateway(t *testing.T, tc Toolchain) []schema.Event {
 			ms = append(ms, ctiengine.CTIManager{Name: m.Name, Addr: dbl.Gateways[m.Name], LeastPriority: m.LeastPriority})
 		}
 		c.Engine.CTIManagers = ms
+		c.Engine.ProviderOpenRequestTimeout = time.Minute // above the gateways' JTAPI open timeout
 	}); err != nil {
 		t.Fatal(err)
 	}

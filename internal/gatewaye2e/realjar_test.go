@@ -41,6 +41,9 @@ func TestRealJarOpenFailureReachesBridge(t *testing.T) {
 	defer rig.Close()
 	if _, err := rig.StartBridge(func(c *bridge.Config) {
 		c.Engine.CTIManagers = []ctiengine.CTIManager{{Name: "cucm-sub1", Addr: gw.Addr}}
+		// Longer than the gateway's JTAPI open timeout (10 s), as docs/gateway.md §4
+		// advises: JTAPI's answer, not the bridge's own timer, ends each attempt.
+		c.Engine.ProviderOpenRequestTimeout = 2 * time.Minute
 	}); err != nil {
 		t.Fatal(err)
 	}
