@@ -64,7 +64,10 @@ func gatewayBuild(t *testing.T, tc Toolchain) string {
 	return buildDir
 }
 
-const heartbeat = 500 * time.Millisecond
+// heartbeat is the server heartbeat of both runs: generous, so that a loaded
+// machine never turns a slow JVM into a heartbeat miss (losses here are
+// injected, never timed).
+const heartbeat = 2 * time.Second
 
 func newRig(t *testing.T) *faultmatrix.Rig {
 	t.Helper()
@@ -197,10 +200,16 @@ func (s *simSide) framesSent() uint64 {
 	return n
 }
 
-// caughtUp waits until the bridge has read every frame the simulator sent.
+// caughtUp waits until the simulator has written every frame it queued and
+// the bridge has read every frame the simulator wrote.
 func (s *simSide) caughtUp(t *testing.T) {
 	t.Helper()
-	testwait.Eventually(t, 0, "the bridge to read every frame the simulator sent", func() bool {
+	testwait.Eventually(t, 0, "the simulator to write, and the bridge to read, every frame", func() bool {
+		for _, ss := range s.rig.Sim.Sessions() {
+			if ss.Queued > 0 {
+				return false
+			}
+		}
 		return s.rig.Bridge().Engine().Status().Counters.FramesIn >= s.framesSent()
 	})
 }
