@@ -41,9 +41,18 @@ func toolchain(t *testing.T) Toolchain {
 
 var (
 	buildOnce sync.Once
+	buildRoot string
 	buildDir  string
 	buildErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildRoot != "" {
+		_ = os.RemoveAll(buildRoot)
+	}
+	os.Exit(code)
+}
 
 // gatewayBuild builds the gateway once per test binary.
 func gatewayBuild(t *testing.T, tc Toolchain) string {
@@ -54,6 +63,7 @@ func gatewayBuild(t *testing.T, tc Toolchain) string {
 			buildErr = err
 			return
 		}
+		buildRoot = dir
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
 		buildDir, buildErr = Build(ctx, tc, dir)
