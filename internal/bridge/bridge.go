@@ -23,8 +23,8 @@ var Version = "dev"
 type Config struct {
 	// Instance identifies this run (unique per run: event ids derive from it).
 	Instance string
-	// Engine configures the CTI side; its Sink, Logger and BridgeInstance
-	// are set by New.
+	// Engine configures the CTI side; its Sink, Measure, Logger and
+	// BridgeInstance are set by New.
 	Engine ctiengine.Config
 	// Encoder configures the CloudEvents encoding.
 	Encoder schema.EncoderConfig
@@ -101,7 +101,7 @@ func New(cfg Config) (*Bridge, error) {
 	pcfg.Instance = cfg.Instance
 	pcfg.GapSession = cfg.Instance + "-pub"
 	pcfg.Logger = cfg.Logger.With().Str("component", "publisher").Logger()
-	b.metrics = NewMetrics(b.publisherStats)
+	b.metrics = NewMetrics(b.publisherStats, func() ctiengine.Status { return b.engine.Status() })
 	pcfg.AckLatency = func(d time.Duration) {
 		b.metrics.EventsPublished.Inc()
 		b.metrics.PublishLatency.Observe(d.Seconds())
@@ -111,6 +111,7 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	ecfg := cfg.Engine
 	ecfg.Sink = sinkFunc(b.emit)
+	ecfg.Measure = b.metrics.ObserveMeasurement
 	ecfg.BridgeInstance = cfg.Instance
 	ecfg.Logger = cfg.Logger
 	if b.engine, err = ctiengine.New(ecfg); err != nil {
@@ -190,6 +191,7 @@ func (b *Bridge) Readiness() Readiness {
 			reason += ": " + st.Err
 		}
 		r.Reasons = append(r.Reasons, reason)
+		r.Reasons = append(r.Reasons, ctiManagerReasons(st, time.Now())...)
 	}
 	if !b.pub.Stats().Connected {
 		r.Reasons = append(r.Reasons, "publisher not connected to NATS")

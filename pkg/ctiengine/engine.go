@@ -22,9 +22,11 @@ type Engine struct {
 	log   zerolog.Logger
 	clock Clock
 	sink  Sink
-	m     *Machine
-	cert  tls.Certificate
-	pin   *trustPin
+	// measure receives the machine's Measurements (Config.Measure).
+	measure func(Measurement)
+	m       *Machine
+	cert    tls.Certificate
+	pin     *trustPin
 
 	inbox    chan inItem
 	wake     chan struct{}
@@ -97,6 +99,7 @@ func New(cfg Config) (*Engine, error) {
 		log:      cfg.Logger.With().Str("component", "ctiengine").Logger(),
 		clock:    s.Clock,
 		sink:     cfg.Sink,
+		measure:  cfg.Measure,
 		inbox:    make(chan inItem, 4096),
 		wake:     make(chan struct{}, 1),
 		cmds:     make(chan command, 8),
@@ -469,6 +472,11 @@ func (e *Engine) apply(ctx context.Context, out *Output) {
 			ev = ev.Str("action", "configure a new instanceId and client certificate (the current one is refused by CTIManager)")
 		}
 		ev.Msg(n.Msg)
+	}
+	if e.measure != nil {
+		for _, m := range out.Measurements {
+			e.measure(m)
+		}
 	}
 	prov := e.m.Provider()
 	e.provider.Store(int32(prov))

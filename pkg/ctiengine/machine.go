@@ -63,12 +63,24 @@ type queuedReq struct {
 	kind reqKind
 	dev  *device
 	line int
+	// since is when the work the request answers began (a route select:
+	// the route request's arrival), for MeasureRouteSelect.
+	since time.Time
 }
 
 type pendingReq struct {
-	kind reqKind
-	dev  *device
-	line int
+	kind  reqKind
+	dev   *device
+	line  int
+	since time.Time
+}
+
+// attemptRecord is what the machine remembers of one CTIManager's
+// attempts, for Status and readiness.
+type attemptRecord struct {
+	at    time.Time // the last connect attempt began
+	err   string    // why the last attempt or link ended ("" none yet)
+	errAt time.Time
 }
 
 // routeSession is a route request being answered: when it began and
@@ -166,6 +178,8 @@ type Machine struct {
 	pendingDetail string
 
 	// Failover rounds.
+	attempts      []attemptRecord // per CTIManager, in configuration order
+	connectAt     time.Time       // the current link's connect began
 	round         []int
 	roundPos      int
 	failedRounds  int
@@ -248,6 +262,7 @@ func NewMachine(cfg Config) *Machine {
 		routeSess:  make(map[uint32]routeSession),
 		seqs:       make(map[seqKey]uint64),
 		newSession: true,
+		attempts:   make([]attemptRecord, len(s.CTIManagers)),
 	}
 	if cfg.Observe == nil {
 		m.observeAll = true

@@ -22,6 +22,7 @@ type device struct {
 	addrs       []string // the lines' DNs, shared read-only by terminal events
 	observed    bool     // a TerminalObserver is on the terminal
 	inService   bool
+	oosCause    int // JTAPI cause of the last out-of-service (0: none given)
 	registered  bool
 	port        *CTIPortConfig // CTI port media registration, if configured
 	routeDN     string         // route point DN with a route callback, if configured
@@ -38,6 +39,7 @@ type line struct {
 	observed  bool // an AddressObserver is on the address
 	opened    bool
 	inService bool
+	oosCause  int // as device.oosCause
 }
 
 func (d *device) needsOpen() bool {
@@ -100,8 +102,11 @@ func (m *Machine) applyDeviceList(now time.Time) {
 		d.model = info.Model
 		d.callManager = info.CallManager
 		d.typ = info.Type
-		d.inService = info.InService
+		d.inService, d.oosCause = info.InService, 0
 		d.registered = info.Registered
+		if !d.inService {
+			d.oosCause = oosCause(d)
+		}
 		d.observed = m.observed(info.Name)
 		d.opened, d.regOK, d.regFailed = false, false, ""
 		d.lines = d.lines[:0]
@@ -109,7 +114,7 @@ func (m *Machine) applyDeviceList(now time.Time) {
 		for _, li := range info.Lines {
 			d.addrs = append(d.addrs, li.DN)
 			d.lines = append(d.lines, line{dn: li.DN, partition: li.Partition,
-				observed: m.observed(li.DN), inService: info.InService})
+				observed: m.observed(li.DN), inService: info.InService, oosCause: d.oosCause})
 			if _, dup := m.byDN[li.DN]; !dup {
 				m.byDN[li.DN] = d
 			}
@@ -239,6 +244,7 @@ func (m *Machine) becomeInService(now time.Time) {
 	m.lastErr = ""
 	cm := m.cfg.CTIManagers[m.node]
 	m.setProvider(ProviderInService, "devices opened on "+cm.Name)
+	m.out.Measurements = append(m.out.Measurements, Measurement{Kind: MeasureProviderOpen, Duration: now.Sub(m.connectAt)})
 	ev := m.providerEvent(schema.EvProvInService, now)
 	ev.Data.Provider.ProviderID = m.providerID
 	ev.Data.Provider.Devices = len(m.devices)
@@ -380,7 +386,7 @@ func (m *Machine) deviceService(v ctilink.DeviceServiceEvent, now time.Time) {
 	if !ok {
 		return
 	}
-	d.inService = v.InService
+	d.inService, d.oosCause = v.InService, v.Reason.JTAPICause()
 	if !d.observed || m.prov != ProviderInService || m.link == LinkOpeningDevices {
 		return
 	}
@@ -401,7 +407,7 @@ func (m *Machine) lineService(v ctilink.LineServiceEvent, now time.Time) {
 	if l == nil {
 		return
 	}
-	l.inService = v.InService
+	l.inService, l.oosCause = v.InService, v.Reason.JTAPICause()
 	if !l.observed || m.prov != ProviderInService || m.link == LinkOpeningDevices {
 		return
 	}

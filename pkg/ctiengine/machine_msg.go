@@ -153,7 +153,7 @@ func (m *Machine) closedBy(reason ctilink.CloseReason, detail string, now time.T
 		m.lose(now, reason, detail)
 	case loginRefusal(reason) && !m.everInService:
 		err := fmt.Errorf("%w by %s: %s", ErrOpenRefused, m.nodeName, detail)
-		m.lastErr = detail
+		m.attemptFailed(detail, now)
 		m.stats.ConnectFailures++
 		ev := m.providerEvent(schema.EvCTIManagerFailed, now)
 		ev.Data.Provider.Reason = reason.String()
@@ -233,6 +233,9 @@ func (m *Machine) response(reqSeq uint32, result ctilink.Result, text string, no
 			m.snapPending--
 		}
 	case reqRouteSelect:
+		if !p.since.IsZero() {
+			m.out.Measurements = append(m.out.Measurements, Measurement{Kind: MeasureRouteSelect, Duration: now.Sub(p.since)})
+		}
 	default:
 		m.openPending--
 	}
@@ -363,6 +366,6 @@ func (m *Machine) routeRequested(v ctilink.RouteEvent, now time.Time) {
 		dests = append(append(make([]string, 0, len(dests)), dests[n:]...), dests[:n]...)
 	}
 	m.stats.RouteSelects++
-	m.request(queuedReq{msg: ctilink.RouteSelectRequest{SessionID: v.SessionID, Destinations: dests}, kind: reqRouteSelect})
+	m.request(queuedReq{msg: ctilink.RouteSelectRequest{SessionID: v.SessionID, Destinations: dests}, kind: reqRouteSelect, since: now})
 	m.pump(now)
 }
