@@ -288,11 +288,10 @@ final class CallTracker {
             x.reason = reason(cc.getReason());
         }
         // A leg moved here by a transfer or conference keeps its handle (the link's
-        // CallChanged says the leg changed calls, not that a new leg began).
-        for (TCall other : calls.values()) {
-            if (other == t) {
-                continue;
-            }
+        // CallChanged says the leg changed calls, not that a new leg began): it comes
+        // from the consult call of the feature in progress.
+        if (t.feature != null && t.feature.primary == t) {
+            TCall other = t.feature.consult;
             for (TConn o : other.conns) {
                 if (o.moved && o.dn.equals(x.dn) && !o.sent.isEmpty()) {
                     x.handle = o.handle;
