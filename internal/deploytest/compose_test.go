@@ -98,11 +98,16 @@ func TestComposeServicesAndWiring(t *testing.T) {
 		if strings.HasPrefix(s.Image, "nats:") {
 			continue
 		}
-		if s.Image != "ctibridge:local" || s.Build == nil {
+		if s.Image == gatewayImage {
+			// The JTAPI gateway's own image (TestComposeCUCMProfile checks it).
+		} else if s.Image != "ctibridge:local" || s.Build == nil {
 			t.Errorf("%s: want the project image built from the Dockerfile, got %q", name, s.Image)
 		}
 		for _, v := range s.Volumes {
 			src := strings.Split(v, ":")[0]
+			if strings.HasPrefix(src, "${") {
+				continue // the user's directory, named by an environment variable
+			}
 			if strings.HasPrefix(src, "./") {
 				if _, err := os.Stat(filepath.Join(root, src)); err != nil {
 					t.Errorf("%s mounts %s, which does not exist", name, src)
@@ -248,7 +253,10 @@ func simulatorOf(t *testing.T, c compose, name string, cfg config.Config) string
 	sim, elsewhere := "", 0
 	for _, m := range cfg.CTI.CTIManagers {
 		host, port := splitHostPort(t, m.Address)
-		tlsHost, tlsPort := splitHostPort(t, m.TLSAddress)
+		tlsHost, tlsPort := host, 0 // no TLS address: a plain-only CTIManager (a JTAPI gateway's default)
+		if m.TLSAddress != "" {
+			tlsHost, tlsPort = splitHostPort(t, m.TLSAddress)
+		}
 		owner := ""
 		for sn, s := range c.Services {
 			if sn == host || slices.Contains(s.Networks["default"].Aliases, host) {
@@ -446,4 +454,142 @@ func splitHostPort(t *testing.T, hp string) (string, int) {
 		t.Fatalf("%q: %v", hp, err)
 	}
 	return h, n
+}
+
+const gatewayImage = "ctibridge-jtapi-gateway:local"
+
+// gatewayKeys reads the JTAPI gateway's configuration keys from its source
+// (GatewayConfig.KEYS, declared with key("name", …)).
+func gatewayKeys(t *testing.T) map[string]bool {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(root, "gateway/jtapi/src/main/java/org/ctibridge/gateway/GatewayConfig.java"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, m := range regexp.MustCompile(`key\("([a-zA-Z.]+)"`).FindAllStringSubmatch(string(src), -1) {
+		keys[m[1]] = true
+	}
+	if len(keys) < 10 {
+		t.Fatalf("found only %d gateway keys in GatewayConfig.java", len(keys))
+	}
+	return keys
+}
+
+// gatewayEnvName is GatewayConfig.envName: cti.manager → CTIBRIDGE_GW_CTI_MANAGER.
+func gatewayEnvName(key string) string {
+	k := regexp.MustCompile(`([a-z])([A-Z])`).ReplaceAllString(key, "${1}_${2}")
+	return "CTIBRIDGE_GW_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
+}
+
+// TestComposeCUCMProfile checks the profile that runs the bridge against a
+// real CUCM through one JTAPI gateway per CTIManager: the gateways use only
+// real configuration keys, mount the user's Cisco jar (the image never
+// contains it), and the bridge's CTIManagers are those gateways.
+func TestComposeCUCMProfile(t *testing.T) {
+	c := load(t)
+	keys := gatewayKeys(t)
+	envToKey := map[string]string{}
+	for k := range keys {
+		envToKey[gatewayEnvName(k)] = k
+	}
+	names := map[string]string{} // gateway service → name it gives the bridge
+	for _, n := range []string{"gateway-a", "gateway-b"} {
+		g, ok := c.Services[n]
+		if !ok {
+			t.Fatalf("service %s missing", n)
+		}
+		if !slices.Contains(g.Profiles, "cucm") {
+			t.Errorf("%s should be in the cucm profile", n)
+		}
+		if g.Image != gatewayImage {
+			t.Errorf("%s: image %q, want %s", n, g.Image, gatewayImage)
+		}
+		for env := range g.Environment {
+			if _, ok := envToKey[env]; !ok {
+				t.Errorf("%s sets %s, which is no gateway configuration key", n, env)
+			}
+		}
+		if !strings.Contains(g.Environment["CTIBRIDGE_GW_CTI_MANAGER"], "${CUCM_CTIMANAGER_") {
+			t.Errorf("%s: the CTIManager should come from the environment (CUCM_CTIMANAGER_*)", n)
+		}
+		names[n] = g.Environment["CTIBRIDGE_GW_NAME"]
+		if !slices.ContainsFunc(g.Volumes, func(v string) bool {
+			return strings.HasPrefix(v, "${CUCM_JTAPI_DIR") && strings.HasSuffix(v, ":/opt/jtapi:ro")
+		}) {
+			t.Errorf("%s does not mount the user's jar directory read-only at /opt/jtapi: %v", n, g.Volumes)
+		}
+		if len(g.Healthcheck.Test) == 0 || !strings.Contains(strings.Join(g.Healthcheck.Test, " "), "2748") {
+			t.Errorf("%s: healthcheck %v does not probe the link port 2748", n, g.Healthcheck.Test)
+		}
+	}
+	df, err := os.ReadFile(filepath.Join(root, "gateway/jtapi/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(df), "\n") {
+		l := strings.TrimSpace(line)
+		if (strings.HasPrefix(l, "COPY") || strings.HasPrefix(l, "ADD")) && strings.Contains(l, ".jar") &&
+			!strings.Contains(l, "ctibridge-jtapi-gateway.jar") {
+			t.Errorf("gateway Dockerfile copies a jar into the image: %s (Cisco's jar must be mounted)", l)
+		}
+	}
+	if !strings.Contains(string(df), "--mount=type=bind,from=jtapi") || !strings.Contains(string(df), "/opt/jtapi/*") {
+		t.Error("gateway Dockerfile: compile against the jtapi build context (bind mount) and load /opt/jtapi/* at run time")
+	}
+
+	b, ok := c.Services["bridge-cucm"]
+	if !ok {
+		t.Fatal("service bridge-cucm missing")
+	}
+	if !slices.Contains(b.Profiles, "cucm") {
+		t.Error("bridge-cucm should be in the cucm profile")
+	}
+	cfgPath := ""
+	for _, v := range b.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) >= 2 && slices.Contains(b.Command, parts[1]) {
+			cfgPath = parts[0]
+		}
+	}
+	cfg, err := config.Load(filepath.Join(root, cfgPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CTIBRIDGE_CTI_PASSWORD": "set-by-the-user"}
+	for k, v := range b.Environment {
+		if k != "CTIBRIDGE_CTI_PASSWORD" {
+			env[k] = regexp.MustCompile(`^\$\{[A-Z_]+:-(.*)\}$`).ReplaceAllString(v, "$1")
+		}
+	}
+	if err := config.ApplyEnv(&cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("bridge-cucm's configuration is invalid: %v", err)
+	}
+	var got []string
+	for _, m := range cfg.CTI.CTIManagers {
+		host, port := splitHostPort(t, m.Address)
+		if _, ok := names[host]; !ok {
+			t.Errorf("bridge-cucm CTIManager %s at %s: not a gateway service", m.Name, m.Address)
+		}
+		if port != 2748 {
+			t.Errorf("bridge-cucm CTIManager %s: port %d, the gateways listen on 2748", m.Name, port)
+		}
+		if names[host] != m.Name {
+			t.Errorf("bridge-cucm calls %s %q, the gateway names itself %q", m.Address, m.Name, names[host])
+		}
+		got = append(got, host)
+	}
+	if !slices.Equal(got, []string{"gateway-a", "gateway-b"}) {
+		t.Errorf("bridge-cucm CTIManagers %v, want gateway-a then gateway-b", got)
+	}
+	_, httpPort := splitHostPort(t, cfg.HTTP.Listen)
+	checkHealthPort(t, "bridge-cucm", b, httpPort)
+	for _, dep := range []string{"nats", "gateway-a", "gateway-b"} {
+		if b.DependsOn[dep].Condition != "service_healthy" {
+			t.Errorf("bridge-cucm should wait for %s to be healthy", dep)
+		}
+	}
 }

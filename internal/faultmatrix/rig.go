@@ -57,6 +57,12 @@ type RigConfig struct {
 	Duplicates time.Duration
 	// Logger receives every component's logs (default: none).
 	Logger zerolog.Logger
+	// ManualTime runs the simulator's call model on Sim.Advance only
+	// (ctisim.Config.ManualTime), for scripted calls compared event by
+	// event; RouteSelectTimeout overrides the model's route-select timeout
+	// (0: its default).
+	ManualTime         bool
+	RouteSelectTimeout time.Duration
 }
 
 // Rig runs the simulator, an embedded NATS server with JetStream and the
@@ -131,7 +137,8 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	}
 	sim, err := ctisim.New(ctisim.Config{
 		Cluster:          cluster,
-		Traffic:          traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed},
+		Traffic:          traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed, RouteSelectTimeout: cfg.RouteSelectTimeout},
+		ManualTime:       cfg.ManualTime,
 		GroundTruth:      cfg.GroundTruth,
 		GroundTruthLimit: cfg.GroundTruthLimit,
 		Logger:           cfg.Logger.Level(zerolog.WarnLevel),
@@ -147,6 +154,10 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	r.Sim, r.cluster = sim, cluster
 	return r, nil
 }
+
+// Cluster is the simulated cluster's configuration (devices, users,
+// CallManagers), e.g. to script another CTI server with the same cluster.
+func (r *Rig) Cluster() ctisim.ClusterConfig { return r.cluster }
 
 // RoutePoints names the simulated cluster's route point devices (for
 // Checker.RoutePoints).
