@@ -18,7 +18,7 @@ import (
 // playing the CTIManager side; each command's expected output is the
 // events (and the frames the machine sent, marked →) it produced. Run
 // with -rewrite to regenerate the expectations after a deliberate change,
-// then read the diff. The language is described in testdata/scripts/README.md.
+// then read the diff. The language is described in testdata/README.md.
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, filepath.Join("testdata", "scripts"), func(t *testing.T, path string) {
 		s := newScript(t)
