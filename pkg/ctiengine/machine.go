@@ -97,12 +97,6 @@ type seqKey struct {
 	ent string
 }
 
-type gapState struct {
-	id       string
-	openedAt time.Time
-	reason   string
-}
-
 // Counters are the machine's running totals.
 type Counters struct {
 	FramesIn         uint64 `json:"framesIn"`

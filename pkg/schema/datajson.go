@@ -358,6 +358,9 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		if b, err = jTime(b, `,"openedAt":`, g.OpenedAt); err != nil {
 			return nil, err
 		}
+		if b, err = jTimePtr(b, `,"detectedAt":`, g.DetectedAt); err != nil {
+			return nil, err
+		}
 		if b, err = jTimePtr(b, `,"closedAt":`, g.ClosedAt); err != nil {
 			return nil, err
 		}

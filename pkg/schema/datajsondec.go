@@ -797,6 +797,8 @@ func (r *jr) gap(g *Gap) bool {
 			return ok(1<<12, r.str(&g.FirstDropped))
 		case "lastDropped":
 			return ok(1<<13, r.str(&g.LastDropped))
+		case "detectedAt":
+			return ok(1<<14, r.timePtr(&g.DetectedAt))
 		}
 		return 0, false
 	})

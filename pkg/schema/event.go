@@ -253,8 +253,14 @@ type BridgeData struct {
 type Gap struct {
 	ID       string     `json:"id"`
 	Kind     string     `json:"kind" jsonschema:"enum=provider,enum=publish"`
-	OpenedAt time.Time  `json:"openedAt"`
-	ClosedAt *time.Time `json:"closedAt,omitempty"`
+	// OpenedAt is when observation was last known good: for a CTIManager
+	// lost by silence or a broken link, the time of the last frame heard,
+	// so that a point in time inside the silent window is inside the gap.
+	OpenedAt time.Time `json:"openedAt"`
+	// DetectedAt is when the bridge noticed the loss (heartbeat timeout,
+	// link error); after OpenedAt by up to twice the server heartbeat.
+	DetectedAt *time.Time `json:"detectedAt,omitempty"`
+	ClosedAt   *time.Time `json:"closedAt,omitempty"`
 	// DurationMs is set when the gap closes.
 	DurationMs int64  `json:"durationMs,omitempty"`
 	Reason     string `json:"reason,omitempty"`

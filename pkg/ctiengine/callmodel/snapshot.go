@@ -142,65 +142,60 @@ func (m *Model) EndObservation(at time.Time) []Out {
 	return out
 }
 
-// Reconciliation counts the outcome of a gap: Before calls were tracked
-// when observation ended; Continued of them were seen again (snapshot or
-// live event) and Ended were not (CallEndedDuringGap); Discovered calls
-// were reported by a snapshot without being known; After calls are tracked
-// once reconciled.
-type Reconciliation struct {
-	Before, After, Ended, Discovered, Continued int
+// GapOutcome is what became of a call across an observation gap.
+type GapOutcome uint8
+
+// Gap outcomes.
+const (
+	// GapContinued: tracked when observation ended and seen again since
+	// (a snapshot or a live event).
+	GapContinued GapOutcome = iota + 1
+	// GapEnded: tracked when observation ended and not seen since: it
+	// ended during the gap and is forgotten.
+	GapEnded
+	// GapDiscovered: reported by a snapshot without being known before.
+	GapDiscovered
+)
+
+// GapCall is one call's outcome of a gap, with the call as last known
+// (for the inferred event the engine reports it with).
+type GapCall struct {
+	Call    *schema.CallData
+	Outcome GapOutcome
 }
 
 // Reconcile is called once every SnapshotCompleted after a failover has
-// arrived. Calls of the before-gap set that were not seen since
-// EndObservation: emits, per call, CallEndedDuringGap (Data.Inferred,
-// CallData.GapID = gapID) and drops them. Calls a snapshot reported that
-// were not known before: CallDiscoveredBySnapshot (inferred). Events are
-// ordered: ended calls by call id, then discovered calls by call id.
-func (m *Model) Reconcile(gapID string, at time.Time) ([]Out, Reconciliation) {
+// arrived. It settles each call of the before-gap set: one seen since
+// EndObservation continued (connections nobody confirmed are removed, see
+// settleStale); one not seen ended during the gap and is forgotten. Calls
+// a snapshot reported that were not known are discovered. It returns the
+// events settling produced and every call's outcome, ordered by call id;
+// counting them and reporting the inferred events is the engine's gap
+// accounting (pkg/ctiengine/gap.go).
+func (m *Model) Reconcile(at time.Time) ([]Out, []GapCall) {
 	m.out = nil
-	var r Reconciliation
-	var discovered []*call
-	x := evctx{at: at}
+	var calls []GapCall
 	for _, id := range m.sortedIDs() {
 		c := m.calls[id]
 		switch {
 		case c.flags&callBeforeGap != 0:
-			r.Before++
-			c.flags &^= callBeforeGap
-			if c.seenEpoch == m.epoch {
-				r.Continued++
-				if m.settleStale(c, evctx{at: at, cause: schema.CauseNormal}) {
-					continue
-				}
-			} else {
-				r.Ended++
+			c.flags &^= callBeforeGap | callDiscovered
+			if c.seenEpoch != m.epoch {
 				c.state = schema.CallInvalid
-				m.emitInferred(c, schema.EvCallEndedInGap, gapID, x)
+				calls = append(calls, GapCall{Call: c.callData(), Outcome: GapEnded})
 				m.forget(c)
 				continue
 			}
+			calls = append(calls, GapCall{Call: c.callData(), Outcome: GapContinued})
+			m.settleStale(c, evctx{at: at, cause: schema.CauseNormal})
 		case c.flags&callDiscovered != 0:
-			r.Discovered++
-			discovered = append(discovered, c)
+			c.flags &^= callDiscovered
+			calls = append(calls, GapCall{Call: c.callData(), Outcome: GapDiscovered})
 		}
-		c.flags &^= callDiscovered
 	}
-	for _, c := range discovered {
-		m.emitInferred(c, schema.EvCallDiscovered, gapID, x)
-	}
-	r.After = len(m.calls)
 	out := m.out
 	m.out = nil
-	return out, r
-}
-
-func (m *Model) emitInferred(c *call, name, gapID string, x evctx) {
-	d := data(name, x)
-	d.Inferred = true
-	d.Call = c.callData()
-	d.Call.GapID = gapID
-	m.emit(Out{Family: schema.FamilyCall, Entity: c.idStr, Name: name, Time: x.at, Data: d})
+	return out, calls
 }
 
 // settleStale removes, once every snapshot is in, the connections of a

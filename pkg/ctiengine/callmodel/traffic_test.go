@@ -227,7 +227,7 @@ func TestSimulatorFailover(t *testing.T) {
 			apply(ev)
 		}
 	}
-	outs, rec := s.m.Reconcile("gap-1", now)
+	outs, rec := reconcile(s.m, "gap-1", now)
 	s.check(t, outs)
 	t.Logf("before %d, reconciliation %+v", before, rec)
 	if rec.Before != before || rec.Continued+rec.Ended != rec.Before || rec.Ended == 0 || rec.Continued == 0 || rec.Discovered == 0 {

@@ -430,6 +430,9 @@ func (b *builder) add(it *Item) error {
 			if g.CallsBefore > 0 {
 				e.Detail += fmt.Sprintf(", %d calls known before", g.CallsBefore)
 			}
+			if g.DetectedAt != nil && g.OpenedAt.Before(*g.DetectedAt) {
+				e.Detail += fmt.Sprintf("; it began with the silence, %s before", ms(g.DetectedAt.Sub(g.OpenedAt).Milliseconds()))
+			}
 			b.gapOpen[g.ID] = firstTime(g.OpenedAt, ev.Time)
 			if ep != nil && !ep.done {
 				ep.gapBefore = g.CallsBefore
