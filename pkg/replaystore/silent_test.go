@@ -14,7 +14,9 @@ import (
 func TestSilentWindowAppliesTheGap(t *testing.T) {
 	heard := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	detected := heard.Add(60 * time.Second)
-	rec := func(stored time.Time, ev schema.Event) Record { return Record{Message: Message{Stored: stored}, Event: ev} }
+	rec := func(stored time.Time, ev schema.Event) Record {
+		return Record{Message: Message{Stored: stored}, Event: ev}
+	}
 	lost := schema.Event{Family: schema.FamilyProvider, Name: schema.EvCTIManagerLost,
 		Data: schema.Data{Provider: &schema.ProviderData{LastHeardAt: &heard}}}
 	wave := []Record{

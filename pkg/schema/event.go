@@ -251,8 +251,8 @@ type BridgeData struct {
 // provider was out of service) or could not publish (the outbound buffer
 // overflowed).
 type Gap struct {
-	ID       string     `json:"id"`
-	Kind     string     `json:"kind" jsonschema:"enum=provider,enum=publish"`
+	ID   string `json:"id"`
+	Kind string `json:"kind" jsonschema:"enum=provider,enum=publish"`
 	// OpenedAt is when observation was last known good: for a CTIManager
 	// lost by silence or a broken link, the time of the last frame heard,
 	// so that a point in time inside the silent window is inside the gap.

@@ -366,6 +366,6 @@ func (g *gen) failover() {
 	g.emit(schema.FamilyBridge, "", schema.EvGapClosed, schema.Data{Bridge: &schema.BridgeData{
 		Gap: &schema.Gap{ID: gapID, Kind: "provider", OpenedAt: heard, DetectedAt: &lostAt, ClosedAt: &closed,
 			DurationMs: closed.Sub(heard).Milliseconds(),
-			Reason: "HEARTBEAT_MISSED", CallsBefore: before, CallsAfter: len(kept), CallsEnded: len(ended), CallsContinued: len(kept)}}})
+			Reason:     "HEARTBEAT_MISSED", CallsBefore: before, CallsAfter: len(kept), CallsEnded: len(ended), CallsContinued: len(kept)}}})
 	g.heard = g.now
 }
