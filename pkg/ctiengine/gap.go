@@ -6,6 +6,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/pkg/ctiengine/callmodel"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/rs/zerolog"
 )
 
 // Gap accounting (PRODUCT.md §3.3 rule 9, docs/engine.md §10), all of it:
@@ -79,11 +80,13 @@ func (m *Machine) closeGap(now time.Time) {
 		m.emitOut(o, now)
 	}
 	var n gapCounts
+	awaiting := false
 	for _, c := range calls {
 		switch c.Outcome {
 		case callmodel.GapContinued:
 			n.before++
 			n.continued++
+			awaiting = awaiting || c.AwaitingRecovery
 		case callmodel.GapEnded:
 			n.before++
 			n.ended++
@@ -109,6 +112,23 @@ func (m *Machine) closeGap(now time.Time) {
 	}
 	ev.Data.Bridge.Gap = gap
 	m.emit(ev)
+	if awaiting {
+		// Calls at route points continue without a snapshot: the new
+		// CTIManager recovers them (a route event, their legs' events).
+		// One it never names ended during the gap; CTIManager's
+		// route-select timer bounds how long that can take.
+		m.arm(TimerRecovery, now.Add(m.cfg.RouteSelectTimeout))
+	}
+}
+
+// recoveryDue forgets the calls at route points the new CTIManager never
+// recovered (they ended during the gap; their observation ended at the
+// loss and was not re-opened, so nothing more is reported for them).
+func (m *Machine) recoveryDue() {
+	if n := m.model.ExpireRecovery(); n > 0 {
+		m.note(zerolog.InfoLevel, fmt.Sprintf("%d call(s) at route points not recovered by CTIManager within RouteSelectTimeout %v: ended during the gap",
+			n, m.cfg.RouteSelectTimeout), nil)
+	}
 }
 
 // emitInferred reports a call's gap outcome: an event no CTIManager sent,

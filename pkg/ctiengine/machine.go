@@ -262,6 +262,12 @@ func NewMachine(cfg Config) *Machine {
 			l := d.line(dn)
 			return l != nil && d.needsOpen() && d.lineOpenWanted(l)
 		},
+		// Route points get no snapshot (seed p.216); their calls are
+		// recovered live.
+		NoSnapshot: func(dn string) bool {
+			d, ok := m.byDN[dn]
+			return ok && d.typ == ctilink.DeviceRoutePoint
+		},
 		TerminalOf: func(dn string) string {
 			if d, ok := m.byDN[dn]; ok {
 				return d.name
@@ -435,6 +441,8 @@ func (m *Machine) timer(id TimerID, now time.Time) {
 		if m.closing != closeNone {
 			m.closeDone(now, "no ProviderClosed within CloseTimeout")
 		}
+	case TimerRecovery:
+		m.recoveryDue()
 	}
 }
 

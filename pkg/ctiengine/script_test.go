@@ -99,6 +99,17 @@ func (s *script) run(t *testing.T, td *datadriven.TestData) string {
 		s.deliver(t, s.frame(t, td))
 	case "service":
 		s.deliver(t, s.service(t, td))
+	case "calls":
+		for _, c := range s.h.m.Model().Calls() {
+			line := "call " + c.CallID + " " + c.State + ":"
+			for _, cn := range c.Connections {
+				line += " " + cn.Address + "=" + cn.CallControlState
+				if cn.Terminal != "" {
+					line += "@" + cn.Terminal + "=" + cn.TermConnCCState
+				}
+			}
+			s.out = append(s.out, line)
+		}
 	default:
 		td.Fatalf(t, "unknown command %q", td.Cmd)
 	}

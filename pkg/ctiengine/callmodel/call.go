@@ -32,6 +32,11 @@ const (
 	// callDiscovered: a snapshot reported the call while the model did not
 	// know it.
 	callDiscovered
+	// callAwaitRecovery: the call was known before the gap only at route
+	// points (no snapshot for them) and nothing has named it since: it
+	// continues, waiting for the new CTIManager's recovery of it (a route
+	// event, its legs' events). ExpireRecovery forgets it if none comes.
+	callAwaitRecovery
 )
 
 // Features in progress on a call.

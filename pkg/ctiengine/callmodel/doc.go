@@ -22,7 +22,7 @@
 //	// CTIManager lost:
 //	outs := m.EndObservation(now)
 //	// ... reconnect, snapshot every device (Apply the Snapshot=true events) ...
-//	outs, counts := m.Reconcile(gapID, now) // once every SnapshotCompleted arrived
+//	outs, calls := m.Reconcile(now) // once every SnapshotCompleted arrived
 //
 // # Concurrency
 //
@@ -287,15 +287,29 @@
 //     snapshot, thus stays reportable until Reconcile. A call left without
 //     any line of this session then ends (CallInvalidEv).
 //
+// Route points get no snapshot (seed p.216: RouteAddress calls "get
+// recovered on the new CTIManager", only the snapshot is withheld;
+// Config.NoSnapshot names their lines). A leg at a route point known
+// before the gap is therefore kept as it was: when the call re-opens (a
+// snapshot of another line, or any live event, including a route event
+// of the recovered route session) the leg is re-described with it, after
+// the event that re-opened it, and it is never settled as gone at
+// Reconcile. A call known before the gap only at route points and not
+// named since is continued at Reconcile (GapCall.AwaitingRecovery); the
+// engine calls ExpireRecovery when CTIManager's route-select timer would
+// have ended its route session, forgetting it silently if it was never
+// recovered (it ended during the gap; its observation ended at the loss).
+//
 // A snapshot of a call that began since the interruption (live events
 // already reported it) only reports what differs. Every snapshot event
 // carries cause SNAPSHOT 110, meta SNAPSHOT 135 and Data.Snapshot.
-// Reconcile, once every snapshot completed, emits CallEndedDuringGap
-// (inferred, with the gap id) for each before-gap call that neither a
-// snapshot nor a live event mentioned since (and forgets it), then
-// CallDiscoveredBySnapshot (inferred) for each call a snapshot reported
-// that the model did not know, and returns the counts: Before, Continued,
-// Ended, Discovered, and After (calls tracked once reconciled).
+// Reconcile, once every snapshot completed, returns each call's outcome:
+// a before-gap call that neither a snapshot nor a live event mentioned
+// since ended during the gap (and is forgotten), one that was mentioned
+// continued, a call a snapshot reported that the model did not know was
+// discovered. The engine counts them and reports the inferred events
+// (CallEndedDuringGap, CallDiscoveredBySnapshot) and GapClosed
+// (pkg/ctiengine/gap.go).
 //
 // # Bounds and robustness
 //

@@ -59,6 +59,7 @@ func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 		// consumer was told CallObservationEndedEv, and describes the call
 		// afresh from its re-opening on.
 		m.reopen(c, x)
+		m.recoverRouteLegs(c, x)
 		c.seenEpoch = m.epoch
 		if ev.Started {
 			c.feature = feat
@@ -128,6 +129,7 @@ func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 	// Nothing is reported on the original call here: its moved connection,
 	// if not described since the gap, leaves silently.
 	m.reopen(surv, x)
+	m.recoverRouteLegs(surv, x)
 	surv.seenEpoch = m.epoch
 	orig.seenEpoch = m.epoch
 
@@ -168,6 +170,7 @@ func (m *Model) onCallParty(ev *ctilink.CallPartyEvent) {
 	c.seenEpoch = m.epoch
 	x := evctx{at: wireTime(ev.TimeNs), cause: schema.CauseNormal}
 	m.reopen(c, x)
+	m.recoverRouteLegs(c, x)
 	f := c.find(ev.Party.DN)
 	if ev.Added {
 		if f != nil {

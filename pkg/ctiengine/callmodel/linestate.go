@@ -34,7 +34,9 @@ func (m *Model) onCallState(ev *ctilink.CallStateEvent) {
 	}
 	c.seenEpoch = m.epoch
 	c.flags &^= callObsEnded
-	m.applyLine(c, ev, m.lineCtx(c, ev))
+	x := m.lineCtx(c, ev)
+	m.applyLine(c, ev, x)
+	m.recoverRouteLegs(c, x)
 }
 
 // newCall starts tracking a call; nil (and counted) beyond MaxCalls.

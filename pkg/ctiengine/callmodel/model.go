@@ -49,6 +49,12 @@ type Config struct {
 	// TerminalOf returns the device of a controlled line. It is used when a
 	// wire event does not name its device. Nil means unknown.
 	TerminalOf func(dn string) string
+	// NoSnapshot reports whether a controlled DN is one CTIManager gives no
+	// snapshot for after a failover: a route point's address (seed p.216:
+	// RouteAddress calls "get recovered on the new CTIManager", only the
+	// snapshot is withheld). Its legs known before a gap are kept as they
+	// were, not settled as gone. Nil means every line gets snapshots.
+	NoSnapshot func(dn string) bool
 	// MaxCalls bounds tracked calls (default DefaultMaxCalls); beyond it new
 	// calls are not tracked and counted in Stats().Untracked.
 	MaxCalls int
@@ -94,6 +100,10 @@ func New(cfg Config) *Model {
 
 func (m *Model) controlled(dn string) bool {
 	return dn != "" && m.cfg.Controlled != nil && m.cfg.Controlled(dn)
+}
+
+func (m *Model) noSnapshot(dn string) bool {
+	return dn != "" && m.cfg.NoSnapshot != nil && m.cfg.NoSnapshot(dn)
 }
 
 func (m *Model) terminalOf(dn string) string {

@@ -57,16 +57,74 @@ func (m *Model) onSnapshotState(ev *ctilink.CallStateEvent) {
 	c.flags &^= callObsEnded
 	c.seenEpoch = m.epoch
 	m.applyLine(c, ev, x)
+	m.recoverRouteLegs(c, x)
 }
 
 // reopen re-announces (CallActiveEv) a call whose observation ended, at
 // its first event since: the consumer was told CallObservationEndedEv.
 func (m *Model) reopen(c *call, x evctx) {
+	c.flags &^= callAwaitRecovery
 	if c.flags&callObsEnded == 0 {
 		return
 	}
 	c.flags &^= callObsEnded
 	m.activate(c, x)
+}
+
+// recoverRouteLegs re-describes, once a call re-opened, its legs at route
+// points known from before the gap (after the event that re-opened it): CTIManager sends no snapshot
+// for them, yet they are still in the call (seed p.216: route point calls
+// are recovered on the new CTIManager), so the consumer learns them again
+// with the call — the caller first when it is a party the route point's
+// leg names, then the route point's connection — in the context of the
+// re-opening (snapshot or live).
+func (m *Model) recoverRouteLegs(c *call, x evctx) {
+	if c.flags&callObsEnded != 0 || m.calls[c.id] != c {
+		return
+	}
+	rx := evctx{at: x.at, cause: schema.CauseNormal, snap: x.snap}
+	if x.snap {
+		rx.cause, rx.meta = schema.CauseSnapshot, schema.MetaSnapshot
+	}
+	for i := 0; i < len(c.conns); i++ {
+		cn := c.conns[i]
+		if cn.flags&connStale == 0 || !cn.live() || !cn.isLine() || !m.noSnapshot(cn.addr) {
+			continue
+		}
+		if f := c.find(cn.far); f != nil && f != cn && !f.isLine() && f.flags&connStale != 0 && f.live() {
+			m.confirm(c, f, rx)
+		}
+		m.confirm(c, cn, rx)
+	}
+}
+
+// recoverable reports whether a call known before the gap is still in
+// progress at a route point as far as the model knows: a live leg on a
+// line that gets no snapshot.
+func (m *Model) recoverable(c *call) bool {
+	for _, cn := range c.conns {
+		if cn.isLine() && cn.live() && m.noSnapshot(cn.addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpireRecovery forgets the calls still waiting for their recovery (see
+// callAwaitRecovery): the engine calls it when CTIManager's route-select
+// timer would have ended their route sessions, so a call that ended
+// during the gap at a route point does not stay forever. Nothing is
+// reported: their observation ended at the loss and was never re-opened.
+// It returns how many were forgotten.
+func (m *Model) ExpireRecovery() int {
+	n := 0
+	for _, id := range m.sortedIDs() {
+		if c := m.calls[id]; c.flags&callAwaitRecovery != 0 {
+			m.forget(c)
+			n++
+		}
+	}
+	return n
 }
 
 // dropEndedStale forgets connections that had already ended before the
@@ -126,7 +184,9 @@ func (m *Model) EndObservation(at time.Time) []Out {
 	x := evctx{at: at, cause: schema.CauseNormal}
 	for _, id := range m.sortedIDs() {
 		c := m.calls[id]
-		c.flags |= callBeforeGap
+		// A call still waiting for its recovery from the last gap is in
+		// this one's before set instead.
+		c.flags = c.flags&^callAwaitRecovery | callBeforeGap
 		for _, cn := range c.conns {
 			cn.flags |= connStale
 		}
@@ -162,6 +222,9 @@ const (
 type GapCall struct {
 	Call    *schema.CallData
 	Outcome GapOutcome
+	// AwaitingRecovery: a continued call known only at route points and
+	// not named since the gap (see ExpireRecovery).
+	AwaitingRecovery bool
 }
 
 // Reconcile is called once every SnapshotCompleted after a failover has
@@ -180,6 +243,13 @@ func (m *Model) Reconcile(at time.Time) ([]Out, []GapCall) {
 		switch {
 		case c.flags&callBeforeGap != 0:
 			c.flags &^= callBeforeGap | callDiscovered
+			if c.seenEpoch != m.epoch && m.recoverable(c) {
+				// At a route point: CTIManager recovers the call but
+				// sends no snapshot of it (seed p.216). It continued.
+				c.flags |= callAwaitRecovery
+				calls = append(calls, GapCall{Call: c.callData(), Outcome: GapContinued, AwaitingRecovery: true})
+				continue
+			}
 			if c.seenEpoch != m.epoch {
 				c.state = schema.CallInvalid
 				calls = append(calls, GapCall{Call: c.callData(), Outcome: GapEnded})
