@@ -37,6 +37,9 @@ type Stats struct {
 	Finished  uint64 // scenarios whose calls have all ended
 	Dropped   uint64 // calls dropped by FailDevices
 	Emissions uint64
+	// RoutesRecovered counts route requests offered again to a session
+	// that re-registered their route point (RecoverRoutes).
+	RoutesRecovered uint64
 }
 
 // Model is the discrete-event call model. It is not safe for concurrent

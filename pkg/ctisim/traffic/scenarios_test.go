@@ -335,6 +335,38 @@ func TestScenarioSequences(t *testing.T) {
 			},
 		},
 		{
+			// The CTIManager the route request went to is lost; a session
+			// re-registers the route point at 3 s and is offered the
+			// request again (the route-select timer restarts), then
+			// selects a destination.
+			name: "routepoint call recovered on re-registration", s: RoutePoint, from: "1001", to: "2000",
+			hooks: func(h *fakeHooks) { h.rpRegistered["RP1"] = true },
+			steps: []step{
+				{3 * time.Second, func(t *testing.T, m *Model, _ []Emission) {
+					evs := m.RecoverRoutes("RP1", m.Now())
+					if len(evs) != 1 || evs[0].Kind != ctilink.RouteKindRoute || evs[0].GlobalCallID != 1 ||
+						evs[0].Line != "2000" || evs[0].Calling.DN != "1001" {
+						t.Fatalf("RecoverRoutes = %+v, want the waiting call's route request", evs)
+					}
+					if again := m.RecoverRoutes("RP2", m.Now()); len(again) != 0 {
+						t.Fatalf("RecoverRoutes(RP2) = %+v, want nothing", again)
+					}
+				}},
+				{7 * time.Second, selectRoute("1003")},
+			},
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 2000 OFFERING #1",
+				"1s route route 2000 #1 cause=100",
+				"7s route used 2000 #1 cause=100 selected=1003",
+				"7s 2000 DISCONNECTED #1 NORMALCALLCLEARING",
+				"7s 1003 OFFERING #1", "7s 1003 ACCEPTED #1", "7s 1001 RINGBACK #1",
+				"7s route end 2000 #1 cause=100",
+				"9s 1003 CONNECTED #1", "9s 1001 CONNECTED #1",
+				"14s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "14s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+		},
+		{
 			name: "unregistered routepoint is busy", s: RoutePoint, from: "1001", to: "2000",
 			want: []string{
 				"0s 1001 DIALTONE #1",
