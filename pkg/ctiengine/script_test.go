@@ -297,7 +297,7 @@ func (s *script) lose(t *testing.T, td *datadriven.TestData) {
 //
 //	line <call> <dn> <STATE> [cause=…] [origin] [calling=…] [called=…]
 //	     [cur-calling=…] [cur-called=…] [redirecting=…] [reason=…] [device=…] [snapshot]
-//	feature transfer|conference start|end <controller dn> primary=1 consult=2 [result=…] [blind]
+//	feature transfer|conference start|end <controller dn> primary=1 consult=2 [result=…] [blind] [parties=(dn, …)]
 //	changed <dn> from=<call> to=<call>
 //	party add|remove <call> <dn> by=<line dn> [transient]
 //	route route|reroute|used|end <rp dn> session=… call=… calling=… [selected=…] [cause=…]
@@ -341,6 +341,9 @@ func (s *script) frame(t *testing.T, td *datadriven.TestData) ctilink.Message {
 		need(3, "transfer|conference start|end <controller dn> primary=… consult=…")
 		ev := ctilink.FeatureEvent{Feature: args[0], Started: args[1] == "start", Line: args[2], Device: s.devOf[args[2]],
 			Blind: td.HasArg("blind"), TimeNs: ns}
+		for _, dn := range argList(td, "parties") {
+			ev.Parties = append(ev.Parties, ctilink.Party{DN: dn, Device: s.devOf[dn]})
+		}
 		ev.PrimaryCallID = s.u32arg(t, td, "primary")
 		ev.ConsultCallID = s.u32arg(t, td, "consult")
 		ev.ResultCallID = s.u32arg(t, td, "result")
@@ -409,6 +412,11 @@ func (s *script) deliver(t *testing.T, msg ctilink.Message) {
 		line = v.Line
 	case ctilink.FeatureEvent:
 		line = v.Line
+		for _, p := range v.Parties {
+			if s.opened[p.DN] {
+				line = p.DN
+			}
+		}
 	case ctilink.CallChangedEvent:
 		line = v.Line
 	case ctilink.CallPartyEvent:

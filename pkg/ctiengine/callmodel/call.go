@@ -37,6 +37,11 @@ const (
 	// continues, waiting for the new CTIManager's recovery of it (a route
 	// event, its legs' events). ExpireRecovery forgets it if none comes.
 	callAwaitRecovery
+	// callFinal: the primary call of a transfer or conference in progress,
+	// the one that survives: it stays while the feature runs even when no
+	// line of this session is in it for a moment (the controller left, the
+	// destination joins next).
+	callFinal
 )
 
 // Features in progress on a call.
@@ -94,6 +99,12 @@ const (
 	// states) when something confirms it; one still stale at Reconcile
 	// left during the gap and is removed without events.
 	connStale
+	// connMoved: the line's connection moved to another call
+	// (CallChangedEvent during a transfer or conference): it is still in
+	// this call until the call is cleared — JTAPI drops it there after the
+	// parties that stay (guide Table 8) — but it no longer keeps the call
+	// alive.
+	connMoved
 )
 
 // conn is a Connection with its (at most one) TerminalConnection.
@@ -158,7 +169,7 @@ func (c *call) removeUnannounced() {
 // exists.
 func (c *call) hasLiveLine(except *conn) bool {
 	for _, cn := range c.conns {
-		if cn != except && cn.isLine() && cn.live() {
+		if cn != except && cn.isLine() && cn.live() && cn.flags&connMoved == 0 {
 			return true
 		}
 	}

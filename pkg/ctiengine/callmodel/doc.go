@@ -202,27 +202,37 @@
 //	TRANSFERRING 134      while a transfer is in progress on the call, and
 //	                      far-party replacements inferred as transfers
 //	SNAPSHOT 135          snapshot events (with cause SNAPSHOT 110)
+//	UNKNOWN 136           CiscoTransferStartEv/EndEv, CiscoConferenceStartEv/EndEv
+//	                      (guide Table 8)
 //
 // # Transfer and conference
 //
-// FeatureEvent started/ended gives CiscoTransferStartEv/EndEv or
-// CiscoConferenceStartEv/EndEv on both calls (primary then consult, with
-// CallData.Feature), and marks the calls in between: their events carry
-// the cause TRANSFER 212 or CONFERENCE 207 and meta TRANSFERRING or
-// MERGING. The consult call usually empties (its last connection
-// disconnected) before the feature ends: it then ends right after the
-// feature's end event (CallInvalidEv, CallObservationEndedEv), so that
-// CallObservationEndedEv stays the last event of every call. Feature
-// events for calls the model does not track are not reported.
-// CallChangedEvent moves a line's connection from the consult
-// call to the surviving call: CiscoCallChangedEv on the surviving call
-// (OriginalCallID = the consult call), the connection dropped and
-// disconnected in the consult call, and a new connection created in the
-// surviving call directly in the same states (with its TerminalConnection).
-// A surviving call the model does not know (the moved line is the only one
-// observed) is created with CallActiveEv. CiscoConsultCallActiveEv is not
-// produced: the wire does not say that a call is a consult call before the
-// feature starts.
+// The JTAPI guide's consult transfer (Transfer Scenarios, Table 8, guide
+// pages 258–260) is reproduced event for event: CiscoTransferStartEv on
+// the final call (meta UNKNOWN); the controller dropped from it; the
+// destination created in it in its states (ConnCreatedEv, ConnConnectedEv,
+// CallCtlConnEstablishedEv, TermConnCreatedEv, TermConnActiveEv,
+// CallCtlTermConnTalkingEv); the controller then the destination dropped
+// from the consult call, CallInvalidEv and CallObservationEndedEv of the
+// consult call; CiscoTransferEndEv on the final call. The events between
+// Start and End carry the cause TRANSFER 212 (call-control events) and
+// meta TRANSFERRING; a conference the same with CiscoConferenceStartEv/
+// EndEv, CONFERENCE 207 and MERGING (the controller retrieves the final
+// call first: CallCtlTermConnTalkingEv, as in the guide's conference
+// chart). FeatureEvent start/end give the Start and End events, once, on
+// the primary (final) call when it is tracked, else on the consult call;
+// CTIManager sends them to the sessions of every involved line
+// (FeatureEvent.Parties). CallChangedEvent during a feature creates the
+// moved line's connection in the surviving call and leaves it in the
+// original call, marked moved, until that call is cleared (after the
+// parties that stay); outside a feature it is a CiscoCallChangedEv on the
+// surviving call (OriginalCallID = the other call) and the connection
+// leaves the original call at once. A surviving call the model does not
+// know is created with CallActiveEv. While a feature runs its final call
+// stays even when no line of this session is in it for a moment (the
+// controller left, the destination joins next). CiscoConsultCallActiveEv
+// is not produced: the wire does not say that a call is a consult call
+// before the feature starts.
 //
 // # Route points and CTI ports
 //
@@ -338,7 +348,11 @@
 //   - A party removed from a call without its own events (only inferred
 //     from another line's far party changing) is disconnected with
 //     TRANSFER unless the event carries redirect information.
-//   - When only the transferred party is observed, the surviving call's
-//     CiscoCallChangedEv carries no feature cause (the feature events
-//     reach the controller's observers only).
+//   - The guide's tables give CiscoTransferStartEv META_UNKNOWN; for the
+//     End events they are silent, and the model gives them META_UNKNOWN
+//     too.
+//   - A HELD terminal connection resumed for a conference moves core
+//     ACTIVE → ACTIVE: only CallCtlTermConnTalkingEv is reported (the
+//     normative mapping), although the guide's chained-conference chart
+//     also lists a TermConnActiveEv there.
 package callmodel

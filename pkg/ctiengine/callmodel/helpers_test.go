@@ -179,6 +179,11 @@ func deliver(cfg Config, msgs []ctilink.Message) []ctilink.Message {
 			ln = ev.Line
 		case ctilink.FeatureEvent:
 			ln = ev.Line
+			for _, p := range ev.Parties {
+				if cfg.Controlled(p.DN) {
+					ln = p.DN
+				}
+			}
 		case ctilink.CallPartyEvent:
 			ln = ev.Line
 		}

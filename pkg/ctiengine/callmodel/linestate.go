@@ -228,6 +228,12 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	// not report to this session (its line is not observed): synthesize
 	// it. Snapshots arrive device by device, so there the model waits.
 	synthControlled := !x.snap && ev.State != ctilink.CallStateProceeding && ev.State != ctilink.CallStateProgressing
+	if prevFar != "" && far != "" && prevFar != far && !x.snap {
+		// A transfer or redirect done elsewhere: the old party leaves
+		// before the new one arrives (guide Table 8: B dropped, then C
+		// created).
+		m.prune(c, rx)
+	}
 	if farFirst {
 		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
 	}
@@ -368,28 +374,31 @@ func (m *Model) busy(c *call, cn *conn, x evctx) {
 	m.setConn(c, cn, schema.CCConnFailed, x)
 }
 
-// checkEnd ends the call when no line of this session is in it any more:
-// the remaining synthesized parties are disconnected, then CallInvalidEv
-// and CallObservationEndedEv (jtapi-facts §12), and the call is
-// forgotten. It reports whether the call ended (or, during a feature,
-// emptied and waits for the feature's end).
+// checkEnd ends the call when no line of this session is in it any more
+// (a line that moved to another call does not count): the remaining
+// connections are disconnected, then CallInvalidEv and
+// CallObservationEndedEv (jtapi-facts §12), and the call is forgotten. It
+// reports whether the call ended.
 func (m *Model) checkEnd(c *call, x evctx) bool {
-	if c.flags&callRouting != 0 || c.hasLiveLine(nil) {
+	if c.flags&callRouting != 0 || c.hasLiveLine(nil) || (c.flags&callFinal != 0 && c.feature != featNone) {
 		return false
 	}
 	if !x.snap && c.feature == featNone {
 		x.meta = schema.MetaCallEnding
 	}
+	// The parties that stay go first, a line that moved to another call
+	// last (guide Table 8: B, then C dropped from Call2).
+	for _, f := range c.conns {
+		if f.flags&connMoved == 0 {
+			m.drop(c, f, x)
+		}
+	}
 	for _, f := range c.conns {
 		m.drop(c, f, x)
 	}
-	if c.feature != featNone {
-		// A transfer's or conference's consult call empties before the
-		// feature ends: its end event is reported on the call first
-		// (onFeature), then the call ends. CallObservationEndedEv stays
-		// the call's last event.
-		return true
-	}
+	// A transfer's or conference's consult call ends here too, before the
+	// feature's end event on the final call (guide Table 8: CallInvalidEv
+	// of Call2, then CiscoTransferEndEv).
 	m.endCall(c, x)
 	return true
 }

@@ -176,7 +176,8 @@ func consultUpTo(w *wire, l transferLegs, answered bool) []ctilink.Message {
 
 func feature(w *wire, f string, started, blind bool) ctilink.FeatureEvent {
 	ev := ctilink.FeatureEvent{Feature: f, Started: started, Device: lnB.dev, Line: lnB.dn,
-		PrimaryCallID: 1, ConsultCallID: 2, Blind: blind, TimeNs: w.tick()}
+		PrimaryCallID: 1, ConsultCallID: 2, Blind: blind, TimeNs: w.tick(),
+		Parties: []ctilink.Party{lnA.party(), lnB.party(), lnC.party()}}
 	if !started {
 		ev.ResultCallID = 1
 	}
@@ -191,9 +192,9 @@ func consultTransfer(w *wire) []ctilink.Message {
 	l := newTransferLegs()
 	return append(consultUpTo(w, l, true),
 		feature(w, ctilink.FeatureTransfer, true, false),
+		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		callChangedC(w),
 		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
-		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		w.st(l.a1After, ctilink.CallStateConnected, 0),
 		w.st(l.c1After, ctilink.CallStateConnected, 0),
 		feature(w, ctilink.FeatureTransfer, false, false),
@@ -205,9 +206,9 @@ func blindTransfer(w *wire) []ctilink.Message {
 	l := newTransferLegs()
 	return append(consultUpTo(w, l, false),
 		feature(w, ctilink.FeatureTransfer, true, true),
+		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		callChangedC(w),
 		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
-		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		w.st(l.a1After, ctilink.CallStateRingback, 0),
 		w.st(l.c1After, ctilink.CallStateAccepted, 0),
 		feature(w, ctilink.FeatureTransfer, false, true),
@@ -222,9 +223,9 @@ func conference(w *wire) []ctilink.Message {
 	c1 := leg{call: 1, ln: lnC, calling: lnB, called: lnC}
 	return append(consultUpTo(w, l, true),
 		feature(w, ctilink.FeatureConference, true, false),
+		w.st(l.b1, ctilink.CallStateConnected, 0),
 		callChangedC(w),
 		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
-		w.st(l.b1, ctilink.CallStateConnected, 0),
 		w.st(l.a1, ctilink.CallStateConnected, 0),
 		w.st(c1, ctilink.CallStateConnected, 0),
 		feature(w, ctilink.FeatureConference, false, false),

@@ -66,7 +66,8 @@ func (s *session) receives(msg ctilink.Message) bool {
 	case ctilink.CallChangedEvent:
 		return s.lines[ev.Line]
 	case ctilink.FeatureEvent:
-		return s.lines[ev.Line]
+		// Sent to the sessions of every involved line.
+		return s.lines[ev.Line] || slices.ContainsFunc(ev.Parties, func(p ctilink.Party) bool { return s.lines[p.DN] })
 	case ctilink.CallPartyEvent:
 		return s.lines[ev.Line]
 	case ctilink.RouteEvent:
@@ -177,7 +178,7 @@ func TestSimulatorTraffic(t *testing.T) {
 		}
 	}
 	all := sessions[0].events
-	for _, name := range []string{schema.EvCiscoTransferStart, schema.EvCiscoConferenceEnd, schema.EvCiscoCallChanged,
+	for _, name := range []string{schema.EvCiscoTransferStart, schema.EvCiscoConferenceEnd,
 		schema.EvRouteUsed, schema.EvCiscoRTPInputStarted, schema.EvCallCtlTermConnHeld, schema.EvCallCtlConnFailed,
 		schema.EvCallCtlConnNetworkAlerting} {
 		if all[name] == 0 && sessions[1].events[name] == 0 {

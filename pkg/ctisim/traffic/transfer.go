@@ -84,6 +84,8 @@ func (m *Model) featureEvent(f *flow, feature string, started bool) ctilink.Feat
 		ev.Blind = f.sc == BlindTransfer
 		ev.TransferredParty = m.party(f.a)
 	}
+	// Every line of the two calls: the event reaches their observers too.
+	ev.Parties = []ctilink.Party{m.party(f.a), m.party(f.b), m.party(f.c)}
 	return ev
 }
 
@@ -92,13 +94,16 @@ func (m *Model) featureEvent(f *flow, feature string, started bool) ctilink.Feat
 func (m *Model) completeTransfer(f *flow) {
 	la, lb, lb2, lc := f.la, f.lb, f.lb2, f.lc
 	blind := f.sc == BlindTransfer
+	// The guide's order (JTAPI guide, Transfer Scenarios, Table 8): the
+	// controller leaves the primary call, the destination joins it, then
+	// the consult call is cleared.
 	m.emit(m.featureEvent(f, ctilink.FeatureTransfer, true))
+	m.set(lb, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
 	m.moveLeg(lc, f.call1)
 	lc.calling, lc.called = la.calling, la.called
 	lc.curCalling, lc.curCalled = m.party(f.a), m.party(f.c)
 	lc.lastRedir, lc.reason = m.party(f.b), ctilink.ReasonTransferredCall
 	m.set(lb2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
-	m.set(lb, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
 	la.curCalled, la.lastRedir = m.party(f.c), m.party(f.b)
 	if blind {
 		m.set(la, ctilink.CallStateRingback, ctilink.CauseNoError)
@@ -121,10 +126,13 @@ func (m *Model) completeTransfer(f *flow) {
 // completeConference joins C into the primary call; B retrieves it.
 func (m *Model) completeConference(f *flow) {
 	la, lb, lb2, lc := f.la, f.lb, f.lb2, f.lc
+	// The guide's order for the final call (JTAPI guide, chained
+	// conference chart): the controller retrieves it, the new party joins
+	// it, then the merged call is cleared.
 	m.emit(m.featureEvent(f, ctilink.FeatureConference, true))
+	m.set(lb, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.moveLeg(lc, f.call1)
 	m.set(lb2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
-	m.set(lb, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.set(la, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.set(lc, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.emit(m.featureEvent(f, ctilink.FeatureConference, false))
