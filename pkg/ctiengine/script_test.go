@@ -297,7 +297,7 @@ func (s *script) lose(t *testing.T, td *datadriven.TestData) {
 //
 //	line <call> <dn> <STATE> [cause=…] [origin] [calling=…] [called=…]
 //	     [cur-calling=…] [cur-called=…] [redirecting=…] [reason=…] [device=…] [snapshot]
-//	feature transfer|conference start|end <controller dn> primary=1 consult=2 [result=…] [blind] [parties=(dn, …)]
+//	feature transfer|conference start|end <controller dn> primary=1 consult=2 [result=…] [blind] [failed] [parties=(dn, …)]
 //	changed <dn> from=<call> to=<call>
 //	party add|remove <call> <dn> by=<line dn> [transient]
 //	route route|reroute|used|end <rp dn> session=… call=… calling=… [selected=…] [cause=…]
@@ -340,7 +340,7 @@ func (s *script) frame(t *testing.T, td *datadriven.TestData) ctilink.Message {
 	case "feature":
 		need(3, "transfer|conference start|end <controller dn> primary=… consult=…")
 		ev := ctilink.FeatureEvent{Feature: args[0], Started: args[1] == "start", Line: args[2], Device: s.devOf[args[2]],
-			Blind: td.HasArg("blind"), TimeNs: ns}
+			Blind: td.HasArg("blind"), Failed: td.HasArg("failed"), TimeNs: ns}
 		for _, dn := range argList(td, "parties") {
 			ev.Parties = append(ev.Parties, ctilink.Party{DN: dn, Device: s.devOf[dn]})
 		}
@@ -577,6 +577,9 @@ func formatEvent(ev schema.Event, base time.Time) string {
 		}
 		if cd.GapID != "" {
 			b.WriteString(" gap=" + cd.GapID)
+		}
+		if f := cd.Feature; f != nil && f.Failed {
+			b.WriteString(" failed")
 		}
 	}
 	if r := d.Route; r != nil {

@@ -337,6 +337,11 @@ type FeatureEvent struct {
 	// address. At most MaxFeatureParties. Added in protocol version 1
 	// without a version change: older receivers ignore it.
 	Parties []Party `json:"parties,omitempty"`
+	// Failed, on the end event: the feature did not complete (a party
+	// dropped before CallProcessing completed it; JTAPI
+	// CiscoTransferEndEv.isSuccess() false). Added without a version
+	// change, like Parties.
+	Failed bool `json:"failed,omitempty"`
 }
 
 // MaxFeatureParties bounds FeatureEvent.Parties.

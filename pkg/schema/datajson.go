@@ -420,6 +420,7 @@ func appendCall(b []byte, c *CallData) []byte {
 		b = jStrOmit(b, `,"consultCallId":`, f.ConsultCallID)
 		b = jStrOmit(b, `,"resultCallId":`, f.ResultCallID)
 		b = jBoolOmit(b, `,"blind":`, f.Blind)
+		b = jBoolOmit(b, `,"failed":`, f.Failed)
 		b = append(b, '}')
 	}
 	b = jStrOmit(b, `,"originalCallId":`, c.OriginalCallID)

@@ -690,6 +690,8 @@ func (r *jr) feature(f *FeatureData) bool {
 			return ok(1<<5, r.str(&f.ResultCallID))
 		case "blind":
 			return ok(1<<6, r.bool(&f.Blind))
+		case "failed":
+			return ok(1<<7, r.bool(&f.Failed))
 		}
 		return 0, false
 	})

@@ -208,6 +208,9 @@ type FeatureData struct {
 	ConsultCallID string `json:"consultCallId,omitempty"`
 	ResultCallID  string `json:"resultCallId,omitempty"`
 	Blind         bool   `json:"blind,omitempty"`
+	// Failed, on the end event: the feature did not complete (JTAPI
+	// CiscoTransferEndEv.isSuccess() false).
+	Failed bool `json:"failed,omitempty"`
 }
 
 // RouteData describes a route-session event on a route point.

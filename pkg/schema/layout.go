@@ -14,7 +14,7 @@ import (
 // type it contains, the fingerprint changes: Encode then falls back to
 // encoding/json (correct, slower) and TestDataLayout fails with the new
 // value, asking for appendData to be updated.
-const dataLayout = "538dd006589e55c8"
+const dataLayout = "eed022727b8ec92f"
 
 // fastData reports whether appendData matches the current Data types.
 var fastData = dataFingerprint() == dataLayout

@@ -208,7 +208,7 @@
 // # Transfer and conference
 //
 // The JTAPI guide's consult transfer (Transfer Scenarios, Table 8, guide
-// pages 258–260) is reproduced event for event: CiscoTransferStartEv on
+// pp. 194–196) is reproduced event for event: CiscoTransferStartEv on
 // the final call (meta UNKNOWN); the controller dropped from it; the
 // destination created in it in its states (ConnCreatedEv, ConnConnectedEv,
 // CallCtlConnEstablishedEv, TermConnCreatedEv, TermConnActiveEv,
@@ -230,9 +230,14 @@
 // leaves the original call at once. A surviving call the model does not
 // know is created with CallActiveEv. While a feature runs its final call
 // stays even when no line of this session is in it for a moment (the
-// controller left, the destination joins next). CiscoConsultCallActiveEv
-// is not produced: the wire does not say that a call is a consult call
-// before the feature starts.
+// controller left, the destination joins next). A FeatureEvent end with
+// Failed (a party dropped before the transfer completed) gives the End
+// event with FeatureData.Failed (JTAPI CiscoTransferEndEv.isSuccess()
+// false, guide: Transfer and DirectTransfer); the calls stay as they are.
+// CiscoConsultCallActiveEv is not produced: the jar defines it (a
+// CallActiveEv naming the held terminal connection), but the guide's
+// transfer and conference tables do not list it, and the wire does not
+// say that a call is a consult call before the feature starts.
 //
 // # Route points and CTI ports
 //

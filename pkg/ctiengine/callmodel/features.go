@@ -38,6 +38,7 @@ func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 		Controller:    &schema.Party{Address: ev.Line, Terminal: ev.Device},
 		PrimaryCallID: callIDString(ev.PrimaryCallID),
 		Blind:         ev.Blind,
+		Failed:        ev.Failed && !ev.Started,
 	}
 	if ev.Started {
 		fd.Phase = "started"

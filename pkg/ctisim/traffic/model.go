@@ -144,7 +144,7 @@ func (m *Model) infeasible(s Scenario) string {
 	}
 	need := 2
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		need = 3
 	case RoutePoint, CTIPort:
 		need = 1

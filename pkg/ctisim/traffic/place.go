@@ -57,7 +57,7 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		}
 	}
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		if third == "" {
 			f.c = m.firstIdle(m.phones.all, a, f.b)
 			if f.c < 0 {

@@ -9,7 +9,7 @@ import (
 func (m *Model) begin(f *flow) uint32 {
 	m.stats.Started[f.sc]++
 	switch f.sc {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		m.startTransfer(f)
 	case RoutePoint:
 		m.startRoute(f)

@@ -237,6 +237,22 @@ func TestScenarioSequences(t *testing.T) {
 			check: checkTransferParties,
 		},
 		{
+			name: "failedtransfer", s: FailedTransfer, from: "1001", to: "1002", third: "1003",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1002 OFFERING #1", "1s 1002 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"3s 1002 CONNECTED #1", "3s 1001 CONNECTED #1",
+				"8s 1002 ONHOLD #1", "8s 1002 DIALTONE #2",
+				"9s 1002 DIALING #2", "9s 1002 PROCEEDING #2", "9s 1003 OFFERING #2", "9s 1003 ACCEPTED #2", "9s 1002 RINGBACK #2",
+				"11s 1003 CONNECTED #2", "11s 1002 CONNECTED #2",
+				"16s feature transfer started 1002 #1/#2",
+				"16s 1003 DISCONNECTED #2 NORMALCALLCLEARING", "16s 1002 DISCONNECTED #2 NORMALCALLCLEARING",
+				"16s feature transfer ended 1002 #1/#2 result=#1 failed",
+				"17s 1002 CONNECTED #1",
+				"22s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "22s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+		},
+		{
 			name: "consult to a busy party gives the call back", s: ConsultTransfer, from: "1001", to: "1002", third: "1003",
 			hooks: func(h *fakeHooks) { h.outOfService["SEP1003"] = true },
 			want: []string{

@@ -53,9 +53,12 @@ func (m *Model) consult(f *flow) {
 		m.after(m.ringTime(), f, func() {
 			m.answer(lb2, lc)
 			m.after(m.talkTime(), f, func() {
-				if f.sc == Conference {
+				switch f.sc {
+				case Conference:
 					m.completeConference(f)
-				} else {
+				case FailedTransfer:
+					m.failTransfer(f)
+				default:
 					m.completeTransfer(f)
 				}
 			})
@@ -121,6 +124,19 @@ func (m *Model) completeTransfer(f *flow) {
 		m.answer(la, lc)
 		m.clearAfterTalk(f, la, lc)
 	})
+}
+
+// failTransfer: B starts the transfer and C hangs up before CallProcessing
+// completes it (JTAPI guide, Transfer and DirectTransfer: the transfer then
+// ends with isSuccess() false). The consult call ends, the transfer ends
+// failed, and B takes the primary call back.
+func (m *Model) failTransfer(f *flow) {
+	m.emit(m.featureEvent(f, ctilink.FeatureTransfer, true))
+	m.hangup(f.lc, f.lb2)
+	end := m.featureEvent(f, ctilink.FeatureTransfer, false)
+	end.Failed = true
+	m.emit(end)
+	m.after(m.cfg.DialTime, f, func() { m.resume(f) })
 }
 
 // completeConference joins C into the primary call; B retrieves it.
