@@ -99,6 +99,14 @@ func (s *script) run(t *testing.T, td *datadriven.TestData) string {
 		s.deliver(t, s.frame(t, td))
 	case "service":
 		s.deliver(t, s.service(t, td))
+	case "register":
+		args := positional(td)
+		if len(args) != 2 {
+			td.Fatalf(t, "register <device> on|off [cm=…]")
+		}
+		ev := ctilink.DeviceRegistrationEvent{Device: args[0], Registered: args[1] == "on", TimeNs: s.h.now.UnixNano()}
+		td.MaybeScanArgs(t, "cm", &ev.CallManager)
+		s.deliver(t, ev)
 	case "calls":
 		for _, c := range s.h.m.Model().Calls() {
 			line := "call " + c.CallID + " " + c.State + ":"
@@ -429,6 +437,8 @@ func (s *script) deliver(t *testing.T, msg ctilink.Message) {
 		dev = v.Device
 	case ctilink.LineServiceEvent:
 		dev = v.Device
+	case ctilink.DeviceRegistrationEvent:
+		dev = v.Device
 	}
 	if s.h.link == 0 || (line != "" && !s.opened[line]) || (dev != "" && !s.devOpen[dev]) {
 		return
@@ -493,7 +503,7 @@ func parseCause(t *testing.T, td *datadriven.TestData, name string) ctilink.Caus
 	if n, err := strconv.Atoi(name); err == nil {
 		return ctilink.Cause(n)
 	}
-	for c := ctilink.Cause(0); c <= ctilink.CauseMaxKnownWireCause; c++ {
+	for c := ctilink.Cause(0); c < 1024; c++ {
 		if c.String() == name {
 			return c
 		}
@@ -547,6 +557,9 @@ func formatEvent(ev schema.Event, base time.Time) string {
 	case schema.FamilyTerminal, schema.FamilyAddress:
 		if d.Cause != 0 && d.Media == nil {
 			fmt.Fprintf(&b, " cause=%d", d.Cause)
+		}
+		if td := d.Terminal; td != nil && td.CallManager != "" && strings.HasPrefix(ev.Name, "CiscoProvTerminal") {
+			b.WriteString(" cm=" + td.CallManager)
 		}
 	case schema.FamilyBridge:
 		if g := d.Bridge.Gap; g != nil {
@@ -608,6 +621,9 @@ func formatEvent(ev schema.Event, base time.Time) string {
 		}
 		if d.MetaCode != 0 {
 			fmt.Fprintf(&b, " m%d", d.MetaCode)
+		}
+		if d.CiscoCause != 0 && d.CiscoCause >= 500 {
+			fmt.Fprintf(&b, " cisco=%s", d.CiscoCauseName)
 		}
 	}
 	if d.Snapshot {

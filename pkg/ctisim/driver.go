@@ -69,6 +69,7 @@ func (s *Server) catchUpLocked() time.Time {
 	}
 	s.now = now
 	s.fanoutLocked(s.model.Advance(now))
+	s.rehomeLocked(now)
 	return now
 }
 

@@ -224,7 +224,7 @@ func (sess *session) deviceListLocked(h ctilink.Header) {
 				lines[i] = ctilink.LineInfo{DN: dn}
 			}
 			infos = append(infos, ctilink.DeviceInfo{
-				Name: d.cfg.Name, Type: d.cfg.Type, Model: d.cfg.Model, CallManager: d.cfg.CallManager,
+				Name: d.cfg.Name, Type: d.cfg.Type, Model: d.cfg.Model, CallManager: d.cm,
 				Lines: lines, Registered: d.registered, InService: d.inService,
 			})
 		}

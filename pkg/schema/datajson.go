@@ -252,6 +252,8 @@ func appendData(b []byte, d *Data) ([]byte, error) {
 	b = jIntOmit(b, `,"callControlCause":`, int64(d.CallControlCause))
 	b = jIntOmit(b, `,"metaCode":`, int64(d.MetaCode))
 	b = jStrOmit(b, `,"metaName":`, d.MetaName)
+	b = jIntOmit(b, `,"ciscoCause":`, int64(d.CiscoCause))
+	b = jStrOmit(b, `,"ciscoCauseName":`, d.CiscoCauseName)
 	b = jBoolOmit(b, `,"snapshot":`, d.Snapshot)
 	b = jBoolOmit(b, `,"inferred":`, d.Inferred)
 	if b, err = jTime(b, `,"times":{"upstream":`, d.Times.Upstream); err != nil {

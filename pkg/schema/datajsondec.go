@@ -475,6 +475,10 @@ func (r *jr) data(d *Data) bool {
 		case "bridge":
 			d.Bridge = new(BridgeData)
 			return ok(1<<16, r.bridge(d.Bridge))
+		case "ciscoCause":
+			return ok(1<<17, r.int(&d.CiscoCause))
+		case "ciscoCauseName":
+			return ok(1<<18, r.str(&d.CiscoCauseName))
 		}
 		return 0, false
 	})

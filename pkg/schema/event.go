@@ -81,6 +81,12 @@ type Data struct {
 	CallControlCause int    `json:"callControlCause,omitempty"`
 	MetaCode         int    `json:"metaCode,omitempty" jsonschema:"description=JTAPI meta code (CALL_STARTING 128 … UNKNOWN 136)"`
 	MetaName         string `json:"metaName,omitempty"`
+	// CiscoCause is CiscoCallEv.getCiscoCause(): CUCM's own cause of a
+	// call event, from the line event it derives from (Q.850 values such
+	// as NORMALCALLCLEARING 16, and Cisco's, such as CALLMANAGER_FAILURE
+	// 508); CiscoCauseName names it.
+	CiscoCause     int    `json:"ciscoCause,omitempty"`
+	CiscoCauseName string `json:"ciscoCauseName,omitempty"`
 	// Snapshot marks events that replay existing state after (re)connect.
 	Snapshot bool `json:"snapshot,omitempty"`
 	// Inferred marks events the bridge derived (gap accounting) rather than

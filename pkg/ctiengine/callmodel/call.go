@@ -105,6 +105,10 @@ const (
 	// parties that stay (guide Table 8) — but it no longer keeps the call
 	// alive.
 	connMoved
+	// connLost: the line's CallManager node failed during the call
+	// (UNKNOWN, CALLMANAGER_FAILURE): the connection is in the call, no
+	// longer observed; it does not keep the call observed.
+	connLost
 )
 
 // conn is a Connection with its (at most one) TerminalConnection.
@@ -169,7 +173,7 @@ func (c *call) removeUnannounced() {
 // exists.
 func (c *call) hasLiveLine(except *conn) bool {
 	for _, cn := range c.conns {
-		if cn != except && cn.isLine() && cn.live() && cn.flags&connMoved == 0 {
+		if cn != except && cn.isLine() && cn.live() && cn.flags&(connMoved|connLost) == 0 {
 			return true
 		}
 	}

@@ -165,6 +165,17 @@
 //	42 (congestion)                    NETWORK_CONGESTION 108, failure
 //	anything else                      UNKNOWN 101
 //
+// CALLMANAGER_FAILURE (508, not Q.850: CiscoCallEv.CAUSE_CALLMANAGER_FAILURE)
+// comes with a line's UNKNOWN: the line's CallManager node failed during a
+// connected call; the media go on but the leg is no longer observed or
+// controlled (guide G15-67). Its connection and terminal connection go
+// UNKNOWN and the line no longer keeps the call observed: a call left
+// without another live line of this session ends its observation
+// (CallObservationEndedEv, no CallInvalidEv) and is forgotten; otherwise
+// the UNKNOWN connection is disconnected with the rest when the call ends.
+// Every call event derived from a line event with a cause carries it as
+// Data.CiscoCause (CiscoCallEv.getCiscoCause()).
+//
 // TEMPORARYFAILURE is what the simulator sends when a CallManager node
 // fails and drops the calls in setup on its devices: from the
 // application's side the part of the network handling the call became

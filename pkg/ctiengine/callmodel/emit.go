@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -14,7 +15,10 @@ type evctx struct {
 	cause   int // Ev cause (CAUSE_NORMAL 100 …)
 	ccCause int // CallCtlEv cause (BUSY 203 …), 0 for none
 	meta    int // meta code (META_CALL_STARTING 128 …)
-	snap    bool
+	// ciscoCause is the wire cause of the line event the events derive
+	// from (CiscoCallEv.getCiscoCause()), 0 for none.
+	ciscoCause ctilink.Cause
+	snap       bool
 }
 
 func snapshotCtx(at time.Time) evctx {
@@ -43,6 +47,10 @@ func data(name string, x evctx) schema.Data {
 	if x.meta != 0 {
 		d.MetaCode = x.meta
 		d.MetaName = schema.CauseNames[x.meta]
+	}
+	if x.ciscoCause != 0 {
+		d.CiscoCause = int(x.ciscoCause)
+		d.CiscoCauseName = x.ciscoCause.String()
 	}
 	// Only call-control events (CallCtlEv and the Cisco call events that
 	// extend it) carry a call-control cause in JTAPI.

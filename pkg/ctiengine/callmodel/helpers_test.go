@@ -271,6 +271,12 @@ func (inv *invariants) check(outs []Out) error {
 			}
 		case schema.EvCallInvalid, schema.EvCallEndedInGap:
 			inv.ended++
+		case schema.EvCallObservationEnded:
+			// Observation ends without CallInvalidEv when the call's
+			// last observed line lost its CallManager node.
+			if o.Data.CiscoCause == int(ctilink.CauseCallManagerFailure) {
+				inv.ended++
+			}
 		}
 		if inv.invalid[o.Entity] && o.Name != schema.EvCallObservationEnded {
 			return errors.New(format(o) + ": after the call's CallInvalidEv")

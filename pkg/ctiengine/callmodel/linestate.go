@@ -62,7 +62,7 @@ func (m *Model) activate(c *call, x evctx) {
 // events.
 func (m *Model) lineCtx(c *call, ev *ctilink.CallStateEvent) evctx {
 	core, cc, _ := mapCause(ev.Cause)
-	x := evctx{at: wireTime(ev.TimeNs), cause: core, meta: metaFor(ev.State)}
+	x := evctx{at: wireTime(ev.TimeNs), cause: core, meta: metaFor(ev.State), ciscoCause: ev.Cause}
 	switch ev.State {
 	case ctilink.CallStateBusy, ctilink.CallStateDisconnected, ctilink.CallStateIdle:
 		x.ccCause = cc
@@ -240,6 +240,19 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	m.setConn(c, cn, cc, x)
 	if tc != 0 && (tc != schema.CCTermConnUnknown || cn.tc != 0) {
 		m.setTC(c, cn, tc, x)
+	}
+	if ev.State == ctilink.CallStateUnknown && ev.Cause == ctilink.CauseCallManagerFailure && !x.snap {
+		// The line's CallManager node failed during the call: its media go
+		// on, but it is no longer observed or controlled (guide: Cisco
+		// Unified Communications Manager Server Failure). The connection
+		// stays UNKNOWN until the call ends; with no other line of this
+		// session in the call, the call's observation ends.
+		cn.flags |= connLost
+		if !c.hasLiveLine(nil) {
+			m.emitCall(c, schema.EvCallObservationEnded, x)
+			m.forget(c)
+			return
+		}
 	}
 	if !farFirst {
 		m.advanceFar(c, cn, far, farCC, synthControlled, rx)

@@ -58,7 +58,9 @@ func (m *Model) startTwoParty(f *flow) {
 				return
 			}
 			m.after(m.talkTime(), f, func() {
-				if !m.inService(f.a) { // no feature from a device out of service
+				// No feature from a device out of service, or one whose leg
+				// lost its CallManager (no call control left).
+				if !m.inService(f.a) || la.lost {
 					m.clearAfterTalk(f, la, lb)
 					return
 				}

@@ -30,7 +30,7 @@ func (m *Model) startTransfer(f *flow) {
 // keeps its connected call (call preservation) but starts no feature: the
 // call then ends as a basic one.
 func (m *Model) consult(f *flow) {
-	if !m.inService(f.b) {
+	if !m.inService(f.b) || f.lb.lost {
 		m.clearAfterTalk(f, f.la, f.lb)
 		return
 	}
@@ -47,12 +47,19 @@ func (m *Model) consult(f *flow) {
 		f.lc = lc
 		m.set(lb2, ctilink.CallStateRingback, ctilink.CauseNoError)
 		if f.sc == BlindTransfer {
-			m.after(m.cfg.DialTime, f, func() { m.completeTransfer(f) })
+			m.after(m.cfg.DialTime, f, func() {
+				if !m.controlLost(f) {
+					m.completeTransfer(f)
+				}
+			})
 			return
 		}
 		m.after(m.ringTime(), f, func() {
 			m.answer(lb2, lc)
 			m.after(m.talkTime(), f, func() {
+				if m.controlLost(f) {
+					return
+				}
 				switch f.sc {
 				case Conference:
 					m.completeConference(f)
@@ -64,6 +71,21 @@ func (m *Model) consult(f *flow) {
 			})
 		})
 	})
+}
+
+// controlLost: a CallManager node failure took a leg of the feature out of
+// CTI's hands (guide: setup, transfer, conference in progress are lost,
+// connected media survive). The feature is not invoked: both calls are
+// hung up after a talk time, as far as CTI still sees them.
+func (m *Model) controlLost(f *flow) bool {
+	for _, l := range []*leg{f.la, f.lb, f.lb2, f.lc} {
+		if l != nil && l.lost {
+			m.clearAfterTalk(f, f.la, f.lb)
+			m.clearAfterTalk(f, f.lb2, f.lc)
+			return true
+		}
+	}
+	return false
 }
 
 // resume: the consult call failed (C busy, or dropped in setup); B takes
