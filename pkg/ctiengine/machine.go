@@ -184,7 +184,8 @@ type Machine struct {
 	// Devices.
 	devices     []*device
 	byName      map[string]*device
-	byDN        map[string]*device
+	byDN        map[string]*device   // a DN's first device
+	dnDevices   map[string][]*device // every device with the DN (a shared line has several)
 	listBuf     []ctilink.DeviceInfo
 	listTotal   int
 	observeAll  bool
@@ -238,6 +239,7 @@ func NewMachine(cfg Config) *Machine {
 		pending:    make(map[uint32]pendingReq),
 		byName:     make(map[string]*device),
 		byDN:       make(map[string]*device),
+		dnDevices:  make(map[string][]*device),
 		routeRR:    make(map[string]int),
 		routeSess:  make(map[uint32]routeSession),
 		seqs:       make(map[seqKey]uint64),
@@ -255,12 +257,12 @@ func NewMachine(cfg Config) *Machine {
 		// The lines whose events reach this session (the call model
 		// synthesizes the far parties it does not hear from).
 		Controlled: func(dn string) bool {
-			d, ok := m.byDN[dn]
-			if !ok {
-				return false
+			for _, d := range m.dnDevices[dn] {
+				if l := d.line(dn); l != nil && d.needsOpen() && d.lineOpenWanted(l) {
+					return true
+				}
 			}
-			l := d.line(dn)
-			return l != nil && d.needsOpen() && d.lineOpenWanted(l)
+			return false
 		},
 		// Route points get no snapshot (seed p.216); their calls are
 		// recovered live.

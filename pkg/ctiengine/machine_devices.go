@@ -84,6 +84,7 @@ func (m *Machine) applyDeviceList(now time.Time) {
 	m.removed = m.removed[:0]
 	devs := make([]*device, 0, len(m.listBuf))
 	clear(m.byDN)
+	clear(m.dnDevices)
 	for _, info := range m.listBuf {
 		d, ok := m.byName[info.Name]
 		if ok && d.seen {
@@ -113,6 +114,7 @@ func (m *Machine) applyDeviceList(now time.Time) {
 			if _, dup := m.byDN[li.DN]; !dup {
 				m.byDN[li.DN] = d
 			}
+			m.dnDevices[li.DN] = append(m.dnDevices[li.DN], d)
 		}
 		d.port, d.routeDN = nil, ""
 		if pc, ok := m.cfg.CTIPorts[d.name]; ok && d.typ == ctilink.DeviceCTIPort {

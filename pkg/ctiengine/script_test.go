@@ -112,8 +112,8 @@ func (s *script) run(t *testing.T, td *datadriven.TestData) string {
 			line := "call " + c.CallID + " " + c.State + ":"
 			for _, cn := range c.Connections {
 				line += " " + cn.Address + "=" + cn.CallControlState
-				if cn.Terminal != "" {
-					line += "@" + cn.Terminal + "=" + cn.TermConnCCState
+				for _, tc := range cn.TerminalConnections {
+					line += "@" + tc.Terminal + "=" + tc.CallControlState
 				}
 			}
 			s.out = append(s.out, line)

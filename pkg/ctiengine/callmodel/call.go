@@ -111,10 +111,23 @@ const (
 	connLost
 )
 
-// conn is a Connection with its (at most one) TerminalConnection.
+// tconn is a TerminalConnection: the connection's appearance on one
+// terminal. A line has one per device it is on (a shared line, one
+// directory number on several phones, has several).
+type tconn struct {
+	term string
+	// st is the CallControlTerminalConnection state (schema.CCTermConn*).
+	st uint8
+	// lost: the terminal's CallManager node failed during the call (see
+	// connLost).
+	lost bool
+}
+
+func (t *tconn) core() int { return schema.CoreTermConnState(int(t.st)) }
+
+// conn is a Connection with its TerminalConnections.
 type conn struct {
 	addr string
-	term string
 	// far is, for a line connection, the DN of the party at the other end
 	// as its latest event named it. Synthesized connections live as long as
 	// some live line connection names them as its far end.
@@ -122,15 +135,58 @@ type conn struct {
 	// cc is the CallControlConnection state (schema.CCConn*); 0 means
 	// created but not yet announced (no ConnCreatedEv yet).
 	cc uint8
-	// tc is the CallControlTerminalConnection state (schema.CCTermConn*);
-	// 0 means no TerminalConnection.
-	tc     uint8
+	// tcs are its TerminalConnections in creation order (tc0 holds the
+	// first, so that a line's single one costs no allocation).
+	tcs    []tconn
+	tc0    [1]tconn
 	flags  uint8
 	reason ctilink.ConnReason
 }
 
-func (cn *conn) core() int   { return schema.CoreConnState(int(cn.cc)) }
-func (cn *conn) tcCore() int { return schema.CoreTermConnState(int(cn.tc)) }
+func (cn *conn) core() int { return schema.CoreConnState(int(cn.cc)) }
+
+// tc returns the TerminalConnection on term, nil when none.
+func (cn *conn) tc(term string) *tconn {
+	for i := range cn.tcs {
+		if cn.tcs[i].term == term {
+			return &cn.tcs[i]
+		}
+	}
+	return nil
+}
+
+// addTC creates an (idle) TerminalConnection on term.
+func (cn *conn) addTC(term string) *tconn {
+	if cn.tcs == nil {
+		cn.tcs = cn.tc0[:0]
+	}
+	cn.tcs = append(cn.tcs, tconn{term: term, st: schema.CCTermConnIdle})
+	return &cn.tcs[len(cn.tcs)-1]
+}
+
+// allTCsLost reports whether every TerminalConnection still in the call
+// lost its CallManager node (a shared line observed on another phone
+// still is).
+func (cn *conn) allTCsLost() bool {
+	for _, t := range cn.tcs {
+		if t.st != schema.CCTermConnDropped && !t.lost {
+			return false
+		}
+	}
+	return true
+}
+
+// liveTCs counts TerminalConnections not DROPPED (nor lost to a
+// CallManager failure) other than on except.
+func (cn *conn) liveTCs(except string) int {
+	n := 0
+	for _, t := range cn.tcs {
+		if t.term != except && t.st != schema.CCTermConnDropped && !t.lost {
+			n++
+		}
+	}
+	return n
+}
 
 // live reports an announced connection that is not final. FAILED is live:
 // it still moves to DISCONNECTED.

@@ -34,8 +34,15 @@
 //
 // A call is keyed by its global call id (the entity of every call event,
 // as a decimal string). Within a call, a Connection is keyed by its
-// address; it has at most one TerminalConnection (shared-line appearances
-// of one DN on several devices are not modelled). Connections are of three
+// address, and it has one TerminalConnection per terminal the address
+// appears on in the call: a shared line (one directory number on several
+// phones, guide G15-216/217) is one Connection with a TerminalConnection
+// per phone, each driven by its own device's line events — all RINGING on
+// an incoming call, the answering one ACTIVE/TALKING and the others
+// PASSIVE/INUSE (wire REMOTEINUSE), a held call resumed from another phone
+// (that one TALKING, the holder INUSE), a barge (two TALKING). One
+// appearance's DISCONNECTED drops its TerminalConnection only; the
+// Connection disconnects with the last. Connections are of three
 // kinds:
 //
 //   - line connections: a line this session observes; its own wire events

@@ -91,14 +91,14 @@ func (cn *conn) connData() *schema.ConnectionData {
 	return d
 }
 
-func (cn *conn) tcData() *schema.TerminalConnectionData {
+func (cn *conn) tcData(t *tconn) *schema.TerminalConnectionData {
 	return &schema.TerminalConnectionData{
-		Terminal:             cn.term,
+		Terminal:             t.term,
 		Address:              cn.addr,
-		State:                schema.StateNames[cn.tcCore()],
-		StateCode:            cn.tcCore(),
-		CallControlState:     schema.StateNames[int(cn.tc)],
-		CallControlStateCode: int(cn.tc),
+		State:                schema.StateNames[t.core()],
+		StateCode:            t.core(),
+		CallControlState:     schema.StateNames[int(t.st)],
+		CallControlStateCode: int(t.st),
 	}
 }
 
@@ -120,10 +120,10 @@ func (m *Model) emitConn(c *call, cn *conn, name string, x evctx) {
 
 // emitTC emits a TerminalConnection event, with its Connection for
 // context.
-func (m *Model) emitTC(c *call, cn *conn, name string, x evctx) {
+func (m *Model) emitTC(c *call, cn *conn, t *tconn, name string, x evctx) {
 	d := data(name, x)
 	d.Call = c.callData()
 	d.Call.Connection = cn.connData()
-	d.Call.TerminalConnection = cn.tcData()
+	d.Call.TerminalConnection = cn.tcData(t)
 	m.emit(Out{Family: schema.FamilyCall, Entity: c.idStr, Name: name, Time: x.at, Data: d})
 }

@@ -1,6 +1,7 @@
 package callmodel
 
 import (
+	"slices"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
@@ -160,7 +161,7 @@ func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 		d.Call.Connection = cn.connData()
 		m.emit(Out{Family: schema.FamilyCall, Entity: surv.idStr, Name: schema.EvCiscoCallChanged, Time: x.at, Data: d})
 	}
-	cc, tc := cn.cc, cn.tc
+	cc, tcs := cn.cc, slices.Clone(cn.tcs)
 	if feat == featNone || cn.flags&connStale != 0 {
 		m.drop(orig, cn, x)
 	} else {
@@ -169,13 +170,15 @@ func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 	if existing == nil {
 		// The far party is unknown in the surviving call until the line's
 		// next event names it.
-		nc := surv.add(&conn{addr: cn.addr, term: cn.term, flags: cn.flags &^ (connRedirecting | connStale | connMoved), reason: cn.reason})
+		nc := surv.add(&conn{addr: cn.addr, flags: cn.flags &^ (connRedirecting | connStale | connMoved), reason: cn.reason})
 		if nc == nil {
 			m.ignored++
 		} else {
 			m.setConn(surv, nc, cc, x)
-			if tc != 0 {
-				m.setTC(surv, nc, tc, x)
+			for _, t := range tcs {
+				if t.st != schema.CCTermConnDropped {
+					m.setTC(surv, nc, t.term, t.st, x)
+				}
 			}
 		}
 	}

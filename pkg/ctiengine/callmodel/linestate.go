@@ -146,6 +146,12 @@ func lineTargets(s ctilink.CallState, farControlled bool) (cc, tc, farCC uint8) 
 // connection, its far party and the call.
 func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	class := stateClass(ev.State)
+	// The line's appearance: the device whose line this event is about (a
+	// shared line has one per device).
+	term := ev.Device
+	if term == "" {
+		term = m.terminalOf(ev.Line)
+	}
 	cn := c.find(ev.Line)
 	isNew := false
 	if cn != nil && cn.flags&connStale != 0 && cn.live() {
@@ -165,11 +171,7 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 			m.ignored++
 			return
 		}
-		term := ev.Device
-		if term == "" {
-			term = m.terminalOf(ev.Line)
-		}
-		if cn = c.add(&conn{addr: ev.Line, term: term, flags: connLine | connControlled}); cn == nil {
+		if cn = c.add(&conn{addr: ev.Line, flags: connLine | connControlled}); cn == nil {
 			m.ignored++
 			return
 		}
@@ -182,9 +184,6 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 		// A party synthesized from party information turns out to be a
 		// line of ours: from now on its own events drive it.
 		cn.flags |= connLine | connControlled
-		if cn.term == "" {
-			cn.term = ev.Device
-		}
 	}
 	if ev.Reason != 0 {
 		cn.reason = ev.Reason
@@ -205,13 +204,13 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 
 	switch ev.State {
 	case ctilink.CallStateDisconnected, ctilink.CallStateIdle:
-		m.lineEnded(c, cn, ev, x)
+		m.lineEnded(c, cn, term, ev, x)
 		return
 	case ctilink.CallStateBusy:
 		if isNew {
 			// First heard of at BUSY: the line dialed and hears busy tone.
 			m.setConn(c, cn, schema.CCConnEstablished, x)
-			m.setTC(c, cn, schema.CCTermConnTalking, x)
+			m.setTC(c, cn, term, schema.CCTermConnTalking, x)
 		}
 		m.busy(c, cn, x)
 		return
@@ -238,8 +237,8 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
 	}
 	m.setConn(c, cn, cc, x)
-	if tc != 0 && (tc != schema.CCTermConnUnknown || cn.tc != 0) {
-		m.setTC(c, cn, tc, x)
+	if tc != 0 && (tc != schema.CCTermConnUnknown || cn.tc(term) != nil) {
+		m.setTC(c, cn, term, tc, x)
 	}
 	if ev.State == ctilink.CallStateUnknown && ev.Cause == ctilink.CauseCallManagerFailure && !x.snap {
 		// The line's CallManager node failed during the call: its media go
@@ -247,7 +246,12 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 		// Unified Communications Manager Server Failure). The connection
 		// stays UNKNOWN until the call ends; with no other line of this
 		// session in the call, the call's observation ends.
-		cn.flags |= connLost
+		if t := cn.tc(term); t != nil {
+			t.lost = true
+		}
+		if cn.allTCsLost() {
+			cn.flags |= connLost
+		}
 		if !c.hasLiveLine(nil) {
 			m.emitCall(c, schema.EvCallObservationEnded, x)
 			m.forget(c)
@@ -334,7 +338,13 @@ func (m *Model) prune(c *call, x evctx) {
 }
 
 // lineEnded handles DISCONNECTED (and IDLE) on a line.
-func (m *Model) lineEnded(c *call, cn *conn, ev *ctilink.CallStateEvent, x evctx) {
+func (m *Model) lineEnded(c *call, cn *conn, term string, ev *ctilink.CallStateEvent, x evctx) {
+	if cn.liveTCs(term) > 0 && cn.flags&connStale == 0 {
+		// One appearance of a shared line leaves; the line stays in the
+		// call on its other terminals.
+		m.setTC(c, cn, term, schema.CCTermConnDropped, x)
+		return
+	}
 	_, _, failure := mapCause(ev.Cause)
 	if c.feature == featNone {
 		switch {

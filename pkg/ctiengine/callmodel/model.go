@@ -176,13 +176,20 @@ type CallView struct {
 	Connections []ConnView
 }
 
-// ConnView is a read-only view of a Connection and its TerminalConnection
-// (Terminal is empty for parties without one: far-end parties that are not
-// controlled, transient parties).
+// ConnView is a read-only view of a Connection and its TerminalConnections
+// (none for parties without one: far-end parties that are not controlled,
+// transient parties; several for a shared line). Terminal, TermConnState
+// and TermConnCCState repeat the first.
 type ConnView struct {
 	Address, State, CallControlState         string
 	Terminal, TermConnState, TermConnCCState string
 	Transient                                bool
+	TerminalConnections                      []TermConnView
+}
+
+// TermConnView is a read-only view of a TerminalConnection.
+type TermConnView struct {
+	Terminal, State, CallControlState string
 }
 
 // Calls lists the tracked calls ordered by call id, with their
@@ -204,10 +211,13 @@ func (m *Model) Calls() []CallView {
 				CallControlState: schema.StateNames[int(cn.cc)],
 				Transient:        cn.flags&connTransient != 0,
 			}
-			if cn.tc != 0 {
-				cv.Terminal = cn.term
-				cv.TermConnState = schema.StateNames[cn.tcCore()]
-				cv.TermConnCCState = schema.StateNames[int(cn.tc)]
+			for i, t := range cn.tcs {
+				tv := TermConnView{Terminal: t.term, State: schema.StateNames[t.core()],
+					CallControlState: schema.StateNames[int(t.st)]}
+				if i == 0 {
+					cv.Terminal, cv.TermConnState, cv.TermConnCCState = tv.Terminal, tv.State, tv.CallControlState
+				}
+				cv.TerminalConnections = append(cv.TerminalConnections, tv)
 			}
 			v.Connections = append(v.Connections, cv)
 		}

@@ -1,6 +1,7 @@
 package callmodel
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -152,15 +153,17 @@ func (m *Model) confirm(c *call, cn *conn, x evctx) {
 	if !cn.live() {
 		return
 	}
-	cc, tc := cn.cc, cn.tc
-	cn.cc, cn.tc = 0, 0
+	cc, tcs := cn.cc, slices.Clone(cn.tcs)
+	cn.cc, cn.tcs = 0, nil
 	rx := evctx{at: x.at, cause: schema.CauseNormal, snap: x.snap}
 	if x.snap {
 		rx.cause, rx.meta = schema.CauseSnapshot, schema.MetaSnapshot
 	}
 	m.setConn(c, cn, cc, rx)
-	if tc != 0 {
-		m.setTC(c, cn, tc, rx)
+	for _, t := range tcs {
+		if t.st != schema.CCTermConnDropped {
+			m.setTC(c, cn, t.term, t.st, rx)
+		}
 	}
 }
 
@@ -172,7 +175,7 @@ func unstale(cn *conn) {
 	}
 	cn.flags &^= connStale
 	if cn.live() {
-		cn.cc, cn.tc = 0, 0
+		cn.cc, cn.tcs = 0, nil
 	}
 }
 

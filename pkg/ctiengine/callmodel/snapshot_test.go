@@ -6,6 +6,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func snap(ev ctilink.CallStateEvent) ctilink.CallStateEvent {
@@ -126,7 +127,7 @@ func TestSnapshotAfterFailover(t *testing.T) {
 			{Address: "8888", State: "CONNECTED", CallControlState: "ESTABLISHED"},
 		}},
 	}
-	if d := cmp.Diff(wantCalls, m.Calls()); d != "" {
+	if d := cmp.Diff(wantCalls, m.Calls(), cmpopts.IgnoreFields(ConnView{}, "TerminalConnections")); d != "" {
 		t.Errorf("Calls() (-want +got):\n%s", d)
 	}
 	// A second Reconcile finds nothing left to infer.

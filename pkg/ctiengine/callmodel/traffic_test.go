@@ -29,6 +29,9 @@ func simDirectory() traffic.Directory {
 	for i := range 40 {
 		d.Phones = append(d.Phones, traffic.Line{Device: fmt.Sprintf("SEP%d", 1000+i), DN: fmt.Sprint(1000 + i), CallManager: []string{"cm1", "cm2"}[i%2]})
 	}
+	// A shared line: 4000 on SEP1000 and SEP1001.
+	d.Phones = append(d.Phones, traffic.Line{Device: "SEP1000", DN: "4000", CallManager: "cm1"},
+		traffic.Line{Device: "SEP1001", DN: "4000", CallManager: "cm2"})
 	for i := 1; i <= 4; i++ {
 		d.CTIPorts = append(d.CTIPorts, traffic.Line{Device: fmt.Sprintf("CTIP%d", i), DN: fmt.Sprint(3000 + i), CallManager: "cm1"})
 	}
@@ -180,7 +183,7 @@ func TestSimulatorTraffic(t *testing.T) {
 	all := sessions[0].events
 	for _, name := range []string{schema.EvCiscoTransferStart, schema.EvCiscoConferenceEnd,
 		schema.EvRouteUsed, schema.EvCiscoRTPInputStarted, schema.EvCallCtlTermConnHeld, schema.EvCallCtlConnFailed,
-		schema.EvCallCtlConnNetworkAlerting} {
+		schema.EvCallCtlConnNetworkAlerting, schema.EvCallCtlTermConnInUse} {
 		if all[name] == 0 && sessions[1].events[name] == 0 {
 			t.Errorf("no %s produced", name)
 		}
@@ -213,7 +216,7 @@ func TestSimulatorFailover(t *testing.T) {
 
 	before := s.m.Stats().Tracked
 	s.check(t, s.m.EndObservation(now))
-	now = drive(t, tm, now, 20*time.Second, func(ctilink.Message) {}) // the gap: nothing received
+	now = drive(t, tm, now, 5*time.Second, func(ctilink.Message) {}) // the gap: nothing received
 
 	var devices []string
 	for _, l := range slices.Concat(dir.Phones, dir.CTIPorts) { // no snapshot for route points

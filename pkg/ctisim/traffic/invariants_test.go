@@ -18,10 +18,13 @@ var legal = map[ctilink.CallState][]ctilink.CallState{
 	ctilink.CallStateRingback:   {ctilink.CallStateConnected, ctilink.CallStateDisconnected},
 	ctilink.CallStateBusy:       {ctilink.CallStateDisconnected},
 	ctilink.CallStateOffering:   {ctilink.CallStateAccepted, ctilink.CallStateDisconnected},
-	ctilink.CallStateAccepted:   {ctilink.CallStateConnected, ctilink.CallStateAccepted, ctilink.CallStateDisconnected},
+	ctilink.CallStateAccepted: {ctilink.CallStateConnected, ctilink.CallStateAccepted, ctilink.CallStateRemoteInUse,
+		ctilink.CallStateDisconnected},
 	ctilink.CallStateConnected: {ctilink.CallStateOnHold, ctilink.CallStateConnected, ctilink.CallStateRingback,
 		ctilink.CallStateDisconnected},
-	ctilink.CallStateOnHold: {ctilink.CallStateConnected, ctilink.CallStateDisconnected},
+	ctilink.CallStateOnHold: {ctilink.CallStateConnected, ctilink.CallStateRemoteInUse, ctilink.CallStateDisconnected},
+	// A shared line's other appearance: the call is in use on another phone.
+	ctilink.CallStateRemoteInUse: {ctilink.CallStateConnected, ctilink.CallStateDisconnected},
 }
 
 type legTrack struct {

@@ -15,6 +15,8 @@ func (m *Model) begin(f *flow) uint32 {
 		m.startRoute(f)
 	case CTIPort:
 		m.startCTIPort(f)
+	case SharedLine:
+		m.startShared(f)
 	default:
 		m.startTwoParty(f)
 	}
