@@ -1,9 +1,10 @@
 package callmodel
 
 import (
+	"slices"
+
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/schema"
-	"slices"
 )
 
 // onFeature reports a transfer or conference starting or ending, and marks
