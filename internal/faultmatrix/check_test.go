@@ -100,7 +100,8 @@ func checkReport(t *testing.T, s *scene) *Report {
 // moved into call 7, described there); C's live ACCEPTED in call 7 and
 // its snapshot repeat that state: JTAPI reports nothing, the checker
 // counts them as "no change" (legs described by a call change). Without
-// the call change's events, the snapshot stays unexplained.
+// the call change's events, the snapshot stays unexplained, and that
+// fails the check.
 func TestCheckLegMovedByCallChange(t *testing.T) {
 	for _, reported := range []bool{true, false} {
 		t.Run("call change reported "+strconv.FormatBool(reported), func(t *testing.T) {
@@ -118,8 +119,8 @@ func TestCheckLegMovedByCallChange(t *testing.T) {
 			s.state("ctim-b-2", 14, 7, 20, ctilink.CallStateConnected, false)
 			s.event("br-p2", schema.EvConnConnected, 7, "ctim-b-2", 14)
 
-			rep := checkReport(t, s)
 			if reported {
+				rep := checkReport(t, s)
 				if rep.FramesNoChange != 2 || rep.FramesNoChangeMoved != 2 || rep.LostReconciling != 0 {
 					t.Errorf("no change %d (moved %d), unexplained %d; want 2 (2), 0",
 						rep.FramesNoChange, rep.FramesNoChangeMoved, rep.LostReconciling)
@@ -128,7 +129,12 @@ func TestCheckLegMovedByCallChange(t *testing.T) {
 			}
 			// The engine did not hold the leg: the live frame is "not yet
 			// re-established", the snapshot (which would rebuild the leg)
-			// has no rule.
+			// has no rule, and the check fails.
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if rep.OK() {
+				t.Error("a frame no rule explains passed the check")
+			}
 			if rep.FramesNoChangeMoved != 0 || rep.FramesNotReestablished != 2 || rep.LostReconciling != 1 ||
 				!strings.Contains(rep.ReconcilingList[0], "ctim-b-2:12 ") {
 				t.Errorf("moved %d, not re-established %d, unexplained %d %v; want 0, 2 (the call change, the live frame), 1 (the snapshot)",
@@ -245,6 +251,39 @@ func TestCheckMovedLegNeverKnown(t *testing.T) {
 			if rep.FramesNeverKnown != known || rep.LostReconciling != unexplained || rep.Lost != 0 {
 				t.Errorf("never known %d, unexplained %d, lost %d; want %d, %d, 0",
 					rep.FramesNeverKnown, rep.LostReconciling, rep.Lost, known, unexplained)
+			}
+		})
+	}
+}
+
+// TestCheckSharedLineAppearanceOffered: a shared line's second appearance
+// (another leg, same directory number, same call) is offered after the
+// first: the address's Connection is OFFERED already and JTAPI has no
+// terminal connection before ALERTING, so the frame has no event and is
+// "no change". The same frame for an address not yet read is lost.
+func TestCheckSharedLineAppearanceOffered(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run("shared "+strconv.FormatBool(shared), func(t *testing.T) {
+			s := newScene()
+			appearance := func(seq uint32, handle uint32, st ctilink.CallState) {
+				cs := ctilink.CallStateEvent{Device: "SEP" + strconv.Itoa(int(handle)), Line: "2005",
+					CallHandle: handle, GlobalCallID: 7, State: st}
+				s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: seq, Type: ctilink.TypeCallState, Time: t0, CallState: &cs})
+			}
+			if shared {
+				appearance(1, 11, ctilink.CallStateOffering)
+				s.event("br-p1", schema.EvCallActive, 7, "ctim-a-1", 1)
+			}
+			appearance(2, 12, ctilink.CallStateOffering) // no event
+			appearance(3, 12, ctilink.CallStateAccepted)
+			s.event("br-p1", schema.EvTermConnCreated, 7, "ctim-a-1", 3)
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if shared && (!rep.OK() || rep.FramesNoChange != 1) {
+				t.Errorf("shared appearance: ok %v, no change %d; want ok, 1", rep.OK(), rep.FramesNoChange)
+			}
+			if !shared && (rep.OK() || rep.Lost != 1) {
+				t.Errorf("unshared: ok %v, lost %d; want a failure, 1 lost", rep.OK(), rep.Lost)
 			}
 		})
 	}
