@@ -62,19 +62,27 @@
 //     CONNECTED, after another talk time the hang-up.
 //   - consulttransfer: A↔B connected; B ONHOLD; B places the consult call to
 //     C (DIALTONE…RINGBACK, C CONNECTED, B CONNECTED); after a talk time
-//     Feature{transfer, started}, CallChanged{C: consult → primary},
-//     B DISCONNECTED (consult), B DISCONNECTED (primary), A CONNECTED
-//     (currentCalled=C), C CONNECTED (currentCalling=A, TRANSFERREDCALL),
-//     Feature{transfer, ended, result=primary}. C keeps its call handle.
+//     Feature{transfer, started, parties A, B, C}, B DISCONNECTED
+//     (primary), CallChanged{C: consult → primary}, B DISCONNECTED
+//     (consult), A CONNECTED (currentCalled=C), C CONNECTED
+//     (currentCalling=A, TRANSFERREDCALL), Feature{transfer, ended,
+//     result=primary} — the JTAPI guide's order (Table 8). C keeps its
+//     call handle. A leg lost to a CallManager failure invokes no feature:
+//     both calls are just hung up.
 //     If C cannot be reached (busy path on the consult call) or the consult
 //     call is dropped by FailDevices, B retrieves A (B CONNECTED) and the
 //     call ends as a basic one.
 //   - blindtransfer: as consult, but one DialTime after C starts ringing the
 //     transfer completes: A RINGBACK and C ACCEPTED on the primary call,
 //     then after the ring time C CONNECTED, A CONNECTED.
+//   - failedtransfer: as consult up to the consult call connected; then
+//     Feature{transfer, started}, C DISCONNECTED and B DISCONNECTED
+//     (consult), Feature{transfer, ended, failed}; one DialTime later B
+//     CONNECTED (primary: B takes A back); then as basic.
 //   - conference: as consult up to the consult call connected; then
-//     Feature{conference, started}, CallChanged for C, B DISCONNECTED
-//     (consult), B, A, C CONNECTED (primary), Feature{conference, ended}.
+//     Feature{conference, started}, B CONNECTED (primary), CallChanged for
+//     C, B DISCONNECTED (consult), A, C CONNECTED (primary),
+//     Feature{conference, ended}.
 //     Parties then leave one by one, a talk time apart; when one would be
 //     left alone it is disconnected too.
 //   - routepoint: A calls R; R OFFERING and, if R is registered
@@ -96,6 +104,13 @@
 //     Media{rtpInputStarted} with the registered address and the first
 //     registered codec (default G711Ulaw64k, 20 ms); after the talk time
 //     rtpOutputStopped, rtpInputStopped, then the hang-up. Otherwise busy.
+//   - sharedline: A calls S, a directory number shared by several phones
+//     (its appearances are used by this scenario only): every appearance
+//     OFFERING, every appearance ACCEPTED, A RINGBACK; after the ring time
+//     the first appearance CONNECTED, the others REMOTEINUSE, A CONNECTED;
+//     after a talk time the first ONHOLD; after the hold time the second
+//     CONNECTED, the first REMOTEINUSE; after a talk time A DISCONNECTED,
+//     then the appearances (the talking one first).
 //   - transform: A calls B through a Pattern: the presented number Y is the
 //     pattern's CallingMask applied to A's DN (X takes the caller's digit
 //     at the same position from the right). After A PROCEEDING:
