@@ -20,7 +20,9 @@
 //
 // Place scripts a call, RouteSelect answers a route event, SetRate changes
 // the arrival rate, FailDevices drops the calls in setup of a failed
-// CallManager node's devices, Snapshot reports the live legs of a device.
+// CallManager node's devices and loses their legs in connected calls,
+// DeviceIdle says when a device can re-home, Snapshot reports the live
+// legs of a device.
 // Place, RouteSelect and SetRate first run the model up to their time;
 // what they produce is returned by the next Advance. FailDevices returns
 // everything due up to its time, its own drops last, so the driver keeps
@@ -161,7 +163,10 @@
 // FailDevices drops the calls still in setup (no called leg CONNECTED yet)
 // with a leg on the failed devices: every live leg DISCONNECTED with cause
 // TEMPORARYFAILURE (an open route session first ends with cause 105).
-// Connected calls survive. The model does not remember failures: the
+// Connected calls survive, but their legs on the failed devices are lost
+// to CTI: each is reported once more, UNKNOWN with cause
+// CALLMANAGER_FAILURE (508), then nothing (not in snapshots either); the
+// leg ends silently with its call. The model does not remember failures: the
 // server must answer Hooks.DeviceInService false for those devices until
 // they are restored, which keeps the generator off them and makes calls
 // to them fail like busy.
