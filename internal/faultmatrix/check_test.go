@@ -288,3 +288,32 @@ func TestCheckSharedLineAppearanceOffered(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckRoutePointLegNeverKnown: a call reached route point R while
+// the link was down; after the failover R's snapshot never comes (route
+// points get none), so R's DISCONNECTED at the route-select timeout, after
+// the session's snapshots, has no Connection to end: "never known". The
+// same frame for a phone's leg after the snapshots is lost.
+func TestCheckRoutePointLegNeverKnown(t *testing.T) {
+	for _, rp := range []bool{true, false} {
+		t.Run("route point "+strconv.FormatBool(rp), func(t *testing.T) {
+			s := newScene()
+			if rp {
+				s.c.RoutePoints = map[string]bool{"SEP40": true}
+			}
+			s.before()
+			s.snapDone("ctim-b-2", 20)
+			s.state("ctim-b-2", 21, 30, 40, ctilink.CallStateDisconnected, false) // no event
+			s.state("ctim-b-2", 22, 7, 10, ctilink.CallStateConnected, false)
+			s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 22)
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if rp && (!rep.OK() || rep.FramesNeverKnown != 1) {
+				t.Errorf("route point: ok %v, never known %d; want ok, 1", rep.OK(), rep.FramesNeverKnown)
+			}
+			if !rp && (rep.OK() || rep.Lost != 1) {
+				t.Errorf("phone: ok %v, lost %d; want a failure, 1 lost", rep.OK(), rep.Lost)
+			}
+		})
+	}
+}
