@@ -440,9 +440,10 @@ const (
 //     the call began during the gap and the leg's earlier frames were
 //     never read; or a call change without events moving a leg no
 //     call-state frame read so far described. For a route point's leg
-//     the same holds after the snapshots too: route points get none, so
-//     a leg that began at one during the gap stays unknown to JTAPI until
-//     it ends (its route session is recovered, its Connection is not).
+//     the same holds after the snapshots too, and in a call read before
+//     (its caller's frames): route points get no snapshot, so a leg that
+//     reached one during the gap stays unknown to JTAPI until it ends
+//     (its route session is recovered, its Connection is not).
 //
 // A call change the engine reported (an event names its frame) moves the
 // leg into the surviving call in the states it had (CiscoCallChangedEv
@@ -520,7 +521,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
-			case afterGap && !f.snapshot && f.class == legNone && !read && newCall && (f.seq <= s.lastSnap || f.routePoint):
+			case afterGap && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= s.lastSnap || f.routePoint):
 				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished
