@@ -317,3 +317,34 @@ func TestCheckRoutePointLegNeverKnown(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckSharedLineReconfirmedByOtherAppearance: a shared line 2005 on
+// two phones is in a call (one appearance TALKING, the other INUSE) when
+// the CTIManager is lost. After the failover a live event of the first
+// appearance re-opens the call and re-describes the whole Connection,
+// the second appearance's terminal connection included; that
+// appearance's snapshot then changes nothing: "no JTAPI change".
+func TestCheckSharedLineReconfirmedByOtherAppearance(t *testing.T) {
+	s := newScene()
+	appearance := func(sim string, seq uint32, handle uint32, st ctilink.CallState, snapshot bool) {
+		cs := ctilink.CallStateEvent{Device: "SEP" + strconv.Itoa(int(handle)), Line: "2005",
+			CallHandle: handle, GlobalCallID: 7, State: st, Snapshot: snapshot}
+		s.c.AddFrame(Frame{Session: sim, Seq: seq, Type: ctilink.TypeCallState, Time: t0, CallState: &cs})
+	}
+	appearance("ctim-a-1", 1, 11, ctilink.CallStateConnected, false)
+	s.event("br-p1", schema.EvCallActive, 7, "ctim-a-1", 1)
+	appearance("ctim-a-1", 2, 12, ctilink.CallStateRemoteInUse, false)
+	s.event("br-p1", schema.EvCallCtlTermConnInUse, 7, "ctim-a-1", 2)
+	s.event("br-p1", schema.EvCallObservationEnded, 7, "", 0)
+	appearance("ctim-b-2", 10, 11, ctilink.CallStateOnHold, false)
+	s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 10)
+	appearance("ctim-b-2", 11, 12, ctilink.CallStateRemoteInUse, true) // no event
+	s.snapDone("ctim-b-2", 12)
+	appearance("ctim-b-2", 13, 11, ctilink.CallStateConnected, false)
+	s.event("br-p2", schema.EvCallCtlTermConnTalking, 7, "ctim-b-2", 13)
+	rep := s.c.Report()
+	t.Logf("report:\n%s", rep)
+	if !rep.OK() || rep.FramesNoChange != 1 {
+		t.Errorf("ok %v, no change %d; want ok, 1", rep.OK(), rep.FramesNoChange)
+	}
+}

@@ -476,6 +476,10 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	// The session in which an address's connection in a call was last read
 	// (shared lines: several legs, one Connection).
 	addrSess := map[addrKey]*simSession{}
+	// The session in which a live frame with events last confirmed an
+	// address's connection (the call model re-describes a stale
+	// Connection with all its terminal connections on a live event).
+	addrLive := map[addrKey]*simSession{}
 	out := map[*simSession]map[uint32]uint8{}
 	for n, s := range order {
 		ex := map[uint32]uint8{}
@@ -526,7 +530,10 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			case orphan:
 				ex[f.seq] = exemptNotReestablished
 			case f.class == legNone:
-			case known && prev.class == f.class && (!f.snapshot || prev.sim == s):
+			case known && prev.class == f.class && (!f.snapshot || prev.sim == s || addrLive[addr] == s):
+				// (A live frame of another appearance of the same
+				// shared line re-described the whole Connection, this
+				// terminal's appearance included, in this session.)
 				ex[f.seq] = exemptNoChange
 				if prev.moved {
 					ex[f.seq] = exemptNoChangeMoved
@@ -539,8 +546,12 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			}
 			if f.class == legNone {
 				delete(addrSess, addr)
+				delete(addrLive, addr)
 			} else {
 				addrSess[addr] = s
+				if !f.snapshot && s.covered.get(uint64(f.seq)) {
+					addrLive[addr] = s
+				}
 			}
 			switch {
 			case f.class == legNone:
