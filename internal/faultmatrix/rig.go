@@ -35,6 +35,10 @@ type RigConfig struct {
 	// Rate is the simulator's call rate (calls/s) and Seed its seed.
 	Rate float64
 	Seed int64
+	// Traffic sets the simulator's call timing (dial, ring, talk, route
+	// select …; zero durations take the simulator's defaults). Its Rate
+	// and Seed are ignored: the fields above set them.
+	Traffic traffic.Config
 	// Phones adds that many phones (a phone block) to the default
 	// cluster's 50, for high call rates.
 	Phones int
@@ -135,9 +139,14 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	if cfg.Phones > 0 {
 		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: 100000})
 	}
+	tc := cfg.Traffic
+	tc.Rate, tc.Seed = cfg.Rate, cfg.Seed
+	if cfg.RouteSelectTimeout > 0 {
+		tc.RouteSelectTimeout = cfg.RouteSelectTimeout
+	}
 	sim, err := ctisim.New(ctisim.Config{
 		Cluster:          cluster,
-		Traffic:          traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed, RouteSelectTimeout: cfg.RouteSelectTimeout},
+		Traffic:          tc,
 		ManualTime:       cfg.ManualTime,
 		GroundTruth:      cfg.GroundTruth,
 		GroundTruthLimit: cfg.GroundTruthLimit,

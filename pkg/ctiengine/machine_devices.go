@@ -86,6 +86,7 @@ func (m *Machine) applyDeviceList(now time.Time) {
 	m.removed = m.removed[:0]
 	devs := make([]*device, 0, len(m.listBuf))
 	clear(m.byDN)
+	clear(m.dnDevices)
 	for _, info := range m.listBuf {
 		d, ok := m.byName[info.Name]
 		if ok && d.seen {
@@ -118,6 +119,7 @@ func (m *Machine) applyDeviceList(now time.Time) {
 			if _, dup := m.byDN[li.DN]; !dup {
 				m.byDN[li.DN] = d
 			}
+			m.dnDevices[li.DN] = append(m.dnDevices[li.DN], d)
 		}
 		d.port, d.routeDN = nil, ""
 		if pc, ok := m.cfg.CTIPorts[d.name]; ok && d.typ == ctilink.DeviceCTIPort {
@@ -352,26 +354,11 @@ func (m *Machine) checkSnapshots(now time.Time) {
 	}
 }
 
-// becomeUp: every snapshot is in. After a gap, the call model reconciles
-// the state before the outage with the snapshot (inferred events), then
-// GapClosed records the gap; after a fallback, the fallback completes.
+// becomeUp: every snapshot is in. After a gap, the gap closes (gap.go);
+// after a fallback, the fallback completes.
 func (m *Machine) becomeUp(now time.Time) {
 	m.setLink(LinkUp, "snapshots completed", now)
-	if g := m.gap; g != nil {
-		outs, rec := m.model.Reconcile(g.id, now)
-		for _, o := range outs {
-			m.emitOut(o, now)
-		}
-		closed := now
-		ev := m.bridgeEvent(schema.EvGapClosed, now)
-		ev.Data.Bridge.Reason = g.reason
-		ev.Data.Bridge.Gap = &schema.Gap{ID: g.id, Kind: "provider", OpenedAt: g.openedAt, ClosedAt: &closed,
-			DurationMs: now.Sub(g.openedAt).Milliseconds(), Reason: g.reason,
-			CallsBefore: rec.Before, CallsAfter: rec.After, CallsEnded: rec.Ended,
-			CallsDiscovered: rec.Discovered, CallsContinued: rec.Continued}
-		m.emit(ev)
-		m.gap = nil
-	}
+	m.closeGap(now)
 	if m.fallingBack {
 		m.fallingBack = false
 		if !m.onLP {

@@ -252,28 +252,8 @@ func (m *Machine) outOfService(now time.Time, reason ctilink.CloseReason, detail
 	ev.Data.Provider.ReasonCode = int(reason)
 	ev.Data.Provider.Detail = detail
 	m.emit(ev)
-	m.openGap(now, reason.String()+": "+detail)
+	m.openLossGap(now, reason.String()+": "+detail)
 	m.newSession = true
-}
-
-func (m *Machine) openGap(now time.Time, reason string) {
-	m.openGapAt(now, now, reason)
-}
-
-// openGapAt opens a provider gap that began at openedAt (now, except for a
-// gap carried over from before this run, see PriorGap).
-func (m *Machine) openGapAt(now, openedAt time.Time, reason string) {
-	if m.gap != nil {
-		return
-	}
-	m.gapN++
-	m.stats.Gaps++
-	m.gap = &gapState{id: fmt.Sprintf("%s-gap%d", m.cfg.BridgeInstance, m.gapN), openedAt: openedAt, reason: reason}
-	ev := m.bridgeEvent(schema.EvGapOpened, now)
-	ev.Data.Bridge.Reason = reason
-	ev.Data.Bridge.Gap = &schema.Gap{ID: m.gap.id, Kind: "provider", OpenedAt: openedAt, Reason: reason,
-		CallsBefore: m.model.Stats().Tracked}
-	m.emit(ev)
 }
 
 // stop shuts the provider down for good.
@@ -296,7 +276,7 @@ func (m *Machine) stop(now time.Time, reason ctilink.CloseReason, detail string,
 	ev.Data.Provider.ReasonCode = int(reason)
 	ev.Data.Provider.Detail = detail
 	m.emit(ev)
-	m.openGap(now, "provider shut down: "+reason.String())
+	m.openGapAt(now, now, "provider shut down: "+reason.String())
 	m.setLink(LinkStopped, detail, now)
 	m.done = true
 	m.err = err

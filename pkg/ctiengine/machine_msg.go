@@ -10,22 +10,14 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Message handles one decoded frame received on link. Any inbound frame
-// counts as a heartbeat. The events it produces carry no provenance; the
-// Engine uses MessageSeq.
-func (m *Machine) Message(link LinkID, msg ctilink.Message, now time.Time) *Output {
-	return m.MessageSeq(link, 0, msg, now)
-}
-
-// MessageSeq is Message for a frame whose header carried sequence seq:
-// every event derived from it (directly, or later for a call message held
-// back while devices are opened) has Event.Frame "<providerId>:<seq>", so
-// the stream can be compared with what CTIManager sent. Zero means
-// unknown (no provenance).
-func (m *Machine) MessageSeq(link LinkID, seq uint32, msg ctilink.Message, now time.Time) *Output {
-	m.begin()
+// frame handles one decoded frame received on link whose header carried
+// sequence seq: every event derived from it (directly, or later for a call
+// message held back while devices are opened) has Event.Frame
+// "<providerId>:<seq>", so the stream can be compared with what CTIManager
+// sent. Any inbound frame counts as a heartbeat.
+func (m *Machine) frame(link LinkID, seq uint32, msg ctilink.Message, now time.Time) {
 	if link != m.linkID || m.done || msg == nil {
-		return m.finish()
+		return
 	}
 	m.setRx(seq)
 	defer m.setRx(0)
@@ -71,7 +63,6 @@ func (m *Machine) MessageSeq(link LinkID, seq uint32, msg ctilink.Message, now t
 	default:
 		m.protocolError(fmt.Sprintf("unexpected %s from CTIManager ignored", msg.Type()), nil)
 	}
-	return m.finish()
 }
 
 func (m *Machine) openResponse(v ctilink.ProviderOpenResponse, now time.Time) {

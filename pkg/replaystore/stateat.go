@@ -87,6 +87,7 @@ func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress P
 	}
 	q := Query{Subjects: []string{ClusterSubjects(cluster)}, StartSeq: start + 1, EndSeq: p.Seq}
 	after := 0 // events in a row that happened after p.Time
+	var silent silentWindow
 	rs, err := s.ReadEvents(ctx, q, func(r Record) error {
 		res.EventsRead++
 		if progress != nil {
@@ -94,7 +95,13 @@ func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress P
 		}
 		at := EventTime(&r.Event)
 		if !p.Time.IsZero() && at.After(p.Time) {
-			if after++; after >= ReorderSpan {
+			// A point inside a CTIManager's silent window: the gap that
+			// the later loss wave opened at the last frame heard applies.
+			if silent.look(r, p.Time) {
+				st.Apply(r.Event)
+				res.EventsFolded++
+			}
+			if after++; after >= ReorderSpan && !silent.active {
 				return ErrStop
 			}
 			return nil
@@ -114,4 +121,54 @@ func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress P
 		return nil, res, err
 	}
 	return st, res, nil
+}
+
+// silentWindow finds the gap a time inside a CTIManager's silent window
+// belongs to. A CTIManager that went silent is declared lost only when the
+// heartbeat timer fires (up to twice the server heartbeat later): the
+// CTIManagerLost event that starts the loss wave is stored after the point
+// asked for, with LastHeardAt before it, and the wave's GapOpened (whose
+// OpenedAt is the last frame heard) follows the out-of-service events of
+// every observed device. The point is inside that gap, so its GapOpened
+// is applied; nothing else of the wave is (it had not happened yet).
+type silentWindow struct {
+	active bool
+	first  time.Time // stored time of the first record after the point
+	lost   bool      // the wave's CTIManagerLost was read
+}
+
+// maxWave bounds how long after the first record past the point the
+// wave's GapOpened is looked for (the wave is one engine step; its events
+// are stored within moments even for tens of thousands of devices).
+const maxWave = 30 * time.Second
+
+// look is called for each record stored after at, in stream order. It
+// reports whether r is the gap to apply; active says to keep reading.
+// Before the CTIManagerLost only the bridge's own records (its heartbeats)
+// may come: anything else means CTI was not silent at the point.
+func (w *silentWindow) look(r Record, at time.Time) bool {
+	ev := r.Event
+	if w.first.IsZero() {
+		w.first, w.active = r.Stored, true
+	}
+	if !w.active {
+		return false
+	}
+	if r.Stored.Sub(w.first) > maxWave {
+		w.active = false
+		return false
+	}
+	switch {
+	case !w.lost && ev.Name == schema.EvCTIManagerLost:
+		p := ev.Data.Provider
+		w.lost = p != nil && p.LastHeardAt != nil && !p.LastHeardAt.After(at)
+		w.active = w.lost
+	case !w.lost:
+		w.active = ev.Family == schema.FamilyBridge && ev.Name != schema.EvGapOpened
+	case ev.Name == schema.EvGapOpened:
+		w.active = false
+		g := ev.Data.Bridge
+		return g != nil && g.Gap != nil && !g.Gap.OpenedAt.After(at)
+	}
+	return false
 }

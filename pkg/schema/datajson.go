@@ -252,6 +252,8 @@ func appendData(b []byte, d *Data) ([]byte, error) {
 	b = jIntOmit(b, `,"callControlCause":`, int64(d.CallControlCause))
 	b = jIntOmit(b, `,"metaCode":`, int64(d.MetaCode))
 	b = jStrOmit(b, `,"metaName":`, d.MetaName)
+	b = jIntOmit(b, `,"ciscoCause":`, int64(d.CiscoCause))
+	b = jStrOmit(b, `,"ciscoCauseName":`, d.CiscoCauseName)
 	b = jBoolOmit(b, `,"snapshot":`, d.Snapshot)
 	b = jBoolOmit(b, `,"inferred":`, d.Inferred)
 	if b, err = jTime(b, `,"times":{"upstream":`, d.Times.Upstream); err != nil {
@@ -358,6 +360,9 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		if b, err = jTime(b, `,"openedAt":`, g.OpenedAt); err != nil {
 			return nil, err
 		}
+		if b, err = jTimePtr(b, `,"detectedAt":`, g.DetectedAt); err != nil {
+			return nil, err
+		}
 		if b, err = jTimePtr(b, `,"closedAt":`, g.ClosedAt); err != nil {
 			return nil, err
 		}
@@ -417,6 +422,7 @@ func appendCall(b []byte, c *CallData) []byte {
 		b = jStrOmit(b, `,"consultCallId":`, f.ConsultCallID)
 		b = jStrOmit(b, `,"resultCallId":`, f.ResultCallID)
 		b = jBoolOmit(b, `,"blind":`, f.Blind)
+		b = jBoolOmit(b, `,"failed":`, f.Failed)
 		b = append(b, '}')
 	}
 	b = jStrOmit(b, `,"originalCallId":`, c.OriginalCallID)

@@ -475,6 +475,10 @@ func (r *jr) data(d *Data) bool {
 		case "bridge":
 			d.Bridge = new(BridgeData)
 			return ok(1<<16, r.bridge(d.Bridge))
+		case "ciscoCause":
+			return ok(1<<17, r.int(&d.CiscoCause))
+		case "ciscoCauseName":
+			return ok(1<<18, r.str(&d.CiscoCauseName))
 		}
 		return 0, false
 	})
@@ -690,6 +694,8 @@ func (r *jr) feature(f *FeatureData) bool {
 			return ok(1<<5, r.str(&f.ResultCallID))
 		case "blind":
 			return ok(1<<6, r.bool(&f.Blind))
+		case "failed":
+			return ok(1<<7, r.bool(&f.Failed))
 		}
 		return 0, false
 	})
@@ -797,6 +803,8 @@ func (r *jr) gap(g *Gap) bool {
 			return ok(1<<12, r.str(&g.FirstDropped))
 		case "lastDropped":
 			return ok(1<<13, r.str(&g.LastDropped))
+		case "detectedAt":
+			return ok(1<<14, r.timePtr(&g.DetectedAt))
 		}
 		return 0, false
 	})

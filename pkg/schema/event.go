@@ -81,6 +81,12 @@ type Data struct {
 	CallControlCause int    `json:"callControlCause,omitempty"`
 	MetaCode         int    `json:"metaCode,omitempty" jsonschema:"description=JTAPI meta code (CALL_STARTING 128 … UNKNOWN 136)"`
 	MetaName         string `json:"metaName,omitempty"`
+	// CiscoCause is CiscoCallEv.getCiscoCause(): CUCM's own cause of a
+	// call event, from the line event it derives from (Q.850 values such
+	// as NORMALCALLCLEARING 16, and Cisco's, such as CALLMANAGER_FAILURE
+	// 508); CiscoCauseName names it.
+	CiscoCause     int    `json:"ciscoCause,omitempty"`
+	CiscoCauseName string `json:"ciscoCauseName,omitempty"`
 	// Snapshot marks events that replay existing state after (re)connect.
 	Snapshot bool `json:"snapshot,omitempty"`
 	// Inferred marks events the bridge derived (gap accounting) rather than
@@ -208,6 +214,9 @@ type FeatureData struct {
 	ConsultCallID string `json:"consultCallId,omitempty"`
 	ResultCallID  string `json:"resultCallId,omitempty"`
 	Blind         bool   `json:"blind,omitempty"`
+	// Failed, on the end event: the feature did not complete (JTAPI
+	// CiscoTransferEndEv.isSuccess() false).
+	Failed bool `json:"failed,omitempty"`
 }
 
 // RouteData describes a route-session event on a route point.
@@ -251,10 +260,16 @@ type BridgeData struct {
 // provider was out of service) or could not publish (the outbound buffer
 // overflowed).
 type Gap struct {
-	ID       string     `json:"id"`
-	Kind     string     `json:"kind" jsonschema:"enum=provider,enum=publish"`
-	OpenedAt time.Time  `json:"openedAt"`
-	ClosedAt *time.Time `json:"closedAt,omitempty"`
+	ID   string `json:"id"`
+	Kind string `json:"kind" jsonschema:"enum=provider,enum=publish"`
+	// OpenedAt is when observation was last known good: for a CTIManager
+	// lost by silence or a broken link, the time of the last frame heard,
+	// so that a point in time inside the silent window is inside the gap.
+	OpenedAt time.Time `json:"openedAt"`
+	// DetectedAt is when the bridge noticed the loss (heartbeat timeout,
+	// link error); after OpenedAt by up to twice the server heartbeat.
+	DetectedAt *time.Time `json:"detectedAt,omitempty"`
+	ClosedAt   *time.Time `json:"closedAt,omitempty"`
 	// DurationMs is set when the gap closes.
 	DurationMs int64  `json:"durationMs,omitempty"`
 	Reason     string `json:"reason,omitempty"`

@@ -128,7 +128,8 @@ func TestFailoverStoryOrder(t *testing.T) {
 	if !slices.Equal(states, []string{"IN_SERVICE", "OUT_OF_SERVICE", "IN_SERVICE"}) {
 		t.Errorf("provider lane = %v", states)
 	}
-	if len(tl.Gaps) != 1 || !tl.Gaps[0].From.Equal(f.Detected) {
+	// The gap starts when the silence started: the last frame heard.
+	if len(tl.Gaps) != 1 || !tl.Gaps[0].From.Equal(f.LastHeard) {
 		t.Errorf("gaps = %+v", tl.Gaps)
 	}
 }
