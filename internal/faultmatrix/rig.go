@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,6 +56,11 @@ type RigConfig struct {
 	// provisioned by the bridge). The embedded server keeps every id of
 	// the window in memory, in this process.
 	Duplicates time.Duration
+	// NATSLater leaves NATS down: StartRig starts only the simulator, on a
+	// NATS address fixed in advance, and StartNATS starts the server later
+	// (a bridge started before its NATS server). The stream is then
+	// provisioned by the bridge.
+	NATSLater bool
 	// Logger receives every component's logs (default: none).
 	Logger zerolog.Logger
 }
@@ -98,30 +104,36 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	if cfg.NATSListen == "" {
 		cfg.NATSListen = "127.0.0.1:0"
 	}
+	if cfg.NATSLater {
+		listen, err := fixedListen(cfg.NATSListen)
+		if err != nil {
+			return nil, err
+		}
+		cfg.NATSListen = listen
+	}
 	r := &Rig{cfg: cfg}
 	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
 		Logger: cfg.Logger.Level(zerolog.WarnLevel)})
 	if err != nil {
 		return nil, err
 	}
-	if err := ns.Start(); err != nil {
-		return nil, err
-	}
 	r.NATS = ns
-	if r.Conn, err = ns.Connect("faultmatrix"); err != nil {
-		r.Close()
-		return nil, err
-	}
-	js, err := natsjs.New(r.Conn)
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("faultmatrix: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates}); err != nil {
-		r.Close()
-		return nil, err
+	if !cfg.NATSLater {
+		if err := r.StartNATS(); err != nil {
+			r.Close()
+			return nil, err
+		}
+		js, err := natsjs.New(r.Conn)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("faultmatrix: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates}); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	cluster := ctisim.DefaultCluster().WithEphemeralPorts().WithHeartbeat(ctisim.HeartbeatConfig{
 		Min: 100 * time.Millisecond, Max: cfg.Heartbeat, Default: cfg.Heartbeat})
@@ -146,6 +158,41 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	}
 	r.Sim, r.cluster = sim, cluster
 	return r, nil
+}
+
+// StartNATS starts the NATS server (after NATSLater) and opens the rig's
+// own connection; it provisions nothing.
+func (r *Rig) StartNATS() error {
+	if err := r.NATS.Start(); err != nil {
+		return err
+	}
+	if r.Conn == nil {
+		nc, err := r.NATS.Connect("faultmatrix")
+		if err != nil {
+			return err
+		}
+		r.Conn = nc
+	}
+	return nil
+}
+
+// fixedListen turns a port-0 address into one with a port that was free
+// a moment ago: a server started later must have an address its clients
+// can be given now.
+func fixedListen(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("faultmatrix: NATSListen %q: %w", listen, err)
+	}
+	if port != "0" {
+		return listen, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("faultmatrix: free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // RoutePoints names the simulated cluster's route point devices (for
@@ -202,11 +249,13 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		return nil, err
 	}
 	cfg := bridge.Config{
-		Instance:       fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
-		Engine:         r.EngineConfig(),
-		Encoder:        schema.EncoderConfig{Cluster: r.cfg.Cluster},
-		Conn:           nc,
-		Publisher:      r.cfg.Publisher,
+		Instance:  fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
+		Engine:    r.EngineConfig(),
+		Encoder:   schema.EncoderConfig{Cluster: r.cfg.Cluster},
+		Conn:      nc,
+		Publisher: r.cfg.Publisher,
+		// The bridge provisions (idempotently) as `bridge run` does.
+		Provision:      &jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates},
 		HeartbeatEvery: -1,
 		DrainTimeout:   10 * time.Second,
 		Logger:         r.cfg.Logger,
@@ -382,6 +431,7 @@ func quoteAll(ss []string) string {
 }
 
 // NATSURL is the embedded server's client URL (for a bridge process).
+// With NATSLater it is known before the server starts.
 func (r *Rig) NATSURL() string { return r.NATS.ClientURL() }
 
 // RemoveData deletes the rig's data directory (after Close).

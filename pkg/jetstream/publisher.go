@@ -199,6 +199,8 @@ type Stats struct {
 	// Connected is the connection state; Reconnects counts reconnections.
 	Connected  bool
 	Reconnects uint64
+	// Held: sending is held (Hold), e.g. until the stream is provisioned.
+	Held bool
 	// LastError is the last publish error (nil if none yet), at
 	// LastErrorAt.
 	LastError   error
@@ -217,6 +219,8 @@ type Publisher struct {
 	pubOpts []natsjs.PublishOpt
 	wake    chan struct{}
 	running atomic.Bool
+	// held stops sending as a disconnect does (publisher_hold.go).
+	held atomic.Bool
 
 	mu sync.Mutex // guards the following fields
 	// buf holds every message from Publish to ack or drop.
@@ -399,6 +403,7 @@ func (p *Publisher) Stats() Stats {
 	p.mu.Unlock()
 	s.Connected = p.nc.IsConnected()
 	s.Reconnects = p.nc.Stats().Reconnects
+	s.Held = p.held.Load()
 	return s
 }
 
@@ -430,7 +435,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		connected := p.nc.IsConnected()
+		connected := p.nc.IsConnected() && !p.held.Load()
 		var wait time.Duration
 		p.mu.Lock()
 		if err := p.encodeErr; err != nil {

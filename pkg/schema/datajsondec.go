@@ -761,9 +761,72 @@ func (r *jr) bridge(b *BridgeData) bool {
 		case "gap":
 			b.Gap = new(Gap)
 			return ok(1<<4, r.gap(b.Gap))
+		case "nats":
+			b.NATS = new(NATSData)
+			return ok(1<<5, r.nats(b.NATS))
 		}
 		return 0, false
 	})
+}
+
+func (r *jr) nats(n *NATSData) bool {
+	return r.object(func(k []byte) (uint64, bool) {
+		switch string(k) {
+		case "stream":
+			return ok(1<<0, r.str(&n.Stream))
+		case "leader":
+			return ok(1<<1, r.str(&n.Leader))
+		case "previousLeader":
+			return ok(1<<2, r.str(&n.PreviousLeader))
+		case "replicas":
+			return ok(1<<3, r.peers(&n.Replicas))
+		case "lostLastSeq":
+			return ok(1<<4, r.uint64(&n.LostLastSeq))
+		}
+		return 0, false
+	})
+}
+
+func (r *jr) peers(dst *[]NATSPeer) bool {
+	if !r.byte('[') {
+		return false
+	}
+	out := []NATSPeer{}
+	if r.byte(']') {
+		*dst = out
+		return true
+	}
+	for {
+		var p NATSPeer
+		if !r.object(func(k []byte) (uint64, bool) {
+			switch string(k) {
+			case "name":
+				return ok(1<<0, r.str(&p.Name))
+			case "current":
+				return ok(1<<1, r.bool(&p.Current))
+			}
+			return 0, false
+		}) {
+			return false
+		}
+		out = append(out, p)
+		if r.byte(']') {
+			*dst = out
+			return true
+		}
+		if !r.byte(',') {
+			return false
+		}
+	}
+}
+
+func (r *jr) uint64(dst *uint64) bool {
+	var n int64
+	if !r.int64(&n) || n < 0 {
+		return false
+	}
+	*dst = uint64(n)
+	return true
 }
 
 func (r *jr) gap(g *Gap) bool {
