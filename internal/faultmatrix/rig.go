@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
@@ -56,6 +57,12 @@ type RigConfig struct {
 	// provisioned by the bridge). The embedded server keeps every id of
 	// the window in memory, in this process.
 	Duplicates time.Duration
+	// NATSCluster, if 3 (or 2..9), runs NATS as an embedded cluster of that
+	// many nodes (jetstream.EmbeddedCluster: one process, loopback routes,
+	// a store per node) with the stream and buckets provisioned R3 (or
+	// R<n>); the bridge connects to it over TCP with every node's URL.
+	// 0 runs one embedded server.
+	NATSCluster int
 	// NATSLater leaves NATS down: StartRig starts only the simulator, on a
 	// NATS address fixed in advance, and StartNATS starts the server later
 	// (a bridge started before its NATS server). The stream is then
@@ -74,7 +81,10 @@ type Rig struct {
 	cfg     RigConfig
 	cluster ctisim.ClusterConfig
 	Sim     *ctisim.Server
-	NATS    *jetstream.Embedded
+	// NATS is the embedded server, or NATSCluster its nodes (the other
+	// is nil).
+	NATS        *jetstream.Embedded
+	NATSCluster *jetstream.EmbeddedCluster
 	// Conn is the rig's own in-process connection (provisioning, reading).
 	Conn *nats.Conn
 
@@ -104,7 +114,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	if cfg.NATSListen == "" {
 		cfg.NATSListen = "127.0.0.1:0"
 	}
-	if cfg.NATSLater {
+	if cfg.NATSLater && cfg.NATSCluster == 0 {
 		listen, err := fixedListen(cfg.NATSListen)
 		if err != nil {
 			return nil, err
@@ -112,12 +122,18 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 		cfg.NATSListen = listen
 	}
 	r := &Rig{cfg: cfg}
-	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
-		Logger: cfg.Logger.Level(zerolog.WarnLevel)})
+	natsLog := cfg.Logger.Level(zerolog.WarnLevel)
+	var err error
+	if cfg.NATSCluster > 0 {
+		r.NATSCluster, err = jetstream.NewEmbeddedCluster(jetstream.EmbeddedClusterConfig{
+			DataDir: filepath.Join(cfg.DataDir, "js"), Nodes: cfg.NATSCluster, Logger: natsLog})
+	} else {
+		r.NATS, err = jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
+			Logger: natsLog})
+	}
 	if err != nil {
 		return nil, err
 	}
-	r.NATS = ns
 	if !cfg.NATSLater {
 		if err := r.StartNATS(); err != nil {
 			r.Close()
@@ -128,9 +144,9 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 			r.Close()
 			return nil, fmt.Errorf("faultmatrix: %w", err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates}); err != nil {
+		if _, err := jetstream.Provision(ctx, js, r.ProvisionConfig()); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -163,17 +179,50 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 // StartNATS starts the NATS server (after NATSLater) and opens the rig's
 // own connection; it provisions nothing.
 func (r *Rig) StartNATS() error {
-	if err := r.NATS.Start(); err != nil {
+	var err error
+	if r.NATSCluster != nil {
+		err = r.NATSCluster.Start()
+	} else {
+		err = r.NATS.Start()
+	}
+	if err != nil {
 		return err
 	}
 	if r.Conn == nil {
-		nc, err := r.NATS.Connect("faultmatrix")
+		nc, err := r.connect("faultmatrix")
 		if err != nil {
 			return err
 		}
 		r.Conn = nc
+		if !testwait.Poll(30*time.Second, nc.IsConnected) {
+			return errors.New("faultmatrix: the rig's connection did not come up")
+		}
 	}
 	return nil
+}
+
+// connect opens a connection to NATS: in-process to the embedded
+// server, or over TCP to every node of the cluster (moving to another
+// node when its own stops).
+func (r *Rig) connect(name string) (*nats.Conn, error) {
+	if r.NATSCluster != nil {
+		return r.NATSCluster.Connect(name)
+	}
+	return r.NATS.Connect(name)
+}
+
+// ProvisionConfig is how the rig, and every bridge it starts, provision
+// the stream and buckets: R1 on one server, one replica per node (R3) on
+// a cluster.
+func (r *Rig) ProvisionConfig() jetstream.ProvisionConfig {
+	return jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates, Replicas: r.replicas()}
+}
+
+func (r *Rig) replicas() int {
+	if r.NATSCluster != nil {
+		return r.NATSCluster.Size()
+	}
+	return 1
 }
 
 // fixedListen turns a port-0 address into one with a port that was free
@@ -244,10 +293,11 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		return nil, errors.New("faultmatrix: a bridge is already running")
 	}
 	r.runs++
-	nc, err := r.NATS.Connect(fmt.Sprintf("bridge-%d", r.runs))
+	nc, err := r.connect(fmt.Sprintf("bridge-%d", r.runs))
 	if err != nil {
 		return nil, err
 	}
+	pc := r.ProvisionConfig()
 	cfg := bridge.Config{
 		Instance:  fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
 		Engine:    r.EngineConfig(),
@@ -255,7 +305,7 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		Conn:      nc,
 		Publisher: r.cfg.Publisher,
 		// The bridge provisions (idempotently) as `bridge run` does.
-		Provision:      &jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates},
+		Provision:      &pc,
 		HeartbeatEvery: -1,
 		DrainTimeout:   10 * time.Second,
 		Logger:         r.cfg.Logger,
@@ -361,10 +411,13 @@ func (r *Rig) Close() {
 	if r.Conn != nil {
 		r.Conn.Close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if r.NATS != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
 		_ = r.NATS.Shutdown(ctx)
+	}
+	if r.NATSCluster != nil {
+		_ = r.NATSCluster.Shutdown(ctx)
 	}
 }
 
@@ -414,7 +467,7 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	for _, dn := range slices.Sorted(maps.Keys(ec.RoutePoints)) {
 		fmt.Fprintf(&b, "    %q: [%s]\n", dn, quoteAll(ec.RoutePoints[dn].Destinations))
 	}
-	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%q]\n", r.NATSURL())
+	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%s]\n  replicas: %d\n", quoteAll(strings.Split(r.NATSURL(), ",")), r.replicas())
 	if o.DuplicateWindow > 0 {
 		fmt.Fprintf(&b, "  duplicateWindow: %s\n", o.DuplicateWindow)
 	}
@@ -431,8 +484,14 @@ func quoteAll(ss []string) string {
 }
 
 // NATSURL is the embedded server's client URL (for a bridge process).
-// With NATSLater it is known before the server starts.
-func (r *Rig) NATSURL() string { return r.NATS.ClientURL() }
+// With NATSLater it is known before the server starts; on a cluster it
+// lists every node, comma-separated.
+func (r *Rig) NATSURL() string {
+	if r.NATSCluster != nil {
+		return strings.Join(r.NATSCluster.ClientURLs(), ",")
+	}
+	return r.NATS.ClientURL()
+}
 
 // RemoveData deletes the rig's data directory (after Close).
 func (r *Rig) RemoveData() error { return os.RemoveAll(r.cfg.DataDir) }
