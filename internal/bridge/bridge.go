@@ -247,6 +247,7 @@ func (b *Bridge) Status() any {
 		pub["lastErrorAt"] = ps.LastErrorAt
 	}
 	pub["held"] = ps.Held
+	pub["errors"] = ps.Errors.Map()
 	out := map[string]any{
 		"instance":  b.cfg.Instance,
 		"version":   Version,

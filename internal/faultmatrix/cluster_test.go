@@ -140,8 +140,8 @@ func (c *clusterRun) verify() (*Report, *Checker) {
 	elapsed := time.Since(c.started)
 	rep, chk := verify(c.t, c.Rig)
 	st := b.Publisher().Stats()
-	c.t.Logf("publisher: %d acked, %d resends, %d duplicates, %d reordered, %d dropped; %.0f events/s over %v",
-		st.Acked, st.Resends, st.Duplicates, st.Reordered, st.Dropped, float64(rep.Events)/elapsed.Seconds(), elapsed.Round(time.Second))
+	c.t.Logf("publisher: %d acked, %d resends after %v, %d duplicates, %d reordered, %d dropped; %.0f events/s over %v",
+		st.Acked, st.Resends, st.Errors.Map(), st.Duplicates, st.Reordered, st.Dropped, float64(rep.Events)/elapsed.Seconds(), elapsed.Round(time.Second))
 	if rep.PublishGaps != 0 || st.Dropped != 0 || st.Reordered != 0 {
 		c.t.Fatalf("the cluster fault cost events (dropped %d, reordered %d):\n%s", st.Dropped, st.Reordered, rep)
 	}

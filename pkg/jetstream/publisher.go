@@ -183,8 +183,10 @@ type Stats struct {
 	// Duplicates counts acks flagged Duplicate: a resend of a message the
 	// stream already held.
 	Duplicates uint64
-	// Resends counts sends after an error or timeout.
+	// Resends counts sends after an error or timeout; Errors counts those
+	// unknown outcomes by kind.
 	Resends uint64
+	Errors  PublishErrors
 	// Dropped counts messages discarded because the buffer was full;
 	// Rejected those the server refused for good (e.g. too large). Both
 	// are reported by PublishGap records.
@@ -588,6 +590,7 @@ func (p *Publisher) resolveErr(m *nats.Msg, err error) {
 		p.freeLocked(e) // resolved for good: never sent again
 		p.checkDrainedLocked()
 	} else {
+		p.st.Errors[classifyPublishError(err)]++
 		p.buf.failed(e)
 		if !now.Before(p.pauseUntil) {
 			p.backoff = min(max(2*p.backoff, p.cfg.RetryBackoff), p.cfg.MaxRetryBackoff)
