@@ -45,9 +45,12 @@ type EmbeddedClusterConfig struct {
 	// nats-1, nats-2, ... (as in docker-compose.yml).
 	Name string
 	// Host is the address every node listens on, for clients and routes;
-	// default 127.0.0.1. Client ports are picked at the first start and
-	// kept across restarts.
+	// default 127.0.0.1.
 	Host string
+	// ClientPort, if set, is the first node's client port, the next nodes
+	// taking the following ports (4222: 4222, 4223, 4224). 0 picks free
+	// ports at the first start; they are kept across restarts.
+	ClientPort int
 	// SyncAlways makes every node fsync each write before acknowledging
 	// it (EmbeddedConfig.SyncAlways).
 	SyncAlways bool
@@ -79,6 +82,9 @@ func (c *EmbeddedClusterConfig) Validate() error {
 	if c.Nodes < 2 || c.Nodes > 9 {
 		errs = append(errs, fmt.Errorf("jetstream: EmbeddedClusterConfig.Nodes %d: use 3 (or 2..9)", c.Nodes))
 	}
+	if c.ClientPort < 0 || c.ClientPort+c.Nodes > 65536 {
+		errs = append(errs, fmt.Errorf("jetstream: EmbeddedClusterConfig.ClientPort %d: use 0 (free ports) or a port with %d free after it", c.ClientPort, c.Nodes-1))
+	}
 	if strings.ContainsAny(c.Name, " \t.*>") {
 		errs = append(errs, fmt.Errorf("jetstream: cluster name %q: no spaces, '.', '*' or '>'", c.Name))
 	}
@@ -104,7 +110,7 @@ func NewEmbeddedCluster(cfg EmbeddedClusterConfig) (*EmbeddedCluster, error) {
 	}
 	c := &EmbeddedCluster{cfg: cfg}
 	for i := range cfg.Nodes {
-		c.names = append(c.names, fmt.Sprintf("nats-%d", i+1))
+		c.names = append(c.names, NodeName(i))
 	}
 	if err := c.prepare(); err != nil {
 		return nil, err
@@ -124,9 +130,13 @@ func (c *EmbeddedCluster) prepare() error {
 	}
 	c.nodes = c.nodes[:0]
 	for i, name := range c.names {
+		client := 0
+		if c.cfg.ClientPort > 0 {
+			client = c.cfg.ClientPort + i
+		}
 		e, err := NewEmbedded(EmbeddedConfig{
 			DataDir:            filepath.Join(c.cfg.DataDir, name),
-			Listen:             net.JoinHostPort(c.cfg.Host, "0"),
+			Listen:             net.JoinHostPort(c.cfg.Host, strconv.Itoa(client)),
 			ServerName:         name,
 			SyncAlways:         c.cfg.SyncAlways,
 			JetStreamMaxStore:  c.cfg.JetStreamMaxStore,
@@ -207,6 +217,11 @@ func (c *EmbeddedCluster) shutdownAll() {
 	defer cancel()
 	_ = c.Shutdown(ctx)
 }
+
+// NodeName is the server name of node i (0-based) of an embedded cluster:
+// nats-<i+1>, as in docker-compose.yml. A store copied from a cluster must
+// keep these names: Raft knows its peers by server name.
+func NodeName(i int) string { return fmt.Sprintf("nats-%d", i+1) }
 
 // Size is the number of nodes.
 func (c *EmbeddedCluster) Size() int { return len(c.nodes) }

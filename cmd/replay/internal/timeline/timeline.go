@@ -336,7 +336,7 @@ func (b *builder) add(it *Item) error {
 	case schema.EvNATSLeaderChanged:
 		e.Detail = "NATS stream leader changed"
 		if n := bd.NATS; n != nil {
-			e.Detail = fmt.Sprintf("NATS leader of stream %s changed%s%s (events resent across the election, none lost)",
+			e.Detail = fmt.Sprintf("NATS leader of stream %s changed%s%s (unacknowledged events resent with their ids)",
 				n.Stream, optional(" from ", n.PreviousLeader), optional(" to ", n.Leader))
 		}
 	case schema.EvStreamRecreated:
