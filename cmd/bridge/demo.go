@@ -55,6 +55,7 @@ bridge between them. It prints where to connect and which replay commands to try
 	f.StringVar(&o.Cluster, "cluster", "lab", "cluster name (second subject token)")
 	f.StringVar(&o.Mode, "mode", "binary", "CloudEvents content mode on NATS: binary or structured")
 	f.IntVar(&o.NATSCluster, "nats-cluster", 0, "run NATS as an embedded cluster of this many nodes (3) in this process, clients on --nats-listen's port and the next ones, stream and buckets R3 (0: one server)")
+	f.BoolVar(&o.NATSSyncAlways, "nats-sync-always", true, "fsync every JetStream write before acknowledging it, as bridge run's embedded server does by default (nats.syncAlways); false: every 2 minutes")
 	f.DurationVar(&o.KillNATSLeaderAfter, "kill-nats-leader-after", 0, "with --nats-cluster: kill the node leading the event stream after this long, and start it again 5s later (0: never)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal), json, console")

@@ -101,7 +101,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	var err error
 	conn := &jetstream.ConnTracker{}
 	if cfg.NATS.Embedded {
-		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: cfg.NATS.DataDir, Listen: cfg.NATS.Listen, Logger: log})
+		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: cfg.NATS.DataDir, Listen: cfg.NATS.Listen, SyncAlways: cfg.NATS.SyncAlways, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 			defer cancel()
 			_ = ns.Shutdown(sctx)
 		}()
-		log.Info().Str("url", ns.ClientURL()).Str("data_dir", cfg.NATS.DataDir).Msg("embedded NATS server with JetStream started")
+		log.Info().Str("url", ns.ClientURL()).Str("data_dir", cfg.NATS.DataDir).Bool("sync_always", cfg.NATS.SyncAlways).Msg("embedded NATS server with JetStream started")
 		nc, err = ns.Connect("ctibridge")
 		if err != nil {
 			return err

@@ -41,6 +41,9 @@ type Options struct {
 	// NATSCluster, if > 1, runs NATS as an embedded cluster of that many
 	// nodes (client ports from NATSListen's port on) with R<n> streams.
 	NATSCluster int
+	// NATSSyncAlways makes the embedded server(s) fsync every write before
+	// acknowledging it, as `bridge run` does by default.
+	NATSSyncAlways bool
 	// KillNATSLeaderAfter kills the node leading the event stream after
 	// this long (0: never); it is started again natsNodeDownFor later.
 	KillNATSLeaderAfter time.Duration

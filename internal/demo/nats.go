@@ -38,7 +38,8 @@ func startNATS(o Options, dataDir string, log zerolog.Logger) (*demoNATS, error)
 		if err != nil {
 			return nil, err
 		}
-		c, err := jetstream.NewEmbeddedCluster(jetstream.EmbeddedClusterConfig{DataDir: dataDir, Nodes: o.NATSCluster, Host: host, ClientPort: port, Logger: nlog})
+		c, err := jetstream.NewEmbeddedCluster(jetstream.EmbeddedClusterConfig{DataDir: dataDir, Nodes: o.NATSCluster, Host: host, ClientPort: port,
+			SyncAlways: o.NATSSyncAlways, Logger: nlog})
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +49,7 @@ func startNATS(o Options, dataDir string, log zerolog.Logger) (*demoNATS, error)
 		}
 		return n, nil
 	}
-	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: dataDir, Listen: o.NATSListen, Logger: nlog})
+	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: dataDir, Listen: o.NATSListen, SyncAlways: o.NATSSyncAlways, Logger: nlog})
 	if err != nil {
 		return nil, err
 	}

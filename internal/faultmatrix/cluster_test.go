@@ -3,7 +3,6 @@ package faultmatrix
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -154,13 +153,37 @@ func (c *clusterRun) verify() (*Report, *Checker) {
 // leaderChanges counts the bridge's NATSLeaderChanged records.
 func leaderChanges(c *Checker) int { return c.Count(schema.EvNATSLeaderChanged) }
 
-// The stream leader's node killed: the remaining two elect a new leader;
-// publishes in flight fail or time out and are resent with their ids;
-// the bridge records the leader change.
+// stepDown asks the stream's leader to hand over (JetStream API) and
+// returns the new leader.
+func (c *clusterRun) stepDown() int {
+	c.t.Helper()
+	before := c.waitStreamLeader(-1)
+	resp, err := c.Conn.Request("$JS.API.STREAM.LEADER.STEPDOWN."+jetstream.DefaultStream, nil, 10*time.Second)
+	if err != nil {
+		c.t.Fatalf("step-down: %v", err)
+	}
+	var r struct {
+		Success bool `json:"success"`
+	}
+	if err := json.Unmarshal(resp.Data, &r); err != nil || !r.Success {
+		c.t.Fatalf("step-down: %s", resp.Data)
+	}
+	after := c.waitStreamLeader(before)
+	c.t.Logf("step-down: %s → %s", c.NATSCluster.Name(before), c.NATSCluster.Name(after))
+	return after
+}
+
+// The stream leader's node killed (not the one the bridge is connected
+// to: that is TestClusterClientNodeKilled): the remaining two elect a new
+// leader; publishes in flight get no responders or time out and are
+// resent with their ids; the bridge records the leader change.
 func TestClusterStreamLeaderKilled(t *testing.T) {
 	c := clusterRig(t)
 	letTrafficFlow(3 * time.Second)
 	leader := c.waitStreamLeader(-1)
+	for leader == c.bridgeNode() {
+		leader = c.stepDown()
+	}
 	c.stop(leader)
 	c.waitStreamLeader(leader)
 	letTrafficFlow(3 * time.Second)
@@ -290,24 +313,8 @@ func TestClusterQuorumLost(t *testing.T) {
 func TestClusterLeaderStepdowns(t *testing.T) {
 	c := clusterRig(t)
 	letTrafficFlow(2 * time.Second)
-	subject := fmt.Sprintf("$JS.API.STREAM.LEADER.STEPDOWN.%s", jetstream.DefaultStream)
-	for n := range 5 {
-		before := c.waitStreamLeader(-1)
-		resp, err := c.Conn.Request(subject, nil, 10*time.Second)
-		if err != nil {
-			t.Fatalf("step-down %d: %v", n+1, err)
-		}
-		var r struct {
-			Success bool `json:"success"`
-			Error   *struct {
-				Description string `json:"description"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(resp.Data, &r); err != nil || !r.Success {
-			t.Fatalf("step-down %d: %s", n+1, resp.Data)
-		}
-		after := c.waitStreamLeader(before)
-		t.Logf("step-down %d: %s → %s", n+1, c.NATSCluster.Name(before), c.NATSCluster.Name(after))
+	for range 5 {
+		c.stepDown()
 		letTrafficFlow(2 * time.Second)
 	}
 	_, chk := c.verify()
