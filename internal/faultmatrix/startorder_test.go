@@ -179,3 +179,42 @@ func TestStreamDeletedUnderBridge(t *testing.T) {
 	}
 	t.Logf("deleted stream ended at seq %d; the new one holds %d events", bd.NATS.LostLastSeq, len(ids))
 }
+
+// A killed bridge restarted while NATS is down too: the new run's provider
+// opens before NATS answers, so the engine cannot open the restart gap
+// before its first events; the bridge records it itself once NATS is back
+// (GapOpened/GapClosed of kind restart, naming the killed run), and the
+// checker finds the killed run's unpublished frames inside it.
+func TestBridgeRestartedBeforeNATS(t *testing.T) {
+	bin := bridgeBinary(t)
+	r := startRig(t, RigConfig{})
+	cfg := daemonConfig(t, r)
+	d1 := startDaemon(t, bin, cfg)
+	waitEvent(t, r, subjInService, "", d1)
+	letTrafficFlow(3 * time.Second)
+	if code := d1.stop(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
+		t.Fatalf("the bridge was not killed (exit %d)", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	if err := r.NATS.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d2 := startDaemon(t, bin, cfg)
+	letTrafficFlow(3 * time.Second)
+	if err := r.NATS.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, r, subjGapClosed, "", d2)
+	letTrafficFlow(2 * time.Second)
+	if code := d2.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d2.out)
+	}
+	rep, c := check(t, r)
+	if rep.RestartGaps != 1 || c.Count(schema.EvGapOpened) < 1 {
+		t.Fatalf("%d restart gaps, want 1:\n%s", rep.RestartGaps, rep)
+	}
+	if !strings.Contains(d2.out.String(), "found once NATS answered") {
+		t.Fatalf("the restart gap was not recorded the late way:\n%s", d2.out)
+	}
+}
