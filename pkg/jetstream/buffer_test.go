@@ -288,3 +288,34 @@ func TestBufferRandomizedModel(t *testing.T) {
 		}
 	}
 }
+
+// Under steady traffic something is always in flight: safe mode must end
+// once the messages sent before the failure and the resends are resolved,
+// not wait for a moment with nothing in flight, or a busy entity would be
+// held to one message per round trip long after the failure.
+func TestBufferSafeModeEndsUnderSteadyTraffic(t *testing.T) {
+	b := newBuffer(0, 0)
+	a1, a2, b1 := bentry("A", "a1", 1), bentry("A", "a2", 1), bentry("B", "b1", 1)
+	for _, e := range []*entry{a1, a2, b1} {
+		b.add(e, nil)
+	}
+	drain(b)
+	b.failed(a1) // a2 and b1 were in flight: sent before the failure
+	c1 := bentry("C", "c1", 1)
+	b.add(c1, nil)
+	b.acked(a2, false)
+	b.acked(b1, false)
+	// a1 is resent; c1 goes once a1 is resent (nothing new before).
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "c1"}) {
+		t.Fatalf("safe mode sent %v", got)
+	}
+	b.acked(a1, false)
+	// c1, sent in safe mode, is still in flight and traffic goes on: E's
+	// two messages are pipelined again.
+	e1, e2 := bentry("E", "e1", 1), bentry("E", "e2", 1)
+	b.add(e1, nil)
+	b.add(e2, nil)
+	if got := ids(drain(b)); !slices.Equal(got, []string{"e1", "e2"}) {
+		t.Fatalf("with c1 in flight, after the failure resolved: %v, want e1 and e2 pipelined", got)
+	}
+}

@@ -66,8 +66,9 @@
 // prefix is deduplicated).
 //
 // Per-entity order: messages with the same [Message.EntityKey] reach the
-// stream in Publish order. From the first failed publish until everything
-// sent is resolved, the publisher runs in safe mode: each entity resends
+// stream in Publish order. From a failed publish until every message sent
+// before the latest failure, and every resend, is resolved, the publisher
+// runs in safe mode: each entity resends
 // its oldest message first and has at most one message on the wire, and
 // nothing new goes out before every failed message has been resent. The
 // one case no client can undo — the server refusing a message (no
