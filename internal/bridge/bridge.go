@@ -120,6 +120,10 @@ func New(cfg Config) (*Bridge, error) {
 	pcfg.Encoder = enc
 	pcfg.Instance = cfg.Instance
 	pcfg.GapSession = cfg.Instance + "-pub"
+	if cfg.Provision != nil && cfg.Provision.Replicas > 1 {
+		// A replicated stream: see jetstream.Config.SerialPerEntity.
+		pcfg.SerialPerEntity = true
+	}
 	pcfg.Logger = cfg.Logger.With().Str("component", "publisher").Logger()
 	b.metrics = NewMetrics(b.publisherStats)
 	pcfg.AckLatency = func(d time.Duration) {

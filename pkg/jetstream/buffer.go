@@ -122,8 +122,10 @@ type buffer struct {
 	ready    fifo
 	retry    fifo
 
-	send     entryList // never-sent entries, oldest first
-	safe     bool
+	send entryList // never-sent entries, oldest first
+	safe bool
+	// strict keeps safe mode for good (serializeEntities).
+	strict   bool
 	awaiting int // failed entries awaiting their resend
 
 	evict entryList // never-sent, unpinned entries, oldest first
@@ -231,7 +233,7 @@ func (b *buffer) markReady(ent *entity) {
 // resolved. Messages sent since, one per entity, may still be in flight:
 // pipelining past them is what pipelined mode always does.
 func (b *buffer) pipelined() bool {
-	if b.safe && b.legacy == 0 && b.resending == 0 && b.awaiting == 0 {
+	if b.safe && !b.strict && b.legacy == 0 && b.resending == 0 && b.awaiting == 0 {
 		b.safe = false
 		b.ready, b.retry = fifo{}, fifo{}
 		for _, ent := range b.entities {
@@ -239,6 +241,13 @@ func (b *buffer) pipelined() bool {
 		}
 	}
 	return !b.safe
+}
+
+// serializeEntities keeps the buffer in safe mode for good: each entity
+// has at most one message in flight at any time, so its order in the
+// stream holds whatever the server answers. Call it before the first add.
+func (b *buffer) serializeEntities() {
+	b.strict, b.safe = true, true
 }
 
 // enterSafe switches to safe mode, queueing every entity with a message

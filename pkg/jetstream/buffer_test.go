@@ -319,3 +319,26 @@ func TestBufferSafeModeEndsUnderSteadyTraffic(t *testing.T) {
 		t.Fatalf("with c1 in flight, after the failure resolved: %v, want e1 and e2 pipelined", got)
 	}
 }
+
+// With entities serialized (a replicated stream) an entity never has two
+// messages in flight, failure or not, while entities still pipeline.
+func TestBufferSerializedEntities(t *testing.T) {
+	b := newBuffer(0, 0)
+	b.serializeEntities()
+	a1, a2, b1 := bentry("A", "a1", 1), bentry("A", "a2", 1), bentry("B", "b1", 1)
+	for _, e := range []*entry{a1, a2, b1} {
+		b.add(e, nil)
+	}
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "b1"}) {
+		t.Fatalf("sent %v, want a1 and b1 (a2 waits for a1)", got)
+	}
+	b.acked(b1, false)
+	b.acked(a1, false)
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a2"}) {
+		t.Fatalf("after a1: %v", got)
+	}
+	b.acked(a2, false)
+	if !b.safe || b.pipelined() {
+		t.Fatal("serialized buffer left safe mode")
+	}
+}

@@ -86,6 +86,13 @@ type Config struct {
 	// MaxInFlight bounds the messages sent and not yet resolved (acked,
 	// or failed and awaiting resend); default 1024.
 	MaxInFlight int
+	// SerialPerEntity keeps at most one message per entity in flight at
+	// all times (entities still pipeline among themselves), instead of
+	// only after a failure: per-entity order then holds whatever the
+	// server answers. Set it for a replicated stream, where a new leader
+	// can store a later message of an entity while the previous one was
+	// refused (no responders) during the election. See docs/jetstream.md.
+	SerialPerEntity bool
 	// AckTimeout is how long an ack may take before the outcome is
 	// treated as unknown and the message resent; default 5 s.
 	AckTimeout time.Duration
@@ -260,6 +267,9 @@ func New(cfg Config) (*Publisher, error) {
 		wake:     make(chan struct{}, 1),
 		buf:      newBuffer(int64(cfg.BufferSize), cfg.BufferBytes),
 		inflight: make(map[*nats.Msg]*entry),
+	}
+	if cfg.SerialPerEntity {
+		p.buf.serializeEntities()
 	}
 	js, err := natsjs.New(cfg.Conn,
 		natsjs.WithPublishAsyncAckHandler(p.onAck),
