@@ -75,7 +75,11 @@
 // responders while a stream loads, 429 under ingest pressure) while
 // storing a later message of the same entity that was already in flight —
 // is detected and counted in [Stats.Reordered] with an error log; the
-// per-entity sequence extension of the events still orders them.
+// per-entity sequence extension of the events still orders them. On a
+// replicated stream that case happens during elections, so there
+// [Config.SerialPerEntity] keeps every entity serialized for good: order
+// across entities is then not the production order, order per entity
+// always is.
 //
 // Failed messages are resent before any message never sent, after a short
 // pause (exponential backoff from [Config.RetryBackoff], reset by an ack).
