@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,8 +52,9 @@ type ProvisionerConfig struct {
 	// Timeout bounds each JetStream API call; default 5 s.
 	Timeout time.Duration
 	// Watch is how often a provisioned stream is checked: deleted (then it
-	// is recreated), or a new Raft leader (OnLeaderChanged). Default 2 s;
-	// negative disables watching.
+	// is recreated), or a new Raft leader (OnLeaderChanged; the leaders'
+	// advisories report each election at once, the check those missed).
+	// Default 2 s; negative disables watching.
 	Watch time.Duration
 	// LogEvery: a failure that persists with the same reason is logged
 	// again at most this often (a new reason is logged at once); default
@@ -153,8 +155,9 @@ type ReadyInfo struct {
 type LeaderChange struct {
 	Stream   string
 	From, To string
-	// At is when the watch saw it (the election happened since the
-	// previous watch).
+	// At is when the provisioner learnt of it: the new leader's
+	// leader-elected advisory, or (an advisory missed while disconnected)
+	// the next periodic check.
 	At time.Time
 	// Replicas lists the stream's other peers and whether each is current.
 	Replicas []PeerState
@@ -365,8 +368,24 @@ func NoMetaLeader(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
 }
 
+// leaderElectedSubject is the advisory a replicated stream's new leader
+// publishes (nats-server JSAdvisoryStreamLeaderElectedPre).
+const leaderElectedSubject = "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."
+
+// leaderElected is the part of that advisory the provisioner reads.
+type leaderElected struct {
+	Stream   string `json:"stream"`
+	Leader   string `json:"leader"`
+	Replicas []struct {
+		Name    string `json:"name"`
+		Current bool   `json:"current"`
+	} `json:"replicas"`
+}
+
 // watch checks the provisioned stream every Watch until ctx ends (nil)
-// or the stream is found deleted (what was lost).
+// or the stream is found deleted (what was lost). Leader changes come
+// from the leader-elected advisories (every election, however quick)
+// and from the periodic check (those missed while disconnected).
 func (p *Provisioner) watch(ctx context.Context) *ReadyInfo {
 	if p.cfg.Watch < 0 {
 		<-ctx.Done()
@@ -375,6 +394,22 @@ func (p *Provisioner) watch(ctx context.Context) *ReadyInfo {
 	t := time.NewTicker(p.cfg.Watch)
 	defer t.Stop()
 	name := p.cfg.Provision.Stream
+	elected := make(chan leaderElected, 16)
+	sub, err := p.nc.Subscribe(leaderElectedSubject+name, func(m *nats.Msg) {
+		var adv leaderElected
+		if json.Unmarshal(m.Data, &adv) != nil || adv.Leader == "" {
+			return
+		}
+		select {
+		case elected <- adv:
+		default: // the periodic check catches up
+		}
+	})
+	if err != nil {
+		p.log.Warn().Err(err).Msg("no leader-elected advisories: leader changes are seen by the periodic check only")
+	} else {
+		defer func() { _ = sub.Unsubscribe() }()
+	}
 	var lastSeen time.Time
 	var lastSeq uint64
 	missing := 0
@@ -382,6 +417,13 @@ func (p *Provisioner) watch(ctx context.Context) *ReadyInfo {
 		select {
 		case <-ctx.Done():
 			return nil
+		case adv := <-elected:
+			ch := LeaderChange{Stream: name, To: adv.Leader}
+			for _, r := range adv.Replicas {
+				ch.Replicas = append(ch.Replicas, PeerState{Name: r.Name, Current: r.Current})
+			}
+			p.leaderIs(ch)
+			continue
 		case <-t.C:
 		}
 		if !p.nc.IsConnected() {
@@ -432,17 +474,24 @@ func (p *Provisioner) observeLeader(info *natsjs.StreamInfo) {
 	if info.Cluster == nil || info.Cluster.Leader == "" {
 		return
 	}
-	p.mu.Lock()
-	prev := p.st.Leader
-	p.st.Leader = info.Cluster.Leader
-	p.mu.Unlock()
-	if prev == "" || prev == info.Cluster.Leader {
-		return
-	}
-	ch := LeaderChange{Stream: info.Config.Name, From: prev, To: info.Cluster.Leader, At: p.cfg.Now()}
+	ch := LeaderChange{Stream: info.Config.Name, To: info.Cluster.Leader}
 	for _, r := range info.Cluster.Replicas {
 		ch.Replicas = append(ch.Replicas, PeerState{Name: r.Name, Current: r.Current})
 	}
+	p.leaderIs(ch)
+}
+
+// leaderIs records the stream's leader and reports a change (From and
+// At filled in) unless it is the first one known or the same.
+func (p *Provisioner) leaderIs(ch LeaderChange) {
+	p.mu.Lock()
+	prev := p.st.Leader
+	p.st.Leader = ch.To
+	p.mu.Unlock()
+	if prev == "" || prev == ch.To {
+		return
+	}
+	ch.From, ch.At = prev, p.cfg.Now()
 	p.log.Info().Str("from", prev).Str("to", ch.To).Msg("stream leader changed")
 	if p.cfg.OnLeaderChanged != nil {
 		p.cfg.OnLeaderChanged(ch)
