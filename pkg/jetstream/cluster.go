@@ -177,7 +177,8 @@ func pickRoutePorts(host string, n int) ([]int, error) {
 	return out, nil
 }
 
-// Start starts every node and waits for the JetStream meta leader. A
+// Start starts every node and waits until the cluster has formed (a meta
+// leader that sees every node, see Formed). A
 // route port taken since it was picked is picked again (first start
 // only).
 func (c *EmbeddedCluster) Start() error {
@@ -197,10 +198,26 @@ func (c *EmbeddedCluster) Start() error {
 	if err != nil {
 		return err
 	}
-	if !testwait.Poll(readyTimeout, func() bool { return c.MetaLeader() >= 0 }) {
-		return fmt.Errorf("jetstream: cluster %s: no JetStream meta leader within %s", c.cfg.Name, readyTimeout)
+	if !testwait.Poll(clusterFormTimeout, c.Formed) {
+		return fmt.Errorf("jetstream: cluster %s: not formed within %s (meta leader %d; every node must be online with JetStream)",
+			c.cfg.Name, clusterFormTimeout, c.MetaLeader())
 	}
 	return nil
+}
+
+// clusterFormTimeout bounds Start's wait for the cluster to form.
+const clusterFormTimeout = 30 * time.Second
+
+// Formed reports whether the JetStream meta leader sees every node online
+// with JetStream: placing an R<n> stream needs them all ("no suitable
+// peers for placement" before).
+func (c *EmbeddedCluster) Formed() bool {
+	l := c.MetaLeader()
+	if l < 0 {
+		return false
+	}
+	s := c.nodes[l].Server()
+	return s != nil && len(s.JetStreamClusterPeers()) == len(c.nodes)
 }
 
 func (c *EmbeddedCluster) startAll() error {
