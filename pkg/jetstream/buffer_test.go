@@ -206,9 +206,17 @@ func TestBufferBytesBoundAndPinned(t *testing.T) {
 // reported; a sent message is never dropped; the pending count respects
 // the caller's limit.
 func TestBufferRandomizedModel(t *testing.T) {
+	t.Run("pipelined", func(t *testing.T) { bufferRandomizedModel(t, false) })
+	t.Run("serialized", func(t *testing.T) { bufferRandomizedModel(t, true) })
+}
+
+func bufferRandomizedModel(t *testing.T, serialized bool) {
 	const maxInFlight = 8
 	r := rand.New(rand.NewPCG(1, 2))
 	b := newBuffer(40, 0)
+	if serialized {
+		b.serializeEntities()
+	}
 	var inflight []*entry // send order
 	added := map[string][]string{}
 	stored := map[string][]string{}
