@@ -3,6 +3,7 @@ module github.com/ctibridge/ctibridge
 go 1.26.0
 
 require (
+	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/gofrs/flock v0.13.1
 	github.com/google/go-cmp v0.7.0

@@ -441,7 +441,10 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	// Gaps and link markers.
 	switch ev.Name {
 	case schema.EvGapOpened, schema.EvGapClosed:
-		if b := ev.Data.Bridge; b != nil && b.Gap != nil && b.Gap.Kind == "provider" {
+		// Provider gaps are the engine's; restart gaps the bridge's own
+		// record of a killed previous run found once NATS answered after
+		// the provider had opened.
+		if b := ev.Data.Bridge; b != nil && b.Gap != nil && (b.Gap.Kind == "provider" || b.Gap.Kind == "restart") {
 			kind := mGapOpened
 			if ev.Name == schema.EvGapClosed {
 				kind = mGapClosed

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +21,22 @@ const (
 	DefaultServerName = "ctibridge"
 	// readyTimeout bounds the wait for the listener and JetStream.
 	readyTimeout = 10 * time.Second
+	// syncIntervalDefault is nats-server's own sync interval (two
+	// minutes), which `sync_interval: always` keeps beside SyncAlways.
+	syncIntervalDefault = 2 * time.Minute
 )
+
+// ClusterNodeConfig places an embedded server in a cluster.
+type ClusterNodeConfig struct {
+	// Name is the cluster's name (the same on every node).
+	Name string
+	// Host and Port are where the node listens for routes.
+	Host string
+	Port int
+	// Routes are every node's route URL (nats-route://host:port), this
+	// node's included (a server ignores a route to itself).
+	Routes []string
+}
 
 // EmbeddedConfig configures the in-process nats-server.
 type EmbeddedConfig struct {
@@ -42,6 +58,15 @@ type EmbeddedConfig struct {
 	// and of the RAM).
 	JetStreamMaxStore  int64
 	JetStreamMaxMemory int64
+	// SyncAlways makes JetStream fsync every write before acknowledging
+	// it. Off, the server hands writes to the OS at once but fsyncs only
+	// every two minutes: an acknowledged event survives a process kill
+	// either way, but only SyncAlways makes it survive a power loss. See
+	// docs/operations.md ("Durable acks") for the cost and the choice.
+	SyncAlways bool
+	// Cluster, if set, makes the server one node of a JetStream cluster
+	// (EmbeddedCluster sets it); ServerName must then differ per node.
+	Cluster *ClusterNodeConfig
 	// Debug and Trace enable the server's verbose logs (at debug and trace
 	// level on Logger).
 	Debug, Trace bool
@@ -143,6 +168,14 @@ func (e *Embedded) Start() error {
 	}
 	if !e.cfg.NoListen && e.port == 0 {
 		opts.Port = server.RANDOM_PORT
+	}
+	if e.cfg.SyncAlways {
+		opts.SyncAlways = true
+		opts.SyncInterval = syncIntervalDefault
+	}
+	if c := e.cfg.Cluster; c != nil {
+		opts.Cluster = server.ClusterOpts{Name: c.Name, Host: c.Host, Port: c.Port}
+		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

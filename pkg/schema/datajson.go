@@ -378,10 +378,38 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		b = jStrOmit(b, `,"lastDropped":`, g.LastDropped)
 		b = append(b, '}')
 	}
+	if n := br.NATS; n != nil {
+		b = appendNATS(b, n)
+	}
 	if len(b) > open {
 		b = append(b[:open], b[open+1:]...) // drop the first member's comma
 	}
 	return append(b, '}'), nil
+}
+
+// appendNATS appends the bridge section's nats member.
+func appendNATS(b []byte, n *NATSData) []byte {
+	b = jStr(b, `,"nats":{"stream":`, n.Stream)
+	b = jStrOmit(b, `,"leader":`, n.Leader)
+	b = jStrOmit(b, `,"previousLeader":`, n.PreviousLeader)
+	if len(n.Replicas) > 0 {
+		b = append(b, `,"replicas":[`...)
+		for i := range n.Replicas {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jStr(b, `{"name":`, n.Replicas[i].Name)
+			b = append(b, `,"current":`...)
+			b = strconv.AppendBool(b, n.Replicas[i].Current)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if n.LostLastSeq != 0 {
+		b = append(b, `,"lostLastSeq":`...)
+		b = strconv.AppendUint(b, n.LostLastSeq, 10)
+	}
+	return append(b, '}')
 }
 
 func appendCall(b []byte, c *CallData) []byte {

@@ -254,14 +254,40 @@ type BridgeData struct {
 	Reason   string `json:"reason,omitempty"`
 	Detail   string `json:"detail,omitempty"`
 	Gap      *Gap   `json:"gap,omitempty"`
+	// NATS describes the event log (NATSLeaderChanged, StreamRecreated).
+	NATS *NATSData `json:"nats,omitempty"`
+}
+
+// NATSData describes the event stream on the NATS side, in the bridge's
+// records of what happened to it.
+type NATSData struct {
+	Stream string `json:"stream" jsonschema:"description=JetStream stream name"`
+	// Leader is the server leading the stream's Raft group (replicated
+	// streams), PreviousLeader the one before.
+	Leader         string `json:"leader,omitempty"`
+	PreviousLeader string `json:"previousLeader,omitempty"`
+	// Replicas are the other peers and whether each was current.
+	Replicas []NATSPeer `json:"replicas,omitempty"`
+	// LostLastSeq (StreamRecreated) is the deleted stream's last sequence
+	// when the bridge last saw it: sequences start again from 1.
+	LostLastSeq uint64 `json:"lostLastSeq,omitempty"`
+}
+
+// NATSPeer is one follower of a replicated stream.
+type NATSPeer struct {
+	Name    string `json:"name"`
+	Current bool   `json:"current"`
 }
 
 // Gap is an interval during which the bridge could not observe CTI (the
 // provider was out of service) or could not publish (the outbound buffer
 // overflowed).
 type Gap struct {
-	ID   string `json:"id"`
-	Kind string `json:"kind" jsonschema:"enum=provider,enum=publish"`
+	ID string `json:"id"`
+	// Kind: provider (the engine's observation gaps), publish (PublishGap),
+	// restart (a killed previous run, found once NATS answered after the
+	// provider had opened), stream (StreamRecreated).
+	Kind string `json:"kind" jsonschema:"enum=provider,enum=publish,enum=restart,enum=stream"`
 	// OpenedAt is when observation was last known good: for a CTIManager
 	// lost by silence or a broken link, the time of the last frame heard,
 	// so that a point in time inside the silent window is inside the gap.

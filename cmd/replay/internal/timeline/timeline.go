@@ -333,6 +333,18 @@ func (b *builder) add(it *Item) error {
 		e.Detail = "bridge stopping" + optional(": ", firstNonEmpty(bd.Detail, bd.Reason))
 	case schema.EvLeaderChanged:
 		e.Detail = "active bridge changed" + optional(" to ", bd.Instance)
+	case schema.EvNATSLeaderChanged:
+		e.Detail = "NATS stream leader changed"
+		if n := bd.NATS; n != nil {
+			e.Detail = fmt.Sprintf("NATS leader of stream %s changed%s%s (unacknowledged events resent with their ids)",
+				n.Stream, optional(" from ", n.PreviousLeader), optional(" to ", n.Leader))
+		}
+	case schema.EvStreamRecreated:
+		e.Gap = bd.Gap
+		e.Detail = "event stream deleted and recreated" + optional(": ", bd.Detail)
+		if g := bd.Gap; g != nil {
+			b.tl.Gaps = append(b.tl.Gaps, Interval{From: g.OpenedAt, To: ev.Time, State: "stream-gap", Label: g.ID})
+		}
 	case schema.EvCTIManagerConnecting:
 		e.Detail = "connecting to " + mgr + optional(" at ", p.Detail)
 		if p.Attempt > 1 {
