@@ -195,6 +195,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 // Cluster is the simulated cluster's configuration (devices, users,
 // CallManagers), e.g. to script another CTI server with the same cluster.
 func (r *Rig) Cluster() ctisim.ClusterConfig { return r.cluster }
+
 // StartNATS starts the NATS server (after NATSLater) and opens the rig's
 // own connection; it provisions nothing.
 func (r *Rig) StartNATS() error {
