@@ -12,6 +12,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// defaultTailLines is how many events tail prints from a copied store, as
+// tail(1) prints ten lines.
+const defaultTailLines = 10
+
 func (a *app) tailCmd() *cobra.Command {
 	var since, subject, line string
 	var count int
@@ -26,7 +30,12 @@ until --count events were printed. --json prints one JSON object per line.
 connections and terminal connections) and its own address events. The
 stream stores a call event under its call alone, so this is a filter here,
 on the events read; a live service does the same on the server with a core
-subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).`,
+subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).
+
+A copied store (--store) never grows: there tail prints the last events of
+the log, like tail(1) on a file (the last --count, default 10, or every
+event from --since, a time or a duration before the log's last event), then
+exits.`,
 		Example: `  replay tail
   replay tail --since 5m --subject 'cti.lab.call.>'
   replay tail --line 1001 --since 10m
@@ -38,11 +47,17 @@ subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).`,
 			if err != nil {
 				return err
 			}
-			q := replaystore.Query{Follow: true}
+			q := replaystore.Query{Follow: !st.Offline()}
 			switch {
 			case subject != "":
 				q.Subjects = []string{subject}
 			case a.cluster != "":
+				if st.Offline() {
+					// A copied store will never hold a cluster it lacks now.
+					if _, err := a.clusterOf(ctx, st); err != nil {
+						return err
+					}
+				}
 				q.Subjects = []string{schema.ClusterFilter(a.cluster)}
 			default:
 				if c, err := st.Cluster(ctx); err == nil {
@@ -51,13 +66,35 @@ subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).`,
 					return err
 				}
 			}
+			// Durations count back from now on a live server, from the log's
+			// last event on a copied store.
+			first, last := time.Now(), time.Now()
+			if st.Offline() {
+				if first, last, err = st.Bounds(ctx); err != nil {
+					return err
+				}
+			}
 			if since != "" {
 				if d, err := time.ParseDuration(since); err == nil {
-					q.StartTime = time.Now().Add(-d)
-				} else if t, err := parseAt(since, time.Now(), time.Now()); err == nil {
+					q.StartTime = last.Add(-d)
+				} else if t, err := parseAt(since, first, last, a.clk.location()); err == nil {
 					q.StartTime = t
 				} else {
-					return usagef("--since %q: give a duration (5m) or a time (RFC 3339)", since)
+					return usagef("--since %q: give a duration (5m) or a time (RFC 3339, 14:02:17)", since)
+				}
+			}
+			if st.Offline() && since == "" {
+				// The last events, like tail(1).
+				n := uint64(count)
+				if n == 0 {
+					n = defaultTailLines
+				}
+				info, err := st.Info(ctx)
+				if err != nil {
+					return err
+				}
+				if info.LastSeq >= n {
+					q.StartSeq = max(info.FirstSeq, info.LastSeq-n+1)
 				}
 			}
 			n := 0
@@ -70,7 +107,7 @@ subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).`,
 					line, _ := json.Marshal(callEventJSON{Seq: r.Seq, Time: r.Event.Time, Event: r.Event.Name, ID: r.Envelope.ID, Subject: r.Subject, Data: data})
 					fmt.Fprintf(a.stdout, "%s\n", line)
 				} else {
-					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", clock(r.Event.Time), r.Seq, describe(&r.Event))
+					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", a.clk.clock(r.Event.Time), r.Seq, describe(&r.Event))
 				}
 				n++
 				if count > 0 && n >= count {
@@ -78,6 +115,9 @@ subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).`,
 				}
 				return nil
 			})
+			if err == nil && st.Offline() {
+				fmt.Fprintf(a.stderr, "replay: %d event(s) of a copied store, which never grows: tail ends here (use a server to follow live)\n", n)
+			}
 			return err
 		},
 	}
@@ -124,6 +164,9 @@ func describe(ev *schema.Event) string {
 		if d.Call.OriginalCallID != "" {
 			fmt.Fprintf(&b, "  from call %s", d.Call.OriginalCallID)
 		}
+		if d.CallControlCause != 0 || (d.Cause != 0 && d.Cause != schema.CauseNormal && d.Cause != schema.CauseSnapshot) {
+			fmt.Fprintf(&b, "  %s", eventCause(d))
+		}
 	case d.Provider != nil:
 		p := d.Provider
 		fmt.Fprintf(&b, "  %s", orDash(p.CTIManager))
@@ -134,8 +177,8 @@ func describe(ev *schema.Event) string {
 			fmt.Fprintf(&b, " provider %s", p.State)
 		}
 	case d.Terminal != nil || d.Address != nil:
-		if d.CauseName != "" {
-			fmt.Fprintf(&b, "  %s", d.CauseName)
+		if d.Cause != 0 || d.CauseName != "" {
+			fmt.Fprintf(&b, "  %s", eventCause(d))
 		}
 	case d.Route != nil:
 		fmt.Fprintf(&b, "  session %s", orDash(d.Route.SessionID))

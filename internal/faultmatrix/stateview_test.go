@@ -11,7 +11,6 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ctibridge/ctibridge/internal/bridge"
 	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/callstate"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
@@ -24,16 +23,13 @@ import (
 // CTIManager and come back on the backup, and when the bridge has stopped
 // every key holds exactly what the fold of the stream says.
 func TestStateViewWatchDuringFailover(t *testing.T) {
-	r := startRig(t, RigConfig{Rate: 8})
+	r := startRig(t, RigConfig{Rate: 8, StateView: true})
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{StateView: true}); err != nil {
-		t.Fatal(err)
-	}
 	kv, err := js.KeyValue(ctx, jetstream.DefaultStateBucket)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +66,7 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 		}
 	}()
 
-	if _, err := r.StartBridge(func(c *bridge.Config) { c.StateView = &stateview.Config{} }); err != nil {
+	if _, err := r.StartBridge(nil); err != nil {
 		t.Fatal(err)
 	}
 	waitUp(t, r, nil)

@@ -111,6 +111,8 @@ const (
 	EvPublishGap           = "PublishGap"
 	EvLeaderChanged        = "LeaderChanged"
 	EvCertificateProblem   = "CertificateProblem"
+	EvNATSLeaderChanged    = "NATSLeaderChanged"
+	EvStreamRecreated      = "StreamRecreated"
 )
 
 // Events is the catalogue of every event kind the bridge can publish.
@@ -203,6 +205,8 @@ var Events = []EventSpec{
 	{EvPublishGap, 0, FamilyBridge, true, "Events dropped because the outbound buffer overflowed while NATS was unavailable."},
 	{EvLeaderChanged, 0, FamilyBridge, true, "The active bridge changed."},
 	{EvCertificateProblem, 0, FamilyProvider, true, "TLS certificate problem (duplicate use, compromised, trust failure)."},
+	{EvNATSLeaderChanged, 0, FamilyBridge, true, "The event stream's NATS (Raft) leader changed, as the bridge saw it; publishing rode it out with resends."},
+	{EvStreamRecreated, 0, FamilyBridge, true, "The event stream was deleted under the running bridge and recreated; events stored before are gone with it."},
 }
 
 var eventsByName = func() map[string]EventSpec {

@@ -263,6 +263,14 @@ func FamilyFilter(cluster string, f Family) string {
 	return SubjectRoot + "." + clusterToken(cluster) + "." + string(f) + ".>"
 }
 
+// EntityFilter matches the events of one terminal, address or route
+// point, published and stored alike: cti.<cluster>.<family>.<entity>.>
+// (cluster "" matches every cluster). A call's events have their own
+// filters: CallSubject (stored) and CallLiveFilter (published).
+func EntityFilter(cluster string, f Family, entity string) string {
+	return SubjectRoot + "." + clusterToken(cluster) + "." + string(f) + "." + EscapeToken(entity) + ".>"
+}
+
 // CallSubject is one call's stored subject, cti.<cluster>.call.<callid>:
 // the stream filter of its history. Cluster "" matches every cluster.
 func CallSubject(cluster, callID string) string {
