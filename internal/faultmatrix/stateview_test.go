@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,6 +128,66 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 	}
 
 	// The bucket's final values are the fold of the stream's.
+	keys, mismatch := viewMatchesStream(ctx, js, kv)
+	if mismatch != "" {
+		t.Fatal(mismatch)
+	}
+	t.Logf("%d keys match the fold; calls came and went on %d lines, %d lines went out of and back into service", keys, cameAndWent, outAndBack)
+}
+
+// `bridge run` with its default configuration (nats.stateView on) keeps
+// the state view, provisioning the bucket itself: after a CTIManager
+// failover, with new calls stopped, every line's and device's key holds
+// what the fold of the stream says, while the daemon still runs.
+func TestBridgeRunStateViewAfterFailover(t *testing.T) {
+	bin := bridgeBinary(t)
+	r := startRig(t, RigConfig{Rate: 8})
+	d := startDaemon(t, bin, daemonConfig(t, r))
+	first := waitEvent(t, r, subjInService, "", d)
+	letTrafficFlow(3 * time.Second)
+	if err := r.Sim.KillNode("ctim-a"); err != nil {
+		t.Fatal(err)
+	}
+	// The provider back in service, on the backup.
+	waitEvent(t, r, subjInService, first, d)
+	letTrafficFlow(2 * time.Second)
+	if err := r.Sim.SetRate(0); err != nil {
+		t.Fatal(err)
+	}
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var kv natsjs.KeyValue
+	testwait.Eventually(t, bound, "the daemon to provision "+jetstream.DefaultStateBucket, func() bool {
+		kv, err = js.KeyValue(ctx, jetstream.DefaultStateBucket)
+		return err == nil
+	})
+	// The calls up at the failover end within the simulator's talk and
+	// hold times; until then the view may lag the stream by a write.
+	var keys int
+	last := ""
+	if !testwait.Poll(time.Minute, func() bool {
+		keys, last = viewMatchesStream(ctx, js, kv)
+		return last == ""
+	}) {
+		t.Fatalf("a minute after new calls stopped the state view still differs from the stream: %s", last)
+	}
+	if keys < len(r.Cluster().Devices) {
+		t.Fatalf("only %d keys compared for %d devices", keys, len(r.Cluster().Devices))
+	}
+	if code := d.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.out)
+	}
+	t.Logf("after the failover %d keys of the daemon's state view match the fold of the stream", keys)
+}
+
+// viewMatchesStream folds the whole event stream and compares every line's
+// and device's key with it (leaving out Updated: the fold has no such
+// field). It returns the keys compared and the first mismatch ("" if none).
+func viewMatchesStream(ctx context.Context, js natsjs.JetStream, kv natsjs.KeyValue) (int, string) {
 	fold := callstate.New()
 	if err := jetstream.ReadAll(ctx, js, jetstream.DefaultStream, "", func(m natsjs.Msg) error {
 		_, ev, err := schema.Decode(m.Headers(), m.Data())
@@ -134,46 +196,51 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 		}
 		return err
 	}); err != nil {
-		t.Fatal(err)
+		return 0, "read the stream: " + err.Error()
 	}
 	keys := 0
 	for _, a := range fold.Addresses() {
 		want, _ := stateview.LineOf(fold, a.DN)
-		checkKey(t, ctx, kv, schema.LineKey(a.DN), want)
+		if m := keyMismatch(ctx, kv, schema.LineKey(a.DN), want); m != "" {
+			return keys, m
+		}
 		keys++
 	}
 	for _, d := range fold.Terminals() {
 		want, _ := stateview.DeviceOf(fold, d.Name)
-		checkKey(t, ctx, kv, schema.DeviceKey(d.Name), want)
+		if m := keyMismatch(ctx, kv, schema.DeviceKey(d.Name), want); m != "" {
+			return keys, m
+		}
 		keys++
 	}
-	t.Logf("%d keys match the fold; calls came and went on %d lines, %d lines went out of and back into service", keys, cameAndWent, outAndBack)
+	return keys, ""
 }
 
-// checkKey compares a key's value with want, leaving out Updated (the
-// fold has no such field).
-func checkKey(t *testing.T, ctx context.Context, kv natsjs.KeyValue, key string, want any) {
-	t.Helper()
+// keyMismatch compares a key's value with want, leaving out Updated.
+func keyMismatch(ctx context.Context, kv natsjs.KeyValue, key string, want any) string {
 	e, err := kv.Get(ctx, key)
 	if err != nil {
-		t.Fatalf("key %s: %v", key, err)
+		return fmt.Sprintf("key %s: %v", key, err)
 	}
 	wantJSON, err := stateview.Marshal(want)
 	if err != nil {
-		t.Fatal(err)
+		return fmt.Sprintf("key %s: marshal the fold's value: %v", key, err)
 	}
-	if !bytes.Equal(normalize(t, e.Value()), normalize(t, wantJSON)) {
-		t.Errorf("key %s:\n got %s\nwant %s", key, e.Value(), wantJSON)
+	got, err := withoutUpdated(e.Value())
+	if err != nil {
+		return fmt.Sprintf("key %s: %v", key, err)
 	}
+	if w, _ := withoutUpdated(wantJSON); !bytes.Equal(got, w) {
+		return fmt.Sprintf("key %s:\n got %s\nwant %s", key, e.Value(), wantJSON)
+	}
+	return ""
 }
 
-func normalize(t *testing.T, raw []byte) []byte {
-	t.Helper()
+func withoutUpdated(raw []byte) ([]byte, error) {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	delete(m, "updated")
-	out, _ := json.Marshal(m)
-	return out
+	return json.Marshal(m)
 }
