@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -48,7 +49,9 @@ type Config struct {
 	// refused), so that probes and a Prometheus scrape can see why before
 	// Run returns the error (see linger.go). 0 returns at once.
 	FatalLinger time.Duration
-	Logger      zerolog.Logger
+	// Logger receives the logs of the bridge and its parts, each line with
+	// the cluster (added here: do not add it to Logger).
+	Logger zerolog.Logger
 	// StatusExtra, if set, adds fields to /status (e.g. the demo's ports).
 	StatusExtra func() map[string]any
 	// Stream is the JetStream stream holding the events (default "CTI"):
@@ -75,13 +78,73 @@ type Bridge struct {
 	bridgeSeq uint64
 }
 
+// Validate reports every problem of the settings at once: the bridge's
+// own and those of the engine, encoder, publisher and snapshot settings as
+// New builds them (with the fields New fills in). Each problem keeps its
+// package's prefix and field names. The wiring (Conn, Logger) is New's to
+// check, so a configuration translated from a file can be validated before
+// anything is connected: `bridge run --check` and `bridge run` validate
+// the same values with the same rules.
+func (c Config) Validate() error {
+	errs := []error{
+		c.engineConfig().Validate(),
+		c.Encoder.Validate(),
+	}
+	if c.Instance == "" {
+		errs = append(errs, errors.New("bridge: Instance is empty: name this run (event ids derive from it)"))
+	}
+	pcfg := c.publisherConfig()
+	errs = append(errs, pcfg.Validate())
+	if c.Snapshots != nil {
+		scfg := c.snapshotterConfig()
+		errs = append(errs, scfg.Validate())
+	}
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			errs = append(errs, fmt.Errorf("bridge: HTTPListen %q is not host:port: e.g. 127.0.0.1:8080 (empty disables the ops endpoints)", c.HTTPListen))
+		}
+	} else if c.Profiling {
+		errs = append(errs, errors.New("bridge: Profiling is set but HTTPListen is empty: the profiler is served on the ops endpoint; set HTTPListen"))
+	}
+	return errors.Join(errs...)
+}
+
+// engineConfig is the engine's configuration as New builds it, before the
+// wiring (sink, measurements, logger) is added.
+func (c Config) engineConfig() ctiengine.Config {
+	e := c.Engine
+	e.BridgeInstance = c.Instance
+	return e
+}
+
+// publisherConfig is the publisher's configuration as New builds it,
+// before the wiring (connection, encoder, logger, ack hook) is added.
+func (c Config) publisherConfig() jetstream.Config {
+	p := c.Publisher
+	p.Instance = c.Instance
+	p.GapSession = c.Instance + "-pub"
+	return p
+}
+
+// snapshotterConfig is the snapshotter's configuration as Run starts it,
+// before the connection and logger are added.
+func (c Config) snapshotterConfig() replaystore.SnapshotterConfig {
+	s := *c.Snapshots
+	s.Cluster = c.Encoder.Cluster
+	if s.Stream == "" {
+		s.Stream = c.Stream
+	}
+	return s
+}
+
 // New builds the bridge; it starts nothing.
 func New(cfg Config) (*Bridge, error) {
-	if cfg.Instance == "" {
-		return nil, errors.New("bridge: Instance is required")
-	}
+	err := cfg.Validate()
 	if cfg.Conn == nil {
-		return nil, errors.New("bridge: Conn is required")
+		err = errors.Join(errors.New("bridge: Conn is required"), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	if cfg.HeartbeatEvery == 0 {
 		cfg.HeartbeatEvery = 30 * time.Second
@@ -89,18 +152,19 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
-	b := &Bridge{cfg: cfg, log: cfg.Logger.With().Str("component", "bridge").Logger()}
+	// Every line of the bridge's parts names the cluster once: the
+	// snapshotter adds it itself, so it gets the logger as given.
+	log := cfg.Logger.With().Str("cluster", cfg.Encoder.Cluster).Logger()
+	b := &Bridge{cfg: cfg, log: log.With().Str("component", "bridge").Logger()}
 	enc, err := schema.NewEncoder(cfg.Encoder)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	b.enc = enc
-	pcfg := cfg.Publisher
+	pcfg := cfg.publisherConfig()
 	pcfg.Conn = cfg.Conn
 	pcfg.Encoder = enc
-	pcfg.Instance = cfg.Instance
-	pcfg.GapSession = cfg.Instance + "-pub"
-	pcfg.Logger = cfg.Logger.With().Str("component", "publisher").Logger()
+	pcfg.Logger = log.With().Str("component", "publisher").Logger()
 	b.metrics = NewMetrics(b.publisherStats, func() ctiengine.Status { return b.engine.Status() })
 	pcfg.AckLatency = func(d time.Duration) {
 		b.metrics.EventsPublished.Inc()
@@ -109,11 +173,10 @@ func New(cfg Config) (*Bridge, error) {
 	if b.pub, err = jetstream.New(pcfg); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	ecfg := cfg.Engine
+	ecfg := cfg.engineConfig()
 	ecfg.Sink = sinkFunc(b.emit)
 	ecfg.Measure = b.metrics.ObserveMeasurement
-	ecfg.BridgeInstance = cfg.Instance
-	ecfg.Logger = cfg.Logger
+	ecfg.Logger = log
 	if b.engine, err = ctiengine.New(ecfg); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}

@@ -15,12 +15,8 @@ func (b *Bridge) startSnapshots() (stop func()) {
 	if b.cfg.Snapshots == nil {
 		return func() {}
 	}
-	cfg := *b.cfg.Snapshots
+	cfg := b.cfg.snapshotterConfig()
 	cfg.Conn = b.cfg.Conn
-	cfg.Cluster = b.enc.Cluster()
-	if cfg.Stream == "" {
-		cfg.Stream = b.cfg.Stream
-	}
 	cfg.Logger = b.cfg.Logger
 	sn, err := replaystore.NewSnapshotter(cfg)
 	if err != nil {
