@@ -69,7 +69,7 @@ Environment: ` + fmt.Sprint(config.EnvNames()),
 				fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")
 				return nil
 			}
-			log, err := logging.New(os.Stderr, d.Log.Level, d.Log.Format)
+			log, err := logging.New(cmd.ErrOrStderr(), d.Log.Level, d.Log.Format)
 			if err != nil {
 				return usageError{err}
 			}

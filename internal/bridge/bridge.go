@@ -291,6 +291,50 @@ func (b *Bridge) Status() any {
 	return out
 }
 
+// StopCause says why a bridge stops; cancel Run's context with it
+// (context.WithCancelCause) and the BridgeStopping record and the log say
+// so.
+type StopCause struct {
+	// Reason is a short token: StopSignal, StopRunFor, or the caller's.
+	Reason string
+	// Detail says more (the signal's name, the duration that elapsed).
+	Detail string
+}
+
+// Stop reasons the commands give.
+const (
+	// StopSignal: SIGINT or SIGTERM (Detail: the signal).
+	StopSignal = "signal"
+	// StopRunFor: `bridge demo --run-for` elapsed.
+	StopRunFor = "run-for"
+	// StopRequested: Run's context ended without a StopCause.
+	StopRequested = "stopped"
+)
+
+func (c StopCause) Error() string {
+	if c.Detail == "" {
+		return "bridge stopping: " + c.Reason
+	}
+	return "bridge stopping: " + c.Reason + " (" + c.Detail + ")"
+}
+
+// Is makes a StopCause a context.Canceled, as a plain cancel is.
+func (c StopCause) Is(target error) bool { return target == context.Canceled }
+
+// stopReason is the StopCause ctx was cancelled with (StopRequested, with
+// the cause's text, for any other cause).
+func stopReason(ctx context.Context) StopCause {
+	cause := context.Cause(ctx)
+	var sc StopCause
+	switch {
+	case errors.As(cause, &sc):
+		return sc
+	case cause == nil || cause == context.Canceled || cause == context.DeadlineExceeded:
+		return StopCause{Reason: StopRequested, Detail: fmt.Sprint(ctx.Err())}
+	}
+	return StopCause{Reason: StopRequested, Detail: cause.Error()}
+}
+
 // Run runs the bridge until ctx ends or the provider shuts down for good.
 // On ctx's end it drains in order: BridgeStopping, the provider closed with
 // APPLICATIONREQUEST (its final events published), then a bounded flush of
@@ -345,8 +389,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "provider shut down", Detail: engErr.Error()})
 			}
 		case <-ctx.Done():
-			b.log.Info().Msg("stopping: closing the provider (APPLICATIONREQUEST), then flushing JetStream")
-			b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "signal"})
+			why := stopReason(ctx)
+			b.log.Info().Str("reason", why.Reason).Str("detail", why.Detail).Msg("stopping: closing the provider (APPLICATIONREQUEST), then flushing JetStream")
+			b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: why.Reason, Detail: why.Detail})
 			if err := b.engine.Close(); err != nil {
 				b.log.Warn().Err(err).Msg("provider close")
 			}

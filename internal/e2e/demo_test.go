@@ -216,6 +216,7 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 
 	ids := map[string]uint64{}
 	var names []string
+	var stopping []map[string]any
 	for _, e := range events {
 		if prev, dup := ids[e.ce.ID()]; dup {
 			t.Fatalf("ce-id %s stored twice (seq %d and %d)", e.ce.ID(), prev, e.seq)
@@ -244,8 +245,16 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 			t.Fatalf("seq %d: subject %q does not end with the event name %q", e.seq, e.subject, name)
 		}
 		names = append(names, name)
+		if name == "BridgeStopping" {
+			b, _ := e.data["bridge"].(map[string]any)
+			stopping = append(stopping, b)
+		}
 	}
 	checkFailoverOrder(t, names)
+	// The demo ended by --run-for, and BridgeStopping says so.
+	if len(stopping) != 1 || fmt.Sprint(stopping[0]["reason"], " / ", stopping[0]["detail"]) != "run-for / --run-for 9s elapsed" {
+		t.Errorf("BridgeStopping records %v, want one with reason run-for and detail --run-for 9s elapsed", stopping)
+	}
 }
 
 // checkFailoverOrder asserts PRODUCT.md §3.3 rule 3 on the stream order.

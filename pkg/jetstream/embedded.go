@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,8 +162,10 @@ func (e *Embedded) Start() error {
 		JetStreamMaxStore:  e.cfg.JetStreamMaxStore,
 		JetStreamMaxMemory: e.cfg.JetStreamMaxMemory,
 		NoSigs:             true,
-		Debug:              e.cfg.Debug,
-		Trace:              e.cfg.Trace,
+		// The ASCII-art banner would be seven log lines of no use.
+		DisableJetStreamBanner: true,
+		Debug:                  e.cfg.Debug,
+		Trace:                  e.cfg.Trace,
 		// Every client, in-process ones included, authenticates when
 		// credentials are configured.
 		Username:      e.cfg.User,
@@ -364,8 +367,28 @@ func (l *serverLogger) fatal() string {
 	return l.fatalMsg
 }
 
-func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info().Msgf(format, v...) }
-func (l *serverLogger) Warnf(format string, v ...any)   { l.log.Warn().Msgf(format, v...) }
+// Noticef logs the server's notices at info level, except its start-up
+// tables ("  Version:  2.15.2", "---- JETSTREAM ----"): those go to debug
+// level, as key and value, so that a start is five readable lines
+// (starting, JetStream, listening, ready) rather than a table spread over
+// two dozen log records.
+func (l *serverLogger) Noticef(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	trimmed := strings.TrimSpace(msg)
+	switch {
+	case trimmed == "" || strings.Trim(trimmed, "- ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" && strings.HasPrefix(trimmed, "---"):
+		l.log.Debug().Msg(trimmed)
+	case strings.HasPrefix(msg, "  "):
+		if k, val, ok := strings.Cut(trimmed, ":"); ok {
+			l.log.Debug().Str("setting", k).Str("value", strings.TrimSpace(val)).Msg("nats-server start-up setting")
+			return
+		}
+		l.log.Debug().Msg(trimmed)
+	default:
+		l.log.Info().Msg(msg)
+	}
+}
+func (l *serverLogger) Warnf(format string, v ...any) { l.log.Warn().Msgf(format, v...) }
 func (l *serverLogger) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	l.mu.Lock()

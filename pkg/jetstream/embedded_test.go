@@ -3,9 +3,11 @@ package jetstream
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -250,5 +252,44 @@ func TestEmbeddedWarnsWhenOpenBeyondLoopback(t *testing.T) {
 		if got := strings.Contains(logs.String(), "without credentials on a non-loopback address"); got != tc.warn {
 			t.Errorf("listen %s: warning logged %v, want %v", tc.listen, got, tc.warn)
 		}
+	}
+}
+
+// The server's start-up is a few readable info lines: no ASCII-art
+// banner, no empty or separator lines, and its settings table at debug
+// level as key and value.
+func TestEmbeddedStartUpLogIsReadable(t *testing.T) {
+	var logs syncBuffer
+	e, err := NewEmbedded(EmbeddedConfig{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.New(&logs).Level(zerolog.DebugLevel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.Shutdown(context.Background())
+	var info []string
+	settings := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec struct{ Level, Message, Setting, Value string }
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		if rec.Setting != "" {
+			settings[rec.Setting] = rec.Value
+		}
+		if rec.Level != "info" {
+			continue
+		}
+		info = append(info, rec.Message)
+		if m := strings.TrimSpace(rec.Message); m == "" || strings.HasPrefix(m, "---") || strings.Contains(m, "\\__") || rec.Message != m {
+			t.Errorf("info line %q is banner or table decoration", rec.Message)
+		}
+	}
+	if !slices.Contains(info, "Server is ready") || len(info) > 12 {
+		t.Errorf("%d info lines at start and stop: %q", len(info), info)
+	}
+	if settings["Version"] == "" || !strings.Contains(settings["Store Directory"], "jetstream") {
+		t.Errorf("start-up settings at debug level: %v", settings)
 	}
 }
