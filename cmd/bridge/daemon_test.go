@@ -11,44 +11,25 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/internal/tlse2e"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
 )
 
-// lockedBuffer collects the daemon's log while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// logField returns the value of field in the first JSON log line whose
-// message is msg ("" until there is one).
-func logField(log, msg, field string) string {
-	for _, l := range strings.Split(log, "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(l), &rec) == nil && rec["message"] == msg {
-			s, _ := rec[field].(string)
+// logField returns the value of field in the first log line whose message
+// is msg ("" until there is one).
+func logField(logs *tlse2e.Logs, msg, field string) string {
+	for _, l := range logs.Lines() {
+		if l["message"] == msg {
+			s, _ := l[field].(string)
 			return s
 		}
 	}
@@ -94,13 +75,13 @@ func TestRunEmbeddedNATSEnforcesCredentials(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs lockedBuffer
+	var logs tlse2e.Logs
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"run", "--config", path}, io.Discard, &logs) }()
 	var natsURL, ops string
 	testwait.Eventually(t, 30*time.Second, "the embedded server and the ops endpoints", func() bool {
-		natsURL = logField(logs.String(), "embedded NATS server with JetStream started", "url")
-		ops = logField(logs.String(), "ops endpoints: /healthz /readyz /metrics /status", "addr")
+		natsURL = logField(&logs, "embedded NATS server with JetStream started", "url")
+		ops = logField(&logs, "ops endpoints: /healthz /readyz /metrics /status", "addr")
 		return natsURL != "" && ops != ""
 	})
 	testwait.Eventually(t, 30*time.Second, "/readyz 200 (provider in service, publisher connected)", func() bool {
@@ -121,11 +102,11 @@ func TestRunEmbeddedNATSEnforcesCredentials(t *testing.T) {
 		}
 	}
 
-	code, out, errOut := runReplay(t, replayBin, "--server", natsURL, "timeline")
+	code, _, errOut := runReplay(t, replayBin, "--server", natsURL, "timeline")
 	if code == 0 || !strings.Contains(strings.ToLower(errOut), "authorization violation") {
 		t.Errorf("replay without credentials: exit %d, stderr %q; want a failure naming the authorization violation", code, errOut)
 	}
-	code, out, errOut = runReplay(t, replayBin, "--server", natsURL, "--user", "bridge", "--password", "n4ts-s3cret", "timeline")
+	code, out, errOut := runReplay(t, replayBin, "--server", natsURL, "--user", "bridge", "--password", "n4ts-s3cret", "timeline")
 	if code != 0 || !strings.Contains(out, "ProvInServiceEv") {
 		t.Fatalf("replay with the credentials: exit %d\n%s%s", code, out, errOut)
 	}
@@ -206,13 +187,9 @@ func objectKeys(line string) ([]string, error) {
 
 func buildReplay(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
+	bin, err := faultmatrix.BuildCommand(t.TempDir(), "replay")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "replay")
-	if out, err := exec.Command(goTool, "build", "-o", bin, "github.com/ctibridge/ctibridge/cmd/replay").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/replay: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }

@@ -27,66 +27,54 @@ func (m Milliseconds) Duration() time.Duration { return time.Duration(m) }
 
 // UnmarshalYAML reads whole seconds or a duration with its unit.
 func (s *Seconds) UnmarshalYAML(n *yaml.Node) error {
-	d, err := unmarshalInterval(n, time.Second, "seconds")
-	if err == nil {
-		*s = Seconds(d)
-	}
-	return err
+	return unmarshalInterval((*time.Duration)(s), n, time.Second, "seconds")
 }
 
 // UnmarshalText reads whole seconds or a duration with its unit (the
 // environment).
 func (s *Seconds) UnmarshalText(b []byte) error {
-	d, err := parseInterval(string(b), time.Second, "seconds")
-	if err == nil {
-		*s = Seconds(d)
-	}
-	return err
+	return parseInterval((*time.Duration)(s), string(b), time.Second, "seconds")
 }
 
 // UnmarshalYAML reads whole milliseconds or a duration with its unit.
 func (m *Milliseconds) UnmarshalYAML(n *yaml.Node) error {
-	d, err := unmarshalInterval(n, time.Millisecond, "milliseconds")
-	if err == nil {
-		*m = Milliseconds(d)
-	}
-	return err
+	return unmarshalInterval((*time.Duration)(m), n, time.Millisecond, "milliseconds")
 }
 
 // UnmarshalText reads whole milliseconds or a duration with its unit.
 func (m *Milliseconds) UnmarshalText(b []byte) error {
-	d, err := parseInterval(string(b), time.Millisecond, "milliseconds")
-	if err == nil {
-		*m = Milliseconds(d)
-	}
-	return err
+	return parseInterval((*time.Duration)(m), string(b), time.Millisecond, "milliseconds")
 }
 
 // unmarshalInterval reports a bad value as yaml.v3 reports its own type
 // errors (a *yaml.TypeError with the line), so that decoding goes on and
 // the problem is named by its key like every other.
-func unmarshalInterval(n *yaml.Node, unit time.Duration, unitName string) (time.Duration, error) {
+func unmarshalInterval(d *time.Duration, n *yaml.Node, unit time.Duration, unitName string) error {
 	if n.Kind != yaml.ScalarNode {
-		return 0, &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into %s: give whole %s or a duration with its unit (e.g. 30s)", n.Line, n.ShortTag(), unitName, unitName)}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into %s: give whole %s or a duration with its unit (e.g. 30s)", n.Line, n.ShortTag(), unitName, unitName)}}
 	}
-	d, err := parseInterval(n.Value, unit, unitName)
-	if err != nil {
-		return 0, &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s `%s` into %s: %v", n.Line, n.ShortTag(), n.Value, unitName, err)}}
+	if err := parseInterval(d, n.Value, unit, unitName); err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s `%s` into %s: %v", n.Line, n.ShortTag(), n.Value, unitName, err)}}
 	}
-	return d, nil
+	return nil
 }
 
-func parseInterval(s string, unit time.Duration, unitName string) (time.Duration, error) {
+// parseInterval sets *d from whole units or a duration with its unit; a
+// value that does not parse leaves *d as it was.
+func parseInterval(d *time.Duration, s string, unit time.Duration, unitName string) error {
 	s = strings.TrimSpace(s)
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if d := time.Duration(n) * unit; d/unit == time.Duration(n) {
-			return d, nil
+		v := time.Duration(n) * unit
+		if v/unit != time.Duration(n) {
+			return fmt.Errorf("%s %s is out of range", s, unitName)
 		}
-		return 0, fmt.Errorf("%s %s is out of range", s, unitName)
+		*d = v
+		return nil
 	}
-	d, err := time.ParseDuration(s)
+	v, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("give whole %s (jtapi.ini's unit) or a duration with its unit, e.g. 30s or 2m", unitName)
+		return fmt.Errorf("give whole %s (jtapi.ini's unit) or a duration with its unit, e.g. 30s or 2m", unitName)
 	}
-	return d, nil
+	*d = v
+	return nil
 }
