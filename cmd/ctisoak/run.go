@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/faultmatrix"
+	"github.com/ctibridge/ctibridge/internal/logging"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
 
@@ -72,7 +73,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	log := zerolog.Nop()
 	if o.verbose {
-		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+		log = zerolog.New(logging.ConsoleWriter(os.Stderr)).Level(zerolog.WarnLevel).With().Timestamp().Logger()
 	}
 	checker := faultmatrix.NewChecker()
 	checker.Details = o.details

@@ -187,10 +187,12 @@ func Run(ctx context.Context, o Options) error {
 
 	printBanner(o.Out, o, nats.url(), dataDir, gtPath, sim, br.OpsAddr())
 
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	if o.RunFor > 0 {
-		t := time.AfterFunc(o.RunFor, stop)
+		t := time.AfterFunc(o.RunFor, func() {
+			stop(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + o.RunFor.String() + " elapsed"})
+		})
 		defer t.Stop()
 	}
 	if o.FailPrimaryAfter > 0 {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -246,6 +247,7 @@ func checkStoredEvents(t *testing.T, events []storedEvent) []string {
 
 	ids := map[string]uint64{}
 	var names []string
+	var stopping []map[string]any
 	for _, e := range events {
 		if prev, dup := ids[e.ce.ID()]; dup {
 			t.Fatalf("ce-id %s stored twice (seq %d and %d)", e.ce.ID(), prev, e.seq)
@@ -284,9 +286,20 @@ func checkStoredEvents(t *testing.T, events []storedEvent) []string {
 			t.Fatalf("seq %d: subject %q does not end with the event name %q", e.seq, e.subject, name)
 		}
 		names = append(names, name)
+		if name == "BridgeStopping" {
+			b, _ := e.data["bridge"].(map[string]any)
+			stopping = append(stopping, b)
+		}
+	}
+	// The demo ended by --run-for, and BridgeStopping says so.
+	if len(stopping) != 1 || stopping[0]["reason"] != "run-for" || !runForDetail.MatchString(fmt.Sprint(stopping[0]["detail"])) {
+		t.Errorf("BridgeStopping records %v, want one with reason run-for and detail --run-for <duration> elapsed", stopping)
 	}
 	return names
 }
+
+// runForDetail is BridgeStopping's detail when the demo's --run-for ended it.
+var runForDetail = regexp.MustCompile(`^--run-for [0-9.hms]+ elapsed$`)
 
 // checkFailoverOrder asserts PRODUCT.md §3.3 rule 3 on the stream order.
 func checkFailoverOrder(t *testing.T, names []string) {

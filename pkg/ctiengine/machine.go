@@ -168,7 +168,6 @@ type Machine struct {
 	linkProtoErrs int       // unusable or unexpected frames on the current link
 	untrackedNote time.Time // when the MaxCalls warning was last logged
 	closing       closeIntent
-	lossReason    ctilink.CloseReason
 	pendingDetail string
 
 	// Failover rounds.
@@ -196,19 +195,18 @@ type Machine struct {
 	snapPending int
 
 	// Devices.
-	devices     []*device
-	byName      map[string]*device
-	byDN        map[string]*device   // a DN's first device
-	dnDevices   map[string][]*device // every device with the DN (a shared line has several)
-	listBuf     []ctilink.DeviceInfo
-	listTotal   int
-	observeAll  bool
-	observeSet  map[string]struct{}
-	created     []*device
-	removed     []*device
-	routeRR     map[string]int
-	routeSess   map[uint32]routeSession
-	reinstating bool
+	devices    []*device
+	byName     map[string]*device
+	byDN       map[string]*device   // a DN's first device
+	dnDevices  map[string][]*device // every device with the DN (a shared line has several)
+	listBuf    []ctilink.DeviceInfo
+	listTotal  int
+	observeAll bool
+	observeSet map[string]struct{}
+	created    []*device
+	removed    []*device
+	routeRR    map[string]int
+	routeSess  map[uint32]routeSession
 
 	// Held back call messages (see maxBuffered), with the header
 	// sequence of each.

@@ -223,10 +223,23 @@ func LoadCluster(path string) (ClusterConfig, error) {
 	}
 	c, err := ParseCluster(data)
 	if err != nil {
-		return ClusterConfig{}, fmt.Errorf("%s: %w", path, err)
+		return ClusterConfig{}, fileError{path, err}
 	}
 	return c, nil
 }
+
+// fileError names the file a configuration problem is in, with the
+// package prefix once: "ctisim: lab.yaml: devices[3] ...".
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e fileError) Error() string {
+	return "ctisim: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "ctisim: ")
+}
+
+func (e fileError) Unwrap() error { return e.err }
 
 // Expand returns c with PhoneBlocks turned into Devices (and PhoneBlocks
 // cleared). Invalid blocks are left for Validate to report.

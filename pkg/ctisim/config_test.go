@@ -2,6 +2,7 @@ package ctisim
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -226,5 +227,36 @@ func TestControlAPI(t *testing.T) {
 	call("GET", "/status", 200, &status)
 	if status["cluster"] != "lab" {
 		t.Fatalf("status %v", status)
+	}
+
+	// What docs/simulator.md says of the responses: JSON, the ground
+	// truth as JSON lines, a refused request as {"ok": false, "error"}
+	// with 400, and Go's plain-text 404 and 405 (with Allow) for an
+	// unknown path or a wrong method.
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		contentType  string
+		body         string
+	}{
+		{"GET", "/nodes", 200, "application/json", `"name": "ctim-a"`},
+		{"GET", "/groundtruth", 200, "application/x-ndjson", `"session":`},
+		{"POST", "/faults/kill?node=nope", 400, "application/json", `"ok": false`},
+		{"GET", "/nope", 404, "text/plain; charset=utf-8", "404 page not found"},
+		{"GET", "/faults/kill?node=ctim-a", 405, "text/plain; charset=utf-8", "Method Not Allowed"},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.path, nil)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != tc.code || r.Header.Get("Content-Type") != tc.contentType || !strings.Contains(string(body), tc.body) {
+			t.Errorf("%s %s: %d %q %.80q; want %d %q and %q", tc.method, tc.path, r.StatusCode, r.Header.Get("Content-Type"), body, tc.code, tc.contentType, tc.body)
+		}
+		if tc.code == 405 && r.Header.Get("Allow") != "POST" {
+			t.Errorf("%s %s: Allow %q, want POST", tc.method, tc.path, r.Header.Get("Allow"))
+		}
 	}
 }

@@ -192,7 +192,7 @@ var Events = []EventSpec{
 	{EvRouteRegistered, 0, FamilyRoute, true, "Route point registered and its route callback (re)installed."},
 
 	{EvBridgeStarted, 0, FamilyBridge, true, "The bridge started."},
-	{EvBridgeStopping, 0, FamilyBridge, true, "The bridge is stopping (drain, provider close)."},
+	{EvBridgeStopping, 0, FamilyBridge, true, "The bridge is stopping (drain, provider close); `reason` says why: `signal` (`detail` SIGINT or SIGTERM), `run-for` (the demo's `--run-for` elapsed), `provider shut down` (`detail`: why) or `stopped` (the program embedding the bridge stopped it)."},
 	{EvBridgeHeartbeat, 0, FamilyBridge, true, "Periodic liveness record of the bridge."},
 	{EvCTIManagerConnecting, 0, FamilyProvider, true, "Connecting to a CTIManager."},
 	{EvCTIManagerConnected, 0, FamilyProvider, true, "Link to a CTIManager up, heartbeats negotiated."},

@@ -69,12 +69,17 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports every problem of the configuration (after defaults).
+// Validate reports every problem of the configuration, zero values
+// taking the defaults. Conn is New's to check: a configuration is
+// validated before its connection exists (bridge run --check).
 func (c *Config) Validate() error {
+	d := *c
+	d.setDefaults()
+	return d.validate()
+}
+
+func (c *Config) validate() error {
 	var errs []error
-	if c.Conn == nil {
-		errs = append(errs, errors.New("stateview: Config.Conn is required"))
-	}
 	if c.Queue < 1 || c.MaxInFlight < 1 || c.AckTimeout <= 0 || c.DrainTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("stateview: Queue %d, MaxInFlight %d, AckTimeout %s and DrainTimeout %s must be positive (0 for the defaults)",
 			c.Queue, c.MaxInFlight, c.AckTimeout, c.DrainTimeout))
@@ -138,7 +143,11 @@ type ack struct {
 // New validates cfg and returns a View; call Run.
 func New(cfg Config) (*View, error) {
 	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
+	err := cfg.validate()
+	if cfg.Conn == nil {
+		err = errors.Join(errors.New("stateview: Config.Conn is required"), err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	v := &View{
@@ -150,7 +159,6 @@ func New(cfg Config) (*View, error) {
 		st:     callstate.New(), index: map[string]*callKeys{}, keyCalls: map[string]map[string]bool{},
 		dirty: map[string]bool{}, updated: map[string]time.Time{}, inflight: map[string]bool{},
 	}
-	var err error
 	v.js, err = natsjs.New(cfg.Conn,
 		natsjs.WithPublishAsyncMaxPending(2*cfg.MaxInFlight),
 		natsjs.WithPublishAsyncTimeout(cfg.AckTimeout),

@@ -151,19 +151,6 @@ func formatAll(outs []Out) []string {
 	return s
 }
 
-// run applies msgs to a fresh model and returns every event, formatted,
-// after checking the invariants every event must satisfy.
-func run(t *testing.T, cfg Config, msgs []ctilink.Message) []string {
-	t.Helper()
-	m := New(cfg)
-	var outs []Out
-	for _, msg := range msgs {
-		outs = append(outs, m.Apply(msg)...)
-	}
-	checkEvents(t, outs)
-	return formatAll(outs)
-}
-
 // deliver keeps the messages a session controlling the given lines
 // receives: call-state, call-change, feature and call-party events go only
 // to sessions that opened the line concerned. Route and media events are
