@@ -83,25 +83,25 @@ exits.`,
 					return usagef("--since %q: give a duration (5m) or a time (RFC 3339, 14:02:17)", since)
 				}
 			}
+			// The last events of a copied store, like tail(1). With --line
+			// the last n of the line's, which only a read of the whole log
+			// finds (the stream stores a call's events under the call).
+			var lineTail []replaystore.Record
+			lastN := 0
 			if st.Offline() && since == "" {
-				// The last events, like tail(1).
-				n := uint64(count)
-				if n == 0 {
-					n = defaultTailLines
+				lastN = count
+				if lastN == 0 {
+					lastN = defaultTailLines
 				}
 				info, err := st.Info(ctx)
 				if err != nil {
 					return err
 				}
-				if info.LastSeq >= n {
-					q.StartSeq = max(info.FirstSeq, info.LastSeq-n+1)
+				if line == "" && info.LastSeq >= uint64(lastN) {
+					q.StartSeq = max(info.FirstSeq, info.LastSeq-uint64(lastN)+1)
 				}
 			}
-			n := 0
-			_, err = st.ReadEvents(ctx, q, func(r replaystore.Record) error {
-				if line != "" && !onLine(&r.Event, line) {
-					return nil
-				}
+			print := func(r *replaystore.Record) {
 				if a.jsonOut {
 					data, _ := json.Marshal(r.Event.Data)
 					line, _ := json.Marshal(callEventJSON{Seq: r.Seq, Time: r.Event.Time, Event: r.Event.Name, ID: r.Envelope.ID, Subject: r.Subject, Data: data})
@@ -109,12 +109,30 @@ exits.`,
 				} else {
 					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", a.clk.clock(r.Event.Time), r.Seq, describe(&r.Event))
 				}
+			}
+			n := 0
+			_, err = st.ReadEvents(ctx, q, func(r replaystore.Record) error {
+				if line != "" && !onLine(&r.Event, line) {
+					return nil
+				}
+				if lastN > 0 && line != "" {
+					if len(lineTail) == lastN {
+						lineTail = lineTail[1:]
+					}
+					lineTail = append(lineTail, r)
+					return nil
+				}
+				print(&r)
 				n++
 				if count > 0 && n >= count {
 					return replaystore.ErrStop
 				}
 				return nil
 			})
+			for i := range lineTail {
+				print(&lineTail[i])
+				n++
+			}
 			if err == nil && st.Offline() {
 				fmt.Fprintf(a.stderr, "replay: %d event(s) of a copied store, which never grows: tail ends here (use a server to follow live)\n", n)
 			}
