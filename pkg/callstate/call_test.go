@@ -322,3 +322,22 @@ func TestUnknownEventsCounted(t *testing.T) {
 		t.Error("an unknown call event created a call")
 	}
 }
+
+// DeviceRejected names a skipped control-list device; the provider state
+// lists each once, however often the device list is fetched again.
+func TestRejectedDevicesListedOnce(t *testing.T) {
+	st := callstate.New()
+	rej := func(name string) schema.Event {
+		return schema.Event{Family: schema.FamilyProvider, Name: schema.EvDeviceRejected,
+			Data: schema.Data{Provider: &schema.ProviderData{State: "OUT_OF_SERVICE", StateCode: 17, Device: name, Detail: "skipped"}}}
+	}
+	for _, n := range []string{`"SEP\aBELL"`, `"SEP2"`, `"SEP\aBELL"`} {
+		st.Apply(rej(n))
+	}
+	if got := st.Provider().RejectedDevices; len(got) != 2 || got[0] != `"SEP\aBELL"` || got[1] != `"SEP2"` {
+		t.Fatalf("rejected devices %q, want each once in order", got)
+	}
+	if st.Stats().UnknownEvents != 0 {
+		t.Fatal("DeviceRejected counted as unknown")
+	}
+}

@@ -105,19 +105,22 @@ type gapState struct {
 
 // Counters are the machine's running totals.
 type Counters struct {
-	FramesIn         uint64 `json:"framesIn"`
-	FramesOut        uint64 `json:"framesOut"`
-	Events           uint64 `json:"events"`
-	HeartbeatsSent   uint64 `json:"heartbeatsSent"`
-	HeartbeatMisses  uint64 `json:"heartbeatMisses"`
-	ConnectAttempts  uint64 `json:"connectAttempts"`
-	ConnectFailures  uint64 `json:"connectFailures"`
-	Failovers        uint64 `json:"failovers"`
-	RequestTimeouts  uint64 `json:"requestTimeouts"`
-	RequestFailures  uint64 `json:"requestFailures"`
-	Gaps             uint64 `json:"gaps"`
-	ProtocolErrors   uint64 `json:"protocolErrors"`
-	DevicesIgnored   uint64 `json:"devicesIgnored"`
+	FramesIn        uint64 `json:"framesIn"`
+	FramesOut       uint64 `json:"framesOut"`
+	Events          uint64 `json:"events"`
+	HeartbeatsSent  uint64 `json:"heartbeatsSent"`
+	HeartbeatMisses uint64 `json:"heartbeatMisses"`
+	ConnectAttempts uint64 `json:"connectAttempts"`
+	ConnectFailures uint64 `json:"connectFailures"`
+	Failovers       uint64 `json:"failovers"`
+	RequestTimeouts uint64 `json:"requestTimeouts"`
+	RequestFailures uint64 `json:"requestFailures"`
+	Gaps            uint64 `json:"gaps"`
+	ProtocolErrors  uint64 `json:"protocolErrors"`
+	DevicesIgnored  uint64 `json:"devicesIgnored"`
+	// DevicesRejected counts devices skipped because they broke the
+	// link protocol's device rules (one DeviceRejected event each).
+	DevicesRejected  uint64 `json:"devicesRejected"`
 	RouteSelects     uint64 `json:"routeSelects"`
 	ProbeResults     uint64 `json:"probeResults"`
 	BufferedMessages uint64 `json:"bufferedMessages"`
@@ -188,18 +191,22 @@ type Machine struct {
 	snapPending int
 
 	// Devices.
-	devices     []*device
-	byName      map[string]*device
-	byDN        map[string]*device
-	listBuf     []ctilink.DeviceInfo
-	listTotal   int
-	observeAll  bool
-	observeSet  map[string]struct{}
-	created     []*device
-	removed     []*device
-	routeRR     map[string]int
-	routeSess   map[uint32]routeSession
-	reinstating bool
+	devices   []*device
+	byName    map[string]*device
+	byDN      map[string]*device
+	listBuf   []ctilink.DeviceInfo
+	listTotal int
+	// listPages and listRejected count the pages and the rejected devices
+	// of the device list being fetched (devicereject.go).
+	listPages    int
+	listRejected int
+	observeAll   bool
+	observeSet   map[string]struct{}
+	created      []*device
+	removed      []*device
+	routeRR      map[string]int
+	routeSess    map[uint32]routeSession
+	reinstating  bool
 
 	// Held back call messages (see maxBuffered), with the header
 	// sequence of each.

@@ -227,6 +227,9 @@ type DeviceListResponse struct {
 	Devices []DeviceInfo `json:"devices"`
 	More    bool         `json:"more"`
 	Total   int          `json:"total"`
+	// Rejected lists the entries of this page that broke the device rules
+	// and were dropped from Devices when the page was decoded. Not sent.
+	Rejected []DeviceRejection `json:"-"`
 }
 
 // Response answers requests that have no dedicated reply.
@@ -458,7 +461,7 @@ var decoders = map[MsgType]func([]byte) (Message, error){
 	TypeProviderOpenResponse:  decodeAs[ProviderOpenResponse],
 	TypeProviderOpenCompleted: decodeAs[ProviderOpenCompleted],
 	TypeProviderClosed:        decodeAs[ProviderClosed],
-	TypeDeviceListResponse:    decodeAs[DeviceListResponse],
+	TypeDeviceListResponse:    decodeDeviceList,
 	TypeResponse:              decodeAs[Response],
 	TypeSnapshotCompleted:     decodeAs[SnapshotCompleted],
 	TypeCallState:             decodeAs[CallStateEvent],

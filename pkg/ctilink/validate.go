@@ -161,10 +161,13 @@ func (m ProviderOpenCompleted) Validate() error {
 
 func (m ProviderClosed) Validate() error { return nil }
 
+// Validate checks the page and every device on it. A decoded page always
+// passes: DecodeBody moves the devices that break the rules into Rejected
+// (see DeviceRejection) instead of refusing the page.
 func (m DeviceListResponse) Validate() error {
 	var errs []error
 	for i, d := range m.Devices {
-		if err := d.validate(); err != nil {
+		if err := d.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("devices[%d]: %w", i, err))
 		}
 	}
@@ -174,7 +177,12 @@ func (m DeviceListResponse) Validate() error {
 	return join(errs...)
 }
 
-func (d DeviceInfo) validate() error {
+// Validate checks one device of the control list: its name, CallManager,
+// type, and lines (§4.2, §4.3 of docs/protocol.md). It is the one rule for a
+// device: the receiver applies it per device (one bad device is dropped,
+// the rest of its page kept), and the simulator's configuration refuses a
+// device that breaks it.
+func (d DeviceInfo) Validate() error {
 	errs := []error{checkName("name", d.Name, true), checkName("callManager", d.CallManager, false)}
 	if !d.Type.Valid() {
 		errs = append(errs, fmt.Errorf("type %q unknown", d.Type))

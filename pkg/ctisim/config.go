@@ -86,6 +86,18 @@ type DeviceConfig struct {
 	Lines []string `yaml:"lines"`
 }
 
+// info is the device as the device list sends it (registration and
+// service state aside). Validate checks exactly this value against the link
+// protocol's rule, so the simulator never sends a device a client must
+// reject.
+func (d DeviceConfig) info() ctilink.DeviceInfo {
+	lines := make([]ctilink.LineInfo, len(d.Lines))
+	for i, dn := range d.Lines {
+		lines[i] = ctilink.LineInfo{DN: dn}
+	}
+	return ctilink.DeviceInfo{Name: d.Name, Type: d.Type, Model: d.Model, CallManager: d.CallManager, Lines: lines}
+}
+
 // PhoneBlock generates Count phones named Prefix+index (index zero-padded
 // to make a 15-character SEP-like name), one line each, numbered from
 // FirstDN, spread round-robin over CallManagers (all CallManagers when
@@ -345,25 +357,25 @@ func (c ClusterConfig) Validate() error {
 	dns := map[string]string{}
 	for i, d := range c.Devices {
 		f := fmt.Sprintf("devices[%d]", i)
-		if d.Name == "" {
-			add("%s.name is empty; name every device", f)
-		} else if devices[d.Name] {
+		// The link protocol's device rule first, the one a client applies
+		// to every device it receives (names, lines, type, limits).
+		if err := d.info().Validate(); err != nil {
+			hint := ""
+			if !d.Type.Valid() {
+				hint = " (device types: phone, ctiport, routepoint)"
+			}
+			add("%s %s breaks the link protocol's device rules (docs/protocol.md §4.2, §4.3): %s%s",
+				f, ctilink.QuoteName(d.Name), strings.ReplaceAll(err.Error(), "\n", "; "), hint)
+		}
+		if d.Name != "" && devices[d.Name] {
 			add("%s.name %q is used twice; device names must be unique", f, d.Name)
-		} else if len(d.Name) > ctilink.MaxNameLen {
-			add("%s.name %q is longer than %d bytes", f, d.Name, ctilink.MaxNameLen)
 		}
 		devices[d.Name] = true
-		if !d.Type.Valid() {
-			add("%s (%s).type %q unknown; use phone, ctiport or routepoint", f, d.Name, d.Type)
-		}
 		if !cms[d.CallManager] {
 			add("%s (%s).callManager %q is not in callManagers %v", f, d.Name, d.CallManager, c.CallManagers)
 		}
 		if len(d.Lines) == 0 {
 			add("%s (%s) has no lines; give it at least one directory number", f, d.Name)
-		}
-		if len(d.Lines) > 64 {
-			add("%s (%s) has %d lines; at most 64", f, d.Name, len(d.Lines))
 		}
 		for j, dn := range d.Lines {
 			if dn == "" || strings.Trim(dn, "0123456789") != "" {

@@ -2,6 +2,7 @@ package ctisim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -227,4 +228,50 @@ func TestControlAPI(t *testing.T) {
 	if status["cluster"] != "lab" {
 		t.Fatalf("status %v", status)
 	}
+}
+
+// The simulator refuses a device the link protocol forbids, with the very
+// rule a client applies to every device it receives
+// (ctilink.DeviceInfo.Validate): what the simulator accepts, a client
+// never has to skip.
+func TestClusterValidateUsesTheProtocolDeviceRule(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dev  DeviceConfig
+		want string
+	}{
+		{"control character in the name", DeviceConfig{Name: "SEP\x07BELL", Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1001"}},
+			`devices[0] "SEP\aBELL" breaks the link protocol's device rules (docs/protocol.md §4.2, §4.3): name contains control character U+0007`},
+		{"DEL in the name", DeviceConfig{Name: "SEP\x7f", Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1001"}},
+			"name contains control character U+007F"},
+		{"name over 128 bytes", DeviceConfig{Name: strings.Repeat("S", 129), Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1001"}},
+			"name is 129 bytes long, limit 128"},
+		{"empty name", DeviceConfig{Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1001"}}, "name is required"},
+		{"65 lines", DeviceConfig{Name: "SEP1", Type: ctilink.DevicePhone, CallManager: "cm1", Lines: manyLines(65)}, "65 lines, limit 64"},
+		{"unknown type", DeviceConfig{Name: "SEP1", Type: "fax", CallManager: "cm1", Lines: []string{"1001"}},
+			`type "fax" unknown (device types: phone, ctiport, routepoint)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testCluster()
+			c.Devices = []DeviceConfig{tc.dev}
+			c.Users = []UserConfig{{Login: "u", ControlAll: true}}
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want it to contain %q", err, tc.want)
+			}
+			// The same device on the wire is the one a client drops.
+			info := tc.dev.info()
+			if info.Validate() == nil {
+				t.Fatal("the simulator refuses a device the protocol allows")
+			}
+		})
+	}
+}
+
+func manyLines(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%d", 3000+i)
+	}
+	return out
 }

@@ -210,14 +210,9 @@ func (sess *session) deviceListLocked(h ctilink.Header) {
 		end := min(start+page, total)
 		infos := make([]ctilink.DeviceInfo, 0, end-start)
 		for _, d := range devs[start:end] {
-			lines := make([]ctilink.LineInfo, len(d.cfg.Lines))
-			for i, dn := range d.cfg.Lines {
-				lines[i] = ctilink.LineInfo{DN: dn}
-			}
-			infos = append(infos, ctilink.DeviceInfo{
-				Name: d.cfg.Name, Type: d.cfg.Type, Model: d.cfg.Model, CallManager: d.cfg.CallManager,
-				Lines: lines, Registered: d.registered, InService: d.inService,
-			})
+			info := d.cfg.info()
+			info.Registered, info.InService = d.registered, d.inService
+			infos = append(infos, info)
 		}
 		if !sess.send(ctilink.DeviceListResponse{ReqSeq: h.Sequence, Devices: infos, More: end < total, Total: total}) {
 			return

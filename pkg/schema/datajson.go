@@ -284,6 +284,7 @@ func appendData(b []byte, d *Data) ([]byte, error) {
 		b = jIntOmit(b, `,"devices":`, int64(p.Devices))
 		b = jIntOmit(b, `,"attempt":`, int64(p.Attempt))
 		b = jStrs(b, `,"reachable":`, p.Reachable)
+		b = jStrOmit(b, `,"device":`, p.Device)
 		b = append(b, '}')
 	}
 	if t := d.Terminal; t != nil {

@@ -527,6 +527,8 @@ func (r *jr) provider(p *ProviderData) bool {
 			return ok(1<<13, r.int(&p.Attempt))
 		case "reachable":
 			return ok(1<<14, r.strs(&p.Reachable))
+		case "device":
+			return ok(1<<15, r.str(&p.Device))
 		}
 		return 0, false
 	})

@@ -120,6 +120,10 @@ type ProviderData struct {
 	Attempt     int        `json:"attempt,omitempty"`
 	// Reachable lists CTIManagers known reachable (least-priority events).
 	Reachable []string `json:"reachable,omitempty"`
+	// Device names the device a DeviceRejected event skipped: the name as
+	// CTIManager sent it, Go-quoted with control and non-ASCII bytes
+	// escaped (it may hold what no subject or log line should carry raw).
+	Device string `json:"device,omitempty"`
 }
 
 // TerminalData describes a terminal (device).

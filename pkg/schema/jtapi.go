@@ -111,6 +111,7 @@ const (
 	EvPublishGap           = "PublishGap"
 	EvLeaderChanged        = "LeaderChanged"
 	EvCertificateProblem   = "CertificateProblem"
+	EvDeviceRejected       = "DeviceRejected"
 )
 
 // Events is the catalogue of every event kind the bridge can publish.
@@ -203,6 +204,7 @@ var Events = []EventSpec{
 	{EvPublishGap, 0, FamilyBridge, true, "Events dropped because the outbound buffer overflowed while NATS was unavailable."},
 	{EvLeaderChanged, 0, FamilyBridge, true, "The active bridge changed."},
 	{EvCertificateProblem, 0, FamilyProvider, true, "TLS certificate problem (duplicate use, compromised, trust failure)."},
+	{EvDeviceRejected, 0, FamilyProvider, true, "A device of the control list broke the link protocol's rules and was skipped (data.provider.device names it, detail says which rule); the other devices go into service."},
 }
 
 var eventsByName = func() map[string]EventSpec {
