@@ -145,10 +145,13 @@ func Run(ctx context.Context, o Options) error {
 	for _, n := range sim.Nodes() {
 		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, LeastPriority: n.LeastPriority})
 	}
+	// Every CTI port of the cluster is registered with its own media port.
 	ctiPorts := map[string]ctiengine.CTIPortConfig{}
-	for i := 1; i <= 4; i++ {
-		ctiPorts[fmt.Sprintf("CTIP%04d", i)] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
-			IP: "127.0.0.1", Port: 40000 + 2*i, Codecs: []string{"G711U", "G729"}, PacketMs: 20}}
+	for _, d := range cluster.Devices {
+		if d.Type == ctilink.DeviceCTIPort {
+			ctiPorts[d.Name] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
+				IP: "127.0.0.1", Port: 40000 + 2*(len(ctiPorts)+1), Codecs: []string{"G711U", "G729"}, PacketMs: 20}}
+		}
 	}
 	retry := max(2*time.Second, o.Heartbeat)
 	br, err := bridge.New(bridge.Config{

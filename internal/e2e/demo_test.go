@@ -8,10 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +26,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ctibridge/ctibridge/internal/demo"
+	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 )
 
 type storedEvent struct {
@@ -32,19 +37,76 @@ type storedEvent struct {
 	data    map[string]any
 }
 
+// bannerWriter collects the demo's output and reports the simulator's
+// control address and the bridge's ops address once the banner printed
+// them.
+type bannerWriter struct {
+	mu           sync.Mutex
+	b            bytes.Buffer
+	control, ops string
+}
+
+func (w *bannerWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	for _, line := range strings.Split(w.b.String(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[0] == "simulator" && f[1] == "control":
+			w.control = strings.TrimSuffix(strings.TrimPrefix(f[2], "http://"), "/nodes")
+		case len(f) >= 3 && f[0] == "bridge" && f[1] == "endpoints":
+			w.ops = strings.TrimSuffix(strings.TrimPrefix(f[2], "http://"), "/status")
+		}
+	}
+	return n, err
+}
+
+func (w *bannerWriter) addrs() (control, ops string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.control, w.ops
+}
+
+func (w *bannerWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
 // runDemo runs `bridge demo` in-process with a failover and returns the
-// data directory it left behind.
-func runDemo(t *testing.T) string {
+// data directory it left behind. during, if set, runs once the bridge is
+// ready, with the simulator's control address (the demo keeps running).
+func runDemo(t *testing.T, during func(control string)) string {
 	t.Helper()
 	dir := t.TempDir()
-	var out bytes.Buffer
-	err := demo.Run(context.Background(), demo.Options{
-		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0",
-		RunFor: 9 * time.Second, FailPrimaryAfter: 4 * time.Second, Heartbeat: 500 * time.Millisecond,
-		Seed: 3, Rate: 5, Cluster: "lab", Mode: "binary", Instance: "e2e-" + fmt.Sprint(time.Now().UnixNano()),
-		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: &out,
-	})
-	if err != nil {
+	out := &bannerWriter{}
+	done := make(chan error, 1)
+	go func() {
+		done <- demo.Run(context.Background(), demo.Options{
+			DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0",
+			RunFor: 9 * time.Second, FailPrimaryAfter: 4 * time.Second, Heartbeat: 500 * time.Millisecond,
+			Seed: 3, Rate: 5, Cluster: "lab", Mode: "binary", Instance: "e2e-" + fmt.Sprint(time.Now().UnixNano()),
+			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: out,
+		})
+	}()
+	if during != nil {
+		testwait.Eventually(t, 0, "the demo's bridge to be ready", func() bool {
+			_, ops := out.addrs()
+			if ops == "" {
+				return false
+			}
+			resp, err := http.Get("http://" + ops + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+		control, _ := out.addrs()
+		during(control)
+	}
+	if err := <-done; err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "events acknowledged by JetStream") {
@@ -207,7 +269,24 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for ~10 s")
 	}
-	dir := runDemo(t)
+	// Calls between the dial-plan lines of the default cluster
+	// (+4930123, \+4930, *55, #1), scripted through the simulator's
+	// control API, so the failover finds them in progress.
+	dns := ctisim.DefaultDialPlanDNs
+	dir := runDemo(t, func(control string) {
+		for _, pair := range [][2]string{{dns[0], dns[2]}, {dns[1], dns[3]}} {
+			q := url.Values{"scenario": {"basic"}, "from": {pair[0]}, "to": {pair[1]}}
+			resp, err := http.Post("http://"+control+"/calls?"+q.Encode(), "", nil)
+			if err != nil {
+				t.Errorf("placing %s → %s: %v", pair[0], pair[1], err)
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("placing %s → %s: %s", pair[0], pair[1], resp.Status)
+			}
+		}
+	})
 	events := readStore(t, dir)
 	if len(events) < 500 {
 		t.Fatalf("only %d events stored", len(events))
@@ -246,6 +325,49 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 		names = append(names, name)
 	}
 	checkFailoverOrder(t, names)
+	checkDialPlanLines(t, events, dns)
+}
+
+// checkDialPlanLines: every event of the dial-plan lines is on a subject
+// that names the exact number (escaped reversibly: + kept, \ * # as ~XX),
+// has the exact number in ce-subject (address events) and in the data,
+// and the scripted calls reached both lines of each pair.
+func checkDialPlanLines(t *testing.T, events []storedEvent, dns []string) {
+	t.Helper()
+	escaped := map[string]string{"+4930123": "+4930123", `\+4930`: "~5C+4930", "*55": "~2A55", "#1": "~231"}
+	for _, dn := range dns {
+		var addr, call []string
+		for _, e := range events {
+			if e.ce.Subject() == dn && strings.HasPrefix(e.subject, "cti.lab.address.") {
+				if want := "cti.lab.address." + escaped[dn] + "." + e.data["event"].(string); e.subject != want {
+					t.Fatalf("%s: address event on %q, want %q", dn, e.subject, want)
+				}
+				a, _ := e.data["address"].(map[string]any)
+				if a == nil || a["dn"] != dn {
+					t.Fatalf("%s: address event data %v", dn, e.data["address"])
+				}
+				addr = append(addr, e.data["event"].(string))
+				continue
+			}
+			c, _ := e.data["call"].(map[string]any)
+			if c == nil {
+				continue
+			}
+			if conn, _ := c["connection"].(map[string]any); conn != nil && conn["address"] == dn {
+				if e.ce.Subject() != c["callId"] || e.subject != "cti.lab.call."+c["callId"].(string)+"."+e.data["event"].(string) {
+					t.Fatalf("%s: call event on %q with ce-subject %q", dn, e.subject, e.ce.Subject())
+				}
+				call = append(call, e.data["event"].(string))
+			}
+		}
+		if !slices.Contains(addr, "CiscoAddrInServiceEv") || !slices.Contains(addr, "CiscoAddrOutOfServiceEv") {
+			t.Errorf("%s: address events %v, want it in and out of service with the failover", dn, addr)
+		}
+		if !slices.Contains(call, "ConnCreatedEv") || !slices.Contains(call, "CallCtlConnEstablishedEv") && !slices.Contains(call, "CallCtlConnAlertingEv") {
+			t.Errorf("%s: call events %v, want the scripted call's connection", dn, call)
+		}
+		t.Logf("%s: %d address and %d call events", dn, len(addr), len(call))
+	}
 }
 
 // checkFailoverOrder asserts PRODUCT.md §3.3 rule 3 on the stream order.
@@ -292,12 +414,17 @@ func checkFailoverOrder(t *testing.T, names []string) {
 	if obsEnded > 0 && lastObs > firstAddrOOS {
 		t.Errorf("CallObservationEndedEv after the out-of-service wave began")
 	}
-	// The default cluster: 56 devices, 66 lines, all observed.
-	if addrOOS != 66 || termOOS != 56 {
-		t.Errorf("out-of-service wave: %d addresses, %d terminals; want 66 and 56", addrOOS, termOOS)
+	// The default cluster, every device and line observed.
+	devs, lines := 0, 0
+	for _, d := range ctisim.DefaultCluster().Devices {
+		devs++
+		lines += len(d.Lines)
 	}
-	if addrIS != 66 || termIS != 56 {
-		t.Errorf("in-service wave: %d addresses, %d terminals; want 66 and 56", addrIS, termIS)
+	if addrOOS != lines || termOOS != devs {
+		t.Errorf("out-of-service wave: %d addresses, %d terminals; want %d and %d", addrOOS, termOOS, lines, devs)
+	}
+	if addrIS != lines || termIS != devs {
+		t.Errorf("in-service wave: %d addresses, %d terminals; want %d and %d", addrIS, termIS, lines, devs)
 	}
 	for i := lost; i < provOOS; i++ {
 		switch names[i] {

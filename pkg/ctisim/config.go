@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/dialplan"
 )
 
 // ClusterConfig describes a simulated CUCM cluster: its CTIManager nodes
@@ -134,14 +135,28 @@ const (
 	DefaultTLSPort = 2749
 )
 
-// DefaultCluster returns the built-in "lab" cluster: CallManagers cm1 and
-// cm2; CTIManagers ctim-a (primary, 2748/2749), ctim-b (backup,
-// 2758/2759) and ctim-c (least priority, 2768/2769); 50 phones
-// SEP001122330001… with lines 1001–1050 (every fifth phone also has line
-// 2001…, its number +1000), alternating cm1/cm2; CTI ports CTIP0001–0004
-// (lines 7001–7004) and route points RP0001/RP0002 (lines 5000/5001); the
-// pattern prefix "9" with calling mask "80055XXXX"; and the application
-// user ctibridge/secret controlling every device.
+// Sizes of the default cluster (DefaultCluster).
+const (
+	DefaultPhones     = 300
+	DefaultCTIPorts   = 16
+	DefaultDialPlanDN = 4 // phones whose line shows the dial plan: +E.164, \+, *, #
+)
+
+// DefaultDialPlanDNs are the directory numbers of the default cluster's
+// dial-plan phones SEP001122440001…0004: a +E.164 number written plainly, one
+// written with CUCM's escape, and two feature-style numbers.
+var DefaultDialPlanDNs = []string{"+4930123", `\+4930`, "*55", "#1"}
+
+// DefaultCluster returns the built-in "lab" cluster, sized like a small
+// contact-centre site: CallManagers cm1 and cm2; CTIManagers ctim-a
+// (primary, 2748/2749), ctim-b (backup, 2758/2759) and ctim-c (least
+// priority, 2768/2769); 300 phones SEP001122330001… with lines 1001–1300
+// (every fifth phone also has line 2000+i), plus 4 phones whose lines show
+// the dial plan (DefaultDialPlanDNs); 16 CTI ports CTIP0001–0016 (lines
+// 7001–7016) and route points RP0001/RP0002 (lines 5000/5001); devices
+// alternate between cm1 and cm2; the pattern prefix "9" with calling mask
+// "80055XXXX"; and the application user ctibridge/secret controlling every
+// device. docs/simulator.md lists it.
 func DefaultCluster() ClusterConfig {
 	cms := []string{"cm1", "cm2"}
 	c := ClusterConfig{
@@ -155,7 +170,7 @@ func DefaultCluster() ClusterConfig {
 		Patterns: []PatternConfig{{Prefix: "9", CallingMask: "80055XXXX"}},
 		Users:    []UserConfig{{Login: "ctibridge", Password: "secret", ControlAll: true}},
 	}
-	for i := 1; i <= 50; i++ {
+	for i := 1; i <= DefaultPhones; i++ {
 		d := DeviceConfig{
 			Name:        fmt.Sprintf("SEP00112233%04X", i),
 			Type:        ctilink.DevicePhone,
@@ -168,7 +183,13 @@ func DefaultCluster() ClusterConfig {
 		}
 		c.Devices = append(c.Devices, d)
 	}
-	for i := 1; i <= 4; i++ {
+	for i, dn := range DefaultDialPlanDNs {
+		c.Devices = append(c.Devices, DeviceConfig{
+			Name: fmt.Sprintf("SEP00112244%04X", i+1), Type: ctilink.DevicePhone, Model: "Cisco 8865",
+			CallManager: cms[i%2], Lines: []string{dn},
+		})
+	}
+	for i := 1; i <= DefaultCTIPorts; i++ {
 		c.Devices = append(c.Devices, DeviceConfig{
 			Name: fmt.Sprintf("CTIP%04d", i), Type: ctilink.DeviceCTIPort, Model: "CTI Port",
 			CallManager: cms[(i-1)%2], Lines: []string{fmt.Sprintf("%d", 7000+i)},
@@ -378,14 +399,18 @@ func (c ClusterConfig) Validate() error {
 			add("%s (%s) has no lines; give it at least one directory number", f, d.Name)
 		}
 		for j, dn := range d.Lines {
-			if dn == "" || strings.Trim(dn, "0123456789") != "" {
-				add("%s (%s).lines[%d] %q is not a directory number; use digits only", f, d.Name, j, dn)
+			if err := dialplan.CheckDN(dn); err != nil {
+				add("%s (%s).lines[%d]: %v", f, d.Name, j, err)
 				continue
 			}
-			if other, dup := dns[dn]; dup {
-				add("%s (%s).lines[%d] %s is already the line of %s; directory numbers must be unique", f, d.Name, j, dn, other)
+			// Unique by the number that reaches them: \+4930 and
+			// +4930 are both dialled +4930.
+			key := dialplan.Dialled(dn)
+			if other, dup := dns[key]; dup {
+				add("%s (%s).lines[%d] %s is already the line of %s (both are reached by dialling %s); directory numbers must be unique",
+					f, d.Name, j, dn, other, key)
 			}
-			dns[dn] = d.Name
+			dns[key] = d.Name
 		}
 	}
 	if len(c.Devices) == 0 {

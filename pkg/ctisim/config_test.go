@@ -26,10 +26,10 @@ func TestDefaultCluster(t *testing.T) {
 		perCM[d.CallManager]++
 		lines += len(d.Lines)
 	}
-	if count[ctilink.DevicePhone] != 50 || count[ctilink.DeviceCTIPort] != 4 || count[ctilink.DeviceRoutePoint] != 2 {
+	if count[ctilink.DevicePhone] != 304 || count[ctilink.DeviceCTIPort] != 16 || count[ctilink.DeviceRoutePoint] != 2 {
 		t.Fatalf("device counts %v", count)
 	}
-	if perCM["cm1"] != 28 || perCM["cm2"] != 28 || lines != 66 {
+	if perCM["cm1"] != 161 || perCM["cm2"] != 161 || lines != 382 {
 		t.Fatalf("per CallManager %v, %d lines", perCM, lines)
 	}
 	if c.CTIManagers[0].Port != 2748 || c.CTIManagers[2].TLSPort != 2769 || !c.CTIManagers[2].LeastPriority {
@@ -114,8 +114,8 @@ func TestClusterValidateReportsEveryProblem(t *testing.T) {
 		`ctiManagers[1].name "a" is used twice`, "ctiManagers[1].port 2748 is already used",
 		`ctiManagers[2].name "b/c"`, "ctiManagers[2].port 70000 out of range",
 		"2 CTIManagers are marked leastPriority", `type "fax" unknown`, `callManager "cm9" is not in callManagers`,
-		`lines[0] "12a" is not a directory number`, `devices[1].name "P1" is used twice`, "(P1) has no lines",
-		"1000 is already the line of P2", "users[0].login is empty", `controlList[0] "P9" is not a configured device`,
+		`lines[0]: dialplan: not a directory number: "12a" holds 'a'`, `devices[1].name "P1" is used twice`, "(P1) has no lines",
+		"1000 is already the line of P2 (both are reached by dialling 1000)", "users[0].login is empty", `controlList[0] "P9" is not a configured device`,
 		`patterns[0].prefix "x"`, `patterns[0].callingMask "12Y"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
