@@ -250,6 +250,11 @@ type SnapshotCompleted struct {
 type Party struct {
 	DN     string `json:"dn,omitempty"`
 	Device string `json:"device,omitempty"`
+	// External marks a party outside the cluster, reached through a
+	// trunk or gateway (Device then names the trunk). Added in protocol
+	// version 1 without a version change: receivers that do not know it
+	// ignore it (docs/protocol.md §4.1, §7.3).
+	External bool `json:"external,omitempty"`
 }
 
 // CallStateEvent reports a line's new state within a call.

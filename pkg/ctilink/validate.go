@@ -47,6 +47,13 @@ func checkName(field, v string, required bool) error {
 	return nil
 }
 
+// ValidateName checks a required name against the rule every name field
+// of the protocol follows (§4.2 of docs/protocol.md): non-empty, at most
+// MaxNameLen bytes of UTF-8, no control character or DEL. Configurations
+// that produce names (a simulator's trunk, say) use it so as never to send
+// what a receiver must refuse.
+func ValidateName(field, v string) error { return checkName(field, v, true) }
+
 func checkParty(field string, p Party) error {
 	// Build the field names only when they are needed: the concatenations
 	// would otherwise allocate for every party of every valid event.

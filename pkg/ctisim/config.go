@@ -36,6 +36,9 @@ type ClusterConfig struct {
 	// Patterns are calling-party transformation patterns used by the
 	// "transform" traffic scenario.
 	Patterns []PatternConfig `yaml:"patterns"`
+	// Trunks reach numbers outside the cluster (the "outbound" and
+	// "inbound" traffic scenarios).
+	Trunks []TrunkConfig `yaml:"trunks,omitempty"`
 	// CertRetryCount is how many duplicate-certificate clashes a client
 	// certificate survives: clashes 1..N-1 close both sessions with
 	// DUPLICATECERTUSED, clash N closes both with CERTCOMPROMISED and the
@@ -129,6 +132,22 @@ type PatternConfig struct {
 	CallingMask string `yaml:"callingMask"`
 }
 
+// TrunkConfig is a SIP trunk or gateway to the outside world. It is not a
+// device of the control list (CTI does not control trunks); parties
+// reached through it are marked external on the wire, with the trunk's
+// name as their device.
+type TrunkConfig struct {
+	Name        string `yaml:"name"`
+	CallManager string `yaml:"callManager"`
+	// Prefixes are the dialled-number prefixes the trunk carries (route
+	// patterns such as "0" or "+"); a number of the cluster never leaves
+	// it. The longest matching prefix wins (dialplan.Route).
+	Prefixes []string `yaml:"prefixes"`
+	// Numbers are outside numbers the traffic generator calls and is
+	// called from; each must route through this trunk.
+	Numbers []string `yaml:"numbers,omitempty"`
+}
+
 // Default ports of the first CTIManager; later nodes add 10 each.
 const (
 	DefaultPort    = 2748
@@ -141,6 +160,23 @@ const (
 	DefaultCTIPorts   = 16
 	DefaultDialPlanDN = 4 // phones whose line shows the dial plan: +E.164, \+, *, #
 )
+
+// DefaultTrunk is the default cluster's SIP trunk to the PSTN.
+const DefaultTrunk = "SIP-PSTN"
+
+// defaultOutsideNumbers are the outside numbers of the default trunk:
+// twelve Munich numbers in +E.164 and four national ones with the
+// trunk-access 0.
+func defaultOutsideNumbers() []string {
+	var out []string
+	for i := 0; i < 12; i++ {
+		out = append(out, fmt.Sprintf("+4989555%04d", 100+i))
+	}
+	for i := 0; i < 4; i++ {
+		out = append(out, fmt.Sprintf("0301234%04d", 500+i))
+	}
+	return out
+}
 
 // DefaultDialPlanDNs are the directory numbers of the default cluster's
 // dial-plan phones SEP001122440001…0004: a +E.164 number written plainly, one
@@ -156,7 +192,9 @@ var DefaultDialPlanDNs = []string{"+4930123", `\+4930`, "*55", "#1"}
 // 7001–7016) and route points RP0001/RP0002 (lines 5000/5001); devices
 // alternate between cm1 and cm2; the pattern prefix "9" with calling mask
 // "80055XXXX"; and the application user ctibridge/secret controlling every
-// device. docs/simulator.md lists it.
+// device; and the SIP trunk SIP-PSTN (cm1) carrying numbers that start
+// with 0 or + (the cluster's own +E.164 numbers stay inside), with 16
+// outside numbers for the traffic generator. docs/simulator.md lists it.
 func DefaultCluster() ClusterConfig {
 	cms := []string{"cm1", "cm2"}
 	c := ClusterConfig{
@@ -169,6 +207,8 @@ func DefaultCluster() ClusterConfig {
 		},
 		Patterns: []PatternConfig{{Prefix: "9", CallingMask: "80055XXXX"}},
 		Users:    []UserConfig{{Login: "ctibridge", Password: "secret", ControlAll: true}},
+		Trunks: []TrunkConfig{{Name: DefaultTrunk, CallManager: "cm1", Prefixes: []string{"0", "+"},
+			Numbers: defaultOutsideNumbers()}},
 	}
 	for i := 1; i <= DefaultPhones; i++ {
 		d := DeviceConfig{
@@ -430,6 +470,7 @@ func (c ClusterConfig) Validate() error {
 	if len(c.Users) == 0 {
 		add("users is empty; configure at least one application user")
 	}
+	c.validateTrunks(add, cms, devices, dns)
 	for i, p := range c.Patterns {
 		f := fmt.Sprintf("patterns[%d]", i)
 		if p.Prefix == "" || strings.Trim(p.Prefix, "0123456789*#") != "" {
@@ -440,6 +481,55 @@ func (c ClusterConfig) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTrunks checks the trunks against the devices and directory
+// numbers (keyed by the number dialled) already checked.
+func (c ClusterConfig) validateTrunks(add func(string, ...any), cms, devices map[string]bool, dns map[string]string) {
+	names := map[string]bool{}
+	var routes []dialplan.Trunk
+	for _, t := range c.Trunks {
+		routes = append(routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
+	}
+	internal := func(n string) bool { _, ok := dns[n]; return ok }
+	for i, t := range c.Trunks {
+		f := fmt.Sprintf("trunks[%d]", i)
+		switch {
+		case t.Name == "":
+			add("%s.name is empty; name every trunk", f)
+		case names[t.Name] || devices[t.Name]:
+			add("%s.name %q is already a trunk or device name; names must be unique", f, t.Name)
+		}
+		names[t.Name] = true
+		if err := ctilink.ValidateName("name", t.Name); err != nil && t.Name != "" {
+			// It travels as the device of external parties.
+			add("%s %s breaks the link protocol's name rule (docs/protocol.md §4.2): %v", f, ctilink.QuoteName(t.Name), err)
+		}
+		if !cms[t.CallManager] {
+			add("%s (%s).callManager %q is not in callManagers %v", f, t.Name, t.CallManager, c.CallManagers)
+		}
+		if len(t.Prefixes) == 0 {
+			add("%s (%s) has no prefixes; list the dialled-number prefixes it carries, e.g. [\"0\", \"+\"]", f, t.Name)
+		}
+		for j, p := range t.Prefixes {
+			if err := dialplan.CheckPrefix(p); err != nil {
+				add("%s (%s).prefixes[%d]: %v", f, t.Name, j, err)
+			}
+		}
+		for j, n := range t.Numbers {
+			if err := dialplan.CheckDN(n); err != nil || strings.HasPrefix(n, `\`) {
+				add("%s (%s).numbers[%d] %q is not a dialled number: use 0-9 * # with an optional leading +", f, t.Name, j, n)
+				continue
+			}
+			if other, in := dns[n]; in {
+				add("%s (%s).numbers[%d] %s is a line of %s, inside the cluster", f, t.Name, j, n, other)
+				continue
+			}
+			if r, ok := dialplan.Route(routes, n, internal); !ok || r.Name != t.Name {
+				add("%s (%s).numbers[%d] %s is not routed through this trunk (route: %q); match it with one of its prefixes", f, t.Name, j, n, r.Name)
+			}
+		}
+	}
 }
 
 func (n NodeConfig) host() string {

@@ -587,6 +587,8 @@ func (r *jr) party(dst **Party) bool {
 			return ok(1<<0, r.str(&p.Address))
 		case "terminal":
 			return ok(1<<1, r.str(&p.Terminal))
+		case "external":
+			return ok(1<<2, r.bool(&p.External))
 		}
 		return 0, false
 	})

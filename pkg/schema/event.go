@@ -153,6 +153,9 @@ type AddressData struct {
 type Party struct {
 	Address  string `json:"address,omitempty"`
 	Terminal string `json:"terminal,omitempty"`
+	// External marks a party outside the cluster, reached through a trunk
+	// (Terminal then names the trunk).
+	External bool `json:"external,omitempty"`
 }
 
 // CallData describes a call and, for connection-level events, the

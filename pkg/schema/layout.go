@@ -14,7 +14,7 @@ import (
 // type it contains, the fingerprint changes: Encode then falls back to
 // encoding/json (correct, slower) and TestDataLayout fails with the new
 // value, asking for appendData to be updated.
-const dataLayout = "0a05550df965e161"
+const dataLayout = "5bfb56ee6616beb0"
 
 // fastData reports whether appendData matches the current Data types.
 var fastData = dataFingerprint() == dataLayout

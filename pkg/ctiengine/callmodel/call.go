@@ -202,7 +202,7 @@ func (c *call) partyPtrs() *[nParties]*schema.Party {
 		var pp [nParties]*schema.Party
 		for i, p := range c.parties {
 			if p.DN != "" {
-				pp[i] = &schema.Party{Address: p.DN, Terminal: p.Device}
+				pp[i] = &schema.Party{Address: p.DN, Terminal: p.Device, External: p.External}
 			}
 		}
 		c.pp = &pp

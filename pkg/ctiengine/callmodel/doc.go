@@ -87,12 +87,15 @@
 //	DISCONNECTED, IDLE      DISCONNECTED          DROPPED        (see teardown)
 //	UNKNOWN                 UNKNOWN               UNKNOWN        -
 //
-// (1) when the far party is a controlled line: its own events follow, so
-// the originating connection is established as soon as the call is
-// routed (jtapi-facts §12: CallCtlConnEstablishedEv(A) precedes
-// ConnCreatedEv(B)) and RINGBACK adds nothing. (2) when it is not: the
-// call "left" the observed domain, JTAPI's network states apply, and the
-// model synthesizes the far party. With both lines controlled this gives
+// (1) when the far party is inside the cluster, observed or not: the
+// originating connection is established as soon as the call is routed
+// (jtapi-facts §12: CallCtlConnEstablishedEv(A) precedes ConnCreatedEv(B);
+// JTAPI guide 15 p.1024 shows DIALING → ESTABLISHED for an in-cluster
+// call) and RINGBACK adds nothing. (2) when it is outside the cluster (the
+// wire marks the party External, reached through a trunk): the call left
+// the switch's domain and JTAPI's network states apply (network.go). In
+// both cases a far party whose events do not reach this session is
+// synthesized (last column). With both lines controlled this gives
 // exactly the jtapi-facts §12 "Basic call A→B" order: DIALTONE →
 // CallActiveEv, ConnCreatedEv, ConnConnectedEv, CallCtlConnInitiatedEv,
 // TermConnCreatedEv, TermConnActiveEv, CallCtlTermConnTalkingEv; DIALING →
@@ -117,7 +120,8 @@
 // line as in the table's last column: an originating observer sees the
 // callee INPROGRESS/OFFERED at PROCEEDING, ALERTING at RINGBACK and
 // CONNECTED/ESTABLISHED at CONNECTED, while its own connection goes
-// NETWORK_REACHED, NETWORK_ALERTING, ESTABLISHED; a terminating observer
+// ESTABLISHED at PROCEEDING (NETWORK_REACHED, NETWORK_ALERTING, then
+// ESTABLISHED when the callee is outside the cluster); a terminating observer
 // sees the caller CONNECTED/ESTABLISHED before its own connection is
 // created. The far party's events come first when they cause the line's
 // own change (callee ringing or answering) or when the line receives the
@@ -316,8 +320,10 @@
 //
 //   - The wire-state mapping above (jtapi-facts §13 marks it unconfirmed).
 //   - Synthesized far parties go OFFERED → ALERTING → ESTABLISHED (or
-//     straight to ESTABLISHED for a caller), like an observed party, while
-//     the originating line shows the NETWORK_* states.
+//     straight to ESTABLISHED for a caller), like an observed party; the
+//     originating line shows the NETWORK_* states only when the far party
+//     is outside the cluster (the guide gives no trunk sequence; JTAPI 1.4
+//     defines the network states for a call that left the switch).
 //   - CallObservationEndedEv follows CallInvalidEv when a call ends
 //     normally, as in the §12 teardown; EndObservation's
 //     CallObservationEndedEv (CTIManager loss) carries no meta code.

@@ -88,41 +88,30 @@ func farDN(ev *ctilink.CallStateEvent, origin bool) string {
 	return ev.Calling.DN
 }
 
-// farControlled reports whether the far party's own line events reach
-// this session (so the model waits for them instead of synthesizing it).
-func (m *Model) farControlled(c *call, far string) bool {
-	if far == "" {
-		return false
-	}
-	if m.controlled(far) {
-		return true
-	}
-	f := c.find(far)
-	return f != nil && f.isLine()
-}
-
 // lineTargets maps a wire state to the CallControlConnection and
 // CallControlTerminalConnection states of the line's own connection and
 // the state its far party moves to when that party is synthesized. A tc of
 // 0 means the state creates no TerminalConnection; a farCC of 0 means the
 // far party is not (yet) known. BUSY, DISCONNECTED and IDLE are handled
-// apart (busy treatment, teardown). The table is in doc.go.
-func lineTargets(s ctilink.CallState, farControlled bool) (cc, tc, farCC uint8) {
+// apart (busy treatment, teardown). farExternal selects JTAPI's network
+// states for a far end outside the cluster (network.go). The table is in
+// doc.go.
+func lineTargets(s ctilink.CallState, farExternal bool) (cc, tc, farCC uint8) {
 	switch s {
 	case ctilink.CallStateDialTone:
 		return schema.CCConnInitiated, schema.CCTermConnTalking, 0
 	case ctilink.CallStateDialing:
 		return schema.CCConnDialing, schema.CCTermConnTalking, 0
 	case ctilink.CallStateProceeding, ctilink.CallStateProgressing:
-		if farControlled {
-			return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnOffered
+		if farExternal {
+			return schema.CCConnNetworkReached, schema.CCTermConnTalking, schema.CCConnOffered
 		}
-		return schema.CCConnNetworkReached, schema.CCTermConnTalking, schema.CCConnOffered
+		return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnOffered
 	case ctilink.CallStateRingback:
-		if farControlled {
-			return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnAlerting
+		if farExternal {
+			return schema.CCConnNetworkAlerting, schema.CCTermConnTalking, schema.CCConnAlerting
 		}
-		return schema.CCConnNetworkAlerting, schema.CCTermConnTalking, schema.CCConnAlerting
+		return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnAlerting
 	case ctilink.CallStateOffering:
 		return schema.CCConnOffered, 0, schema.CCConnEstablished
 	case ctilink.CallStateQueued, ctilink.CallStateWaiting:
@@ -215,7 +204,7 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 		return
 	}
 
-	cc, tc, farCC := lineTargets(ev.State, m.farControlled(c, far))
+	cc, tc, farCC := lineTargets(ev.State, farExternal(ev, origin))
 	// The far party's change is reported first when it causes the line's
 	// own change (the callee answered, the callee is ringing) or when the
 	// line receives the call (the caller was there first).

@@ -33,6 +33,8 @@ func simDirectory() traffic.Directory {
 		d.CTIPorts = append(d.CTIPorts, traffic.Line{Device: fmt.Sprintf("CTIP%d", i), DN: fmt.Sprint(3000 + i), CallManager: "cm1"})
 	}
 	d.RoutePoints = []traffic.Line{{Device: "RP1", DN: "2000", CallManager: "cm1"}, {Device: "RP2", DN: "2001", CallManager: "cm2"}}
+	d.Trunks = []traffic.Trunk{{Name: "SIP-PSTN", CallManager: "cm1", Prefixes: []string{"0", "+"},
+		Numbers: []string{"+4989555000", "+4989555001", "0301234567"}}}
 	return d
 }
 
@@ -212,7 +214,7 @@ func TestSimulatorFailover(t *testing.T) {
 
 	before := s.m.Stats().Tracked
 	s.check(t, s.m.EndObservation(now))
-	now = drive(t, tm, now, 20*time.Second, func(ctilink.Message) {}) // the gap: nothing received
+	now = drive(t, tm, now, 10*time.Second, func(ctilink.Message) {}) // the gap: nothing received
 
 	var devices []string
 	for _, l := range slices.Concat(dir.Phones, dir.CTIPorts) { // no snapshot for route points

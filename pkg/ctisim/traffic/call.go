@@ -52,9 +52,11 @@ type flow struct {
 	la, lb, lc   *leg // legs of a, b (primary call) and c
 	lb2          *leg // b's leg in the consult call
 
-	masked  string // transform: presented calling number
-	session uint32 // routepoint: active route session id
-	lr      *leg   // routepoint: the route point's leg
+	ext     ctilink.Party // outbound, inbound: the party outside the cluster
+	trunk   int           // outbound, inbound: the trunk that reaches it
+	masked  string        // transform: presented calling number
+	session uint32        // routepoint: active route session id
+	lr      *leg          // routepoint: the route point's leg
 	media   ctilink.MediaParams
 }
 
@@ -78,7 +80,13 @@ func (m *Model) reachable(f *flow, li int) bool {
 
 // newCall creates a call originated by line origin.
 func (m *Model) newCall(f *flow, origin int) *call {
-	c := &call{gid: next(&m.lastGID), cm: m.lines[origin].CallManager, f: f}
+	return m.newCallCM(f, m.lines[origin].CallManager)
+}
+
+// newCallCM creates a call set up by CallManager cm (the trunk's for a
+// call from outside).
+func (m *Model) newCallCM(f *flow, cm string) *call {
+	c := &call{gid: next(&m.lastGID), cm: cm, f: f}
 	m.calls[c.gid] = c
 	f.live++
 	return c

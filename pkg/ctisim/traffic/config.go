@@ -25,12 +25,18 @@ const (
 	RoutePoint      Scenario = "routepoint"
 	CTIPort         Scenario = "ctiport"
 	Transform       Scenario = "transform"
+	// Outbound and Inbound cross a trunk: a phone calls a number outside
+	// the cluster, or an outside number calls a phone (external.go).
+	Outbound Scenario = "outbound"
+	Inbound  Scenario = "inbound"
 )
 
 // Scenarios lists every scenario in the fixed order the generator uses to
 // turn Mix weights into a choice (a map has no stable order, a slice does).
+// New scenarios are appended, so that a Mix naming only older ones draws
+// as before.
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
-	Conference, RoutePoint, CTIPort, Transform}
+	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {
@@ -62,12 +68,22 @@ type Pattern struct {
 	Prefix, CallingMask string
 }
 
+// Trunk is a way out of the cluster (a SIP trunk or gateway): the numbers
+// it routes (Prefixes, see dialplan.Route) and the outside numbers the
+// generator calls and is called from (Numbers).
+type Trunk struct {
+	Name, CallManager string
+	Prefixes          []string
+	Numbers           []string
+}
+
 // Directory is the part of the cluster configuration the model needs.
 type Directory struct {
 	Phones      []Line // phone lines (a device with 2 lines appears twice)
 	CTIPorts    []Line
 	RoutePoints []Line
 	Patterns    []Pattern
+	Trunks      []Trunk
 }
 
 // Hooks lets the model ask the server about registrations (answers must be
@@ -209,6 +225,14 @@ func (d Directory) Validate() error {
 	for i, p := range d.Patterns {
 		if p.CallingMask == "" {
 			errs = append(errs, fmt.Errorf("traffic: Directory.Patterns[%d]: CallingMask is required", i))
+		}
+	}
+	for i, t := range d.Trunks {
+		if t.Name == "" || len(t.Prefixes) == 0 {
+			errs = append(errs, fmt.Errorf("traffic: Directory.Trunks[%d]: Name and Prefixes are required", i))
+		}
+		if _, ok := kinds[t.Name]; ok {
+			errs = append(errs, fmt.Errorf("traffic: Directory.Trunks[%d]: %q is also a device", i, t.Name))
 		}
 	}
 	return errors.Join(errs...)

@@ -41,10 +41,15 @@ func (m *Model) arrive() {
 		f.b = m.rps[m.rng.IntN(len(m.rps))]
 	case CTIPort:
 		f.b = m.pick(m.ports.idle)
+	case Outbound, Inbound:
+		if !m.trunkCallSetup(f) {
+			m.stats.Skipped++
+			return
+		}
 	default:
 		f.b = m.pick(m.phones.idle, f.a)
 	}
-	if f.b < 0 {
+	if f.b < 0 && f.sc != Outbound {
 		m.stats.Skipped++
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ func bigDir(phones, ports, rps int) Directory {
 	for i := range rps {
 		d.RoutePoints = append(d.RoutePoints, Line{Device: fmt.Sprintf("RP%d", i), DN: fmt.Sprint(2000 + i), CallManager: "cm2"})
 	}
+	d.Trunks = []Trunk{{Name: "PSTN", CallManager: "cm1", Prefixes: []string{"0", "+"},
+		Numbers: []string{"+4989555000", "+4989555001", "0301234567"}}}
 	return d
 }
 
@@ -308,8 +311,17 @@ func TestConfigValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Scenario{Basic, NoAnswer, Busy, Hold, Transform}, m.mix); diff != "" {
+	if diff := cmp.Diff([]Scenario{Basic, NoAnswer, Busy, Hold, Transform, Outbound, Inbound}, m.mix); diff != "" {
 		t.Errorf("default mix for 2 phones (-want +got):\n%s", diff)
+	}
+	dir := bigDir(2, 0, 0)
+	dir.Trunks = nil
+	if m, err = New(Config{Start: t0}, dir, newHooks()); err != nil || slices.Contains(m.mix, Outbound) || slices.Contains(m.mix, Inbound) {
+		t.Errorf("without a trunk the default mix is %v (%v)", m.mix, err)
+	}
+	if _, err := New(Config{Start: t0, Mix: map[Scenario]int{Inbound: 1}}, dir, newHooks()); err == nil ||
+		!strings.Contains(err.Error(), "Config.Mix[inbound] = 1 but the directory has no trunk with outside numbers") {
+		t.Errorf("inbound without a trunk: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/dialplan"
 )
 
 type lineKind uint8
@@ -44,6 +45,9 @@ func (m *Model) addLines(kind lineKind, lines []Line, p *pool) {
 		m.lines = append(m.lines, ln)
 		if _, dup := m.byDN[l.DN]; !dup {
 			m.byDN[l.DN] = idx
+		}
+		if _, dup := m.byDialled[dialplan.Dialled(l.DN)]; !dup {
+			m.byDialled[dialplan.Dialled(l.DN)] = idx
 		}
 		m.byDevice[l.Device] = append(m.byDevice[l.Device], idx)
 		if p != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/dialplan"
 )
 
 // Errors returned by the model. They are wrapped with detail; test them
@@ -59,6 +60,13 @@ type Model struct {
 	ports    pool
 	rps      []int
 	patterns []Pattern
+	// byDialled maps the number that reaches each line (dialplan.Dialled)
+	// to it; trunks, their routes and the trunks with outside numbers
+	// serve the outbound and inbound scenarios (external.go).
+	byDialled map[string]int
+	trunks    []Trunk
+	routes    []dialplan.Trunk
+	extTrunks []int
 
 	calls    map[uint32]*call
 	sessions map[uint32]*flow
@@ -85,20 +93,28 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 	cfg = cfg.withDefaults()
 	seed := uint64(cfg.Seed)
 	m := &Model{
-		cfg:      cfg,
-		hooks:    hooks,
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		start:    cfg.Start,
-		byDN:     map[string]int{},
-		byDevice: map[string][]int{},
-		patterns: append([]Pattern(nil), dir.Patterns...),
-		calls:    map[uint32]*call{},
-		sessions: map[uint32]*flow{},
-		stats:    Stats{Started: map[Scenario]uint64{}},
+		cfg:       cfg,
+		hooks:     hooks,
+		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		start:     cfg.Start,
+		byDN:      map[string]int{},
+		byDevice:  map[string][]int{},
+		patterns:  append([]Pattern(nil), dir.Patterns...),
+		trunks:    append([]Trunk(nil), dir.Trunks...),
+		byDialled: map[string]int{},
+		calls:     map[uint32]*call{},
+		sessions:  map[uint32]*flow{},
+		stats:     Stats{Started: map[Scenario]uint64{}},
 	}
 	m.addLines(kindPhone, dir.Phones, &m.phones)
 	m.addLines(kindCTIPort, dir.CTIPorts, &m.ports)
 	m.addLines(kindRoutePoint, dir.RoutePoints, nil)
+	for i, t := range m.trunks {
+		m.routes = append(m.routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
+		if len(t.Numbers) > 0 {
+			m.extTrunks = append(m.extTrunks, i)
+		}
+	}
 	if err := m.buildMix(cfg.Mix); err != nil {
 		return nil, err
 	}
@@ -143,7 +159,7 @@ func (m *Model) infeasible(s Scenario) string {
 	switch s {
 	case BlindTransfer, ConsultTransfer, Conference:
 		need = 3
-	case RoutePoint, CTIPort:
+	case RoutePoint, CTIPort, Outbound, Inbound:
 		need = 1
 	}
 	if len(devices) < need {
@@ -156,6 +172,8 @@ func (m *Model) infeasible(s Scenario) string {
 		return "the directory has no CTI ports"
 	case s == Transform && len(m.patterns) == 0:
 		return "the directory has no patterns"
+	case (s == Outbound || s == Inbound) && len(m.extTrunks) == 0:
+		return "the directory has no trunk with outside numbers"
 	}
 	return ""
 }

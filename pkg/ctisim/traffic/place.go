@@ -30,6 +30,9 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		return 0, fmt.Errorf("%w: %q", ErrUnknownScenario, s)
 	}
 	m.run(m.offset(now))
+	if s == Inbound {
+		return m.placeInbound(from, to)
+	}
 	a, err := m.lineOf(from, "from", kindPhone)
 	if err != nil {
 		return 0, err
@@ -46,6 +49,10 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		}
 	case CTIPort:
 		if f.b, err = m.placeCTIPort(to); err != nil {
+			return 0, err
+		}
+	case Outbound:
+		if f.trunk, f.ext, err = m.outside("to", to); err != nil {
 			return 0, err
 		}
 	default:

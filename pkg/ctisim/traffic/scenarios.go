@@ -15,6 +15,10 @@ func (m *Model) begin(f *flow) uint32 {
 		m.startRoute(f)
 	case CTIPort:
 		m.startCTIPort(f)
+	case Outbound:
+		m.startOutbound(f)
+	case Inbound:
+		m.startInbound(f)
 	default:
 		m.startTwoParty(f)
 	}

@@ -1,0 +1,165 @@
+package callmodel
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
+)
+
+// The dial-plan scenarios are played by the simulator's own call model
+// (pkg/ctisim/traffic, scripted with Place and fixed durations) and fed to
+// a call model observing the named lines: one test per scenario, each
+// citing the page of Cisco's JTAPI guide 15 its sequence follows, so that
+// it can move to a script file unchanged.
+
+// dialPlanDir is simDirectory with dial-plan numbers on the first phones.
+func dialPlanDir() traffic.Directory {
+	d := simDirectory()
+	d.Phones[0].DN, d.Phones[1].DN = "+4930123", `\+4930`
+	d.Phones[2].DN, d.Phones[3].DN = "*55", "#1"
+	return d
+}
+
+var scenarioStart = time.Unix(1_700_000_000, 0).UTC()
+
+// playScripted places one call and returns the JTAPI events a session
+// controlling the lines dns sees, formatted, after checking the
+// invariants. The call runs to its end.
+func playScripted(t *testing.T, dir traffic.Directory, sc traffic.Scenario, from, to, third string, dns ...string) []string {
+	t.Helper()
+	tm, err := traffic.New(traffic.Config{Seed: 1, Start: scenarioStart, DialTime: time.Second, RingTime: 2 * time.Second,
+		TalkTime: 5 * time.Second, HoldTime: 3 * time.Second, NoAnswerTime: 4 * time.Second, BusyTime: time.Second,
+		RouteSelectTimeout: 5 * time.Second}, dir, simHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSession("dialplan", dir, func(_ int, l traffic.Line) bool { return slices.Contains(dns, l.DN) })
+	if _, err := tm.Place(sc, from, to, third, scenarioStart); err != nil {
+		t.Fatalf("Place: %v", err)
+	}
+	var outs []Out
+	drive(t, tm, scenarioStart, 5*time.Minute, func(msg ctilink.Message) {
+		if s.receives(msg) {
+			o := s.m.Apply(msg)
+			s.check(t, o)
+			outs = append(outs, o...)
+		}
+	})
+	if tm.ActiveCalls() != 0 || s.m.Stats().Tracked != 0 {
+		t.Fatalf("calls left: simulator %d, model %+v", tm.ActiveCalls(), s.m.Stats())
+	}
+	return formatAll(outs)
+}
+
+// An outbound call through the trunk, observed on the caller: the far end
+// is outside the cluster, so the originating connection goes
+// NETWORK_REACHED at PROCEEDING and NETWORK_ALERTING at RINGBACK before
+// ESTABLISHED, and the far party is synthesized OFFERED, ALERTING,
+// ESTABLISHED (JTAPI 1.4 CallControlConnection network states; the
+// guide's in-cluster call, JTAPI guide 15 p.1024, goes DIALING →
+// ESTABLISHED instead, see TestDialPlan_InternalUnobservedFarEndIsNoNetwork).
+// The caller's number is +E.164 with CUCM's escape and stays exact.
+func TestDialPlan_OutboundThroughTrunkReachesTheNetwork(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Outbound, `\+4930`, "+4989555000", "", `\+4930`)
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		`ConnCreatedEv 1 \+4930 IDLE/IDLE c100 m128`,
+		`ConnConnectedEv 1 \+4930 CONNECTED/INITIATED c100 m128`,
+		`CallCtlConnInitiatedEv 1 \+4930 CONNECTED/INITIATED c100 m128`,
+		`TermConnCreatedEv 1 \+4930@SEP1001 IDLE/IDLE c100 m128`,
+		`TermConnActiveEv 1 \+4930@SEP1001 ACTIVE/TALKING c100 m128`,
+		`CallCtlTermConnTalkingEv 1 \+4930@SEP1001 ACTIVE/TALKING c100 m128`,
+		`CallCtlConnDialingEv 1 \+4930 CONNECTED/DIALING c100 m128`,
+		`CallCtlConnNetworkReachedEv 1 \+4930 CONNECTED/NETWORK_REACHED c100 m128`,
+		"ConnCreatedEv 1 +4989555000 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 +4989555000 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 +4989555000 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 +4989555000 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 +4989555000 ALERTING/ALERTING c100 m128",
+		`CallCtlConnNetworkAlertingEv 1 \+4930 CONNECTED/NETWORK_ALERTING c100 m128`,
+		"ConnConnectedEv 1 +4989555000 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 +4989555000 CONNECTED/ESTABLISHED c100 m129",
+		`CallCtlConnEstablishedEv 1 \+4930 CONNECTED/ESTABLISHED c100 m129`,
+		`TermConnDroppedEv 1 \+4930@SEP1001 DROPPED/DROPPED c100 m132`,
+		`CallCtlTermConnDroppedEv 1 \+4930@SEP1001 DROPPED/DROPPED c100 m132`,
+		`ConnDisconnectedEv 1 \+4930 DISCONNECTED/DISCONNECTED c100 m132`,
+		`CallCtlConnDisconnectedEv 1 \+4930 DISCONNECTED/DISCONNECTED c100 m132`,
+		"ConnDisconnectedEv 1 +4989555000 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 +4989555000 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// An inbound call from outside to a feature-style number: the external
+// caller is created CONNECTED/ESTABLISHED, then the called line is offered
+// and rings as for any terminating call (the JTAPI guide's terminating
+// order, jtapi-facts §12).
+func TestDialPlan_InboundFromOutsideToStarNumber(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Inbound, "0301234567", "*55", "", "*55")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 0301234567 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 0301234567 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 0301234567 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 *55 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 *55 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 *55 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 *55 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 *55 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 *55@SEP1002 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 *55@SEP1002 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 *55@SEP1002 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 *55 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 *55 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 *55@SEP1002 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 *55@SEP1002 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 *55@SEP1002 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 *55@SEP1002 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 *55 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 *55 DISCONNECTED/DISCONNECTED c100 m132",
+		"ConnDisconnectedEv 1 0301234567 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 0301234567 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// A call to a line of the cluster that this session does not observe
+// (+4930123 calls #1; only +4930123 observed): no network states — the
+// originating connection goes DIALING → ESTABLISHED at once, as the
+// guide's in-cluster call does (GC1-CallCtlConnDialingEv-A,
+// GC1-CallCtlConnEstablishedEv-A, JTAPI guide 15 p.1024); the far party
+// is still synthesized from the line's events.
+func TestDialPlan_InternalUnobservedFarEndIsNoNetwork(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Basic, "+4930123", "#1", "", "+4930123")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 +4930123 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 +4930123 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 +4930123 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 +4930123@SEP1000 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 +4930123@SEP1000 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 +4930123@SEP1000 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 +4930123 CONNECTED/DIALING c100 m128",
+		"CallCtlConnEstablishedEv 1 +4930123 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 #1 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 #1 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 #1 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 #1 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 #1 ALERTING/ALERTING c100 m128",
+		"ConnConnectedEv 1 #1 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 #1 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnDroppedEv 1 +4930123@SEP1000 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 +4930123@SEP1000 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 +4930123 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 +4930123 DISCONNECTED/DISCONNECTED c100 m132",
+		"ConnDisconnectedEv 1 #1 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 #1 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
