@@ -278,6 +278,14 @@ type CallStateEvent struct {
 	Snapshot bool `json:"snapshot,omitempty"`
 	// TimeNs is when CTIManager saw the change (Unix nanoseconds).
 	TimeNs int64 `json:"timeNs"`
+	// FeatureReason names the feature behind the change (call pickup,
+	// park, a forward on no answer), when the state alone does not say.
+	// Added without a version change: older receivers ignore it.
+	FeatureReason FeatureReason `json:"featureReason,omitempty"`
+	// HuntPilot is the number of the hunt pilot the call was placed to,
+	// on the caller's leg and on the leg of the line-group member it is
+	// offered to (a pilot is a pattern, not a device).
+	HuntPilot string `json:"huntPilot,omitempty"`
 }
 
 // DeviceServiceEvent reports a device going in or out of service.

@@ -134,6 +134,9 @@ func TestProtocolDocEnumerations(t *testing.T) {
 		if r := ctilink.ConnReason(v); !strings.HasPrefix(r.String(), "ConnReason(") {
 			row(v, r.String())
 		}
+		if r := ctilink.FeatureReason(v); !strings.HasPrefix(r.String(), "FeatureReason(") {
+			row(v, r.String())
+		}
 	}
 	for v := range 1024 {
 		if c := ctilink.Cause(v); !strings.HasPrefix(c.String(), "Cause(") {

@@ -74,6 +74,7 @@ func sampleMessages() []ctilink.Message {
 			CallManager: "cucm-pub", State: ctilink.CallStateConnected, Cause: ctilink.CauseNormalCallClearing,
 			Reason: ctilink.ReasonRedirect, Origin: true, Calling: a, Called: b, CurrentCalling: y,
 			CurrentCalled: x, LastRedirecting: ctilink.Party{DN: "6000", Device: "RP_SALES"}, Snapshot: true, TimeNs: t0,
+			FeatureReason: ctilink.FeaturePickup, HuntPilot: "2000",
 		},
 		ctilink.DeviceServiceEvent{Device: "SEP001122334455", InService: false, Reason: ctilink.OOSCallManagerFailure, TimeNs: t0},
 		ctilink.LineServiceEvent{Device: "SEP001122334455", Line: "1001", InService: true, Reason: ctilink.OOSCTIManagerFailure, TimeNs: t0},

@@ -211,7 +211,7 @@ func (m CallStateEvent) Validate() error {
 		checkName("callManager", m.CallManager, false),
 		checkParty("calling", m.Calling), checkParty("called", m.Called),
 		checkParty("currentCalling", m.CurrentCalling), checkParty("currentCalled", m.CurrentCalled),
-		checkParty("lastRedirecting", m.LastRedirecting)}
+		checkParty("lastRedirecting", m.LastRedirecting), checkName("huntPilot", m.HuntPilot, false)}
 	if m.GlobalCallID == 0 {
 		errs = append(errs, errors.New("globalCallId is required"))
 	}

@@ -39,6 +39,9 @@ type ClusterConfig struct {
 	// Trunks reach numbers outside the cluster (the "outbound" and
 	// "inbound" traffic scenarios).
 	Trunks []TrunkConfig `yaml:"trunks,omitempty"`
+	// Forwards configure call forwarding on phone lines (the forward
+	// traffic scenarios, and any two-party call to such a line).
+	Forwards []ForwardConfig `yaml:"forwards,omitempty"`
 	// CertRetryCount is how many duplicate-certificate clashes a client
 	// certificate survives: clashes 1..N-1 close both sessions with
 	// DUPLICATECERTUSED, clash N closes both with CERTCOMPROMISED and the
@@ -148,6 +151,16 @@ type TrunkConfig struct {
 	Numbers []string `yaml:"numbers,omitempty"`
 }
 
+// ForwardConfig is the call forwarding of one phone line: the phone line
+// its calls go to always (all), when it is busy (busy) and when it does
+// not answer (noAnswer); empty for none.
+type ForwardConfig struct {
+	Line     string `yaml:"line"`
+	All      string `yaml:"all,omitempty"`
+	Busy     string `yaml:"busy,omitempty"`
+	NoAnswer string `yaml:"noAnswer,omitempty"`
+}
+
 // Default ports of the first CTIManager; later nodes add 10 each.
 const (
 	DefaultPort    = 2748
@@ -176,6 +189,25 @@ func defaultOutsideNumbers() []string {
 		out = append(out, fmt.Sprintf("0301234%04d", 500+i))
 	}
 	return out
+}
+
+// defaultForwards: of lines 1281–1289, three forward always, three when
+// busy and three when unanswered, each to the line ten above (1281 →
+// 1291, …); 1290 forwards when busy and when unanswered to 1300.
+func defaultForwards() []ForwardConfig {
+	var out []ForwardConfig
+	for i := 0; i < 9; i++ {
+		line, dest := fmt.Sprint(1281+i), fmt.Sprint(1291+i)
+		switch i / 3 {
+		case 0:
+			out = append(out, ForwardConfig{Line: line, All: dest})
+		case 1:
+			out = append(out, ForwardConfig{Line: line, Busy: dest})
+		default:
+			out = append(out, ForwardConfig{Line: line, NoAnswer: dest})
+		}
+	}
+	return append(out, ForwardConfig{Line: "1290", Busy: "1300", NoAnswer: "1300"})
 }
 
 // DefaultDialPlanDNs are the directory numbers of the default cluster's
@@ -209,6 +241,7 @@ func DefaultCluster() ClusterConfig {
 		Users:    []UserConfig{{Login: "ctibridge", Password: "secret", ControlAll: true}},
 		Trunks: []TrunkConfig{{Name: DefaultTrunk, CallManager: "cm1", Prefixes: []string{"0", "+"},
 			Numbers: defaultOutsideNumbers()}},
+		Forwards: defaultForwards(),
 	}
 	for i := 1; i <= DefaultPhones; i++ {
 		d := DeviceConfig{
@@ -471,6 +504,7 @@ func (c ClusterConfig) Validate() error {
 		add("users is empty; configure at least one application user")
 	}
 	c.validateTrunks(add, cms, devices, dns)
+	c.validateForwards(add)
 	for i, p := range c.Patterns {
 		f := fmt.Sprintf("patterns[%d]", i)
 		if p.Prefix == "" || strings.Trim(p.Prefix, "0123456789*#") != "" {
@@ -527,6 +561,49 @@ func (c ClusterConfig) validateTrunks(add func(string, ...any), cms, devices map
 			}
 			if r, ok := dialplan.Route(routes, n, internal); !ok || r.Name != t.Name {
 				add("%s (%s).numbers[%d] %s is not routed through this trunk (route: %q); match it with one of its prefixes", f, t.Name, j, n, r.Name)
+			}
+		}
+	}
+}
+
+// validateForwards checks that forwards join phone lines, and that a
+// destination does not itself forward always (no forwarding chains).
+func (c ClusterConfig) validateForwards(add func(string, ...any)) {
+	phones := map[string]bool{}
+	for _, d := range c.Devices {
+		if d.Type == ctilink.DevicePhone {
+			for _, l := range d.Lines {
+				phones[l] = true
+			}
+		}
+	}
+	all := map[string]bool{}
+	seen := map[string]bool{}
+	for i, fw := range c.Forwards {
+		f := fmt.Sprintf("forwards[%d]", i)
+		if !phones[fw.Line] {
+			add("%s.line %q is not a phone line of the cluster", f, fw.Line)
+		}
+		if seen[fw.Line] {
+			add("%s.line %q is forwarded twice; give each line one forwards entry", f, fw.Line)
+		}
+		seen[fw.Line] = true
+		if fw.All == "" && fw.Busy == "" && fw.NoAnswer == "" {
+			add("%s (%s) sets no destination; set all, busy or noAnswer", f, fw.Line)
+		}
+		if fw.All != "" {
+			all[fw.Line] = true
+		}
+		for _, d := range []struct{ field, dn string }{{"all", fw.All}, {"busy", fw.Busy}, {"noAnswer", fw.NoAnswer}} {
+			if d.dn != "" && (!phones[d.dn] || d.dn == fw.Line) {
+				add("%s (%s).%s %q is not another phone line of the cluster", f, fw.Line, d.field, d.dn)
+			}
+		}
+	}
+	for i, fw := range c.Forwards {
+		for _, d := range []string{fw.All, fw.Busy, fw.NoAnswer} {
+			if all[d] {
+				add("forwards[%d] (%s) forwards to %s, which forwards all its calls; chains are not modelled", i, fw.Line, d)
 			}
 		}
 	}

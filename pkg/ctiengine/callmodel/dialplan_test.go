@@ -30,6 +30,12 @@ var scenarioStart = time.Unix(1_700_000_000, 0).UTC()
 // invariants. The call runs to its end.
 func playScripted(t *testing.T, dir traffic.Directory, sc traffic.Scenario, from, to, third string, dns ...string) []string {
 	t.Helper()
+	return formatAll(playScriptedOuts(t, dir, sc, from, to, third, dns...))
+}
+
+// playScriptedOuts is playScripted returning the events themselves.
+func playScriptedOuts(t *testing.T, dir traffic.Directory, sc traffic.Scenario, from, to, third string, dns ...string) []Out {
+	t.Helper()
 	tm, err := traffic.New(traffic.Config{Seed: 1, Start: scenarioStart, DialTime: time.Second, RingTime: 2 * time.Second,
 		TalkTime: 5 * time.Second, HoldTime: 3 * time.Second, NoAnswerTime: 4 * time.Second, BusyTime: time.Second,
 		RouteSelectTimeout: 5 * time.Second}, dir, simHooks{})
@@ -51,7 +57,20 @@ func playScripted(t *testing.T, dir traffic.Directory, sc traffic.Scenario, from
 	if tm.ActiveCalls() != 0 || s.m.Stats().Tracked != 0 {
 		t.Fatalf("calls left: simulator %d, model %+v", tm.ActiveCalls(), s.m.Stats())
 	}
-	return formatAll(outs)
+	return outs
+}
+
+// connReason returns the CiscoConnection reason the first event of name
+// for address addr carries.
+func connReason(t *testing.T, outs []Out, name, addr string) string {
+	t.Helper()
+	for _, o := range outs {
+		if cd := o.Data.Call; o.Name == name && cd != nil && cd.Connection != nil && cd.Connection.Address == addr {
+			return cd.Connection.Reason
+		}
+	}
+	t.Fatalf("no %s for %s", name, addr)
+	return ""
 }
 
 // An outbound call through the trunk, observed on the caller: the far end
@@ -159,6 +178,186 @@ func TestDialPlan_InternalUnobservedFarEndIsNoNetwork(t *testing.T) {
 		"CallCtlConnDisconnectedEv 1 +4930123 DISCONNECTED/DISCONNECTED c100 m132",
 		"ConnDisconnectedEv 1 #1 DISCONNECTED/DISCONNECTED c100 m132",
 		"CallCtlConnDisconnectedEv 1 #1 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// Call forward all: A (1010) calls B (1030), which forwards all its calls
+// to D (1031). B is never offered the call; D's connection is created
+// with the CallCtl cause REDIRECTED and CiscoConnection reason FORWARDALL
+// ("C forwardAll to D, D is ringing. JTAPI creates Connection/
+// CallControlConnection/TerminalConnection/CallControlTerminalConnection
+// for D. CAUSE_CODE provided will be CAUSE_REDIRECT and the reason
+// received from CTI would be ForwardAll", JTAPI guide 15 p.1553).
+func TestDialPlan_ForwardAll(t *testing.T) {
+	outs := playScriptedOuts(t, dialPlanDir(), traffic.ForwardAll, "1010", "1030", "", "1010", "1030", "1031")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1031 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1031 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1031 INPROGRESS/OFFERED c100/210 m128",
+		"ConnAlertingEv 1 1031 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1031 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1031@SEP1031 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1031@SEP1031 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1031@SEP1031 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1031 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1031 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1031@SEP1031 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1031@SEP1031 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"TermConnDroppedEv 1 1031@SEP1031 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1031@SEP1031 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1031 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1031 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, formatAll(outs))
+	if r := connReason(t, outs, "CallCtlConnOfferedEv", "1031"); r != "FORWARDALL" {
+		t.Errorf("D offered with reason %q, want FORWARDALL", r)
+	}
+}
+
+// Call forward busy: B (1032) is busy and forwards to D (1033); observed
+// on A and D. As forward all, with reason FORWARDBUSY (the guide's
+// forward-busy chart, JTAPI guide 15 p.1560: "2000 has Call Forward busy
+// configured so the Cisco Unified Communications Manager initiates a call
+// to 3000 ... JTAPI reports connection created event for 3000").
+func TestDialPlan_ForwardBusy(t *testing.T) {
+	outs := playScriptedOuts(t, dialPlanDir(), traffic.ForwardBusy, "1010", "1032", "", "1010", "1033")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1033 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1033 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1033 INPROGRESS/OFFERED c100/210 m128",
+		"ConnAlertingEv 1 1033 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1033 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1033@SEP1033 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1033@SEP1033 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1033@SEP1033 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1033 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1033 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1033@SEP1033 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1033@SEP1033 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"TermConnDroppedEv 1 1033@SEP1033 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1033@SEP1033 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1033 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1033 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, formatAll(outs))
+	if r := connReason(t, outs, "CallCtlConnOfferedEv", "1033"); r != "FORWARDBUSY" {
+		t.Errorf("D offered with reason %q, want FORWARDBUSY", r)
+	}
+}
+
+// Call forward no answer: B (1034) rings, does not answer and forwards to
+// D (1035). B's connection leaves with REDIRECTED (meta REMOVING_PARTY),
+// then D's is created with REDIRECTED and reason FORWARDNOANSWER, in the
+// guide's order: "RNAR timer expires ... JTAPI removes connection for
+// 333777 and creates connection for 555888" (JTAPI guide 15 p.1559).
+func TestDialPlan_ForwardNoAnswer(t *testing.T) {
+	outs := playScriptedOuts(t, dialPlanDir(), traffic.ForwardNoAnswer, "1010", "1034", "", "1010", "1034", "1035")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1034 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1034 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1034 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1034 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1034 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1034@SEP1034 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1034@SEP1034 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1034@SEP1034 RINGING/RINGING c100 m128",
+		"TermConnDroppedEv 1 1034@SEP1034 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 1 1034@SEP1034 DROPPED/DROPPED c100/210 m131",
+		"ConnDisconnectedEv 1 1034 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 1 1034 DISCONNECTED/DISCONNECTED c100/210 m131",
+		"ConnCreatedEv 1 1035 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1035 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1035 INPROGRESS/OFFERED c100/210 m128",
+		"ConnAlertingEv 1 1035 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1035 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1035@SEP1035 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1035@SEP1035 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1035@SEP1035 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1035 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1035 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1035@SEP1035 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1035@SEP1035 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"TermConnDroppedEv 1 1035@SEP1035 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1035@SEP1035 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1035 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1035 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, formatAll(outs))
+	if r := connReason(t, outs, "CallCtlConnOfferedEv", "1035"); r != "FORWARDNOANSWER" {
+		t.Errorf("D offered with reason %q, want FORWARDNOANSWER", r)
+	}
+}
+
+// Call forward no answer seen from the forwarding line only: once the
+// call leaves B it leaves this observer's domain, and the call ends for
+// it with REDIRECTED, as the guide shows for a hunt call moving to a
+// member not observed (ConnDisconnectedEv ... getCallControlCause() =
+// CAUSE.REDIRECTED, then CallInvalidEv; JTAPI guide 15 p.1092).
+func TestDialPlan_ForwardNoAnswerSeenByTheForwardingLine(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.ForwardNoAnswer, "1010", "1034", "", "1034")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1034 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1034 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1034 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1034 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1034 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1034@SEP1034 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1034@SEP1034 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1034@SEP1034 RINGING/RINGING c100 m128",
+		"TermConnDroppedEv 1 1034@SEP1034 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 1 1034@SEP1034 DROPPED/DROPPED c100/210 m131",
+		"ConnDisconnectedEv 1 1034 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 1 1034 DISCONNECTED/DISCONNECTED c100/210 m131",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100/210 m132",
 		"CallInvalidEv 1 c100 m132",
 		"CallObservationEndedEv 1 c100 m132",
 	}, got)

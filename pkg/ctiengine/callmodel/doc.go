@@ -190,6 +190,13 @@
 // CallCtlConnDisconnectedEv (callee), CallInvalidEv — the §12 failed-call
 // order.
 //
+// A line offered a call with the CiscoConnection reason REDIRECT,
+// FORWARDALL, FORWARDBUSY or FORWARDNOANSWER gets the CallCtl cause
+// REDIRECTED on its offer (featurereason.go). The wire's FeatureReason
+// gives the cause of a change a CUCM feature made: REDIRECT → REDIRECTED,
+// PICKUP → CALL_PICKUP, PARK and UNPARK → PARK; a leg that leaves the call
+// for such a reason carries meta REMOVING_PARTY.
+//
 // Only call-control events (CallCtl* and the Cisco call events) carry a
 // call-control cause; core events carry the Ev cause.
 //

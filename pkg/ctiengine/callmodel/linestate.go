@@ -65,11 +65,11 @@ func (m *Model) lineCtx(c *call, ev *ctilink.CallStateEvent) evctx {
 	case ctilink.CallStateBusy, ctilink.CallStateDisconnected, ctilink.CallStateIdle:
 		x.ccCause = cc
 	case ctilink.CallStateOffering:
-		if ev.Reason == ctilink.ReasonRedirect {
+		if redirectedHere(ev.Reason) {
 			x.ccCause = schema.CCCauseRedirected
 		}
 	}
-	return featureCtx(x, c.feature)
+	return featureCtx(featureReasonCtx(x, ev), c.feature)
 }
 
 // farDN is the party at the other end of the line's leg: the called side
@@ -236,7 +236,11 @@ func (m *Model) changeCtx(c *call, ev *ctilink.CallStateEvent, x evctx) evctx {
 	if c.feature != featNone {
 		return featureCtx(x, c.feature)
 	}
-	if ev.Reason == ctilink.ReasonRedirect || ev.LastRedirecting.DN != "" || c.flags&callRouting != 0 {
+	if cc := featureCause(ev.FeatureReason); cc != 0 {
+		x.ccCause = cc
+		return x
+	}
+	if redirectedHere(ev.Reason) || ev.LastRedirecting.DN != "" || c.flags&callRouting != 0 {
 		x.ccCause = schema.CCCauseRedirected
 		return x
 	}

@@ -35,6 +35,8 @@ func simDirectory() traffic.Directory {
 	d.RoutePoints = []traffic.Line{{Device: "RP1", DN: "2000", CallManager: "cm1"}, {Device: "RP2", DN: "2001", CallManager: "cm2"}}
 	d.Trunks = []traffic.Trunk{{Name: "SIP-PSTN", CallManager: "cm1", Prefixes: []string{"0", "+"},
 		Numbers: []string{"+4989555000", "+4989555001", "0301234567"}}}
+	d.Forwards = []traffic.Forward{{DN: "1030", All: "1031"}, {DN: "1032", Busy: "1033"}, {DN: "1034", NoAnswer: "1035"},
+		{DN: "1036", All: "1037"}, {DN: "1038", Busy: "1039"}, {DN: "1039", NoAnswer: "1037"}}
 	return d
 }
 

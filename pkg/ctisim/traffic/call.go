@@ -30,6 +30,9 @@ type leg struct {
 
 	at   time.Duration // time of the last state change
 	dead bool
+	// feature is the feature reason of the state being emitted (set by
+	// setFeature for one event).
+	feature ctilink.FeatureReason
 }
 
 // flow is one scenario instance: the calls it creates and the steps that
@@ -121,7 +124,16 @@ func (m *Model) stateEvent(l *leg, snapshot bool) ctilink.CallStateEvent {
 		CallManager: l.c.cm, State: l.state, Cause: l.cause, Reason: l.reason, Origin: l.origin,
 		Calling: l.calling, Called: l.called, CurrentCalling: l.curCalling, CurrentCalled: l.curCalled,
 		LastRedirecting: l.lastRedir, Snapshot: snapshot, TimeNs: m.start.Add(l.at).UnixNano(),
+		FeatureReason: l.feature,
 	}
+}
+
+// setFeature is set for a change a feature caused: the event carries the
+// feature reason (only that one event).
+func (m *Model) setFeature(l *leg, st ctilink.CallState, cause ctilink.Cause, feat ctilink.FeatureReason) {
+	l.feature = feat
+	m.set(l, st, cause)
+	l.feature = ctilink.FeatureNone
 }
 
 // dropLeg removes a disconnected leg; the line's claim goes back when the

@@ -29,6 +29,11 @@ const (
 	// the cluster, or an outside number calls a phone (external.go).
 	Outbound Scenario = "outbound"
 	Inbound  Scenario = "inbound"
+	// ForwardAll, ForwardBusy and ForwardNoAnswer call a line that
+	// forwards its calls (always, when busy, when unanswered; forward.go).
+	ForwardAll      Scenario = "forwardall"
+	ForwardBusy     Scenario = "forwardbusy"
+	ForwardNoAnswer Scenario = "forwardnoanswer"
 )
 
 // Scenarios lists every scenario in the fixed order the generator uses to
@@ -36,7 +41,7 @@ const (
 // New scenarios are appended, so that a Mix naming only older ones draws
 // as before.
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
-	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound}
+	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound, ForwardAll, ForwardBusy, ForwardNoAnswer}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {
@@ -77,6 +82,13 @@ type Trunk struct {
 	Numbers           []string
 }
 
+// Forward is a phone line's call forwarding: where its calls go always
+// (All), when it is busy (Busy) and when it does not answer (NoAnswer);
+// each a phone line's DN or "" for none.
+type Forward struct {
+	DN, All, Busy, NoAnswer string
+}
+
 // Directory is the part of the cluster configuration the model needs.
 type Directory struct {
 	Phones      []Line // phone lines (a device with 2 lines appears twice)
@@ -84,6 +96,7 @@ type Directory struct {
 	RoutePoints []Line
 	Patterns    []Pattern
 	Trunks      []Trunk
+	Forwards    []Forward
 }
 
 // Hooks lets the model ask the server about registrations (answers must be
@@ -225,6 +238,20 @@ func (d Directory) Validate() error {
 	for i, p := range d.Patterns {
 		if p.CallingMask == "" {
 			errs = append(errs, fmt.Errorf("traffic: Directory.Patterns[%d]: CallingMask is required", i))
+		}
+	}
+	phones := map[string]bool{}
+	for _, l := range d.Phones {
+		phones[l.DN] = true
+	}
+	for i, fw := range d.Forwards {
+		if !phones[fw.DN] {
+			errs = append(errs, fmt.Errorf("traffic: Directory.Forwards[%d]: %q is not a phone line", i, fw.DN))
+		}
+		for _, dest := range []string{fw.All, fw.Busy, fw.NoAnswer} {
+			if dest != "" && (!phones[dest] || dest == fw.DN) {
+				errs = append(errs, fmt.Errorf("traffic: Directory.Forwards[%d] (%s): destination %q is not another phone line", i, fw.DN, dest))
+			}
 		}
 	}
 	for i, t := range d.Trunks {

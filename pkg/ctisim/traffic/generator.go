@@ -46,6 +46,9 @@ func (m *Model) arrive() {
 			m.stats.Skipped++
 			return
 		}
+	case ForwardAll, ForwardBusy, ForwardNoAnswer:
+		f.b = m.pickForwarded(s, f.a)
+		f.forceBusy = s == ForwardBusy
 	default:
 		f.b = m.pick(m.phones.idle, f.a)
 	}

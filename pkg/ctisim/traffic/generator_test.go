@@ -28,6 +28,21 @@ func bigDir(phones, ports, rps int) Directory {
 	}
 	d.Trunks = []Trunk{{Name: "PSTN", CallManager: "cm1", Prefixes: []string{"0", "+"},
 		Numbers: []string{"+4989555000", "+4989555001", "0301234567"}}}
+	// Forwards on the first 600 phones (when there are enough): always,
+	// when busy, on no answer, to the phone 1000 above.
+	for i := 0; i < 600 && i+1000 < phones; i++ {
+		fw := Forward{DN: fmt.Sprint(10000 + i)}
+		dest := fmt.Sprint(11000 + i)
+		switch i % 3 {
+		case 0:
+			fw.All = dest
+		case 1:
+			fw.Busy = dest
+		default:
+			fw.NoAnswer = dest
+		}
+		d.Forwards = append(d.Forwards, fw)
+	}
 	return d
 }
 

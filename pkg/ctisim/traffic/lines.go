@@ -28,6 +28,9 @@ type lineState struct {
 	pos  int    // index in pool.idle or pool.busy
 	legs []*leg // live legs, oldest first
 	ip   string // synthetic media address of a phone
+	// fwd holds the line's forward destinations (line indexes, -1
+	// none), by forwardKind.
+	fwd [3]int
 }
 
 // pool keeps the lines of one kind split into idle and busy slices so the
@@ -41,7 +44,8 @@ func (m *Model) addLines(kind lineKind, lines []Line, p *pool) {
 		idx := len(m.lines)
 		n := idx + 1
 		ln := &lineState{Line: l, idx: idx, kind: kind, pool: p,
-			ip: fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff)}
+			ip:  fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff),
+			fwd: [3]int{-1, -1, -1}}
 		m.lines = append(m.lines, ln)
 		if _, dup := m.byDN[l.DN]; !dup {
 			m.byDN[l.DN] = idx

@@ -67,6 +67,9 @@ type Model struct {
 	trunks    []Trunk
 	routes    []dialplan.Trunk
 	extTrunks []int
+	// forwarded lists, by forwardKind, the phone lines with that forward
+	// (forward.go).
+	forwarded [3][]int
 
 	calls    map[uint32]*call
 	sessions map[uint32]*flow
@@ -109,6 +112,7 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 	m.addLines(kindPhone, dir.Phones, &m.phones)
 	m.addLines(kindCTIPort, dir.CTIPorts, &m.ports)
 	m.addLines(kindRoutePoint, dir.RoutePoints, nil)
+	m.addForwards(dir.Forwards)
 	for i, t := range m.trunks {
 		m.routes = append(m.routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
 		if len(t.Numbers) > 0 {
@@ -174,6 +178,10 @@ func (m *Model) infeasible(s Scenario) string {
 		return "the directory has no patterns"
 	case (s == Outbound || s == Inbound) && len(m.extTrunks) == 0:
 		return "the directory has no trunk with outside numbers"
+	case s == ForwardAll && len(m.forwarded[fwdAll]) == 0,
+		s == ForwardBusy && len(m.forwarded[fwdBusy]) == 0,
+		s == ForwardNoAnswer && len(m.forwarded[fwdNoAnswer]) == 0:
+		return "no phone line of the directory has that forward"
 	}
 	return ""
 }

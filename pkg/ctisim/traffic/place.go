@@ -62,6 +62,11 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if f.b == a {
 			return 0, fmt.Errorf("%w: from and to are both %s", ErrBadParty, from)
 		}
+		if s == ForwardAll || s == ForwardBusy || s == ForwardNoAnswer {
+			if err := m.forwardScenarioLine(s, f.b); err != nil {
+				return 0, err
+			}
+		}
 	}
 	switch s {
 	case BlindTransfer, ConsultTransfer, Conference:
@@ -90,7 +95,7 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if li < 0 || m.lines[li].kind == kindRoutePoint {
 			continue
 		}
-		if s == Busy && li == f.b {
+		if (s == Busy || s == ForwardBusy) && li == f.b {
 			f.forceBusy = true
 			m.claimFor(f, li)
 			continue

@@ -1,0 +1,128 @@
+package traffic
+
+import (
+	"testing"
+
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+)
+
+// forwardDir is testDir plus four phones with call forwarding: 1007
+// forwards always to 1008; 1008 forwards on no answer to 1010; 1009
+// forwards when busy to 1010.
+func forwardDir() Directory {
+	d := testDir()
+	for _, dn := range []string{"1007", "1008", "1009", "1010"} {
+		d.Phones = append(d.Phones, Line{Device: "SEP" + dn, DN: dn, CallManager: "cm1"})
+	}
+	d.Forwards = []Forward{{DN: "1007", All: "1008"}, {DN: "1008", NoAnswer: "1010"}, {DN: "1009", Busy: "1010"}}
+	return d
+}
+
+// The forward sequences of forward.go, with their parties: the
+// destination's leg carries the forward reason, called = the forwarding
+// line, current called = the destination, last redirecting = the
+// forwarding line (JTAPI guide 15 p.1553).
+func TestForwardScenarioSequences(t *testing.T) {
+	fwdParties := func(line string, reason ctilink.ConnReason, from string) func(t *testing.T, ems []Emission) {
+		return func(t *testing.T, ems []Emission) {
+			d := stateOf(t, ems, line, ctilink.CallStateOffering, 1)
+			want := ctilink.Party{DN: from, Device: "SEP" + from}
+			if d.Reason != reason || d.Called != want || d.LastRedirecting != want ||
+				d.CurrentCalled != (ctilink.Party{DN: line, Device: "SEP" + line}) || d.Calling.DN != "1001" {
+				t.Errorf("%s OFFERING reason %s called %+v current %+v last redirecting %+v", line, d.Reason, d.Called, d.CurrentCalled, d.LastRedirecting)
+			}
+		}
+	}
+	cases := []scenarioCase{
+		{
+			name: "forward all", dir: forwardDir, s: ForwardAll, from: "1001", to: "1007",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1008 OFFERING #1", "1s 1008 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"3s 1008 CONNECTED #1", "3s 1001 CONNECTED #1",
+				"8s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "8s 1008 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+			check: fwdParties("1008", ctilink.ReasonForwardAll, "1007"),
+		},
+		{
+			name: "forward busy", dir: forwardDir, s: ForwardBusy, from: "1001", to: "1009",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1010 OFFERING #1", "1s 1010 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"3s 1010 CONNECTED #1", "3s 1001 CONNECTED #1",
+				"8s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "8s 1010 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+			check: fwdParties("1010", ctilink.ReasonForwardBusy, "1009"),
+		},
+		{
+			name: "forward no answer", dir: forwardDir, s: ForwardNoAnswer, from: "1001", to: "1008",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1008 OFFERING #1", "1s 1008 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"5s 1008 DISCONNECTED #1 NORMALCALLCLEARING", "5s 1010 OFFERING #1", "5s 1010 ACCEPTED #1", "5s 1001 RINGBACK #1",
+				"7s 1010 CONNECTED #1", "7s 1001 CONNECTED #1",
+				"12s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "12s 1010 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+			check: func(t *testing.T, ems []Emission) {
+				fwdParties("1010", ctilink.ReasonForwardNoAnswer, "1008")(t, ems)
+				if b := stateOf(t, ems, "1008", ctilink.CallStateDisconnected, 1); b.FeatureReason != ctilink.FeatureRedirect {
+					t.Errorf("1008 leaves with feature reason %s, want REDIRECT", b.FeatureReason)
+				}
+			},
+		},
+		{
+			name: "a basic call to a forward-all line is forwarded too", dir: forwardDir, s: Basic, from: "1002", to: "1007",
+			want: []string{
+				"0s 1002 DIALTONE #1",
+				"1s 1002 DIALING #1", "1s 1002 PROCEEDING #1", "1s 1008 OFFERING #1", "1s 1008 ACCEPTED #1", "1s 1002 RINGBACK #1",
+				"3s 1008 CONNECTED #1", "3s 1002 CONNECTED #1",
+				"8s 1002 DISCONNECTED #1 NORMALCALLCLEARING", "8s 1008 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+		},
+		{
+			name: "forward all to a busy destination is busy", dir: forwardDir,
+			pre: func(t *testing.T, m *Model) {
+				if _, err := m.Place(Basic, "1003", "1008", "", t0); err != nil {
+					t.Fatal(err)
+				}
+			},
+			s: ForwardAll, from: "1001", to: "1007", placeAt: 2e9,
+			want: []string{
+				"2s 1001 DIALTONE #1",
+				"3s 1001 DIALING #1", "3s 1001 PROCEEDING #1", "3s 1001 BUSY #1 USERBUSY",
+				"4s 1001 DISCONNECTED #1 USERBUSY",
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ems := tc.run(t)
+			var d describer
+			var got []string
+			for _, e := range ems {
+				got = append(got, e.At.Sub(t0).String()+" "+d.line(e.Msg))
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got\n%s", dump(ems))
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("emission %d = %q, want %q; all:\n%s", i, got[i], tc.want[i], dump(ems))
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, ems)
+			}
+		})
+	}
+}
+
+func TestForwardPlaceNeedsTheForward(t *testing.T) {
+	m, err := New(fixedConfig(), forwardDir(), newHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Place(ForwardNoAnswer, "1001", "1007", "", t0); err == nil {
+		t.Fatal("forwardnoanswer to a line without that forward was accepted")
+	}
+}
