@@ -42,6 +42,8 @@ type ClusterConfig struct {
 	// Forwards configure call forwarding on phone lines (the forward
 	// traffic scenarios, and any two-party call to such a line).
 	Forwards []ForwardConfig `yaml:"forwards,omitempty"`
+	// PickupGroups are call pickup groups (the "pickup" traffic scenario).
+	PickupGroups []PickupGroupConfig `yaml:"pickupGroups,omitempty"`
 	// CertRetryCount is how many duplicate-certificate clashes a client
 	// certificate survives: clashes 1..N-1 close both sessions with
 	// DUPLICATECERTUSED, clash N closes both with CERTCOMPROMISED and the
@@ -161,6 +163,16 @@ type ForwardConfig struct {
 	NoAnswer string `yaml:"noAnswer,omitempty"`
 }
 
+// PickupGroupConfig is a call pickup group: phone lines any of which may
+// pick up a call ringing on another.
+type PickupGroupConfig struct {
+	Name string `yaml:"name"`
+	// Number is the group's pickup number (informational; unique among
+	// the cluster's numbers).
+	Number string   `yaml:"number"`
+	Lines  []string `yaml:"lines"`
+}
+
 // Default ports of the first CTIManager; later nodes add 10 each.
 const (
 	DefaultPort    = 2748
@@ -242,6 +254,10 @@ func DefaultCluster() ClusterConfig {
 		Trunks: []TrunkConfig{{Name: DefaultTrunk, CallManager: "cm1", Prefixes: []string{"0", "+"},
 			Numbers: defaultOutsideNumbers()}},
 		Forwards: defaultForwards(),
+		PickupGroups: []PickupGroupConfig{
+			{Name: "PG-FRONTDESK", Number: "8101", Lines: []string{"1261", "1262", "1263", "1264", "1265"}},
+			{Name: "PG-SUPPORT", Number: "8102", Lines: []string{"1266", "1267", "1268", "1269", "1270"}},
+		},
 	}
 	for i := 1; i <= DefaultPhones; i++ {
 		d := DeviceConfig{
@@ -505,6 +521,7 @@ func (c ClusterConfig) Validate() error {
 	}
 	c.validateTrunks(add, cms, devices, dns)
 	c.validateForwards(add)
+	c.validatePickupGroups(add, dns)
 	for i, p := range c.Patterns {
 		f := fmt.Sprintf("patterns[%d]", i)
 		if p.Prefix == "" || strings.Trim(p.Prefix, "0123456789*#") != "" {
@@ -605,6 +622,45 @@ func (c ClusterConfig) validateForwards(add func(string, ...any)) {
 			if all[d] {
 				add("forwards[%d] (%s) forwards to %s, which forwards all its calls; chains are not modelled", i, fw.Line, d)
 			}
+		}
+	}
+}
+
+// validatePickupGroups checks the pickup groups: named, a pickup number
+// that is no line's, at least two phone lines, each line in one group.
+func (c ClusterConfig) validatePickupGroups(add func(string, ...any), dns map[string]string) {
+	phones := map[string]bool{}
+	for _, d := range c.Devices {
+		if d.Type == ctilink.DevicePhone {
+			for _, l := range d.Lines {
+				phones[l] = true
+			}
+		}
+	}
+	member := map[string]string{}
+	names := map[string]bool{}
+	for i, g := range c.PickupGroups {
+		f := fmt.Sprintf("pickupGroups[%d]", i)
+		if g.Name == "" || names[g.Name] {
+			add("%s.name %q is empty or used twice; name every pickup group", f, g.Name)
+		}
+		names[g.Name] = true
+		if err := dialplan.CheckDN(g.Number); err != nil {
+			add("%s (%s).number: %v", f, g.Name, err)
+		} else if other, dup := dns[dialplan.Dialled(g.Number)]; dup {
+			add("%s (%s).number %s is already a line of %s", f, g.Name, g.Number, other)
+		}
+		if len(g.Lines) < 2 {
+			add("%s (%s) has %d lines; a pickup group needs at least two", f, g.Name, len(g.Lines))
+		}
+		for j, l := range g.Lines {
+			switch {
+			case !phones[l]:
+				add("%s (%s).lines[%d] %q is not a phone line of the cluster", f, g.Name, j, l)
+			case member[l] != "":
+				add("%s (%s).lines[%d] %s is already in pickup group %s", f, g.Name, j, l, member[l])
+			}
+			member[l] = g.Name
 		}
 	}
 }

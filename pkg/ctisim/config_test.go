@@ -275,3 +275,47 @@ func manyLines(n int) []string {
 	}
 	return out
 }
+
+// Trunks, forwards and pickup groups are checked against the dial plan and
+// the devices, each problem named with its fix.
+func TestClusterValidateDialPlanFeatures(t *testing.T) {
+	c := DefaultCluster()
+	c.Trunks = append(c.Trunks,
+		TrunkConfig{Name: "SEP001122330001", CallManager: "cm9", Prefixes: []string{`\+`, "0X"}, Numbers: []string{"1001", "4711", `\+49`}},
+		TrunkConfig{Name: "T\x01", CallManager: "cm1"})
+	c.Forwards = append(c.Forwards,
+		ForwardConfig{Line: "7001", All: "1001"}, ForwardConfig{Line: "1002"},
+		ForwardConfig{Line: "1003", Busy: "1281"}, ForwardConfig{Line: "1004", NoAnswer: "1004"})
+	c.PickupGroups = append(c.PickupGroups,
+		PickupGroupConfig{Name: "PG-FRONTDESK", Number: "1001", Lines: []string{"1261", "7001"}},
+		PickupGroupConfig{Name: "PG-X", Number: "X1", Lines: []string{"1005"}})
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("invalid features accepted")
+	}
+	for _, want := range []string{
+		`trunks[1].name "SEP001122330001" is already a trunk or device name`,
+		`trunks[1] (SEP001122330001).callManager "cm9" is not in callManagers`,
+		`trunks[1] (SEP001122330001).prefixes[0]: dialplan: trunk prefix "\\+"`,
+		`trunks[1] (SEP001122330001).prefixes[1]: dialplan: not a directory number: "0X" holds a pattern wildcard`,
+		`trunks[1] (SEP001122330001).numbers[0] 1001 is a line of SEP001122330001, inside the cluster`,
+		`trunks[1] (SEP001122330001).numbers[1] 4711 is not routed through this trunk`,
+		`trunks[1] (SEP001122330001).numbers[2] "\\+49" is not a dialled number`,
+		`trunks[2] "T\x01" breaks the link protocol's name rule`,
+		`trunks[2] (T` + "\x01" + `) has no prefixes`,
+		`forwards[10].line "7001" is not a phone line`,
+		`forwards[11] (1002) sets no destination`,
+		`forwards[12] (1003) forwards to 1281, which forwards all its calls`,
+		`forwards[13] (1004).noAnswer "1004" is not another phone line`,
+		`pickupGroups[2].name "PG-FRONTDESK" is empty or used twice`,
+		`pickupGroups[2] (PG-FRONTDESK).number 1001 is already a line of SEP001122330001`,
+		`pickupGroups[2] (PG-FRONTDESK).lines[0] 1261 is already in pickup group PG-FRONTDESK`,
+		`pickupGroups[2] (PG-FRONTDESK).lines[1] "7001" is not a phone line`,
+		`pickupGroups[3] (PG-X).number: dialplan: not a directory number: "X1" holds a pattern wildcard`,
+		`pickupGroups[3] (PG-X) has 1 lines; a pickup group needs at least two`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

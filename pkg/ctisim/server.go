@@ -275,6 +275,9 @@ func (s *Server) directory() traffic.Directory {
 	for _, p := range s.cfg.Cluster.Patterns {
 		dir.Patterns = append(dir.Patterns, traffic.Pattern{Prefix: p.Prefix, CallingMask: p.CallingMask})
 	}
+	for _, g := range s.cfg.Cluster.PickupGroups {
+		dir.PickupGroups = append(dir.PickupGroups, append([]string(nil), g.Lines...))
+	}
 	for _, fw := range s.cfg.Cluster.Forwards {
 		dir.Forwards = append(dir.Forwards, traffic.Forward{DN: fw.Line, All: fw.All, Busy: fw.Busy, NoAnswer: fw.NoAnswer})
 	}

@@ -362,3 +362,117 @@ func TestDialPlan_ForwardNoAnswerSeenByTheForwardingLine(t *testing.T) {
 		"CallObservationEndedEv 1 c100 m132",
 	}, got)
 }
+
+// Call pickup, Auto Call Pickup disabled: A (1010) calls B (1020); C
+// (1021), in B's pickup group, goes off hook and presses Pickup. The
+// guide's event order exactly (JTAPI guide 15 p.1178): C's own call GC2
+// becomes active and is dropped and invalidated; C gets a connection on
+// GC1 (created, in progress, offered); B is dropped from GC1; C rings,
+// then talks with A; no CiscoCallChangedEv. The pickup's connections carry
+// the CallCtl cause CALL_PICKUP (206), B's removal meta REMOVING_PARTY.
+func TestDialPlan_CallPickup(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Pickup, "1010", "1020", "1021", "1010", "1020", "1021")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1020 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1020 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1020 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1020 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1020 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1020@SEP1020 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1020@SEP1020 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1020@SEP1020 RINGING/RINGING c100 m128",
+		"CallActiveEv 2 c100 m128",
+		"ConnCreatedEv 2 1021 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 2 1021 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 2 1021 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 2 1021@SEP1021 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 2 1021@SEP1021 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 2 1021@SEP1021 ACTIVE/TALKING c100 m128",
+		"TermConnDroppedEv 2 1021@SEP1021 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 2 1021@SEP1021 DROPPED/DROPPED c100/206 m131",
+		"ConnDisconnectedEv 2 1021 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 2 1021 DISCONNECTED/DISCONNECTED c100/206 m131",
+		"CallInvalidEv 2 c100 m132",
+		"CallObservationEndedEv 2 c100 m132",
+		"ConnCreatedEv 1 1021 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1021 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1021 INPROGRESS/OFFERED c100/206 m128",
+		"TermConnDroppedEv 1 1020@SEP1020 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 1 1020@SEP1020 DROPPED/DROPPED c100/206 m131",
+		"ConnDisconnectedEv 1 1020 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 1 1020 DISCONNECTED/DISCONNECTED c100/206 m131",
+		"ConnAlertingEv 1 1021 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1021 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1021@SEP1021 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1021@SEP1021 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1021@SEP1021 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1021 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1021 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1021@SEP1021 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1021@SEP1021 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"TermConnDroppedEv 1 1021@SEP1021 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1021@SEP1021 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1021 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1021 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// Call pickup seen from the picking-up line only: its own call, then the
+// picked call with the caller synthesized (JTAPI guide 15 p.1178).
+func TestDialPlan_CallPickupSeenByThePicker(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Pickup, "1010", "1020", "1021", "1021")
+	diff(t, []string{
+		"CallActiveEv 2 c100 m128",
+		"ConnCreatedEv 2 1021 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 2 1021 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 2 1021 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 2 1021@SEP1021 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 2 1021@SEP1021 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 2 1021@SEP1021 ACTIVE/TALKING c100 m128",
+		"TermConnDroppedEv 2 1021@SEP1021 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 2 1021@SEP1021 DROPPED/DROPPED c100/206 m131",
+		"ConnDisconnectedEv 2 1021 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 2 1021 DISCONNECTED/DISCONNECTED c100/206 m131",
+		"CallInvalidEv 2 c100 m132",
+		"CallObservationEndedEv 2 c100 m132",
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100/206 m128",
+		"ConnCreatedEv 1 1021 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1021 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1021 INPROGRESS/OFFERED c100/206 m128",
+		"ConnAlertingEv 1 1021 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1021 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1021@SEP1021 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1021@SEP1021 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1021@SEP1021 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1021 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1021 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1021@SEP1021 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1021@SEP1021 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1021@SEP1021 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1021@SEP1021 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1021 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1021 DISCONNECTED/DISCONNECTED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}

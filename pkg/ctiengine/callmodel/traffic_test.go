@@ -37,6 +37,7 @@ func simDirectory() traffic.Directory {
 		Numbers: []string{"+4989555000", "+4989555001", "0301234567"}}}
 	d.Forwards = []traffic.Forward{{DN: "1030", All: "1031"}, {DN: "1032", Busy: "1033"}, {DN: "1034", NoAnswer: "1035"},
 		{DN: "1036", All: "1037"}, {DN: "1038", Busy: "1039"}, {DN: "1039", NoAnswer: "1037"}}
+	d.PickupGroups = [][]string{{"1020", "1021", "1022", "1023"}, {"1024", "1025", "1026"}}
 	return d
 }
 

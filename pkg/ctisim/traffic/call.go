@@ -54,6 +54,7 @@ type flow struct {
 	call1, call2 *call
 	la, lb, lc   *leg // legs of a, b (primary call) and c
 	lb2          *leg // b's leg in the consult call
+	lc2          *leg // pickup: c's own call before it picks up
 
 	ext     ctilink.Party // outbound, inbound: the party outside the cluster
 	trunk   int           // outbound, inbound: the trunk that reaches it

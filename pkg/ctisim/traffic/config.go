@@ -34,6 +34,9 @@ const (
 	ForwardAll      Scenario = "forwardall"
 	ForwardBusy     Scenario = "forwardbusy"
 	ForwardNoAnswer Scenario = "forwardnoanswer"
+	// Pickup: another member of the ringing line's pickup group picks
+	// the call up (pickup.go).
+	Pickup Scenario = "pickup"
 )
 
 // Scenarios lists every scenario in the fixed order the generator uses to
@@ -41,7 +44,8 @@ const (
 // New scenarios are appended, so that a Mix naming only older ones draws
 // as before.
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
-	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound, ForwardAll, ForwardBusy, ForwardNoAnswer}
+	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound, ForwardAll, ForwardBusy, ForwardNoAnswer,
+	Pickup}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {
@@ -97,6 +101,8 @@ type Directory struct {
 	Patterns    []Pattern
 	Trunks      []Trunk
 	Forwards    []Forward
+	// PickupGroups list the phone lines (DNs) of each call pickup group.
+	PickupGroups [][]string
 }
 
 // Hooks lets the model ask the server about registrations (answers must be
@@ -252,6 +258,18 @@ func (d Directory) Validate() error {
 			if dest != "" && (!phones[dest] || dest == fw.DN) {
 				errs = append(errs, fmt.Errorf("traffic: Directory.Forwards[%d] (%s): destination %q is not another phone line", i, fw.DN, dest))
 			}
+		}
+	}
+	grouped := map[string]bool{}
+	for i, g := range d.PickupGroups {
+		if len(g) < 2 {
+			errs = append(errs, fmt.Errorf("traffic: Directory.PickupGroups[%d]: a pickup group needs at least two lines", i))
+		}
+		for _, dn := range g {
+			if !phones[dn] || grouped[dn] {
+				errs = append(errs, fmt.Errorf("traffic: Directory.PickupGroups[%d]: %q is not a phone line or already in a group", i, dn))
+			}
+			grouped[dn] = true
 		}
 	}
 	for i, t := range d.Trunks {

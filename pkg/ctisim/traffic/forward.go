@@ -133,12 +133,5 @@ func (m *Model) forwardScenarioLine(s Scenario, b int) error {
 // generator, or -1.
 func (m *Model) pickForwarded(s Scenario, avoid int) int {
 	k := map[Scenario]forwardKind{ForwardAll: fwdAll, ForwardBusy: fwdBusy, ForwardNoAnswer: fwdNoAnswer}[s]
-	set := m.forwarded[k]
-	for range min(len(set), pickTries) {
-		li := set[m.rng.IntN(len(set))]
-		if m.lines[li].busy == 0 && !m.sameDevice(li, []int{avoid}) && m.inService(li) {
-			return li
-		}
-	}
-	return -1
+	return m.pickIdle(m.forwarded[k], avoid)
 }

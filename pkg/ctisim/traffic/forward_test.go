@@ -126,3 +126,58 @@ func TestForwardPlaceNeedsTheForward(t *testing.T) {
 		t.Fatal("forwardnoanswer to a line without that forward was accepted")
 	}
 }
+
+// pickupDir is testDir with the pickup group 1002, 1003, 1004.
+func pickupDir() Directory {
+	d := testDir()
+	d.PickupGroups = [][]string{{"1002", "1003", "1004"}}
+	return d
+}
+
+// Call pickup, Auto Call Pickup disabled, as pickup.go (JTAPI guide 15
+// p.1178).
+func TestPickupScenarioSequence(t *testing.T) {
+	tc := scenarioCase{
+		name: "pickup", dir: pickupDir, s: Pickup, from: "1001", to: "1002", third: "1003",
+		want: []string{
+			"0s 1001 DIALTONE #1",
+			"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1002 OFFERING #1", "1s 1002 ACCEPTED #1", "1s 1001 RINGBACK #1",
+			"2s 1003 DIALTONE #2",
+			"3s 1003 DISCONNECTED #2 NORMALCALLCLEARING", "3s 1003 OFFERING #1", "3s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
+			"3s 1003 ACCEPTED #1", "3s 1001 RINGBACK #1",
+			"5s 1003 CONNECTED #1", "5s 1001 CONNECTED #1",
+			"10s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "10s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
+		},
+	}
+	ems := tc.run(t)
+	var d describer
+	var got []string
+	for _, e := range ems {
+		got = append(got, e.At.Sub(t0).String()+" "+d.line(e.Msg))
+	}
+	if len(got) != len(tc.want) {
+		t.Fatalf("got\n%s", dump(ems))
+	}
+	for i := range got {
+		if got[i] != tc.want[i] {
+			t.Fatalf("emission %d = %q, want %q; all:\n%s", i, got[i], tc.want[i], dump(ems))
+		}
+	}
+	c := stateOf(t, ems, "1003", ctilink.CallStateOffering, 1)
+	if c.FeatureReason != ctilink.FeaturePickup || c.Called.DN != "1002" || c.CurrentCalled.DN != "1003" || c.LastRedirecting.DN != "1002" {
+		t.Errorf("C offered %+v", c)
+	}
+	if b := stateOf(t, ems, "1002", ctilink.CallStateDisconnected, 1); b.FeatureReason != ctilink.FeaturePickup {
+		t.Errorf("B dropped with feature reason %s", b.FeatureReason)
+	}
+	m, err := New(fixedConfig(), pickupDir(), newHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Place(Pickup, "1001", "1005", "", t0); err == nil {
+		t.Error("pickup of a line in no pickup group was accepted")
+	}
+	if _, err := m.Place(Pickup, "1001", "1002", "1005", t0); err == nil {
+		t.Error("pickup by a line of another group was accepted")
+	}
+}

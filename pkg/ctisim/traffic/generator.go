@@ -49,6 +49,10 @@ func (m *Model) arrive() {
 	case ForwardAll, ForwardBusy, ForwardNoAnswer:
 		f.b = m.pickForwarded(s, f.a)
 		f.forceBusy = s == ForwardBusy
+	case Pickup:
+		if f.b, f.c = m.pickPickup(f.a); f.c < 0 {
+			f.b = -1
+		}
 	default:
 		f.b = m.pick(m.phones.idle, f.a)
 	}

@@ -43,6 +43,14 @@ func bigDir(phones, ports, rps int) Directory {
 		}
 		d.Forwards = append(d.Forwards, fw)
 	}
+	// Pickup groups of ten phones from phone 2000 on.
+	for g := 0; g < 100 && 2000+10*g+10 <= phones; g++ {
+		var lines []string
+		for i := range 10 {
+			lines = append(lines, fmt.Sprint(12000+10*g+i))
+		}
+		d.PickupGroups = append(d.PickupGroups, lines)
+	}
 	return d
 }
 

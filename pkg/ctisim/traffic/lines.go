@@ -31,6 +31,8 @@ type lineState struct {
 	// fwd holds the line's forward destinations (line indexes, -1
 	// none), by forwardKind.
 	fwd [3]int
+	// group is the line's pickup group (index into Model.pickup), -1.
+	group int
 }
 
 // pool keeps the lines of one kind split into idle and busy slices so the
@@ -45,7 +47,7 @@ func (m *Model) addLines(kind lineKind, lines []Line, p *pool) {
 		n := idx + 1
 		ln := &lineState{Line: l, idx: idx, kind: kind, pool: p,
 			ip:  fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff),
-			fwd: [3]int{-1, -1, -1}}
+			fwd: [3]int{-1, -1, -1}, group: -1}
 		m.lines = append(m.lines, ln)
 		if _, dup := m.byDN[l.DN]; !dup {
 			m.byDN[l.DN] = idx

@@ -70,6 +70,8 @@ type Model struct {
 	// forwarded lists, by forwardKind, the phone lines with that forward
 	// (forward.go).
 	forwarded [3][]int
+	// pickup holds each pickup group's lines (pickup.go).
+	pickup [][]int
 
 	calls    map[uint32]*call
 	sessions map[uint32]*flow
@@ -113,6 +115,7 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 	m.addLines(kindCTIPort, dir.CTIPorts, &m.ports)
 	m.addLines(kindRoutePoint, dir.RoutePoints, nil)
 	m.addForwards(dir.Forwards)
+	m.addPickupGroups(dir.PickupGroups)
 	for i, t := range m.trunks {
 		m.routes = append(m.routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
 		if len(t.Numbers) > 0 {
@@ -182,6 +185,8 @@ func (m *Model) infeasible(s Scenario) string {
 		s == ForwardBusy && len(m.forwarded[fwdBusy]) == 0,
 		s == ForwardNoAnswer && len(m.forwarded[fwdNoAnswer]) == 0:
 		return "no phone line of the directory has that forward"
+	case s == Pickup && len(m.pickup) == 0:
+		return "the directory has no pickup groups"
 	}
 	return ""
 }

@@ -69,6 +69,10 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		}
 	}
 	switch s {
+	case Pickup:
+		if f.c, err = m.placePickupParty(a, f.b, third); err != nil {
+			return 0, err
+		}
 	case BlindTransfer, ConsultTransfer, Conference:
 		if third == "" {
 			f.c = m.firstIdle(m.phones.all, a, f.b)

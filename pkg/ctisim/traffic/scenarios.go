@@ -15,6 +15,8 @@ func (m *Model) begin(f *flow) uint32 {
 		m.startRoute(f)
 	case CTIPort:
 		m.startCTIPort(f)
+	case Pickup:
+		m.startPickup(f)
 	case Outbound:
 		m.startOutbound(f)
 	case Inbound:
