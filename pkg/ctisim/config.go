@@ -44,6 +44,9 @@ type ClusterConfig struct {
 	Forwards []ForwardConfig `yaml:"forwards,omitempty"`
 	// PickupGroups are call pickup groups (the "pickup" traffic scenario).
 	PickupGroups []PickupGroupConfig `yaml:"pickupGroups,omitempty"`
+	// ParkNumbers are the call park numbers calls are parked on (the
+	// "park" traffic scenario); they are not lines.
+	ParkNumbers []string `yaml:"parkNumbers,omitempty"`
 	// CertRetryCount is how many duplicate-certificate clashes a client
 	// certificate survives: clashes 1..N-1 close both sessions with
 	// DUPLICATECERTUSED, clash N closes both with CERTCOMPROMISED and the
@@ -258,6 +261,7 @@ func DefaultCluster() ClusterConfig {
 			{Name: "PG-FRONTDESK", Number: "8101", Lines: []string{"1261", "1262", "1263", "1264", "1265"}},
 			{Name: "PG-SUPPORT", Number: "8102", Lines: []string{"1266", "1267", "1268", "1269", "1270"}},
 		},
+		ParkNumbers: []string{"8500", "8501", "8502", "8503", "8504", "8505", "8506", "8507", "8508", "8509"},
 	}
 	for i := 1; i <= DefaultPhones; i++ {
 		d := DeviceConfig{
@@ -522,6 +526,7 @@ func (c ClusterConfig) Validate() error {
 	c.validateTrunks(add, cms, devices, dns)
 	c.validateForwards(add)
 	c.validatePickupGroups(add, dns)
+	c.validateParkNumbers(add, dns)
 	for i, p := range c.Patterns {
 		f := fmt.Sprintf("patterns[%d]", i)
 		if p.Prefix == "" || strings.Trim(p.Prefix, "0123456789*#") != "" {
@@ -662,6 +667,29 @@ func (c ClusterConfig) validatePickupGroups(add func(string, ...any), dns map[st
 			}
 			member[l] = g.Name
 		}
+	}
+}
+
+// validateParkNumbers checks the park numbers: directory-number syntax,
+// none a line's or a pickup group's number, each listed once.
+func (c ClusterConfig) validateParkNumbers(add func(string, ...any), dns map[string]string) {
+	used := map[string]string{}
+	for _, g := range c.PickupGroups {
+		used[dialplan.Dialled(g.Number)] = "pickup group " + g.Name
+	}
+	for i, p := range c.ParkNumbers {
+		f := fmt.Sprintf("parkNumbers[%d]", i)
+		if err := dialplan.CheckDN(p); err != nil {
+			add("%s: %v", f, err)
+			continue
+		}
+		key := dialplan.Dialled(p)
+		if other, dup := dns[key]; dup {
+			add("%s %s is already a line of %s", f, p, other)
+		} else if other, dup := used[key]; dup {
+			add("%s %s is already the number of %s", f, p, other)
+		}
+		used[key] = f
 	}
 }
 

@@ -286,6 +286,7 @@ func TestClusterValidateDialPlanFeatures(t *testing.T) {
 	c.Forwards = append(c.Forwards,
 		ForwardConfig{Line: "7001", All: "1001"}, ForwardConfig{Line: "1002"},
 		ForwardConfig{Line: "1003", Busy: "1281"}, ForwardConfig{Line: "1004", NoAnswer: "1004"})
+	c.ParkNumbers = append(c.ParkNumbers, "1001", "8101", "8500", "85X0")
 	c.PickupGroups = append(c.PickupGroups,
 		PickupGroupConfig{Name: "PG-FRONTDESK", Number: "1001", Lines: []string{"1261", "7001"}},
 		PickupGroupConfig{Name: "PG-X", Number: "X1", Lines: []string{"1005"}})
@@ -313,6 +314,10 @@ func TestClusterValidateDialPlanFeatures(t *testing.T) {
 		`pickupGroups[2] (PG-FRONTDESK).lines[1] "7001" is not a phone line`,
 		`pickupGroups[3] (PG-X).number: dialplan: not a directory number: "X1" holds a pattern wildcard`,
 		`pickupGroups[3] (PG-X) has 1 lines; a pickup group needs at least two`,
+		`parkNumbers[10] 1001 is already a line of SEP001122330001`,
+		`parkNumbers[11] 8101 is already the number of pickup group PG-FRONTDESK`,
+		`parkNumbers[12] 8500 is already the number of parkNumbers[0]`,
+		`parkNumbers[13]: dialplan: not a directory number: "85X0" holds a pattern wildcard`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

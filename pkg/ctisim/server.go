@@ -275,6 +275,7 @@ func (s *Server) directory() traffic.Directory {
 	for _, p := range s.cfg.Cluster.Patterns {
 		dir.Patterns = append(dir.Patterns, traffic.Pattern{Prefix: p.Prefix, CallingMask: p.CallingMask})
 	}
+	dir.ParkNumbers = append(dir.ParkNumbers, s.cfg.Cluster.ParkNumbers...)
 	for _, g := range s.cfg.Cluster.PickupGroups {
 		dir.PickupGroups = append(dir.PickupGroups, append([]string(nil), g.Lines...))
 	}

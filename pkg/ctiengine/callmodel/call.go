@@ -241,6 +241,19 @@ func (t *tombstones) has(id uint32) bool {
 	return ok
 }
 
+// forget removes id (a call that legitimately comes back, rejoins.go).
+func (t *tombstones) forget(id uint32) {
+	if _, ok := t.set[id]; !ok {
+		return
+	}
+	delete(t.set, id)
+	for i, v := range t.ring {
+		if v == id {
+			t.ring[i] = 0
+		}
+	}
+}
+
 // remove forgets id (a snapshot says the call exists after all).
 func (t *tombstones) remove(id uint32) {
 	if !t.has(id) {

@@ -476,3 +476,152 @@ func TestDialPlan_CallPickupSeenByThePicker(t *testing.T) {
 		"CallObservationEndedEv 1 c100 m132",
 	}, got)
 }
+
+// Call park and retrieval: A (1010) calls B (1011); B parks the call on
+// park number 8000; C (1012) retrieves it. B leaves with CallCtl cause
+// PARK (209); the park number joins the call as a party waiting QUEUED
+// (the directed-park number gets "ConnCreatedEv, ConnInProgressEv and
+// CallCtlConnQueuedEv", JTAPI guide 15 p.195) and leaves it when the call
+// is retrieved ("GC1 ConnDisconnectedEv P1", JTAPI guide 15 p.1284); the
+// retriever's own call is dropped and it joins GC1 talking (the retrieval
+// chart is not in the guide; it follows the pickup's, p.1178).
+func TestDialPlan_ParkAndRetrieve(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Park, "1010", "1011", "1012", "1010", "1011", "1012")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1011 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1011 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1011 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1011 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1011 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1011@SEP1011 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1011@SEP1011 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1011@SEP1011 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1011 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1011 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1011@SEP1011 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1011@SEP1011 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1011@SEP1011 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 1 1011@SEP1011 DROPPED/DROPPED c100/209 m131",
+		"ConnDisconnectedEv 1 1011 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 1 1011 DISCONNECTED/DISCONNECTED c100/209 m131",
+		"ConnCreatedEv 1 8000 IDLE/IDLE c100 m129",
+		"ConnInProgressEv 1 8000 INPROGRESS/QUEUED c100 m129",
+		"CallCtlConnQueuedEv 1 8000 INPROGRESS/QUEUED c100/209 m129",
+		"CallActiveEv 2 c100 m128",
+		"ConnCreatedEv 2 1012 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 2 1012 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 2 1012 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 2 1012@SEP1012 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 2 1012@SEP1012 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 2 1012@SEP1012 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 2 1012 CONNECTED/DIALING c100 m128",
+		"TermConnDroppedEv 2 1012@SEP1012 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 2 1012@SEP1012 DROPPED/DROPPED c100/209 m131",
+		"ConnDisconnectedEv 2 1012 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 2 1012 DISCONNECTED/DISCONNECTED c100/209 m131",
+		"CallInvalidEv 2 c100 m132",
+		"CallObservationEndedEv 2 c100 m132",
+		"ConnCreatedEv 1 1012 IDLE/IDLE c100 m129",
+		"ConnConnectedEv 1 1012 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1012 CONNECTED/ESTABLISHED c100/209 m129",
+		"TermConnCreatedEv 1 1012@SEP1012 IDLE/IDLE c100 m129",
+		"TermConnActiveEv 1 1012@SEP1012 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1012@SEP1012 ACTIVE/TALKING c100/209 m129",
+		"ConnDisconnectedEv 1 8000 DISCONNECTED/DISCONNECTED c100 m129",
+		"CallCtlConnDisconnectedEv 1 8000 DISCONNECTED/DISCONNECTED c100/209 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"TermConnDroppedEv 1 1012@SEP1012 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1012@SEP1012 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1012 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1012 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// Call park seen by the parker only: the call leaves its domain when it
+// parks it, with cause PARK.
+func TestDialPlan_ParkSeenByTheParker(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Park, "1010", "1011", "1012", "1011")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1011 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1011 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1011 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1011 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1011 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1011@SEP1011 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1011@SEP1011 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1011@SEP1011 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1011 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1011 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1011@SEP1011 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1011@SEP1011 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1011@SEP1011 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 1 1011@SEP1011 DROPPED/DROPPED c100/209 m131",
+		"ConnDisconnectedEv 1 1011 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 1 1011 DISCONNECTED/DISCONNECTED c100/209 m131",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100/209 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// Call park seen by the parked caller only: the parker leaves, the park
+// number waits QUEUED, the retriever arrives and the park number leaves
+// (JTAPI guide 15 p.1284, p.195).
+func TestDialPlan_ParkSeenByTheParkedCaller(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Park, "1010", "1011", "1012", "1010")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1011 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1011 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1011 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1011 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1011 ALERTING/ALERTING c100 m128",
+		"ConnConnectedEv 1 1011 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1011 CONNECTED/ESTABLISHED c100 m129",
+		"ConnCreatedEv 1 8000 IDLE/IDLE c100 m129",
+		"ConnInProgressEv 1 8000 INPROGRESS/QUEUED c100 m129",
+		"CallCtlConnQueuedEv 1 8000 INPROGRESS/QUEUED c100/209 m129",
+		"ConnDisconnectedEv 1 1011 DISCONNECTED/DISCONNECTED c100 m129",
+		"CallCtlConnDisconnectedEv 1 1011 DISCONNECTED/DISCONNECTED c100/209 m129",
+		"ConnCreatedEv 1 1012 IDLE/IDLE c100 m129",
+		"ConnConnectedEv 1 1012 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1012 CONNECTED/ESTABLISHED c100/209 m129",
+		"ConnDisconnectedEv 1 8000 DISCONNECTED/DISCONNECTED c100 m129",
+		"CallCtlConnDisconnectedEv 1 8000 DISCONNECTED/DISCONNECTED c100/209 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"ConnDisconnectedEv 1 1012 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1012 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}

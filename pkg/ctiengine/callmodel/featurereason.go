@@ -52,3 +52,15 @@ func featureReasonCtx(x evctx, ev *ctilink.CallStateEvent) evctx {
 	}
 	return x
 }
+
+// farStateFor is the state a far party synthesized from a line event
+// moves to, adjusted for a feature: a parked call's far party is the park
+// number, whose connection waits QUEUED (the guide's directed-park number
+// gets "ConnCreatedEv, ConnInProgressEv and CallCtlConnQueuedEv", JTAPI
+// guide 15 p.195).
+func farStateFor(ev *ctilink.CallStateEvent, farCC uint8) uint8 {
+	if ev.FeatureReason == ctilink.FeaturePark && farCC != 0 {
+		return schema.CCConnQueued
+	}
+	return farCC
+}

@@ -16,10 +16,11 @@ func (m *Model) onCallState(ev *ctilink.CallStateEvent) {
 		// A disconnect for a call we do not know has nothing to end; an
 		// event for a call that already ended (CallInvalidEv sent) is a
 		// straggler and must not resurrect it.
-		if stateClass(ev.State) == classEnding || m.tomb.has(ev.GlobalCallID) {
+		if stateClass(ev.State) == classEnding || (m.tomb.has(ev.GlobalCallID) && !rejoins(ev)) {
 			m.ignored++
 			return
 		}
+		m.tomb.forget(ev.GlobalCallID)
 		if c = m.newCall(ev.GlobalCallID); c == nil {
 			return
 		}
@@ -205,6 +206,7 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	}
 
 	cc, tc, farCC := lineTargets(ev.State, farExternal(ev, origin))
+	farCC = farStateFor(ev, farCC)
 	// The far party's change is reported first when it causes the line's
 	// own change (the callee answered, the callee is ringing) or when the
 	// line receives the call (the caller was there first).

@@ -38,6 +38,7 @@ func simDirectory() traffic.Directory {
 	d.Forwards = []traffic.Forward{{DN: "1030", All: "1031"}, {DN: "1032", Busy: "1033"}, {DN: "1034", NoAnswer: "1035"},
 		{DN: "1036", All: "1037"}, {DN: "1038", Busy: "1039"}, {DN: "1039", NoAnswer: "1037"}}
 	d.PickupGroups = [][]string{{"1020", "1021", "1022", "1023"}, {"1024", "1025", "1026"}}
+	d.ParkNumbers = []string{"8000", "8001", "8002"}
 	return d
 }
 

@@ -54,7 +54,8 @@ type flow struct {
 	call1, call2 *call
 	la, lb, lc   *leg // legs of a, b (primary call) and c
 	lb2          *leg // b's leg in the consult call
-	lc2          *leg // pickup: c's own call before it picks up
+	lc2          *leg // pickup, park: c's own call before it picks up or retrieves
+	park         int  // park: the park number's index while parked, -1
 
 	ext     ctilink.Party // outbound, inbound: the party outside the cluster
 	trunk   int           // outbound, inbound: the trunk that reaches it
@@ -65,7 +66,7 @@ type flow struct {
 }
 
 func (m *Model) newFlow(s Scenario, a, b, c int) *flow {
-	return &flow{sc: s, a: a, b: b, c: c}
+	return &flow{sc: s, a: a, b: b, c: c, park: -1}
 }
 
 func (m *Model) claimFor(f *flow, li int) {
@@ -120,12 +121,16 @@ func (m *Model) set(l *leg, st ctilink.CallState, cause ctilink.Cause) {
 
 func (m *Model) stateEvent(l *leg, snapshot bool) ctilink.CallStateEvent {
 	ln := m.lines[l.line]
+	feature := l.feature
+	if snapshot && l.c.f.park >= 0 && l == l.c.f.la {
+		feature = ctilink.FeaturePark // a snapshot of a parked call says so
+	}
 	return ctilink.CallStateEvent{
 		Device: ln.Device, Line: ln.DN, CallHandle: l.handle, GlobalCallID: l.c.gid,
 		CallManager: l.c.cm, State: l.state, Cause: l.cause, Reason: l.reason, Origin: l.origin,
 		Calling: l.calling, Called: l.called, CurrentCalling: l.curCalling, CurrentCalled: l.curCalled,
 		LastRedirecting: l.lastRedir, Snapshot: snapshot, TimeNs: m.start.Add(l.at).UnixNano(),
-		FeatureReason: l.feature,
+		FeatureReason: feature,
 	}
 }
 
@@ -187,6 +192,10 @@ func (m *Model) finish(f *flow) {
 	if f.session != 0 {
 		delete(m.sessions, f.session)
 		f.session = 0
+	}
+	if f.park >= 0 {
+		m.parkedOn[f.park] = nil
+		f.park = -1
 	}
 	m.stats.Finished++
 }

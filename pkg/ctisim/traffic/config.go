@@ -37,6 +37,9 @@ const (
 	// Pickup: another member of the ringing line's pickup group picks
 	// the call up (pickup.go).
 	Pickup Scenario = "pickup"
+	// Park: the called party parks the call on a park number, another
+	// phone retrieves it (park.go).
+	Park Scenario = "park"
 )
 
 // Scenarios lists every scenario in the fixed order the generator uses to
@@ -45,7 +48,7 @@ const (
 // as before.
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
 	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound, ForwardAll, ForwardBusy, ForwardNoAnswer,
-	Pickup}
+	Pickup, Park}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {
@@ -103,6 +106,8 @@ type Directory struct {
 	Forwards    []Forward
 	// PickupGroups list the phone lines (DNs) of each call pickup group.
 	PickupGroups [][]string
+	// ParkNumbers are the cluster's call park numbers (not lines).
+	ParkNumbers []string
 }
 
 // Hooks lets the model ask the server about registrations (answers must be

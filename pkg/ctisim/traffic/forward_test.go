@@ -181,3 +181,71 @@ func TestPickupScenarioSequence(t *testing.T) {
 		t.Error("pickup by a line of another group was accepted")
 	}
 }
+
+// parkDir is testDir with the park numbers 8000 and 8001.
+func parkDir() Directory {
+	d := testDir()
+	d.ParkNumbers = []string{"8000", "8001"}
+	return d
+}
+
+// Call park and retrieval as park.go (JTAPI guide 15 p.1284).
+func TestParkScenarioSequences(t *testing.T) {
+	for _, tc := range []scenarioCase{
+		{
+			name: "park and retrieve", dir: parkDir, s: Park, from: "1001", to: "1002", third: "1003",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1002 OFFERING #1", "1s 1002 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"3s 1002 CONNECTED #1", "3s 1001 CONNECTED #1",
+				"8s 1002 DISCONNECTED #1 NORMALCALLCLEARING", "8s 1001 CONNECTED #1",
+				"11s 1003 DIALTONE #2",
+				"12s 1003 DIALING #2", "12s 1003 DISCONNECTED #2 NORMALCALLCLEARING", "12s 1003 CONNECTED #1", "12s 1001 CONNECTED #1",
+				"17s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "17s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+			check: func(t *testing.T, ems []Emission) {
+				parked := stateOf(t, ems, "1001", ctilink.CallStateConnected, 2)
+				if parked.FeatureReason != ctilink.FeaturePark || parked.CurrentCalled != (ctilink.Party{DN: "8000"}) || parked.LastRedirecting.DN != "1002" {
+					t.Errorf("parked caller %+v", parked)
+				}
+				c := stateOf(t, ems, "1003", ctilink.CallStateConnected, 1)
+				if c.FeatureReason != ctilink.FeatureUnpark || c.Called.DN != "8000" || c.LastRedirecting.DN != "8000" || c.GlobalCallID != parked.GlobalCallID {
+					t.Errorf("retriever %+v", c)
+				}
+			},
+		},
+		{
+			name: "park reverts to the parker", dir: parkDir, hooks: func(h *fakeHooks) { h.outOfService["SEP1003"] = true },
+			s: Park, from: "1001", to: "1002", third: "1003",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1002 OFFERING #1", "1s 1002 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"3s 1002 CONNECTED #1", "3s 1001 CONNECTED #1",
+				"8s 1002 DISCONNECTED #1 NORMALCALLCLEARING", "8s 1001 CONNECTED #1",
+				"11s 1002 OFFERING #1", "11s 1002 ACCEPTED #1",
+				"13s 1002 CONNECTED #1", "13s 1001 CONNECTED #1",
+				"18s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "18s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ems := tc.run(t)
+			var d describer
+			var got []string
+			for _, e := range ems {
+				got = append(got, e.At.Sub(t0).String()+" "+d.line(e.Msg))
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got\n%s", dump(ems))
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("emission %d = %q, want %q; all:\n%s", i, got[i], tc.want[i], dump(ems))
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, ems)
+			}
+		})
+	}
+}

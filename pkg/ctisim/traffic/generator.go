@@ -61,7 +61,7 @@ func (m *Model) arrive() {
 		return
 	}
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, Park:
 		if f.c = m.pick(m.phones.idle, f.a, f.b); f.c < 0 {
 			m.stats.Skipped++
 			return

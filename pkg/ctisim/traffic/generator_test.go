@@ -43,13 +43,17 @@ func bigDir(phones, ports, rps int) Directory {
 		}
 		d.Forwards = append(d.Forwards, fw)
 	}
-	// Pickup groups of ten phones from phone 2000 on.
-	for g := 0; g < 100 && 2000+10*g+10 <= phones; g++ {
+	// Pickup groups of fifty phones from phone 2000 on (large enough that
+	// two members are idle even when most phones are in calls).
+	for g := 0; g < 40 && 2000+50*g+50 <= phones; g++ {
 		var lines []string
-		for i := range 10 {
-			lines = append(lines, fmt.Sprint(12000+10*g+i))
+		for i := range 50 {
+			lines = append(lines, fmt.Sprint(12000+50*g+i))
 		}
 		d.PickupGroups = append(d.PickupGroups, lines)
+	}
+	for i := range 200 {
+		d.ParkNumbers = append(d.ParkNumbers, fmt.Sprint(80000+i))
 	}
 	return d
 }

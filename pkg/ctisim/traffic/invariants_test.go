@@ -107,7 +107,9 @@ func (c *checker) one(e Emission) error {
 		}
 		l, ok := c.legs[ev.CallHandle]
 		if !ok {
-			if ev.State != ctilink.CallStateDialTone && ev.State != ctilink.CallStateOffering {
+			// A retrieved parked call joins the retriever connected.
+			retrieved := ev.State == ctilink.CallStateConnected && ev.FeatureReason == ctilink.FeatureUnpark
+			if ev.State != ctilink.CallStateDialTone && ev.State != ctilink.CallStateOffering && !retrieved {
 				return fmt.Errorf("leg %d starts in %s", ev.CallHandle, ev.State)
 			}
 			if c.ended[ev.GlobalCallID] {

@@ -72,6 +72,10 @@ type Model struct {
 	forwarded [3][]int
 	// pickup holds each pickup group's lines (pickup.go).
 	pickup [][]int
+	// parks are the park numbers and the flow parked on each (nil when
+	// free); park.go.
+	parks    []string
+	parkedOn []*flow
 
 	calls    map[uint32]*call
 	sessions map[uint32]*flow
@@ -116,6 +120,8 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 	m.addLines(kindRoutePoint, dir.RoutePoints, nil)
 	m.addForwards(dir.Forwards)
 	m.addPickupGroups(dir.PickupGroups)
+	m.parks = append([]string(nil), dir.ParkNumbers...)
+	m.parkedOn = make([]*flow, len(m.parks))
 	for i, t := range m.trunks {
 		m.routes = append(m.routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
 		if len(t.Numbers) > 0 {
@@ -164,7 +170,7 @@ func (m *Model) infeasible(s Scenario) string {
 	}
 	need := 2
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, Park:
 		need = 3
 	case RoutePoint, CTIPort, Outbound, Inbound:
 		need = 1
@@ -187,6 +193,8 @@ func (m *Model) infeasible(s Scenario) string {
 		return "no phone line of the directory has that forward"
 	case s == Pickup && len(m.pickup) == 0:
 		return "the directory has no pickup groups"
+	case s == Park && len(m.parks) == 0:
+		return "the directory has no park numbers"
 	}
 	return ""
 }

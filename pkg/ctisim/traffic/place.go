@@ -73,7 +73,7 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if f.c, err = m.placePickupParty(a, f.b, third); err != nil {
 			return 0, err
 		}
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, Park:
 		if third == "" {
 			f.c = m.firstIdle(m.phones.all, a, f.b)
 			if f.c < 0 {

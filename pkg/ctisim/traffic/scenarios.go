@@ -11,6 +11,8 @@ func (m *Model) begin(f *flow) uint32 {
 	switch f.sc {
 	case BlindTransfer, ConsultTransfer, Conference:
 		m.startTransfer(f)
+	case Park:
+		m.startPark(f)
 	case RoutePoint:
 		m.startRoute(f)
 	case CTIPort:
