@@ -47,6 +47,9 @@ type ClusterConfig struct {
 	// ParkNumbers are the call park numbers calls are parked on (the
 	// "park" traffic scenario); they are not lines.
 	ParkNumbers []string `yaml:"parkNumbers,omitempty"`
+	// HuntPilots are hunt pilots with their line groups (the "hunt"
+	// traffic scenario).
+	HuntPilots []HuntPilotConfig `yaml:"huntPilots,omitempty"`
 	// CertRetryCount is how many duplicate-certificate clashes a client
 	// certificate survives: clashes 1..N-1 close both sessions with
 	// DUPLICATECERTUSED, clash N closes both with CERTCOMPROMISED and the
@@ -176,6 +179,13 @@ type PickupGroupConfig struct {
 	Lines  []string `yaml:"lines"`
 }
 
+// HuntPilotConfig is a hunt pilot: a number (not a line) whose calls
+// hunt its line group's members top-down.
+type HuntPilotConfig struct {
+	Number  string   `yaml:"number"`
+	Members []string `yaml:"members"`
+}
+
 // Default ports of the first CTIManager; later nodes add 10 each.
 const (
 	DefaultPort    = 2748
@@ -262,6 +272,10 @@ func DefaultCluster() ClusterConfig {
 			{Name: "PG-SUPPORT", Number: "8102", Lines: []string{"1266", "1267", "1268", "1269", "1270"}},
 		},
 		ParkNumbers: []string{"8500", "8501", "8502", "8503", "8504", "8505", "8506", "8507", "8508", "8509"},
+		HuntPilots: []HuntPilotConfig{
+			{Number: "4000", Members: []string{"1271", "1272", "1273", "1274", "1275"}},
+			{Number: "4001", Members: []string{"1276", "1277", "1278", "1279", "1280"}},
+		},
 	}
 	for i := 1; i <= DefaultPhones; i++ {
 		d := DeviceConfig{
@@ -527,6 +541,7 @@ func (c ClusterConfig) Validate() error {
 	c.validateForwards(add)
 	c.validatePickupGroups(add, dns)
 	c.validateParkNumbers(add, dns)
+	c.validateHuntPilots(add, dns)
 	for i, p := range c.Patterns {
 		f := fmt.Sprintf("patterns[%d]", i)
 		if p.Prefix == "" || strings.Trim(p.Prefix, "0123456789*#") != "" {
@@ -690,6 +705,45 @@ func (c ClusterConfig) validateParkNumbers(add func(string, ...any), dns map[str
 			add("%s %s is already the number of %s", f, p, other)
 		}
 		used[key] = f
+	}
+}
+
+// validateHuntPilots checks the hunt pilots: a number that is no line's,
+// park number or pickup number, and phone lines as members.
+func (c ClusterConfig) validateHuntPilots(add func(string, ...any), dns map[string]string) {
+	phones := map[string]bool{}
+	for _, d := range c.Devices {
+		if d.Type == ctilink.DevicePhone {
+			for _, l := range d.Lines {
+				phones[l] = true
+			}
+		}
+	}
+	used := map[string]bool{}
+	for _, p := range c.ParkNumbers {
+		used[dialplan.Dialled(p)] = true
+	}
+	for _, g := range c.PickupGroups {
+		used[dialplan.Dialled(g.Number)] = true
+	}
+	for i, h := range c.HuntPilots {
+		f := fmt.Sprintf("huntPilots[%d]", i)
+		if err := dialplan.CheckDN(h.Number); err != nil {
+			add("%s.number: %v", f, err)
+		} else if other, dup := dns[dialplan.Dialled(h.Number)]; dup {
+			add("%s.number %s is already a line of %s", f, h.Number, other)
+		} else if used[dialplan.Dialled(h.Number)] {
+			add("%s.number %s is already a park, pickup or hunt pilot number", f, h.Number)
+		}
+		used[dialplan.Dialled(h.Number)] = true
+		if len(h.Members) == 0 {
+			add("%s (%s) has no members; list its line group's phone lines in hunting order", f, h.Number)
+		}
+		for j, m := range h.Members {
+			if !phones[m] {
+				add("%s (%s).members[%d] %q is not a phone line of the cluster", f, h.Number, j, m)
+			}
+		}
 	}
 }
 

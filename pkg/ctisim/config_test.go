@@ -287,6 +287,7 @@ func TestClusterValidateDialPlanFeatures(t *testing.T) {
 		ForwardConfig{Line: "7001", All: "1001"}, ForwardConfig{Line: "1002"},
 		ForwardConfig{Line: "1003", Busy: "1281"}, ForwardConfig{Line: "1004", NoAnswer: "1004"})
 	c.ParkNumbers = append(c.ParkNumbers, "1001", "8101", "8500", "85X0")
+	c.HuntPilots = append(c.HuntPilots, HuntPilotConfig{Number: "1002", Members: []string{"7001"}}, HuntPilotConfig{Number: "8501"})
 	c.PickupGroups = append(c.PickupGroups,
 		PickupGroupConfig{Name: "PG-FRONTDESK", Number: "1001", Lines: []string{"1261", "7001"}},
 		PickupGroupConfig{Name: "PG-X", Number: "X1", Lines: []string{"1005"}})
@@ -318,6 +319,10 @@ func TestClusterValidateDialPlanFeatures(t *testing.T) {
 		`parkNumbers[11] 8101 is already the number of pickup group PG-FRONTDESK`,
 		`parkNumbers[12] 8500 is already the number of parkNumbers[0]`,
 		`parkNumbers[13]: dialplan: not a directory number: "85X0" holds a pattern wildcard`,
+		`huntPilots[2].number 1002 is already a line of SEP001122330002`,
+		`huntPilots[2] (1002).members[0] "7001" is not a phone line`,
+		`huntPilots[3].number 8501 is already a park, pickup or hunt pilot number`,
+		`huntPilots[3] (8501) has no members`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

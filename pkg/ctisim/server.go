@@ -276,6 +276,9 @@ func (s *Server) directory() traffic.Directory {
 		dir.Patterns = append(dir.Patterns, traffic.Pattern{Prefix: p.Prefix, CallingMask: p.CallingMask})
 	}
 	dir.ParkNumbers = append(dir.ParkNumbers, s.cfg.Cluster.ParkNumbers...)
+	for _, h := range s.cfg.Cluster.HuntPilots {
+		dir.HuntPilots = append(dir.HuntPilots, traffic.HuntPilot{Number: h.Number, Members: append([]string(nil), h.Members...)})
+	}
 	for _, g := range s.cfg.Cluster.PickupGroups {
 		dir.PickupGroups = append(dir.PickupGroups, append([]string(nil), g.Lines...))
 	}

@@ -86,6 +86,7 @@ const (
 	EvCiscoTransferEnd              = "CiscoTransferEndEv"
 	EvCiscoTransferStart            = "CiscoTransferStartEv"
 	EvCiscoCallChanged              = "CiscoCallChangedEv"
+	EvCiscoHuntConnCreated          = "CiscoHuntConnCreatedEv"
 	EvRoute                         = "RouteEvent"
 	EvReRoute                       = "ReRouteEvent"
 	EvRouteUsed                     = "RouteUsedEvent"
@@ -183,6 +184,7 @@ var Events = []EventSpec{
 	{EvCiscoTransferEnd, 1073754117, FamilyCall, false, "Transfer ended."},
 	{EvCiscoTransferStart, 1073754118, FamilyCall, false, "Transfer started."},
 	{EvCiscoCallChanged, 1073754120, FamilyCall, false, "Call legs moved to a surviving call."},
+	{EvCiscoHuntConnCreated, 1073766402, FamilyCall, false, "Connection of a hunt pilot created (a ConnCreatedEv for the pilot of a hunt-list call)."},
 	{EvRoute, 0, FamilyRoute, false, "Route request on a route point (RouteSession ROUTE)."},
 	{EvReRoute, 0, FamilyRoute, false, "Re-route request (selected destination unusable)."},
 	{EvRouteUsed, 0, FamilyRoute, false, "Route used."},

@@ -89,6 +89,9 @@ const (
 	// states) when something confirms it; one still stale at Reconcile
 	// left during the gap and is removed without events.
 	connStale
+	// connHunt: the hunt pilot of a hunt-list call (hunt.go); created
+	// with CiscoHuntConnCreatedEv, kept while the call hunts.
+	connHunt
 )
 
 // conn is a Connection with its (at most one) TerminalConnection.
@@ -164,7 +167,7 @@ func (c *call) hasLiveLine(except *conn) bool {
 func (c *call) liveParties(except *conn) int {
 	n := 0
 	for _, cn := range c.conns {
-		if cn != except && cn.live() && cn.flags&connTransient == 0 {
+		if cn != except && cn.live() && cn.flags&(connTransient|connHunt) == 0 {
 			n++
 		}
 	}

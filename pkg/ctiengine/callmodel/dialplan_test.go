@@ -625,3 +625,136 @@ func TestDialPlan_ParkSeenByTheParkedCaller(t *testing.T) {
 		"CallObservationEndedEv 1 c100 m132",
 	}, got)
 }
+
+// A hunt-list call observed on the caller and the members: A (1010) calls
+// hunt pilot 4000; member 1014 rings out, member 1015 answers. The pilot's
+// connection is a CiscoHuntConnection (CiscoHuntConnCreatedEv), ESTABLISHED
+// once the call is routed to it, and stays until the call ends; observed
+// members are offered and ring; the member passed over leaves with
+// REDIRECTED (JTAPI guide 15 p.168: "three connections, Calling, Hunt
+// Pilot, and Hunt Member ... connection to member goes to Offering state
+// and the connection to Hunt Pilot goes to Established state"; p.1092).
+func TestDialPlan_HuntListCall(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Hunt, "1010", "4000", "", "1010", "1014", "1015")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CiscoHuntConnCreatedEv 1 4000 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 4000 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 4000 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1014 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1014 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1014 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1014 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1014 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1014@SEP1014 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1014@SEP1014 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1014@SEP1014 RINGING/RINGING c100 m128",
+		"TermConnDroppedEv 1 1014@SEP1014 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 1 1014@SEP1014 DROPPED/DROPPED c100/210 m131",
+		"ConnDisconnectedEv 1 1014 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 1 1014 DISCONNECTED/DISCONNECTED c100/210 m131",
+		"ConnCreatedEv 1 1015 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1015 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1015 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1015 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1015 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1015@SEP1015 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1015@SEP1015 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1015@SEP1015 RINGING/RINGING c100 m128",
+		"ConnConnectedEv 1 1015 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1015 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnActiveEv 1 1015@SEP1015 ACTIVE/TALKING c100 m129",
+		"CallCtlTermConnTalkingEv 1 1015@SEP1015 ACTIVE/TALKING c100 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"TermConnDroppedEv 1 1015@SEP1015 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1015@SEP1015 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1015 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1015 DISCONNECTED/DISCONNECTED c100 m132",
+		"ConnDisconnectedEv 1 4000 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 4000 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// A hunt-list call seen by the caller only: the members are not observed,
+// so the member's connection is "created only when the call is answered"
+// (JTAPI guide 15 p.168) — none for the member that rang out.
+func TestDialPlan_HuntListCallSeenByTheCaller(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Hunt, "1010", "4000", "", "1010")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"CallCtlConnInitiatedEv 1 1010 CONNECTED/INITIATED c100 m128",
+		"TermConnCreatedEv 1 1010@SEP1010 IDLE/IDLE c100 m128",
+		"TermConnActiveEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlTermConnTalkingEv 1 1010@SEP1010 ACTIVE/TALKING c100 m128",
+		"CallCtlConnDialingEv 1 1010 CONNECTED/DIALING c100 m128",
+		"CiscoHuntConnCreatedEv 1 4000 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 4000 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 4000 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1015 IDLE/IDLE c100 m129",
+		"ConnConnectedEv 1 1015 CONNECTED/ESTABLISHED c100 m129",
+		"CallCtlConnEstablishedEv 1 1015 CONNECTED/ESTABLISHED c100 m129",
+		"TermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"CallCtlTermConnDroppedEv 1 1010@SEP1010 DROPPED/DROPPED c100 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"ConnDisconnectedEv 1 4000 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 4000 DISCONNECTED/DISCONNECTED c100 m132",
+		"ConnDisconnectedEv 1 1015 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1015 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}
+
+// A hunt-list call seen by the member that rings out: when the call moves
+// on to a member this session does not observe, the pilot, the caller and
+// the member leave with REDIRECTED and the call becomes invalid (JTAPI
+// guide 15 p.1092: "ConnDisconnectedEv B ... getCallControlCause() =
+// CAUSE.REDIRECTED ... CallInvalidEv"; the guide drops the pilot and the
+// caller before the member, the model the member first).
+func TestDialPlan_HuntListCallSeenByAMemberPassedOver(t *testing.T) {
+	got := playScripted(t, dialPlanDir(), traffic.Hunt, "1010", "4000", "", "1014")
+	diff(t, []string{
+		"CallActiveEv 1 c100 m128",
+		"CiscoHuntConnCreatedEv 1 4000 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 4000 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 4000 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1010 IDLE/IDLE c100 m128",
+		"ConnConnectedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"CallCtlConnEstablishedEv 1 1010 CONNECTED/ESTABLISHED c100 m128",
+		"ConnCreatedEv 1 1014 IDLE/IDLE c100 m128",
+		"ConnInProgressEv 1 1014 INPROGRESS/OFFERED c100 m128",
+		"CallCtlConnOfferedEv 1 1014 INPROGRESS/OFFERED c100 m128",
+		"ConnAlertingEv 1 1014 ALERTING/ALERTING c100 m128",
+		"CallCtlConnAlertingEv 1 1014 ALERTING/ALERTING c100 m128",
+		"TermConnCreatedEv 1 1014@SEP1014 IDLE/IDLE c100 m128",
+		"TermConnRingingEv 1 1014@SEP1014 RINGING/RINGING c100 m128",
+		"CallCtlTermConnRingingEv 1 1014@SEP1014 RINGING/RINGING c100 m128",
+		"TermConnDroppedEv 1 1014@SEP1014 DROPPED/DROPPED c100 m131",
+		"CallCtlTermConnDroppedEv 1 1014@SEP1014 DROPPED/DROPPED c100/210 m131",
+		"ConnDisconnectedEv 1 1014 DISCONNECTED/DISCONNECTED c100 m131",
+		"CallCtlConnDisconnectedEv 1 1014 DISCONNECTED/DISCONNECTED c100/210 m131",
+		"ConnDisconnectedEv 1 4000 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 4000 DISCONNECTED/DISCONNECTED c100/210 m132",
+		"ConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100 m132",
+		"CallCtlConnDisconnectedEv 1 1010 DISCONNECTED/DISCONNECTED c100/210 m132",
+		"CallInvalidEv 1 c100 m132",
+		"CallObservationEndedEv 1 c100 m132",
+	}, got)
+}

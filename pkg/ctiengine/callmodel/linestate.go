@@ -206,7 +206,7 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	}
 
 	cc, tc, farCC := lineTargets(ev.State, farExternal(ev, origin))
-	farCC = farStateFor(ev, farCC)
+	farCC = huntFarState(ev, farStateFor(ev, farCC))
 	// The far party's change is reported first when it causes the line's
 	// own change (the callee answered, the callee is ringing) or when the
 	// line receives the call (the caller was there first).
@@ -217,6 +217,7 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	// not report to this session (its line is not observed): synthesize
 	// it. Snapshots arrive device by device, so there the model waits.
 	synthControlled := !x.snap && ev.State != ctilink.CallStateProceeding && ev.State != ctilink.CallStateProgressing
+	m.huntPilot(c, ev, x)
 	if farFirst {
 		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
 	}
@@ -242,7 +243,7 @@ func (m *Model) changeCtx(c *call, ev *ctilink.CallStateEvent, x evctx) evctx {
 		x.ccCause = cc
 		return x
 	}
-	if redirectedHere(ev.Reason) || ev.LastRedirecting.DN != "" || c.flags&callRouting != 0 {
+	if redirectedHere(ev.Reason) || ev.LastRedirecting.DN != "" || ev.HuntPilot != "" || c.flags&callRouting != 0 {
 		x.ccCause = schema.CCCauseRedirected
 		return x
 	}
@@ -298,7 +299,7 @@ func (m *Model) prune(c *call, x evctx) {
 		return
 	}
 	for _, f := range c.conns {
-		if f.isLine() || f.flags&connParty != 0 || !f.live() {
+		if f.isLine() || f.flags&(connParty|connHunt) != 0 || !f.live() {
 			continue
 		}
 		if !c.referenced(f.addr) {

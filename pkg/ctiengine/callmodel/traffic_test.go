@@ -39,6 +39,7 @@ func simDirectory() traffic.Directory {
 		{DN: "1036", All: "1037"}, {DN: "1038", Busy: "1039"}, {DN: "1039", NoAnswer: "1037"}}
 	d.PickupGroups = [][]string{{"1020", "1021", "1022", "1023"}, {"1024", "1025", "1026"}}
 	d.ParkNumbers = []string{"8000", "8001", "8002"}
+	d.HuntPilots = []traffic.HuntPilot{{Number: "4000", Members: []string{"1014", "1015", "1016", "1017"}}}
 	return d
 }
 
@@ -185,7 +186,7 @@ func TestSimulatorTraffic(t *testing.T) {
 	all := sessions[0].events
 	for _, name := range []string{schema.EvCiscoTransferStart, schema.EvCiscoConferenceEnd, schema.EvCiscoCallChanged,
 		schema.EvRouteUsed, schema.EvCiscoRTPInputStarted, schema.EvCallCtlTermConnHeld, schema.EvCallCtlConnFailed,
-		schema.EvCallCtlConnNetworkAlerting} {
+		schema.EvCallCtlConnNetworkAlerting, schema.EvCiscoHuntConnCreated, schema.EvCallCtlConnQueued} {
 		if all[name] == 0 && sessions[1].events[name] == 0 {
 			t.Errorf("no %s produced", name)
 		}

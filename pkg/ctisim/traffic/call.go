@@ -33,6 +33,9 @@ type leg struct {
 	// feature is the feature reason of the state being emitted (set by
 	// setFeature for one event).
 	feature ctilink.FeatureReason
+	// huntPilot is the hunt pilot number the call was placed to (the
+	// caller's and the hunted members' legs).
+	huntPilot string
 }
 
 // flow is one scenario instance: the calls it creates and the steps that
@@ -56,6 +59,8 @@ type flow struct {
 	lb2          *leg // b's leg in the consult call
 	lc2          *leg // pickup, park: c's own call before it picks up or retrieves
 	park         int  // park: the park number's index while parked, -1
+	hunt         int  // hunt: the hunt pilot's index
+	hunted       int  // hunt: members offered so far
 
 	ext     ctilink.Party // outbound, inbound: the party outside the cluster
 	trunk   int           // outbound, inbound: the trunk that reaches it
@@ -130,7 +135,7 @@ func (m *Model) stateEvent(l *leg, snapshot bool) ctilink.CallStateEvent {
 		CallManager: l.c.cm, State: l.state, Cause: l.cause, Reason: l.reason, Origin: l.origin,
 		Calling: l.calling, Called: l.called, CurrentCalling: l.curCalling, CurrentCalled: l.curCalled,
 		LastRedirecting: l.lastRedir, Snapshot: snapshot, TimeNs: m.start.Add(l.at).UnixNano(),
-		FeatureReason: feature,
+		FeatureReason: feature, HuntPilot: l.huntPilot,
 	}
 }
 

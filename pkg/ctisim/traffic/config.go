@@ -40,6 +40,8 @@ const (
 	// Park: the called party parks the call on a park number, another
 	// phone retrieves it (park.go).
 	Park Scenario = "park"
+	// Hunt: a call to a hunt pilot hunts its line group top-down (hunt.go).
+	Hunt Scenario = "hunt"
 )
 
 // Scenarios lists every scenario in the fixed order the generator uses to
@@ -48,7 +50,7 @@ const (
 // as before.
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
 	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound, ForwardAll, ForwardBusy, ForwardNoAnswer,
-	Pickup, Park}
+	Pickup, Park, Hunt}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {
@@ -108,6 +110,16 @@ type Directory struct {
 	PickupGroups [][]string
 	// ParkNumbers are the cluster's call park numbers (not lines).
 	ParkNumbers []string
+	// HuntPilots are hunt pilots with their line group members, in
+	// hunting order.
+	HuntPilots []HuntPilot
+}
+
+// HuntPilot is a hunt pilot number and the phone lines (DNs) of its line
+// group, hunted top-down.
+type HuntPilot struct {
+	Number  string
+	Members []string
 }
 
 // Hooks lets the model ask the server about registrations (answers must be
@@ -275,6 +287,16 @@ func (d Directory) Validate() error {
 				errs = append(errs, fmt.Errorf("traffic: Directory.PickupGroups[%d]: %q is not a phone line or already in a group", i, dn))
 			}
 			grouped[dn] = true
+		}
+	}
+	for i, h := range d.HuntPilots {
+		if h.Number == "" || phones[h.Number] || len(h.Members) == 0 {
+			errs = append(errs, fmt.Errorf("traffic: Directory.HuntPilots[%d]: a pilot needs a number that is no line and at least one member", i))
+		}
+		for _, dn := range h.Members {
+			if !phones[dn] {
+				errs = append(errs, fmt.Errorf("traffic: Directory.HuntPilots[%d] (%s): member %q is not a phone line", i, h.Number, dn))
+			}
 		}
 	}
 	for i, t := range d.Trunks {

@@ -249,3 +249,69 @@ func TestParkScenarioSequences(t *testing.T) {
 		})
 	}
 }
+
+// huntDir is testDir with the hunt pilot 4000 hunting 1002, 1003, 1004.
+func huntDir() Directory {
+	d := testDir()
+	d.HuntPilots = []HuntPilot{{Number: "4000", Members: []string{"1002", "1003", "1004"}}}
+	return d
+}
+
+// A call to a hunt pilot, as hunt.go (JTAPI guide 15 p.168, p.1092): the
+// first member rings out, the next answers; every leg names the pilot.
+func TestHuntScenarioSequences(t *testing.T) {
+	for _, tc := range []scenarioCase{
+		{
+			name: "first member rings out, second answers", dir: huntDir, s: Hunt, from: "1001", to: "4000",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1002 OFFERING #1", "1s 1002 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"5s 1002 DISCONNECTED #1 NORMALCALLCLEARING", "5s 1003 OFFERING #1", "5s 1003 ACCEPTED #1", "5s 1001 RINGBACK #1",
+				"7s 1003 CONNECTED #1", "7s 1001 CONNECTED #1",
+				"12s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "12s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+			check: func(t *testing.T, ems []Emission) {
+				for _, e := range ems {
+					if cs, ok := e.Msg.(ctilink.CallStateEvent); ok && cs.State != ctilink.CallStateDialTone && cs.HuntPilot != "4000" {
+						t.Errorf("%s %s without the hunt pilot", cs.Line, cs.State)
+					}
+				}
+				m1 := stateOf(t, ems, "1002", ctilink.CallStateDisconnected, 1)
+				m2 := stateOf(t, ems, "1003", ctilink.CallStateOffering, 1)
+				if m1.FeatureReason != ctilink.FeatureRedirect || m2.Called.DN != "4000" || m2.CurrentCalled.DN != "1003" {
+					t.Errorf("member 1 leaves %+v; member 2 offered %+v", m1, m2)
+				}
+			},
+		},
+		{
+			name: "busy members are skipped", dir: huntDir, hooks: func(h *fakeHooks) { h.outOfService["SEP1002"] = true },
+			s: Hunt, from: "1001", to: "4000",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1003 OFFERING #1", "1s 1003 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"3s 1003 CONNECTED #1", "3s 1001 CONNECTED #1",
+				"8s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "8s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ems := tc.run(t)
+			var d describer
+			var got []string
+			for _, e := range ems {
+				got = append(got, e.At.Sub(t0).String()+" "+d.line(e.Msg))
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got\n%s", dump(ems))
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("emission %d = %q, want %q; all:\n%s", i, got[i], tc.want[i], dump(ems))
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, ems)
+			}
+		})
+	}
+}

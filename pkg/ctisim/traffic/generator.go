@@ -53,10 +53,12 @@ func (m *Model) arrive() {
 		if f.b, f.c = m.pickPickup(f.a); f.c < 0 {
 			f.b = -1
 		}
+	case Hunt:
+		f.hunt = m.rng.IntN(len(m.hunts))
 	default:
 		f.b = m.pick(m.phones.idle, f.a)
 	}
-	if f.b < 0 && f.sc != Outbound {
+	if f.b < 0 && f.sc != Outbound && f.sc != Hunt {
 		m.stats.Skipped++
 		return
 	}

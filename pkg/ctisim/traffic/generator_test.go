@@ -55,6 +55,14 @@ func bigDir(phones, ports, rps int) Directory {
 	for i := range 200 {
 		d.ParkNumbers = append(d.ParkNumbers, fmt.Sprint(80000+i))
 	}
+	// Hunt pilots with line groups of ten from phone 4000 on.
+	for h := 0; h < 50 && 4000+10*h+10 <= phones; h++ {
+		hp := HuntPilot{Number: fmt.Sprint(90000 + h)}
+		for i := range 10 {
+			hp.Members = append(hp.Members, fmt.Sprint(14000+10*h+i))
+		}
+		d.HuntPilots = append(d.HuntPilots, hp)
+	}
 	return d
 }
 

@@ -76,6 +76,9 @@ type Model struct {
 	// free); park.go.
 	parks    []string
 	parkedOn []*flow
+	// hunts are the hunt pilots with their members' line indexes
+	// (hunt.go).
+	hunts []huntPilot
 
 	calls    map[uint32]*call
 	sessions map[uint32]*flow
@@ -121,6 +124,7 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 	m.addForwards(dir.Forwards)
 	m.addPickupGroups(dir.PickupGroups)
 	m.parks = append([]string(nil), dir.ParkNumbers...)
+	m.addHuntPilots(dir.HuntPilots)
 	m.parkedOn = make([]*flow, len(m.parks))
 	for i, t := range m.trunks {
 		m.routes = append(m.routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
@@ -172,7 +176,7 @@ func (m *Model) infeasible(s Scenario) string {
 	switch s {
 	case BlindTransfer, ConsultTransfer, Conference, Park:
 		need = 3
-	case RoutePoint, CTIPort, Outbound, Inbound:
+	case RoutePoint, CTIPort, Outbound, Inbound, Hunt:
 		need = 1
 	}
 	if len(devices) < need {
@@ -195,6 +199,8 @@ func (m *Model) infeasible(s Scenario) string {
 		return "the directory has no pickup groups"
 	case s == Park && len(m.parks) == 0:
 		return "the directory has no park numbers"
+	case s == Hunt && len(m.hunts) == 0:
+		return "the directory has no hunt pilots"
 	}
 	return ""
 }

@@ -55,6 +55,10 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if f.trunk, f.ext, err = m.outside("to", to); err != nil {
 			return 0, err
 		}
+	case Hunt:
+		if f.hunt, err = m.pilotOf(to); err != nil {
+			return 0, err
+		}
 	default:
 		if f.b, err = m.lineOf(to, "to", kindPhone); err != nil {
 			return 0, err

@@ -13,6 +13,8 @@ func (m *Model) begin(f *flow) uint32 {
 		m.startTransfer(f)
 	case Park:
 		m.startPark(f)
+	case Hunt:
+		m.startHunt(f)
 	case RoutePoint:
 		m.startRoute(f)
 	case CTIPort:
