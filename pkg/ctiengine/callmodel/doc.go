@@ -263,6 +263,14 @@
 // events, so CallData.CurrentCalling reads Y on every event from the
 // caller's PROCEEDING on (§3.3 rule 8).
 //
+// # Dial-plan features
+//
+// Outside parties (network.go), call forwarding, pickup and park
+// (featurereason.go), hunt pilots (hunt.go) and calls that come back to
+// this session's lines (rejoins.go) are described in those files, each
+// with the page of Cisco's JTAPI guide 15 it follows; docs/engine.md §14a
+// tabulates them with their tests.
+//
 // # Snapshots and gap accounting
 //
 // EndObservation (CTIManager lost) sends CallObservationEndedEv for every
