@@ -53,17 +53,13 @@
 //     A RINGBACK (one DialTime later); B CONNECTED, A CONNECTED (after the
 //     ring time); after the talk time both DISCONNECTED (NORMALCALLCLEARING),
 //     the side hanging up first first.
-//
 //   - noanswer: as basic up to RINGBACK; after NoAnswerTime A DISCONNECTED
 //     (NORMALCALLCLEARING), B DISCONNECTED (NOANSWERFROMUSER).
-//
 //   - busy: B is treated as busy (a line already in a call, or an idle line
 //     marked busy for the scenario): A DIALTONE, DIALING, PROCEEDING, BUSY
 //     (USERBUSY), and after BusyTime DISCONNECTED (USERBUSY). B gets nothing.
-//
 //   - hold: basic; after a talk time A ONHOLD, after the hold time A
 //     CONNECTED, after another talk time the hang-up.
-//
 //   - consulttransfer: A↔B connected; B ONHOLD; B places the consult call to
 //     C (DIALTONE…RINGBACK, C CONNECTED, B CONNECTED); after a talk time
 //     Feature{transfer, started}, CallChanged{C: consult → primary},
@@ -73,17 +69,14 @@
 //     If C cannot be reached (busy path on the consult call) or the consult
 //     call is dropped by FailDevices, B retrieves A (B CONNECTED) and the
 //     call ends as a basic one.
-//
 //   - blindtransfer: as consult, but one DialTime after C starts ringing the
 //     transfer completes: A RINGBACK and C ACCEPTED on the primary call,
 //     then after the ring time C CONNECTED, A CONNECTED.
-//
 //   - conference: as consult up to the consult call connected; then
 //     Feature{conference, started}, CallChanged for C, B DISCONNECTED
 //     (consult), B, A, C CONNECTED (primary), Feature{conference, ended}.
 //     Parties then leave one by one, a talk time apart; when one would be
 //     left alone it is disconnected too.
-//
 //   - routepoint: A calls R; R OFFERING and, if R is registered
 //     (Hooks.RoutePointRegistered) and in service, Route{route} with a new
 //     session id. RouteSelect takes the first usable destination (a phone
@@ -95,7 +88,6 @@
 //     Route{end, 101}, R DISCONNECTED (NOUSERRESPONDING), A BUSY,
 //     A DISCONNECTED. An unregistered route point: R OFFERING, R
 //     DISCONNECTED (NOUSERRESPONDING), A BUSY, A DISCONNECTED at once.
-//
 //   - ctiport: A calls P; if P is registered (Hooks.CTIPort), idle and in
 //     service: P OFFERING, P ACCEPTED, A RINGBACK, Media{openLogicalChannel}
 //     when registered for dynamic media; P answers after the ring time (P
@@ -104,7 +96,6 @@
 //     Media{rtpInputStarted} with the registered address and the first
 //     registered codec (default G711Ulaw64k, 20 ms); after the talk time
 //     rtpOutputStopped, rtpInputStopped, then the hang-up. Otherwise busy.
-//
 //   - transform: A calls B through a Pattern: the presented number Y is the
 //     pattern's CallingMask applied to A's DN (X takes the caller's digit
 //     at the same position from the right). After A PROCEEDING:
@@ -113,27 +104,22 @@
 //     transient}; then as basic. A's events carry currentCalling=Y from
 //     PROCEEDING on. The called party is B itself: the pattern's prefix is
 //     stripped by the translation, as CUCM reports it.
-//
 //   - outbound, inbound: calls across a trunk to and from numbers outside
 //     the cluster, whose party is marked External (external.go).
-//
 //   - forwardall, forwardbusy, forwardnoanswer: calls to a line that
 //     forwards them; forwards also apply to every two-party call
 //     (forward.go).
-//
 //   - pickup: a member of the ringing line's pickup group picks the call
 //     up (pickup.go).
-//
 //   - park: the called party parks the call on a park number, another
 //     phone retrieves it (park.go).
-//
 //   - hunt: a call to a hunt pilot hunts its line group top-down
 //     (hunt.go).
 //
-// Each of those files gives its wire sequence and the page of Cisco's
-// JTAPI guide it follows. Changes a feature makes carry the wire's
-// FeatureReason (REDIRECT, PICKUP, PARK, UNPARK); hunt calls carry the
-// pilot's number in HuntPilot.
+// Each of the new scenarios' files gives its wire sequence and the page
+// of Cisco's JTAPI guide it follows. Changes a feature makes carry the
+// wire's FeatureReason (REDIRECT, PICKUP, PARK, UNPARK); hunt calls carry
+// the pilot's number in HuntPilot.
 //
 // A scripted call (Place) plays the canonical order above: the caller
 // hangs up first and conference parties leave in the order caller,
