@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/cmd/replay/internal/timeline"
 	"github.com/ctibridge/ctibridge/internal/demo"
+	"github.com/ctibridge/ctibridge/internal/demo/demotest"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/rs/zerolog"
 )
@@ -32,12 +32,11 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var out bytes.Buffer
-	err := demo.Run(context.Background(), demo.Options{
-		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0",
-		RunFor: 8 * time.Second, FailPrimaryAfter: 3 * time.Second, Heartbeat: 500 * time.Millisecond,
+	err := demotest.RunFailover(t, demo.Options{
+		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", Heartbeat: 500 * time.Millisecond,
 		Seed: 7, Rate: 6, Cluster: "lab", Mode: "binary", Instance: "replay-e2e",
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: &out,
-	})
+	}, nil)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}

@@ -42,6 +42,18 @@ type Options struct {
 	Logger           zerolog.Logger
 	// Out receives the human-readable banner and summary.
 	Out io.Writer
+	// Started, if set, is called once everything runs (after the banner),
+	// with the running parts: a caller that drives the demo (a test)
+	// injects faults and waits on them instead of on wall-clock times.
+	Started func(Running)
+}
+
+// Running are the parts of a running demo.
+type Running struct {
+	Sim    *ctisim.Server
+	Bridge *bridge.Bridge
+	// NATS is the embedded server's client URL.
+	NATS string
 }
 
 // Validate checks the options, naming the flag to fix.
@@ -186,6 +198,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	printBanner(o.Out, o, ns.ClientURL(), dataDir, gtPath, sim, br.OpsAddr())
+	if o.Started != nil {
+		o.Started(Running{Sim: sim, Bridge: br, NATS: ns.ClientURL()})
+	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

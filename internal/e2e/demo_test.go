@@ -8,13 +8,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,8 +24,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ctibridge/ctibridge/internal/demo"
-	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/internal/demo/demotest"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 )
 
 type storedEvent struct {
@@ -37,76 +36,19 @@ type storedEvent struct {
 	data    map[string]any
 }
 
-// bannerWriter collects the demo's output and reports the simulator's
-// control address and the bridge's ops address once the banner printed
-// them.
-type bannerWriter struct {
-	mu           sync.Mutex
-	b            bytes.Buffer
-	control, ops string
-}
-
-func (w *bannerWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n, err := w.b.Write(p)
-	for _, line := range strings.Split(w.b.String(), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) >= 3 && f[0] == "simulator" && f[1] == "control":
-			w.control = strings.TrimSuffix(strings.TrimPrefix(f[2], "http://"), "/nodes")
-		case len(f) >= 3 && f[0] == "bridge" && f[1] == "endpoints":
-			w.ops = strings.TrimSuffix(strings.TrimPrefix(f[2], "http://"), "/status")
-		}
-	}
-	return n, err
-}
-
-func (w *bannerWriter) addrs() (control, ops string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.control, w.ops
-}
-
-func (w *bannerWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-// runDemo runs `bridge demo` in-process with a failover and returns the
-// data directory it left behind. during, if set, runs once the bridge is
-// ready, with the simulator's control address (the demo keeps running).
-func runDemo(t *testing.T, during func(control string)) string {
+// runDemo runs `bridge demo` in-process through a failover of the primary
+// CTIManager (internal/demo/demotest) and returns the data directory it
+// left behind. before, if set, runs once the provider is in service.
+func runDemo(t *testing.T, before func(demo.Running)) string {
 	t.Helper()
 	dir := t.TempDir()
-	out := &bannerWriter{}
-	done := make(chan error, 1)
-	go func() {
-		done <- demo.Run(context.Background(), demo.Options{
-			DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0",
-			RunFor: 9 * time.Second, FailPrimaryAfter: 4 * time.Second, Heartbeat: 500 * time.Millisecond,
-			Seed: 3, Rate: 5, Cluster: "lab", Mode: "binary", Instance: "e2e-" + fmt.Sprint(time.Now().UnixNano()),
-			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: out,
-		})
-	}()
-	if during != nil {
-		testwait.Eventually(t, 0, "the demo's bridge to be ready", func() bool {
-			_, ops := out.addrs()
-			if ops == "" {
-				return false
-			}
-			resp, err := http.Get("http://" + ops + "/readyz")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK
-		})
-		control, _ := out.addrs()
-		during(control)
-	}
-	if err := <-done; err != nil {
+	var out bytes.Buffer
+	err := demotest.RunFailover(t, demo.Options{
+		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", Heartbeat: 500 * time.Millisecond,
+		Seed: 3, Rate: 5, Cluster: "lab", Mode: "binary", Instance: "e2e-" + fmt.Sprint(time.Now().UnixNano()),
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: &out,
+	}, before)
+	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "events acknowledged by JetStream") {
@@ -270,20 +212,13 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 		t.Skip("runs the demo for ~10 s")
 	}
 	// Calls between the dial-plan lines of the default cluster
-	// (+4930123, \+4930, *55, #1), scripted through the simulator's
-	// control API, so the failover finds them in progress.
+	// (+4930123, \+4930, *55, #1), scripted in the simulator before the
+	// failover, so the failover finds them in progress.
 	dns := ctisim.DefaultDialPlanDNs
-	dir := runDemo(t, func(control string) {
+	dir := runDemo(t, func(r demo.Running) {
 		for _, pair := range [][2]string{{dns[0], dns[2]}, {dns[1], dns[3]}} {
-			q := url.Values{"scenario": {"basic"}, "from": {pair[0]}, "to": {pair[1]}}
-			resp, err := http.Post("http://"+control+"/calls?"+q.Encode(), "", nil)
-			if err != nil {
+			if _, err := r.Sim.Place(traffic.Basic, pair[0], pair[1], ""); err != nil {
 				t.Errorf("placing %s → %s: %v", pair[0], pair[1], err)
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Errorf("placing %s → %s: %s", pair[0], pair[1], resp.Status)
 			}
 		}
 	})
