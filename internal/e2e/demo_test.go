@@ -43,8 +43,13 @@ func runDemo(t *testing.T, before func(demo.Running)) string {
 	t.Helper()
 	dir := t.TempDir()
 	var out bytes.Buffer
+	// A one-second server heartbeat, not 500ms: the default cluster's
+	// in-service wave of a few hundred devices can keep the bridge busy
+	// for longer than two 500ms client heartbeats under the race detector
+	// on a loaded runner, and a second, unplanned failover is not what
+	// these tests read.
 	err := demotest.RunFailover(t, demo.Options{
-		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", Heartbeat: 500 * time.Millisecond,
+		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", Heartbeat: time.Second,
 		Seed: 3, Rate: 5, Cluster: "lab", Mode: "binary", Instance: "e2e-" + fmt.Sprint(time.Now().UnixNano()),
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: &out,
 	}, before)
