@@ -23,8 +23,8 @@ var Version = "dev"
 type Config struct {
 	// Instance identifies this run (unique per run: event ids derive from it).
 	Instance string
-	// Engine configures the CTI side; its Sink, Logger and BridgeInstance
-	// are set by New.
+	// Engine configures the CTI side; its Sink, Measure, Logger and
+	// BridgeInstance are set by New.
 	Engine ctiengine.Config
 	// Encoder configures the CloudEvents encoding.
 	Encoder schema.EncoderConfig
@@ -58,6 +58,19 @@ type Config struct {
 	// Snapshots configures the folded-state snapshots replay starts from
 	// (Conn and Cluster are filled in); nil disables them.
 	Snapshots *replaystore.SnapshotterConfig
+	// Provision, if set, makes the bridge provision the stream and buckets
+	// itself, in the background, as soon as NATS answers (eventlog.go):
+	// it starts and serves /healthz before NATS is up, /readyz says why it
+	// is not ready, and events wait in the publisher's buffer. Nil: the
+	// caller provisioned the stream before New.
+	Provision *jetstream.ProvisionConfig
+	// ConnError, if set, says why the NATS connection is down
+	// (jetstream.ConnTracker.LastError), for /readyz.
+	ConnError func() error
+	// StartWait bounds how long Run waits, while NATS is connected but the
+	// stream not ready yet, before opening the provider (default 10 s).
+	// With NATS unreachable the provider opens at once.
+	StartWait time.Duration
 }
 
 // Bridge is one running bridge: engine → encoder → publisher, plus the
@@ -70,6 +83,9 @@ type Bridge struct {
 	pub     *jetstream.Publisher
 	metrics *Metrics
 	ops     *OpsServer
+	// elog provisions and watches the event stream (nil: Provision unset).
+	elog      *eventLog
+	snapshots *snapshotRunner
 
 	mu        sync.Mutex // guards the following fields
 	bridgeSeq uint64
@@ -89,7 +105,11 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
+	if cfg.StartWait == 0 {
+		cfg.StartWait = DefaultStartWait
+	}
 	b := &Bridge{cfg: cfg, log: cfg.Logger.With().Str("component", "bridge").Logger()}
+	b.snapshots = &snapshotRunner{b: b}
 	enc, err := schema.NewEncoder(cfg.Encoder)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
@@ -100,8 +120,12 @@ func New(cfg Config) (*Bridge, error) {
 	pcfg.Encoder = enc
 	pcfg.Instance = cfg.Instance
 	pcfg.GapSession = cfg.Instance + "-pub"
+	if cfg.Provision != nil && cfg.Provision.Replicas > 1 {
+		// A replicated stream: see jetstream.Config.SerialPerEntity.
+		pcfg.SerialPerEntity = true
+	}
 	pcfg.Logger = cfg.Logger.With().Str("component", "publisher").Logger()
-	b.metrics = NewMetrics(b.publisherStats)
+	b.metrics = NewMetrics(b.publisherStats, func() ctiengine.Status { return b.engine.Status() })
 	pcfg.AckLatency = func(d time.Duration) {
 		b.metrics.EventsPublished.Inc()
 		b.metrics.PublishLatency.Observe(d.Seconds())
@@ -109,8 +133,18 @@ func New(cfg Config) (*Bridge, error) {
 	if b.pub, err = jetstream.New(pcfg); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
+	if cfg.Provision != nil {
+		pc := *cfg.Provision
+		if pc.Stream == "" {
+			pc.Stream = cfg.Stream
+		}
+		if b.elog, err = newEventLog(b, pc); err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
+		}
+	}
 	ecfg := cfg.Engine
 	ecfg.Sink = sinkFunc(b.emit)
+	ecfg.Measure = b.metrics.ObserveMeasurement
 	ecfg.BridgeInstance = cfg.Instance
 	ecfg.Logger = cfg.Logger
 	if b.engine, err = ctiengine.New(ecfg); err != nil {
@@ -180,7 +214,8 @@ func (b *Bridge) publisherStats() PublisherStats {
 		Resends: s.Resends, Dupes: s.Duplicates, Connected: s.Connected}
 }
 
-// Readiness: provider in service and publisher connected.
+// Readiness: provider in service, stream provisioned and publisher
+// connected.
 func (b *Bridge) Readiness() Readiness {
 	var r Readiness
 	st := b.engine.Status()
@@ -190,8 +225,15 @@ func (b *Bridge) Readiness() Readiness {
 			reason += ": " + st.Err
 		}
 		r.Reasons = append(r.Reasons, reason)
+		r.Reasons = append(r.Reasons, ctiManagerReasons(st, time.Now())...)
 	}
-	if !b.pub.Stats().Connected {
+	if b.elog != nil {
+		if ls := b.elog.state(); !ls.Ready {
+			r.Reasons = append(r.Reasons, ls.Reason)
+		} else if !b.pub.Stats().Connected {
+			r.Reasons = append(r.Reasons, "publisher not connected to NATS")
+		}
+	} else if !b.pub.Stats().Connected {
 		r.Reasons = append(r.Reasons, "publisher not connected to NATS")
 	}
 	r.Ready = len(r.Reasons) == 0
@@ -210,6 +252,8 @@ func (b *Bridge) Status() any {
 		pub["lastError"] = ps.LastError.Error()
 		pub["lastErrorAt"] = ps.LastErrorAt
 	}
+	pub["held"] = ps.Held
+	pub["errors"] = ps.Errors.Map()
 	out := map[string]any{
 		"instance":  b.cfg.Instance,
 		"version":   Version,
@@ -217,6 +261,10 @@ func (b *Bridge) Status() any {
 		"ready":     b.Readiness(),
 		"engine":    b.engine.Status(),
 		"publisher": pub,
+	}
+	if b.elog != nil {
+		ls := b.elog.state()
+		out["eventLog"] = map[string]any{"ready": ls.Ready, "reason": ls.Reason, "since": ls.Since, "attempts": ls.Attempts, "leader": ls.Leader}
 	}
 	if b.cfg.StatusExtra != nil {
 		for k, v := range b.cfg.StatusExtra() {
@@ -238,8 +286,21 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer stopPub()
 	pubDone := make(chan error, 1)
 	go func() { pubDone <- b.pub.Run(pubCtx) }()
-	stopSnapshots := b.startSnapshots()
-	defer stopSnapshots()
+	defer b.snapshots.stop()
+	if b.elog != nil {
+		provCtx, stopProv := context.WithCancel(context.Background())
+		provDone := make(chan struct{})
+		go func() {
+			defer close(provDone)
+			_ = b.elog.prov.Run(provCtx)
+		}()
+		defer func() {
+			stopProv()
+			<-provDone
+		}()
+	} else {
+		b.snapshots.start()
+	}
 
 	opsCtx, stopOps := context.WithCancel(context.Background())
 	opsDone := make(chan error, 1)
@@ -254,7 +315,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 		<-opsDone
 	}()
 
-	b.checkPreviousRun(ctx)
+	if b.elog != nil {
+		b.elog.waitForStart(ctx, b.cfg.StartWait)
+	} else {
+		b.checkPreviousRun(ctx)
+	}
 	b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
 	engDone := make(chan error, 1)
 	engCtx, stopEngine := context.WithCancel(context.Background())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
@@ -35,6 +37,10 @@ type RigConfig struct {
 	// Rate is the simulator's call rate (calls/s) and Seed its seed.
 	Rate float64
 	Seed int64
+	// Traffic sets the simulator's call timing (dial, ring, talk, route
+	// select …; zero durations take the simulator's defaults). Its Rate
+	// and Seed are ignored: the fields above set them.
+	Traffic traffic.Config
 	// Phones adds that many phones (a phone block) to the default
 	// cluster's 304, for high call rates.
 	Phones int
@@ -55,8 +61,25 @@ type RigConfig struct {
 	// provisioned by the bridge). The embedded server keeps every id of
 	// the window in memory, in this process.
 	Duplicates time.Duration
+	// NATSCluster, if 3 (or 2..9), runs NATS as an embedded cluster of that
+	// many nodes (jetstream.EmbeddedCluster: one process, loopback routes,
+	// a store per node) with the stream and buckets provisioned R3 (or
+	// R<n>); the bridge connects to it over TCP with every node's URL.
+	// 0 runs one embedded server.
+	NATSCluster int
+	// NATSLater leaves NATS down: StartRig starts only the simulator, on a
+	// NATS address fixed in advance, and StartNATS starts the server later
+	// (a bridge started before its NATS server). The stream is then
+	// provisioned by the bridge.
+	NATSLater bool
 	// Logger receives every component's logs (default: none).
 	Logger zerolog.Logger
+	// ManualTime runs the simulator's call model on Sim.Advance only
+	// (ctisim.Config.ManualTime), for scripted calls compared event by
+	// event; RouteSelectTimeout overrides the model's route-select timeout
+	// (0: its default).
+	ManualTime         bool
+	RouteSelectTimeout time.Duration
 }
 
 // Rig runs the simulator, an embedded NATS server with JetStream and the
@@ -68,7 +91,10 @@ type Rig struct {
 	cfg     RigConfig
 	cluster ctisim.ClusterConfig
 	Sim     *ctisim.Server
-	NATS    *jetstream.Embedded
+	// NATS is the embedded server, or NATSCluster its nodes (the other
+	// is nil).
+	NATS        *jetstream.Embedded
+	NATSCluster *jetstream.EmbeddedCluster
 	// Conn is the rig's own in-process connection (provisioning, reading).
 	Conn *nats.Conn
 
@@ -98,30 +124,42 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	if cfg.NATSListen == "" {
 		cfg.NATSListen = "127.0.0.1:0"
 	}
+	if cfg.NATSLater && cfg.NATSCluster == 0 {
+		listen, err := fixedListen(cfg.NATSListen)
+		if err != nil {
+			return nil, err
+		}
+		cfg.NATSListen = listen
+	}
 	r := &Rig{cfg: cfg}
-	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
-		Logger: cfg.Logger.Level(zerolog.WarnLevel)})
+	natsLog := cfg.Logger.Level(zerolog.WarnLevel)
+	var err error
+	if cfg.NATSCluster > 0 {
+		r.NATSCluster, err = jetstream.NewEmbeddedCluster(jetstream.EmbeddedClusterConfig{
+			DataDir: filepath.Join(cfg.DataDir, "js"), Nodes: cfg.NATSCluster, Logger: natsLog})
+	} else {
+		r.NATS, err = jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
+			Logger: natsLog})
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := ns.Start(); err != nil {
-		return nil, err
-	}
-	r.NATS = ns
-	if r.Conn, err = ns.Connect("faultmatrix"); err != nil {
-		r.Close()
-		return nil, err
-	}
-	js, err := natsjs.New(r.Conn)
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("faultmatrix: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates}); err != nil {
-		r.Close()
-		return nil, err
+	if !cfg.NATSLater {
+		if err := r.StartNATS(); err != nil {
+			r.Close()
+			return nil, err
+		}
+		js, err := natsjs.New(r.Conn)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("faultmatrix: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := jetstream.Provision(ctx, js, r.ProvisionConfig()); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	cluster := ctisim.DefaultCluster().WithEphemeralPorts().WithHeartbeat(ctisim.HeartbeatConfig{
 		Min: 100 * time.Millisecond, Max: cfg.Heartbeat, Default: cfg.Heartbeat})
@@ -129,9 +167,15 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	if cfg.Phones > 0 {
 		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: 100000})
 	}
+	tc := cfg.Traffic
+	tc.Rate, tc.Seed = cfg.Rate, cfg.Seed
+	if cfg.RouteSelectTimeout > 0 {
+		tc.RouteSelectTimeout = cfg.RouteSelectTimeout
+	}
 	sim, err := ctisim.New(ctisim.Config{
 		Cluster:          cluster,
-		Traffic:          traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed},
+		Traffic:          tc,
+		ManualTime:       cfg.ManualTime,
 		GroundTruth:      cfg.GroundTruth,
 		GroundTruthLimit: cfg.GroundTruthLimit,
 		Logger:           cfg.Logger.Level(zerolog.WarnLevel),
@@ -146,6 +190,78 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	}
 	r.Sim, r.cluster = sim, cluster
 	return r, nil
+}
+
+// Cluster is the simulated cluster's configuration (devices, users,
+// CallManagers), e.g. to script another CTI server with the same cluster.
+func (r *Rig) Cluster() ctisim.ClusterConfig { return r.cluster }
+
+// StartNATS starts the NATS server (after NATSLater) and opens the rig's
+// own connection; it provisions nothing.
+func (r *Rig) StartNATS() error {
+	var err error
+	if r.NATSCluster != nil {
+		err = r.NATSCluster.Start()
+	} else {
+		err = r.NATS.Start()
+	}
+	if err != nil {
+		return err
+	}
+	if r.Conn == nil {
+		nc, err := r.connect("faultmatrix")
+		if err != nil {
+			return err
+		}
+		r.Conn = nc
+		if !testwait.Poll(30*time.Second, nc.IsConnected) {
+			return errors.New("faultmatrix: the rig's connection did not come up")
+		}
+	}
+	return nil
+}
+
+// connect opens a connection to NATS: in-process to the embedded
+// server, or over TCP to every node of the cluster (moving to another
+// node when its own stops).
+func (r *Rig) connect(name string) (*nats.Conn, error) {
+	if r.NATSCluster != nil {
+		return r.NATSCluster.Connect(name)
+	}
+	return r.NATS.Connect(name)
+}
+
+// ProvisionConfig is how the rig, and every bridge it starts, provision
+// the stream and buckets: R1 on one server, one replica per node (R3) on
+// a cluster.
+func (r *Rig) ProvisionConfig() jetstream.ProvisionConfig {
+	return jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates, Replicas: r.replicas()}
+}
+
+func (r *Rig) replicas() int {
+	if r.NATSCluster != nil {
+		return r.NATSCluster.Size()
+	}
+	return 1
+}
+
+// fixedListen turns a port-0 address into one with a port that was free
+// a moment ago: a server started later must have an address its clients
+// can be given now.
+func fixedListen(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("faultmatrix: NATSListen %q: %w", listen, err)
+	}
+	if port != "0" {
+		return listen, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("faultmatrix: free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // RoutePoints names the simulated cluster's route point devices (for
@@ -199,16 +315,19 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		return nil, errors.New("faultmatrix: a bridge is already running")
 	}
 	r.runs++
-	nc, err := r.NATS.Connect(fmt.Sprintf("bridge-%d", r.runs))
+	nc, err := r.connect(fmt.Sprintf("bridge-%d", r.runs))
 	if err != nil {
 		return nil, err
 	}
+	pc := r.ProvisionConfig()
 	cfg := bridge.Config{
-		Instance:       fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
-		Engine:         r.EngineConfig(),
-		Encoder:        schema.EncoderConfig{Cluster: r.cfg.Cluster},
-		Conn:           nc,
-		Publisher:      r.cfg.Publisher,
+		Instance:  fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
+		Engine:    r.EngineConfig(),
+		Encoder:   schema.EncoderConfig{Cluster: r.cfg.Cluster},
+		Conn:      nc,
+		Publisher: r.cfg.Publisher,
+		// The bridge provisions (idempotently) as `bridge run` does.
+		Provision:      &pc,
 		HeartbeatEvery: -1,
 		DrainTimeout:   10 * time.Second,
 		Logger:         r.cfg.Logger,
@@ -314,10 +433,13 @@ func (r *Rig) Close() {
 	if r.Conn != nil {
 		r.Conn.Close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if r.NATS != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
 		_ = r.NATS.Shutdown(ctx)
+	}
+	if r.NATSCluster != nil {
+		_ = r.NATSCluster.Shutdown(ctx)
 	}
 }
 
@@ -367,7 +489,7 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	for _, dn := range slices.Sorted(maps.Keys(ec.RoutePoints)) {
 		fmt.Fprintf(&b, "    %q: [%s]\n", dn, quoteAll(ec.RoutePoints[dn].Destinations))
 	}
-	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%q]\n", r.NATSURL())
+	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%s]\n  replicas: %d\n", quoteAll(strings.Split(r.NATSURL(), ",")), r.replicas())
 	if o.DuplicateWindow > 0 {
 		fmt.Fprintf(&b, "  duplicateWindow: %s\n", o.DuplicateWindow)
 	}
@@ -384,7 +506,14 @@ func quoteAll(ss []string) string {
 }
 
 // NATSURL is the embedded server's client URL (for a bridge process).
-func (r *Rig) NATSURL() string { return r.NATS.ClientURL() }
+// With NATSLater it is known before the server starts; on a cluster it
+// lists every node, comma-separated.
+func (r *Rig) NATSURL() string {
+	if r.NATSCluster != nil {
+		return strings.Join(r.NATSCluster.ClientURLs(), ",")
+	}
+	return r.NATS.ClientURL()
+}
 
 // RemoveData deletes the rig's data directory (after Close).
 func (r *Rig) RemoveData() error { return os.RemoveAll(r.cfg.DataDir) }

@@ -85,6 +85,10 @@ type Bridge struct {
 	LastHeartbeat time.Time `json:"lastHeartbeat,omitzero"`
 	Heartbeats    uint64    `json:"heartbeats,omitempty"`
 	LeaderChanges int       `json:"leaderChanges,omitempty"`
+	// NATSLeader is the event stream's Raft leader at its last change
+	// (NATSLeaderChanged), NATSLeaderChanges how many the bridge saw.
+	NATSLeader        string `json:"natsLeader,omitempty"`
+	NATSLeaderChanges int    `json:"natsLeaderChanges,omitempty"`
 }
 
 // Terminal is a device (phone, CTI port, route point).

@@ -197,6 +197,9 @@ type Config struct {
 	Clock Clock
 	// Sink receives every event, in order, from the engine's goroutine.
 	Sink Sink
+	// Measure, if set, receives the durations the machine times (provider
+	// open, route select), from the engine's goroutine; it must not block.
+	Measure func(Measurement)
 }
 
 // Validate reports every problem of the configuration at once, each naming

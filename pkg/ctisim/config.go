@@ -244,8 +244,9 @@ var DefaultDialPlanDNs = []string{"+4930123", `\+4930`, "*55", "#1"}
 // contact-centre site: CallManagers cm1 and cm2; CTIManagers ctim-a
 // (primary, 2748/2749), ctim-b (backup, 2758/2759) and ctim-c (least
 // priority, 2768/2769); 300 phones SEP001122330001… with lines 1001–1300
-// (every fifth phone also has line 2000+i), plus 4 phones whose lines show
-// the dial plan (DefaultDialPlanDNs); 16 CTI ports CTIP0001–0016 (lines
+// (every fifth phone i also has line 2000+i, except phone 10, which shares
+// phone 5's 2005: a shared line), plus 4 phones whose lines show the dial
+// plan (DefaultDialPlanDNs); 16 CTI ports CTIP0001–0016 (lines
 // 7001–7016) and route points RP0001/RP0002 (lines 5000/5001); devices
 // alternate between cm1 and cm2; the pattern prefix "9" with calling mask
 // "80055XXXX"; and the application user ctibridge/secret controlling every
@@ -287,6 +288,11 @@ func DefaultCluster() ClusterConfig {
 		}
 		if i%5 == 0 {
 			d.Lines = append(d.Lines, fmt.Sprintf("%d", 2000+i))
+		}
+		if i == 10 {
+			// 2005 is a shared line: phone 5's second line appears on
+			// phone 10 too.
+			d.Lines[1] = "2005"
 		}
 		c.Devices = append(c.Devices, d)
 	}
@@ -482,7 +488,9 @@ func (c ClusterConfig) Validate() error {
 		add("phoneBlocks are not expanded; call Expand before Validate (ParseCluster does)")
 	}
 	devices := map[string]bool{}
-	dns := map[string]string{}
+	dns := map[string]string{}                // dialled number → its first device
+	spelled := map[string]string{}            // dialled number → the line as configured
+	phones := map[string]ctilink.DeviceType{} // device name → type, for shared lines
 	for i, d := range c.Devices {
 		f := fmt.Sprintf("devices[%d]", i)
 		// The link protocol's device rule first, the one a client applies
@@ -505,19 +513,32 @@ func (c ClusterConfig) Validate() error {
 		if len(d.Lines) == 0 {
 			add("%s (%s) has no lines; give it at least one directory number", f, d.Name)
 		}
+		onDevice := map[string]bool{}
 		for j, dn := range d.Lines {
 			if err := dialplan.CheckDN(dn); err != nil {
 				add("%s (%s).lines[%d]: %v", f, d.Name, j, err)
 				continue
 			}
-			// Unique by the number that reaches them: \+4930 and
-			// +4930 are both dialled +4930.
+			// Unique by the number that reaches them (\+4930 and +4930
+			// are both dialled +4930), except a shared line: the same
+			// number, spelled the same, on several phones.
 			key := dialplan.Dialled(dn)
-			if other, dup := dns[key]; dup {
-				add("%s (%s).lines[%d] %s is already the line of %s (both are reached by dialling %s); directory numbers must be unique",
-					f, d.Name, j, dn, other, key)
+			other, dup := dns[key]
+			switch {
+			case !dup:
+			case spelled[key] != dn:
+				add("%s (%s).lines[%d] %s is already the line %s of %s (both are reached by dialling %s); directory numbers must be unique",
+					f, d.Name, j, dn, spelled[key], other, key)
+			case onDevice[key]:
+				add("%s (%s).lines[%d] %s is listed twice on %s; a device has each line once", f, d.Name, j, dn, d.Name)
+			case d.Type != ctilink.DevicePhone || phones[other] != ctilink.DevicePhone:
+				add("%s (%s).lines[%d] %s is already the line of %s; directory numbers are unique except a shared line (one number on several phones)", f, d.Name, j, dn, other)
 			}
-			dns[key] = d.Name
+			onDevice[key] = true
+			if !dup {
+				dns[key], spelled[key] = d.Name, dn
+			}
+			phones[d.Name] = d.Type
 		}
 	}
 	if len(c.Devices) == 0 {

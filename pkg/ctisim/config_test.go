@@ -100,7 +100,7 @@ func TestClusterValidateReportsEveryProblem(t *testing.T) {
 			{Name: "P1", Type: "fax", CallManager: "cm9", Lines: []string{"12a"}},
 			{Name: "P1", Type: ctilink.DevicePhone, CallManager: "cm1"},
 			{Name: "P2", Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1000"}},
-			{Name: "P3", Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1000"}},
+			{Name: "P3", Type: ctilink.DeviceCTIPort, CallManager: "cm1", Lines: []string{"1000"}},
 		},
 		Users:    []UserConfig{{Login: "", ControlList: []string{"P9"}}},
 		Patterns: []PatternConfig{{Prefix: "x", CallingMask: "12Y"}},
@@ -115,7 +115,7 @@ func TestClusterValidateReportsEveryProblem(t *testing.T) {
 		`ctiManagers[2].name "b/c"`, "ctiManagers[2].port 70000 out of range",
 		"2 CTIManagers are marked leastPriority", `type "fax" unknown`, `callManager "cm9" is not in callManagers`,
 		`lines[0]: dialplan: not a directory number: "12a" holds 'a'`, `devices[1].name "P1" is used twice`, "(P1) has no lines",
-		"1000 is already the line of P2 (both are reached by dialling 1000)", "users[0].login is empty", `controlList[0] "P9" is not a configured device`,
+		"1000 is already the line of P2; directory numbers are unique except a shared line", "users[0].login is empty", `controlList[0] "P9" is not a configured device`,
 		`patterns[0].prefix "x"`, `patterns[0].callingMask "12Y"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
@@ -265,6 +265,36 @@ func TestClusterValidateUsesTheProtocolDeviceRule(t *testing.T) {
 				t.Fatal("the simulator refuses a device the protocol allows")
 			}
 		})
+	}
+}
+
+// A shared line is one number, spelled alike, on several phones: allowed.
+// Two spellings dialled alike, a number shared with a CTI port, or a line
+// listed twice on one phone are refused, each with its reason.
+func TestClusterValidateSharedLines(t *testing.T) {
+	c := testCluster()
+	c.Users = []UserConfig{{Login: "u", ControlAll: true}}
+	c.Trunks, c.Forwards, c.PickupGroups, c.ParkNumbers, c.HuntPilots = nil, nil, nil, nil, nil
+	phone := func(name string, lines ...string) DeviceConfig {
+		return DeviceConfig{Name: name, Type: ctilink.DevicePhone, CallManager: "cm1", Lines: lines}
+	}
+	c.Devices = []DeviceConfig{phone("SEPA", "1001", "2000"), phone("SEPB", "1002", "2000"), phone("SEPC", "2000")}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a line shared by three phones refused: %v", err)
+	}
+	c.Devices = []DeviceConfig{
+		phone("SEPA", `\+4930`), phone("SEPB", "+4930"), phone("SEPC", "1003", "1003"),
+		phone("SEPD", "7001"), {Name: "CTIP1", Type: ctilink.DeviceCTIPort, CallManager: "cm1", Lines: []string{"7001"}},
+	}
+	err := c.Validate()
+	for _, want := range []string{
+		`devices[1] (SEPB).lines[0] +4930 is already the line \+4930 of SEPA (both are reached by dialling +4930)`,
+		`devices[2] (SEPC).lines[1] 1003 is listed twice on SEPC`,
+		`devices[4] (CTIP1).lines[0] 7001 is already the line of SEPD; directory numbers are unique except a shared line`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
 	}
 }
 

@@ -74,6 +74,15 @@ func (sess *session) handle(h ctilink.Header, msg ctilink.Message) bool {
 	case ctilink.RoutePointRegisterRequest:
 		res, why := sess.registerLocked(s.routePoints, m.Device, ctilink.DeviceRoutePoint, ctilink.MediaParams{}, m.DynamicMedia)
 		sess.respond(h, res, why)
+		if res == ctilink.ResultOK {
+			// The calls waiting at the route point are recovered on this
+			// session: their route requests are offered to it again.
+			now := s.catchUpLocked()
+			for _, ev := range s.model.RecoverRoutes(m.Device, now) {
+				sess.send(ev)
+			}
+			s.nudge()
+		}
 	case ctilink.DeviceUnregisterRequest:
 		res, why := ctilink.ResultNotOpen, "device "+m.Device+" is not registered by this session"
 		for _, regs := range []map[string]*registration{s.ports, s.routePoints} {
@@ -211,6 +220,9 @@ func (sess *session) deviceListLocked(h ctilink.Header) {
 		infos := make([]ctilink.DeviceInfo, 0, end-start)
 		for _, d := range devs[start:end] {
 			info := d.cfg.info()
+			// The node it is registered to now (it re-homes when its
+			// CallManager fails).
+			info.CallManager = d.cm
 			info.Registered, info.InService = d.registered, d.inService
 			infos = append(infos, info)
 		}

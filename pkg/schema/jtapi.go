@@ -113,6 +113,8 @@ const (
 	EvLeaderChanged        = "LeaderChanged"
 	EvCertificateProblem   = "CertificateProblem"
 	EvDeviceRejected       = "DeviceRejected"
+	EvNATSLeaderChanged    = "NATSLeaderChanged"
+	EvStreamRecreated      = "StreamRecreated"
 )
 
 // Events is the catalogue of every event kind the bridge can publish.
@@ -207,6 +209,8 @@ var Events = []EventSpec{
 	{EvLeaderChanged, 0, FamilyBridge, true, "The active bridge changed."},
 	{EvCertificateProblem, 0, FamilyProvider, true, "TLS certificate problem (duplicate use, compromised, trust failure)."},
 	{EvDeviceRejected, 0, FamilyProvider, true, "A device of the control list broke the link protocol's rules and was skipped (data.provider.device names it, detail says which rule); the other devices go into service."},
+	{EvNATSLeaderChanged, 0, FamilyBridge, true, "The event stream's NATS (Raft) leader changed, as the bridge saw it; publishing rode it out with resends."},
+	{EvStreamRecreated, 0, FamilyBridge, true, "The event stream was deleted under the running bridge and recreated; events stored before are gone with it."},
 }
 
 var eventsByName = func() map[string]EventSpec {

@@ -36,6 +36,10 @@ type leg struct {
 	// huntPilot is the hunt pilot number the call was placed to (the
 	// caller's and the hunted members' legs).
 	huntPilot string
+	// lost: the leg's device lost its CallManager node during the call:
+	// the media go on, CTIManager no longer observes or controls the leg
+	// (nothing more is emitted for it; it ends with its call).
+	lost bool
 }
 
 // flow is one scenario instance: the calls it creates and the steps that
@@ -118,7 +122,9 @@ func (m *Model) set(l *leg, st ctilink.CallState, cause ctilink.Cause) {
 		return
 	}
 	l.state, l.cause, l.at = st, cause, m.cur
-	m.emit(m.stateEvent(l, false))
+	if !l.lost {
+		m.emit(m.stateEvent(l, false))
+	}
 	if st == ctilink.CallStateDisconnected {
 		m.dropLeg(l)
 	}

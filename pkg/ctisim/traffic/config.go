@@ -25,6 +25,13 @@ const (
 	RoutePoint      Scenario = "routepoint"
 	CTIPort         Scenario = "ctiport"
 	Transform       Scenario = "transform"
+	// FailedTransfer: a consult transfer the destination drops as it
+	// starts; it ends failed and the controller takes the call back.
+	FailedTransfer Scenario = "failedtransfer"
+	// SharedLine: A calls a directory number shared by several phones:
+	// every appearance rings, the first answers, the others show it in
+	// use; the answering phone holds and another resumes the call.
+	SharedLine Scenario = "sharedline"
 	// Outbound and Inbound cross a trunk: a phone calls a number outside
 	// the cluster, or an outside number calls a phone (external.go).
 	Outbound Scenario = "outbound"
@@ -49,8 +56,8 @@ const (
 // New scenarios are appended, so that a Mix naming only older ones draws
 // as before.
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
-	Conference, RoutePoint, CTIPort, Transform, Outbound, Inbound, ForwardAll, ForwardBusy, ForwardNoAnswer,
-	Pickup, Park, Hunt}
+	Conference, RoutePoint, CTIPort, Transform, FailedTransfer, SharedLine, Outbound, Inbound, ForwardAll,
+	ForwardBusy, ForwardNoAnswer, Pickup, Park, Hunt}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {

@@ -14,6 +14,9 @@ const (
 	kindPhone lineKind = iota
 	kindCTIPort
 	kindRoutePoint
+	// kindShared: one appearance of a directory number several phones
+	// share; only the sharedline scenario uses them.
+	kindShared
 )
 
 // lineState is one directory line plus what the model knows about it.
@@ -42,25 +45,42 @@ type pool struct {
 }
 
 func (m *Model) addLines(kind lineKind, lines []Line, p *pool) {
+	count := map[string]int{}
+	if kind == kindPhone {
+		for _, l := range lines {
+			count[l.DN]++
+		}
+	}
 	for _, l := range lines {
 		idx := len(m.lines)
 		n := idx + 1
 		ln := &lineState{Line: l, idx: idx, kind: kind, pool: p,
 			ip:  fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff),
 			fwd: [3]int{-1, -1, -1}, group: -1}
+		shared := count[l.DN] > 1
+		if shared {
+			// A shared line: its appearances are kept apart from the pool.
+			ln.kind, ln.pool = kindShared, nil
+		}
 		m.lines = append(m.lines, ln)
 		if _, dup := m.byDN[l.DN]; !dup {
 			m.byDN[l.DN] = idx
+			if shared {
+				m.sharedDNs = append(m.sharedDNs, l.DN)
+			}
 		}
 		if _, dup := m.byDialled[dialplan.Dialled(l.DN)]; !dup {
 			m.byDialled[dialplan.Dialled(l.DN)] = idx
 		}
 		m.byDevice[l.Device] = append(m.byDevice[l.Device], idx)
-		if p != nil {
+		switch {
+		case shared:
+			m.shared[l.DN] = append(m.shared[l.DN], idx)
+		case p != nil:
 			p.all = append(p.all, idx)
 			ln.pos = len(p.idle)
 			p.idle = append(p.idle, idx)
-		} else {
+		default:
 			m.rps = append(m.rps, idx)
 		}
 	}

@@ -38,6 +38,9 @@ type Stats struct {
 	Finished  uint64 // scenarios whose calls have all ended
 	Dropped   uint64 // calls dropped by FailDevices
 	Emissions uint64
+	// RoutesRecovered counts route requests offered again to a session
+	// that re-registered their route point (RecoverRoutes).
+	RoutesRecovered uint64
 }
 
 // Model is the discrete-event call model. It is not safe for concurrent
@@ -60,6 +63,10 @@ type Model struct {
 	ports    pool
 	rps      []int
 	patterns []Pattern
+	// shared maps a shared directory number to its appearances, in
+	// directory order; sharedDNs lists those numbers in directory order.
+	shared    map[string][]int
+	sharedDNs []string
 	// byDialled maps the number that reaches each line (dialplan.Dialled)
 	// to it; trunks, their routes and the trunks with outside numbers
 	// serve the outbound and inbound scenarios (external.go).
@@ -111,6 +118,7 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 		start:     cfg.Start,
 		byDN:      map[string]int{},
 		byDevice:  map[string][]int{},
+		shared:    map[string][]int{},
 		patterns:  append([]Pattern(nil), dir.Patterns...),
 		trunks:    append([]Trunk(nil), dir.Trunks...),
 		byDialled: map[string]int{},
@@ -174,7 +182,7 @@ func (m *Model) infeasible(s Scenario) string {
 	}
 	need := 2
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference, Park:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer, Park:
 		need = 3
 	case RoutePoint, CTIPort, Outbound, Inbound, Hunt:
 		need = 1
@@ -187,6 +195,8 @@ func (m *Model) infeasible(s Scenario) string {
 		return "the directory has no route points"
 	case s == CTIPort && len(m.ports.all) == 0:
 		return "the directory has no CTI ports"
+	case s == SharedLine && len(m.sharedDNs) == 0:
+		return "the directory has no shared line (a directory number on several phones)"
 	case s == Transform && len(m.patterns) == 0:
 		return "the directory has no patterns"
 	case (s == Outbound || s == Inbound) && len(m.extTrunks) == 0:

@@ -9,7 +9,7 @@ import (
 func (m *Model) begin(f *flow) uint32 {
 	m.stats.Started[f.sc]++
 	switch f.sc {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		m.startTransfer(f)
 	case Park:
 		m.startPark(f)
@@ -25,6 +25,8 @@ func (m *Model) begin(f *flow) uint32 {
 		m.startOutbound(f)
 	case Inbound:
 		m.startInbound(f)
+	case SharedLine:
+		m.startShared(f)
 	default:
 		m.startTwoParty(f)
 	}
@@ -93,7 +95,9 @@ func (m *Model) startTwoParty(f *flow) {
 				return
 			}
 			m.after(m.talkTime(), f, func() {
-				if !m.inService(f.a) { // no feature from a device out of service
+				// No feature from a device out of service, or one whose leg
+				// lost its CallManager (no call control left).
+				if !m.inService(f.a) || la.lost {
 					m.clearAfterTalk(f, la, lb)
 					return
 				}
