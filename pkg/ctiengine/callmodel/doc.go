@@ -144,8 +144,12 @@
 // A synthesized connection lives while some live line connection names it
 // as its far party. When a line's far party changes without the old one's
 // events (a transfer or redirect done elsewhere, seen from the
-// transferred party's side), the new party is created and the old one
-// disconnected, with the cause of the feature in progress, else
+// transferred party's side), the old one is disconnected and then the new
+// party created (guide Table 8: B dropped, then C created; a park is a
+// transfer to the park number) — except a parked call leaving its park
+// number, where the party it goes to is created first and the park
+// number's connection disconnected after (guide p.1284) — with the cause
+// of the feature in progress, else
 // REDIRECTED (210) when the event carries redirect information, else
 // TRANSFER (212). A masked calling number seen only on the terminating
 // side (calling-party transformation, observer on B only) is thus the
@@ -303,7 +307,8 @@
 // (featurereason.go), hunt pilots (hunt.go) and calls that come back to
 // this session's lines (rejoins.go) are described in those files, each
 // with the page of Cisco's JTAPI guide 15 it follows; docs/engine.md §14a
-// tabulates them with their tests.
+// tabulates them with their scenario scripts (pkg/ctiengine/testdata/
+// scripts: trunk-*, dial-plan-internal, forward-*, pickup*, park*, hunt*).
 //
 // # Snapshots and gap accounting
 //

@@ -67,7 +67,9 @@ func (m *Model) answerThen(f *flow, caller, far *leg, next func()) {
 func (m *Model) park(f *flow) {
 	la, lb := f.la, f.lb
 	p := m.freePark()
-	if p < 0 || !m.inService(f.b) {
+	// A parker out of service, or whose leg lost its CallManager (no call
+	// control left), cannot park.
+	if p < 0 || !m.inService(f.b) || lb.lost {
 		m.clearAfterTalk(f, la, lb)
 		return
 	}
