@@ -18,6 +18,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/logging"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
 
@@ -116,7 +117,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	start := time.Now()
 	fmt.Fprintf(out, "ctisoak: %v at %v calls/s, %d phones, failover every %v, heartbeat %v, dedupe window %v, seed %d, data %s\n",
-		o.duration, o.rate, o.phones+50, o.failoverEvery, o.heartbeat, o.dupWindow, o.seed, dir)
+		o.duration, o.rate, o.phones+ctisim.DefaultPhones+ctisim.DefaultDialPlanDN, o.failoverEvery, o.heartbeat, o.dupWindow, o.seed, dir)
 	fmt.Fprintf(out, "bridge: %s run (pid %d), its defaults except the addresses, heartbeat and dedupe window; log %s\n",
 		bin, d.Pid(), d.logPath)
 	fmt.Fprintln(out, "  time  bridge live heap   rss        calls  published   buffered  provider      | this process (sim+NATS+checker) heap, stream subjects")

@@ -86,6 +86,7 @@ const (
 	EvCiscoTransferEnd              = "CiscoTransferEndEv"
 	EvCiscoTransferStart            = "CiscoTransferStartEv"
 	EvCiscoCallChanged              = "CiscoCallChangedEv"
+	EvCiscoHuntConnCreated          = "CiscoHuntConnCreatedEv"
 	EvRoute                         = "RouteEvent"
 	EvReRoute                       = "ReRouteEvent"
 	EvRouteUsed                     = "RouteUsedEvent"
@@ -111,6 +112,7 @@ const (
 	EvPublishGap           = "PublishGap"
 	EvLeaderChanged        = "LeaderChanged"
 	EvCertificateProblem   = "CertificateProblem"
+	EvDeviceRejected       = "DeviceRejected"
 	EvNATSLeaderChanged    = "NATSLeaderChanged"
 	EvStreamRecreated      = "StreamRecreated"
 )
@@ -184,6 +186,7 @@ var Events = []EventSpec{
 	{EvCiscoTransferEnd, 1073754117, FamilyCall, false, "Transfer ended."},
 	{EvCiscoTransferStart, 1073754118, FamilyCall, false, "Transfer started."},
 	{EvCiscoCallChanged, 1073754120, FamilyCall, false, "Call legs moved to a surviving call."},
+	{EvCiscoHuntConnCreated, 1073766402, FamilyCall, false, "Connection of a hunt pilot created (a ConnCreatedEv for the pilot of a hunt-list call)."},
 	{EvRoute, 0, FamilyRoute, false, "Route request on a route point (RouteSession ROUTE)."},
 	{EvReRoute, 0, FamilyRoute, false, "Re-route request (selected destination unusable)."},
 	{EvRouteUsed, 0, FamilyRoute, false, "Route used."},
@@ -205,6 +208,7 @@ var Events = []EventSpec{
 	{EvPublishGap, 0, FamilyBridge, true, "Events dropped because the outbound buffer overflowed while NATS was unavailable."},
 	{EvLeaderChanged, 0, FamilyBridge, true, "The active bridge changed."},
 	{EvCertificateProblem, 0, FamilyProvider, true, "TLS certificate problem (duplicate use, compromised, trust failure)."},
+	{EvDeviceRejected, 0, FamilyProvider, true, "A device of the control list broke the link protocol's rules and was skipped (data.provider.device names it, detail says which rule); the other devices go into service."},
 	{EvNATSLeaderChanged, 0, FamilyBridge, true, "The event stream's NATS (Raft) leader changed, as the bridge saw it; publishing rode it out with resends."},
 	{EvStreamRecreated, 0, FamilyBridge, true, "The event stream was deleted under the running bridge and recreated; events stored before are gone with it."},
 }
