@@ -23,6 +23,13 @@ const (
 	// SnapshotSubjectRoot is the first token of every snapshot subject
 	// (ctisnap.<cluster>).
 	SnapshotSubjectRoot = "ctisnap"
+	// ConsumerCreateTimeout bounds the creation of a read's or the
+	// snapshotter's consumer (unless the caller's context ends sooner).
+	// The server counts what a new filtered consumer has to deliver
+	// before it answers; on a 5M-event stream of subject layout 1 (about
+	// three million subjects) under load a cluster-wide filter took
+	// longer than the client's default 5 s API timeout (BenchmarkScale).
+	ConsumerCreateTimeout = time.Minute
 )
 
 // ErrInvalidConfig is matched (errors.Is) by the errors Open and

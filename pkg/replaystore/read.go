@@ -134,7 +134,9 @@ func (s *Store) read(ctx context.Context, stream natsjs.Stream, q Query, count b
 	default:
 		cfg.DeliverPolicy = natsjs.DeliverAllPolicy
 	}
-	cons, err := stream.OrderedConsumer(ctx, cfg)
+	cctx, cancel := context.WithTimeout(ctx, ConsumerCreateTimeout)
+	cons, err := stream.OrderedConsumer(cctx, cfg)
+	cancel()
 	if err != nil {
 		return st, fmt.Errorf("replaystore: ordered consumer on %v: %w", q.Subjects, err)
 	}

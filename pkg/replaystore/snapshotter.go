@@ -183,12 +183,14 @@ func (sn *Snapshotter) Run(ctx context.Context) error {
 	st, from, latest := sn.resume(ctx, store)
 
 	r := &snapRun{sn: sn, js: js, st: st, lastSeq: from, latest: latest, lastSnap: time.Now()}
-	cons, err := events.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
+	cctx, cancel := context.WithTimeout(ctx, ConsumerCreateTimeout)
+	cons, err := events.OrderedConsumer(cctx, natsjs.OrderedConsumerConfig{
 		FilterSubjects:    []string{schema.ClusterFilter(sn.cfg.Cluster)},
 		DeliverPolicy:     natsjs.DeliverByStartSequencePolicy,
 		OptStartSeq:       from + 1,
 		InactiveThreshold: time.Minute,
 	})
+	cancel()
 	if err != nil {
 		return fmt.Errorf("replaystore: snapshotter consumer: %w", err)
 	}
