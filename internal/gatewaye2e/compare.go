@@ -32,7 +32,7 @@ func ReadEvents(ctx context.Context, js natsjs.JetStream) ([]schema.Event, error
 // simulator and a bridge behind the gateway, with why; Normalize removes
 // exactly these (docs/gateway.md §"How it is tested").
 var Ignored = []struct{ Field, Why string }{
-	{"times (data.times, gap openedAt/closedAt/durationMs, provider.lastHeardAt)", "when things happened: two runs, two clocks"},
+	{"times (data.times, gap openedAt/detectedAt/closedAt/durationMs, provider.lastHeardAt)", "when things happened: two runs, two clocks (detectedAt is written only when it differs from openedAt, the last frame heard, so whether it is there is a time too)"},
 	{"session ids, event ids, frame provenance", "derived from the bridge's instance name and the CTIManager's providerId, unique per run"},
 	{"provider.providerId", "each CTI server names its sessions"},
 	{"bridge.instance, bridge.version, gap ids", "the bridge's run identity"},
@@ -116,6 +116,7 @@ func (n *normalizer) clean(name string, d map[string]any) {
 		if g, ok := b["gap"].(map[string]any); ok {
 			g["id"] = renumber(n.gaps, "gap", fmt.Sprint(g["id"]))
 			delete(g, "openedAt")
+			delete(g, "detectedAt")
 			delete(g, "closedAt")
 			delete(g, "durationMs")
 			if lossEvents[name] {

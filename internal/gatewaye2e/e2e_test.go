@@ -428,7 +428,7 @@ func TestGatewayMatchesSimulator(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"CallCtlTermConnHeldEv", "CiscoTransferStartEv", "CiscoConferenceEndEv",
-		"CiscoCallChangedEv", "RouteUsedEvent", "RouteEndEvent", "CiscoRTPInputStartedEv", "CTIManagerLost",
+		"CiscoTransferEndEv", "RouteUsedEvent", "RouteEndEvent", "CiscoRTPInputStartedEv", "CTIManagerLost",
 		"GapClosed", "CallInvalidEv"} {
 		if names[n] == 0 {
 			t.Errorf("no %s stored: the scenario did not run", n)

@@ -115,15 +115,18 @@ final class CallTracker {
         final String controllerDn;
         final String controllerDevice;
         final boolean blind;
+        /** The lines of both calls when the feature started (FeatureEvent.parties). */
+        final List<Map<String, Object>> parties;
 
         Feature(String kind, TCall primary, TCall consult, String controllerDn, String controllerDevice,
-                boolean blind) {
+                boolean blind, List<Map<String, Object>> parties) {
             this.kind = kind;
             this.primary = primary;
             this.consult = consult;
             this.controllerDn = controllerDn;
             this.controllerDevice = controllerDevice;
             this.blind = blind;
+            this.parties = parties;
         }
     }
 
@@ -204,15 +207,15 @@ final class CallTracker {
         TConn touched = null;
         if (ev instanceof CiscoTransferStartEv ts) {
             startFeature(Link.FEATURE_TRANSFER, ts.getFinalCall(), ts.getTransferredCall(),
-                    ts.getTransferControllerAddress(), ts.getControllerTerminalName(), tc);
+                    ts.getTransferControllerAddress(), ts.getControllerTerminalName());
         } else if (ev instanceof CiscoConferenceStartEv cs) {
             startFeature(Link.FEATURE_CONFERENCE, cs.getFinalCall(), cs.getConferencedCall(),
-                    cs.getConferenceControllerAddress(), cs.getControllerTerminalName(), tc);
+                    cs.getConferenceControllerAddress(), cs.getControllerTerminalName());
         } else if (ev instanceof CiscoTransferEndEv te) {
-            endFeature(Link.FEATURE_TRANSFER, te.getFinalCall(), te.getTransferredCall(), tc);
+            endFeature(Link.FEATURE_TRANSFER, te.getFinalCall(), tc, te.isSuccess());
             return;
         } else if (ev instanceof CiscoConferenceEndEv ce) {
-            endFeature(Link.FEATURE_CONFERENCE, ce.getFinalCall(), ce.getConferencedCall(), tc);
+            endFeature(Link.FEATURE_CONFERENCE, ce.getFinalCall(), tc, ce.isSuccess());
             return;
         } else if (ev instanceof CiscoCallChangedEv cc) {
             callChanged(cc);
@@ -287,25 +290,41 @@ final class CallTracker {
         if (c instanceof CiscoConnection cc) {
             x.reason = reason(cc.getReason());
         }
-        // A leg moved here by a transfer or conference keeps its handle (the link's
-        // CallChanged says the leg changed calls, not that a new leg began): it comes
-        // from the consult call of the feature in progress.
-        if (t.feature != null && t.feature.primary == t) {
-            TCall other = t.feature.consult;
-            for (TConn o : other.conns) {
-                if (o.moved && o.dn.equals(x.dn) && !o.sent.isEmpty()) {
-                    x.handle = o.handle;
-                    x.movedIn = true;
-                    if (t.feature != null && Link.FEATURE_CONFERENCE.equals(t.feature.kind)) {
-                        x.ownParties = o.sent.values().iterator().next();
-                    }
-                    x.sent.putAll(o.sent);
-                    o.sent.clear();
-                }
-            }
-        }
         t.conns.add(x);
+        if (t.feature != null && t.feature.primary == t) {
+            moveIn(t.feature, x);
+        }
         return x;
+    }
+
+    /**
+     * A Connection created in the final call while a transfer or conference is in
+     * progress, for an address with a live Connection in the consult call, is that leg
+     * moving (the guide's Table 8: the destination is created in Call1 before it is
+     * dropped from Call2). The link says so with CallChanged, at once: the leg keeps its
+     * call handle, its disconnect from the consult call is not a hang-up, and the line
+     * reports its leg in the final call when the feature ends (docs/protocol.md §12).
+     */
+    private void moveIn(Feature f, TConn x) {
+        for (TConn o : f.consult.conns) {
+            if (o == x || o.moved || !o.live() || !o.dn.equals(x.dn) || o.dn.equals(f.controllerDn)) {
+                continue;
+            }
+            o.moved = true;
+            x.handle = o.handle;
+            x.movedIn = true;
+            if (Link.FEATURE_CONFERENCE.equals(f.kind) && !o.sent.isEmpty()) {
+                x.ownParties = o.sent.values().iterator().next();
+            }
+            x.sent.putAll(o.sent);
+            o.sent.clear();
+            for (String dev : lines.openDevices(x.dn)) {
+                sink.send(Out.of(Link.CALL_CHANGED).put("device", dev).put("line", x.dn)
+                        .put("originalCallId", (long) f.consult.gcid).put("survivingCallId", (long) f.primary.gcid)
+                        .put("callHandle", x.handle).put("timeNs", lines.nowNs()));
+            }
+            return;
+        }
     }
 
     private TConn connEvent(TCall t, ConnEv ev) {
@@ -438,8 +457,7 @@ final class CallTracker {
         return c == null ? null : calls.computeIfAbsent(c, this::newCall);
     }
 
-    private void startFeature(String kind, Call fin, Call other, Address controller, String controllerDevice,
-            TCall on) {
+    private void startFeature(String kind, Call fin, Call other, Address controller, String controllerDevice) {
         TCall primary = tracked(fin);
         TCall consult = tracked(other);
         if (primary == null || consult == null) {
@@ -459,39 +477,74 @@ final class CallTracker {
                 blind = true; // completed while the target is still ringing
             }
         }
-        Feature f = new Feature(kind, primary, consult, dn, dev, blind);
+        // The lines of both calls, the final call's first (as the guide names them: A, B,
+        // then C): JTAPI delivers the feature's events to the observers of every one.
+        List<Map<String, Object>> parties = new ArrayList<>();
+        List<String> dns = new ArrayList<>();
+        for (TCall c : List.of(primary, consult)) {
+            for (TConn x : c.conns) {
+                if (x.transientParty || x.dn.isEmpty() || dns.contains(x.dn) || parties.size() == MAX_FEATURE_PARTIES) {
+                    continue;
+                }
+                dns.add(x.dn);
+                parties.add(x.addr != null ? party(x.addr) : Out.party(x.dn, ""));
+            }
+        }
+        if (!dn.isEmpty() && !dns.contains(dn) && parties.size() < MAX_FEATURE_PARTIES) {
+            parties.add(Out.party(dn, dev));
+        }
+        Feature f = new Feature(kind, primary, consult, dn, dev, blind, parties);
         primary.feature = f;
         consult.feature = f;
-        if (lines.openDevices(dn).contains(dev)) {
-            sink.send(featureMessage(f, true));
+        if (concernsSession(f)) {
+            sink.send(featureMessage(f, true, true));
         }
     }
 
-    private void endFeature(String kind, Call fin, Call other, TCall on) {
+    /** At most this many parties in a Feature message (ctilink.MaxFeatureParties). */
+    private static final int MAX_FEATURE_PARTIES = 16;
+
+    /** Whether this session opened the controller's line or any line of the feature. */
+    private boolean concernsSession(Feature f) {
+        if (!lines.openDevices(f.controllerDn).isEmpty()) {
+            return true;
+        }
+        for (Map<String, Object> p : f.parties) {
+            if (!lines.openDevices((String) p.get("dn")).isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void endFeature(String kind, Call fin, TCall on, boolean success) {
         TCall primary = fin != null ? calls.get(fin) : null;
         Feature f = primary != null ? primary.feature : on.feature;
         if (f == null || !f.kind.equals(kind)) {
             return; // already ended (the End delivered on the other call), or never started
         }
-        // Party changes the feature made (current called, last redirecting) show on the
-        // surviving call's lines before the end is reported.
         f.primary.feature = null;
         f.consult.feature = null;
-        partiesToo = true;
-        try {
-            derive(f.primary, null, null);
-        } finally {
-            partiesToo = false;
+        if (success) {
+            // Once the feature completed, each line of the final call but the
+            // controller's reports its leg there, with the parties the feature gave it
+            // (docs/protocol.md §12: "A CONNECTED (currentCalled=C), C CONNECTED").
+            ending = f;
+            try {
+                derive(f.primary, null, null);
+            } finally {
+                ending = null;
+            }
         }
-        if (lines.openDevices(f.controllerDn).contains(f.controllerDevice)) {
-            sink.send(featureMessage(f, false));
+        if (concernsSession(f)) {
+            sink.send(featureMessage(f, false, success));
         }
         if (f.consult.ended && f.consult.conns.stream().noneMatch(TConn::live)) {
             calls.remove(f.consult.call);
         }
     }
 
-    private Out featureMessage(Feature f, boolean started) {
+    private Out featureMessage(Feature f, boolean started, boolean success) {
         Out o = Out.of(Link.FEATURE).put("feature", f.kind).put("started", started)
                 .put("device", f.controllerDevice).put("line", f.controllerDn)
                 .put("primaryCallId", (long) f.primary.gcid).put("consultCallId", (long) f.consult.gcid);
@@ -508,7 +561,11 @@ final class CallTracker {
                 }
             }
         }
-        return o.put("transferredParty", transferred).put("timeNs", lines.nowNs());
+        o.put("transferredParty", transferred).put("timeNs", lines.nowNs());
+        if (!f.parties.isEmpty()) {
+            o.put("parties", f.parties);
+        }
+        return o.opt("failed", !started && !success);
     }
 
     private void callChanged(CiscoCallChangedEv ev) {
@@ -577,11 +634,11 @@ final class CallTracker {
             // parties the feature gave it (the simulator's order, docs/protocol.md §12).
             return;
         }
-        if (t.feature != null && t.feature.consult == t && x.cc == CallControlConnection.DISCONNECTED
-                && !x.dn.equals(t.feature.controllerDn)) {
-            // The transfer target or added party leaving the consult call: it is moving to
-            // the surviving call (CiscoCallChangedEv), not hanging up.
-            x.moved = true;
+        if (t.feature != null && t.feature.primary == t && !x.dn.equals(t.feature.controllerDn)
+                && x.cc != CallControlConnection.DISCONNECTED) {
+            // While the feature runs, the final call's other parties keep what they show
+            // (a far party leaving and joining is the feature, not a ringback or a
+            // reconnect); they report their leg when it ends.
             return;
         }
         for (String dev : lines.openDevices(x.dn)) {
@@ -591,17 +648,20 @@ final class CallTracker {
             }
             View v = view(t, x, dev, last);
             // A leg moved in by a transfer or conference is reported in the surviving
-            // call once the feature ended, even unchanged (§12: "C CONNECTED (call1)").
-            boolean firstInCall = x.movedIn && !x.reportedHere;
-            if (v == null || (v.equals(last) && !firstInCall)) {
+            // call once the feature ended, as is every other leg there but the
+            // controller's, even unchanged (§12: "A CONNECTED (currentCalled=C), C
+            // CONNECTED (call1)").
+            boolean again = (x.movedIn && !x.reportedHere)
+                    || (ending != null && ending.primary == t && !x.dn.equals(ending.controllerDn));
+            if (v == null || (v.equals(last) && !again)) {
                 continue;
             }
             // A line reports a change of its state; the parties travel with it. Parties
-            // that change without a state change (a transfer completed, a conference
-            // joined) are reported when the feature ends (partiesToo).
+            // that change without a state change (a transfer completed) are reported when
+            // the feature ends.
             boolean stateChanged = last == null || last.state != v.state || last.cause != v.cause
                     || last.reason != v.reason || last.origin != v.origin;
-            if (!stateChanged && !partiesToo && !firstInCall) {
+            if (!stateChanged && !again) {
                 continue;
             }
             x.reportedHere = true;
@@ -610,8 +670,8 @@ final class CallTracker {
         }
     }
 
-    /** Set while the end of a feature is derived: party-only changes are reported too. */
-    private boolean partiesToo;
+    /** Set while the end of a completed feature is derived (see deriveConn). */
+    private Feature ending;
 
     private void transientParty(TCall t, TConn x) {
         boolean live = x.live();

@@ -31,7 +31,7 @@ import org.ctibridge.gateway.link.Json;
  * "users":{"login":"password"}, "callManagers":{"cm1":1}}. key=value pairs are gateway
  * configuration keys applied to every gateway (docs/gateway.md). Commands:
  * offhook{dn} → {call}; dial{call,from,to}; dialMasked{call,from,to,masked}; answer{call,dn}; hold/unhold{call,dn};
- * hangup{call,dn}; transfer/conference{primary,consult,controller};
+ * hangup{call,dn}; transfer/conference/failedTransfer{primary,consult,controller};
  * failCtiManager/restoreCtiManager{host}; registered{device}; awaitEstablished{call,dn};
  * framesSent (frames the gateways wrote to bridges, to tell when a bridge caught up); drain; quit.
  */
@@ -159,6 +159,7 @@ public final class DoubleMain {
             case "hangup" -> cl.hangup(num(c, "call"), str(c, "dn"));
             case "transfer" -> cl.transfer(num(c, "primary"), num(c, "consult"), str(c, "controller"));
             case "conference" -> cl.conference(num(c, "primary"), num(c, "consult"), str(c, "controller"));
+            case "failedTransfer" -> cl.failedTransfer(num(c, "primary"), num(c, "consult"), str(c, "controller"));
             case "failCtiManager" -> cl.failCtiManager(str(c, "host"));
             case "restoreCtiManager" -> cl.restoreCtiManager(str(c, "host"));
             case "registered" -> reply.put("registered", cl.registered(str(c, "device")));

@@ -443,9 +443,15 @@ final class FProvider {
         return out;
     }
 
-    /** Queues a call event for the call observers of the call's lines (called with cluster.mu held). */
-    void queueCall(Spec s, FCall c) {
+    /**
+     * Queues a call event for the call observers of the call's lines, except those that
+     * also observe call except (may be null); called with cluster.mu held.
+     */
+    void queueCall(Spec s, FCall c, FCall except) {
         List<CallObserver> obs = observersOf(c);
+        if (except != null) {
+            obs.removeAll(observersOf(except));
+        }
         if (obs.isEmpty()) {
             return;
         }
@@ -502,7 +508,8 @@ final class FProvider {
                     .val("getOriginalConferenceControllerAddress", ctlAddr)
                     .val("getControllerTerminalName", ctl.line.device.name)
                     .val("getTransferController", ctlTc).val("getHeldConferenceController", ctlTc)
-                    .val("getTalkingConferenceController", ctlTc).val("isSuccess", true);
+                    .val("getTalkingConferenceController", ctlTc).val("isSuccess", x.get("success"))
+                    .val("getFailedCalls", new Call[0]);
         }
         if (x.containsKey("original")) {
             m.val("getOriginalCall", call((FCall) x.get("original")))

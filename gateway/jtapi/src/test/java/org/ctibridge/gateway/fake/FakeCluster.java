@@ -356,7 +356,7 @@ public final class FakeCluster {
                 for (FCall c : calls.values()) {
                     if (p.observes(c)) {
                         p.queueCall(new Spec(CallObservationEndedEv.class, c, null, null, Ev.CAUSE_NORMAL, 0, 0,
-                                Ev.META_UNKNOWN, c.parties(), Map.of()), c);
+                                Ev.META_UNKNOWN, c.parties(), Map.of()), c, null);
                     }
                 }
                 for (FDevice d : devices.values()) {
@@ -432,7 +432,7 @@ public final class FakeCluster {
         Spec s = new Spec(iface, c, conn, tc, cause, ccCause, cisco, meta, c.parties(), extra);
         for (FProvider p : liveProviders()) {
             if (p.observes(c)) {
-                p.queueCall(s, c);
+                p.queueCall(s, c, null);
             }
         }
     }
@@ -740,7 +740,7 @@ public final class FakeCluster {
                 for (FConn o : rest) {
                     drop(c, o, 16, 0, Ev.META_CALL_ENDING);
                 }
-                endCall(c);
+                endCall(c, Ev.META_CALL_ENDING);
             }
             mu.notifyAll();
         }
@@ -759,27 +759,78 @@ public final class FakeCluster {
         emit(CallCtlConnDisconnectedEv.class, c, x, null, Ev.CAUSE_NORMAL, ccCause, cisco, meta);
     }
 
-    private void endCall(FCall c) {
+    private void endCall(FCall c, int meta) {
         c.ended = true;
-        emit(CallInvalidEv.class, c, null, null, Ev.CAUSE_NORMAL, 0, 0, Ev.META_CALL_ENDING);
-        emit(CallObservationEndedEv.class, c, null, null, Ev.CAUSE_NORMAL, 0, 0, Ev.META_CALL_ENDING);
+        emit(CallInvalidEv.class, c, null, null, Ev.CAUSE_NORMAL, 0, 0, meta);
+        emit(CallObservationEndedEv.class, c, null, null, Ev.CAUSE_NORMAL, 0, 0, meta);
         calls.remove(c.gcid);
     }
 
     /**
-     * Completes a consult transfer (or conference) of the controller's primary call (held)
-     * and consult call: Start on both calls, the added party moved into the primary
-     * call (CiscoCallChangedEv, its connection dropped in the consult call and created in
-     * the primary call in the same states), the controller dropped from both calls
-     * (transfer) or from the consult call and retrieving the primary call (conference),
-     * End on both calls, then the empty consult call ends.
+     * Completes a transfer of the controller's primary call (held) and its consult call,
+     * consult or blind (the destination still ringing: G15-252, "this feature can be done
+     * in any state of the call"), in the order of the JTAPI developers guide for CUCM 15,
+     * Transfer Scenarios, "Consult Transfer; B Is the Transfer Controller", Table 8 (G15-249,
+     * G15-251; the guide's pp. 194-196): CiscoTransferStartEv on the final call (Call1,
+     * META_UNKNOWN; finalCall = Call1, transferredCall = Call2, transferController = the
+     * controller's TerminalConnection); the controller dropped from Call1; the destination
+     * created in Call1 in its current states; the controller and the destination dropped
+     * from Call2; CallInvalidEv (Call2); CiscoTransferEndEv on Call1. The events in between
+     * carry META_CALL_TRANSFERRING and the CallControl cause TRANSFER. Table 8 lists no
+     * CiscoCallChangedEv, so none is sent. What Cisco is silent on, and the double
+     * chooses: an observer of the consult call only gets Start on that call; the party
+     * getters of Call1 name the destination as current called party (and the controller
+     * as last redirecting) from the moment the destination joins.
      */
     public void transfer(int primary, int consult, String controller) {
         feature(primary, consult, controller, false);
     }
 
+    /**
+     * Completes an ad hoc conference of the controller's primary call (held) and its
+     * consult call, in the order of the guide's consult conference (G15-81, the guide's
+     * p. 64: CiscoConferenceEndEv after the merged call went INVALID) and its conference
+     * chart (G15-1236, the guide's p. 1168: the controller TALKING again in the final call,
+     * then the new party created in it): CiscoConferenceStartEv on Call1 (META_UNKNOWN);
+     * the controller back to TALKING in Call1; the added party created in Call1; the
+     * controller and the added party dropped from Call2; CallInvalidEv (Call2);
+     * CiscoConferenceEndEv on Call1 — the events in between with META_CALL_MERGING and
+     * the CallControl cause CONFERENCE.
+     */
     public void conference(int primary, int consult, String controller) {
         feature(primary, consult, controller, true);
+    }
+
+    /**
+     * A transfer that fails: the controller starts it and the destination hangs up before
+     * CallProcessing completes it (G15-252: CiscoTransferEndEv.isSuccess() "returns false
+     * if the transfer fails: the party dropped the call before CallProcessing could
+     * complete the transfer"). CiscoTransferStartEv on Call1 as in Table 8, the destination
+     * and then the controller dropped from Call2, CallInvalidEv (Call2),
+     * CiscoTransferEndEv with isSuccess() false; Call1 stays as it was (the controller
+     * holding it). Cisco gives no table for a failed transfer: the consult call is cleared
+     * as any call, with the transfer's meta code and cause, as between Start and End of
+     * Table 8.
+     */
+    public void failedTransfer(int primary, int consult, String controller) {
+        synchronized (mu) {
+            FCall c1 = call(primary);
+            FCall c2 = call(consult);
+            FLine b = line(controller);
+            int meta = Ev.META_CALL_TRANSFERRING;
+            int ccCause = CallCtlEv.CAUSE_TRANSFER;
+            Map<String, Object> fx = Map.of("final", c1, "other", c2, "controller", c1.conn(b), "success", false);
+            emitFeature(CiscoTransferStartEv.class, c1, c2, ccCause, fx);
+            for (FConn o : new ArrayList<>(c2.live())) {
+                if (o.line != b) {
+                    drop(c2, o, 16, ccCause, meta);
+                }
+            }
+            drop(c2, c2.conn(b), 16, ccCause, meta);
+            endCall(c2, meta);
+            emitFeature(CiscoTransferEndEv.class, c1, null, ccCause, fx);
+            mu.notifyAll();
+        }
     }
 
     private void feature(int primary, int consult, String controller, boolean conference) {
@@ -793,46 +844,84 @@ public final class FakeCluster {
             int ccCause = conference ? CallCtlEv.CAUSE_CONFERENCE : CallCtlEv.CAUSE_TRANSFER;
             Class<?> start = conference ? CiscoConferenceStartEv.class : CiscoTransferStartEv.class;
             Class<?> end = conference ? CiscoConferenceEndEv.class : CiscoTransferEndEv.class;
-            Map<String, Object> fx = Map.of("final", c1, "other", c2, "controller", b1);
-            emitX(start, c1, null, null, Ev.CAUSE_NORMAL, ccCause, 0, meta, fx);
-            emitX(start, c2, null, null, Ev.CAUSE_NORMAL, ccCause, 0, meta, fx);
-            for (FConn o : new ArrayList<>(c2.live())) {
-                if (o.line == b) {
-                    continue;
-                }
-                FConn moved = new FConn(c1, o.line);
-                moved.handle = o.handle;
-                moved.cc = o.cc;
-                moved.core = o.core;
-                moved.reason = conference ? o.reason : CiscoConnection.REASON_TRANSFERREDCALL;
-                c1.conns.add(moved);
-                emitX(CiscoCallChangedEv.class, c1, moved, null, Ev.CAUSE_NORMAL, ccCause, 0, meta,
-                        Map.of("original", c2, "surviving", c1));
-                drop(c2, o, 16, ccCause, meta);
-                emit(ConnCreatedEv.class, c1, moved, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-                emit(ConnConnectedEv.class, c1, moved, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-                emit(CallCtlConnEstablishedEv.class, c1, moved, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-                moved.tc = new FTermConn(moved, o.line.device);
-                moved.tc.core = o.tc.core;
-                moved.tc.cc = o.tc.cc;
-                emit(TermConnCreatedEv.class, c1, moved, moved.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-                emit(TermConnActiveEv.class, c1, moved, moved.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-                emit(CallCtlTermConnTalkingEv.class, c1, moved, moved.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-            }
-            drop(c2, b2, 16, ccCause, meta);
+            Map<String, Object> fx = Map.of("final", c1, "other", c2, "controller", b1, "success", true);
+            emitFeature(start, c1, c2, ccCause, fx);
             if (conference) {
                 b1.tc.cc = CallControlTerminalConnection.TALKING;
                 emit(CallCtlTermConnTalkingEv.class, c1, b1, b1.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
             } else {
                 drop(c1, b1, 16, ccCause, meta);
-                FConn moved = c1.conns.get(c1.conns.size() - 1);
-                c1.curCalled = moved.line;
-                c1.lastRedir = b;
             }
-            emitX(end, c1, null, null, Ev.CAUSE_NORMAL, ccCause, 0, meta, fx);
-            emitX(end, c2, null, null, Ev.CAUSE_NORMAL, ccCause, 0, meta, fx);
-            endCall(c2);
+            List<FConn> moving = new ArrayList<>();
+            for (FConn o : c2.live()) {
+                if (o.line != b) {
+                    moving.add(o);
+                }
+            }
+            for (FConn o : moving) {
+                if (!conference) {
+                    c1.curCalled = o.line;
+                    c1.lastRedir = b;
+                }
+                FConn moved = new FConn(c1, o.line);
+                moved.handle = o.handle;
+                moved.reason = conference ? o.reason : CiscoConnection.REASON_TRANSFERREDCALL;
+                c1.conns.add(moved);
+                join(c1, moved, o, ccCause, meta);
+            }
+            drop(c2, b2, 16, ccCause, meta);
+            for (FConn o : moving) {
+                drop(c2, o, 16, ccCause, meta);
+            }
+            endCall(c2, meta);
+            emitFeature(end, c1, null, ccCause, fx);
             mu.notifyAll();
+        }
+    }
+
+    /**
+     * A connection created in a call directly in the states it has in the call it comes
+     * from (Table 8: ConnCreatedEv, ConnConnectedEv, CallCtlConnEstablishedEv,
+     * TermConnCreatedEv, TermConnActiveEv, CallCtlTermConnTalkingEv; a ringing party
+     * ConnAlertingEv, CallCtlConnAlertingEv, TermConnRingingEv, CallCtlTermConnRingingEv).
+     */
+    private void join(FCall c, FConn x, FConn from, int ccCause, int meta) {
+        emit(ConnCreatedEv.class, c, x, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+        x.core = from.core;
+        emit(from.core == Connection.ALERTING ? ConnAlertingEv.class : ConnConnectedEv.class, c, x, null,
+                Ev.CAUSE_NORMAL, ccCause, 0, meta);
+        x.cc = from.cc;
+        emit(from.cc == CallControlConnection.ALERTING ? CallCtlConnAlertingEv.class : CallCtlConnEstablishedEv.class,
+                c, x, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+        if (from.tc == null) {
+            return;
+        }
+        x.tc = new FTermConn(x, from.tc.device);
+        emit(TermConnCreatedEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+        x.tc.core = from.tc.core;
+        emit(from.tc.core == TerminalConnection.RINGING ? javax.telephony.events.TermConnRingingEv.class
+                : TermConnActiveEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+        x.tc.cc = from.tc.cc;
+        emit(from.tc.cc == CallControlTerminalConnection.RINGING ? CallCtlTermConnRingingEv.class
+                : from.tc.cc == CallControlTerminalConnection.HELD ? CallCtlTermConnHeldEv.class
+                : CallCtlTermConnTalkingEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+    }
+
+    /**
+     * A transfer or conference Start or End event (META_UNKNOWN, Table 8) on the final
+     * call, to its observers; a Start also on the consult call, to the observers of the
+     * consult call that do not observe the final call (consult may be null).
+     */
+    private void emitFeature(Class<?> iface, FCall fin, FCall consult, int ccCause, Map<String, Object> fx) {
+        Spec s = new Spec(iface, fin, null, null, Ev.CAUSE_NORMAL, ccCause, 0, Ev.META_UNKNOWN, fin.parties(), fx);
+        for (FProvider p : liveProviders()) {
+            if (p.observes(fin)) {
+                p.queueCall(s, fin, null);
+            }
+            if (consult != null && p.observes(consult)) {
+                p.queueCall(new Spec(iface, consult, null, null, Ev.CAUSE_NORMAL, ccCause, 0, Ev.META_UNKNOWN,
+                        consult.parties(), fx), consult, fin);
+            }
         }
     }
 

@@ -115,44 +115,82 @@ class CallMappingTest {
                 settle());
     }
 
-    @Test
-    void consultTransfer() throws Exception {
+    /** A calls B, B holds A and calls C; C answers unless blind. Returns {call1, call2}. */
+    private int[] primaryWithConsult(boolean answered) throws Exception {
         int c1 = cluster.offhook("1001");
         cluster.dial(c1, "1001", "1002");
         cluster.answer(c1, "1002");
         cluster.hold(c1, "1002");
         int c2 = cluster.offhook("1002");
         cluster.dial(c2, "1002", "1003");
-        cluster.answer(c2, "1003");
+        if (answered) {
+            cluster.answer(c2, "1003");
+        }
         settle();
         rec.clear();
-        cluster.transfer(c1, c2, "1002");
-        assertEquals(List.of("Feature transfer started 1002", "CallChanged 1003 2->1", "1002 DISCONNECTED 16",
+        return new int[] {c1, c2};
+    }
+
+    // The double plays Cisco's order (Table 8, G15-249/251): Start, B dropped from Call1,
+    // C created in Call1, B and C dropped from Call2, CallInvalidEv, End. The link gets the
+    // simulator's sequence for it (pkg/ctisim/traffic completeTransfer).
+    @Test
+    void consultTransfer() throws Exception {
+        int[] c = primaryWithConsult(true);
+        cluster.transfer(c[0], c[1], "1002");
+        assertEquals(List.of("Feature transfer started 1002", "1002 DISCONNECTED 16", "CallChanged 1003 2->1",
                 "1002 DISCONNECTED 16", "1001 CONNECTED", "1003 CONNECTED", "Feature transfer ended 1002"), settle());
-        Map<String, Object> c = rec.all().get(5).fields();
-        assertEquals(1L, c.get("globalCallId"));
-        assertEquals(Link.REASON_TRANSFERREDCALL, c.get("reason"));
-        assertEquals(Map.of("dn", "1001", "device", "SEP0001"), c.get("currentCalling"));
-        assertEquals(Map.of("dn", "1002", "device", "SEP0002"), c.get("lastRedirecting"));
+        List<Out> all = rec.all();
+        Map<String, Object> start = all.get(0).fields();
+        assertEquals(List.of(Map.of("dn", "1001", "device", "SEP0001"), Map.of("dn", "1002", "device", "SEP0002"),
+                Map.of("dn", "1003", "device", "SEP0003")), start.get("parties"));
+        assertEquals(1L, all.get(1).fields().get("globalCallId"));
+        assertEquals(2L, all.get(3).fields().get("globalCallId"));
+        Map<String, Object> a = all.get(4).fields();
+        assertEquals(Map.of("dn", "1003", "device", "SEP0003"), a.get("currentCalled"));
+        assertEquals(Map.of("dn", "1002", "device", "SEP0002"), a.get("lastRedirecting"));
+        Map<String, Object> cc = all.get(5).fields();
+        assertEquals(1L, cc.get("globalCallId"));
+        assertEquals(all.get(2).fields().get("callHandle"), cc.get("callHandle"));
+        assertEquals(Link.REASON_TRANSFERREDCALL, cc.get("reason"));
+        assertEquals(Map.of("dn", "1001", "device", "SEP0001"), cc.get("currentCalling"));
+        assertEquals(Map.of("dn", "1002", "device", "SEP0002"), cc.get("lastRedirecting"));
+        assertEquals(1L, all.get(6).fields().get("resultCallId"));
+    }
+
+    @Test
+    void blindTransfer() throws Exception {
+        int[] c = primaryWithConsult(false);
+        cluster.transfer(c[0], c[1], "1002");
+        cluster.answer(c[0], "1003");
+        assertEquals(List.of("Feature transfer started 1002", "1002 DISCONNECTED 16", "CallChanged 1003 2->1",
+                "1002 DISCONNECTED 16", "1001 RINGBACK", "1003 ACCEPTED", "Feature transfer ended 1002",
+                "1003 CONNECTED", "1001 CONNECTED"), settle());
+        assertEquals(Boolean.TRUE, rec.all().get(0).fields().get("blind"));
+    }
+
+    @Test
+    void failedTransfer() throws Exception {
+        int[] c = primaryWithConsult(true);
+        cluster.failedTransfer(c[0], c[1], "1002");
+        cluster.unhold(c[0], "1002");
+        assertEquals(List.of("Feature transfer started 1002", "1003 DISCONNECTED 16", "1002 DISCONNECTED 16",
+                "Feature transfer ended 1002", "1002 CONNECTED"), settle());
+        assertEquals(Boolean.TRUE, rec.all().get(3).fields().get("failed"));
     }
 
     @Test
     void conference() throws Exception {
-        int c1 = cluster.offhook("1001");
-        cluster.dial(c1, "1001", "1002");
-        cluster.answer(c1, "1002");
-        cluster.hold(c1, "1002");
-        int c2 = cluster.offhook("1002");
-        cluster.dial(c2, "1002", "1003");
-        cluster.answer(c2, "1003");
-        settle();
-        rec.clear();
-        cluster.conference(c1, c2, "1002");
-        cluster.hangup(c1, "1001");
-        cluster.hangup(c1, "1002");
-        assertEquals(List.of("Feature conference started 1002", "CallChanged 1003 2->1", "1002 DISCONNECTED 16",
-                "1002 CONNECTED", "1003 CONNECTED", "Feature conference ended 1002", "1001 DISCONNECTED 16",
-                "1002 DISCONNECTED 16", "1003 DISCONNECTED 16"), settle());
+        int[] c = primaryWithConsult(true);
+        cluster.conference(c[0], c[1], "1002");
+        cluster.hangup(c[0], "1001");
+        cluster.hangup(c[0], "1002");
+        assertEquals(List.of("Feature conference started 1002", "1002 CONNECTED", "CallChanged 1003 2->1",
+                "1002 DISCONNECTED 16", "1001 CONNECTED", "1003 CONNECTED", "Feature conference ended 1002",
+                "1001 DISCONNECTED 16", "1002 DISCONNECTED 16", "1003 DISCONNECTED 16"), settle());
+        // The added party keeps the parties it joined with (protocol §12).
+        Map<String, Object> added = rec.all().get(5).fields();
+        assertEquals(Map.of("dn", "1002", "device", "SEP0002"), added.get("calling"));
     }
 
     @Test
