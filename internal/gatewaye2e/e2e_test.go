@@ -17,6 +17,7 @@ import (
 	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
@@ -79,10 +80,56 @@ func gatewayBuild(t *testing.T, tc Toolchain) string {
 // injected, never timed).
 const heartbeat = 2 * time.Second
 
+// testCluster is the cluster both runs use. It is defined here, not taken
+// from the simulator's default, so that the comparison's setup changes only
+// with this test: CallManagers cm1, cm2 and cm3 (phone 10 alone on cm3, for
+// the node failure); CTIManagers ctim-a, ctim-b and ctim-c (least
+// priority); phones SEP001122330001…0016 with lines 1001–1016; the shared
+// line 2000 on phones SEP0011223300A1 and …A2; the CTI ports CTIP0001–0004
+// (7001–7004) and route points RP0001/RP0002 (5000/5001) the rig's bridge
+// registers; the pattern "9" with calling mask 80055XXXX; and the
+// application user ctibridge/secret controlling every device.
+func testCluster() ctisim.ClusterConfig {
+	cms := []string{"cm1", "cm2"}
+	c := ctisim.ClusterConfig{
+		Name:         "lab",
+		CallManagers: []string{"cm1", "cm2", "cm3"},
+		CTIManagers: []ctisim.NodeConfig{
+			{Name: "ctim-a"}, {Name: "ctim-b"}, {Name: "ctim-c", LeastPriority: true},
+		},
+		Patterns: []ctisim.PatternConfig{{Prefix: "9", CallingMask: "80055XXXX"}},
+		Users:    []ctisim.UserConfig{{Login: "ctibridge", Password: "secret", ControlAll: true}},
+	}
+	phone := func(name, cm string, lines ...string) ctisim.DeviceConfig {
+		return ctisim.DeviceConfig{Name: name, Type: ctilink.DevicePhone, Model: "Cisco 8841", CallManager: cm, Lines: lines}
+	}
+	for i := 1; i <= 16; i++ {
+		cm := cms[(i-1)%2]
+		if i == 10 {
+			cm = "cm3"
+		}
+		c.Devices = append(c.Devices, phone(fmt.Sprintf("SEP00112233%04X", i), cm, fmt.Sprint(1000+i)))
+	}
+	c.Devices = append(c.Devices, phone("SEP0011223300A1", "cm1", "2000"), phone("SEP0011223300A2", "cm2", "2000"))
+	for i := 1; i <= 4; i++ {
+		c.Devices = append(c.Devices, ctisim.DeviceConfig{Name: fmt.Sprintf("CTIP%04d", i), Type: ctilink.DeviceCTIPort,
+			Model: "CTI Port", CallManager: cms[(i-1)%2], Lines: []string{fmt.Sprint(7000 + i)}})
+	}
+	for i := 0; i < 2; i++ {
+		c.Devices = append(c.Devices, ctisim.DeviceConfig{Name: fmt.Sprintf("RP%04d", i+1), Type: ctilink.DeviceRoutePoint,
+			Model: "CTI Route Point", CallManager: cms[i%2], Lines: []string{fmt.Sprint(5000 + i)}})
+	}
+	return c
+}
+
 func newRig(t *testing.T) *faultmatrix.Rig {
 	t.Helper()
+	cluster := testCluster()
+	if err := cluster.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: t.TempDir(), Heartbeat: heartbeat,
-		ManualTime: true, RouteSelectTimeout: time.Hour})
+		ManualTime: true, RouteSelectTimeout: time.Hour, SimCluster: &cluster})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +158,20 @@ var scripts = []script{
 			d.do(t, "answer", "call", c, "dn", "1002")
 			d.do(t, "hangup", "call", c, "dn", "1001")
 		}},
+	{"busy",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.Busy, "1001", "1002", "") },
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1001")
+			d.do(t, "dial", "call", c, "from", "1001", "to", "1002", "busy", true)
+			d.do(t, "hangup", "call", c, "dn", "1001")
+		}},
+	{"no answer",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.NoAnswer, "1001", "1002", "") },
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1001")
+			d.do(t, "dial", "call", c, "from", "1001", "to", "1002")
+			d.do(t, "hangup", "call", c, "dn", "1001")
+		}},
 	{"hold",
 		func(t *testing.T, s *simSide) { s.play(t, traffic.Hold, "1001", "1002", "") },
 		func(t *testing.T, d *dblSide) {
@@ -127,6 +188,24 @@ var scripts = []script{
 			c1 := d.primaryWithConsult(t, "1001", "1002", "1003")
 			c2 := c1 + 1
 			d.do(t, "transfer", "primary", c1, "consult", c2, "controller", "1002")
+			d.do(t, "hangup", "call", c1, "dn", "1001")
+		}},
+	{"blind transfer",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.BlindTransfer, "1001", "1002", "1003") },
+		func(t *testing.T, d *dblSide) {
+			c1 := d.primaryHeld(t, "1001", "1002")
+			c2 := d.offhook(t, "1002")
+			d.do(t, "dial", "call", c2, "from", "1002", "to", "1003")
+			d.do(t, "transfer", "primary", c1, "consult", c2, "controller", "1002") // 1003 still rings
+			d.do(t, "answer", "call", c1, "dn", "1003")
+			d.do(t, "hangup", "call", c1, "dn", "1001")
+		}},
+	{"failed transfer",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.FailedTransfer, "1001", "1002", "1003") },
+		func(t *testing.T, d *dblSide) {
+			c1 := d.primaryWithConsult(t, "1001", "1002", "1003")
+			d.do(t, "failedTransfer", "primary", c1, "consult", c1+1, "controller", "1002") // 1003 hung up first
+			d.do(t, "unhold", "call", c1, "dn", "1002")
 			d.do(t, "hangup", "call", c1, "dn", "1001")
 		}},
 	{"conference",
@@ -282,13 +361,20 @@ func (d *dblSide) offhook(t *testing.T, dn string) int {
 	return int(d.do(t, "offhook", "dn", dn)["call"].(float64))
 }
 
-// primaryWithConsult: a calls b, b holds the call and calls c, c answers.
-func (d *dblSide) primaryWithConsult(t *testing.T, a, b, c string) int {
+// primaryHeld: a calls b, b answers and holds the call.
+func (d *dblSide) primaryHeld(t *testing.T, a, b string) int {
 	t.Helper()
 	c1 := d.offhook(t, a)
 	d.do(t, "dial", "call", c1, "from", a, "to", b)
 	d.do(t, "answer", "call", c1, "dn", b)
 	d.do(t, "hold", "call", c1, "dn", b)
+	return c1
+}
+
+// primaryWithConsult: a calls b, b holds the call and calls c, c answers.
+func (d *dblSide) primaryWithConsult(t *testing.T, a, b, c string) int {
+	t.Helper()
+	c1 := d.primaryHeld(t, a, b)
 	c2 := d.offhook(t, b)
 	d.do(t, "dial", "call", c2, "from", b, "to", c)
 	d.do(t, "answer", "call", c2, "dn", c)
@@ -398,10 +484,9 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestGatewayMatchesSimulator plays the simulator's scenarios (basic,
-// hold, consult transfer, conference, route point, CTI port, calling-party
-// transformation, CTIManager loss) once through the simulator and once through the JTAPI gateways on
-// the JTAPI double, and requires the bridge to store the same events:
+// TestGatewayMatchesSimulator plays the scenarios of scripts once through
+// the simulator and once through the JTAPI gateways on the JTAPI double,
+// both on testCluster, and requires the bridge to store the same events:
 // per entity the same JTAPI event sequence with the same data, the same
 // gap accounting, up to what Ignored lists.
 func TestGatewayMatchesSimulator(t *testing.T) {

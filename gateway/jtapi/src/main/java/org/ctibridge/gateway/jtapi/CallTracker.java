@@ -171,6 +171,12 @@ final class CallTracker {
         boolean reportedHere;
         /** A transient party (calling-party transformation mask): reported as CallParty. */
         boolean transientParty;
+        /**
+         * The Connection was ever in a live state. One that fails without (a busy called
+         * party: JTAPI's failed call, G15-1028) was never the line's leg: the busy line is
+         * not in the call, and gets nothing (docs/protocol.md §12 busy).
+         */
+        boolean everLive;
 
         TConn(Connection conn, Address addr) {
             this.conn = conn;
@@ -369,6 +375,7 @@ final class CallTracker {
             x.origin = true;
         }
         x.cc = cc;
+        x.everLive |= liveState(cc);
         x.cause = causeOf(ev);
         if (c instanceof CiscoConnection ci) {
             x.reason = reason(ci.getReason());
@@ -423,6 +430,11 @@ final class CallTracker {
         if (cur != null && calling != null && x.dn.equals(cur.getName()) && !x.dn.equals(calling.getName())) {
             x.transientParty = true;
         }
+    }
+
+    private static boolean liveState(int cc) {
+        return cc != CallControlConnection.IDLE && cc != CallControlConnection.FAILED
+                && cc != CallControlConnection.DISCONNECTED;
     }
 
     /** CiscoConnection.getReason() as the wire's 8-bit ConnReason (0 when it does not fit). */
@@ -697,6 +709,9 @@ final class CallTracker {
 
     /** The view of line x on device dev, or null when JTAPI's states say nothing a line shows. */
     private View view(TCall t, TConn x, String dev, View last) {
+        if (!x.everLive) {
+            return null; // not the line's leg (see everLive)
+        }
         Integer tcs = x.tc.get(dev);
         int tc = tcs != null ? tcs : -1;
         int st;
@@ -892,6 +907,7 @@ final class CallTracker {
             TConn x = conn(t, c);
             if (c instanceof CallControlConnection cc) {
                 x.cc = cc.getCallControlState();
+                x.everLive |= liveState(x.cc);
             }
             if (x.cc == CallControlConnection.INITIATED || x.cc == CallControlConnection.DIALING
                     || x.cc == CallControlConnection.NETWORK_REACHED

@@ -30,7 +30,7 @@ import org.ctibridge.gateway.link.Json;
  * cluster.json: {"devices":[{"name","type","callManager","lines":[…]}],
  * "users":{"login":"password"}, "callManagers":{"cm1":1}}. key=value pairs are gateway
  * configuration keys applied to every gateway (docs/gateway.md). Commands:
- * offhook{dn} → {call}; dial{call,from,to}; dialMasked{call,from,to,masked}; answer{call,dn}; hold/unhold{call,dn};
+ * offhook{dn} → {call}; dial{call,from,to[,busy]}; dialMasked{call,from,to,masked}; answer{call,dn}; hold/unhold{call,dn};
  * hangup{call,dn}; transfer/conference/failedTransfer{primary,consult,controller};
  * failCtiManager/restoreCtiManager{host}; registered{device}; awaitEstablished{call,dn};
  * framesSent (frames the gateways wrote to bridges, to tell when a bridge caught up); drain; quit.
@@ -151,7 +151,7 @@ public final class DoubleMain {
             throws Exception {
         switch (op) {
             case "offhook" -> reply.put("call", (long) cl.offhook(str(c, "dn")));
-            case "dial" -> cl.dial(num(c, "call"), str(c, "from"), str(c, "to"));
+            case "dial" -> cl.dial(num(c, "call"), str(c, "from"), str(c, "to"), Boolean.TRUE.equals(c.get("busy")));
             case "dialMasked" -> cl.dialMasked(num(c, "call"), str(c, "from"), str(c, "to"), str(c, "masked"));
             case "answer" -> cl.answer(num(c, "call"), str(c, "dn"));
             case "hold" -> cl.hold(num(c, "call"), str(c, "dn"));

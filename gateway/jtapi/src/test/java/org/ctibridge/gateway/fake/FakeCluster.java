@@ -479,6 +479,17 @@ public final class FakeCluster {
      * session (RouteEvent to its callback).
      */
     public void dial(int gcid, String from, String to) {
+        dial(gcid, from, to, false);
+    }
+
+    /**
+     * Dials; with busy the called line is treated as busy, as a phone already in a call
+     * without call waiting is: the called party's Connection is created FAILED (CallControl
+     * cause BUSY, Cisco cause USERBUSY 17) and the called line gets nothing — JTAPI's
+     * failed call (G15-1028: ConnFailedEv, then on clearing TermConnDroppedEv, …,
+     * CallInvalidEv). A phone line busy in another call is treated so without the flag.
+     */
+    public void dial(int gcid, String from, String to, boolean busy) {
         synchronized (mu) {
             FCall c = call(gcid);
             FLine a = line(from);
@@ -491,6 +502,21 @@ public final class FakeCluster {
             emit(CallCtlConnDialingEv.class, c, ca, null, Ev.CAUSE_NORMAL, 0, 0, m);
             ca.cc = CallControlConnection.ESTABLISHED;
             emit(CallCtlConnEstablishedEv.class, c, ca, null, Ev.CAUSE_NORMAL, 0, 0, m);
+            if (busy || (b.device.type.equals("phone") && busyElsewhere(b, c))) {
+                // No leg of the called line: no handle (as the simulator numbers legs).
+                FConn cb = new FConn(c, b);
+                c.conns.add(cb);
+                int e = Ev.META_CALL_ENDING;
+                emit(ConnCreatedEv.class, c, cb, null, Ev.CAUSE_NORMAL, CallCtlEv.CAUSE_BUSY, 0, e);
+                cb.core = Connection.FAILED;
+                emit(javax.telephony.events.ConnFailedEv.class, c, cb, null, Ev.CAUSE_NORMAL, CallCtlEv.CAUSE_BUSY,
+                        CAUSE_USERBUSY, e);
+                cb.cc = CallControlConnection.FAILED;
+                emit(javax.telephony.callcontrol.events.CallCtlConnFailedEv.class, c, cb, null, Ev.CAUSE_NORMAL,
+                        CallCtlEv.CAUSE_BUSY, CAUSE_USERBUSY, e);
+                mu.notifyAll();
+                return;
+            }
             FConn cb = newConn(c, b, CiscoConnection.REASON_DIRECTCALL);
             offer(c, cb, m, 0);
             if (b.device.type.equals("routepoint")) {
@@ -615,13 +641,23 @@ public final class FakeCluster {
     }
 
     private boolean busy(FLine l) {
+        return busyElsewhere(l, null);
+    }
+
+    /** Whether line l has a live Connection in a call other than except. */
+    private boolean busyElsewhere(FLine l, FCall except) {
         for (FCall c : calls.values()) {
-            if (c.conn(l) != null) {
+            if (c != except && c.conn(l) != null && c.conn(l).cc != CallControlConnection.FAILED) {
                 return true;
             }
         }
         return false;
     }
+
+    /** Q.850 causes as CiscoCallEv.getCiscoCause() reports them. */
+    static final int CAUSE_NORMALCALLCLEARING = 16;
+    static final int CAUSE_USERBUSY = 17;
+    static final int CAUSE_NOANSWERFROMUSER = 19;
 
     /** The called line answers (waits, bounded, until it rings: a route or auto-answer may be on its way). */
     public void answer(int gcid, String dn) throws InterruptedException {
@@ -716,6 +752,10 @@ public final class FakeCluster {
     /**
      * The line hangs up; when fewer than two parties would be left, the others are
      * cleared too, then the call ends (CallInvalidEv). A CTI port's media stops first.
+     * The causes: a caller giving up on a busy party ends the call with USERBUSY (CallControl
+     * BUSY); a party that was still ringing leaves with NOANSWERFROMUSER (CallControl
+     * CALL_NOT_ANSWERED); everyone else with NORMALCALLCLEARING. Cisco gives no chart for an
+     * abandoned call: these are the causes the bridge's engine maps the simulator's to.
      */
     public void hangup(int gcid, String dn) {
         synchronized (mu) {
@@ -735,10 +775,25 @@ public final class FakeCluster {
             List<FConn> rest = new ArrayList<>(c.live());
             rest.remove(x);
             boolean ending = rest.size() < 2;
-            drop(c, x, 16, 0, ending ? Ev.META_CALL_ENDING : Ev.META_CALL_REMOVING_PARTY);
+            List<FConn> failed = new ArrayList<>();
+            for (FConn o : c.conns) {
+                if (o.cc == CallControlConnection.FAILED) {
+                    failed.add(o);
+                }
+            }
+            int cause = failed.isEmpty() ? CAUSE_NORMALCALLCLEARING : CAUSE_USERBUSY;
+            int ccCause = failed.isEmpty() ? 0 : CallCtlEv.CAUSE_BUSY;
+            drop(c, x, cause, ccCause, ending ? Ev.META_CALL_ENDING : Ev.META_CALL_REMOVING_PARTY);
             if (ending) {
                 for (FConn o : rest) {
-                    drop(c, o, 16, 0, Ev.META_CALL_ENDING);
+                    if (o.cc == CallControlConnection.ALERTING) {
+                        drop(c, o, CAUSE_NOANSWERFROMUSER, CallCtlEv.CAUSE_CALL_NOT_ANSWERED, Ev.META_CALL_ENDING);
+                    } else {
+                        drop(c, o, cause, ccCause, Ev.META_CALL_ENDING);
+                    }
+                }
+                for (FConn o : failed) {
+                    drop(c, o, cause, ccCause, Ev.META_CALL_ENDING);
                 }
                 endCall(c, Ev.META_CALL_ENDING);
             }

@@ -102,6 +102,25 @@ class CallMappingTest {
     }
 
     @Test
+    void busy() throws Exception {
+        int c = cluster.offhook("1001");
+        cluster.dial(c, "1001", "1002", true);
+        cluster.hangup(c, "1001");
+        // The busy line is not in the call: it gets nothing (protocol §12 busy).
+        assertEquals(List.of("1001 DIALTONE", "1001 DIALING", "1001 PROCEEDING", "1001 BUSY 17",
+                "1001 DISCONNECTED 17"), settle());
+    }
+
+    @Test
+    void noAnswer() throws Exception {
+        int c = cluster.offhook("1001");
+        cluster.dial(c, "1001", "1002");
+        cluster.hangup(c, "1001");
+        assertEquals(List.of("1001 DIALTONE", "1001 DIALING", "1001 PROCEEDING", "1002 OFFERING", "1002 ACCEPTED",
+                "1001 RINGBACK", "1001 DISCONNECTED 16", "1002 DISCONNECTED 19"), settle());
+    }
+
+    @Test
     void holdAndResume() throws Exception {
         int c = cluster.offhook("1001");
         cluster.dial(c, "1001", "1002");
