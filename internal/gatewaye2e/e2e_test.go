@@ -234,6 +234,18 @@ var scripts = []script{
 			d.do(t, "awaitEstablished", "call", c, "dn", "7001") // answered by the gateway
 			d.do(t, "hangup", "call", c, "dn", "1004")
 		}},
+	{"shared line",
+		// 2000 appears on SEP0011223300A1 and …A2: both ring, A1 answers (A2 in use
+		// elsewhere), A1 holds, A2 resumes the call, the caller hangs up.
+		func(t *testing.T, s *simSide) { s.play(t, traffic.SharedLine, "1009", "2000", "") },
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1009")
+			d.do(t, "dial", "call", c, "from", "1009", "to", "2000")
+			d.do(t, "answer", "call", c, "dn", "2000", "device", "SEP0011223300A1")
+			d.do(t, "hold", "call", c, "dn", "2000", "device", "SEP0011223300A1")
+			d.do(t, "unhold", "call", c, "dn", "2000", "device", "SEP0011223300A2")
+			d.do(t, "hangup", "call", c, "dn", "1009")
+		}},
 	{"calling-party transformation",
 		// The default cluster's pattern masks the caller as 80055XXXX.
 		func(t *testing.T, s *simSide) { s.play(t, traffic.Transform, "1007", "1008", "") },

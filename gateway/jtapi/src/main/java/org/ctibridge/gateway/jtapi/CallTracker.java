@@ -155,6 +155,8 @@ final class CallTracker {
         long handle;
         /** CallControlTerminalConnection state per terminal name. */
         final Map<String, Integer> tc = new LinkedHashMap<>();
+        /** The cause a terminal connection was dropped with, per terminal name. */
+        final Map<String, Integer> tcCause = new LinkedHashMap<>();
         /** Last view sent per device (line views). */
         final Map<String, View> sent = new LinkedHashMap<>();
         /** Moved into another call by a transfer or conference: its disconnect here is not a line's. */
@@ -409,6 +411,9 @@ final class CallTracker {
         }
         if (st >= 0) {
             x.tc.put(name, st);
+            if (st == CallControlTerminalConnection.DROPPED) {
+                x.tcCause.put(name, causeOf(ev));
+            }
         } else {
             x.tc.putIfAbsent(name, CallControlTerminalConnection.IDLE);
         }
@@ -744,7 +749,17 @@ final class CallTracker {
                 } else if (tc == CallControlTerminalConnection.INUSE || tc == CallControlTerminalConnection.BRIDGED) {
                     st = Link.CS_REMOTEINUSE;
                 } else if (tc == CallControlTerminalConnection.DROPPED) {
-                    return null; // dropping: the Connection's disconnect follows
+                    if (!otherTerminalLive(x, dev)) {
+                        return null; // dropping: the Connection's disconnect follows
+                    }
+                    // One appearance of a shared line leaves while others stay: its line's
+                    // leg ends now (the Connection stays for the others).
+                    st = Link.CS_DISCONNECTED;
+                    cause = x.tcCause.getOrDefault(dev, Link.CAUSE_NORMALCALLCLEARING);
+                } else if (x.tc.size() > 1 && tc != CallControlTerminalConnection.TALKING) {
+                    // A shared line answered: this appearance's TerminalConnection tells
+                    // next whether it is the one talking or in use elsewhere.
+                    return null;
                 } else if (x.origin) {
                     int[] far = farState(t, x, last);
                     if (far == null) {
@@ -789,7 +804,30 @@ final class CallTracker {
             View p = x.ownParties;
             return new View(st, cause, x.reason, x.origin, p.calling, p.called, p.curCalling, p.curCalled, p.lastRedir);
         }
-        return new View(st, cause, x.reason, x.origin, t.calling, t.called, curCalling, curCalled, t.lastRedir);
+        return new View(st, cause, x.reason, x.origin, own(t.calling, x, dev), t.called, own(curCalling, x, dev),
+                own(curCalled, x, dev), t.lastRedir);
+    }
+
+    /**
+     * A party naming the line's own number names the line's device: on a shared line the
+     * appearance of this leg, not the first terminal JTAPI lists for the address. The
+     * original called party stays as JTAPI gives it (the call was addressed to the
+     * number).
+     */
+    private static Map<String, Object> own(Map<String, Object> party, TConn x, String dev) {
+        if (party.isEmpty() || !x.dn.equals(party.get("dn")) || dev.equals(party.get("device"))) {
+            return party;
+        }
+        return Out.party(x.dn, dev);
+    }
+
+    private static boolean otherTerminalLive(TConn x, String dev) {
+        for (Map.Entry<String, Integer> e : x.tc.entrySet()) {
+            if (!e.getKey().equals(dev) && e.getValue() != CallControlTerminalConnection.DROPPED) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -807,7 +845,13 @@ final class CallTracker {
             int s;
             switch (o.cc) {
                 case CallControlConnection.ESTABLISHED:
-                    return new int[] {Link.CS_CONNECTED, Link.CAUSE_NOERROR};
+                    if (!o.tc.containsValue(CallControlTerminalConnection.RINGING)) {
+                        return new int[] {Link.CS_CONNECTED, Link.CAUSE_NOERROR};
+                    }
+                    // Answered, but a terminal still rings (its TerminalConnection events
+                    // follow): the far end is connected once they are in.
+                    s = Link.CS_RINGBACK;
+                    break;
                 case CallControlConnection.FAILED:
                     s = Link.CS_BUSY;
                     break;

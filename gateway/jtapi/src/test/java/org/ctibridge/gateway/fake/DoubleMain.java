@@ -30,7 +30,8 @@ import org.ctibridge.gateway.link.Json;
  * cluster.json: {"devices":[{"name","type","callManager","lines":[…]}],
  * "users":{"login":"password"}, "callManagers":{"cm1":1}}. key=value pairs are gateway
  * configuration keys applied to every gateway (docs/gateway.md). Commands:
- * offhook{dn} → {call}; dial{call,from,to[,busy]}; dialMasked{call,from,to,masked}; answer{call,dn}; hold/unhold{call,dn};
+ * offhook{dn} → {call}; dial{call,from,to[,busy]}; dialMasked{call,from,to,masked}; answer{call,dn[,device]};
+ * hold/unhold{call,dn[,device]} (device: a shared line's appearance);
  * hangup{call,dn}; transfer/conference/failedTransfer{primary,consult,controller};
  * failCtiManager/restoreCtiManager{host}; registered{device}; awaitEstablished{call,dn};
  * framesSent (frames the gateways wrote to bridges, to tell when a bridge caught up); drain; quit.
@@ -147,15 +148,20 @@ public final class DoubleMain {
         return (String) c.get(k);
     }
 
+    private static String opt(Map<String, Object> c, String k) {
+        Object v = c.get(k);
+        return v instanceof String s ? s : "";
+    }
+
     private static void run(FakeCluster cl, String op, Map<String, Object> c, Map<String, Object> reply)
             throws Exception {
         switch (op) {
             case "offhook" -> reply.put("call", (long) cl.offhook(str(c, "dn")));
             case "dial" -> cl.dial(num(c, "call"), str(c, "from"), str(c, "to"), Boolean.TRUE.equals(c.get("busy")));
             case "dialMasked" -> cl.dialMasked(num(c, "call"), str(c, "from"), str(c, "to"), str(c, "masked"));
-            case "answer" -> cl.answer(num(c, "call"), str(c, "dn"));
-            case "hold" -> cl.hold(num(c, "call"), str(c, "dn"));
-            case "unhold" -> cl.unhold(num(c, "call"), str(c, "dn"));
+            case "answer" -> cl.answer(num(c, "call"), str(c, "dn"), opt(c, "device"));
+            case "hold" -> cl.hold(num(c, "call"), str(c, "dn"), opt(c, "device"));
+            case "unhold" -> cl.unhold(num(c, "call"), str(c, "dn"), opt(c, "device"));
             case "hangup" -> cl.hangup(num(c, "call"), str(c, "dn"));
             case "transfer" -> cl.transfer(num(c, "primary"), num(c, "consult"), str(c, "controller"));
             case "conference" -> cl.conference(num(c, "primary"), num(c, "consult"), str(c, "controller"));

@@ -276,7 +276,16 @@ final class FProvider {
                     .val("getName", l.dn)
                     .val("getPartition", "")
                     .val("getProvider", proxy)
-                    .on("getTerminals", a -> l.device == null ? null : new Terminal[] {(Terminal) terminal(l.device)})
+                    .on("getTerminals", a -> {
+                        if (l.device == null) {
+                            return null;
+                        }
+                        List<Terminal> ts = new ArrayList<>();
+                        for (FDevice d : l.devices) {
+                            ts.add((Terminal) terminal(d));
+                        }
+                        return ts.toArray(new Terminal[0]);
+                    })
                     .on("addObserver", a -> {
                         synchronized (cluster.mu) {
                             addrObservers.computeIfAbsent(l, x -> new ArrayList<>()).add((AddressObserver) a[0]);
@@ -394,8 +403,15 @@ final class FProvider {
                     .on("getState", a -> x.core)
                     .on("getCallControlState", a -> x.cc)
                     .on("getReason", a -> x.reason)
-                    .on("getTerminalConnections", a -> x.tc == null ? new TerminalConnection[0]
-                            : new TerminalConnection[] {(TerminalConnection) termConn(x.tc)});
+                    .on("getTerminalConnections", a -> {
+                        synchronized (cluster.mu) {
+                            List<TerminalConnection> ts = new ArrayList<>();
+                            for (FTermConn t : x.tcs) {
+                                ts.add((TerminalConnection) termConn(t));
+                            }
+                            return ts.toArray(new TerminalConnection[0]);
+                        }
+                    });
             return Proxies.make("Connection(" + x.line.dn + "@" + x.call.gcid + ")", m, CiscoConnection.class);
         });
     }
@@ -501,12 +517,13 @@ final class FProvider {
             Object other = call((FCall) x.get("other"));
             FConn ctl = (FConn) x.get("controller");
             Object ctlAddr = address(ctl.line);
-            Object ctlTc = ctl.tc != null ? termConn(ctl.tc) : null;
+            FTermConn ctlT = ctl.tcs.isEmpty() ? null : ctl.tcs.get(0);
+            Object ctlTc = ctlT != null ? termConn(ctlT) : null;
             m.val("getFinalCall", fin).val("getTransferredCall", other).val("getConferencedCall", other)
                     .val("getConferencedCalls", new Call[] {(Call) other})
                     .val("getTransferControllerAddress", ctlAddr).val("getConferenceControllerAddress", ctlAddr)
                     .val("getOriginalConferenceControllerAddress", ctlAddr)
-                    .val("getControllerTerminalName", ctl.line.device.name)
+                    .val("getControllerTerminalName", ctlT != null ? ctlT.device.name : ctl.line.device.name)
                     .val("getTransferController", ctlTc).val("getHeldConferenceController", ctlTc)
                     .val("getTalkingConferenceController", ctlTc).val("isSuccess", x.get("success"))
                     .val("getFailedCalls", new Call[0]);
@@ -656,12 +673,12 @@ final class FProvider {
                     evs.add(callEvent(new Spec(st, c, x, null, Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT, c.parties(),
                             Map.of())));
                 }
-                if (x.tc != null) {
-                    Class<?> tst = tcEvent(x.tc.cc);
-                    evs.add(callEvent(new Spec(javax.telephony.events.TermConnCreatedEv.class, c, x, x.tc,
+                for (FTermConn t : x.tcs) {
+                    Class<?> tst = tcEvent(t.cc);
+                    evs.add(callEvent(new Spec(javax.telephony.events.TermConnCreatedEv.class, c, x, t,
                             Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT, c.parties(), Map.of())));
                     if (tst != null) {
-                        evs.add(callEvent(new Spec(tst, c, x, x.tc, Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT,
+                        evs.add(callEvent(new Spec(tst, c, x, t, Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT,
                                 c.parties(), Map.of())));
                     }
                 }
@@ -696,6 +713,7 @@ final class FProvider {
             case CallControlTerminalConnection.RINGING: return javax.telephony.callcontrol.events.CallCtlTermConnRingingEv.class;
             case CallControlTerminalConnection.TALKING: return javax.telephony.callcontrol.events.CallCtlTermConnTalkingEv.class;
             case CallControlTerminalConnection.HELD: return javax.telephony.callcontrol.events.CallCtlTermConnHeldEv.class;
+            case CallControlTerminalConnection.INUSE: return javax.telephony.callcontrol.events.CallCtlTermConnInUseEv.class;
             default: return null;
         }
     }

@@ -109,9 +109,15 @@ public final class FakeCluster {
             FDevice d = new FDevice(s.name(), s.type(), s.callManager());
             devices.put(d.name, d);
             for (String dn : s.lines()) {
-                FLine l = new FLine(dn, d);
+                FLine l = lines.get(dn);
+                if (l != null && l.device.type.equals("phone") && d.type.equals("phone")) {
+                    // A shared line: one directory number on several phones (G15-216).
+                    l.devices.add(d);
+                } else {
+                    l = new FLine(dn, d);
+                    lines.putIfAbsent(dn, l);
+                }
                 d.lines.add(l);
-                lines.putIfAbsent(dn, l);
             }
         }
         // Media addresses of phones as the simulator makes them up (pkg/ctisim/traffic):
@@ -152,12 +158,17 @@ public final class FakeCluster {
 
     static final class FLine {
         final String dn;
-        final FDevice device; // null: outside the cluster (e.g. a masked calling number)
+        final FDevice device; // the first appearance; null: outside the cluster (a masked calling number)
+        /** Every device the line appears on, in configuration order (several: a shared line). */
+        final List<FDevice> devices = new ArrayList<>();
         String mediaIp = "";
 
         FLine(String dn, FDevice device) {
             this.dn = dn;
             this.device = device;
+            if (device != null) {
+                devices.add(device);
+            }
         }
     }
 
@@ -209,11 +220,39 @@ public final class FakeCluster {
         int core = Connection.IDLE;
         int reason = CiscoConnection.REASON_DIRECTCALL;
         int handle;
-        FTermConn tc;
+        /** One per terminal the call reached on the line (several on a shared line). */
+        final List<FTermConn> tcs = new ArrayList<>();
+        /** Lost to a CallManager node failure: CTI no longer observes it (no more events). */
+        boolean lost;
 
         FConn(FCall call, FLine line) {
             this.call = call;
             this.line = line;
+        }
+
+        FTermConn tc(FDevice d) {
+            for (FTermConn t : tcs) {
+                if (t.device == d) {
+                    return t;
+                }
+            }
+            return null;
+        }
+
+        /** The first terminal connection in state cc, or null. */
+        FTermConn tcIn(int cc) {
+            for (FTermConn t : tcs) {
+                if (t.cc == cc) {
+                    return t;
+                }
+            }
+            return null;
+        }
+
+        FTermConn addTc(FDevice d) {
+            FTermConn t = new FTermConn(this, d);
+            tcs.add(t);
+            return t;
         }
     }
 
@@ -461,12 +500,12 @@ public final class FakeCluster {
             emit(ConnConnectedEv.class, c, ca, null, Ev.CAUSE_NORMAL, 0, 0, m);
             ca.cc = CallControlConnection.INITIATED;
             emit(CallCtlConnInitiatedEv.class, c, ca, null, Ev.CAUSE_NORMAL, 0, 0, m);
-            ca.tc = new FTermConn(ca, a.device);
-            emit(TermConnCreatedEv.class, c, ca, ca.tc, Ev.CAUSE_NORMAL, 0, 0, m);
-            ca.tc.core = TerminalConnection.ACTIVE;
-            emit(TermConnActiveEv.class, c, ca, ca.tc, Ev.CAUSE_NORMAL, 0, 0, m);
-            ca.tc.cc = CallControlTerminalConnection.TALKING;
-            emit(CallCtlTermConnTalkingEv.class, c, ca, ca.tc, Ev.CAUSE_NORMAL, 0, 0, m);
+            FTermConn t = ca.addTc(a.device);
+            emit(TermConnCreatedEv.class, c, ca, t, Ev.CAUSE_NORMAL, 0, 0, m);
+            t.core = TerminalConnection.ACTIVE;
+            emit(TermConnActiveEv.class, c, ca, t, Ev.CAUSE_NORMAL, 0, 0, m);
+            t.cc = CallControlTerminalConnection.TALKING;
+            emit(CallCtlTermConnTalkingEv.class, c, ca, t, Ev.CAUSE_NORMAL, 0, 0, m);
             mu.notifyAll();
             return c.gcid;
         }
@@ -581,12 +620,19 @@ public final class FakeCluster {
         emit(ConnAlertingEv.class, c, x, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
         x.cc = CallControlConnection.ALERTING;
         emit(CallCtlConnAlertingEv.class, c, x, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-        x.tc = new FTermConn(x, x.line.device);
-        emit(TermConnCreatedEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-        x.tc.core = TerminalConnection.RINGING;
-        emit(javax.telephony.events.TermConnRingingEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-        x.tc.cc = CallControlTerminalConnection.RINGING;
-        emit(CallCtlTermConnRingingEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+        // Every appearance of a shared line rings: one Connection, a TerminalConnection per
+        // phone (G15-216: "all the line appearances of a shared line ring").
+        for (FDevice d : x.line.devices) {
+            if (!d.inService) {
+                continue;
+            }
+            FTermConn t = x.addTc(d);
+            emit(TermConnCreatedEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+            t.core = TerminalConnection.RINGING;
+            emit(javax.telephony.events.TermConnRingingEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+            t.cc = CallControlTerminalConnection.RINGING;
+            emit(CallCtlTermConnRingingEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+        }
     }
 
     private void routeEvent(FCall c, FLine rp, FConn cr) {
@@ -661,6 +707,14 @@ public final class FakeCluster {
 
     /** The called line answers (waits, bounded, until it rings: a route or auto-answer may be on its way). */
     public void answer(int gcid, String dn) throws InterruptedException {
+        answer(gcid, dn, "");
+    }
+
+    /**
+     * The called line answers on device (empty: its first appearance); on a shared line the
+     * other appearances then show the call in use elsewhere (PASSIVE/INUSE, G15-216).
+     */
+    public void answer(int gcid, String dn, String device) throws InterruptedException {
         synchronized (mu) {
             FCall c = call(gcid);
             FLine b = line(dn);
@@ -675,7 +729,7 @@ public final class FakeCluster {
                 }
                 TimeUnit.NANOSECONDS.timedWait(mu, left);
             }
-            answerLocked(c, c.conn(b));
+            answerLocked(c, c.conn(b), device.isEmpty() ? b.device : devices.get(device));
         }
     }
 
@@ -699,16 +753,22 @@ public final class FakeCluster {
         }
     }
 
-    void answerLocked(FCall c, FConn cb) {
+    void answerLocked(FCall c, FConn cb, FDevice on) {
+        FTermConn answering = cb.tc(on);
+        if (answering == null) {
+            throw new IllegalArgumentException("JTAPI double: " + cb.line.dn + " does not ring on " + on.name);
+        }
         int m = Ev.META_CALL_PROGRESS;
         cb.core = Connection.CONNECTED;
         emit(ConnConnectedEv.class, c, cb, null, Ev.CAUSE_NORMAL, 0, 0, m);
         cb.cc = CallControlConnection.ESTABLISHED;
         emit(CallCtlConnEstablishedEv.class, c, cb, null, Ev.CAUSE_NORMAL, 0, 0, m);
-        cb.tc.core = TerminalConnection.ACTIVE;
-        emit(TermConnActiveEv.class, c, cb, cb.tc, Ev.CAUSE_NORMAL, 0, 0, m);
-        cb.tc.cc = CallControlTerminalConnection.TALKING;
-        emit(CallCtlTermConnTalkingEv.class, c, cb, cb.tc, Ev.CAUSE_NORMAL, 0, 0, m);
+        talk(c, answering, 0);
+        for (FTermConn t : cb.tcs) {
+            if (t != answering) {
+                passive(c, t);
+            }
+        }
         FDevice port = cb.line.device;
         if (port.type.equals("ctiport") && port.registeredBy != null) {
             // The port's media starts: RTP towards the caller's phone, and from it to the
@@ -728,24 +788,77 @@ public final class FakeCluster {
         mu.notifyAll();
     }
 
+    /** A terminal connection becomes TALKING (TermConnActiveEv when it was not ACTIVE). */
+    private void talk(FCall c, FTermConn t, int ccCause) {
+        int m = Ev.META_CALL_PROGRESS;
+        if (t.core != TerminalConnection.ACTIVE) {
+            t.core = TerminalConnection.ACTIVE;
+            emit(TermConnActiveEv.class, c, t.conn, t, Ev.CAUSE_NORMAL, 0, 0, m);
+        }
+        t.cc = CallControlTerminalConnection.TALKING;
+        emit(CallCtlTermConnTalkingEv.class, c, t.conn, t, Ev.CAUSE_NORMAL, ccCause, 0, m);
+    }
+
+    /** A shared line's other appearance shows the call in use elsewhere (PASSIVE/INUSE). */
+    private void passive(FCall c, FTermConn t) {
+        int m = Ev.META_CALL_PROGRESS;
+        t.core = TerminalConnection.PASSIVE;
+        emit(javax.telephony.events.TermConnPassiveEv.class, c, t.conn, t, Ev.CAUSE_NORMAL, 0, 0, m);
+        t.cc = CallControlTerminalConnection.INUSE;
+        emit(javax.telephony.callcontrol.events.CallCtlTermConnInUseEv.class, c, t.conn, t, Ev.CAUSE_NORMAL, 0, 0, m);
+    }
+
+    private FTermConn tcOf(FConn x, String device, int defaultState) {
+        FTermConn t = device.isEmpty() ? x.tcIn(defaultState) : x.tc(devices.get(device));
+        if (t == null) {
+            throw new IllegalArgumentException("JTAPI double: no such terminal connection of " + x.line.dn
+                    + (device.isEmpty() ? "" : " on " + device));
+        }
+        return t;
+    }
+
     /** The line holds the call (CallCtlTermConnHeldEv; core states unchanged). */
     public void hold(int gcid, String dn) {
+        hold(gcid, dn, "");
+    }
+
+    /** The line holds the call on device (empty: the talking terminal). */
+    public void hold(int gcid, String dn, String device) {
         synchronized (mu) {
             FCall c = call(gcid);
             FConn x = c.conn(line(dn));
-            x.tc.cc = CallControlTerminalConnection.HELD;
-            emit(CallCtlTermConnHeldEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, 0, 0, Ev.META_CALL_PROGRESS);
+            FTermConn t = tcOf(x, device, CallControlTerminalConnection.TALKING);
+            t.cc = CallControlTerminalConnection.HELD;
+            emit(CallCtlTermConnHeldEv.class, c, x, t, Ev.CAUSE_NORMAL, 0, 0, Ev.META_CALL_PROGRESS);
         }
     }
 
     /** The line retrieves the held call (CallCtlTermConnTalkingEv, cause UNHOLD). */
     public void unhold(int gcid, String dn) {
+        unhold(gcid, dn, "");
+    }
+
+    /**
+     * The line retrieves the held call on device (empty: the holding terminal). From
+     * another phone of a shared line (its terminal connection PASSIVE/INUSE, G15-216/217:
+     * "hold and resume from another phone"): that terminal becomes ACTIVE/TALKING and the
+     * one that held the call shows it in use elsewhere (PASSIVE/INUSE).
+     */
+    public void unhold(int gcid, String dn, String device) {
         synchronized (mu) {
             FCall c = call(gcid);
             FConn x = c.conn(line(dn));
-            x.tc.cc = CallControlTerminalConnection.TALKING;
-            emit(CallCtlTermConnTalkingEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, CallCtlEv.CAUSE_UNHOLD, 0,
-                    Ev.META_CALL_PROGRESS);
+            FTermConn t = tcOf(x, device, CallControlTerminalConnection.HELD);
+            if (t.cc == CallControlTerminalConnection.HELD) {
+                talk(c, t, CallCtlEv.CAUSE_UNHOLD);
+                return;
+            }
+            talk(c, t, 0);
+            for (FTermConn o : x.tcs) {
+                if (o != t && o.cc == CallControlTerminalConnection.HELD) {
+                    passive(c, o);
+                }
+            }
         }
     }
 
@@ -801,12 +914,27 @@ public final class FakeCluster {
         }
     }
 
+    /**
+     * A Connection leaves the call: its terminal connections dropped (a shared line's
+     * talking one first, as the simulator clears appearances), then the Connection.
+     */
     private void drop(FCall c, FConn x, int cisco, int ccCause, int meta) {
-        if (x.tc != null && x.tc.cc != CallControlTerminalConnection.DROPPED) {
-            x.tc.core = TerminalConnection.DROPPED;
-            emit(TermConnDroppedEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, cisco, meta);
-            x.tc.cc = CallControlTerminalConnection.DROPPED;
-            emit(CallCtlTermConnDroppedEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, cisco, meta);
+        if (x.lost) {
+            x.cc = CallControlConnection.DISCONNECTED;
+            x.core = Connection.DISCONNECTED;
+            return; // CTI no longer observes it: it ends silently with its call
+        }
+        List<FTermConn> order = new ArrayList<>(x.tcs);
+        order.sort((p, q) -> Boolean.compare(q.cc == CallControlTerminalConnection.TALKING,
+                p.cc == CallControlTerminalConnection.TALKING));
+        for (FTermConn t : order) {
+            if (t.cc == CallControlTerminalConnection.DROPPED) {
+                continue;
+            }
+            t.core = TerminalConnection.DROPPED;
+            emit(TermConnDroppedEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, cisco, meta);
+            t.cc = CallControlTerminalConnection.DROPPED;
+            emit(CallCtlTermConnDroppedEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, cisco, meta);
         }
         x.core = Connection.DISCONNECTED;
         emit(ConnDisconnectedEv.class, c, x, null, Ev.CAUSE_NORMAL, ccCause, cisco, meta);
@@ -902,8 +1030,9 @@ public final class FakeCluster {
             Map<String, Object> fx = Map.of("final", c1, "other", c2, "controller", b1, "success", true);
             emitFeature(start, c1, c2, ccCause, fx);
             if (conference) {
-                b1.tc.cc = CallControlTerminalConnection.TALKING;
-                emit(CallCtlTermConnTalkingEv.class, c1, b1, b1.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+                FTermConn held = b1.tcIn(CallControlTerminalConnection.HELD);
+                held.cc = CallControlTerminalConnection.TALKING;
+                emit(CallCtlTermConnTalkingEv.class, c1, b1, held, Ev.CAUSE_NORMAL, ccCause, 0, meta);
             } else {
                 drop(c1, b1, 16, ccCause, meta);
             }
@@ -948,18 +1077,20 @@ public final class FakeCluster {
         x.cc = from.cc;
         emit(from.cc == CallControlConnection.ALERTING ? CallCtlConnAlertingEv.class : CallCtlConnEstablishedEv.class,
                 c, x, null, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-        if (from.tc == null) {
-            return;
+        for (FTermConn ft : from.tcs) {
+            FTermConn t = x.addTc(ft.device);
+            emit(TermConnCreatedEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+            t.core = ft.core;
+            emit(ft.core == TerminalConnection.RINGING ? javax.telephony.events.TermConnRingingEv.class
+                    : ft.core == TerminalConnection.PASSIVE ? javax.telephony.events.TermConnPassiveEv.class
+                    : TermConnActiveEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, 0, meta);
+            t.cc = ft.cc;
+            emit(ft.cc == CallControlTerminalConnection.RINGING ? CallCtlTermConnRingingEv.class
+                    : ft.cc == CallControlTerminalConnection.HELD ? CallCtlTermConnHeldEv.class
+                    : ft.cc == CallControlTerminalConnection.INUSE
+                            ? javax.telephony.callcontrol.events.CallCtlTermConnInUseEv.class
+                    : CallCtlTermConnTalkingEv.class, c, x, t, Ev.CAUSE_NORMAL, ccCause, 0, meta);
         }
-        x.tc = new FTermConn(x, from.tc.device);
-        emit(TermConnCreatedEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-        x.tc.core = from.tc.core;
-        emit(from.tc.core == TerminalConnection.RINGING ? javax.telephony.events.TermConnRingingEv.class
-                : TermConnActiveEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
-        x.tc.cc = from.tc.cc;
-        emit(from.tc.cc == CallControlTerminalConnection.RINGING ? CallCtlTermConnRingingEv.class
-                : from.tc.cc == CallControlTerminalConnection.HELD ? CallCtlTermConnHeldEv.class
-                : CallCtlTermConnTalkingEv.class, c, x, x.tc, Ev.CAUSE_NORMAL, ccCause, 0, meta);
     }
 
     /**
@@ -1010,7 +1141,7 @@ public final class FakeCluster {
     void answerFromApp(FCall c, FConn x) {
         synchronized (mu) {
             if (x.cc == CallControlConnection.ALERTING) {
-                answerLocked(c, x);
+                answerLocked(c, x, x.line.device);
             }
         }
     }

@@ -36,6 +36,8 @@ class CallMappingTest {
                 new FakeCluster.DeviceSpec("SEP0002", "phone", "cm2", List.of("1002")),
                 new FakeCluster.DeviceSpec("SEP0003", "phone", "cm1", List.of("1003")),
                 new FakeCluster.DeviceSpec("SEP0004", "phone", "cm2", List.of("1004")),
+                new FakeCluster.DeviceSpec("SEPS001", "phone", "cm1", List.of("2000")),
+                new FakeCluster.DeviceSpec("SEPS002", "phone", "cm2", List.of("2000")),
                 new FakeCluster.DeviceSpec("CTIP0001", "ctiport", "cm1", List.of("7001")),
                 new FakeCluster.DeviceSpec("RP0001", "routepoint", "cm1", List.of("5000"))),
                 Map.of("ctibridge", "secret"), Map.of("cm1", 1, "cm2", 2));
@@ -52,7 +54,7 @@ class CallMappingTest {
         rec = new Recorder();
         session = new ProviderSession(settings("ctim-a"), cluster.opener(), rec, worker, Log.discard());
         ProviderSession.Opened o = session.open("ctibridge", "secret", "test", "");
-        assertEquals(6, o.totalControllableDevices());
+        assertEquals(8, o.totalControllableDevices());
         for (Map<String, Object> d : session.deviceList()) {
             String name = (String) d.get("name");
             assertEquals(Link.RESULT_OK, session.openDevice(name).code());
@@ -210,6 +212,27 @@ class CallMappingTest {
         // The added party keeps the parties it joined with (protocol §12).
         Map<String, Object> added = rec.all().get(5).fields();
         assertEquals(Map.of("dn", "1002", "device", "SEP0002"), added.get("calling"));
+    }
+
+    // A shared line (G15-216/217): both appearances ring, SEPS001 answers (SEPS002 in use
+    // elsewhere), holds, SEPS002 resumes; the simulator's sequence (traffic startShared).
+    @Test
+    void sharedLine() throws Exception {
+        int c = cluster.offhook("1001");
+        cluster.dial(c, "1001", "2000");
+        cluster.answer(c, "2000", "SEPS001");
+        cluster.hold(c, "2000", "SEPS001");
+        cluster.unhold(c, "2000", "SEPS002");
+        cluster.hangup(c, "1001");
+        assertEquals(List.of("1001 DIALTONE", "1001 DIALING", "1001 PROCEEDING", "2000@SEPS001 OFFERING",
+                "2000@SEPS002 OFFERING", "2000@SEPS001 ACCEPTED", "2000@SEPS002 ACCEPTED", "1001 RINGBACK",
+                "2000@SEPS001 CONNECTED", "2000@SEPS002 REMOTEINUSE", "1001 CONNECTED", "2000@SEPS001 ONHOLD",
+                "2000@SEPS002 CONNECTED", "2000@SEPS001 REMOTEINUSE", "1001 DISCONNECTED 16",
+                "2000@SEPS002 DISCONNECTED 16", "2000@SEPS001 DISCONNECTED 16"), settle());
+        Map<String, Object> second = rec.all().get(4).fields();
+        assertEquals(Map.of("dn", "2000", "device", "SEPS001"), second.get("called"));
+        assertEquals(Map.of("dn", "2000", "device", "SEPS002"), second.get("currentCalled"));
+        assertEquals(Map.of("dn", "2000", "device", "SEPS001"), rec.all().get(7).fields().get("currentCalled"));
     }
 
     @Test
