@@ -32,7 +32,7 @@ func ReadEvents(ctx context.Context, js natsjs.JetStream) ([]schema.Event, error
 // simulator and a bridge behind the gateway, with why; Normalize removes
 // exactly these (docs/gateway.md §"How it is tested").
 var Ignored = []struct{ Field, Why string }{
-	{"times (data.times, gap openedAt/detectedAt/closedAt/durationMs, provider.lastHeardAt)", "when things happened: two runs, two clocks (detectedAt is written only when it differs from openedAt, the last frame heard, so whether it is there is a time too)"},
+	{"times (data.times, gap openedAt/detectedAt/closedAt/durationMs, provider.lastHeardAt)", "when things happened: two runs, two clocks (whether the gap has a detectedAt is compared: both a reset link and a ProviderClosed open the gap at the frame before and set it)"},
 	{"session ids, event ids, frame provenance", "derived from the bridge's instance name and the CTIManager's providerId, unique per run"},
 	{"provider.providerId", "each CTI server names its sessions"},
 	{"bridge.instance, bridge.version, gap ids", "the bridge's run identity"},
@@ -116,7 +116,9 @@ func (n *normalizer) clean(name string, d map[string]any) {
 		if g, ok := b["gap"].(map[string]any); ok {
 			g["id"] = renumber(n.gaps, "gap", fmt.Sprint(g["id"]))
 			delete(g, "openedAt")
-			delete(g, "detectedAt")
+			if _, ok := g["detectedAt"]; ok {
+				g["detectedAt"] = "set"
+			}
 			delete(g, "closedAt")
 			delete(g, "durationMs")
 			if lossEvents[name] {
