@@ -255,6 +255,31 @@ var scripts = []script{
 			d.do(t, "answer", "call", c, "dn", "1008")
 			d.do(t, "hangup", "call", c, "dn", "1007")
 		}},
+	{"CallManager failure",
+		// 1010 is alone on cm3 (testCluster). cm3 fails while 1009 (cm1) talks to
+		// 1010: 1010's phone and line go out of service (CALLMANAGER_FAILURE), its
+		// leg is lost to CTI (UNKNOWN, cause 508) and gets nothing more; the
+		// provider stays in service (no gap). When the caller hangs up the phone
+		// re-homes to the next node of its group, cm1, and is back in service.
+		// cm3 stays failed: no later scenario uses 1010.
+		func(t *testing.T, s *simSide) {
+			if _, err := s.rig.Sim.Place(traffic.Basic, "1009", "1010", ""); err != nil {
+				t.Fatal(err)
+			}
+			s.advanceUntil(t, "1010 CONNECTED", func() bool { return s.sent("1010", ctilink.CallStateConnected) })
+			if err := s.rig.Sim.FailCallManager("cm3"); err != nil {
+				t.Fatal(err)
+			}
+			s.advanceUntil(t, "the call to end", func() bool { return s.rig.Sim.ActiveCalls() == 0 })
+			s.caughtUp(t)
+		},
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1009")
+			d.do(t, "dial", "call", c, "from", "1009", "to", "1010")
+			d.do(t, "answer", "call", c, "dn", "1010")
+			d.do(t, "failCallManager", "cm", "cm3")
+			d.do(t, "hangup", "call", c, "dn", "1009")
+		}},
 	{"CTIManager loss",
 		func(t *testing.T, s *simSide) {
 			if _, err := s.rig.Sim.Place(traffic.Basic, "1005", "1006", ""); err != nil {
@@ -526,7 +551,7 @@ func TestGatewayMatchesSimulator(t *testing.T) {
 	}
 	for _, n := range []string{"CallCtlTermConnHeldEv", "CiscoTransferStartEv", "CiscoConferenceEndEv",
 		"CiscoTransferEndEv", "RouteUsedEvent", "RouteEndEvent", "CiscoRTPInputStartedEv", "CTIManagerLost",
-		"GapClosed", "CallInvalidEv"} {
+		"GapClosed", "CallInvalidEv", "CallCtlConnUnknownEv", "CiscoTermOutOfServiceEv", "CiscoTermInServiceEv"} {
 		if names[n] == 0 {
 			t.Errorf("no %s stored: the scenario did not run", n)
 		}

@@ -660,8 +660,9 @@ final class CallTracker {
         }
         for (String dev : lines.openDevices(x.dn)) {
             View last = x.sent.get(dev);
-            if (last != null && last.state == Link.CS_DISCONNECTED) {
-                continue; // a leg's last word
+            if (last != null && (last.state == Link.CS_DISCONNECTED
+                    || (last.state == Link.CS_UNKNOWN && last.cause == Link.CAUSE_CALLMANAGER_FAILURE))) {
+                continue; // a leg's last word (a leg lost to a CallManager failure gets nothing more)
             }
             View v = view(t, x, dev, last);
             // A leg moved in by a transfer or conference is reported in the surviving
@@ -781,6 +782,7 @@ final class CallTracker {
                 break;
             case CallControlConnection.UNKNOWN:
                 st = Link.CS_UNKNOWN;
+                cause = x.cause; // e.g. CALLMANAGER_FAILURE 508: the leg is lost to CTI
                 break;
             default:
                 return null;
@@ -923,8 +925,8 @@ final class CallTracker {
                 }
                 TCall t = importCall(call);
                 for (TConn x : t.conns) {
-                    if (x.conn != c || !x.live() || x.transientParty) {
-                        continue;
+                    if (x.conn != c || !x.live() || x.transientParty || x.cc == CallControlConnection.UNKNOWN) {
+                        continue; // UNKNOWN: JTAPI cannot tell (a leg lost to a CallManager failure)
                     }
                     View v = view(t, x, device, x.sent.get(device));
                     if (v == null) {

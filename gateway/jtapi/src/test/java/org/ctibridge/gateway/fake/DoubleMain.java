@@ -33,7 +33,7 @@ import org.ctibridge.gateway.link.Json;
  * offhook{dn} → {call}; dial{call,from,to[,busy]}; dialMasked{call,from,to,masked}; answer{call,dn[,device]};
  * hold/unhold{call,dn[,device]} (device: a shared line's appearance);
  * hangup{call,dn}; transfer/conference/failedTransfer{primary,consult,controller};
- * failCtiManager/restoreCtiManager{host}; registered{device}; awaitEstablished{call,dn};
+ * failCtiManager/restoreCtiManager{host}; failCallManager{cm}; registered{device}; awaitEstablished{call,dn};
  * framesSent (frames the gateways wrote to bridges, to tell when a bridge caught up); drain; quit.
  */
 public final class DoubleMain {
@@ -167,6 +167,7 @@ public final class DoubleMain {
             case "conference" -> cl.conference(num(c, "primary"), num(c, "consult"), str(c, "controller"));
             case "failedTransfer" -> cl.failedTransfer(num(c, "primary"), num(c, "consult"), str(c, "controller"));
             case "failCtiManager" -> cl.failCtiManager(str(c, "host"));
+            case "failCallManager" -> cl.failCallManager(str(c, "cm"));
             case "restoreCtiManager" -> cl.restoreCtiManager(str(c, "host"));
             case "registered" -> reply.put("registered", cl.registered(str(c, "device")));
             case "awaitEstablished" -> cl.awaitEstablished(num(c, "call"), str(c, "dn"));

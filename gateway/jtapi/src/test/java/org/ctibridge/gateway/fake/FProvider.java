@@ -328,7 +328,7 @@ final class FProvider {
                             List<Connection> cs = new ArrayList<>();
                             for (FCall c : cluster.callsView().values()) {
                                 FConn x = c.conn(l);
-                                if (x != null) {
+                                if (x != null && !x.lost) {
                                     cs.add((Connection) conn(x));
                                 }
                             }
@@ -384,7 +384,7 @@ final class FProvider {
                         synchronized (cluster.mu) {
                             List<Connection> cs = new ArrayList<>();
                             for (FConn x : c.conns) {
-                                if (x.cc != CallControlConnection.DISCONNECTED) {
+                                if (x.cc != CallControlConnection.DISCONNECTED && !x.lost) {
                                     cs.add((Connection) conn(x));
                                 }
                             }
@@ -657,13 +657,18 @@ final class FProvider {
      * meta SNAPSHOT.
      */
     private void snapshotTo(FLine l, CallObserver o) {
+        if (l.device != null && l.device.type.equals("routepoint")) {
+            // "No call snapshot, however, gets delivered to the RouteAddresses" (G15-199,
+            // CTIManager failure): their calls are recovered through the route callback.
+            return;
+        }
         for (FCall c : cluster.callsView().values()) {
-            if (c.conn(l) == null) {
+            if (c.conn(l) == null || c.conn(l).lost) {
                 continue;
             }
             List<CallEv> evs = new ArrayList<>();
             for (FConn x : c.conns) {
-                if (x.cc == CallControlConnection.DISCONNECTED) {
+                if (x.cc == CallControlConnection.DISCONNECTED || x.lost) {
                     continue;
                 }
                 Class<?> st = ccEvent(x.cc);

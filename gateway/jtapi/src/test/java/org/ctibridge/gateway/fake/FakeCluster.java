@@ -96,6 +96,7 @@ public final class FakeCluster {
     private final Map<String, String> users;
     private final Map<String, Integer> cmIds;
     private final Set<String> downCtiManagers = new LinkedHashSet<>();
+    private final Set<String> failedCms = new LinkedHashSet<>();
     private final List<FProvider> providers = new ArrayList<>();
     private final Map<Integer, FCall> calls = new LinkedHashMap<>();
     private int lastGcid;
@@ -143,6 +144,10 @@ public final class FakeCluster {
         final String callManager;
         final List<FLine> lines = new ArrayList<>();
         boolean inService = true;
+        /** The CallManager node it is registered to (callManager until a failure re-homes it). */
+        String cm;
+        /** Its node failed while it had calls: it re-homes once they are over. */
+        boolean rehoming;
         FProvider registeredBy;
         String mediaIp = "";
         int mediaPort;
@@ -153,6 +158,7 @@ public final class FakeCluster {
             this.name = name;
             this.type = type;
             this.callManager = callManager;
+            this.cm = callManager;
         }
     }
 
@@ -181,6 +187,8 @@ public final class FakeCluster {
         final List<FConn> conns = new ArrayList<>();
         FLine calling, called, curCalling, curCalled, lastRedir;
         boolean ended;
+        /** A called party answered (a call in setup until then, for a CallManager failure). */
+        boolean connected;
         int routeSession;
         FLine routedVia;
 
@@ -421,26 +429,152 @@ public final class FakeCluster {
     }
 
     /**
-     * The device goes out of (or back into) service, as after a CallManager node failure
-     * (jtapi-facts §5): CiscoProvTerminalUnRegisteredEv (or RegisteredEv), then the
-     * address and terminal events with the cause; the provider stays in service.
+     * The device goes out of (or back into) service, as around a CallManager node failure
+     * (G15-67: "Cisco Unified JTAPI communicates this partial outage to applications by
+     * using CiscoAddrOutOfServiceEv and CiscoTermOutOfServiceEv events … the device must
+     * successfully register to the secondary … Cisco Unified JTAPI will send the
+     * CiscoAddrInServiceEv and CiscoTermInServiceEv events. The Provider remains in
+     * service"). Out: CiscoTermOutOfServiceEv, CiscoAddrOutOfServiceEv per line (with the
+     * cause), CiscoProvTerminalUnRegisteredEv; in: CiscoProvTerminalRegisteredEv,
+     * CiscoTermInServiceEv, CiscoAddrInServiceEv per line. Cisco names the events, not their
+     * order across the provider, terminal and address observers: the double takes the
+     * simulator's (pkg/ctisim deviceDownLocked, deviceUpLocked).
      */
     public void setDeviceInService(String device, boolean in, int cause) {
         synchronized (mu) {
-            FDevice d = devices.get(device);
-            d.inService = in;
-            for (FProvider p : liveProviders()) {
-                p.queueRegistration(d, in);
-                for (FLine l : d.lines) {
-                    if (p.addrObservers.containsKey(l)) {
-                        p.queueAddr(in ? CiscoAddrInServiceEv.class : CiscoAddrOutOfServiceEv.class, l, d, cause);
+            deviceService(devices.get(device), in, cause);
+        }
+    }
+
+    private void deviceService(FDevice d, boolean in, int cause) {
+        d.inService = in;
+        for (FProvider p : liveProviders()) {
+            if (in) {
+                p.queueRegistration(d, true);
+            }
+            if (p.termObservers.containsKey(d)) {
+                p.queueTerm(in ? CiscoTermInServiceEv.class : CiscoTermOutOfServiceEv.class, d, cause, Map.of());
+            }
+            for (FLine l : d.lines) {
+                if (p.addrObservers.containsKey(l)) {
+                    p.queueAddr(in ? CiscoAddrInServiceEv.class : CiscoAddrOutOfServiceEv.class, l, d, cause);
+                }
+            }
+            if (!in) {
+                p.queueRegistration(d, false);
+            }
+        }
+    }
+
+    /**
+     * A CallManager node fails (G15-67, "Cisco Unified Communications Manager Server
+     * Failure"; T15-19): every device registered to it goes out of service
+     * (CiscoOutOfServiceEv.CAUSE_CALLMANAGER_FAILURE 1001); calls still in setup on them are
+     * dropped (CAUSE_TEMPORARYFAILURE 41); in a connected call their legs lose observation
+     * and control ("results only in termination of observation of that device. The media
+     * path continues"): each such Connection and its TerminalConnections go UNKNOWN once,
+     * with CiscoCallEv.CAUSE_CALLMANAGER_FAILURE (508), and get no event after (Cisco does
+     * not say which events such a leg gets: UNKNOWN, "the implementation is unable to
+     * determine the state", is the choice the bridge's engine and the simulator make).
+     * Each device re-homes to the next node of its group that is up ("only when no active
+     * calls exist on that device"): at once when idle, else when its calls are over. The
+     * group is the cluster's CallManager list in order, after the device's primary node,
+     * as the simulator has it.
+     */
+    public void failCallManager(String cm) {
+        synchronized (mu) {
+            failedCms.add(cm);
+            List<FDevice> down = new ArrayList<>();
+            for (FDevice d : devices.values()) {
+                if (d.cm.equals(cm) && d.inService) {
+                    deviceService(d, false, CAUSE_OOS_CALLMANAGER_FAILURE);
+                    d.rehoming = true;
+                    down.add(d);
+                }
+            }
+            for (FCall c : new ArrayList<>(calls.values())) {
+                List<FConn> hit = new ArrayList<>();
+                for (FConn x : c.live()) {
+                    if (!x.lost && x.tcs.stream().anyMatch(t -> down.contains(t.device))) {
+                        hit.add(x);
                     }
                 }
-                if (p.termObservers.containsKey(d)) {
-                    p.queueTerm(in ? CiscoTermInServiceEv.class : CiscoTermOutOfServiceEv.class, d, cause, Map.of());
+                if (hit.isEmpty()) {
+                    continue;
+                }
+                if (!c.connected) {
+                    for (FConn x : c.live()) {
+                        drop(c, x, CAUSE_TEMPORARYFAILURE, 0, Ev.META_CALL_ENDING);
+                    }
+                    endCall(c, Ev.META_CALL_ENDING);
+                    continue;
+                }
+                for (FConn x : hit) {
+                    lose(c, x);
+                }
+            }
+            rehome();
+            mu.notifyAll();
+        }
+    }
+
+    /** The leg's device lost its CallManager node: UNKNOWN once (cause 508), then silence. */
+    private void lose(FCall c, FConn x) {
+        int m = Ev.META_CALL_PROGRESS;
+        int cause = CAUSE_CALLMANAGER_FAILURE;
+        x.core = Connection.UNKNOWN;
+        emit(javax.telephony.events.ConnUnknownEv.class, c, x, null, Ev.CAUSE_UNKNOWN, 0, cause, m);
+        x.cc = CallControlConnection.UNKNOWN;
+        emit(javax.telephony.callcontrol.events.CallCtlConnUnknownEv.class, c, x, null, Ev.CAUSE_UNKNOWN, 0, cause, m);
+        for (FTermConn t : x.tcs) {
+            t.core = TerminalConnection.UNKNOWN;
+            emit(javax.telephony.events.TermConnUnknownEv.class, c, x, t, Ev.CAUSE_UNKNOWN, 0, cause, m);
+            t.cc = CallControlTerminalConnection.UNKNOWN;
+            emit(javax.telephony.callcontrol.events.CallCtlTermConnUnknownEv.class, c, x, t, Ev.CAUSE_UNKNOWN, 0,
+                    cause, m);
+        }
+        x.lost = true;
+    }
+
+    /** Re-homes the devices whose node failed and whose calls are over to the next node up. */
+    private void rehome() {
+        for (FDevice d : devices.values()) {
+            if (!d.rehoming || !idle(d)) {
+                continue;
+            }
+            String next = nextCallManager(d);
+            if (next.isEmpty()) {
+                continue;
+            }
+            d.rehoming = false;
+            d.cm = next;
+            deviceService(d, true, 0);
+        }
+    }
+
+    private boolean idle(FDevice d) {
+        for (FCall c : calls.values()) {
+            for (FConn x : c.conns) {
+                if (x.cc != CallControlConnection.DISCONNECTED && x.cc != CallControlConnection.FAILED
+                        && d.lines.contains(x.line)) {
+                    return false;
                 }
             }
         }
+        return true;
+    }
+
+    private String nextCallManager(FDevice d) {
+        List<String> cms = new ArrayList<>(cmIds.keySet());
+        cms.sort(java.util.Comparator.comparing(cmIds::get));
+        int start = cms.indexOf(d.callManager);
+        for (int i = 1; i <= cms.size(); i++) {
+            String cm = cms.get(Math.floorMod(start + i, cms.size()));
+            if (!failedCms.contains(cm)) {
+                return cm;
+            }
+        }
+        return "";
     }
 
     // ---- call operations ----------------------------------------------------------------
@@ -704,6 +838,9 @@ public final class FakeCluster {
     static final int CAUSE_NORMALCALLCLEARING = 16;
     static final int CAUSE_USERBUSY = 17;
     static final int CAUSE_NOANSWERFROMUSER = 19;
+    static final int CAUSE_TEMPORARYFAILURE = com.cisco.jtapi.extensions.CiscoCallEv.CAUSE_TEMPORARYFAILURE;
+    static final int CAUSE_CALLMANAGER_FAILURE = com.cisco.jtapi.extensions.CiscoCallEv.CAUSE_CALLMANAGER_FAILURE;
+    static final int CAUSE_OOS_CALLMANAGER_FAILURE = com.cisco.jtapi.extensions.CiscoOutOfServiceEv.CAUSE_CALLMANAGER_FAILURE;
 
     /** The called line answers (waits, bounded, until it rings: a route or auto-answer may be on its way). */
     public void answer(int gcid, String dn) throws InterruptedException {
@@ -763,6 +900,7 @@ public final class FakeCluster {
         emit(ConnConnectedEv.class, c, cb, null, Ev.CAUSE_NORMAL, 0, 0, m);
         cb.cc = CallControlConnection.ESTABLISHED;
         emit(CallCtlConnEstablishedEv.class, c, cb, null, Ev.CAUSE_NORMAL, 0, 0, m);
+        c.connected = true;
         talk(c, answering, 0);
         for (FTermConn t : cb.tcs) {
             if (t != answering) {
@@ -947,6 +1085,7 @@ public final class FakeCluster {
         emit(CallInvalidEv.class, c, null, null, Ev.CAUSE_NORMAL, 0, 0, meta);
         emit(CallObservationEndedEv.class, c, null, null, Ev.CAUSE_NORMAL, 0, 0, meta);
         calls.remove(c.gcid);
+        rehome();
     }
 
     /**

@@ -297,20 +297,54 @@ class CallMappingTest {
         assertEquals(-1, session.snapshot("NOPE"));
     }
 
-    @Test
-    void callManagerNodeFailureIsDeviceAndLineService() throws Exception {
-        cluster.setDeviceInService("SEP0001", false, 1001);
-        cluster.setDeviceInService("SEP0001", true, 0);
-        settle();
+    private List<String> serviceEvents() {
         List<String> got = new java.util.ArrayList<>();
         for (Out o : rec.all()) {
             Map<String, Object> f = o.fields();
-            got.add(Link.typeName(o.type) + " " + f.getOrDefault("line", f.get("device")) + " "
-                    + f.getOrDefault("inService", f.get("registered")) + " " + f.get("reason"));
+            if (o.type == Link.DEVICE_SERVICE || o.type == Link.LINE_SERVICE || o.type == Link.DEVICE_REGISTRATION) {
+                got.add(Link.typeName(o.type) + " " + f.getOrDefault("line", f.get("device")) + " "
+                        + f.getOrDefault("inService", f.get("registered")) + " " + f.get("reason"));
+            }
         }
-        assertEquals(List.of("DeviceRegistration SEP0001 false 0", "LineService 1001 false 1",
-                "DeviceService SEP0001 false 1", "DeviceRegistration SEP0001 true 0", "LineService 1001 true 0",
-                "DeviceService SEP0001 true 0"), got);
+        return got;
+    }
+
+    @Test
+    void deviceOutOfAndBackInService() throws Exception {
+        cluster.setDeviceInService("SEP0001", false, 1001);
+        cluster.setDeviceInService("SEP0001", true, 0);
+        settle();
+        // The simulator's order (pkg/ctisim deviceDownLocked/deviceUpLocked).
+        assertEquals(List.of("DeviceService SEP0001 false 1", "LineService 1001 false 1",
+                "DeviceRegistration SEP0001 false 0", "DeviceRegistration SEP0001 true 0", "DeviceService SEP0001 true 0",
+                "LineService 1001 true 0"), serviceEvents());
+        assertEquals(-1, rec.closedReason, "a CallManager failure does not close the provider");
+    }
+
+    // G15-67: the failed node's devices go out of service; a connected call's leg on one
+    // loses observation (UNKNOWN, CALLMANAGER_FAILURE 508) and gets nothing more; the
+    // device re-homes to the next node once its call is over.
+    @Test
+    void callManagerNodeFailure() throws Exception {
+        int c = cluster.offhook("1002");
+        cluster.dial(c, "1002", "1004");
+        cluster.answer(c, "1004");
+        settle();
+        rec.clear();
+        cluster.failCallManager("cm2");
+        List<String> calls = settle();
+        assertEquals(List.of("1002 UNKNOWN 508", "1004 UNKNOWN 508"), calls, "both legs are on cm2");
+        assertEquals(List.of("DeviceService SEP0002 false 1", "LineService 1002 false 1",
+                "DeviceRegistration SEP0002 false 0", "DeviceService SEP0004 false 1", "LineService 1004 false 1",
+                "DeviceRegistration SEP0004 false 0", "DeviceService SEPS002 false 1", "LineService 2000 false 1",
+                "DeviceRegistration SEPS002 false 0", "DeviceRegistration SEPS002 true 0",
+                "DeviceService SEPS002 true 0", "LineService 2000 true 0"), serviceEvents());
+        rec.clear();
+        cluster.hangup(c, "1002");
+        assertEquals(List.of(), settle(), "both legs were on the failed node: CTI sees the call end silently");
+        assertEquals(List.of("DeviceRegistration SEP0002 true 0", "DeviceService SEP0002 true 0",
+                "LineService 1002 true 0", "DeviceRegistration SEP0004 true 0", "DeviceService SEP0004 true 0",
+                "LineService 1004 true 0"), serviceEvents());
         assertEquals(-1, rec.closedReason, "a CallManager failure does not close the provider");
     }
 
