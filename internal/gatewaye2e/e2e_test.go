@@ -129,7 +129,10 @@ func newRig(t *testing.T) *faultmatrix.Rig {
 		t.Fatal(err)
 	}
 	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: t.TempDir(), Heartbeat: heartbeat,
-		ManualTime: true, RouteSelectTimeout: time.Hour, SimCluster: &cluster})
+		ManualTime: true, RouteSelectTimeout: time.Hour, SimCluster: &cluster,
+		// Every call talks 10 s (simulated): the connected call of the CTIManager
+		// loss outlives the calls set up around it.
+		Traffic: traffic.Config{TalkTime: 10 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,27 +284,62 @@ var scripts = []script{
 			d.do(t, "hangup", "call", c, "dn", "1009")
 		}},
 	{"CTIManager loss",
+		// Two calls cross the loss of ctim-a: 1005 talking to 1006, and 1008 waiting
+		// at route point 5001, whose destinations (1004, 1005) were both busy — 1004
+		// was ringing 1007 — so the route request was re-routed twice and then left
+		// unanswered (the bridge answers one ReRoute per request). 1004 is free
+		// again before the loss. The bridge fails over to ctim-b; the connected
+		// call comes back by snapshot, the route point call without one: ctim-b
+		// offers its route request again when the bridge registers the route point
+		// (G15-199), the bridge routes it to 1004, which answers. The gap counts
+		// both calls continued.
 		func(t *testing.T, s *simSide) {
 			if _, err := s.rig.Sim.Place(traffic.Basic, "1005", "1006", ""); err != nil {
 				t.Fatal(err)
 			}
 			s.advanceUntil(t, "1005 CONNECTED", func() bool { return s.sent("1005", ctilink.CallStateConnected) })
-			s.caughtUp(t)
+			if _, err := s.rig.Sim.Place(traffic.NoAnswer, "1004", "1007", ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.rig.Sim.Place(traffic.RoutePoint, "1008", "5001", ""); err != nil {
+				t.Fatal(err)
+			}
+			// The simulated clock stands still while the bridge answers the route
+			// request and the re-route: 1004 must still be busy then.
+			s.advanceUntil(t, "5001's route request", func() bool { return s.routeEvents("5001", ctilink.RouteKindRoute) == 1 })
+			testwait.Eventually(t, 0, "5001's call re-routed twice", func() bool {
+				// Advance(0) delivers what the route selections emitted.
+				if err := s.rig.Sim.Advance(0); err != nil {
+					t.Fatal(err)
+				}
+				return s.routeEvents("5001", ctilink.RouteKindReRoute) == 2
+			})
+			s.advanceUntil(t, "1004's call to end", func() bool { return s.rig.Sim.ActiveCalls() == 2 })
 			if err := s.rig.Sim.KillNode("ctim-a"); err != nil {
 				t.Fatal(err)
 			}
 			waitInServiceOn(t, s.rig, "ctim-b")
-			s.advanceUntil(t, "the call to end", func() bool { return s.rig.Sim.ActiveCalls() == 0 })
+			s.advanceUntil(t, "the calls to end", func() bool { return s.rig.Sim.ActiveCalls() == 0 })
 			s.caughtUp(t)
 		},
 		func(t *testing.T, d *dblSide) {
 			c := d.offhook(t, "1005")
 			d.do(t, "dial", "call", c, "from", "1005", "to", "1006")
 			d.do(t, "answer", "call", c, "dn", "1006")
+			ringing := d.offhook(t, "1004")
+			d.do(t, "dial", "call", ringing, "from", "1004", "to", "1007")
+			queued := d.offhook(t, "1008")
+			d.do(t, "dial", "call", queued, "from", "1008", "to", "5001")
+			testwait.Eventually(t, 0, "5001's call re-routed twice", func() bool {
+				return d.do(t, "reroutes", "call", queued)["reroutes"].(float64) == 2
+			})
+			d.do(t, "hangup", "call", ringing, "dn", "1004")
 			d.caughtUp(t)
 			d.do(t, "failCtiManager", "host", "ctim-a")
 			waitInServiceOn(t, d.rig, "ctim-b")
+			d.do(t, "answer", "call", queued, "dn", "1004") // waits until the recovered route rings it
 			d.do(t, "hangup", "call", c, "dn", "1005")
+			d.do(t, "hangup", "call", queued, "dn", "1008")
 		}},
 }
 
@@ -348,6 +386,18 @@ func (s *simSide) sent(dn string, st ctilink.CallState) bool {
 		}
 	}
 	return false
+}
+
+// routeEvents counts the route events of kind the simulator sent for route
+// point line dn.
+func (s *simSide) routeEvents(dn, kind string) int {
+	n := 0
+	for _, r := range s.rig.Sim.GroundTruth("") {
+		if ev, ok := r.Msg.(ctilink.RouteEvent); ok && r.Sent && ev.Line == dn && ev.Kind == kind {
+			n++
+		}
+	}
+	return n
 }
 
 // advanceUntil moves the simulator's clock in 100 ms steps, letting the
@@ -537,24 +587,29 @@ func TestGatewayMatchesSimulator(t *testing.T) {
 	}
 	// Not vacuous: every scenario left its mark, and the loss was accounted for.
 	names := map[string]int{}
-	transient := false
+	transient, recovered := false, false
 	for _, ev := range got {
 		names[ev.Name]++
+		recovered = recovered || (ev.Name == "RouteUsedEvent" && ev.CTIManager == "ctim-b" && ev.Data.Route != nil &&
+			ev.Data.Route.Address == "5001")
 		if c := ev.Data.Call; c != nil && c.Connection != nil && c.Connection.Transient {
 			transient = true
 		}
 		if ev.Name == "GapClosed" && ev.Data.Bridge != nil && ev.Data.Bridge.Gap != nil {
-			if g := ev.Data.Bridge.Gap; g.CallsContinued != 1 || g.CallsBefore != 1 {
-				t.Errorf("gap after the CTIManager loss: %+v, want the connected call continued", g)
+			if g := ev.Data.Bridge.Gap; g.CallsContinued != 2 || g.CallsBefore != 2 {
+				t.Errorf("gap after the CTIManager loss: %+v, want the connected and the route point call continued", g)
 			}
 		}
 	}
 	for _, n := range []string{"CallCtlTermConnHeldEv", "CiscoTransferStartEv", "CiscoConferenceEndEv",
 		"CiscoTransferEndEv", "RouteUsedEvent", "RouteEndEvent", "CiscoRTPInputStartedEv", "CTIManagerLost",
-		"GapClosed", "CallInvalidEv", "CallCtlConnUnknownEv", "CiscoTermOutOfServiceEv", "CiscoTermInServiceEv"} {
+		"GapClosed", "CallInvalidEv", "CallCtlConnUnknownEv", "ReRouteEvent", "CiscoTermOutOfServiceEv", "CiscoTermInServiceEv"} {
 		if names[n] == 0 {
 			t.Errorf("no %s stored: the scenario did not run", n)
 		}
+	}
+	if !recovered {
+		t.Error("no route point call routed by ctim-b: the call waiting at 5001 was not recovered after the loss")
 	}
 	if !transient {
 		t.Error("no transient connection stored: the calling-party transformation did not run")

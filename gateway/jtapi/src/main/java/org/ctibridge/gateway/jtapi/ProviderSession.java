@@ -481,6 +481,9 @@ public final class ProviderSession {
         if (routePoints.contains(device)) {
             return Result.OK;
         }
+        // Known before the callback is registered: CTIManager offers the calls waiting at
+        // the route point (recovered after a CTIManager failure, G15-199) right away.
+        routePoints.add(device);
         try {
             if (!openDevices.contains(device)) {
                 t.addObserver(observers);
@@ -493,9 +496,9 @@ public final class ProviderSession {
                 }
             }
         } catch (Exception e) {
+            routePoints.remove(device);
             return registrationFailure("CiscoRouteTerminal.register(" + device + ")", e);
         }
-        routePoints.add(device);
         return Result.OK;
     }
 

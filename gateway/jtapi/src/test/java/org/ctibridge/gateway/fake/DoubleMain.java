@@ -33,7 +33,8 @@ import org.ctibridge.gateway.link.Json;
  * offhook{dn} → {call}; dial{call,from,to[,busy]}; dialMasked{call,from,to,masked}; answer{call,dn[,device]};
  * hold/unhold{call,dn[,device]} (device: a shared line's appearance);
  * hangup{call,dn}; transfer/conference/failedTransfer{primary,consult,controller};
- * failCtiManager/restoreCtiManager{host}; failCallManager{cm}; registered{device}; awaitEstablished{call,dn};
+ * failCtiManager/restoreCtiManager{host}; failCallManager{cm}; registered{device}; reroutes{call} (how many times
+ * selectRoute found no usable destination); awaitEstablished{call,dn};
  * framesSent (frames the gateways wrote to bridges, to tell when a bridge caught up); drain; quit.
  */
 public final class DoubleMain {
@@ -170,6 +171,7 @@ public final class DoubleMain {
             case "failCallManager" -> cl.failCallManager(str(c, "cm"));
             case "restoreCtiManager" -> cl.restoreCtiManager(str(c, "host"));
             case "registered" -> reply.put("registered", cl.registered(str(c, "device")));
+            case "reroutes" -> reply.put("reroutes", cl.reroutes(num(c, "call")));
             case "awaitEstablished" -> cl.awaitEstablished(num(c, "call"), str(c, "dn"));
             case "drain" -> cl.drain();
             default -> throw new IllegalArgumentException("unknown op " + op);

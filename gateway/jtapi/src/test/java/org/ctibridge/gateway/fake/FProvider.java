@@ -338,6 +338,7 @@ final class FProvider {
                     .on("registerRouteCallback", a -> {
                         synchronized (cluster.mu) {
                             routeCallbacks.put(l, (RouteCallback) a[0]);
+                            cluster.recoverRoutes(l);
                         }
                         return null;
                     })

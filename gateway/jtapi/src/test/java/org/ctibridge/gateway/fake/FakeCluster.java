@@ -191,6 +191,8 @@ public final class FakeCluster {
         boolean connected;
         int routeSession;
         FLine routedVia;
+        /** ReRouteEvents sent for it: selectRoute found no usable destination. */
+        int reroutes;
 
         FCall(int gcid, int cmId) {
             this.gcid = gcid;
@@ -357,6 +359,34 @@ public final class FakeCluster {
     }
 
     /** Whether device is registered (CTI port, route point) by a provider in service. */
+    /** How many times the call was re-routed (no usable destination selected). */
+    public int reroutes(int gcid) {
+        synchronized (mu) {
+            FCall c = calls.get(gcid);
+            return c == null ? 0 : c.reroutes;
+        }
+    }
+
+    /**
+     * A route callback was registered on route point address rp: the calls waiting there,
+     * whose route request went to a provider that is gone, are offered to it again. Cisco
+     * (G15-199, CTIManager failure): RouteAddress callbacks are maintained and "these calls
+     * get recovered on the new CTIManager. No call snapshot, however, gets delivered to the
+     * RouteAddresses". How the recovered request reaches the callback Cisco does not say: a
+     * new RouteEvent on a new RouteSession, as the simulator does (pkg/ctisim/traffic
+     * RecoverRoutes).
+     */
+    void recoverRoutes(FLine rp) {
+        synchronized (mu) {
+            for (FCall c : calls.values()) {
+                FConn x = c.conn(rp);
+                if (c.routedVia == rp && c.routeSession != 0 && x != null && x.cc != CallControlConnection.FAILED) {
+                    routeEvent(c, rp, x);
+                }
+            }
+        }
+    }
+
     public boolean registered(String device) {
         synchronized (mu) {
             FDevice d = devices.get(device);
@@ -798,8 +828,10 @@ public final class FakeCluster {
                 }
             }
             if (d == null) {
+                c.reroutes++;
                 p.queueRoute(javax.telephony.callcenter.events.ReRouteEvent.class, c, rp, null,
                         RouteSession.CAUSE_INVALID_DESTINATION);
+                mu.notifyAll();
                 return;
             }
             p.queueRoute(RouteUsedEvent.class, c, rp, d, RouteSession.CAUSE_NO_ERROR);
