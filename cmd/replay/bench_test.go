@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/callstate"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/replaystore/storetest"
 	"github.com/ctibridge/ctibridge/pkg/schema"
@@ -107,7 +108,7 @@ func buildBig() (*bigLog, error) {
 	}
 	_ = js.DeleteStream(ctx, "CTI")
 	_ = js.DeleteStream(ctx, replaystore.DefaultSnapshotStream)
-	if _, err := js.CreateStream(ctx, natsjs.StreamConfig{Name: "CTI", Subjects: []string{"cti.>"}, Storage: natsjs.FileStorage}); err != nil {
+	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Stream: jetstream.DefaultStream, Duplicates: time.Minute}); err != nil {
 		return nil, err
 	}
 	pub, err := storetest.NewPublisher(js, "lab", schema.ModeBinary)
@@ -168,7 +169,7 @@ func BenchmarkFoldVsRawRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	q := replaystore.Query{Subjects: []string{replaystore.ClusterSubjects("lab")}}
+	q := replaystore.Query{Subjects: []string{schema.ClusterFilter("lab")}}
 	var raw, fold time.Duration
 	var n uint64
 	b.ResetTimer()

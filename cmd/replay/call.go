@@ -31,8 +31,9 @@ func (a *app) callCmd() *cobra.Command {
 		Use:   "call ID",
 		Short: "One call's history",
 		Long: `call prints every event of one call (global call id), read with a consumer
-filtered on the call's subjects only, and the call's state after them (or
-that it ended). Transfers and conferences mention the calls merged into it.
+filtered on the call's own subject only (cti.<cluster>.call.<id>; in a stream
+written by a bridge before subject layout 2, cti.<cluster>.call.<id>.>), and
+the call's state after them (or that it ended). Transfers and conferences mention the calls merged into it.
 
 CUCM reuses call ids (and two bridge runs on one store restart them), so an
 id can name several calls: call then lists them, with their sessions and
@@ -55,7 +56,11 @@ bridge run it belongs to) or --at (a time the call was up).`,
 			}
 			id := args[0]
 			var all []replaystore.Record
-			calls, err := buildCalls(ctx, st, cluster, replaystore.CallSubjects(cluster, id), nil, func(r replaystore.Record) { all = append(all, r) })
+			filter, err := st.CallFilter(cluster, id)
+			if err != nil {
+				return err
+			}
+			calls, err := buildCalls(ctx, st, cluster, filter, nil, func(r replaystore.Record) { all = append(all, r) })
 			if err != nil {
 				return err
 			}

@@ -72,7 +72,7 @@ func causeMatches(c *calllog.Cause, want string) bool {
 func buildCalls(ctx context.Context, st *replaystore.Store, cluster, callSubjects string, prog replaystore.Progress, keep func(replaystore.Record)) ([]calllog.Call, error) {
 	b := calllog.New()
 	var n uint64
-	err := readMerged(ctx, st, []string{replaystore.FamilySubjects(cluster, schema.FamilyProvider)}, callSubjects, replaystore.Query{}, func(r replaystore.Record) error {
+	err := readMerged(ctx, st, []string{schema.FamilyFilter(cluster, schema.FamilyProvider)}, callSubjects, replaystore.Query{}, func(r replaystore.Record) error {
 		n++
 		if prog != nil {
 			prog(n, r.Pending)
@@ -127,7 +127,7 @@ in the --tz zone. --json prints the calls as a JSON array.`,
 				return err
 			}
 			prog, done := a.progress("reading calls", 50_000)
-			calls, err := buildCalls(ctx, st, cluster, replaystore.FamilySubjects(cluster, schema.FamilyCall), prog, nil)
+			calls, err := buildCalls(ctx, st, cluster, schema.FamilyFilter(cluster, schema.FamilyCall), prog, nil)
 			done()
 			if err != nil {
 				return err

@@ -90,7 +90,7 @@ NAME is the device name (SEP001122330001; any case) or a line's DN.
 			}
 			read := func(f schema.Family, entity string) ([]replaystore.Record, error) {
 				var out []replaystore.Record
-				_, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{replaystore.EntitySubjects(cluster, f, entity)}}, func(r replaystore.Record) error {
+				_, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{schema.EntityFilter(cluster, f, entity)}}, func(r replaystore.Record) error {
 					out = append(out, r)
 					return nil
 				})

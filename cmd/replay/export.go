@@ -80,7 +80,7 @@ subject and stream sequence.`,
 				if _, err := a.clusterOf(ctx, st); err != nil {
 					return err
 				}
-				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
+				q.Subjects = []string{schema.ClusterFilter(a.cluster)}
 			}
 			if !from.IsZero() && fromSeq == 0 {
 				q.StartTime = from.Add(-exportLagMargin)

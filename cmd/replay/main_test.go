@@ -269,8 +269,8 @@ func TestCLI(t *testing.T) {
 			t.Errorf("call --json: exit %d, %+v", code, doc)
 		}
 		for _, e := range doc.Events {
-			if !strings.Contains(e.Subject, ".call."+id+".") {
-				t.Errorf("event of another subject: %s", e.Subject)
+			if e.Subject != schema.CallSubject("lab", id) {
+				t.Errorf("event of another subject: %s, want the call's stored subject %s", e.Subject, schema.CallSubject("lab", id))
 			}
 		}
 		if code, _, _ := replay(t, append(srv, "call", "no-such-call")...); code != 1 {
@@ -354,6 +354,38 @@ func TestCLI(t *testing.T) {
 		}
 		if code, _, _ := replay(t, append(srv, "republish", "--to", "x", "--speed", "fast")...); code != 2 {
 			t.Errorf("--speed fast: exit %d, want 2", code)
+		}
+	})
+
+	t.Run("tail --line", func(t *testing.T) {
+		dn, _ := storetest.Line(3)
+		code, out, errs := replay(t, append(srv, "tail", "--line", dn, "--since", "1h", "--count", "5", "--json")...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 5 {
+			t.Fatalf("%d events, want 5:\n%s", len(lines), out)
+		}
+		for _, l := range lines {
+			var e callEventJSON
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatal(err)
+			}
+			var d schema.Data
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			ev := schema.Event{Family: schema.FamilyCall, Data: d}
+			if d.Address != nil {
+				if d.Address.DN != dn {
+					t.Fatalf("address event of line %s", d.Address.DN)
+				}
+				continue
+			}
+			if schema.CallLine(&ev) != dn {
+				t.Fatalf("event %s (%s) is not about line %s", e.Event, e.Subject, dn)
+			}
 		}
 	})
 
@@ -596,11 +628,6 @@ func TestQuickWaveItemAgreesWithDecode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := replaystore.Message{Seq: uint64(i + 1), Subject: msg.Subject, Header: nats.Header(msg.Header), Data: msg.Data}
-		quick, ok := quickWaveItem(m)
-		if !ok {
-			t.Fatalf("event %d (%s): no quick reading", i, ev.Name)
-		}
 		_, dev, err := schema.Decode(msg.Header, msg.Data)
 		if err != nil {
 			t.Fatal(err)
@@ -609,9 +636,17 @@ func TestQuickWaveItemAgreesWithDecode(t *testing.T) {
 		if dev.Data.Snapshot {
 			want = dev.Received
 		}
-		if quick.Name != dev.Name || quick.Entity != dev.Entity || quick.Session != dev.Session || quick.SessionSeq != dev.SessionSeq ||
-			!quick.Time.Equal(want) || quick.Snapshot != dev.Data.Snapshot || quick.Inferred != dev.Data.Inferred || quick.Family != dev.Family {
-			t.Fatalf("event %d: quick %+v, decoded %s/%s %s-%d %v snapshot=%v", i, quick, dev.Name, dev.Entity, dev.Session, dev.SessionSeq, want, dev.Data.Snapshot)
+		// As stored (a call under its call alone) and as published.
+		for _, subject := range []string{schema.StoredSubject("lab", ev), msg.Subject} {
+			m := replaystore.Message{Seq: uint64(i + 1), Subject: subject, Header: nats.Header(msg.Header), Data: msg.Data}
+			quick, ok := quickWaveItem(m)
+			if !ok {
+				t.Fatalf("event %d (%s on %s): no quick reading", i, ev.Name, subject)
+			}
+			if quick.Name != dev.Name || quick.Entity != dev.Entity || quick.Session != dev.Session || quick.SessionSeq != dev.SessionSeq ||
+				!quick.Time.Equal(want) || quick.Snapshot != dev.Data.Snapshot || quick.Inferred != dev.Data.Inferred || quick.Family != dev.Family {
+				t.Fatalf("event %d on %s: quick %+v, decoded %s/%s %s-%d %v snapshot=%v", i, subject, quick, dev.Name, dev.Entity, dev.Session, dev.SessionSeq, want, dev.Data.Snapshot)
+			}
 		}
 	}
 	if snaps == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,5 +84,33 @@ func TestLoudMistakes(t *testing.T) {
 	code, out, _ = replay(t, "--store", one, "tail")
 	if code != 0 || strings.Count(out, "\n") != defaultTailLines {
 		t.Errorf("tail on a copied store without --count: exit %d, %d lines", code, strings.Count(out, "\n"))
+	}
+	// --line on a copied store: the line's last events, however far back
+	// in the log they are (not the line's among the log's last events).
+	var dn string
+	var seqs []int
+	for l := range 50 { // the busiest of the fixture's first lines
+		d, _ := storetest.Line(l)
+		var on []int
+		for i := range f.evs[:200] {
+			if onLine(&f.evs[i], d) {
+				on = append(on, i+1)
+			}
+		}
+		if len(on) > len(seqs) {
+			dn, seqs = d, on
+		}
+	}
+	if len(seqs) < 4 {
+		t.Fatalf("no line has 4 events among the first 200 (line %s: %d)", dn, len(seqs))
+	}
+	code, out, errs = replay(t, "--store", one, "tail", "--line", dn, "--count", "3")
+	if code != 0 || strings.Count(out, "\n") != 3 {
+		t.Fatalf("tail --line on a copied store: exit %d, %q, stderr %q", code, out, errs)
+	}
+	for _, seq := range seqs[len(seqs)-3:] {
+		if !strings.Contains(out, fmt.Sprintf("#%-8d", seq)) {
+			t.Errorf("tail --line %s on a copied store lacks #%d (the line's events are at %v):\n%s", dn, seq, seqs, out)
+		}
 	}
 }

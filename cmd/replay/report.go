@@ -11,6 +11,7 @@ import (
 	"github.com/ctibridge/ctibridge/cmd/replay/internal/timeline"
 	"github.com/ctibridge/ctibridge/pkg/callstate"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
+	"github.com/ctibridge/ctibridge/pkg/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -49,7 +50,7 @@ log; a progress bar shows on a terminal).`,
 			var samples []report.Sample
 			var events uint64
 			prog, done := a.progress("folding", 50_000)
-			_, err = st.ReadEvents(ctx, replaystore.Query{Subjects: []string{replaystore.ClusterSubjects(cluster)}}, func(r replaystore.Record) error {
+			_, err = st.ReadEvents(ctx, replaystore.Query{Subjects: []string{schema.ClusterFilter(cluster)}}, func(r replaystore.Record) error {
 				events++
 				if prog != nil {
 					prog(events, r.Pending)

@@ -20,8 +20,11 @@ func (a *app) republishCmd() *cobra.Command {
 		Use:   "republish --to PREFIX [--speed 1x|10x|max]",
 		Short: "Publish the events again under another subject prefix, paced by their times",
 		Long: `republish reads the events and publishes each one again (core NATS, same
-headers and data) on its subject with the leading "cti" replaced by PREFIX:
-cti.lab.call.4711.ConnConnectedEv becomes PREFIX.lab.call.4711.ConnConnectedEv.
+headers and data) on the subject the bridge published it on, with the leading
+"cti" replaced by PREFIX: the call event stored as cti.lab.call.4711, published
+as cti.lab.call.4711.1001.ConnConnectedEv, becomes
+PREFIX.lab.call.4711.1001.ConnConnectedEv, so line and event-type filters work
+on the copies as on the live events.
 Consumers under test subscribe to PREFIX.> and see the incident again.
 
 --speed paces the publishing by the events' CTI times: 1x is real time, 10x
@@ -61,18 +64,19 @@ With --store, give --target: the NATS server to publish to.`,
 			case subject != "":
 				q.Subjects = []string{subject}
 			case a.cluster != "":
-				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
+				q.Subjects = []string{schema.ClusterFilter(a.cluster)}
 			}
 			p := &pacer{speed: factor, sleep: sleepCtx}
 			start := time.Now()
 			var n uint64
 			_, err = st.Read(ctx, q, func(m replaystore.Message) error {
-				rest, ok := strings.CutPrefix(m.Subject, replaystore.SubjectRoot+".")
+				rest, ok := strings.CutPrefix(m.Subject, schema.SubjectRoot+".")
 				if !ok {
 					return nil
 				}
-				if factor > 0 {
-					if _, ev, derr := schema.Decode(m.Header, m.Data); derr == nil {
+				if _, ev, derr := schema.Decode(m.Header, m.Data); derr == nil {
+					rest = publishedRest(rest, &ev)
+					if factor > 0 {
 						if err := p.wait(ctx, ev.Time); err != nil {
 							return err
 						}
@@ -131,7 +135,7 @@ func checkPrefix(p string) error {
 	if p == "" {
 		return fmt.Errorf("--to is required: the subject prefix replacing \"cti\"")
 	}
-	if p == replaystore.SubjectRoot {
+	if p == schema.SubjectRoot {
 		return fmt.Errorf("--to %q would publish into the live event subjects: choose another prefix, e.g. replay", p)
 	}
 	for _, tok := range strings.Split(p, ".") {
@@ -179,4 +183,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// publishedRest is the subject the bridge published ev on, without its
+// leading "cti.", given the stored subject's rest (whose first token is the
+// escaped cluster); the stored rest itself when its cluster token does not
+// unescape.
+func publishedRest(storedRest string, ev *schema.Event) string {
+	tok, _, _ := strings.Cut(storedRest, ".")
+	cluster, err := schema.UnescapeToken(tok)
+	if err != nil {
+		return storedRest
+	}
+	return strings.TrimPrefix(schema.Subject(cluster, ev), schema.SubjectRoot+".")
 }

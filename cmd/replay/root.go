@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata" // --tz works on hosts without a zone database (containers)
 
 	"github.com/ctibridge/ctibridge/internal/logging"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -126,7 +127,7 @@ itself is never modified.`,
 	f.StringVar(&a.tlsCert, "tls-cert", "", "client certificate file (with --tls-key)")
 	f.StringVar(&a.tlsKey, "tls-key", "", "client key file (with --tls-cert)")
 	f.StringVar(&a.storeDir, "store", "", "open a copied JetStream store directory offline instead of a server")
-	f.StringVar(&a.stream, "stream", replaystore.DefaultStream, "event stream")
+	f.StringVar(&a.stream, "stream", jetstream.DefaultStream, "event stream")
 	f.StringVar(&a.snapStream, "snapshot-stream", replaystore.DefaultSnapshotStream, "snapshot stream")
 	f.StringVar(&a.cluster, "cluster", "", "CUCM cluster (default: the only cluster in the log)")
 	f.BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")

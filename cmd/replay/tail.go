@@ -17,7 +17,7 @@ import (
 const defaultTailLines = 10
 
 func (a *app) tailCmd() *cobra.Command {
-	var since, subject string
+	var since, subject, line string
 	var count int
 	c := &cobra.Command{
 		Use:   "tail",
@@ -26,6 +26,11 @@ func (a *app) tailCmd() *cobra.Command {
 time, stream sequence, entity, event name and the essentials (connection
 states, service causes, reasons). It runs until interrupted (Ctrl-C), or
 until --count events were printed. --json prints one JSON object per line.
+--line DN keeps one line's events: its call events (those about its
+connections and terminal connections) and its own address events. The
+stream stores a call event under its call alone, so this is a filter here,
+on the events read; a live service does the same on the server with a core
+subscription to cti.<cluster>.call.*.<dn>.> (docs/events.md).
 
 A copied store (--store) never grows: there tail prints the last events of
 the log, like tail(1) on a file (the last --count, default 10, or every
@@ -33,6 +38,7 @@ event from --since, a time or a duration before the log's last event), then
 exits.`,
 		Example: `  replay tail
   replay tail --since 5m --subject 'cti.lab.call.>'
+  replay tail --line 1001 --since 10m
   replay tail --json --count 100`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -52,10 +58,10 @@ exits.`,
 						return err
 					}
 				}
-				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
+				q.Subjects = []string{schema.ClusterFilter(a.cluster)}
 			default:
 				if c, err := st.Cluster(ctx); err == nil {
-					q.Subjects = []string{replaystore.ClusterSubjects(c)}
+					q.Subjects = []string{schema.ClusterFilter(c)}
 				} else if !errors.Is(err, replaystore.ErrNoCluster) {
 					return err
 				}
@@ -77,22 +83,25 @@ exits.`,
 					return usagef("--since %q: give a duration (5m) or a time (RFC 3339, 14:02:17)", since)
 				}
 			}
+			// The last events of a copied store, like tail(1). With --line
+			// the last n of the line's, which only a read of the whole log
+			// finds (the stream stores a call's events under the call).
+			var lineTail []replaystore.Record
+			lastN := 0
 			if st.Offline() && since == "" {
-				// The last events, like tail(1).
-				n := uint64(count)
-				if n == 0 {
-					n = defaultTailLines
+				lastN = count
+				if lastN == 0 {
+					lastN = defaultTailLines
 				}
 				info, err := st.Info(ctx)
 				if err != nil {
 					return err
 				}
-				if info.LastSeq >= n {
-					q.StartSeq = max(info.FirstSeq, info.LastSeq-n+1)
+				if line == "" && info.LastSeq >= uint64(lastN) {
+					q.StartSeq = max(info.FirstSeq, info.LastSeq-uint64(lastN)+1)
 				}
 			}
-			n := 0
-			_, err = st.ReadEvents(ctx, q, func(r replaystore.Record) error {
+			print := func(r *replaystore.Record) {
 				if a.jsonOut {
 					data, _ := json.Marshal(r.Event.Data)
 					line, _ := json.Marshal(callEventJSON{Seq: r.Seq, Time: r.Event.Time, Event: r.Event.Name, ID: r.Envelope.ID, Subject: r.Subject, Data: data})
@@ -100,12 +109,30 @@ exits.`,
 				} else {
 					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", a.clk.clock(r.Event.Time), r.Seq, describe(&r.Event))
 				}
+			}
+			n := 0
+			_, err = st.ReadEvents(ctx, q, func(r replaystore.Record) error {
+				if line != "" && !onLine(&r.Event, line) {
+					return nil
+				}
+				if lastN > 0 && line != "" {
+					if len(lineTail) == lastN {
+						lineTail = lineTail[1:]
+					}
+					lineTail = append(lineTail, r)
+					return nil
+				}
+				print(&r)
 				n++
 				if count > 0 && n >= count {
 					return replaystore.ErrStop
 				}
 				return nil
 			})
+			for i := range lineTail {
+				print(&lineTail[i])
+				n++
+			}
 			if err == nil && st.Offline() {
 				fmt.Fprintf(a.stderr, "replay: %d event(s) of a copied store, which never grows: tail ends here (use a server to follow live)\n", n)
 			}
@@ -115,7 +142,21 @@ exits.`,
 	c.Flags().StringVar(&since, "since", "", "start this long ago (5m) or at this time, instead of with the next new event")
 	c.Flags().StringVar(&subject, "subject", "", "NATS subject filter (default cti.<cluster>.>)")
 	c.Flags().IntVar(&count, "count", 0, "stop after this many events")
+	c.Flags().StringVar(&line, "line", "", "only the events of this line (directory number): its call events and its address events")
 	return c
+}
+
+// onLine reports whether ev is one of line dn's events: a call event about
+// its connection or terminal connection (schema.CallLine), or an event of
+// the address itself.
+func onLine(ev *schema.Event, dn string) bool {
+	switch ev.Family {
+	case schema.FamilyCall:
+		return schema.CallLine(ev) == dn
+	case schema.FamilyAddress:
+		return ev.Entity == dn
+	}
+	return false
 }
 
 // describe renders an event on one line for people.

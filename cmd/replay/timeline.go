@@ -80,10 +80,10 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 	// whole log, so touching every block of the store) are read only when
 	// asked for.
 	var items []timeline.Item
-	filters := []string{replaystore.FamilySubjects(cluster, schema.FamilyProvider)}
+	filters := []string{schema.FamilyFilter(cluster, schema.FamilyProvider)}
 	for _, spec := range schema.Events {
 		if spec.Family == schema.FamilyBridge && (spec.Name != schema.EvBridgeHeartbeat || opt.Heartbeats) {
-			filters = append(filters, replaystore.SubjectRoot+"."+schema.EscapeToken(cluster)+".bridge."+schema.EscapeToken(spec.Name))
+			filters = append(filters, schema.EventFilter(cluster, spec.Name))
 		}
 	}
 	for _, f := range filters {
@@ -108,10 +108,10 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 		}
 		// One wildcard filter is much faster for the server than three;
 		// the provider and bridge events are skipped here.
-		wq := replaystore.Query{StartSeq: from, EndSeq: end, Subjects: []string{replaystore.ClusterSubjects(cluster)}}
+		wq := replaystore.Query{StartSeq: from, EndSeq: end, Subjects: []string{schema.ClusterFilter(cluster)}}
 		skip := []string{
-			strings.TrimSuffix(replaystore.FamilySubjects(cluster, schema.FamilyProvider), ">"),
-			strings.TrimSuffix(replaystore.FamilySubjects(cluster, schema.FamilyBridge), ">"),
+			strings.TrimSuffix(schema.FamilyFilter(cluster, schema.FamilyProvider), ">"),
+			strings.TrimSuffix(schema.FamilyFilter(cluster, schema.FamilyBridge), ">"),
 		}
 		last := uint64(0)
 		_, err := st.Read(ctx, wq, func(m replaystore.Message) error {
@@ -167,8 +167,25 @@ func quickWaveItem(m replaystore.Message) (timeline.WaveItem, bool) {
 	if len(ids) != 1 || len(times) != 1 {
 		return timeline.WaveItem{}, false
 	}
+	// Terminal, address and route subjects end with the event name, and
+	// so do call subjects as published (with the line before it) and in a
+	// layout-1 stream; a stored call subject ends with the call id, and
+	// the name is in ce-jtapievent.
 	toks := strings.Split(m.Subject, ".")
-	if len(toks) != 5 {
+	var name string
+	switch {
+	case len(toks) == 5 || len(toks) == 6 && toks[2] == string(schema.FamilyCall):
+		name = toks[len(toks)-1]
+	case len(toks) == 4 && toks[2] == string(schema.FamilyCall):
+		names := m.Header[schema.HeaderJTAPIEvent]
+		if len(names) != 1 {
+			return timeline.WaveItem{}, false
+		}
+		name = names[0]
+	default:
+		return timeline.WaveItem{}, false
+	}
+	if _, known := schema.Spec(name); !known {
 		return timeline.WaveItem{}, false
 	}
 	entity, err := schema.UnescapeToken(toks[3])
@@ -188,7 +205,7 @@ func quickWaveItem(m replaystore.Message) (timeline.WaveItem, bool) {
 		return timeline.WaveItem{}, false
 	}
 	w := timeline.WaveItem{Seq: m.Seq, Session: session, SessionSeq: seq, Time: at, Family: schema.Family(toks[2]),
-		Entity: entity, Name: toks[4], Snapshot: bytes.Contains(m.Data, snapshotTrue), Inferred: bytes.Contains(m.Data, inferredTrue)}
+		Entity: entity, Name: name, Snapshot: bytes.Contains(m.Data, snapshotTrue), Inferred: bytes.Contains(m.Data, inferredTrue)}
 	if w.Snapshot {
 		// A snapshot event's CTI time is the call state's: show when the
 		// bridge received it.

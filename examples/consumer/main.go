@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/callstate"
+	ctijs "github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 	"github.com/nats-io/nats.go"
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("consumer", flag.ContinueOnError)
 	fs.StringVar(&o.server, "server", def, "NATS server URL (default $NATS_URL, else nats://127.0.0.1:4222)")
 	fs.StringVar(&o.cluster, "cluster", "", "CUCM cluster to follow (default: every cluster; the fold assumes one)")
-	fs.StringVar(&o.stream, "stream", "CTI", "event stream")
+	fs.StringVar(&o.stream, "stream", ctijs.DefaultStream, "event stream")
 	fs.DurationVar(&o.every, "every", 2*time.Second, "how often to print the state")
 	fs.BoolVar(&o.fromSnapshot, "from-snapshot", false, "start from the latest snapshot (needs --cluster)")
 	fs.Uint64Var(&o.stopAfter, "stop-after", 0, "exit after folding this many events (0: run until interrupted)")
@@ -84,11 +85,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	state := callstate.New()
 	var folded uint64
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	subject := "cti.>"
-	if o.cluster != "" {
-		subject = "cti." + schema.EscapeToken(o.cluster) + ".>"
-	}
-	cfg.FilterSubjects = []string{subject}
+	cfg.FilterSubjects = []string{schema.ClusterFilter(o.cluster)}
 
 	if o.fromSnapshot {
 		if o.cluster == "" {

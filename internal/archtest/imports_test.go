@@ -53,6 +53,7 @@ var rules = []struct {
 	{module + "/pkg/jetstream", []string{module + "/pkg/ctiengine", module + "/pkg/ctisim"}, "the JetStream layer never imports the engine"},
 	{module + "/pkg/ctilink", []string{module + "/", "github.com/nats-io/"}, "the wire protocol stands alone"},
 	{module + "/pkg/callstate", []string{"github.com/nats-io/", module + "/pkg/ctiengine"}, "the consumer fold needs only the schema"},
+	{module + "/pkg/stateview", []string{module + "/pkg/ctiengine", module + "/pkg/ctisim", module + "/internal/bridge", module + "/internal/faultmatrix"}, "the state view is built from published events only, like any consumer"},
 	{module + "/pkg/ctisim", []string{module + "/pkg/ctiengine", module + "/pkg/jetstream", "github.com/nats-io/"}, "the simulator is a CTIManager, it knows nothing of the bridge"},
 }
 

@@ -127,7 +127,7 @@ func BenchmarkFailoverPublished(b *testing.B) {
 	waitFor(b, time.Minute, "every call tracked", 10*time.Millisecond, func() bool {
 		return e.br.Engine().Status().Calls >= calls
 	})
-	gapSubject := "cti." + benchCluster + ".bridge." + schema.EvGapClosed
+	gapSubject := schema.EventFilter(benchCluster, schema.EvGapClosed)
 
 	var took []time.Duration
 	var events int

@@ -52,7 +52,10 @@ type natsEnv struct {
 	stream natsjs.Stream
 }
 
-func startNATS(tb testing.TB) *natsEnv {
+func startNATS(tb testing.TB) *natsEnv { return startNATSLayout(tb, layoutV2) }
+
+// startNATSLayout is startNATS with the stream of layout l.
+func startNATSLayout(tb testing.TB, l storeLayout) *natsEnv {
 	tb.Helper()
 	emb, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: tb.TempDir(), NoListen: true})
 	if err != nil {
@@ -77,7 +80,7 @@ func startNATS(tb testing.TB) *natsEnv {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{}); err != nil {
+	if err := l.provision(ctx, js); err != nil {
 		tb.Fatal(err)
 	}
 	stream, err := js.Stream(ctx, jetstream.DefaultStream)

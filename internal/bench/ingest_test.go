@@ -15,6 +15,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // ingestSpec sizes an ingest run.
@@ -125,7 +126,7 @@ func (e *bridgeEnv) drain(tb testing.TB, sim *ctisim.Server, n *natsEnv, phones 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	subject := "cti." + benchCluster + ".call." + strconv.FormatUint(uint64(id), 10) + ".>"
+	subject := schema.CallSubject(benchCluster, strconv.FormatUint(uint64(id), 10))
 	waitFor(tb, 5*time.Minute, "the marker call's first event in the stream", 5*time.Millisecond, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

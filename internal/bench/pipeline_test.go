@@ -12,6 +12,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // ackClock is the publisher's clock (jetstream.Config.Now) in the latency
@@ -70,6 +71,10 @@ type publishSink struct {
 	enc    *schema.Encoder
 	pub    *jetstream.Publisher
 	clock  *ackClock
+	layout storeLayout
+	// view, if set, is the bridge's state view, fed every event after it
+	// is published, as Bridge.emit does.
+	view   *stateview.View
 	failed atomic.Int64
 }
 
@@ -79,10 +84,36 @@ func (s *publishSink) Emit(ev schema.Event) {
 		s.failed.Add(1)
 		return
 	}
+	s.layout.subject(&msg, &ev)
 	s.clock.received = ev.Received
 	if err := s.pub.PublishEncoded(msg); err != nil {
 		s.failed.Add(1)
 	}
+	if s.view != nil {
+		s.view.Apply(ev)
+	}
+}
+
+// startStateView runs the bridge's state view (its bucket provisioned on
+// n's server) until the test ends.
+func startStateView(tb testing.TB, n *natsEnv) *stateview.View {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := jetstream.Provision(ctx, n.js, jetstream.ProvisionConfig{StateView: true}); err != nil {
+		tb.Fatal(err)
+	}
+	v, err := stateview.New(stateview.Config{Conn: n.nc})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- v.Run(context.Background()) }()
+	tb.Cleanup(func() {
+		v.Close()
+		<-done
+	})
+	return v
 }
 
 // directPipeline is engine → publishSink → publisher, wired as the bridge
@@ -96,6 +127,12 @@ type directPipeline struct {
 }
 
 func startDirect(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, onAck func(time.Duration)) *directPipeline {
+	return startDirectLayout(tb, nodes, n, layoutV2, nil, onAck)
+}
+
+// startDirectLayout is startDirect publishing the subjects of layout l
+// (n's stream must be of that layout) and feeding view, if not nil.
+func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l storeLayout, view *stateview.View, onAck func(time.Duration)) *directPipeline {
 	tb.Helper()
 	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: benchCluster})
 	if err != nil {
@@ -116,7 +153,7 @@ func startDirect(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, onAck func(
 			tb.Errorf("publisher: %v", err)
 		}
 	})
-	sink := &publishSink{enc: enc, pub: pub, clock: clock}
+	sink := &publishSink{enc: enc, pub: pub, clock: clock, layout: l, view: view}
 	cfg := engineConfigFor(nodes)
 	cfg.Sink = sink
 	cfg.BridgeInstance = uniqueInstance("direct")

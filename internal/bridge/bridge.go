@@ -15,6 +15,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // Version is the bridge's version string, reported in BridgeStarted.
@@ -61,6 +62,10 @@ type Config struct {
 	// Snapshots configures the folded-state snapshots replay starts from
 	// (Conn and Cluster are filled in); nil disables them.
 	Snapshots *replaystore.SnapshotterConfig
+	// StateView configures the per-line and per-device state view in the
+	// KV bucket provisioned with jetstream.ProvisionConfig.StateView (Conn
+	// and Logger are filled in); nil disables it.
+	StateView *stateview.Config
 	// Provision, if set, makes the bridge provision the stream and buckets
 	// itself, in the background, as soon as NATS answers (eventlog.go):
 	// it starts and serves /healthz before NATS is up, /readyz says why it
@@ -92,6 +97,7 @@ type Bridge struct {
 
 	mu        sync.Mutex // guards the following fields
 	bridgeSeq uint64
+	view      *stateview.View // nil when off or stopped
 }
 
 // Validate reports every problem of the settings at once: the bridge's
@@ -118,6 +124,12 @@ func (c Config) Validate() error {
 	if c.Provision != nil {
 		pc := c.provisionConfig()
 		errs = append(errs, pc.Validate())
+	}
+	if c.StateView != nil {
+		errs = append(errs, c.StateView.Validate())
+		if c.Provision != nil && !c.Provision.StateView {
+			errs = append(errs, errors.New("bridge: StateView is set but Provision.StateView is not: the state view's bucket would never be created; set both, or neither"))
+		}
 	}
 	if c.HTTPListen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
@@ -246,6 +258,9 @@ func (b *Bridge) emit(ev schema.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pub.Emit(ev)
+	if b.view != nil {
+		b.view.Apply(ev)
+	}
 }
 
 // emitBridge publishes one of the bridge's own lifecycle records.
@@ -338,6 +353,9 @@ func (b *Bridge) Status() any {
 		ls := b.elog.state()
 		out["eventLog"] = map[string]any{"ready": ls.Ready, "reason": ls.Reason, "since": ls.Since, "attempts": ls.Attempts, "leader": ls.Leader}
 	}
+	if v := b.stateViewStatus(); v != nil {
+		out["stateView"] = v
+	}
 	if b.cfg.StatusExtra != nil {
 		for k, v := range b.cfg.StatusExtra() {
 			out[k] = v
@@ -417,6 +435,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	} else {
 		b.snapshots.start()
 	}
+	stopView := b.startStateView()
+	defer stopView()
 
 	opsCtx, stopOps := context.WithCancel(context.Background())
 	opsDone := make(chan error, 1)

@@ -78,8 +78,7 @@ func readPreviousRun(ctx context.Context, js natsjs.JetStream, stream, cluster s
 		}
 		return &ev, m.Time, nil
 	}
-	prefix := schema.SubjectRoot + "." + schema.EscapeToken(cluster) + "."
-	ev, stored, err := last(prefix + ">")
+	ev, stored, err := last(schema.ClusterFilter(cluster))
 	if err != nil || ev == nil {
 		return nil, err
 	}

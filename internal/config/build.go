@@ -12,6 +12,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // MinBufferBytes is the smallest nats.bufferBytes the daemon accepts: below
@@ -109,7 +110,12 @@ func (c Config) translate(instance string) Daemon {
 		FatalLinger: fatalLinger,
 		// Provisioned in the background as soon as NATS answers; until
 		// then /readyz says why and events wait in the buffer.
-		Provision: &jetstream.ProvisionConfig{Stream: n.Stream, Replicas: n.Replicas, MaxAge: n.MaxAge, Duplicates: n.DuplicateWindow},
+		Provision: &jetstream.ProvisionConfig{Stream: n.Stream, Replicas: n.Replicas, MaxAge: n.MaxAge, Duplicates: n.DuplicateWindow,
+			StateView: n.StateView},
+	}
+	if n.StateView {
+		// The current state of every line and device, in KV cti-state.
+		d.Bridge.StateView = &stateview.Config{}
 	}
 	return d
 }

@@ -131,7 +131,7 @@ type NATSConfig struct {
 	TLSCert  string `yaml:"tlsCert"`
 	TLSKey   string `yaml:"tlsKey"`
 
-	Stream          string        `yaml:"stream"`
+	Stream          string        `yaml:"stream" env:"CTIBRIDGE_NATS_STREAM"`
 	Replicas        int           `yaml:"replicas" env:"CTIBRIDGE_NATS_REPLICAS"`
 	MaxAge          time.Duration `yaml:"maxAge"`
 	DuplicateWindow time.Duration `yaml:"duplicateWindow"`
@@ -142,6 +142,10 @@ type NATSConfig struct {
 	MaxInFlight int   `yaml:"maxInFlight" env:"CTIBRIDGE_NATS_MAX_IN_FLIGHT"`
 	// Mode is the CloudEvents content mode: binary (default) or structured.
 	Mode string `yaml:"mode"`
+	// StateView keeps the current state of every line and device in the
+	// KV bucket cti-state (pkg/stateview); default true. Off, the bucket
+	// is not created.
+	StateView bool `yaml:"stateView" env:"CTIBRIDGE_NATS_STATE_VIEW"`
 }
 
 // HTTPConfig is the operations endpoint (/healthz, /readyz, /metrics, /status).
@@ -204,13 +208,14 @@ func Default() Config {
 			Listen:          jetstream.DefaultListen,
 			DataDir:         "./data",
 			Stream:          jetstream.DefaultStream,
-			Replicas:        1,
+			Replicas:        jetstream.DefaultReplicas,
 			MaxAge:          jetstream.DefaultMaxAge,
 			DuplicateWindow: jetstream.DefaultDuplicates,
 			BufferSize:      DefaultBufferSize,
 			BufferBytes:     jetstream.DefaultBufferBytes,
 			MaxInFlight:     jetstream.DefaultMaxInFlight,
 			Mode:            schema.ModeBinary.String(),
+			StateView:       true,
 		},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
 		Log:  LogConfig{Level: "info", Format: logging.FormatAuto},

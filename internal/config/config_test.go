@@ -126,3 +126,23 @@ func TestEnvOverridesAndSecretsNeverPrint(t *testing.T) {
 		t.Fatal("password printed")
 	}
 }
+
+// The stream and the state view are set from the environment too (the
+// subject-layout message tells operators to set CTIBRIDGE_NATS_STREAM).
+func TestStreamAndStateViewFromEnv(t *testing.T) {
+	c := Default()
+	if !c.NATS.StateView || c.NATS.Stream != "CTI" {
+		t.Fatalf("defaults: stateView %v stream %q", c.NATS.StateView, c.NATS.Stream)
+	}
+	env := map[string]string{"CTIBRIDGE_NATS_STREAM": "CTI_V2", "CTIBRIDGE_NATS_STATE_VIEW": "false"}
+	if err := ApplyEnv(&c, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if c.NATS.Stream != "CTI_V2" || c.NATS.StateView {
+		t.Fatalf("env not applied: stream %q stateView %v", c.NATS.Stream, c.NATS.StateView)
+	}
+	env["CTIBRIDGE_NATS_STATE_VIEW"] = "perhaps"
+	if err := ApplyEnv(&c, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err == nil || !strings.Contains(err.Error(), "CTIBRIDGE_NATS_STATE_VIEW") {
+		t.Fatalf("a bad boolean: %v", err)
+	}
+}

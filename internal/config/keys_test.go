@@ -77,6 +77,7 @@ var badValues = map[string]struct {
 	"nats.bufferBytes":     {func(c *Config) { c.NATS.BufferBytes = 5 }, "nats.bufferBytes"},
 	"nats.maxInFlight":     {func(c *Config) { c.NATS.MaxInFlight = -1 }, "nats.maxInFlight"},
 	"nats.mode":            {func(c *Config) { c.NATS.Mode = "xml" }, "nats.mode"},
+	"nats.stateView":       {}, // any boolean is valid
 	"http.listen":          {func(c *Config) { c.HTTP.Listen = "nohost" }, "http.listen"},
 	"http.pprof":           {func(c *Config) { c.HTTP.Pprof, c.HTTP.Listen = true, "" }, "http.pprof"},
 	"log.level":            {func(c *Config) { c.Log.Level = "loud" }, "log.level"},

@@ -23,6 +23,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // Options are the demo's knobs (the `bridge demo` flags).
@@ -182,12 +183,14 @@ func Run(ctx context.Context, o Options) error {
 		Conn:    nc,
 		// The bridge provisions the stream (R<n> on a cluster) as `bridge
 		// run` does, and records the stream's NATS leader changes.
-		Provision:      &jetstream.ProvisionConfig{Replicas: nats.replicas()},
+		Provision:      &jetstream.ProvisionConfig{Replicas: nats.replicas(), StateView: true},
 		HTTPListen:     o.HTTPListen,
 		HeartbeatEvery: 10 * time.Second,
 		// Snapshots every 2,000 events, so that even a short demo run
 		// leaves some for `replay state --at` to start from.
 		Snapshots: &replaystore.SnapshotterConfig{Every: 2000, Interval: 15 * time.Second},
+		// The current state of every line and device, in KV cti-state.
+		StateView: &stateview.Config{},
 		Logger:    log,
 		StatusExtra: func() map[string]any {
 			return map[string]any{"demo": map[string]any{"nats": nats.url(), "dataDir": dataDir, "simulator": sim.Nodes(), "simulatorControl": sim.ControlAddr()}}
@@ -254,7 +257,8 @@ func printBanner(w io.Writer, o Options, natsURL, dataDir, gtPath string, sim *c
 	p("ctibridge demo — simulated CUCM cluster %q → bridge → NATS JetStream", o.Cluster)
 	p("")
 	p("  NATS (JetStream)  %s", natsURL)
-	p("  stream            CTI, subjects cti.%s.>   store: %s", schema.EscapeToken(o.Cluster), dataDir)
+	p("  stream            %s, subjects %s   store: %s", jetstream.DefaultStream, schema.ClusterFilter(o.Cluster), dataDir)
+	p("  state view        KV %s: keys line.<dn>, device.<name>", jetstream.DefaultStateBucket)
 	for i, n := range sim.Nodes() {
 		role := "backup"
 		switch {
@@ -287,6 +291,8 @@ func printBanner(w io.Writer, o Options, natsURL, dataDir, gtPath string, sim *c
 	p("")
 	p("Try, while it runs:")
 	p("  nats --server %s sub 'cti.%s.>'             # every event, live (nats CLI)", natsURL, o.Cluster)
+	p("  nats --server %s sub '%s'        # line 1001's call events (a screen pop)", natsURL, schema.LineFilter(o.Cluster, "1001"))
+	p("  nats --server %s kv watch %s '%s'       # line 1001's current calls, then every change", natsURL, jetstream.DefaultStateBucket, schema.LineKey("1001"))
 	p("  go run ./cmd/replay --server %s tail", natsURL)
 	p("  go run ./cmd/replay --server %s timeline", natsURL)
 	p("  curl -s -X POST 'http://%s/faults/kill?node=%s'   # kill the CTIManager in use", sim.ControlAddr(), sim.Nodes()[0].Name)

@@ -49,7 +49,8 @@ func TestDemoNATSClusterLeaderKilled(t *testing.T) {
 	}
 	defer store.Close()
 
-	events := readStream(t, store.Conn())
+	events, info := readStream(t, store.Conn())
+	checkStreamCost(t, events, info)
 	names := checkStoredEvents(t, events)
 	// On a replicated stream the bridge keeps each entity's order, not the
 	// order across entities (one message per entity in flight: a new

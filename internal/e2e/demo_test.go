@@ -26,6 +26,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/internal/demo"
 	"github.com/ctibridge/ctibridge/internal/demo/demotest"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 )
@@ -88,8 +89,9 @@ func checkDemoRun(t *testing.T, err error, out *bytes.Buffer) {
 }
 
 // readStore opens the JetStream store left in dir with a fresh server and
-// decodes every message as a binary-mode CloudEvent.
-func readStore(t *testing.T, dir string) []storedEvent {
+// decodes every message as a binary-mode CloudEvent; it also returns the
+// stream's information as the server gives it.
+func readStore(t *testing.T, dir string) ([]storedEvent, *natsjs.StreamInfo) {
 	t.Helper()
 	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, DontListen: true, NoSigs: true, ServerName: "ctibridge"})
 	if err != nil {
@@ -110,7 +112,7 @@ func readStore(t *testing.T, dir string) []storedEvent {
 
 // readStream decodes every message of the stream CTI as a binary-mode
 // CloudEvent, with nats.go's ordered consumer.
-func readStream(t *testing.T, nc *nats.Conn) []storedEvent {
+func readStream(t *testing.T, nc *nats.Conn) ([]storedEvent, *natsjs.StreamInfo) {
 	t.Helper()
 	js, _ := natsjs.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -119,7 +121,10 @@ func readStream(t *testing.T, nc *nats.Conn) []storedEvent {
 	if err != nil {
 		t.Fatalf("stream CTI: %v", err)
 	}
-	info, _ := stream.Info(ctx)
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	total := info.State.Msgs
 	cons, err := stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{})
 	if err != nil {
@@ -144,7 +149,7 @@ func readStream(t *testing.T, nc *nats.Conn) []storedEvent {
 			t.Fatalf("read %d of %d messages", len(out), total)
 		}
 	}
-	return out
+	return out, info
 }
 
 // decodeBinary implements the CloudEvents NATS binding's binary mode on its
@@ -262,7 +267,8 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 			}
 		}
 	})
-	events := readStore(t, dir)
+	events, info := readStore(t, dir)
+	checkStreamCost(t, events, info)
 	checkFailoverOrder(t, checkStoredEvents(t, events))
 	checkDialPlanLines(t, events, dns)
 }
@@ -305,7 +311,17 @@ func checkStoredEvents(t *testing.T, events []storedEvent) []string {
 		if name != e.data["event"] {
 			t.Fatalf("seq %d: jtapievent %q but data.event %v", e.seq, name, e.data["event"])
 		}
-		if !strings.HasSuffix(e.subject, "."+name) {
+		// A call event is stored under its call (the stream's subject
+		// transform drops the line and event tokens it was published
+		// with); any other under the subject it was published on, which
+		// ends with the event name. The demo's call ids and names need no
+		// escaping.
+		toks := strings.Split(e.subject, ".")
+		if toks[2] == "call" {
+			if len(toks) != 4 || toks[3] != e.ce.Subject() {
+				t.Fatalf("seq %d: call event %s stored on %q, want cti.lab.call.%s", e.seq, name, e.subject, e.ce.Subject())
+			}
+		} else if !strings.HasSuffix(e.subject, "."+name) {
 			t.Fatalf("seq %d: subject %q does not end with the event name %q", e.seq, e.subject, name)
 		}
 		names = append(names, name)
@@ -356,7 +372,9 @@ func checkDialPlanLines(t *testing.T, events []storedEvent, dns []string) {
 				continue
 			}
 			if conn, _ := c["connection"].(map[string]any); conn != nil && conn["address"] == dn {
-				if e.ce.Subject() != c["callId"] || e.subject != "cti.lab.call."+c["callId"].(string)+"."+e.data["event"].(string) {
+				// Stored under its call alone (subject layout 2): the line
+				// token, escaped, is on the published subject only.
+				if e.ce.Subject() != c["callId"] || e.subject != "cti.lab.call."+c["callId"].(string) {
 					t.Fatalf("%s: call event on %q with ce-subject %q", dn, e.subject, e.ce.Subject())
 				}
 				call = append(call, e.data["event"].(string))
@@ -435,4 +453,43 @@ func checkFailoverOrder(t *testing.T, names []string) {
 			t.Errorf("unexpected %s between CTIManagerLost and ProvOutOfServiceEv", names[i])
 		}
 	}
+}
+
+// checkStreamCost checks what the operating cost rests on (PRODUCT.md §4.2,
+// docs/jetstream.md "Subject layout"): the stream is S2-compressed, and its
+// distinct subjects number exactly one per call plus a set bounded by the
+// configuration: the configured devices, lines and route points times the
+// event names of their family, plus the provider's and the bridge's.
+func checkStreamCost(t *testing.T, events []storedEvent, info *natsjs.StreamInfo) {
+	t.Helper()
+	if info.Config.Compression != natsjs.S2Compression {
+		t.Errorf("stream compression %s, want S2", info.Config.Compression)
+	}
+	calls := map[string]bool{}
+	names := map[string]map[string]bool{} // family -> event names stored
+	for _, e := range events {
+		family := strings.Split(e.ce.Type(), ".")[2] // io.ctibridge.<family>.<Event>.v1
+		if family == "call" {
+			calls[e.ce.Subject()] = true
+		}
+		if names[family] == nil {
+			names[family] = map[string]bool{}
+		}
+		names[family][e.ce.Extensions()["jtapievent"].(string)] = true
+	}
+	cl := ctisim.DefaultCluster()
+	var devices, lines, routePoints int
+	for _, d := range cl.Devices {
+		devices++
+		lines += len(d.Lines)
+		if d.Type == ctilink.DeviceRoutePoint {
+			routePoints += len(d.Lines)
+		}
+	}
+	bound := devices*len(names["terminal"]) + lines*len(names["address"]) + routePoints*len(names["route"]) +
+		len(names["provider"]) + len(names["bridge"])
+	if n := info.State.NumSubjects; n > uint64(len(calls)+bound) || n < uint64(len(calls)) {
+		t.Errorf("the stream holds %d distinct subjects for %d calls; want at most one per call plus %d (the configuration's bound)", n, len(calls), bound)
+	}
+	t.Logf("%d events of %d calls on %d distinct subjects (bound %d + %d); %d bytes stored", len(events), len(calls), info.State.NumSubjects, len(calls), bound, info.State.Bytes)
 }

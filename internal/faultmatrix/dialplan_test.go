@@ -96,7 +96,7 @@ func TestDialPlanNumbersThroughBridgeRun(t *testing.T) {
 		calls = append(calls, gcid)
 	}
 	for _, gcid := range calls {
-		waitEvent(t, r, fmt.Sprintf("cti.lab.call.%d.%s", gcid, schema.EvCallObservationEnded), "", d)
+		waitCallEvent(t, r, fmt.Sprint(gcid), schema.EvCallObservationEnded, d)
 	}
 	if code := d.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.out)
@@ -117,7 +117,8 @@ func TestDialPlanNumbersThroughBridgeRun(t *testing.T) {
 				continue
 			}
 			c := e.ev.Data.Call
-			if e.ceSubject != c.CallID || e.subject != "cti.lab.call."+c.CallID+"."+e.ev.Name {
+			// Stored under its call alone (subject layout 2).
+			if e.ceSubject != c.CallID || e.subject != schema.CallSubject("lab", c.CallID) {
 				t.Fatalf("%s: call event %s on %q with ce-subject %q", dn, e.ev.Name, e.subject, e.ceSubject)
 			}
 			if tc := c.TerminalConnection; tc != nil && tc.Address != dn {

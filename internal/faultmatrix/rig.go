@@ -26,6 +26,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // RigConfig configures a Rig. Zero values take the defaults noted.
@@ -78,6 +79,10 @@ type RigConfig struct {
 	// (a bridge started before its NATS server). The stream is then
 	// provisioned by the bridge.
 	NATSLater bool
+	// StateView provisions the state view's KV bucket (cti-state, with
+	// the stream's replicas) and runs the view in every bridge, as
+	// `bridge run` and the demo do by default (nats.stateView).
+	StateView bool
 	// Logger receives every component's logs (default: none).
 	Logger zerolog.Logger
 	// ManualTime runs the simulator's call model on Sim.Advance only
@@ -245,7 +250,7 @@ func (r *Rig) connect(name string) (*nats.Conn, error) {
 // the stream and buckets: R1 on one server, one replica per node (R3) on
 // a cluster.
 func (r *Rig) ProvisionConfig() jetstream.ProvisionConfig {
-	return jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates, Replicas: r.replicas()}
+	return jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates, Replicas: r.replicas(), StateView: r.cfg.StateView}
 }
 
 func (r *Rig) replicas() int {
@@ -341,6 +346,9 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		HeartbeatEvery: -1,
 		DrainTimeout:   10 * time.Second,
 		Logger:         r.cfg.Logger,
+	}
+	if r.cfg.StateView {
+		cfg.StateView = &stateview.Config{}
 	}
 	if tune != nil {
 		tune(&cfg)

@@ -12,6 +12,8 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -133,9 +135,37 @@ func waitEvent(t *testing.T, r *Rig, subject, notID string, d *daemon) string {
 	}
 }
 
-const (
-	subjInService = "cti.lab.provider.ProvInServiceEv"
-	subjGapClosed = "cti.lab.bridge.GapClosed"
+// waitCallEvent waits until the last event stored for call callID (its
+// one stored subject, schema.CallSubject) is name.
+func waitCallEvent(t *testing.T, r *Rig, callID, name string, d *daemon) {
+	t.Helper()
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := schema.CallSubject("lab", callID)
+	last := ""
+	if !testwait.Poll(30*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, jetstream.DefaultStream)
+		if err != nil {
+			return false
+		}
+		m, err := s.GetLastMsgForSubject(ctx, subject)
+		if err != nil {
+			return false
+		}
+		last = m.Header.Get(schema.HeaderJTAPIEvent)
+		return last == name
+	}) {
+		t.Fatalf("call %s: the last event on %s is %q, not %s, after 30s; bridge output:\n%s", callID, subject, last, name, d.out)
+	}
+}
+
+var (
+	subjInService = schema.EventFilter("lab", schema.EvProvInService)
+	subjGapClosed = schema.EventFilter("lab", schema.EvGapClosed)
 )
 
 // Bridge SIGTERM: the daemon publishes BridgeStopping, closes the provider

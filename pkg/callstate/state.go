@@ -180,6 +180,26 @@ func (s *State) Call(id string) (Call, bool) {
 	return cloneCall(c), true
 }
 
+// HasAddress and HasTerminal report whether the provider reported the
+// address or terminal (an event of its family was folded), without
+// copying it.
+func (s *State) HasAddress(dn string) bool { _, ok := s.addresses[dn]; return ok }
+
+// HasTerminal: see HasAddress.
+func (s *State) HasTerminal(name string) bool { _, ok := s.terminals[name]; return ok }
+
+// VisitCall calls fn with the call's own record, without copying it, and
+// reports whether the call exists. fn must neither keep nor change c: it
+// is the state's, valid until the next Apply. For hot paths that only
+// read a field or two (pkg/stateview indexes calls by line this way).
+func (s *State) VisitCall(id string, fn func(c *Call)) bool {
+	c, ok := s.calls[id]
+	if ok {
+		fn(c)
+	}
+	return ok
+}
+
 // Calls returns every call in progress, by id.
 func (s *State) Calls() []Call {
 	out := make([]Call, 0, len(s.calls))
@@ -279,8 +299,10 @@ func (s *State) Summary() Summary {
 	return sum
 }
 
-// compareIDs orders call ids numerically when both are numbers (global
-// call ids usually are), else lexically.
+// CompareCallIDs is the order of Calls and CallsOn: numerically when both
+// ids are numbers (global call ids usually are), else lexically.
+func CompareCallIDs(a, b string) int { return compareIDs(a, b) }
+
 func compareIDs(a, b string) int {
 	if len(a) != len(b) && isDigits(a) && isDigits(b) {
 		if len(a) < len(b) {

@@ -23,8 +23,9 @@ func startCluster(t *testing.T) *EmbeddedCluster {
 	return c
 }
 
-// R3 provisioning on the three-node cluster: the stream and both buckets
-// get three replicas, a leader and two current followers.
+// R3 provisioning on the three-node cluster: the stream, the state view's
+// bucket and the HA lease bucket get three replicas, a leader and two
+// current followers.
 func TestClusterProvisionR3(t *testing.T) {
 	c := startCluster(t)
 	nc, err := c.Connect(t.Name())
@@ -36,13 +37,20 @@ func TestClusterProvisionR3(t *testing.T) {
 	js := newJS(t, nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := Provision(ctx, js, ProvisionConfig{Replicas: 3})
+	cfg := ProvisionConfig{Replicas: 3, StateView: true}
+	res, err := Provision(ctx, js, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range res.Resources {
-		if res.Actions[r] != Created {
-			t.Errorf("%s: %s", r, res.Actions[r])
+	lres, err := ProvisionLeader(ctx, js, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*Provisioned{res, lres} {
+		for _, r := range p.Resources {
+			if p.Actions[r] != Created {
+				t.Errorf("%s: %s", r, p.Actions[r])
+			}
 		}
 	}
 	for _, name := range []string{DefaultStream, "KV_" + DefaultStateBucket, "KV_" + DefaultLeaderBucket} {
@@ -81,7 +89,7 @@ func TestClusterR1StreamMovedToR3(t *testing.T) {
 	js := newJS(t, nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := Provision(ctx, js, ProvisionConfig{Replicas: 1}); err != nil {
+	if _, err := Provision(ctx, js, ProvisionConfig{Replicas: 1, StateView: true}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 100 {
@@ -89,7 +97,7 @@ func TestClusterR1StreamMovedToR3(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := Provision(ctx, js, ProvisionConfig{Replicas: 3})
+	res, err := Provision(ctx, js, ProvisionConfig{Replicas: 3, StateView: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +107,8 @@ func TestClusterR1StreamMovedToR3(t *testing.T) {
 			drift = append(drift, d.Resource)
 		}
 	}
-	if len(drift) != 3 {
-		t.Fatalf("replicas drift applied on %v, want the stream and both buckets; all drift: %v", drift, res.Drift)
+	if len(drift) != 2 {
+		t.Fatalf("replicas drift applied on %v, want the stream and the state view's bucket; all drift: %v", drift, res.Drift)
 	}
 	waitFor(t, 30*time.Second, "the stream's 100 messages on three replicas", func() bool {
 		s, err := js.Stream(ctx, DefaultStream)
@@ -118,7 +126,7 @@ func TestClusterR1StreamMovedToR3(t *testing.T) {
 		}
 		return true
 	})
-	again, err := Provision(ctx, js, ProvisionConfig{Replicas: 3})
+	again, err := Provision(ctx, js, ProvisionConfig{Replicas: 3, StateView: true})
 	if err != nil || len(again.Drift) != 0 {
 		t.Fatalf("provisioning again: %v, drift %v", err, again.Drift)
 	}

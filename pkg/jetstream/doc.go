@@ -41,6 +41,13 @@
 //	err = pub.Flush(shutdownCtx)        // wait for every ack,
 //	cancel()                            // then stop Run.
 //
+// Provision creates the event stream in the current subject layout
+// (schema.CallTransform stores a call event under its call; S2
+// compression; the layout in the stream's metadata) and, with
+// ProvisionConfig.StateView, the state view's bucket; a bridge with high
+// availability calls ProvisionLeader for the lease bucket. An existing
+// stream of another layout is refused with a *LayoutError, never mixed.
+//
 // [ReadAll] reads a stream (or a filtered part) in order with an ordered
 // consumer until nothing is pending.
 //

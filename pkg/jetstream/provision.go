@@ -1,9 +1,11 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -13,12 +15,19 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
-// Provisioning defaults (see docs/jetstream.md for the reasoning).
+// Provisioning defaults (see docs/jetstream.md for the reasoning). They are
+// the one definition of the stream and bucket names: the bridge, replay,
+// the configuration and the tests use these constants.
 const (
-	DefaultStream       = "CTI"
-	DefaultMaxAge       = 7 * 24 * time.Hour
-	DefaultDuplicates   = 10 * time.Minute
-	DefaultStateBucket  = "cti-state"
+	DefaultStream     = "CTI"
+	DefaultMaxAge     = 7 * 24 * time.Hour
+	DefaultDuplicates = 10 * time.Minute
+	// DefaultReplicas is 1: the embedded server is a single node.
+	DefaultReplicas = 1
+	// DefaultStateBucket is the state view: current state per line and
+	// per device (pkg/stateview), kept by the bridge.
+	DefaultStateBucket = "cti-state"
+	// DefaultLeaderBucket holds the HA lease (ProvisionLeader).
 	DefaultLeaderBucket = "cti-leader"
 	DefaultLeaderTTL    = 10 * time.Second
 )
@@ -27,12 +36,10 @@ const (
 type ProvisionConfig struct {
 	// Stream is the event stream's name; default "CTI".
 	Stream string
-	// SubjectPrefix is the subjects' first token; default "cti"
-	// (schema.SubjectRoot).
-	SubjectPrefix string
 	// Cluster, if set, restricts the stream to one CUCM cluster's
-	// subjects (<prefix>.<cluster>.>); the name is escaped with
-	// schema.EscapeToken. Default: every cluster (<prefix>.>).
+	// subjects (cti.<cluster>.>); the name is escaped with
+	// schema.EscapeToken. Default: every cluster (cti.>). The first token
+	// is always schema.SubjectRoot, the one the encoder writes.
 	Cluster string
 	// MaxAge is how long events are kept; default 7 days.
 	MaxAge time.Duration
@@ -50,10 +57,15 @@ type ProvisionConfig struct {
 	// message whose ack was lost is resent when NATS is back, and only a
 	// window that still remembers its id stops it being stored twice.
 	Duplicates time.Duration
-	// StateBucket holds state snapshots for replay; default "cti-state";
-	// its TTL is MaxAge. LeaderBucket holds the HA lease; default
-	// "cti-leader", TTL LeaderTTL (default 10 s).
-	StateBucket  string
+	// StateView provisions StateBucket (default "cti-state"), the current
+	// state per line and per device that the bridge keeps (pkg/stateview);
+	// without it the bucket is not created. It has no TTL: it holds one
+	// key per configured line and device.
+	StateView   bool
+	StateBucket string
+	// LeaderBucket holds the HA lease; default "cti-leader", TTL
+	// LeaderTTL (default 10 s). Only ProvisionLeader creates it, for a
+	// bridge that runs with high availability.
 	LeaderBucket string
 	LeaderTTL    time.Duration
 	// ReportOnly reports drift without updating anything.
@@ -64,14 +76,11 @@ func (c *ProvisionConfig) setDefaults() {
 	if c.Stream == "" {
 		c.Stream = DefaultStream
 	}
-	if c.SubjectPrefix == "" {
-		c.SubjectPrefix = schema.SubjectRoot
-	}
 	if c.MaxAge == 0 {
 		c.MaxAge = DefaultMaxAge
 	}
 	if c.Replicas == 0 {
-		c.Replicas = 1
+		c.Replicas = DefaultReplicas
 	}
 	if c.Duplicates == 0 {
 		c.Duplicates = DefaultDuplicates
@@ -99,9 +108,6 @@ func (c *ProvisionConfig) validate() error {
 	var errs []error
 	if strings.ContainsAny(c.Stream, ". *>\t\r\n/\\") {
 		errs = append(errs, fmt.Errorf("jetstream: Stream %q: a stream name cannot contain '.', '*', '>', '/', '\\' or whitespace", c.Stream))
-	}
-	if strings.ContainsAny(c.SubjectPrefix, ".*> \t\r\n") {
-		errs = append(errs, fmt.Errorf("jetstream: SubjectPrefix %q must be a single subject token (no '.', '*', '>', whitespace)", c.SubjectPrefix))
 	}
 	if c.MaxAge < 0 {
 		errs = append(errs, fmt.Errorf("jetstream: MaxAge %s is negative: use 0 for the default (%s)", c.MaxAge, DefaultMaxAge))
@@ -144,25 +150,24 @@ func validBucket(s string) bool {
 // Subjects returns the subjects the stream captures.
 func (c *ProvisionConfig) Subjects() []string {
 	if c.Cluster != "" {
-		return []string{c.SubjectPrefix + "." + schema.EscapeToken(c.Cluster) + ".>"}
+		return []string{schema.ClusterFilter(c.Cluster)}
 	}
-	return []string{c.SubjectPrefix + ".>"}
+	return []string{schema.SubjectRoot + ".>"}
 }
 
 // StreamConfig returns the desired event stream configuration.
 func (c *ProvisionConfig) StreamConfig() natsjs.StreamConfig {
-	storage := natsjs.FileStorage
-	if c.Memory {
-		storage = natsjs.MemoryStorage
-	}
 	maxBytes := c.MaxBytes
 	if maxBytes == 0 {
 		maxBytes = -1
 	}
+	src, dst := schema.CallTransform(c.Cluster)
 	return natsjs.StreamConfig{
 		Name:              c.Stream,
 		Description:       "CTI events as CloudEvents (ctibridge)",
 		Subjects:          c.Subjects(),
+		SubjectTransform:  &natsjs.SubjectTransformConfig{Source: src, Destination: dst},
+		Metadata:          map[string]string{schema.LayoutMetadataKey: schema.CurrentLayout.String()},
 		Retention:         natsjs.LimitsPolicy,
 		MaxConsumers:      -1,
 		MaxMsgs:           -1,
@@ -170,23 +175,36 @@ func (c *ProvisionConfig) StreamConfig() natsjs.StreamConfig {
 		MaxMsgsPerSubject: -1,
 		Discard:           natsjs.DiscardOld,
 		MaxAge:            c.MaxAge,
-		Storage:           storage,
+		Storage:           c.storage(),
+		Compression:       natsjs.S2Compression,
 		Replicas:          c.Replicas,
 		Duplicates:        c.Duplicates,
 		AllowDirect:       true,
 	}
 }
 
-// KeyValueConfigs returns the desired bucket configurations.
+// KeyValueConfigs returns the desired configurations of the buckets
+// Provision creates: the state view's, when StateView is set.
 func (c *ProvisionConfig) KeyValueConfigs() []natsjs.KeyValueConfig {
-	storage := natsjs.FileStorage
-	if c.Memory {
-		storage = natsjs.MemoryStorage
+	if !c.StateView {
+		return nil
 	}
 	return []natsjs.KeyValueConfig{
-		{Bucket: c.StateBucket, Description: "ctibridge state snapshots for replay", History: 1, TTL: c.MaxAge, Storage: storage, Replicas: c.Replicas},
-		{Bucket: c.LeaderBucket, Description: "ctibridge active-instance lease", History: 1, TTL: c.LeaderTTL, Storage: storage, Replicas: c.Replicas},
+		{Bucket: c.StateBucket, Description: "ctibridge current state per line and device", History: 1, Storage: c.storage(), Replicas: c.Replicas},
 	}
+}
+
+// LeaderKeyValueConfig is the HA lease bucket's desired configuration
+// (ProvisionLeader).
+func (c *ProvisionConfig) LeaderKeyValueConfig() natsjs.KeyValueConfig {
+	return natsjs.KeyValueConfig{Bucket: c.LeaderBucket, Description: "ctibridge active-instance lease", History: 1, TTL: c.LeaderTTL, Storage: c.storage(), Replicas: c.Replicas}
+}
+
+func (c *ProvisionConfig) storage() natsjs.StorageType {
+	if c.Memory {
+		return natsjs.MemoryStorage
+	}
+	return natsjs.FileStorage
 }
 
 // Action is what provisioning did to one resource.
@@ -238,13 +256,15 @@ type Provisioned struct {
 	Drift []Drift
 }
 
-// Provision creates the event stream and the KV buckets, or checks and
-// updates existing ones. It is idempotent: a second run with the same
-// configuration changes nothing and reports no drift. An existing
-// resource whose managed fields differ is updated where the server allows
-// (limits, dedupe window, replicas, subjects) and every difference is
-// reported; fields the server cannot change (storage type) are reported
-// and left alone. Nothing is deleted.
+// Provision creates the event stream and, with StateView, the state view's
+// bucket, or checks and updates existing ones. It is idempotent: a second
+// run with the same configuration changes nothing and reports no drift. An
+// existing resource whose managed fields differ is updated where the
+// server allows (limits, dedupe window, replicas, subjects) and every
+// difference is reported; fields the server cannot change (storage type)
+// are reported and left alone. Nothing is deleted. An existing stream
+// holding events in another subject layout is never written into: Provision
+// returns a *LayoutError saying what to do (layout.go).
 func Provision(ctx context.Context, js natsjs.JetStream, cfg ProvisionConfig) (*Provisioned, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -260,6 +280,18 @@ func Provision(ctx context.Context, js natsjs.JetStream, cfg ProvisionConfig) (*
 		}
 	}
 	return res, nil
+}
+
+// ProvisionLeader creates or checks the HA lease bucket (LeaderBucket,
+// TTL LeaderTTL) the way Provision treats the others. Only a bridge
+// running with high availability calls it; nothing else uses the bucket.
+func ProvisionLeader(ctx context.Context, js natsjs.JetStream, cfg ProvisionConfig) (*Provisioned, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	res := &Provisioned{Actions: make(map[string]Action)}
+	return res, provisionKV(ctx, js, &cfg, cfg.LeaderKeyValueConfig(), res)
 }
 
 // field is one managed configuration field: how to show it, whether the
@@ -285,6 +317,9 @@ func provisionStream(ctx context.Context, js natsjs.JetStream, cfg *ProvisionCon
 	}
 	if err != nil {
 		return fmt.Errorf("jetstream: look up %s: %w", name, err)
+	}
+	if err := checkLayout(s.CachedInfo(), cfg); err != nil {
+		return err
 	}
 	have := s.CachedInfo().Config
 	fields := streamFields(&want, &have)
@@ -361,7 +396,28 @@ func streamFields(want, have *natsjs.StreamConfig) []field {
 			apply: func(d *natsjs.StreamConfig) { d.Duplicates = want.Duplicates }},
 		{name: "allow_direct", want: fmt.Sprint(want.AllowDirect), got: fmt.Sprint(have.AllowDirect),
 			apply: func(d *natsjs.StreamConfig) { d.AllowDirect = want.AllowDirect }},
+		{name: "compression", want: want.Compression.String(), got: have.Compression.String(),
+			apply: func(d *natsjs.StreamConfig) { d.Compression = want.Compression }},
+		{name: "subject_transform", want: transformString(want.SubjectTransform), got: transformString(have.SubjectTransform),
+			apply: func(d *natsjs.StreamConfig) { d.SubjectTransform = want.SubjectTransform }},
+		{name: "metadata " + schema.LayoutMetadataKey, want: want.Metadata[schema.LayoutMetadataKey], got: cmp.Or(have.Metadata[schema.LayoutMetadataKey], "none"),
+			apply: func(d *natsjs.StreamConfig) {
+				// Keep the server's own metadata (_nats.*) and anyone else's keys.
+				m := maps.Clone(d.Metadata)
+				if m == nil {
+					m = map[string]string{}
+				}
+				m[schema.LayoutMetadataKey] = want.Metadata[schema.LayoutMetadataKey]
+				d.Metadata = m
+			}},
 	}
+}
+
+func transformString(t *natsjs.SubjectTransformConfig) string {
+	if t == nil {
+		return "none"
+	}
+	return t.Source + " -> " + t.Destination
 }
 
 func retentionFixed(want, have natsjs.RetentionPolicy) string {

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ctibridge/ctibridge/pkg/schema"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // ErrNoCluster is returned by Cluster when the log names no cluster.
@@ -20,7 +22,7 @@ var ErrNoCluster = errors.New("replaystore: no cluster in the log")
 func (s *Store) Clusters(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	for _, f := range []schema.Family{schema.FamilyProvider, schema.FamilyBridge} {
-		si, err := s.stream.Info(ctx, natsjs.WithSubjectFilter(FamilySubjects("", f)))
+		si, err := s.stream.Info(ctx, natsjs.WithSubjectFilter(schema.FamilyFilter("", f)))
 		if err != nil {
 			return nil, fmt.Errorf("replaystore: stream subjects: %w", err)
 		}
@@ -73,7 +75,7 @@ func (s *Store) Cluster(ctx context.Context) (string, error) {
 }
 
 func clusterOf(subject string) (string, bool) {
-	rest, ok := strings.CutPrefix(subject, SubjectRoot+".")
+	rest, ok := strings.CutPrefix(subject, schema.SubjectRoot+".")
 	if !ok {
 		return "", false
 	}
@@ -115,7 +117,7 @@ func (s *Store) HasCluster(ctx context.Context, cluster string) (bool, error) {
 	if cs, err := s.Clusters(ctx); err == nil && slices.Contains(cs, cluster) {
 		return true, nil
 	}
-	_, err := s.stream.GetLastMsgForSubject(ctx, ClusterSubjects(cluster))
+	_, err := s.stream.GetLastMsgForSubject(ctx, schema.ClusterFilter(cluster))
 	switch {
 	case err == nil:
 		return true, nil
@@ -123,4 +125,24 @@ func (s *Store) HasCluster(ctx context.Context, cluster string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("replaystore: look up cluster %s: %w", cluster, err)
+}
+
+// Layout returns the stream's subject layout (jetstream.StreamLayout):
+// readers use it to pick the filters that match what the stream holds,
+// so a stream written by an older bridge stays readable.
+func (s *Store) Layout() (schema.Layout, error) {
+	l, err := jetstream.StreamLayout(s.stream.CachedInfo())
+	if err != nil {
+		return 0, fmt.Errorf("replaystore: stream %s: %w", s.cfg.Stream, err)
+	}
+	return l, nil
+}
+
+// CallFilter is the filter of one call's history in this stream's layout.
+func (s *Store) CallFilter(cluster, callID string) (string, error) {
+	l, err := s.Layout()
+	if err != nil {
+		return "", err
+	}
+	return l.CallHistoryFilter(cluster, callID), nil
 }

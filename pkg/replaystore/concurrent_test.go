@@ -59,7 +59,7 @@ func TestOfflineStoreWrittenByTwoServersIsReadToAConsistentPoint(t *testing.T) {
 		t.Fatalf("no provider event read: %v", perFamily)
 	}
 	for _, f := range schema.Families {
-		rs, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{replaystore.FamilySubjects("lab", f)}}, func(replaystore.Record) error { return nil })
+		rs, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{schema.FamilyFilter("lab", f)}}, func(replaystore.Record) error { return nil })
 		if err != nil {
 			t.Fatalf("%s events: %v after %d", f, err, rs.Messages)
 		}
@@ -154,7 +154,7 @@ func TestOfflineStoreWithForeignIndexIsReadToTheEnd(t *testing.T) {
 				want++
 			}
 		}
-		rs, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{replaystore.FamilySubjects("lab", f)}}, func(replaystore.Record) error { return nil })
+		rs, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{schema.FamilyFilter("lab", f)}}, func(replaystore.Record) error { return nil })
 		if err != nil {
 			t.Fatalf("%s events: %v after %d", f, err, rs.Messages)
 		}

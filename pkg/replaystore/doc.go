@@ -10,8 +10,14 @@
 //	defer st.Close()
 //	cluster, err := st.Cluster(ctx)
 //	state, res, err := st.StateAt(ctx, cluster, replaystore.Point{Time: t}, nil)
-//	_, err = st.ReadEvents(ctx, replaystore.Query{Subjects: []string{replaystore.CallSubjects(cluster, "4711")}},
+//	filter, err := st.CallFilter(cluster, "4711") // schema.CallSubject in the current layout
+//	_, err = st.ReadEvents(ctx, replaystore.Query{Subjects: []string{filter}},
 //		func(r replaystore.Record) error { fmt.Println(r.Event.Name); return nil })
+//
+// Subjects and filters come from pkg/schema (ClusterFilter, FamilyFilter,
+// CallSubject, EventFilter), stream names from pkg/jetstream
+// (DefaultStream); Layout tells which subject layout a stream holds, so
+// streams written by an older bridge stay readable.
 //
 // Reads use an ordered consumer (ephemeral, flow-controlled, recreated by
 // nats.go on a gap) with subject filters and a start sequence or time. A

@@ -134,7 +134,9 @@ func (s *Store) read(ctx context.Context, stream natsjs.Stream, q Query, count b
 	default:
 		cfg.DeliverPolicy = natsjs.DeliverAllPolicy
 	}
-	cons, err := stream.OrderedConsumer(ctx, cfg)
+	cctx, cancel := context.WithTimeout(ctx, ConsumerCreateTimeout)
+	cons, err := stream.OrderedConsumer(cctx, cfg)
+	cancel()
 	if err != nil {
 		return st, fmt.Errorf("replaystore: ordered consumer on %v: %w", q.Subjects, err)
 	}
@@ -194,37 +196,4 @@ func (s *Store) read(ctx context.Context, stream natsjs.Stream, q Query, count b
 			return st, nil
 		}
 	}
-}
-
-// ClusterSubjects returns the subject filter of every event of a cluster:
-// cti.<cluster>.>.
-func ClusterSubjects(cluster string) string {
-	return SubjectRoot + "." + schema.EscapeToken(cluster) + ".>"
-}
-
-// FamilySubjects returns the filter of one family of a cluster
-// (cti.<cluster>.<family>.>); cluster "" matches every cluster.
-func FamilySubjects(cluster string, f schema.Family) string {
-	c := "*"
-	if cluster != "" {
-		c = schema.EscapeToken(cluster)
-	}
-	return SubjectRoot + "." + c + "." + string(f) + ".>"
-}
-
-// CallSubjects returns the filter of one call's events
-// (cti.<cluster>.call.<escaped id>.>); cluster "" matches every cluster.
-func CallSubjects(cluster, callID string) string {
-	return EntitySubjects(cluster, schema.FamilyCall, callID)
-}
-
-// EntitySubjects returns the filter of one entity's events: a terminal, an
-// address, a call (cti.<cluster>.<family>.<escaped entity>.>); cluster ""
-// matches every cluster.
-func EntitySubjects(cluster string, f schema.Family, entity string) string {
-	c := "*"
-	if cluster != "" {
-		c = schema.EscapeToken(cluster)
-	}
-	return SubjectRoot + "." + c + "." + string(f) + "." + schema.EscapeToken(entity) + ".>"
 }

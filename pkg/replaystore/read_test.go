@@ -64,7 +64,7 @@ func TestReadFromServer(t *testing.T) {
 	// A filtered read sees only provider and bridge events.
 	var names []string
 	_, err = st.ReadEvents(ctx, replaystore.Query{Subjects: []string{
-		replaystore.FamilySubjects("", schema.FamilyProvider), replaystore.FamilySubjects("", schema.FamilyBridge),
+		schema.FamilyFilter("", schema.FamilyProvider), schema.FamilyFilter("", schema.FamilyBridge),
 	}}, func(r replaystore.Record) error {
 		if r.Event.Family != schema.FamilyProvider && r.Event.Family != schema.FamilyBridge {
 			t.Errorf("filtered read delivered %s", r.Subject)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/callstate"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -52,7 +53,7 @@ type SnapshotterConfig struct {
 
 func (c *SnapshotterConfig) setDefaults() {
 	if c.Stream == "" {
-		c.Stream = DefaultStream
+		c.Stream = jetstream.DefaultStream
 	}
 	if c.SnapshotStream == "" {
 		c.SnapshotStream = DefaultSnapshotStream
@@ -182,12 +183,14 @@ func (sn *Snapshotter) Run(ctx context.Context) error {
 	st, from, latest := sn.resume(ctx, store)
 
 	r := &snapRun{sn: sn, js: js, st: st, lastSeq: from, latest: latest, lastSnap: time.Now()}
-	cons, err := events.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
-		FilterSubjects:    []string{ClusterSubjects(sn.cfg.Cluster)},
+	cctx, cancel := context.WithTimeout(ctx, ConsumerCreateTimeout)
+	cons, err := events.OrderedConsumer(cctx, natsjs.OrderedConsumerConfig{
+		FilterSubjects:    []string{schema.ClusterFilter(sn.cfg.Cluster)},
 		DeliverPolicy:     natsjs.DeliverByStartSequencePolicy,
 		OptStartSeq:       from + 1,
 		InactiveThreshold: time.Minute,
 	})
+	cancel()
 	if err != nil {
 		return fmt.Errorf("replaystore: snapshotter consumer: %w", err)
 	}

@@ -85,7 +85,7 @@ func (s *Store) StateAt(ctx context.Context, cluster string, p Point, progress P
 	if p.Seq > 0 && start >= p.Seq {
 		return st, res, nil
 	}
-	q := Query{Subjects: []string{ClusterSubjects(cluster)}, StartSeq: start + 1, EndSeq: p.Seq}
+	q := Query{Subjects: []string{schema.ClusterFilter(cluster)}, StartSeq: start + 1, EndSeq: p.Seq}
 	after := 0 // events in a row that happened after p.Time
 	var silent silentWindow
 	rs, err := s.ReadEvents(ctx, q, func(r Record) error {

@@ -27,11 +27,19 @@ var entityParamDoc = map[Family]string{
 	FamilyRoute:    "Route point address (DN), escaped.",
 }
 
-// subjectPattern is a family's subject with {placeholders}.
-func subjectPattern(f Family, cluster, entity, event string) string {
+// lineParam names the line token of published call subjects.
+const lineParam = "line"
+
+const lineParamDoc = "The line (address DN) the event concerns, escaped; ~ for call-wide events (CallActiveEv, CallInvalidEv, call changes, transfer and conference records)."
+
+// subjectPattern is a family's published subject with placeholders.
+func subjectPattern(f Family, cluster, entity, line, event string) string {
 	s := SubjectRoot + "." + cluster + "." + string(f) + "."
 	if f.HasEntity() {
 		s += entity + "."
+	}
+	if f == FamilyCall {
+		s += line + "."
 	}
 	return s + event
 }
@@ -42,6 +50,8 @@ type asyncFamily struct {
 	Address     string
 	EntityParam string
 	EntityDoc   string
+	LineParam   string
+	LineDoc     string
 	Events      []EventSpec
 	SchemaFile  string
 	SchemaURI   string
@@ -53,7 +63,10 @@ func asyncFamilies() []asyncFamily {
 	for _, f := range Families {
 		af := asyncFamily{Family: f, Title: familyTitles[f], SchemaFile: SchemaFile(f), SchemaURI: DataSchemaURI(f),
 			EntityParam: entityParam[f], EntityDoc: entityParamDoc[f], Media: MediaAllowed(f)}
-		af.Address = subjectPattern(f, "{cluster}", "{"+af.EntityParam+"}", "{event}")
+		af.Address = subjectPattern(f, "{cluster}", "{"+af.EntityParam+"}", "{"+lineParam+"}", "{event}")
+		if f == FamilyCall {
+			af.LineParam, af.LineDoc = lineParam, lineParamDoc
+		}
 		for _, e := range Events {
 			if e.Family == f {
 				af.Events = append(af.Events, e)
@@ -97,6 +110,10 @@ channels:
       {{.EntityParam}}:
         description: {{q .EntityDoc}}
 {{- end}}
+{{- if .LineParam}}
+      {{.LineParam}}:
+        description: {{q .LineDoc}}
+{{- end}}
       event:
         description: Event name (the jtapievent attribute).
         enum:
@@ -109,6 +126,45 @@ channels:
       {{.Family}}EventStructured:
         $ref: '#/components/messages/{{.Family}}EventStructured'
 {{- end}}
+  callHistory:
+    address: '{{.CallStored}}'
+    title: One call's events as the event stream stores them
+    description: |
+      The stream's subject transform stores every call event under its call
+      alone (one subject per call); read a call's history with a JetStream
+      consumer filtered on this literal subject. The event name is in the
+      ce-type and ce-jtapievent headers, the line in the data.
+    parameters:
+      cluster:
+        $ref: '#/components/parameters/cluster'
+      callid:
+        description: {{q .CallIDDoc}}
+    messages:
+      callEvent:
+        $ref: '#/components/messages/callEvent'
+      callEventStructured:
+        $ref: '#/components/messages/callEventStructured'
+  stateViewLine:
+    address: '$KV.cti-state.line.{dn}'
+    title: The state view, one line (JetStream KV bucket cti-state, key line.<dn>)
+    description: |
+      The current state of a line and the calls on it, kept by the bridge; read the
+      key, then watch it (a KV watch delivers the current value, then every change).
+    parameters:
+      dn:
+        description: The line's directory number, escaped with KeyToken (e.g. 1001, or =2B4930123 for +4930123).
+    messages:
+      lineState:
+        $ref: '#/components/messages/lineState'
+  stateViewDevice:
+    address: '$KV.cti-state.device.{name}'
+    title: The state view, one device (JetStream KV bucket cti-state, key device.<name>)
+    parameters:
+      name:
+        description: The device (terminal) name, escaped with KeyToken.
+    messages:
+      deviceState:
+        $ref: '#/components/messages/deviceState'
 operations:
 {{- range .Families}}
   receive{{.Family}}Events:
@@ -119,11 +175,42 @@ operations:
       - $ref: '#/channels/{{.Family}}/messages/{{.Family}}Event'
       - $ref: '#/channels/{{.Family}}/messages/{{.Family}}EventStructured'
 {{- end}}
+  readCallHistory:
+    action: receive
+    channel:
+      $ref: '#/channels/callHistory'
+    messages:
+      - $ref: '#/channels/callHistory/messages/callEvent'
+      - $ref: '#/channels/callHistory/messages/callEventStructured'
+  watchLine:
+    action: receive
+    channel:
+      $ref: '#/channels/stateViewLine'
+    messages:
+      - $ref: '#/channels/stateViewLine/messages/lineState'
+  watchDevice:
+    action: receive
+    channel:
+      $ref: '#/channels/stateViewDevice'
+    messages:
+      - $ref: '#/channels/stateViewDevice/messages/deviceState'
 components:
   parameters:
     cluster:
       description: CUCM cluster name, escaped with EscapeToken (e.g. lab).
   messages:
+    lineState:
+      name: lineState
+      title: A line's current state (KV value)
+      contentType: application/json
+      payload:
+        $ref: './schemas/stateview-line.v1.json'
+    deviceState:
+      name: deviceState
+      title: A device's current state (KV value)
+      contentType: application/json
+      payload:
+        $ref: './schemas/stateview-device.v1.json'
 {{- range .Families}}
     {{.Family}}Event:
       name: {{.Family}}Event
@@ -285,7 +372,9 @@ func yamlQuote(s string) string {
 
 func TestGeneratedAsyncAPI(t *testing.T) {
 	var b bytes.Buffer
-	if err := asyncAPITemplate.Execute(&b, map[string]any{"Families": asyncFamilies()}); err != nil {
+	data := map[string]any{"Families": asyncFamilies(), "CallIDDoc": entityParamDoc[FamilyCall],
+		"CallStored": SubjectRoot + ".{cluster}." + string(FamilyCall) + ".{" + entityParam[FamilyCall] + "}"}
+	if err := asyncAPITemplate.Execute(&b, data); err != nil {
 		t.Fatal(err)
 	}
 	checkGenerated(t, asyncAPIFile, b.Bytes())
@@ -325,7 +414,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 	for _, f := range Families {
 		ch := get("channels", string(f))
 		addr, _ := ch["address"].(string)
-		want := subjectPattern(f, "{cluster}", "{"+entityParam[f]+"}", "{event}")
+		want := subjectPattern(f, "{cluster}", "{"+entityParam[f]+"}", "{"+lineParam+"}", "{event}")
 		if addr != want {
 			t.Errorf("channel %s address %q, want %q", f, addr, want)
 		}

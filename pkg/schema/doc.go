@@ -57,9 +57,16 @@
 // (what replay exports as JSON lines); ToCloudEvent turns it into an sdk-go
 // event.Event, validated by sdk-go, for other CloudEvents tooling.
 //
-// Subjects are cti.<cluster>.<family>[.<entity>].<Event> (Subject,
-// ParseSubject); EscapeToken keeps [A-Za-z0-9+_-] and writes every other
-// byte as ~XX, so no identifier can inject '.', '*', '>' or whitespace.
+// Subjects are cti.<cluster>.<family>[.<entity>].<Event>, call events
+// cti.<cluster>.call.<callid>.<line>.<Event> (Subject); the event stream
+// stores a call event under cti.<cluster>.call.<callid> (StoredSubject,
+// CallTransform), one subject per call. subject.go defines the layout and
+// every filter consumers use (CallSubject, LineFilter, FamilyFilter,
+// EventFilter, ClusterFilter) and the state view's KV keys (LineKey,
+// DeviceKey); docs/jetstream.md has the measured decision behind it.
+// EscapeToken keeps [A-Za-z0-9+_-] and writes every other byte as ~XX, so
+// no identifier can inject '.', '*', '>' or whitespace; KeyToken does the
+// same for KV keys with '='.
 //
 // # Concurrency
 //

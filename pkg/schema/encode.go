@@ -290,7 +290,7 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 
 	// Then every string of the message in one buffer, converted once.
 	b = b[:0]
-	b = appendSubject(b, e.prefix, ev)
+	b, keyEnd := appendSubject(b, e.prefix, ev)
 	subjEnd := len(b)
 	b = appendEventID(b, ev.Session, ev.SessionSeq)
 	idEnd := len(b)
@@ -365,8 +365,7 @@ func (e *Encoder) encodeBinary(ev *Event, k *kind, d *Data) (Msg, error) {
 	}
 	id := s[subjEnd:idEnd]
 	mem.header(n, HeaderMsgID, id)
-	subject := s[:subjEnd]
-	return Msg{Subject: subject, ID: id, EntityKey: EntityKey(subject), Header: mem.hdr, Data: data, mem: mem, gen: mem.gen}, nil
+	return Msg{Subject: s[:subjEnd], ID: id, EntityKey: s[:keyEnd], Header: mem.hdr, Data: data, mem: mem, gen: mem.gen}, nil
 }
 
 func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
@@ -413,7 +412,7 @@ func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
 	mem := getMem(2)
 	payload := mem.setData(b)
 
-	b = appendSubject(b[:0], e.prefix, ev)
+	b, keyEnd := appendSubject(b[:0], e.prefix, ev)
 	subjEnd := len(b)
 	b = appendEventID(b, ev.Session, ev.SessionSeq)
 	s := string(b)
@@ -421,7 +420,7 @@ func (e *Encoder) encodeStructured(ev *Event, k *kind, d *Data) (Msg, error) {
 	subject, id := s[:subjEnd], s[subjEnd:]
 	mem.header(0, HeaderContentType, ContentTypeStructured)
 	mem.header(1, HeaderMsgID, id)
-	return Msg{Subject: subject, ID: id, EntityKey: EntityKey(subject), Header: mem.hdr, Data: payload, mem: mem, gen: mem.gen}, nil
+	return Msg{Subject: subject, ID: id, EntityKey: s[:keyEnd], Header: mem.hdr, Data: payload, mem: mem, gen: mem.gen}, nil
 }
 
 // jsonCleanString reports whether the quoted bytes need no JSON escaping.

@@ -24,7 +24,7 @@ func eventsDocBlocks(t *testing.T) map[string]string {
 	// The catalogue, one table per family.
 	for _, f := range Families {
 		fmt.Fprintf(&b, "### %s\n\n%s. Subject `%s`, data schema [`%s`](schemas/%s).\n\n",
-			f, familyTitles[f], subjectPattern(f, "<cluster>", "<"+entityParam[f]+">", "<event>"), SchemaFile(f), SchemaFile(f))
+			f, familyTitles[f], subjectPattern(f, "<cluster>", "<"+entityParam[f]+">", "<"+lineParam+">", "<event>"), SchemaFile(f), SchemaFile(f))
 		b.WriteString("| Event (`jtapievent`) | JTAPI id | CloudEvents `type` | Origin | Meaning |\n|---|---|---|---|---|\n")
 		for _, e := range Events {
 			if e.Family != f {
@@ -119,42 +119,50 @@ func TestGeneratedEventsDoc(t *testing.T) {
 	checkGenerated(t, eventsDocFile, out)
 }
 
-// The filter examples in the doc are real NATS subject filters that match
-// the subjects the encoder makes.
+// The filter examples in the doc are the pkg/schema filters, and they
+// match the subjects the encoder publishes and the stream stores.
 func TestEventsDocFilters(t *testing.T) {
-	call := sampleCallEvent()
+	call := sampleCallEvent() // call 16777217, line 1002
 	line := Event{Family: FamilyAddress, Entity: "1001", Name: EvCiscoAddrOutOfService}
 	prov := Event{Family: FamilyProvider, Name: EvProvOutOfService}
 	gap := Event{Family: FamilyBridge, Name: EvGapOpened}
+	alert := Event{Family: FamilyCall, Entity: "16777218", Name: EvCallCtlConnAlerting,
+		Data: Data{Call: &CallData{CallID: "16777218", Connection: &ConnectionData{Address: "1001"}}}}
+	pub := func(ev *Event) string { return Subject("lab", ev) }
+	sto := func(ev *Event) string { return StoredSubject("lab", ev) }
 	cases := []struct {
-		filter string
-		match  []*Event
-		miss   []*Event
+		filter, code string
+		match, miss  []string
 	}{
-		{"cti.lab.call.16777217.>", []*Event{&call}, []*Event{&line, &prov, &gap}},
-		{"cti.lab.address.1001.>", []*Event{&line}, []*Event{&call, &prov}},
-		{"cti.lab.provider.>", []*Event{&prov}, []*Event{&gap, &call}},
-		{"cti.lab.bridge.>", []*Event{&gap}, []*Event{&prov}},
-		{"cti.lab.>", []*Event{&call, &line, &prov, &gap}, nil},
-		{"cti.*.call.*.CiscoTransferEndEv", nil, []*Event{&call}},
+		{"cti.lab.call.16777217", CallSubject("lab", "16777217"), []string{sto(&call)}, []string{pub(&call), sto(&alert)}},
+		{"cti.lab.call.16777217.>", CallLiveFilter("lab", "16777217"), []string{pub(&call)}, []string{pub(&alert), pub(&line)}},
+		{"cti.lab.call.*.1001.>", LineFilter("lab", "1001"), []string{pub(&alert)}, []string{pub(&call), pub(&line), sto(&alert)}},
+		{"cti.lab.call.>", FamilyFilter("lab", FamilyCall), []string{pub(&call), sto(&call)}, []string{pub(&line)}},
+		{"cti.lab.call.*.*.CallCtlConnAlertingEv", EventFilter("lab", EvCallCtlConnAlerting), []string{pub(&alert)}, []string{pub(&call)}},
+		{"cti.lab.terminal.*.CiscoTermOutOfServiceEv", EventFilter("lab", EvCiscoTermOutOfService), nil, []string{pub(&line)}},
+		{"cti.lab.address.1001.>", "", []string{pub(&line)}, []string{pub(&call), pub(&prov), pub(&alert)}},
+		{"cti.lab.provider.>", FamilyFilter("lab", FamilyProvider), []string{pub(&prov)}, []string{pub(&gap), pub(&call)}},
+		{"cti.lab.bridge.>", FamilyFilter("lab", FamilyBridge), []string{pub(&gap)}, []string{pub(&prov)}},
+		{"cti.lab.>", ClusterFilter("lab"), []string{pub(&call), sto(&call), pub(&line), pub(&prov), pub(&gap)}, nil},
 	}
 	raw, err := os.ReadFile(eventsDocFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cases[:5] {
-		if !bytes.Contains(raw, []byte(c.filter)) {
+	for _, c := range cases {
+		if !bytes.Contains(raw, []byte("`"+c.filter+"`")) && !bytes.Contains(raw, []byte("'"+c.filter+"'")) {
 			t.Errorf("events.md does not show the filter %s", c.filter)
 		}
-	}
-	for _, c := range cases {
-		for _, ev := range c.match {
-			if s := Subject("lab", ev); !subjectMatches(c.filter, s) {
+		if c.code != "" && c.code != c.filter {
+			t.Errorf("the doc's filter %s is %s in pkg/schema", c.filter, c.code)
+		}
+		for _, s := range c.match {
+			if !subjectMatches(c.filter, s) {
 				t.Errorf("%s does not match %s", c.filter, s)
 			}
 		}
-		for _, ev := range c.miss {
-			if s := Subject("lab", ev); subjectMatches(c.filter, s) {
+		for _, s := range c.miss {
+			if subjectMatches(c.filter, s) {
 				t.Errorf("%s matches %s", c.filter, s)
 			}
 		}

@@ -107,6 +107,12 @@ func TestGeneratedFuzzSeeds(t *testing.T) {
 	for i, s := range []string{"", "~", "~7E", "SEP001122334455", "+49~2030~201234", "Zo~C3~AB", "~2e", "~41", "~G0", "a.b", "~C0~A0"} {
 		checkGenerated(t, filepath.Join(dir, "FuzzUnescapeToken", fmt.Sprintf("seed-%02d", i)), fuzzSeedFile(s))
 	}
+	for i, s := range keyTokenSeeds {
+		checkGenerated(t, filepath.Join(dir, "FuzzUnescapeKeyToken", fmt.Sprintf("seed-%02d", i)), fuzzSeedFile(s))
+	}
+	for i, s := range subjectSeeds {
+		checkGenerated(t, filepath.Join(dir, "FuzzParseSubject", fmt.Sprintf("seed-%02d", i)), fuzzSeedFile(s))
+	}
 	for i, ev := range sampleEvents() {
 		checkGenerated(t, filepath.Join(dir, "FuzzDataJSON", fmt.Sprintf("seed-%02d", i)),
 			fuzzSeedFile(uint64(i), uint64(len(ev.Name)), ev.Entity, ev.Name, i%2 == 0))

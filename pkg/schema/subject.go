@@ -3,157 +3,124 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
-// Subject scheme (PRODUCT.md §4.2):
+// The subject layout (PRODUCT.md §4.2). Its measured design decision is
+// the ADR "Subject layout" in docs/jetstream.md; in short: the stream may
+// hold at most one subject per call plus a set bounded by the
+// configuration, because the server keeps an index entry in memory for
+// every distinct subject it retains.
+//
+// The bridge publishes on (what live core-NATS subscribers see):
 //
 //	cti.<cluster>.provider.<event>
 //	cti.<cluster>.terminal.<name>.<event>
 //	cti.<cluster>.address.<dn>.<event>
-//	cti.<cluster>.call.<callid>.<event>
+//	cti.<cluster>.call.<callid>.<line>.<event>
 //	cti.<cluster>.route.<address>.<event>
 //	cti.<cluster>.bridge.<event>
 //
-// Every variable token (cluster, entity, event name) goes through
-// EscapeToken, so no identifier can add a token, a wildcard or whitespace.
-
-// SubjectRoot is the first token of every subject.
-const SubjectRoot = "cti"
-
-const hexUpper = "0123456789ABCDEF"
-
-// tokenKeep marks the bytes EscapeToken keeps as they are: ASCII letters,
-// digits, '+', '_' and '-'. Everything else (including '.', '*', '>',
-// '$', '~', whitespace, controls and every byte of a non-ASCII character)
-// becomes ~XX.
-var tokenKeep = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	t['+'], t['_'], t['-'] = true, true, true
-	return t
-}()
-
-// emptyToken is the escaped form of the empty string: a lone '~' never
-// appears otherwise (an escape is always '~' and two hex digits).
-const emptyToken = "~"
-
-// EscapeToken maps any string to a valid NATS subject token, reversibly.
-// Bytes in [A-Za-z0-9+_-] are kept; every other byte is written as '~'
-// followed by two upper-case hex digits (one escape per UTF-8 byte, '~'
-// itself included); the empty string becomes "~". Examples:
+// and the event stream stores a call event under its call alone,
 //
-//	"SEP001122334455" -> "SEP001122334455"
-//	"+4930123"        -> "+4930123"
-//	"a.b"             -> "a~2Eb"
-//	"Zoë 1"           -> "Zo~C3~AB~201"
-//	""                -> "~"
+//	cti.<cluster>.call.<callid>
 //
-// UnescapeToken is its exact inverse.
-func EscapeToken(s string) string {
-	if s == "" {
-		return emptyToken
+// (the stream's subject transform, CallTransform, drops the line and event
+// tokens on the way in); every other family is stored as published and is
+// bounded by the configuration (devices, lines, route points) times the
+// event catalogue. <line> is the escaped DN of the line a call event
+// concerns (CallLine), "~" (EscapeToken("")) for call-wide events.
+//
+// So one call's history is the literal stored subject (CallSubject), one
+// line's call events a live filter (LineFilter), one family FamilyFilter,
+// and one event type EventFilter (live for call events, live and stored
+// for the other families).
+
+// Layout identifies a subject layout. Streams record theirs in their
+// metadata (LayoutMetadataKey) so that provisioning never mixes two
+// layouts in one stream and readers pick the right filters.
+type Layout int
+
+const (
+	// LayoutV1 is the first layout: cti.<cluster>.call.<callid>.<event>
+	// stored as published, about 22 distinct subjects per call. Streams
+	// of that layout carry no layout metadata.
+	LayoutV1 Layout = 1
+	// LayoutV2 stores one subject per call (see above).
+	LayoutV2 Layout = 2
+	// CurrentLayout is the layout this code publishes.
+	CurrentLayout = LayoutV2
+)
+
+// LayoutMetadataKey is the stream metadata key holding the layout number.
+const LayoutMetadataKey = "ctibridge.subject_layout"
+
+// String is the layout's metadata value ("1", "2").
+func (l Layout) String() string { return strconv.Itoa(int(l)) }
+
+// ParseLayout reads a stream's layout metadata value; "" (no metadata)
+// is LayoutV1, the layout that predates the metadata.
+func ParseLayout(v string) (Layout, error) {
+	switch v {
+	case "", "1":
+		return LayoutV1, nil
+	case "2":
+		return LayoutV2, nil
 	}
-	if tokenClean(s) {
-		return s
-	}
-	return string(appendEscaped(make([]byte, 0, len(s)+16), s))
+	return 0, fmt.Errorf("schema: unknown subject layout %q in stream metadata %s: this version reads layouts 1 and 2", v, LayoutMetadataKey)
 }
 
-func tokenClean(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !tokenKeep[s[i]] {
-			return false
-		}
+// CallHistoryFilter is the stream filter of one call's stored events in
+// layout l: the literal CallSubject in LayoutV2,
+// cti.<cluster>.call.<callid>.> in LayoutV1. Cluster "" matches every
+// cluster.
+func (l Layout) CallHistoryFilter(cluster, callID string) string {
+	if l == LayoutV1 {
+		return CallLiveFilter(cluster, callID)
 	}
-	return true
+	return CallSubject(cluster, callID)
 }
 
-// appendEscaped appends EscapeToken(s).
-func appendEscaped(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, emptyToken...)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if tokenKeep[c] {
-			b = append(b, c)
-			continue
-		}
-		b = append(b, '~', hexUpper[c>>4], hexUpper[c&0xF])
-	}
-	return b
-}
+// lineNone is the line token of call-wide events (EscapeToken("")).
+const lineNone = emptyToken
 
-// ErrToken is wrapped by UnescapeToken's errors.
-var ErrToken = errors.New("schema: invalid subject token")
-
-// UnescapeToken inverts EscapeToken. It is strict: it accepts exactly the
-// strings EscapeToken produces, and rejects an empty token, any byte
-// outside [A-Za-z0-9+_-~], a '~' not followed by two upper-case hex
-// digits, and an escape of a byte that EscapeToken keeps as is (so each
-// string has one escaped form).
-func UnescapeToken(tok string) (string, error) {
-	switch {
-	case tok == "":
-		return "", fmt.Errorf("%w: empty token", ErrToken)
-	case tok == emptyToken:
-		return "", nil
-	case tokenClean(tok):
-		return tok, nil
-	}
-	b := make([]byte, 0, len(tok))
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		if tokenKeep[c] {
-			b = append(b, c)
-			continue
-		}
-		if c != '~' {
-			return "", fmt.Errorf("%w: byte %#02x at offset %d must be escaped", ErrToken, c, i)
-		}
-		if i+2 >= len(tok) {
-			return "", fmt.Errorf("%w: truncated escape at offset %d", ErrToken, i)
-		}
-		hi, ok1 := upperHex(tok[i+1])
-		lo, ok2 := upperHex(tok[i+2])
-		if !ok1 || !ok2 {
-			return "", fmt.Errorf("%w: escape at offset %d is not ~ and two upper-case hex digits", ErrToken, i)
-		}
-		v := hi<<4 | lo
-		if tokenKeep[v] {
-			return "", fmt.Errorf("%w: escape ~%c%c at offset %d encodes %q, which is never escaped", ErrToken, tok[i+1], tok[i+2], i, rune(v))
-		}
-		b = append(b, v)
-		i += 2
-	}
-	return string(b), nil
-}
-
-func upperHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// Subject returns the NATS subject of an event:
-// cti.<cluster>.<family>[.<entity>].<name>, every variable token escaped
-// with EscapeToken. Provider and bridge events have no entity token (their
-// Entity is ignored).
+// Subject returns the subject the bridge publishes an event on, every
+// variable token escaped with EscapeToken. Provider and bridge events have
+// no entity token (their Entity is ignored); call events carry the line
+// they concern (CallLine) before the event name.
 func Subject(cluster string, ev *Event) string {
-	b := make([]byte, 0, 64)
-	return string(appendSubject(b, appendSubjectPrefix(nil, cluster), ev))
+	b := make([]byte, 0, 80)
+	b, _ = appendSubject(b, appendSubjectPrefix(nil, cluster), ev)
+	return string(b)
+}
+
+// StoredSubject returns the subject the event stream holds the event
+// under: Subject without the line and event tokens for a call event (the
+// stream's CallTransform), Subject itself otherwise.
+func StoredSubject(cluster string, ev *Event) string {
+	b, key := appendSubject(nil, appendSubjectPrefix(nil, cluster), ev)
+	if ev.Family == FamilyCall {
+		return string(b[:key])
+	}
+	return string(b)
+}
+
+// CallLine returns the DN of the line a call event concerns: its
+// connection's address, else its terminal connection's, else "" (a
+// call-wide event such as CallActiveEv, CallInvalidEv, a call change or a
+// transfer or conference record).
+func CallLine(ev *Event) string {
+	c := ev.Data.Call
+	switch {
+	case c == nil:
+		return ""
+	case c.Connection != nil:
+		return c.Connection.Address
+	case c.TerminalConnection != nil:
+		return c.TerminalConnection.Address
+	}
+	return ""
 }
 
 // appendSubjectPrefix appends "cti.<cluster>.".
@@ -164,26 +131,47 @@ func appendSubjectPrefix(b []byte, cluster string) []byte {
 	return append(b, '.')
 }
 
-// appendSubject appends the subject given the precomputed prefix
-// "cti.<cluster>.".
-func appendSubject(b, prefix []byte, ev *Event) []byte {
+// appendSubject appends the published subject given the precomputed
+// prefix "cti.<cluster>.", and returns the length of b up to the end of
+// the entity key (EntityKey) within it.
+func appendSubject(b, prefix []byte, ev *Event) ([]byte, int) {
 	b = append(b, prefix...)
 	b = appendEscaped(b, string(ev.Family))
-	b = append(b, '.')
 	if ev.Family.HasEntity() {
+		b = append(b, '.')
 		b = appendEscaped(b, ev.Entity)
+	}
+	key := len(b)
+	b = append(b, '.')
+	if ev.Family == FamilyCall {
+		b = appendEscaped(b, CallLine(ev))
 		b = append(b, '.')
 	}
-	return appendEscaped(b, ev.Name)
+	return appendEscaped(b, ev.Name), key
 }
 
-// EntityKey returns the ordering key of a subject: the subject without its
-// last (event name) token, e.g. cti.lab.call.42 for
-// cti.lab.call.42.CallActiveEv. Events with the same key must be kept in
-// order.
+// EntityKey returns the ordering key of a published subject: the entity
+// it concerns, cti.<cluster>.<family>[.<entity>] — for a call the stored
+// subject cti.<cluster>.call.<callid>, whatever the line. Events with the
+// same key must be kept in order.
 func EntityKey(subject string) string {
-	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
-		return subject[:i]
+	// Family is the third token; a call subject keeps four tokens, any
+	// other drops its last one.
+	dots, i := 0, 0
+	for ; i < len(subject) && dots < 2; i++ {
+		if subject[i] == '.' {
+			dots++
+		}
+	}
+	if strings.HasPrefix(subject[i:], string(FamilyCall)+".") {
+		rest := subject[i+len(FamilyCall)+1:]
+		if j := strings.IndexByte(rest, '.'); j >= 0 {
+			return subject[:i+len(FamilyCall)+1+j]
+		}
+		return subject
+	}
+	if j := strings.LastIndexByte(subject, '.'); j >= 0 {
+		return subject[:j]
 	}
 	return subject
 }
@@ -191,35 +179,158 @@ func EntityKey(subject string) string {
 // ErrSubject is wrapped by ParseSubject's errors.
 var ErrSubject = errors.New("schema: invalid subject")
 
-// ParseSubject inverts Subject: it returns the unescaped cluster, the
-// family, the unescaped entity ("" for provider and bridge subjects) and
-// the event name. It rejects subjects Subject cannot produce.
-func ParseSubject(subject string) (cluster string, family Family, entity string, name string, err error) {
+// SubjectParts is a subject taken apart by ParseSubject, every token
+// unescaped.
+type SubjectParts struct {
+	Cluster string
+	Family  Family
+	// Entity is "" for provider and bridge subjects.
+	Entity string
+	// Line is the DN of a published call subject ("" for a call-wide
+	// event, a stored call subject, and other families).
+	Line string
+	// Name is the event name; "" for a stored call subject (the event
+	// name is in the ce-type and ce-jtapievent headers).
+	Name string
+	// Stored is true for a stored call subject, cti.<cluster>.call.<id>.
+	Stored bool
+}
+
+// ParseSubject inverts Subject and StoredSubject (of the current layout).
+// It rejects subjects neither can produce.
+func ParseSubject(subject string) (SubjectParts, error) {
+	var p SubjectParts
 	toks := strings.Split(subject, ".")
 	if len(toks) < 4 || toks[0] != SubjectRoot {
-		return "", "", "", "", fmt.Errorf("%w %q: want %s.<cluster>.<family>[.<entity>].<event>", ErrSubject, subject, SubjectRoot)
+		return p, fmt.Errorf("%w %q: want %s.<cluster>.<family>[.<entity>][.<line>].<event>", ErrSubject, subject, SubjectRoot)
 	}
-	family = Family(toks[2])
-	if !knownFamily(family) {
-		return "", "", "", "", fmt.Errorf("%w %q: unknown family %q", ErrSubject, subject, toks[2])
+	p.Family = Family(toks[2])
+	if !knownFamily(p.Family) {
+		return p, fmt.Errorf("%w %q: unknown family %q", ErrSubject, subject, toks[2])
 	}
 	want := 4
-	if family.HasEntity() {
+	switch {
+	case p.Family == FamilyCall && len(toks) == 4:
+		p.Stored = true
+	case p.Family == FamilyCall:
+		want = 6
+	case p.Family.HasEntity():
 		want = 5
 	}
 	if len(toks) != want {
-		return "", "", "", "", fmt.Errorf("%w %q: family %s subjects have %d tokens, not %d", ErrSubject, subject, family, want, len(toks))
+		return p, fmt.Errorf("%w %q: family %s subjects have %d tokens, not %d", ErrSubject, subject, p.Family, want, len(toks))
 	}
-	if cluster, err = UnescapeToken(toks[1]); err != nil {
-		return "", "", "", "", fmt.Errorf("%w %q: cluster: %w", ErrSubject, subject, err)
+	var err error
+	if p.Cluster, err = UnescapeToken(toks[1]); err != nil {
+		return p, fmt.Errorf("%w %q: cluster: %w", ErrSubject, subject, err)
 	}
-	if family.HasEntity() {
-		if entity, err = UnescapeToken(toks[3]); err != nil {
-			return "", "", "", "", fmt.Errorf("%w %q: entity: %w", ErrSubject, subject, err)
+	if p.Family.HasEntity() {
+		if p.Entity, err = UnescapeToken(toks[3]); err != nil {
+			return p, fmt.Errorf("%w %q: entity: %w", ErrSubject, subject, err)
 		}
 	}
-	if name, err = UnescapeToken(toks[want-1]); err != nil {
-		return "", "", "", "", fmt.Errorf("%w %q: event name: %w", ErrSubject, subject, err)
+	if p.Stored {
+		return p, nil
 	}
-	return cluster, family, entity, name, nil
+	if want == 6 {
+		if p.Line, err = UnescapeToken(toks[4]); err != nil {
+			return p, fmt.Errorf("%w %q: line: %w", ErrSubject, subject, err)
+		}
+	}
+	if p.Name, err = UnescapeToken(toks[want-1]); err != nil {
+		return p, fmt.Errorf("%w %q: event name: %w", ErrSubject, subject, err)
+	}
+	return p, nil
 }
+
+// clusterToken is the escaped cluster, or "*" (every cluster) for "".
+func clusterToken(cluster string) string {
+	if cluster == "" {
+		return "*"
+	}
+	return EscapeToken(cluster)
+}
+
+// ClusterFilter matches every subject of a cluster, cti.<cluster>.>
+// (cti.*.> for ""): what the stream captures.
+func ClusterFilter(cluster string) string {
+	return SubjectRoot + "." + clusterToken(cluster) + ".>"
+}
+
+// FamilyFilter matches one family of a cluster, published or stored:
+// cti.<cluster>.<family>.>; cluster "" matches every cluster.
+func FamilyFilter(cluster string, f Family) string {
+	return SubjectRoot + "." + clusterToken(cluster) + "." + string(f) + ".>"
+}
+
+// EntityFilter matches the events of one terminal, address or route
+// point, published and stored alike: cti.<cluster>.<family>.<entity>.>
+// (cluster "" matches every cluster). A call's events have their own
+// filters: CallSubject (stored) and CallLiveFilter (published).
+func EntityFilter(cluster string, f Family, entity string) string {
+	return SubjectRoot + "." + clusterToken(cluster) + "." + string(f) + "." + EscapeToken(entity) + ".>"
+}
+
+// CallSubject is one call's stored subject, cti.<cluster>.call.<callid>:
+// the stream filter of its history. Cluster "" matches every cluster.
+func CallSubject(cluster, callID string) string {
+	return SubjectRoot + "." + clusterToken(cluster) + "." + string(FamilyCall) + "." + EscapeToken(callID)
+}
+
+// CallLiveFilter matches one call's published events,
+// cti.<cluster>.call.<callid>.> (a live subscription).
+func CallLiveFilter(cluster, callID string) string {
+	return CallSubject(cluster, callID) + ".>"
+}
+
+// LineFilter matches the published call events of one line (address) in
+// every call, cti.<cluster>.call.*.<dn>.>: a screen pop's live
+// subscription. The stream does not keep the line token (one subject per
+// call); a line's current calls are in the state view (the cti-state KV
+// bucket, key LineKey).
+func LineFilter(cluster, dn string) string {
+	return SubjectRoot + "." + clusterToken(cluster) + "." + string(FamilyCall) + ".*." + EscapeToken(dn) + ".>"
+}
+
+// EventFilter matches one event type: cti.<cluster>.call.*.*.<event> for
+// a call event (live only: stored call subjects have no event token),
+// cti.<cluster>.<family>.*.<event> for terminal, address and route events
+// and cti.<cluster>.<family>.<event> for provider and bridge events
+// (both published and stored). The event's family comes from the
+// catalogue; an unknown name gives "".
+func EventFilter(cluster, name string) string {
+	spec, ok := Spec(name)
+	if !ok {
+		return ""
+	}
+	s := SubjectRoot + "." + clusterToken(cluster) + "." + string(spec.Family) + "."
+	switch {
+	case spec.Family == FamilyCall:
+		s += "*.*."
+	case spec.Family.HasEntity():
+		s += "*."
+	}
+	return s + EscapeToken(name)
+}
+
+// CallTransform is the event stream's subject transform: it maps a
+// published call subject to its stored subject,
+// cti.<cluster>.call.<callid>.<line>.<event> → cti.<cluster>.call.<callid>
+// (in NATS subject-mapping syntax). Cluster "" transforms every cluster.
+func CallTransform(cluster string) (source, destination string) {
+	c := clusterToken(cluster)
+	prefix := SubjectRoot + "." + c + "." + string(FamilyCall) + "."
+	source = prefix + "*.*.*"
+	if cluster == "" {
+		return source, SubjectRoot + ".{{wildcard(1)}}." + string(FamilyCall) + ".{{wildcard(2)}}"
+	}
+	return source, prefix + "{{wildcard(1)}}"
+}
+
+// LineKey is the state view's key of a line (address), line.<dn>, the DN
+// escaped with KeyToken.
+func LineKey(dn string) string { return "line." + KeyToken(dn) }
+
+// DeviceKey is the state view's key of a device (terminal),
+// device.<name>, the name escaped with KeyToken.
+func DeviceKey(name string) string { return "device." + KeyToken(name) }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -70,8 +71,9 @@ func StartServerWith(tb testing.TB, dir string, tweak func(*server.Options)) (*s
 	return srv, nc
 }
 
-// CreateEventStream creates the event stream (subjects "cti.>") as the
-// bridge does, and returns a JetStream context.
+// CreateEventStream creates the event stream as the bridge does
+// (jetstream.Provision: subjects "cti.>", the current subject layout),
+// with a one-minute dedupe window, and returns a JetStream context.
 func CreateEventStream(tb testing.TB, nc *nats.Conn, name string) natsjs.JetStream {
 	tb.Helper()
 	js, err := natsjs.New(nc)
@@ -80,9 +82,7 @@ func CreateEventStream(tb testing.TB, nc *nats.Conn, name string) natsjs.JetStre
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := js.CreateOrUpdateStream(ctx, natsjs.StreamConfig{
-		Name: name, Subjects: []string{"cti.>"}, Storage: natsjs.FileStorage, Duplicates: time.Minute,
-	}); err != nil {
+	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Stream: name, Duplicates: time.Minute}); err != nil {
 		tb.Fatalf("storetest: create stream %s: %v", name, err)
 	}
 	return js
