@@ -126,12 +126,9 @@ type directPipeline struct {
 	clock *ackClock
 }
 
-func startDirect(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, onAck func(time.Duration)) *directPipeline {
-	return startDirectLayout(tb, nodes, n, layoutV2, nil, onAck)
-}
-
-// startDirectLayout is startDirect publishing the subjects of layout l
-// (n's stream must be of that layout) and feeding view, if not nil.
+// startDirectLayout starts the engine and the publisher, wired directly,
+// publishing the subjects of layout l (n's stream must be of that layout)
+// and feeding view, if not nil.
 func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l storeLayout, view *stateview.View, onAck func(time.Duration)) *directPipeline {
 	tb.Helper()
 	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: benchCluster})

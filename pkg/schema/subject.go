@@ -82,9 +82,6 @@ func (l Layout) CallHistoryFilter(cluster, callID string) string {
 	return CallSubject(cluster, callID)
 }
 
-// lineNone is the line token of call-wide events (EscapeToken("")).
-const lineNone = emptyToken
-
 // Subject returns the subject the bridge publishes an event on, every
 // variable token escaped with EscapeToken. Provider and bridge events have
 // no entity token (their Entity is ignored); call events carry the line
