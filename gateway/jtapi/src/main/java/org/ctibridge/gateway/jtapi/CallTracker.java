@@ -610,6 +610,34 @@ final class CallTracker {
         }
     }
 
+    /**
+     * Line dn was opened on dev. A call in progress on a freshly opened line reaches the
+     * bridge through its SnapshotRequest, and the line's live events are its changes from
+     * then on (docs/protocol.md), so the legs on dn of the calls already tracked (learnt
+     * through another line's observer) count as sent for dev, as snapshot feeding does.
+     * Otherwise such a leg would show up as a live event at its next change — a call
+     * waiting at a route point "starting" again after a failover — or not, depending on
+     * whether JTAPI delivered the other line's snapshot before or after this open.
+     */
+    void lineOpened(String dn, String dev) {
+        for (TCall t : calls.values()) {
+            boolean read = false;
+            for (TConn x : t.conns) {
+                if (!x.dn.equals(dn)) {
+                    continue;
+                }
+                if (!read) {
+                    readParties(t);
+                    read = true;
+                }
+                View v = view(t, x, dev, null);
+                if (v != null) {
+                    x.sent.put(dev, v);
+                }
+            }
+        }
+    }
+
     /** Marks every line view of the call as sent, without sending (snapshot feeding). */
     private void seal(TCall t) {
         readParties(t);

@@ -397,11 +397,17 @@ public final class ProviderSession {
             return new Result(Link.RESULT_UNKNOWN_DEVICE, "terminal " + device + " has no line " + dn);
         }
         Set<String> devs = openLines.computeIfAbsent(dn, k -> ConcurrentHashMap.newKeySet());
-        if (devs.contains(device)) {
-            return Result.OK;
+        boolean first;
+        synchronized (lock) {
+            if (devs.contains(device)) {
+                return Result.OK;
+            }
+            first = devs.isEmpty();
+            devs.add(device);
+            // Under the lock the event thread derives line states with: no event slips
+            // between the line becoming open and its calls in progress counting as known.
+            tracker.lineOpened(dn, device);
         }
-        boolean first = devs.isEmpty();
-        devs.add(device);
         if (first) {
             try {
                 a.addObserver(observers);

@@ -34,7 +34,8 @@ import org.ctibridge.gateway.link.Json;
  * hold/unhold{call,dn[,device]} (device: a shared line's appearance);
  * hangup{call,dn}; transfer/conference/failedTransfer{primary,consult,controller};
  * failCtiManager/restoreCtiManager{host}; failCallManager{cm}; registered{device}; reroutes{call} (how many times
- * selectRoute found no usable destination); awaitEstablished{call,dn};
+ * selectRoute found no usable destination); holdRouteRecovery, releaseRouteRecovery (when calls
+ * waiting at a route point are offered to a new provider's callback); awaitEstablished{call,dn};
  * framesSent (frames the gateways wrote to bridges, to tell when a bridge caught up); drain; quit.
  */
 public final class DoubleMain {
@@ -172,6 +173,8 @@ public final class DoubleMain {
             case "restoreCtiManager" -> cl.restoreCtiManager(str(c, "host"));
             case "registered" -> reply.put("registered", cl.registered(str(c, "device")));
             case "reroutes" -> reply.put("reroutes", cl.reroutes(num(c, "call")));
+            case "holdRouteRecovery" -> cl.holdRouteRecovery();
+            case "releaseRouteRecovery" -> cl.releaseRouteRecovery();
             case "awaitEstablished" -> cl.awaitEstablished(num(c, "call"), str(c, "dn"));
             case "drain" -> cl.drain();
             default -> throw new IllegalArgumentException("unknown op " + op);

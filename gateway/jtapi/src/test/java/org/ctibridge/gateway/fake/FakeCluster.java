@@ -359,6 +359,34 @@ public final class FakeCluster {
     }
 
     /** Whether device is registered (CTI port, route point) by a provider in service. */
+    private boolean routeRecoveryHeld;
+
+    /**
+     * Holds the recovery of route point calls (recoverRoutes) until
+     * {@link #releaseRouteRecovery}: Cisco says the calls "get recovered on the new
+     * CTIManager", not when; a test that compares with the simulator, where the call is
+     * routed after the bridge's snapshots, picks that moment.
+     */
+    public void holdRouteRecovery() {
+        synchronized (mu) {
+            routeRecoveryHeld = true;
+        }
+    }
+
+    /** Recovers the calls waiting at every route point whose callback a provider in service holds. */
+    public void releaseRouteRecovery() {
+        synchronized (mu) {
+            routeRecoveryHeld = false;
+            for (FProvider p : liveProviders()) {
+                for (FLine rp : new ArrayList<>(p.routeCallbacks.keySet())) {
+                    if (rp.device.registeredBy == p) {
+                        recoverRoutes(rp);
+                    }
+                }
+            }
+        }
+    }
+
     /** How many times the call was re-routed (no usable destination selected). */
     public int reroutes(int gcid) {
         synchronized (mu) {
@@ -378,6 +406,9 @@ public final class FakeCluster {
      */
     void recoverRoutes(FLine rp) {
         synchronized (mu) {
+            if (routeRecoveryHeld) {
+                return;
+            }
             for (FCall c : calls.values()) {
                 FConn x = c.conn(rp);
                 if (c.routedVia == rp && c.routeSession != 0 && x != null && x.cc != CallControlConnection.FAILED) {

@@ -254,6 +254,27 @@ class CallMappingTest {
         assertEquals(Link.RESULT_UNKNOWN_ROUTE_SESSION, session.routeSelect(sid, List.of("1001")).code());
     }
 
+    // A line opened while a call the session tracks (through another line) has a leg on it
+    // learns of the call by snapshot; its live events are its changes from then on. A route
+    // point gets no snapshot, so before the fix its waiting call showed up as "5000
+    // OFFERING" at its next change (after a failover: the bridge opens the route point's
+    // line after the caller's).
+    @Test
+    void lineOpenedDuringACallReportsOnlyItsChanges() throws Exception {
+        assertEquals(Link.RESULT_OK, session.closeLine("RP0001", "5000").code());
+        int c = cluster.offhook("1004");
+        cluster.dial(c, "1004", "5000");
+        List<String> l = settle();
+        assertEquals(List.of("1004 DIALTONE", "1004 DIALING", "1004 PROCEEDING", "Route route 100"), l);
+        long sid = ((Number) rec.all().get(3).fields().get("sessionId")).longValue();
+        assertEquals(Link.RESULT_OK, session.openLine("RP0001", "5000").code());
+        settle();
+        rec.clear();
+        assertEquals(Link.RESULT_OK, session.routeSelect(sid, List.of("1001")).code());
+        assertEquals(List.of("Route used 1001 100", "5000 DISCONNECTED 16", "1001 OFFERING", "1001 ACCEPTED",
+                "1004 RINGBACK", "Route end 100"), settle());
+    }
+
     // G15-199: a call waiting at a route point when its CTIManager fails is offered again to
     // the route callback the next provider registers (no snapshot for the route address).
     // The request may come before registerRouteCallback returns: the gateway knows the route
