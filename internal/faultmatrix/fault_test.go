@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -225,5 +227,38 @@ func restartNATS(t *testing.T, r *Rig, down time.Duration) {
 	letTrafficFlow(down)
 	if err := r.NATS.Start(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Bridge stopped during a failover, while the link to the backup is still
+// opening the devices: call frames the backup sends meanwhile are held
+// back (no call event before ProvInServiceEv) and, the provider never
+// coming back into service on that link, discarded with it. The gap the
+// loss opened stays open to the end of the stream and covers them: the
+// checker counts them "on a link never back in service", and the engine
+// counts and logs what it discarded. The backup's link is slowed (every
+// frame 1 s late) so that its device opens take several round trips of
+// the request window (seconds) and call frames arrive in between: the
+// stop lands inside the opens even on a starved runner.
+func TestBridgeStoppedWhileFailoverOpensDevices(t *testing.T) {
+	r := testRig(t, RigConfig{Rate: 25, Heartbeat: 2 * time.Second}, nil)
+	letTrafficFlow(2 * time.Second)
+	b := r.Bridge()
+	held := b.Engine().Status().Counters.BufferedMessages
+	if err := r.Sim.SlowLink("ctim-b", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sim.KillNode("ctim-a"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Eventually(t, bound, "a call frame held back while the backup's devices are opened", func() bool {
+		st := b.Engine().Status()
+		return st.CTIManager == "ctim-b" && st.Link == ctiengine.LinkOpeningDevices.String() && st.Counters.BufferedMessages > held
+	})
+	rep, _ := verify(t, r)
+	st := b.Engine().Status()
+	if rep.FramesNotBackInService == 0 || st.Counters.HeldBackDiscarded == 0 || rep.ProviderGaps != 1 {
+		t.Fatalf("want held-back frames discarded inside the failover's gap, still open at the end: engine discarded %d, provider gaps %d\n%s",
+			st.Counters.HeldBackDiscarded, rep.ProviderGaps, rep)
 	}
 }

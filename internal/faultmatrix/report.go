@@ -233,6 +233,9 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 		switch {
 		case sim.covered.get(uint64(f.seq)):
 			r.FramesWithEvents++
+		case notBack:
+			r.FramesInGap++
+			r.FramesNotBackInService++
 		case exempt[f.seq] == exemptNoChange:
 			r.FramesNoChange++
 		case exempt[f.seq] == exemptNoChangeMoved:
@@ -244,9 +247,6 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			r.FramesNotReestablished++
 		case exempt[f.seq] == exemptCallEnded:
 			r.FramesAfterCallEnded++
-		case notBack:
-			r.FramesInGap++
-			r.FramesNotBackInService++
 		case f.seq > sim.maxFramed && tailOK:
 			r.FramesInGap++
 		case c.frameInPublishGap(sim, f.seq):
