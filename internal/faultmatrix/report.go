@@ -495,8 +495,8 @@ const (
 //     (CallInvalidEv) an earlier frame of the same session reported;
 //   - never known: after a failover, while the session reconciles (up to
 //     its last snapshot, or to its end if it ended before its snapshots
-//     completed: reconcilingUntil), a live DISCONNECTED (IDLE) of a leg no call-state frame read so far
-//     described, in a call no earlier session read (no call-state frame
+//     completed: reconcilingUntil), a live DISCONNECTED (IDLE) of a leg
+//     no call-state frame read so far described, in a call no earlier session read (no call-state frame
 //     of it, nor a call change the engine reported moving a leg into it):
 //     the call began during the gap and the leg's earlier frames were
 //     never read; or a call change without events moving a leg no
