@@ -55,8 +55,13 @@ type simSession struct {
 	frames []gtFrame // sent event-bearing frames, in sending order
 	other  uint32    // highest sequence of any sent frame
 	// lastSnap is the sequence of the last SnapshotCompleted sent: up to
-	// there a session after a failover is reconciling its calls.
+	// there a session after a failover is reconciling its calls (see
+	// reconcilingUntil).
 	lastSnap uint32
+	// From the stream: ProvInServiceEv came from one of this session's
+	// frames (the provider came into service on its link), and GapClosed
+	// did (its snapshots completed and the gap closed on it).
+	inService, gapClosed bool
 	// From the stream: frames named by at least one event, the highest
 	// sequence named, and where the last event naming this session's
 	// frames sits.
@@ -436,7 +441,7 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	}
 	// Provenance.
 	if ev.Frame != "" {
-		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame, ev.Name == schema.EvCallInvalid, ev.Entity)
+		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame, ev.Name, ev.Entity)
 	}
 	// Gaps and link markers.
 	switch ev.Name {
@@ -469,7 +474,7 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	}
 }
 
-func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame string, ended bool, entity string) {
+func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame, name, entity string) {
 	i := strings.LastIndexByte(frame, ':')
 	fseq, err := strconv.ParseUint(frame[i+1:], 10, 32)
 	if i <= 0 || err != nil || fseq == 0 {
@@ -490,7 +495,13 @@ func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame str
 		s.frames = append(s.frames, 0)
 	}
 	s.frames[sessSeq-1] = uint64(idx+1)<<32 | fseq
-	if ended {
+	switch name {
+	case schema.EvProvInService:
+		sim.inService = true
+	case schema.EvGapClosed:
+		sim.gapClosed = true
+	}
+	if name == schema.EvCallInvalid {
 		if gcid, err := strconv.ParseUint(entity, 10, 32); err == nil {
 			k := uint64(idx)<<32 | gcid
 			if prev, ok := c.callEnded[k]; !ok || uint32(fseq) < prev {

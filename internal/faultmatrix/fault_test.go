@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -143,14 +145,37 @@ func TestLeastPriorityFallback(t *testing.T) {
 	counts(t, rep, c, schema.EvCiscoProvConnToLeastPriorCtiServer, schema.EvCiscoProvPrimNwReachable, schema.EvCiscoProvFallbackToPrimNwCompltd)
 }
 
+// natsFaultHeartbeat is the CTI heartbeat of the NATS fault tests. Their
+// fault is NATS, not CTIManager: a failover is not part of what they
+// test. With the default 500 ms, CTIManager closes the provider
+// (HEARTBEAT_MISSED) when the bridge sends nothing for 1 s, which the race
+// detector on two loaded cores can cause while the publisher catches up
+// after the outage; that unplanned failover once ended mid-device-opens
+// at the stop (TestCheckLinkNeverBackInService). With 5 s (as the NATS
+// cluster tier runs) only an engine silent for 10 s trips it — one
+// blocked by the NATS outage, which is what these tests must catch — and
+// noCTIFailover says so.
+const natsFaultHeartbeat = 5 * time.Second
+
+// noCTIFailover fails the test if the CTI link failed over while NATS was
+// faulted: the engine must never wait on NATS (the publisher buffers).
+func noCTIFailover(t *testing.T, r *Rig) {
+	t.Helper()
+	if c := r.Bridge().Engine().Status().Counters; c.Failovers != 0 || c.HeartbeatMisses != 0 {
+		t.Fatalf("the NATS fault disturbed the CTI link: %d failovers, %d heartbeat misses (heartbeat %v)",
+			c.Failovers, c.HeartbeatMisses, natsFaultHeartbeat)
+	}
+}
+
 // NATS restart: the embedded server is shut down and started again on the
 // same store; the publisher resends what was not acked with the same ids
 // (the stream deduplicates) and keeps per-entity order.
 func TestNATSRestart(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
+	r := testRig(t, RigConfig{Heartbeat: natsFaultHeartbeat}, nil)
 	letTrafficFlow(2 * time.Second)
 	restartNATS(t, r, 500*time.Millisecond)
 	letTrafficFlow(3 * time.Second)
+	noCTIFailover(t, r)
 	rep, _ := verify(t, r)
 	if rep.PublishGaps != 0 {
 		t.Fatalf("a short NATS restart must not drop anything:\n%s", rep)
@@ -160,10 +185,11 @@ func TestNATSRestart(t *testing.T) {
 // NATS down for several seconds under load: the publisher holds every
 // event in its buffer and delivers them all when NATS is back.
 func TestNATSDownUnderLoad(t *testing.T) {
-	r := testRig(t, RigConfig{Rate: 25}, nil)
+	r := testRig(t, RigConfig{Rate: 25, Heartbeat: natsFaultHeartbeat}, nil)
 	letTrafficFlow(2 * time.Second)
 	restartNATS(t, r, 5*time.Second)
 	letTrafficFlow(3 * time.Second)
+	noCTIFailover(t, r)
 	rep, _ := verify(t, r)
 	if rep.PublishGaps != 0 {
 		t.Fatalf("the buffer must hold a 5 s outage:\n%s", rep)
@@ -177,13 +203,14 @@ func TestNATSDownBufferOverflow(t *testing.T) {
 	// 120 events: well below what 4 s of traffic on the default cluster
 	// produce (it saturates its 50 phones at about 100 events/s), whatever
 	// the scenario mix.
-	r := testRig(t, RigConfig{Rate: 25}, func(c *bridge.Config) {
+	r := testRig(t, RigConfig{Rate: 25, Heartbeat: natsFaultHeartbeat}, func(c *bridge.Config) {
 		c.Publisher.BufferSize = 120
 		c.Publisher.MaxInFlight = 64
 	})
 	letTrafficFlow(2 * time.Second)
 	restartNATS(t, r, 4*time.Second)
 	letTrafficFlow(3 * time.Second)
+	noCTIFailover(t, r)
 	rep, _ := verify(t, r)
 	if rep.PublishGaps == 0 || rep.FramesInPublishGap == 0 {
 		t.Fatalf("the overflow left no PublishGap record covering frames:\n%s", rep)
@@ -200,5 +227,38 @@ func restartNATS(t *testing.T, r *Rig, down time.Duration) {
 	letTrafficFlow(down)
 	if err := r.NATS.Start(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Bridge stopped during a failover, while the link to the backup is still
+// opening the devices: call frames the backup sends meanwhile are held
+// back (no call event before ProvInServiceEv) and, the provider never
+// coming back into service on that link, discarded with it. The gap the
+// loss opened stays open to the end of the stream and covers them: the
+// checker counts them "on a link never back in service", and the engine
+// counts and logs what it discarded. The backup's link is slowed (every
+// frame 1 s late) so that its device opens take several round trips of
+// the request window (seconds) and call frames arrive in between: the
+// stop lands inside the opens even on a starved runner.
+func TestBridgeStoppedWhileFailoverOpensDevices(t *testing.T) {
+	r := testRig(t, RigConfig{Rate: 25, Heartbeat: 2 * time.Second}, nil)
+	letTrafficFlow(2 * time.Second)
+	b := r.Bridge()
+	held := b.Engine().Status().Counters.BufferedMessages
+	if err := r.Sim.SlowLink("ctim-b", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sim.KillNode("ctim-a"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Eventually(t, bound, "a call frame held back while the backup's devices are opened", func() bool {
+		st := b.Engine().Status()
+		return st.CTIManager == "ctim-b" && st.Link == ctiengine.LinkOpeningDevices.String() && st.Counters.BufferedMessages > held
+	})
+	rep, _ := verify(t, r)
+	st := b.Engine().Status()
+	if rep.FramesNotBackInService == 0 || st.Counters.HeldBackDiscarded == 0 || rep.ProviderGaps != 1 {
+		t.Fatalf("want held-back frames discarded inside the failover's gap, still open at the end: engine discarded %d, provider gaps %d\n%s",
+			st.Counters.HeldBackDiscarded, rep.ProviderGaps, rep)
 	}
 }

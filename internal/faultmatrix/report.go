@@ -2,6 +2,7 @@ package faultmatrix
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -34,6 +35,14 @@ type Report struct {
 	// the link or the bridge died) and FramesInPublishGap those whose
 	// events a PublishGap record reports dropped.
 	FramesSent, FramesWithEvents, FramesInGap, FramesInPublishGap int
+	// FramesNotBackInService counts those of FramesInGap that a
+	// CTIManager session sent on a link that never brought the provider
+	// back into service, while a provider gap was open: the engine holds
+	// call messages back until ProvInServiceEv and discards them when the
+	// link ends first (a Close, a loss during the device opens). The gap
+	// covers them whether a later link's snapshots close it or it is
+	// still open at the end of the stream.
+	FramesNotBackInService int
 	// FramesNoChange counts call-state frames without an event that leave
 	// their leg's JTAPI states unchanged (an originating leg's RINGBACK
 	// and CONNECTED after PROCEEDING): JTAPI reports nothing for them.
@@ -99,9 +108,9 @@ func (r *Report) OK() bool {
 
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, leg never known (began in the gap) %d, in provider gaps %d, in publish gaps %d\n",
+	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, leg never known (began in the gap) %d, in provider gaps %d (on a link never back in service %d), in publish gaps %d\n",
 		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNoChangeMoved, r.FramesNotReestablished, r.FramesAfterCallEnded,
-		r.FramesNeverKnown, r.FramesInGap, r.FramesInPublishGap)
+		r.FramesNeverKnown, r.FramesInGap, r.FramesNotBackInService, r.FramesInPublishGap)
 	fmt.Fprintf(&b, "events stored %d\n", r.Events)
 	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
 		r.Lost, r.Duplicated, r.OutOfOrder, r.Malformed, r.ProviderGaps, r.RestartGaps, r.PublishGaps)
@@ -217,11 +226,16 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 	}
 	tailOK, why := c.tailExcused(sim, byInstance)
 	afterGap := exempt != nil && exempt[0] == exemptAfterGap
+	notBack := !sim.inService && c.gapOpenAtStart(sim, byInstance)
+	reconciling := sim.reconcilingUntil()
 	for _, f := range sim.frames {
 		r.FramesSent++
 		switch {
 		case sim.covered.get(uint64(f.seq)):
 			r.FramesWithEvents++
+		case notBack:
+			r.FramesInGap++
+			r.FramesNotBackInService++
 		case exempt[f.seq] == exemptNoChange:
 			r.FramesNoChange++
 		case exempt[f.seq] == exemptNoChangeMoved:
@@ -237,7 +251,7 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			r.FramesInGap++
 		case c.frameInPublishGap(sim, f.seq):
 			r.FramesInPublishGap++
-		case afterGap && f.seq <= sim.lastSnap && (f.gcid != 0 || f.typ == ctilink.TypeCallState):
+		case afterGap && f.seq <= reconciling && (f.gcid != 0 || f.typ == ctilink.TypeCallState):
 			desc := f.desc
 			if desc == "" {
 				desc = f.typ.String()
@@ -245,8 +259,8 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			if len(r.ReconcilingList) < maxListed {
 				desc += c.callContext(f.gcid)
 			}
-			r.add(&r.ReconcilingList, &r.LostReconciling, fmt.Sprintf("%s:%d %s: no event, while the session reconciled after a failover (snapshots until %d)",
-				sim.id, f.seq, desc, sim.lastSnap))
+			r.add(&r.ReconcilingList, &r.LostReconciling, fmt.Sprintf("%s:%d %s: no event, while the session reconciled after a failover (%s)",
+				sim.id, f.seq, desc, sim.reconcilingDesc()))
 		default:
 			desc := f.desc
 			if desc == "" {
@@ -260,6 +274,52 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 				sim.id, f.seq, desc, time.Unix(0, f.at).Format("15:04:05.000"), where))
 		}
 	}
+}
+
+// gapOpenAtStart reports whether a provider (or restart) gap was open
+// when the bridge first acted on a frame of sim: the link began while the
+// provider was out of service after an earlier loss. A link that never
+// brings the provider back into service cannot close that gap (GapClosed
+// follows the new link's snapshots), so the gap spans the whole link.
+func (c *Checker) gapOpenAtStart(sim *simSession, byInstance map[string][]*session) bool {
+	first := sim.firstSess
+	if first == nil || first.n == 0 {
+		return false
+	}
+	open := map[string]bool{}
+	for _, s := range byInstance[first.instance] {
+		for _, m := range s.markers {
+			if !after(first, sim.firstSeq, s, m.seq) {
+				return len(open) > 0
+			}
+			switch m.kind {
+			case mGapOpened:
+				open[m.gapID] = true
+			case mGapClosed:
+				delete(open, m.gapID)
+			}
+		}
+	}
+	return len(open) > 0
+}
+
+// reconcilingUntil is the last frame of a session after a failover that
+// came while it was reconciling its calls: its last SnapshotCompleted once
+// its snapshots completed and the gap closed on it (GapClosed came from
+// its frames); every frame when the session ended first (the bridge
+// stopped, or the link was lost, mid-reconciliation: the gap stayed open).
+func (s *simSession) reconcilingUntil() uint32 {
+	if !s.gapClosed {
+		return math.MaxUint32
+	}
+	return s.lastSnap
+}
+
+func (s *simSession) reconcilingDesc() string {
+	if !s.gapClosed {
+		return "the session ended before its snapshots completed"
+	}
+	return fmt.Sprintf("snapshots until %d", s.lastSnap)
 }
 
 // tailExcused decides whether the frames a simulator session sent after
@@ -433,9 +493,10 @@ const (
 //     another device's snapshot of its call arrives;
 //   - call already ended: a call-state frame for a call whose end
 //     (CallInvalidEv) an earlier frame of the same session reported;
-//   - never known: after a failover, before the session's last snapshot,
-//     a live DISCONNECTED (IDLE) of a leg no call-state frame read so far
-//     described, in a call no earlier session read (no call-state frame
+//   - never known: after a failover, while the session reconciles (up to
+//     its last snapshot, or to its end if it ended before its snapshots
+//     completed: reconcilingUntil), a live DISCONNECTED (IDLE) of a leg
+//     no call-state frame read so far described, in a call no earlier session read (no call-state frame
 //     of it, nor a call change the engine reported moving a leg into it):
 //     the call began during the gap and the leg's earlier frames were
 //     never read; or a call change without events moving a leg no
@@ -484,6 +545,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	for n, s := range order {
 		ex := map[uint32]uint8{}
 		afterGap := n > 0
+		reconciling := s.reconcilingUntil()
 		for i := range s.frames {
 			f := &s.frames[i]
 			if f.seq > s.maxFramed {
@@ -507,7 +569,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 							callFirst[f.gcid2] = s
 						}
 					}
-				} else if _, read := legRead[f.handle]; afterGap && f.seq <= s.lastSnap && ex[f.seq] == 0 && !read {
+				} else if _, read := legRead[f.handle]; afterGap && f.seq <= reconciling && ex[f.seq] == 0 && !read {
 					ex[f.seq] = exemptNeverKnown
 				}
 				continue
@@ -525,7 +587,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
-			case afterGap && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= s.lastSnap || f.routePoint):
+			case afterGap && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= reconciling || f.routePoint):
 				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished

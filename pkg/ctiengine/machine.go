@@ -130,6 +130,11 @@ type Counters struct {
 	RouteSelects     uint64 `json:"routeSelects"`
 	ProbeResults     uint64 `json:"probeResults"`
 	BufferedMessages uint64 `json:"bufferedMessages"`
+	// HeldBackDiscarded counts call messages held back until the
+	// provider came into service on a link that ended first (lost, or
+	// closed by Close, during the device opens): never applied, they lie
+	// inside the provider gap then open.
+	HeldBackDiscarded uint64 `json:"heldBackDiscarded"`
 }
 
 // maxBuffered bounds call messages held back while devices are being

@@ -164,6 +164,34 @@ func (m *Machine) hangup(now time.Time) {
 	m.snapPending = 0
 	m.listBuf = m.listBuf[:0]
 	m.closing = closeNone
+	m.discardHeldBack()
+}
+
+// discardHeldBack forgets the call messages held back on a link that
+// ended before the provider came into service on it (lost, or closed by
+// Close, during the device opens). They are never applied: JTAPI reports
+// no call event before ProvInServiceEv, and the provider never came back
+// on that link. They lie inside the provider gap that is open (it stays
+// open until a later link's snapshots reconcile the calls, or to the end
+// of the stream); on the very first link there is none, and nothing was
+// ever observed. Counted (Counters.HeldBackDiscarded) and logged, never
+// silent.
+func (m *Machine) discardHeldBack() {
+	n := len(m.buffered)
+	if n == 0 {
+		return
+	}
+	m.stats.HeldBackDiscarded += uint64(n)
+	where := "before the provider first came into service: nothing was observed yet"
+	if m.gap != nil {
+		where = "inside provider gap " + m.gap.id + ", still open"
+	}
+	m.note(zerolog.InfoLevel, fmt.Sprintf("%d call message(s) held back until the provider came into service discarded: the link ended first; they lie %s",
+		n, where), nil)
+	clear(m.buffered)
+	m.buffered = m.buffered[:0]
+	m.bufferAt = m.bufferAt[:0]
+	m.bufferSeq = m.bufferSeq[:0]
 }
 
 // lose handles the end of the current link for any reason other than an
@@ -195,9 +223,6 @@ func (m *Machine) lose(now time.Time, reason ctilink.CloseReason, detail string)
 	m.note(zerolog.WarnLevel, "CTIManager link ended: "+detail, nil)
 	m.hangup(now)
 	m.setLink(LinkConnecting, "link lost: "+detail, now)
-	m.buffered = m.buffered[:0]
-	m.bufferAt = m.bufferAt[:0]
-	m.bufferSeq = m.bufferSeq[:0]
 	if wasInService {
 		m.outOfService(now, reason, detail)
 	}

@@ -271,10 +271,16 @@ func (m *Machine) snapshotCompleted(v ctilink.SnapshotCompleted, now time.Time) 
 	m.checkSnapshots(now)
 }
 
-// callMessage feeds the call model; while devices are being opened the
-// message is held back so that no call event precedes ProvInServiceEv.
+// callMessage feeds the call model. Until the provider is in service on
+// this link the message is held back, so that no call event precedes
+// ProvInServiceEv: while devices are being opened (applied right after
+// the in-service events), and while a link that never brought the
+// provider into service is being closed (Close during the opens: the
+// provider never comes back on it, so they are discarded with the link,
+// inside the provider gap still open; see discardHeldBack).
 func (m *Machine) callMessage(msg ctilink.Message, now time.Time) {
-	if m.link == LinkOpeningDevices && len(m.buffered) < maxBuffered {
+	holdBack := m.link == LinkOpeningDevices || m.link == LinkClosing && m.prov != ProviderInService
+	if holdBack && len(m.buffered) < maxBuffered {
 		m.buffered = append(m.buffered, msg)
 		m.bufferAt = append(m.bufferAt, now)
 		m.bufferSeq = append(m.bufferSeq, m.rxSeq)

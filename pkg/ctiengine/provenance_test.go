@@ -1,6 +1,7 @@
 package ctiengine
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +147,70 @@ func TestMachine_CallSequenceContinuesAfterTheCallIsForgotten(t *testing.T) {
 		if ev.Sequence != last {
 			t.Fatalf("%s has sequence %d, want %d (no restart within a session)", ev.Name, ev.Sequence, last)
 		}
+	}
+}
+
+// After a failover the provider is out of service, inside a gap, until
+// the new link has opened the devices; call messages that arrive
+// meanwhile are held back. When that link ends first — Close during the
+// opens (the bridge stopping), or the link lost — the provider never
+// came back on it: the messages are never applied (no call event may
+// precede ProvInServiceEv, including a message that arrives while the
+// close is pending), they are counted and logged as discarded inside the
+// gap, and the gap stays open. (The fault matrix once found the stopping
+// case: the engine applied the later message, so flushed the earlier one,
+// with the provider out of service.)
+func TestMachine_HeldBackMessagesDiscardedWhenTheLinkEndsBeforeInService(t *testing.T) {
+	for _, end := range []string{"close", "closed by CTIManager"} {
+		t.Run(end, func(t *testing.T) {
+			h := newHarness(t, testConfig())
+			h.start()
+			h.establish(phones(2), nil)
+			h.down(nil)
+			h.up()
+			h.openResponse(10*time.Second, 10*time.Second)
+			h.openCompleted(0)
+			h.deviceList(phones(2), 500)
+			h.take()
+			call := ctilink.CallStateEvent{Device: "SEP000000000001", Line: "1001", CallHandle: 1, GlobalCallID: 42,
+				State: ctilink.CallStateOffering, Calling: ctilink.Party{DN: "9999"}, Called: ctilink.Party{DN: "1001"}, TimeNs: t0.UnixNano()}
+			h.record(h.m.MessageSeq(h.link, 9, call, h.now))
+			if end == "close" {
+				h.record(h.m.Shutdown(h.now))
+				call.State = ctilink.CallStateAccepted
+				h.record(h.m.MessageSeq(h.link, 10, call, h.now))
+				h.record(h.m.MessageSeq(h.link, 11, ctilink.ProviderClosed{Reason: ctilink.CloseApplicationRequest}, h.now))
+			} else {
+				h.record(h.m.MessageSeq(h.link, 10, ctilink.ProviderClosed{Reason: ctilink.CloseHeartbeatMissed}, h.now))
+			}
+			evs := h.take()
+			for _, ev := range evs {
+				if ev.Family == schema.FamilyCall || ev.Name == schema.EvProvInService || ev.Name == schema.EvGapClosed {
+					t.Fatalf("%s while the provider never came back in service: %v", ev.Name, names(evs))
+				}
+			}
+			want := []string{schema.EvCTIManagerLost, schema.EvProvShutdown}
+			if end != "close" {
+				want = []string{schema.EvCTIManagerLost, schema.EvCTIManagerConnecting}
+			}
+			eqStrings(t, "events", names(evs), want)
+			discarded := uint64(1)
+			if end == "close" {
+				discarded = 2
+			}
+			if n := h.m.Status().Counters.HeldBackDiscarded; n != discarded {
+				t.Errorf("HeldBackDiscarded = %d, want %d", n, discarded)
+			}
+			if st := h.m.Status(); st.Gap == nil || st.Gap.ID != "b1-gap1" {
+				t.Errorf("gap %+v, want b1-gap1 still open", st.Gap)
+			}
+			noted := false
+			for _, n := range h.notes {
+				noted = noted || strings.Contains(n.Msg, "discarded") && strings.Contains(n.Msg, "inside provider gap b1-gap1")
+			}
+			if !noted {
+				t.Errorf("no note says the held-back messages were discarded inside the gap: %+v", h.notes)
+			}
+		})
 	}
 }
