@@ -254,6 +254,7 @@ func appendData(b []byte, d *Data) ([]byte, error) {
 	b = jStrOmit(b, `,"metaName":`, d.MetaName)
 	b = jBoolOmit(b, `,"snapshot":`, d.Snapshot)
 	b = jBoolOmit(b, `,"inferred":`, d.Inferred)
+	b = jBoolOmit(b, `,"recovered":`, d.Recovered)
 	if b, err = jTime(b, `,"times":{"upstream":`, d.Times.Upstream); err != nil {
 		return nil, err
 	}
@@ -371,6 +372,24 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		b = jIntOmit(b, `,"dropped":`, int64(g.Dropped))
 		b = jStrOmit(b, `,"firstDropped":`, g.FirstDropped)
 		b = jStrOmit(b, `,"lastDropped":`, g.LastDropped)
+		b = append(b, '}')
+	}
+	if l := br.Leader; l != nil {
+		b = append(b, `,"leader":{"epoch":`...)
+		b = strconv.AppendUint(b, l.Epoch, 10)
+		b = jStrOmit(b, `,"mode":`, l.Mode)
+		b = jStrOmit(b, `,"previousInstance":`, l.PreviousInstance)
+		if l.PreviousEpoch != 0 {
+			b = append(b, `,"previousEpoch":`...)
+			b = strconv.AppendUint(b, l.PreviousEpoch, 10)
+		}
+		b = jStrOmit(b, `,"previousEnd":`, l.PreviousEnd)
+		b = jIntOmit(b, `,"waitMs":`, l.WaitMs)
+		b = jIntOmit(b, `,"takeoverMs":`, l.TakeoverMs)
+		b = jIntOmit(b, `,"recovered":`, int64(l.Recovered))
+		b = jIntOmit(b, `,"matched":`, int64(l.Matched))
+		b = jStrOmit(b, `,"providerState":`, l.ProviderState)
+		b = jStrOmit(b, `,"ctiManager":`, l.CTIManager)
 		b = append(b, '}')
 	}
 	if len(b) > open {

@@ -82,6 +82,13 @@ func (f *filler) fill(v reflect.Value) {
 		default:
 			v.SetInt(f.r.Int64N(1 << 31))
 		}
+	case reflect.Uint64:
+		switch f.r.IntN(3) {
+		case 0:
+			v.SetUint(0)
+		default:
+			v.SetUint(f.r.Uint64N(1 << 50))
+		}
 	default:
 		panic("filler: unhandled kind " + v.Kind().String() + " in " + v.Type().String())
 	}

@@ -332,6 +332,17 @@ func (r *jr) int64(dst *int64) bool {
 	return true
 }
 
+// uint64 reads a non-negative integer (within int64's 18 digits, like
+// int64; larger values are left to encoding/json's fallback).
+func (r *jr) uint64(dst *uint64) bool {
+	var n int64
+	if !r.int64(&n) || n < 0 {
+		return false
+	}
+	*dst = uint64(n)
+	return true
+}
+
 func (r *jr) int(dst *int) bool {
 	var n int64
 	if !r.int64(&n) || int64(int(n)) != n {
@@ -452,6 +463,8 @@ func (r *jr) data(d *Data) bool {
 			return ok(1<<7, r.bool(&d.Snapshot))
 		case "inferred":
 			return ok(1<<8, r.bool(&d.Inferred))
+		case "recovered":
+			return ok(1<<17, r.bool(&d.Recovered))
 		case "times":
 			return ok(1<<9, r.times(&d.Times))
 		case "provider":
@@ -761,6 +774,39 @@ func (r *jr) bridge(b *BridgeData) bool {
 		case "gap":
 			b.Gap = new(Gap)
 			return ok(1<<4, r.gap(b.Gap))
+		case "leader":
+			b.Leader = new(Leader)
+			return ok(1<<5, r.leader(b.Leader))
+		}
+		return 0, false
+	})
+}
+
+func (r *jr) leader(l *Leader) bool {
+	return r.object(func(k []byte) (uint64, bool) {
+		switch string(k) {
+		case "epoch":
+			return ok(1<<0, r.uint64(&l.Epoch))
+		case "mode":
+			return ok(1<<1, r.str(&l.Mode))
+		case "previousInstance":
+			return ok(1<<2, r.str(&l.PreviousInstance))
+		case "previousEpoch":
+			return ok(1<<3, r.uint64(&l.PreviousEpoch))
+		case "previousEnd":
+			return ok(1<<4, r.str(&l.PreviousEnd))
+		case "waitMs":
+			return ok(1<<5, r.int64(&l.WaitMs))
+		case "takeoverMs":
+			return ok(1<<6, r.int64(&l.TakeoverMs))
+		case "recovered":
+			return ok(1<<7, r.int(&l.Recovered))
+		case "matched":
+			return ok(1<<8, r.int(&l.Matched))
+		case "providerState":
+			return ok(1<<9, r.str(&l.ProviderState))
+		case "ctiManager":
+			return ok(1<<10, r.str(&l.CTIManager))
 		}
 		return 0, false
 	})

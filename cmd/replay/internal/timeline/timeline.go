@@ -331,8 +331,9 @@ func (b *builder) add(it *Item) error {
 	case schema.EvBridgeStopping:
 		e.Reason = bd.Reason
 		e.Detail = "bridge stopping" + optional(": ", firstNonEmpty(bd.Detail, bd.Reason))
-	case schema.EvLeaderChanged:
-		e.Detail = "active bridge changed" + optional(" to ", bd.Instance)
+	case schema.EvLeaderAcquired, schema.EvLeaderLost:
+		e.Reason = bd.Reason
+		e.Detail = leaderDetail(ev.Name, bd)
 	case schema.EvCTIManagerConnecting:
 		e.Detail = "connecting to " + mgr + optional(" at ", p.Detail)
 		if p.Attempt > 1 {
@@ -774,3 +775,34 @@ func clock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
 
 // FormatMs is the duration format of the table.
 func FormatMs(v int64) string { return ms(v) }
+
+// leaderDetail tells a leader change of a high-availability pair.
+func leaderDetail(name string, bd *schema.BridgeData) string {
+	l := bd.Leader
+	if l == nil {
+		l = &schema.Leader{}
+	}
+	if name == schema.EvLeaderLost {
+		d := fmt.Sprintf("bridge %s is no longer active (epoch %d)", bd.Instance, l.Epoch)
+		return d + optional(": ", firstNonEmpty(bd.Detail, bd.Reason))
+	}
+	d := fmt.Sprintf("bridge %s became active (epoch %d", bd.Instance, l.Epoch)
+	d += optional(", ", l.Mode+" standby") + ")"
+	switch {
+	case l.PreviousInstance != "":
+		d += fmt.Sprintf(", taking over from %s", l.PreviousInstance)
+		d += optional(" whose lease ", l.PreviousEnd)
+	case l.PreviousEnd == "none":
+		d += ", first tenure"
+	}
+	if l.WaitMs > 0 {
+		d += fmt.Sprintf("; waited %s before opening its provider", ms(l.WaitMs))
+	}
+	if l.Recovered > 0 || l.Matched > 0 {
+		d += fmt.Sprintf("; %d events recovered, %d already stored", l.Recovered, l.Matched)
+	}
+	if l.TakeoverMs > 0 {
+		d += fmt.Sprintf("; takeover %s", ms(l.TakeoverMs))
+	}
+	return d
+}
