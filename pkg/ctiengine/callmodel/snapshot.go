@@ -142,6 +142,28 @@ func (m *Model) EndObservation(at time.Time) []Out {
 	return out
 }
 
+// SeedBeforeGap adds calls known from before this model existed (a log
+// another provider wrote, for a bridge that takes over from another): they
+// are held as after EndObservation, so the first snapshot re-opens those
+// still up (CallActiveEv, then their connections as the snapshot
+// describes them) and Reconcile ends the others (CallEndedDuringGap).
+// Their connections are not known: the snapshot describes them afresh.
+// Call it before the first event; ids already tracked are skipped.
+func (m *Model) SeedBeforeGap(ids []uint32) {
+	for _, id := range ids {
+		if id == 0 || m.calls[id] != nil {
+			continue
+		}
+		c := m.newCall(id)
+		if c == nil {
+			return
+		}
+		c.state = schema.CallActive
+		c.flags |= callObsEnded | callBeforeGap
+		c.snapEpoch, c.seenEpoch = 0, 0
+	}
+}
+
 // Reconciliation counts the outcome of a gap: Before calls were tracked
 // when observation ended; Continued of them were seen again (snapshot or
 // live event) and Ended were not (CallEndedDuringGap); Discovered calls
