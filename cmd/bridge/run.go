@@ -14,6 +14,9 @@ import (
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
 	"github.com/ctibridge/ctibridge/internal/config"
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/internal/ha/hot"
+	"github.com/ctibridge/ctibridge/internal/ha/lease"
 	"github.com/ctibridge/ctibridge/internal/logging"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -135,6 +138,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	prov, err := jetstream.Provision(pctx, js, jetstream.ProvisionConfig{
 		Stream: cfg.NATS.Stream, Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge, Duplicates: cfg.NATS.DuplicateWindow,
+		LeaderBucket: cfg.HA.Bucket, LeaderTTL: cfg.HA.LeaseTTL,
 	})
 	cancel()
 	if err != nil {
@@ -166,6 +170,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		// two scrape intervals, so monitoring sees why before exit 1.
 		FatalLinger: time.Minute,
 		Logger:      log,
+		HA:          haConfig(cfg.HA),
 	})
 	if err != nil {
 		return err
@@ -175,6 +180,19 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		return nil
 	}
 	return err
+}
+
+// haConfig maps the ha section onto the bridge (nil when disabled).
+func haConfig(h config.HAConfig) *bridge.HAConfig {
+	if !h.Enabled {
+		return nil
+	}
+	return &bridge.HAConfig{
+		Mode: ha.Mode(h.Mode), Bucket: h.Bucket,
+		Lease:    lease.Config{TTL: h.LeaseTTL, RenewEvery: h.RenewEvery},
+		ColdWait: h.ColdWait,
+		Window:   hot.Config{MaxAge: h.HotWindow},
+	}
 }
 
 // publisherConfig maps the nats section's buffer bounds onto the

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
@@ -58,18 +60,28 @@ type Config struct {
 	// Snapshots configures the folded-state snapshots replay starts from
 	// (Conn and Cluster are filled in); nil disables them.
 	Snapshots *replaystore.SnapshotterConfig
+	// HA, if set, runs this bridge as one instance of a high-availability
+	// group: it publishes only while it holds the lease (see ha.go and
+	// docs/ha.md). Nil: a single bridge, always active.
+	HA *HAConfig
 }
 
 // Bridge is one running bridge: engine → encoder → publisher, plus the
 // ops endpoints.
 type Bridge struct {
-	cfg     Config
-	log     zerolog.Logger
-	engine  *ctiengine.Engine
+	cfg Config
+	log zerolog.Logger
+	// engine is the running engine: one for the bridge's life, except for
+	// a cold standby, which builds one per tenure (nil between tenures).
+	engine  atomic.Pointer[ctiengine.Engine]
+	ecfg    ctiengine.Config
 	enc     *schema.Encoder
 	pub     *jetstream.Publisher
 	metrics *Metrics
 	ops     *OpsServer
+
+	// ha is the high-availability state (nil for a single bridge).
+	ha *haState
 
 	mu        sync.Mutex // guards the following fields
 	bridgeSeq uint64
@@ -106,6 +118,15 @@ func New(cfg Config) (*Bridge, error) {
 		b.metrics.EventsPublished.Inc()
 		b.metrics.PublishLatency.Observe(d.Seconds())
 	}
+	if cfg.HA != nil {
+		b.metrics.EnableHA()
+		pcfg.Permit = b.IsActive
+		pcfg.OnFenced = func(f jetstream.Fence, _ error) {
+			if el := b.ha.el.Load(); el != nil {
+				el.Fenced(f.Epoch)
+			}
+		}
+	}
 	if b.pub, err = jetstream.New(pcfg); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
@@ -113,7 +134,19 @@ func New(cfg Config) (*Bridge, error) {
 	ecfg.Sink = sinkFunc(b.emit)
 	ecfg.BridgeInstance = cfg.Instance
 	ecfg.Logger = cfg.Logger
-	if b.engine, err = ctiengine.New(ecfg); err != nil {
+	b.ecfg = ecfg
+	if cfg.HA != nil {
+		if b.ha, err = newHAState(b, *cfg.HA); err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
+		}
+	}
+	if cfg.HA == nil || cfg.HA.Mode == ha.ModeHot {
+		eng, err := ctiengine.New(ecfg)
+		if err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
+		}
+		b.engine.Store(eng)
+	} else if err := ecfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	if cfg.HTTPListen != "" {
@@ -136,32 +169,54 @@ func (f sinkFunc) Emit(ev schema.Event) { f(ev) }
 // encoding and enqueueing in one order. An event that cannot be encoded or
 // enqueued is reported by the publisher in a PublishGap record.
 func (b *Bridge) emit(ev schema.Event) {
+	if b.ha != nil && !b.ha.route(&ev) {
+		return
+	}
+	b.publishEvent(ev)
+}
+
+// publishEvent encodes and enqueues one event, whatever the role.
+func (b *Bridge) publishEvent(ev schema.Event) {
 	b.metrics.Observe(&ev)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pub.Emit(ev)
 }
 
-// emitBridge publishes one of the bridge's own lifecycle records.
+// emitBridge publishes one of the bridge's own lifecycle records. A
+// member of a high-availability group publishes them only while active
+// (a standby's records are dropped without using a sequence number, so
+// the bridge session's sequence has no holes).
 func (b *Bridge) emitBridge(name string, data schema.BridgeData) {
-	now := time.Now()
+	if b.ha != nil && !b.ha.mayPublish() {
+		return
+	}
+	b.publishEvent(b.bridgeEvent(name, data, time.Now()))
+}
+
+// bridgeEvent builds one of the bridge's own records, taking the next
+// sequence number of the bridge session.
+func (b *Bridge) bridgeEvent(name string, data schema.BridgeData, now time.Time) schema.Event {
 	b.mu.Lock()
 	b.bridgeSeq++
 	seq := b.bridgeSeq
 	b.mu.Unlock()
-	data.Instance = b.cfg.Instance
+	if data.Instance == "" {
+		data.Instance = b.cfg.Instance
+	}
 	data.Version = Version
 	spec, _ := schema.Spec(name)
-	b.emit(schema.Event{
+	return schema.Event{
 		Family: schema.FamilyBridge, Name: name,
 		Session: b.cfg.Instance + "-b", SessionSeq: seq, Sequence: seq,
 		Time: now, Received: now,
 		Data: schema.Data{Event: name, EventID: spec.ID, Times: schema.Timestamps{Upstream: now, Received: now}, Bridge: &data},
-	})
+	}
 }
 
-// Engine exposes the engine (for InitiateFallback and tests).
-func (b *Bridge) Engine() *ctiengine.Engine { return b.engine }
+// Engine exposes the engine (for InitiateFallback and tests). A cold
+// standby has none between tenures (nil).
+func (b *Bridge) Engine() *ctiengine.Engine { return b.engine.Load() }
 
 // Publisher exposes the publisher (for tests and the demo summary).
 func (b *Bridge) Publisher() *jetstream.Publisher { return b.pub }
@@ -177,25 +232,41 @@ func (b *Bridge) OpsAddr() string {
 func (b *Bridge) publisherStats() PublisherStats {
 	s := b.pub.Stats()
 	return PublisherStats{Buffered: s.Buffered, InFlight: s.InFlight, Dropped: s.Dropped, Rejected: s.Rejected, Reordered: s.Reordered,
-		Resends: s.Resends, Dupes: s.Duplicates, Connected: s.Connected}
+		Resends: s.Resends, Dupes: s.Duplicates, Fenced: s.Fenced, Discarded: s.Discarded, Connected: s.Connected}
 }
 
-// Readiness: provider in service and publisher connected.
+// Readiness: provider in service and publisher connected. A standby of a
+// high-availability group is ready when it could take over now (see
+// haState.readiness).
 func (b *Bridge) Readiness() Readiness {
 	var r Readiness
-	st := b.engine.Status()
-	if !st.Ready {
-		reason := "provider " + st.Provider
-		if st.Err != "" {
-			reason += ": " + st.Err
-		}
-		r.Reasons = append(r.Reasons, reason)
+	if b.ha != nil {
+		r = b.ha.readiness()
+	} else {
+		r.Reasons = b.providerNotReady(b.Engine())
 	}
 	if !b.pub.Stats().Connected {
 		r.Reasons = append(r.Reasons, "publisher not connected to NATS")
 	}
 	r.Ready = len(r.Reasons) == 0
 	return r
+}
+
+// providerNotReady says why eng's provider is not in service (nothing if
+// it is).
+func (b *Bridge) providerNotReady(eng *ctiengine.Engine) []string {
+	if eng == nil {
+		return []string{"no provider"}
+	}
+	st := eng.Status()
+	if st.Ready {
+		return nil
+	}
+	reason := "provider " + st.Provider
+	if st.Err != "" {
+		reason += ": " + st.Err
+	}
+	return []string{reason}
 }
 
 // Status is the /status document.
@@ -215,8 +286,13 @@ func (b *Bridge) Status() any {
 		"version":   Version,
 		"cluster":   b.enc.Cluster(),
 		"ready":     b.Readiness(),
-		"engine":    b.engine.Status(),
 		"publisher": pub,
+	}
+	if eng := b.Engine(); eng != nil {
+		out["engine"] = eng.Status()
+	}
+	if b.ha != nil {
+		out["ha"] = b.ha.status()
 	}
 	if b.cfg.StatusExtra != nil {
 		for k, v := range b.cfg.StatusExtra() {
@@ -234,6 +310,9 @@ func (b *Bridge) Status() any {
 // exhausted, certificate compromised), once FatalLinger has passed or ctx
 // has ended.
 func (b *Bridge) Run(ctx context.Context) error {
+	if b.ha != nil {
+		return b.runHA(ctx)
+	}
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	defer stopPub()
 	pubDone := make(chan error, 1)
@@ -256,10 +335,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	b.checkPreviousRun(ctx)
 	b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
+	eng := b.Engine()
 	engDone := make(chan error, 1)
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	defer stopEngine()
-	go func() { engDone <- b.engine.Run(engCtx) }()
+	go func() { engDone <- eng.Run(engCtx) }()
 
 	var hb <-chan time.Time
 	if b.cfg.HeartbeatEvery > 0 {
@@ -282,7 +362,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			b.log.Info().Msg("stopping: closing the provider (APPLICATIONREQUEST), then flushing JetStream")
 			b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "signal"})
-			if err := b.engine.Close(); err != nil {
+			if err := eng.Close(); err != nil {
 				b.log.Warn().Err(err).Msg("provider close")
 			}
 			engErr = <-engDone

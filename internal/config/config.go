@@ -51,6 +51,33 @@ type Config struct {
 	NATS     NATSConfig `yaml:"nats"`
 	HTTP     HTTPConfig `yaml:"http"`
 	Log      LogConfig  `yaml:"log"`
+	HA       HAConfig   `yaml:"ha"`
+}
+
+// HAConfig makes the bridge one instance of a high-availability group
+// (docs/ha.md): every instance runs the same configuration with its own
+// instance name; they elect one active instance through a lease in
+// JetStream KV.
+type HAConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// Mode is cold (the instances share one instanceId and client
+	// certificate: only the active one has a provider) or hot (each its
+	// own instanceId and certificate, or its own login: all observe).
+	Mode string `yaml:"mode"`
+	// LeaseTTL is the lease bucket's TTL: a holder that stops renewing
+	// loses the lease after it.
+	LeaseTTL time.Duration `yaml:"leaseTTL"`
+	// RenewEvery is the renewal period (0: 0.4 × leaseTTL; 0.3–0.5 ×).
+	RenewEvery time.Duration `yaml:"renewEvery"`
+	// ColdWait is how long a cold standby waits after taking over an
+	// unreleased lease before opening its provider (0: leaseTTL, or twice
+	// the desired server heartbeat plus a second if longer).
+	ColdWait time.Duration `yaml:"coldWait"`
+	// HotWindow is how long a hot standby keeps its own events (0: 30 s);
+	// it must cover the takeover (leaseTTL plus a renewal period).
+	HotWindow time.Duration `yaml:"hotWindow"`
+	// Bucket is the lease bucket (default cti-leader).
+	Bucket string `yaml:"bucket"`
 }
 
 // CTIManager is one entry of the ordered CTIManager list.
@@ -201,6 +228,7 @@ func Default() Config {
 		},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
 		Log:  LogConfig{Level: "info", Format: "auto"},
+		HA:   HAConfig{Mode: "cold", LeaseTTL: jetstream.DefaultLeaderTTL, Bucket: jetstream.DefaultLeaderBucket},
 	}
 }
 
@@ -288,6 +316,16 @@ var envVars = map[string]func(*Config, string) error{
 		c.HTTP.Pprof = b
 		return nil
 	},
+	"CTIBRIDGE_INSTANCE": func(c *Config, v string) error { c.Instance = v; return nil },
+	"CTIBRIDGE_HA_ENABLED": func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", v)
+		}
+		c.HA.Enabled = b
+		return nil
+	},
+	"CTIBRIDGE_HA_MODE":    func(c *Config, v string) error { c.HA.Mode = v; return nil },
 	"CTIBRIDGE_LOG_LEVEL":  func(c *Config, v string) error { c.Log.Level = v; return nil },
 	"CTIBRIDGE_LOG_FORMAT": func(c *Config, v string) error { c.Log.Format = v; return nil },
 }
@@ -505,6 +543,7 @@ func (c *Config) Validate() error {
 			bad("http.listen", "%q is not host:port; e.g. 127.0.0.1:8080 (empty disables HTTP)", c.HTTP.Listen)
 		}
 	}
+	c.validateHA(bad)
 	switch c.Log.Format {
 	case "auto", "json", "console":
 	default:
@@ -534,3 +573,34 @@ func (e indented) Error() string {
 func (e indented) Unwrap() []error { return e }
 
 func joinIndented(errs []error) error { return indented(errs) }
+
+// validateHA checks the ha section (only when enabled).
+func (c *Config) validateHA(bad func(field, format string, args ...any)) {
+	h := &c.HA
+	if !h.Enabled {
+		return
+	}
+	if c.Instance == "" {
+		bad("instance", "is empty and ha.enabled is true: give every instance of the group its own name (e.g. instance: bridge-a)")
+	}
+	switch h.Mode {
+	case "cold", "hot":
+	default:
+		bad("ha.mode", "%q: use cold (the instances share one instanceId and certificate) or hot (each has its own)", h.Mode)
+	}
+	if h.LeaseTTL < time.Second {
+		bad("ha.leaseTTL", "is %s; use at least 1s (default %s)", h.LeaseTTL, jetstream.DefaultLeaderTTL)
+	}
+	if h.RenewEvery != 0 && (h.RenewEvery*10 < h.LeaseTTL*3 || h.RenewEvery*2 > h.LeaseTTL) {
+		bad("ha.renewEvery", "is %s; use 0.3–0.5 × leaseTTL (%s–%s), or leave it out for 0.4 ×", h.RenewEvery, h.LeaseTTL*3/10, h.LeaseTTL/2)
+	}
+	if h.ColdWait < 0 || h.HotWindow < 0 {
+		bad("ha.coldWait", "and ha.hotWindow must not be negative")
+	}
+	if h.Mode == "hot" && h.HotWindow != 0 && h.HotWindow < h.LeaseTTL*3/2 {
+		bad("ha.hotWindow", "is %s, shorter than 1.5 × leaseTTL (%s): a takeover after a crash would reach further back than the standby remembers", h.HotWindow, h.LeaseTTL*3/2)
+	}
+	if h.Bucket == "" || strings.ContainsAny(h.Bucket, ". *>") {
+		bad("ha.bucket", "%q is not a valid bucket name", h.Bucket)
+	}
+}

@@ -2,6 +2,7 @@ package faultmatrix
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,6 +58,20 @@ type Report struct {
 	// describe it). The engine never reported that leg; JTAPI has no
 	// Connection to end or move, so nothing is owed.
 	FramesNeverKnown int
+	// FramesSeenByPeer counts frames without an event whose copy in
+	// another provider session of a high-availability group has one (the
+	// active bridge stored the change; or a hot standby, taking over,
+	// recovered what the vanished active never stored). Checker.HA only.
+	FramesSeenByPeer int
+	// FramesStandbySnapshot counts a hot standby's own snapshot answers
+	// (its provider's start or failover while another bridge was active):
+	// nothing of its session had been published yet, and the active
+	// bridge's events describe the same calls. Checker.HA only.
+	FramesStandbySnapshot int
+	// DuplicatedAcrossBridges counts CTI changes stored from two provider
+	// sessions of a high-availability group (both bridges published the
+	// same change); they are also counted in Duplicated.
+	DuplicatedAcrossBridges int
 	// FramesNotReestablished counts call frames without an event, after a
 	// failover, for a leg or call the engine does not hold yet: its
 	// device's snapshot has not come in (route points get none, JTAPI),
@@ -103,6 +118,10 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, leg never known (began in the gap) %d, in provider gaps %d, in publish gaps %d\n",
 		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNoChangeMoved, r.FramesNotReestablished, r.FramesAfterCallEnded,
 		r.FramesNeverKnown, r.FramesInGap, r.FramesInPublishGap)
+	if r.FramesSeenByPeer > 0 || r.FramesStandbySnapshot > 0 || r.DuplicatedAcrossBridges > 0 {
+		fmt.Fprintf(&b, "high availability: frames whose copy in another bridge's session has events %d, hot standby's own snapshot %d, changes stored by two bridges %d\n",
+			r.FramesSeenByPeer, r.FramesStandbySnapshot, r.DuplicatedAcrossBridges)
+	}
 	fmt.Fprintf(&b, "events stored %d\n", r.Events)
 	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
 		r.Lost, r.Duplicated, r.OutOfOrder, r.Malformed, r.ProviderGaps, r.RestartGaps, r.PublishGaps)
@@ -153,8 +172,9 @@ func (c *Checker) Report() *Report {
 	}
 	byInstance := c.instances()
 	exempt := c.noChangeFrames()
+	peers := c.peerCoverage(r)
 	for _, sim := range c.simList {
-		c.checkFrames(r, sim, byInstance, exempt[sim])
+		c.checkFrames(r, sim, byInstance, exempt[sim], peers)
 	}
 	for _, j := range c.jumps {
 		if j.got > j.prev+1 && c.publishGapCovers(j.sess.name, j.prevSess, j.atSess) {
@@ -204,9 +224,17 @@ func (c *Checker) openProviderGaps() map[string]bool {
 }
 
 // checkFrames applies rule (b) to one simulator session.
-func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session, exempt map[uint32]uint8) {
+func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session, exempt map[uint32]uint8, peers map[uint64][]int) {
 	if len(sim.frames) == 0 {
 		return
+	}
+	idx := c.simIndex[sim.id]
+	firstCovered := uint32(1<<32 - 1)
+	for _, f := range sim.frames {
+		if sim.covered.get(uint64(f.seq)) {
+			firstCovered = f.seq
+			break
+		}
 	}
 	if len(sim.sessions) > 1 {
 		var names []string
@@ -223,6 +251,10 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 		switch {
 		case sim.covered.get(uint64(f.seq)):
 			r.FramesWithEvents++
+		case c.HA && coveredElsewhere(peers[f.content], idx):
+			r.FramesSeenByPeer++
+		case c.HA && f.snapshot && f.seq < firstCovered:
+			r.FramesStandbySnapshot++
 		case exempt[f.seq] == exemptNoChange:
 			r.FramesNoChange++
 		case exempt[f.seq] == exemptNoChangeMoved:
@@ -261,6 +293,53 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 				sim.id, f.seq, desc, time.Unix(0, f.at).Format("15:04:05.000"), where))
 		}
 	}
+}
+
+// peerCoverage (Checker.HA) maps each frame content to the simulator
+// sessions where a frame with that content has events, and reports a
+// change stored from two sessions as a duplicate.
+func (c *Checker) peerCoverage(r *Report) map[uint64][]int {
+	if !c.HA {
+		return nil
+	}
+	peers := map[uint64][]int{}
+	for i, s := range c.simList {
+		for _, f := range s.frames {
+			if s.covered.get(uint64(f.seq)) && !slices.Contains(peers[f.content], i) {
+				peers[f.content] = append(peers[f.content], i)
+			}
+		}
+	}
+	for _, s := range c.simList {
+		for _, f := range s.frames {
+			sessions := peers[f.content]
+			if len(sessions) < 2 || sessions[0] != c.simIndex[s.id] || !s.covered.get(uint64(f.seq)) {
+				continue
+			}
+			r.DuplicatedAcrossBridges++
+			desc := f.desc
+			if desc == "" {
+				desc = f.typ.String()
+			}
+			var names []string
+			for _, i := range sessions {
+				names = append(names, c.simList[i].id)
+			}
+			r.add(&r.DuplicateList, &r.Duplicated, fmt.Sprintf("%s:%d %s: the same change stored from sessions %v", s.id, f.seq, desc, names))
+		}
+	}
+	return peers
+}
+
+// coveredElsewhere: some simulator session other than idx has events
+// for this content.
+func coveredElsewhere(sessions []int, idx int) bool {
+	for _, i := range sessions {
+		if i != idx {
+			return true
+		}
+	}
+	return false
 }
 
 // tailExcused decides whether the frames a simulator session sent after

@@ -57,6 +57,14 @@ type RigConfig struct {
 	Duplicates time.Duration
 	// Logger receives every component's logs (default: none).
 	Logger zerolog.Logger
+	// TLSInstances, if set, serves the simulator's TLS ports with a
+	// development PKI (in DataDir/pki) holding a client certificate for
+	// each of these instanceIds; the simulator then enforces one provider
+	// per certificate (see MemberConfig.InstanceID).
+	TLSInstances []string
+	// LeaderTTL is the TTL of the lease bucket the rig provisions
+	// (default jetstream.DefaultLeaderTTL).
+	LeaderTTL time.Duration
 }
 
 // Rig runs the simulator, an embedded NATS server with JetStream and the
@@ -74,6 +82,9 @@ type Rig struct {
 
 	bridge *runningBridge
 	runs   int
+	// members are the running members of a high-availability group
+	// (harig.go).
+	members map[string]*runningBridge
 }
 
 type runningBridge struct {
@@ -119,7 +130,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates}); err != nil {
+	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates, LeaderTTL: cfg.LeaderTTL}); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -129,7 +140,15 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	if cfg.Phones > 0 {
 		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: 100000})
 	}
+	var pki *ctisim.PKI
+	if len(cfg.TLSInstances) > 0 {
+		if pki, err = ctisim.WriteDevPKI(filepath.Join(cfg.DataDir, "pki"), nil, cfg.TLSInstances); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
 	sim, err := ctisim.New(ctisim.Config{
+		PKI:              pki,
 		Cluster:          cluster,
 		Traffic:          traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed},
 		GroundTruth:      cfg.GroundTruth,
@@ -166,7 +185,7 @@ func (r *Rig) RoutePoints() map[string]bool {
 func (r *Rig) EngineConfig() ctiengine.Config {
 	var managers []ctiengine.CTIManager
 	for _, n := range r.Sim.Nodes() {
-		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, LeastPriority: n.LeastPriority})
+		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, TLSAddr: n.TLSAddr, LeastPriority: n.LeastPriority})
 	}
 	ports := map[string]ctiengine.CTIPortConfig{}
 	for i := 1; i <= 4; i++ {
@@ -305,6 +324,9 @@ func ReadStream(ctx context.Context, js natsjs.JetStream, stream string, c *Chec
 func (r *Rig) Close() {
 	if r.bridge != nil {
 		_ = r.StopBridge()
+	}
+	for name := range r.members {
+		_ = r.StopMember(name)
 	}
 	if r.Sim != nil {
 		_ = r.Sim.Close()

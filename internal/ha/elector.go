@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/ha/lease"
-	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // ElectorConfig configures an Elector.
@@ -41,7 +40,7 @@ type ElectorConfig struct {
 
 // LeaseKey is the lease's key for a cluster: one active bridge per CUCM
 // cluster, whatever the instances are called.
-func LeaseKey(cluster string) string { return "cluster_" + schema.EscapeToken(cluster) }
+func LeaseKey(cluster string) string { return "leader." + kvToken(cluster) }
 
 // Elector runs the lease against a JetStream KV bucket: it campaigns with
 // Create, renews with Update at the last revision, releases with a

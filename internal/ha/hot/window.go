@@ -143,6 +143,9 @@ func New(cfg Config) *Window {
 	return &Window{cfg: cfg, counts: map[Fingerprint]int{}}
 }
 
+// MaxAge is the age bound in force.
+func (w *Window) MaxAge() time.Duration { return w.cfg.MaxAge }
+
 // Add keeps one event the standby's engine produced (in emission order).
 // The event's Data pointers are kept read-only.
 func (w *Window) Add(ev schema.Event) {

@@ -1,0 +1,149 @@
+package faultmatrix
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/internal/ha/lease"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// The high-availability tests run a group of two bridges against the
+// simulator, which enforces one provider per client certificate over
+// TLS: cold members share the certificate "shared", hot members have
+// their own. The lease TTL is short (2 s) so that a takeover after a crash
+// takes seconds; the rig's heartbeat is 500 ms, so CTIManager drops a
+// silent client within a second.
+
+const haTTL = 2 * time.Second
+
+var haInstances = []string{"shared", "bridge-a", "bridge-b"}
+
+// haRigConfig is the rig of the HA tests.
+func haRigConfig() RigConfig {
+	return RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL}
+}
+
+// member describes a member of the group for the given mode.
+func member(mode ha.Mode, name string) MemberConfig {
+	mc := MemberConfig{HA: bridge.HAConfig{Mode: mode, Lease: lease.Config{TTL: haTTL}}, InstanceID: "shared"}
+	if mode == ha.ModeHot {
+		mc.InstanceID = "bridge-" + name
+	}
+	return mc
+}
+
+func startMember(t *testing.T, r *Rig, mode ha.Mode, name string) {
+	t.Helper()
+	if _, err := r.StartMember(name, member(mode, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitActive(t *testing.T, r *Rig, not string) string {
+	t.Helper()
+	name, err := r.WaitActive(bound, not)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// startPair starts member a, waits until it is active, then starts b.
+func startPair(t *testing.T, r *Rig, mode ha.Mode) {
+	t.Helper()
+	startMember(t, r, mode, "a")
+	if got := waitActive(t, r, ""); got != "a" {
+		t.Fatalf("member %s active, want a", got)
+	}
+	startMember(t, r, mode, "b")
+	if mode == ha.ModeHot {
+		waitStandbyInService(t, r, "b")
+	}
+}
+
+// waitStandbyInService waits until a hot standby's own provider is in
+// service with its snapshots in.
+func waitStandbyInService(t *testing.T, r *Rig, name string) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for {
+		if eng := r.Member(name).Engine(); eng != nil && eng.Status().Ready && eng.Status().Link == "up" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hot standby %s never came into service", name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkHA stops every member, closes the simulator and checks the stream
+// against the ground truth with the high-availability rules; a cold group
+// must never have tripped the one-provider-per-certificate rule.
+func checkHA(t *testing.T, r *Rig, mode ha.Mode) (*Report, *Checker) {
+	t.Helper()
+	for _, name := range []string{"a", "b"} {
+		if err := r.StopMember(name); err != nil {
+			t.Fatalf("stopping %s: %v", name, err)
+		}
+	}
+	if n := r.CertificateClashes(); n != 0 {
+		t.Fatalf("%d DUPLICATECERTUSED/CERTCOMPROMISED closes: two providers held the shared certificate at once", n)
+	}
+	if err := r.Sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := NewChecker()
+	c.Details = true
+	c.HA = true
+	c.RoutePoints = r.RoutePoints()
+	for _, rec := range r.Sim.GroundTruth("") {
+		c.AddRecord(rec)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.CheckStream(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	rep := c.Report()
+	t.Logf("%s group, check:\n%s", mode, rep)
+	if !rep.OK() {
+		t.Fatalf("the stream does not match the ground truth:\n%s", rep)
+	}
+	if c.Count(schema.EvLeaderAcquired) < 2 {
+		t.Fatalf("%d LeaderAcquired in the stream, want a takeover:\n%s", c.Count(schema.EvLeaderAcquired), rep)
+	}
+	return rep, c
+}
+
+// A crash of the active member (in-process: links dropped, NATS
+// connection closed, lease left to expire): the standby takes over once
+// the lease expired. Cold: it waits out the lease, opens the provider on
+// the shared certificate without a clash, and its takeover gap covers
+// what the dead one never published. Hot: it publishes, flagged
+// recovered, what the dead one never stored, and no gap opens.
+func TestHAKillActiveInProcess(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, haRigConfig())
+			startPair(t, r, mode)
+			letTrafficFlow(2 * time.Second)
+			r.KillMember("a")
+			if got := waitActive(t, r, "a"); got != "b" {
+				t.Fatalf("member %s active, want b", got)
+			}
+			letTrafficFlow(2 * time.Second)
+			rep, c := checkHA(t, r, mode)
+			if mode == ha.ModeCold && rep.RestartGaps != 1 {
+				t.Fatalf("%d takeover gaps, want 1", rep.RestartGaps)
+			}
+			if mode == ha.ModeHot && (rep.ProviderGaps > 2 || c.Count(schema.EvGapClosed) > 0 && rep.FramesInGap > 0) {
+				t.Fatalf("a hot takeover left a gap:\n%s", rep)
+			}
+		})
+	}
+}

@@ -1,0 +1,184 @@
+package faultmatrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// A high-availability group on the rig: several in-process bridges, each
+// a member with its own NATS connection, started and stopped by name.
+// Faults on one member (Kill, Stop, StepDown) leave the others running.
+
+// MemberConfig configures one member of a high-availability group.
+type MemberConfig struct {
+	// HA is the member's high-availability configuration (Mode at least).
+	HA bridge.HAConfig
+	// InstanceID selects the client certificate (one of
+	// RigConfig.TLSInstances) the member's provider opens with over TLS;
+	// "" opens over plain TCP. Members of a cold group share one; members
+	// of a hot group each have their own.
+	InstanceID string
+	// Tune, if set, adjusts the member's configuration last.
+	Tune func(*bridge.Config)
+}
+
+// tlsPKIDir is where the rig writes its development PKI.
+func (r *Rig) tlsPKIDir() string { return filepath.Join(r.cfg.DataDir, "pki") }
+
+// withTLS points cfg at the simulator's TLS ports with instanceID's
+// client certificate, and a trust store of its own (trust on first use).
+func (r *Rig) withTLS(cfg *ctiengine.Config, instanceID, trustName string) {
+	cert, key := ctisim.ClientCertFiles(instanceID)
+	cfg.InstanceID = instanceID
+	cfg.TLS = ctiengine.TLSConfig{ClientCert: filepath.Join(r.tlsPKIDir(), cert), ClientKey: filepath.Join(r.tlsPKIDir(), key),
+		TrustStore: filepath.Join(r.cfg.DataDir, "trust-"+trustName+".pem"), RequireTLS: true}
+}
+
+// StartMember starts a member of a high-availability group named name
+// (its instance id is name plus a per-run suffix).
+func (r *Rig) StartMember(name string, mc MemberConfig) (*bridge.Bridge, error) {
+	if r.members[name] != nil {
+		return nil, fmt.Errorf("faultmatrix: member %s already runs", name)
+	}
+	r.runs++
+	nc, err := r.NATS.Connect(fmt.Sprintf("member-%s-%d", name, r.runs))
+	if err != nil {
+		return nil, err
+	}
+	ha := mc.HA
+	cfg := bridge.Config{
+		Instance:       fmt.Sprintf("%s%d", name, time.Now().UnixNano()%1_000_000_000),
+		Engine:         r.EngineConfig(),
+		Encoder:        schema.EncoderConfig{Cluster: r.cfg.Cluster},
+		Conn:           nc,
+		Publisher:      r.cfg.Publisher,
+		HeartbeatEvery: -1,
+		DrainTimeout:   10 * time.Second,
+		Logger:         r.cfg.Logger.With().Str("member", name).Logger(),
+		HA:             &ha,
+	}
+	if mc.InstanceID != "" {
+		r.withTLS(&cfg.Engine, mc.InstanceID, name)
+	}
+	if mc.Tune != nil {
+		mc.Tune(&cfg)
+	}
+	b, err := bridge.New(cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rb := &runningBridge{b: b, nc: nc, cancel: cancel, done: make(chan error, 1)}
+	go func() { rb.done <- b.Run(ctx) }()
+	if r.members == nil {
+		r.members = map[string]*runningBridge{}
+	}
+	r.members[name] = rb
+	return b, nil
+}
+
+// Member returns a running member (nil if none by that name).
+func (r *Rig) Member(name string) *bridge.Bridge {
+	if rb := r.members[name]; rb != nil {
+		return rb.b
+	}
+	return nil
+}
+
+// StopMember stops a member in order (as on SIGTERM: an active member
+// hands the lease over) and returns what Run returned.
+func (r *Rig) StopMember(name string) error {
+	rb := r.members[name]
+	if rb == nil {
+		return nil
+	}
+	delete(r.members, name)
+	rb.cancel()
+	var err error
+	select {
+	case err = <-rb.done:
+	case <-time.After(30 * time.Second):
+		err = errors.New("faultmatrix: member did not stop within 30s")
+	}
+	rb.nc.Close()
+	return err
+}
+
+// KillMember crashes a member: its CTI links drop with nothing sent, its
+// NATS connection closes with whatever it had not published, its lease is
+// left to expire.
+func (r *Rig) KillMember(name string) {
+	rb := r.members[name]
+	if rb == nil {
+		return
+	}
+	delete(r.members, name)
+	rb.nc.Close()
+	rb.b.Kill()
+	<-rb.done
+	rb.cancel()
+}
+
+// ActiveMember names the member that holds the lease ("" if none).
+func (r *Rig) ActiveMember() string {
+	for name, rb := range r.members {
+		if rb.b.IsActive() {
+			return name
+		}
+	}
+	return ""
+}
+
+// WaitActive waits (bounded by d) until a member other than not is
+// active with its provider in service, and names it.
+func (r *Rig) WaitActive(d time.Duration, not string) (string, error) {
+	deadline := time.Now().Add(d)
+	for {
+		if name := r.ActiveMember(); name != "" && name != not {
+			if eng := r.members[name].b.Engine(); eng != nil {
+				if st := eng.Status(); st.Ready && st.Link == ctiengine.LinkUp.String() {
+					return name, nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("faultmatrix: no member other than %q active and in service within %v", not, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// CertificateClashes counts the providers the simulator closed or refused
+// because their client certificate was in use by another provider
+// (DUPLICATECERTUSED) or was marked compromised after repeated clashes.
+func (r *Rig) CertificateClashes() int {
+	n := 0
+	for _, rec := range r.Sim.GroundTruth("") {
+		if !rec.Sent {
+			continue
+		}
+		var reason ctilink.CloseReason
+		switch m := rec.Msg.(type) {
+		case ctilink.ProviderClosed:
+			reason = m.Reason
+		case ctilink.ProviderOpenCompleted:
+			reason = m.Reason
+		default:
+			continue
+		}
+		if reason == ctilink.CloseDuplicateCertUsed || reason == ctilink.CloseCertCompromised {
+			n++
+		}
+	}
+	return n
+}
