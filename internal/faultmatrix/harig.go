@@ -2,10 +2,16 @@ package faultmatrix
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
@@ -54,7 +60,7 @@ func (r *Rig) StartMember(name string, mc MemberConfig) (*bridge.Bridge, error) 
 	if err != nil {
 		return nil, err
 	}
-	ha := mc.HA
+	hc := mc.HA
 	cfg := bridge.Config{
 		Instance:       fmt.Sprintf("%s%d", name, time.Now().UnixNano()%1_000_000_000),
 		Engine:         r.EngineConfig(),
@@ -64,7 +70,7 @@ func (r *Rig) StartMember(name string, mc MemberConfig) (*bridge.Bridge, error) 
 		HeartbeatEvery: -1,
 		DrainTimeout:   10 * time.Second,
 		Logger:         r.cfg.Logger.With().Str("member", name).Logger(),
-		HA:             &ha,
+		HA:             &hc,
 	}
 	if mc.InstanceID != "" {
 		r.withTLS(&cfg.Engine, mc.InstanceID, name)
@@ -181,4 +187,32 @@ func (r *Rig) CertificateClashes() int {
 		}
 	}
 	return n
+}
+
+// LeaseHolder names the instance that holds the group's lease, read from
+// the lease bucket ("" if nobody does). For tests: the value of the key is
+// for operators and decides nothing.
+func (r *Rig) LeaseHolder(ctx context.Context) (string, error) {
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		return "", err
+	}
+	kv, err := js.KeyValue(ctx, jetstream.DefaultLeaderBucket)
+	if err != nil {
+		return "", err
+	}
+	e, err := kv.Get(ctx, ha.LeaseKey(r.cfg.Cluster))
+	if errors.Is(err, natsjs.ErrKeyNotFound) || errors.Is(err, natsjs.ErrKeyDeleted) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		Instance string `json:"instance"`
+	}
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		return "", err
+	}
+	return v.Instance, nil
 }

@@ -172,7 +172,7 @@ func (c *Checker) Report() *Report {
 	}
 	byInstance := c.instances()
 	exempt := c.noChangeFrames()
-	peers := c.peerCoverage(r)
+	peers := c.peerCoverage(r, exempt)
 	for _, sim := range c.simList {
 		c.checkFrames(r, sim, byInstance, exempt[sim], peers)
 	}
@@ -296,23 +296,32 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 }
 
 // peerCoverage (Checker.HA) maps each frame content to the simulator
-// sessions where a frame with that content has events, and reports a
-// change stored from two sessions as a duplicate.
-func (c *Checker) peerCoverage(r *Report) map[uint64][]int {
+// sessions where a frame with that content is accounted for: it has
+// events, or a rule there says why JTAPI reports nothing for it (no change
+// of its leg's states; or the rules for a session after a failover, which
+// a hot standby's session is to the checker although its engine followed
+// the calls all along: it produced no event because there was no change).
+// It reports a change stored from two sessions as a duplicate.
+func (c *Checker) peerCoverage(r *Report, exempt map[*simSession]map[uint32]uint8) map[uint64][]int {
 	if !c.HA {
 		return nil
 	}
 	peers := map[uint64][]int{}
+	stored := map[uint64][]int{}
 	for i, s := range c.simList {
 		for _, f := range s.frames {
-			if s.covered.get(uint64(f.seq)) && !slices.Contains(peers[f.content], i) {
+			covered := s.covered.get(uint64(f.seq))
+			if e := exempt[s][f.seq]; (covered || e != 0) && !slices.Contains(peers[f.content], i) {
 				peers[f.content] = append(peers[f.content], i)
+			}
+			if covered && !slices.Contains(stored[f.content], i) {
+				stored[f.content] = append(stored[f.content], i)
 			}
 		}
 	}
 	for _, s := range c.simList {
 		for _, f := range s.frames {
-			sessions := peers[f.content]
+			sessions := stored[f.content]
 			if len(sessions) < 2 || sessions[0] != c.simIndex[s.id] || !s.covered.get(uint64(f.seq)) {
 				continue
 			}

@@ -354,6 +354,20 @@ type DaemonOptions struct {
 	LogLevel string
 	// Pprof serves the Go profiler on the ops address (http.pprof).
 	Pprof bool
+	// HA, if set, makes the daemon a member of a high-availability group
+	// (its lease TTL is the rig's LeaderTTL).
+	HA *DaemonHA
+	// NATSURL overrides the NATS URL (a proxy in front of the rig's server).
+	NATSURL string
+}
+
+// DaemonHA is the ha section of a daemon's configuration.
+type DaemonHA struct {
+	// Mode is cold or hot.
+	Mode string
+	// InstanceID is the TLS client certificate (RigConfig.TLSInstances)
+	// the daemon's provider opens with; "" plain TCP.
+	InstanceID string
 }
 
 // DaemonConfig is the YAML configuration of a `bridge run` process
@@ -375,9 +389,16 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster: %s\ninstance: %s\ncti:\n  ctiManagers:\n", r.cfg.Cluster, o.Instance)
 	for _, n := range r.Sim.Nodes() {
-		fmt.Fprintf(&b, "    - {name: %s, address: %q, leastPriority: %v}\n", n.Name, n.Addr, n.LeastPriority)
+		fmt.Fprintf(&b, "    - {name: %s, address: %q, tlsAddress: %q, leastPriority: %v}\n", n.Name, n.Addr, n.TLSAddr, n.LeastPriority)
 	}
-	fmt.Fprintf(&b, "  login: ctibridge\n  password: secret\n  DesiredServerHeartbeatInterval: %d\n  ctiPorts:\n", hb)
+	fmt.Fprintf(&b, "  login: ctibridge\n  password: secret\n  DesiredServerHeartbeatInterval: %d\n", hb)
+	if o.HA != nil && o.HA.InstanceID != "" {
+		var ec ctiengine.Config
+		r.withTLS(&ec, o.HA.InstanceID, o.Instance)
+		fmt.Fprintf(&b, "  instanceId: %s\n  tls: {enabled: true, clientCert: %q, clientKey: %q, trustStore: %q}\n",
+			ec.InstanceID, ec.TLS.ClientCert, ec.TLS.ClientKey, ec.TLS.TrustStore)
+	}
+	b.WriteString("  ctiPorts:\n")
 	ec := r.EngineConfig()
 	for _, name := range slices.Sorted(maps.Keys(ec.CTIPorts)) {
 		m := ec.CTIPorts[name].Media
@@ -387,11 +408,22 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	for _, dn := range slices.Sorted(maps.Keys(ec.RoutePoints)) {
 		fmt.Fprintf(&b, "    %q: [%s]\n", dn, quoteAll(ec.RoutePoints[dn].Destinations))
 	}
-	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%q]\n", r.NATSURL())
+	url := r.NATSURL()
+	if o.NATSURL != "" {
+		url = o.NATSURL
+	}
+	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%q]\n", url)
 	if o.DuplicateWindow > 0 {
 		fmt.Fprintf(&b, "  duplicateWindow: %s\n", o.DuplicateWindow)
 	}
 	fmt.Fprintf(&b, "http:\n  listen: %q\n  pprof: %v\nlog:\n  level: %s\n  format: json\n", o.HTTPListen, o.Pprof, o.LogLevel)
+	if o.HA != nil {
+		ttl := r.cfg.LeaderTTL
+		if ttl == 0 {
+			ttl = jetstream.DefaultLeaderTTL
+		}
+		fmt.Fprintf(&b, "ha:\n  enabled: true\n  mode: %s\n  leaseTTL: %s\n", o.HA.Mode, ttl)
+	}
 	return []byte(b.String())
 }
 
