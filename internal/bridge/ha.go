@@ -290,7 +290,9 @@ type haRun struct {
 	engDone     chan error // the running engine's Run result (nil: none)
 	stopEngine  context.CancelFunc
 	stopFollow  context.CancelFunc
+	fmu         sync.Mutex // guards follower (set by the follower's goroutine)
 	follower    *ha.Follower
+	fold        *coldFold
 	stopSnaps   func()
 	waitTimer   *time.Timer // cold: the wait before opening the provider
 	waitC       <-chan time.Time
@@ -342,8 +344,8 @@ func (b *Bridge) runHA(ctx context.Context) error {
 	if h.cfg.Mode == ha.ModeHot {
 		h.way.Store(routeWindow)
 		r.startEngine(b.Engine())
-		r.startFollower()
 	}
+	r.startFollower()
 	r.el.SetCampaign(true)
 	h.log.Info().Str("instance", b.cfg.Instance).Str("bucket", h.cfg.Bucket).Str("ttl", r.el.LeaseConfig().TTL.String()).
 		Msg("high availability: standby, campaigning for the lease")
@@ -565,19 +567,20 @@ func (r *haRun) acquired(ctx context.Context, c lease.Change) {
 // on its behalf (inferred).
 func (r *haRun) firstRecords(prev *ha.Tenure) {
 	b := r.b
+	// Published directly: the tenure is ours (marker written, fence
+	// set), though the engine's events are not routed to the publisher
+	// yet during a hot takeover.
+	now := time.Now()
 	if !r.startedOnce {
 		r.startedOnce = true
-		b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
+		b.publishEvent(b.bridgeEvent(schema.EvBridgeStarted, schema.BridgeData{}, now))
 	}
 	if prev != nil && !prev.Released {
-		now := time.Now()
 		ev := b.bridgeEvent(schema.EvLeaderLost, schema.BridgeData{Instance: prev.Instance, Reason: string(lease.ReasonExpired),
 			Detail: fmt.Sprintf("recorded by its successor %s: the lease expired without a release (the bridge died, was paused or lost NATS)", b.cfg.Instance),
 			Leader: &schema.Leader{Epoch: prev.Epoch, Mode: string(prev.Mode)}}, now)
 		ev.Data.Inferred = true
-		if b.ha.mayPublish() {
-			b.publishEvent(ev)
-		}
+		b.publishEvent(ev)
 	}
 }
 
@@ -611,28 +614,22 @@ func engineInstance(instance string, mode ha.Mode, epoch uint64) string {
 // before. The calls the log held are handed to the engine for
 // reconciliation.
 func (r *haRun) coldPriorGap(ctx context.Context, markerSeq uint64, prev *ha.Tenure) ctiengine.PriorGap {
-	h, b := r.h, r.b
+	h := r.h
 	var g ctiengine.PriorGap
-	store, err := replaystore.NewFromConn(ctx, b.cfg.Conn, replaystore.Config{Stream: r.stream.CachedInfo().Config.Name, Logger: b.cfg.Logger})
-	var lastAt time.Time
-	var calls []uint32
-	if err == nil {
+	fctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
+	calls, lastAt, ok := r.foldedBefore(fctx, markerSeq)
+	cancel()
+	if !ok {
+		// No fold at hand (the follower could not keep up or start): read
+		// the log up to the marker instead.
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		st, res, serr := foldBefore(sctx, store, r.cluster, markerSeq)
+		st, res, err := foldBefore(sctx, r, markerSeq)
 		cancel()
-		err = serr
-		if serr == nil {
-			lastAt = res.LastTime
-			for _, c := range st.Calls() {
-				if id, perr := strconv.ParseUint(c.ID, 10, 32); perr == nil {
-					calls = append(calls, uint32(id))
-				}
-			}
+		if err != nil {
+			h.log.Warn().Err(err).Msg("takeover: the log's last state could not be read; every call the snapshot reports is taken as discovered")
+		} else {
+			calls, lastAt = callIDs(st), res.LastTime
 		}
-		_ = store.Close()
-	}
-	if err != nil {
-		h.log.Warn().Err(err).Msg("takeover: the log's last state could not be read; every call the snapshot reports is taken as discovered")
 	}
 	g.Calls = calls
 	switch {
@@ -667,11 +664,11 @@ func (r *haRun) coldPriorGap(ctx context.Context, markerSeq uint64, prev *ha.Ten
 
 // foldBefore folds the cluster's events stored before the marker (an
 // empty state for a marker at the start of the log).
-func foldBefore(ctx context.Context, store *replaystore.Store, cluster string, markerSeq uint64) (*callstate.State, replaystore.StateAtResult, error) {
+func foldBefore(ctx context.Context, r *haRun, markerSeq uint64) (*callstate.State, replaystore.StateAtResult, error) {
 	if markerSeq <= 1 {
-		return callstate.New(), replaystore.StateAtResult{Cluster: cluster}, nil
+		return callstate.New(), replaystore.StateAtResult{Cluster: r.cluster}, nil
 	}
-	return store.StateAt(ctx, cluster, replaystore.Point{Seq: markerSeq - 1}, nil)
+	return r.foldLog(ctx, replaystore.Point{Seq: markerSeq - 1})
 }
 
 // openColdProvider starts the tenure's engine (after the wait, if any).
@@ -731,8 +728,8 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 	tctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
 	defer cancel()
 	err := eng.NewEventSession(tctx, func(string) { h.way.Store(routeHold) })
-	if err == nil && r.follower != nil {
-		err = r.follower.WaitFor(tctx, markerSeq)
+	if f := r.currentFollower(); err == nil && f != nil {
+		err = f.WaitFor(tctx, markerSeq)
 	}
 	if err != nil {
 		h.log.Error().Err(err).Msg("takeover: the log could not be read up to the marker; giving the lease back")
@@ -742,7 +739,7 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 	r.stopFollower()
 	res := h.window.Takeover()
 	h.way.Store(routeHold) // the engine may have stopped: nothing set it
-	r.firstRecordsHot(prev)
+	r.firstRecords(prev)
 	for _, ev := range res.Recovered {
 		if prev == nil {
 			ev.Data.Recovered = false // a first tenure: this bridge's own start
@@ -797,14 +794,6 @@ func (r *haRun) closePredecessorGap(g *schema.Gap, recovered int, incomplete boo
 	r.b.emitBridge(schema.EvGapClosed, schema.BridgeData{Reason: reason, Gap: &closed})
 }
 
-// firstRecordsHot: as firstRecords, but published in the hold (the
-// route is not publish yet).
-func (r *haRun) firstRecordsHot(prev *ha.Tenure) {
-	h := r.h
-	h.way.Store(routePublish)
-	r.firstRecords(prev)
-	h.way.Store(routeHold)
-}
 
 func (h *haState) takeoverTimeout(el *ha.Elector) time.Duration {
 	if h.cfg.TakeoverTimeout > 0 {
@@ -949,7 +938,7 @@ func (r *haRun) closeHotEngine(ctx context.Context) {
 // its provider in service and the log followed.
 func (r *haRun) announce(ctx context.Context) {
 	h := r.h
-	if h.way.Load() != routeWindow || r.follower == nil {
+	if h.way.Load() != routeWindow || r.currentFollower() == nil {
 		return
 	}
 	eng := r.b.Engine()
@@ -990,32 +979,150 @@ func (r *haRun) standbyInSync() bool {
 	return len(others) > 0
 }
 
+// startFollower follows the log while this member is a standby. A hot
+// standby records what is stored (its window's matches); a cold standby
+// folds it into the calls and devices the log holds, from the state at
+// the end of the log when it starts, so that at takeover the last
+// published state is at hand without reading the log again.
 func (r *haRun) startFollower() {
 	h := r.h
-	if h.cfg.Mode != ha.ModeHot || r.stream == nil {
+	if r.stream == nil {
 		return
 	}
 	r.stopFollower()
 	ctx, cancel := context.WithCancel(context.Background())
-	since := time.Now().Add(-h.window.MaxAge())
-	f := ha.NewFollower(r.stream, r.cluster, since, func(_ uint64, ev *schema.Event) { h.window.Observe(ev, time.Now()) }, r.b.cfg.Logger)
 	done := make(chan struct{})
+	var fold *coldFold
+	if h.cfg.Mode == ha.ModeCold {
+		fold = &coldFold{ready: make(chan struct{})}
+	}
+	follow := func() error {
+		if fold == nil {
+			from := ha.From{Time: time.Now().Add(-h.window.MaxAge())}
+			f := ha.NewFollower(r.stream, r.cluster, from, func(_ uint64, ev *schema.Event) { h.window.Observe(ev, time.Now()) }, r.b.cfg.Logger)
+			r.setFollower(f)
+			return f.Run(ctx)
+		}
+		st, res, err := r.foldLog(ctx, replaystore.Point{})
+		if err != nil {
+			return err
+		}
+		fold.st, fold.lastTime = st, res.LastTime
+		f := ha.NewFollower(r.stream, r.cluster, ha.From{Seq: res.LastSeq + 1}, fold.observe, r.b.cfg.Logger)
+		r.setFollower(f)
+		close(fold.ready)
+		return f.Run(ctx)
+	}
 	go func() {
 		defer close(done)
-		if err := f.Run(ctx); err != nil {
-			h.log.Error().Err(err).Msg("hot standby: following the log")
+		if err := follow(); err != nil && ctx.Err() == nil {
+			h.log.Error().Err(err).Msg("standby: following the log")
 		}
 	}()
-	r.follower = f
+	r.fold = fold
 	r.stopFollow = func() {
 		cancel()
 		<-done
 	}
 }
 
+func (r *haRun) setFollower(f *ha.Follower) {
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	r.follower = f
+}
+
+func (r *haRun) currentFollower() *ha.Follower {
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	return r.follower
+}
+
+// foldLog folds the cluster's events up to p (the end of the log if zero).
+func (r *haRun) foldLog(ctx context.Context, p replaystore.Point) (*callstate.State, replaystore.StateAtResult, error) {
+	store, err := replaystore.NewFromConn(ctx, r.b.cfg.Conn, replaystore.Config{Stream: r.stream.CachedInfo().Config.Name, Logger: r.b.cfg.Logger})
+	if err != nil {
+		return nil, replaystore.StateAtResult{}, err
+	}
+	defer store.Close()
+	return store.StateAt(ctx, r.cluster, p, nil)
+}
+
+// coldFold is a cold member's fold of the log. It runs for the
+// member's whole life, also while it is active (folding its own events),
+// so that it is current whenever the member takes over.
+type coldFold struct {
+	ready chan struct{} // closed once st holds the log's state
+
+	mu       sync.Mutex // guards the following fields
+	st       *callstate.State
+	lastTime time.Time
+	// capture, when set, receives the state as it was just before the
+	// first event at or after captureAt (the epoch marker).
+	captureAt uint64
+	capture   chan folded
+}
+
+// folded is the fold's state at a marker.
+type folded struct {
+	calls    []uint32
+	lastTime time.Time
+}
+
+func (f *coldFold) observe(seq uint64, ev *schema.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.capture != nil && seq >= f.captureAt {
+		f.capture <- folded{calls: callIDs(f.st), lastTime: f.lastTime}
+		f.capture = nil
+	}
+	f.st.Apply(*ev)
+	if ev.Time.After(f.lastTime) {
+		f.lastTime = ev.Time
+	}
+}
+
+// foldedBefore returns the calls the log held just before markerSeq, and
+// the time of its last event, once the fold has read that far.
+func (r *haRun) foldedBefore(ctx context.Context, markerSeq uint64) ([]uint32, time.Time, bool) {
+	fold := r.fold
+	if fold == nil {
+		return nil, time.Time{}, false
+	}
+	select {
+	case <-fold.ready:
+	case <-ctx.Done():
+		return nil, time.Time{}, false
+	}
+	ch := make(chan folded, 1)
+	fold.mu.Lock()
+	fold.captureAt, fold.capture = markerSeq, ch
+	fold.mu.Unlock()
+	select {
+	case f := <-ch:
+		return f.calls, f.lastTime, true
+	case <-ctx.Done():
+		fold.mu.Lock()
+		fold.capture = nil
+		fold.mu.Unlock()
+		return nil, time.Time{}, false
+	}
+}
+
+func callIDs(st *callstate.State) []uint32 {
+	var ids []uint32
+	for _, c := range st.Calls() {
+		if id, err := strconv.ParseUint(c.ID, 10, 32); err == nil {
+			ids = append(ids, uint32(id))
+		}
+	}
+	return ids
+}
+
 func (r *haRun) stopFollower() {
 	if r.stopFollow != nil {
 		r.stopFollow()
-		r.stopFollow, r.follower = nil, nil
+		r.stopFollow, r.fold = nil, nil
+		r.setFollower(nil)
 	}
 }

@@ -314,7 +314,9 @@ func (c *Checker) peerCoverage(r *Report, exempt map[*simSession]map[uint32]uint
 			if e := exempt[s][f.seq]; (covered || e != 0) && !slices.Contains(peers[f.content], i) {
 				peers[f.content] = append(peers[f.content], i)
 			}
-			if covered && !slices.Contains(stored[f.content], i) {
+			// A snapshot answer restates a leg's state, as each session
+			// that asks is told: only live changes can be duplicated.
+			if covered && !f.snapshot && !slices.Contains(stored[f.content], i) {
 				stored[f.content] = append(stored[f.content], i)
 			}
 		}

@@ -19,7 +19,7 @@ import (
 type Follower struct {
 	stream  natsjs.Stream
 	filter  string
-	since   time.Time
+	from    From
 	observe func(seq uint64, ev *schema.Event)
 	log     zerolog.Logger
 
@@ -28,12 +28,20 @@ type Follower struct {
 	changed chan struct{}
 }
 
-// NewFollower reads the events of cluster stored since since (a bound on
-// how far back a takeover may look) and passes each, decoded, to observe
-// (from Run's goroutine). Messages that are not events are skipped.
-func NewFollower(stream natsjs.Stream, cluster string, since time.Time, observe func(seq uint64, ev *schema.Event), log zerolog.Logger) *Follower {
+// From is where a Follower starts: at stream sequence Seq if set, else at
+// the first message stored at or after Time.
+type From struct {
+	Seq  uint64
+	Time time.Time
+}
+
+// NewFollower reads the events of cluster stored from from on (a hot
+// standby: as far back as a takeover may look; a cold standby: right
+// after the state it folded) and passes each, decoded, to observe (from
+// Run's goroutine). Messages that are not events are skipped.
+func NewFollower(stream natsjs.Stream, cluster string, from From, observe func(seq uint64, ev *schema.Event), log zerolog.Logger) *Follower {
 	return &Follower{
-		stream: stream, filter: schema.SubjectRoot + "." + schema.EscapeToken(cluster) + ".>", since: since,
+		stream: stream, filter: schema.SubjectRoot + "." + schema.EscapeToken(cluster) + ".>", from: from,
 		observe: observe, log: log.With().Str("component", "ha.follower").Logger(), changed: make(chan struct{}),
 	}
 }
@@ -41,10 +49,14 @@ func NewFollower(stream natsjs.Stream, cluster string, since time.Time, observe 
 // Run follows the stream until ctx ends (an ordered consumer: it resumes
 // after a disconnection where it stopped).
 func (f *Follower) Run(ctx context.Context) error {
-	since := f.since
-	cons, err := f.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
-		FilterSubjects: []string{f.filter}, DeliverPolicy: natsjs.DeliverByStartTimePolicy, OptStartTime: &since,
-	})
+	cc := natsjs.OrderedConsumerConfig{FilterSubjects: []string{f.filter}}
+	if f.from.Seq > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = natsjs.DeliverByStartSequencePolicy, f.from.Seq
+	} else {
+		since := f.from.Time
+		cc.DeliverPolicy, cc.OptStartTime = natsjs.DeliverByStartTimePolicy, &since
+	}
+	cons, err := f.stream.OrderedConsumer(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("ha: follow %s: %w", f.filter, err)
 	}
