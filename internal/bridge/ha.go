@@ -794,7 +794,6 @@ func (r *haRun) closePredecessorGap(g *schema.Gap, recovered int, incomplete boo
 	r.b.emitBridge(schema.EvGapClosed, schema.BridgeData{Reason: reason, Gap: &closed})
 }
 
-
 func (h *haState) takeoverTimeout(el *ha.Elector) time.Duration {
 	if h.cfg.TakeoverTimeout > 0 {
 		return h.cfg.TakeoverTimeout
