@@ -92,6 +92,10 @@ type haState struct {
 	gmu     sync.Mutex // guards openGap
 	openGap *schema.Gap
 
+	// following is true while a standby follows the log (its fold or
+	// window is current).
+	following atomic.Bool
+
 	stepDown chan struct{}
 	kill     chan struct{}
 	killOnce sync.Once
@@ -276,6 +280,25 @@ func (b *Bridge) Kill() {
 // IsActive reports whether the bridge may publish: always for a single
 // bridge; for a member of a group, while it holds the lease.
 func (b *Bridge) IsActive() bool { return b.ha == nil || b.ha.mayPublish() }
+
+// ReadyToTakeOver reports whether a member of a group is a standby that
+// could take over now: campaigning, following the log and, hot, with its
+// own provider in service.
+func (b *Bridge) ReadyToTakeOver() bool {
+	h := b.ha
+	if h == nil || h.way.Load() == routePublish || !h.following.Load() {
+		return false
+	}
+	el := h.el.Load()
+	if el == nil || !el.Status().Campaigning {
+		return false
+	}
+	if h.cfg.Mode == ha.ModeHot {
+		eng := b.Engine()
+		return eng != nil && eng.Ready() && h.way.Load() == routeWindow
+	}
+	return true
+}
 
 // haRun is the state of one runHA.
 type haRun struct {
@@ -496,7 +519,7 @@ func (r *haRun) acquired(ctx context.Context, c lease.Change) {
 	h, b := r.h, r.b
 	r.epoch, r.acquiredAt = c.Epoch, time.Now()
 	b.pub.Suspend() // nothing of an earlier tenure may go out in this one
-	mctx, cancel := context.WithTimeout(ctx, r.el.LeaseConfig().RenewEvery)
+	mctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
 	defer cancel()
 	prev, err := ha.LastTenure(mctx, r.stream, r.cluster)
 	if err != nil {
@@ -1000,6 +1023,7 @@ func (r *haRun) startFollower() {
 			from := ha.From{Time: time.Now().Add(-h.window.MaxAge())}
 			f := ha.NewFollower(r.stream, r.cluster, from, func(_ uint64, ev *schema.Event) { h.window.Observe(ev, time.Now()) }, r.b.cfg.Logger)
 			r.setFollower(f)
+			h.following.Store(true)
 			return f.Run(ctx)
 		}
 		st, res, err := r.foldLog(ctx, replaystore.Point{})
@@ -1010,6 +1034,7 @@ func (r *haRun) startFollower() {
 		f := ha.NewFollower(r.stream, r.cluster, ha.From{Seq: res.LastSeq + 1}, fold.observe, r.b.cfg.Logger)
 		r.setFollower(f)
 		close(fold.ready)
+		h.following.Store(true)
 		return f.Run(ctx)
 	}
 	go func() {
@@ -1119,6 +1144,7 @@ func callIDs(st *callstate.State) []uint32 {
 }
 
 func (r *haRun) stopFollower() {
+	r.h.following.Store(false)
 	if r.stopFollow != nil {
 		r.stopFollow()
 		r.stopFollow, r.fold = nil, nil

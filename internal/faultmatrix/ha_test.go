@@ -15,11 +15,11 @@ import (
 // The high-availability tests run a group of two bridges against the
 // simulator, which enforces one provider per client certificate over
 // TLS: cold members share the certificate "shared", hot members have
-// their own. The lease TTL is short (2 s) so that a takeover after a crash
+// their own. The lease TTL is short (3 s) so that a takeover after a crash
 // takes seconds; the rig's heartbeat is 500 ms, so CTIManager drops a
 // silent client within a second.
 
-const haTTL = 2 * time.Second
+const haTTL = 3 * time.Second
 
 var haInstances = []string{"shared", "bridge-a", "bridge-b"}
 
@@ -30,9 +30,10 @@ func haRigConfig() RigConfig {
 
 // member describes a member of the group for the given mode.
 func member(mode ha.Mode, name string) MemberConfig {
-	// A member that stepped down stays out of the election briefly, so
-	// that forced hand-overs in a row do not wait for each other.
-	mc := MemberConfig{HA: bridge.HAConfig{Mode: mode, Lease: lease.Config{TTL: haTTL}, StepDownHold: 100 * time.Millisecond}, InstanceID: "shared"}
+	// A member that stepped down stays out of the election for half a
+	// second (the default is two campaign intervals), so that forced
+	// hand-overs in a row do not wait for each other.
+	mc := MemberConfig{HA: bridge.HAConfig{Mode: mode, Lease: lease.Config{TTL: haTTL}, StepDownHold: 500 * time.Millisecond}, InstanceID: "shared"}
 	if mode == ha.ModeHot {
 		mc.InstanceID = "bridge-" + name
 	}
@@ -48,7 +49,9 @@ func startMember(t *testing.T, r *Rig, mode ha.Mode, name string) {
 
 func waitActive(t *testing.T, r *Rig, not string) string {
 	t.Helper()
-	name, err := r.WaitActive(bound, not)
+	// A takeover needs the lease (up to a TTL after a crash), the marker
+	// and, cold, the provider's open and snapshots.
+	name, err := r.WaitActive(2*bound, not)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +198,8 @@ func TestHAFiftyHandovers(t *testing.T) {
 			const n = 50
 			active := "a"
 			for i := 0; i < n; i++ {
+				other := map[string]string{"a": "b", "b": "a"}[active]
+				testwait.Eventually(t, 2*bound, "the standby "+other+" ready to take over", r.Member(other).ReadyToTakeOver)
 				began := time.Now()
 				r.Member(active).StepDown()
 				next := waitActive(t, r, active)

@@ -2,6 +2,7 @@ package faultmatrix
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func startRig(t *testing.T, cfg RigConfig) *Rig {
 	if cfg.Seed == 0 {
 		cfg.Seed = 7
 	}
-	cfg.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	cfg.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel())
 	r, err := StartRig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -117,4 +118,13 @@ func counts(t *testing.T, rep *Report, c *Checker, names ...string) {
 			t.Fatalf("no %s in the stream:\n%s", n, rep)
 		}
 	}
+}
+
+// testLogLevel is warn, or FAULTMATRIX_LOG (debug, info) for a run that
+// needs the bridges' own account of what they did.
+func testLogLevel() zerolog.Level {
+	if l, err := zerolog.ParseLevel(os.Getenv("FAULTMATRIX_LOG")); err == nil && os.Getenv("FAULTMATRIX_LOG") != "" {
+		return l
+	}
+	return zerolog.WarnLevel
 }

@@ -29,7 +29,11 @@ type ElectorConfig struct {
 	// Lease tunes renewals; its TTL must equal the bucket's (NewElector
 	// reads the bucket and fills it in when zero).
 	Lease lease.Config
-	// OpTimeout bounds one Create/Update/Delete (default RenewEvery / 2).
+	// OpTimeout bounds one Create/Update/Delete (default RenewEvery): an
+	// answer that comes later is an unknown outcome, and an Update whose
+	// outcome was unknown makes the next one conflict if it was stored
+	// after all (the lease is then given up), so a short bound costs
+	// tenures under load.
 	OpTimeout time.Duration
 	// Now is the clock (default time.Now). It must carry Go's monotonic
 	// reading in production, so that the deadline cannot be stretched by a
@@ -121,7 +125,7 @@ func NewElector(ctx context.Context, cfg ElectorConfig) (*Elector, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.OpTimeout == 0 {
-		cfg.OpTimeout = l.Config().RenewEvery / 2
+		cfg.OpTimeout = l.Config().RenewEvery
 	}
 	e := &Elector{
 		cfg: cfg, log: cfg.Logger.With().Str("component", "ha.elector").Logger(), lease: l, now: cfg.Now,
