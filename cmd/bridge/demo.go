@@ -3,18 +3,23 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ctibridge/ctibridge/internal/demo"
+	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/logging"
 )
 
 func newDemoCmd() *cobra.Command {
 	o := demo.Options{}
 	var logLevel, logFormat string
+	var haOn bool
+	hao := demo.HAOptions{}
+	var haMode string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run NATS, a simulated CUCM cluster and the bridge in one process",
@@ -22,6 +27,7 @@ func newDemoCmd() *cobra.Command {
 primary, a backup and a least-priority CTIManager generating call traffic, and the bridge
 between them. It prints where to connect and which replay commands to try.`,
 		Example: `  bridge demo
+  bridge demo --ha --run-for 40s --kill-active-after 15s --data-dir /tmp/ctiha
   bridge demo --data-dir /tmp/ctidemo --run-for 20s --fail-primary-after 6s --heartbeat 1s
   bridge demo --nats-listen 127.0.0.1:0 --rate 20 --seed 7`,
 		Args: cobra.NoArgs,
@@ -34,6 +40,12 @@ between them. It prints where to connect and which replay commands to try.`,
 			o.Out = cmd.OutOrStdout()
 			if o.Instance == "" {
 				o.Instance = newInstanceID()
+			}
+			if haOn {
+				hao.Mode = ha.Mode(haMode)
+				o.HA = &hao
+			} else if cmd.Flags().Changed("kill-active-after") || cmd.Flags().Changed("ha-mode") {
+				return usageError{errors.New("--kill-active-after and --ha-mode need --ha")}
 			}
 			if err := o.Validate(); err != nil {
 				return usageError{err}
@@ -52,6 +64,10 @@ between them. It prints where to connect and which replay commands to try.`,
 	f.Float64Var(&o.Rate, "rate", 2, "new calls per second")
 	f.StringVar(&o.Cluster, "cluster", "lab", "cluster name (second subject token)")
 	f.StringVar(&o.Mode, "mode", "binary", "CloudEvents content mode on NATS: binary or structured")
+	f.BoolVar(&haOn, "ha", false, "run two bridges as a high-availability pair (one active, one standby) over TLS with a development PKI")
+	f.StringVar(&haMode, "ha-mode", "hot", "with --ha: hot (each bridge its own certificate; the standby observes, no gap at takeover) or cold (one shared certificate; the standby opens its provider after the takeover)")
+	f.DurationVar(&hao.LeaseTTL, "lease-ttl", 5*time.Second, "with --ha: the lease TTL (a killed active is replaced within about this)")
+	f.DurationVar(&hao.KillActiveAfter, "kill-active-after", 0, "with --ha: kill the active bridge after this long (its lease is left to expire; 0: never)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal), json, console")
 	return cmd

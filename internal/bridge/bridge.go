@@ -141,6 +141,9 @@ func New(cfg Config) (*Bridge, error) {
 		}
 	}
 	if cfg.HA == nil || cfg.HA.Mode == ha.ModeHot {
+		if cfg.HA != nil {
+			ecfg.Passive = true // a hot standby observes; it acts once active
+		}
 		eng, err := ctiengine.New(ecfg)
 		if err != nil {
 			return nil, fmt.Errorf("bridge: %w", err)

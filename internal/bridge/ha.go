@@ -751,6 +751,9 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 	tctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
 	defer cancel()
 	err := eng.NewEventSession(tctx, func(string) { h.way.Store(routeHold) })
+	if err == nil {
+		eng.SetPassive(false)
+	}
 	if f := r.currentFollower(); err == nil && f != nil {
 		err = f.WaitFor(tctx, markerSeq)
 	}
@@ -893,6 +896,7 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 	if h.cfg.Mode == ha.ModeCold {
 		r.closeColdEngine(ctx, false)
 	} else if eng := b.Engine(); eng != nil && r.engDone != nil {
+		eng.SetPassive(true)
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_ = eng.NewEventSession(cctx, func(string) {
 			h.window.Reset()

@@ -42,6 +42,9 @@ type Options struct {
 	Logger           zerolog.Logger
 	// Out receives the human-readable banner and summary.
 	Out io.Writer
+	// HA, if set, runs two bridges as a high-availability pair instead of
+	// one (ha.go).
+	HA *HAOptions
 }
 
 // Validate checks the options, naming the flag to fix.
@@ -65,6 +68,7 @@ func (o *Options) Validate() error {
 	if _, err := schema.ParseMode(o.Mode); err != nil {
 		errs = append(errs, fmt.Errorf("--mode: %w", err))
 	}
+	errs = append(errs, o.validateHA()...)
 	return errors.Join(errs...)
 }
 
@@ -74,6 +78,9 @@ func (o *Options) Validate() error {
 func Run(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
+	}
+	if o.HA != nil {
+		return runHA(ctx, o)
 	}
 	log := o.Logger
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {

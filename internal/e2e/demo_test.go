@@ -212,8 +212,16 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 	if len(events) < 500 {
 		t.Fatalf("only %d events stored", len(events))
 	}
-	schemas := loadSchemas(t)
+	names := checkStoredEvents(t, events, loadSchemas(t))
+	checkFailoverOrder(t, names)
+}
 
+// checkStoredEvents asserts what every demo store must hold: each
+// CloudEvent id once, subjects under cti.lab., data valid against its
+// dataschema, the jtapievent extension matching data.event and the
+// subject. It returns the event names in stream order.
+func checkStoredEvents(t *testing.T, events []storedEvent, schemas map[string]*jsonschema.Schema) []string {
+	t.Helper()
 	ids := map[string]uint64{}
 	var names []string
 	for _, e := range events {
@@ -245,7 +253,7 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	checkFailoverOrder(t, names)
+	return names
 }
 
 // checkFailoverOrder asserts PRODUCT.md §3.3 rule 3 on the stream order.

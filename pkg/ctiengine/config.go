@@ -191,6 +191,10 @@ type Config struct {
 	// ctilink.DefaultMaxFrameSize).
 	MaxFrameSize int
 
+	// Passive starts the engine observing only: route requests are left
+	// unanswered (see Machine.SetPassive; Engine.SetPassive changes it).
+	Passive bool
+
 	// DialPermit, if set, is asked before every connection to a
 	// CTIManager and again once it is established, before the provider
 	// open request goes out: an error fails that attempt (it counts as a

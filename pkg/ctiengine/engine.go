@@ -87,6 +87,8 @@ type inItem struct {
 type command struct {
 	fallback bool
 	status   chan Status
+	// passive, if set, switches observe-only mode (SetPassive).
+	passive *bool
 	// cut starts a new event session (NewEventSession); cutDone is
 	// closed once it has run.
 	cut     func(session string)
@@ -186,6 +188,8 @@ func (e *Engine) Run(ctx context.Context) error {
 				break
 			}
 			switch {
+			case c.passive != nil:
+				e.m.SetPassive(*c.passive)
 			case c.cut != nil:
 				c.cut(e.m.NewEventSession())
 				close(c.cutDone)
@@ -259,6 +263,15 @@ func (e *Engine) Close() error {
 		return nil
 	case <-bound.C:
 		return errors.New("ctiengine: Close timed out waiting for the engine to stop")
+	}
+}
+
+// SetPassive switches observe-only mode (see Machine.SetPassive). It
+// blocks until the engine takes the command or stops.
+func (e *Engine) SetPassive(on bool) {
+	select {
+	case e.cmds <- command{passive: &on}:
+	case <-e.done:
 	}
 }
 

@@ -221,6 +221,9 @@ type Machine struct {
 	seqTomb    seqTombstones // sequences of calls forgotten this session
 	callSeqs   int
 
+	// passive: observe only, answer no route request (SetPassive).
+	passive bool
+
 	gap      *gapState
 	gapN     int
 	priorGap *PriorGap // opened by Start (SetPriorGap)
@@ -237,6 +240,7 @@ type Machine struct {
 func NewMachine(cfg Config) *Machine {
 	s := cfg.withDefaults()
 	m := &Machine{
+		passive:    cfg.Passive,
 		cfg:        s,
 		prov:       ProviderOutOfService,
 		node:       -1,
@@ -278,6 +282,13 @@ func NewMachine(cfg Config) *Machine {
 	})
 	return m
 }
+
+// SetPassive makes the machine observe only (on) or also act (off): a
+// passive provider registers its route points and CTI ports like an
+// active one and reports every event, but leaves route requests to
+// another application. A hot standby bridge is passive until it takes
+// over: two providers answering one route request would race.
+func (m *Machine) SetPassive(on bool) { m.passive = on }
 
 // Provider returns the provider state.
 func (m *Machine) Provider() ProviderState { return m.prov }

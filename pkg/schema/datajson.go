@@ -385,9 +385,6 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		}
 		b = jStrOmit(b, `,"previousEnd":`, l.PreviousEnd)
 		b = jIntOmit(b, `,"waitMs":`, l.WaitMs)
-		b = jIntOmit(b, `,"takeoverMs":`, l.TakeoverMs)
-		b = jIntOmit(b, `,"recovered":`, int64(l.Recovered))
-		b = jIntOmit(b, `,"matched":`, int64(l.Matched))
 		b = jStrOmit(b, `,"providerState":`, l.ProviderState)
 		b = jStrOmit(b, `,"ctiManager":`, l.CTIManager)
 		b = append(b, '}')

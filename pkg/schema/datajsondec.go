@@ -797,12 +797,6 @@ func (r *jr) leader(l *Leader) bool {
 			return ok(1<<4, r.str(&l.PreviousEnd))
 		case "waitMs":
 			return ok(1<<5, r.int64(&l.WaitMs))
-		case "takeoverMs":
-			return ok(1<<6, r.int64(&l.TakeoverMs))
-		case "recovered":
-			return ok(1<<7, r.int(&l.Recovered))
-		case "matched":
-			return ok(1<<8, r.int(&l.Matched))
 		case "providerState":
 			return ok(1<<9, r.str(&l.ProviderState))
 		case "ctiManager":

@@ -271,17 +271,10 @@ type Leader struct {
 	PreviousInstance string `json:"previousInstance,omitempty"`
 	PreviousEpoch    uint64 `json:"previousEpoch,omitempty"`
 	PreviousEnd      string `json:"previousEnd,omitempty" jsonschema:"enum=released,enum=expired,enum=none"`
-	// WaitMs is how long a cold standby waited after acquiring the lease
+	// WaitMs is how long a cold standby waits after acquiring the lease
 	// before opening its provider (the previous holder's lease waited out
-	// in full); TakeoverMs the time from acquiring the lease to this
-	// record.
-	WaitMs     int64 `json:"waitMs,omitempty"`
-	TakeoverMs int64 `json:"takeoverMs,omitempty"`
-	// Recovered counts the events a hot standby published as recovered at
-	// takeover; Matched those it found already stored by the previous
-	// holder and did not publish again.
-	Recovered int `json:"recovered,omitempty"`
-	Matched   int `json:"matched,omitempty"`
+	// in full).
+	WaitMs int64 `json:"waitMs,omitempty"`
 	// ProviderState and CTIManager are the new active's provider at
 	// takeover (hot standby: its provider was already open).
 	ProviderState string `json:"providerState,omitempty"`

@@ -14,7 +14,7 @@ import (
 // type it contains, the fingerprint changes: Encode then falls back to
 // encoding/json (correct, slower) and TestDataLayout fails with the new
 // value, asking for appendData to be updated.
-const dataLayout = "a2a2d6058ad0d5b8"
+const dataLayout = "61366701faf675c2"
 
 // fastData reports whether appendData matches the current Data types.
 var fastData = dataFingerprint() == dataLayout

@@ -796,13 +796,10 @@ func leaderDetail(name string, bd *schema.BridgeData) string {
 		d += ", first tenure"
 	}
 	if l.WaitMs > 0 {
-		d += fmt.Sprintf("; waited %s before opening its provider", ms(l.WaitMs))
+		d += fmt.Sprintf("; waits %s before opening its provider (one provider per certificate)", ms(l.WaitMs))
 	}
-	if l.Recovered > 0 || l.Matched > 0 {
-		d += fmt.Sprintf("; %d events recovered, %d already stored", l.Recovered, l.Matched)
-	}
-	if l.TakeoverMs > 0 {
-		d += fmt.Sprintf("; takeover %s", ms(l.TakeoverMs))
+	if l.Mode == "hot" && l.PreviousInstance != "" {
+		d += "; publishes what the previous active never stored, flagged recovered"
 	}
 	return d
 }
