@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -51,8 +52,8 @@ type HAConfig struct {
 	// the election (default 2 × the campaign interval), so that another
 	// takes over.
 	StepDownHold time.Duration
-	// TakeoverTimeout bounds a hot takeover's read of the log up to its
-	// marker (default: the TTL).
+	// TakeoverTimeout bounds a takeover's reads of the log (default: the
+	// TTL, or 10 s if longer).
 	TakeoverTimeout time.Duration
 }
 
@@ -307,6 +308,7 @@ type haRun struct {
 	el      *ha.Elector
 	kv      natsjs.KeyValue
 	js      natsjs.JetStream
+	leaseJS natsjs.JetStream // on the lease's own connection
 	stream  natsjs.Stream
 	cluster string
 
@@ -348,8 +350,19 @@ func (b *Bridge) runHA(ctx context.Context) error {
 	}()
 
 	r := &haRun{h: h, b: b, cluster: b.enc.Cluster(), stopSnaps: func() {}}
-	var err error
+	// The lease has a connection of its own: on the publisher's, a
+	// renewal would queue behind a burst of events (a provider's open
+	// publishes tens of thousands) and the lease could expire while the
+	// bridge is busiest.
+	leaseConn, err := leaseConnection(b.cfg.Conn)
+	if err != nil {
+		return fmt.Errorf("bridge: ha: lease connection: %w", err)
+	}
+	defer leaseConn.Close()
 	if r.js, err = natsjs.New(b.cfg.Conn); err != nil {
+		return fmt.Errorf("bridge: ha: %w", err)
+	}
+	if r.leaseJS, err = natsjs.New(leaseConn); err != nil {
 		return fmt.Errorf("bridge: ha: %w", err)
 	}
 	if err := r.connect(ctx); err != nil {
@@ -464,6 +477,14 @@ loop:
 	return nil
 }
 
+// leaseConnection opens a second connection with nc's options (servers,
+// credentials, TLS, or the in-process server).
+func leaseConnection(nc *nats.Conn) (*nats.Conn, error) {
+	o := nc.Opts
+	o.Name += " (lease)"
+	return o.Connect()
+}
+
 func (h *haState) stepDownHold(el *ha.Elector) time.Duration {
 	if h.cfg.StepDownHold > 0 {
 		return h.cfg.StepDownHold
@@ -487,7 +508,7 @@ func (r *haRun) connect(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("stream %s: %w", stream, err)
 			}
-			kv, err := r.js.KeyValue(cctx, h.cfg.Bucket)
+			kv, err := r.leaseJS.KeyValue(cctx, h.cfg.Bucket)
 			if err != nil {
 				return fmt.Errorf("lease bucket %s: %w", h.cfg.Bucket, err)
 			}
@@ -820,11 +841,14 @@ func (r *haRun) closePredecessorGap(g *schema.Gap, recovered int, incomplete boo
 	r.b.emitBridge(schema.EvGapClosed, schema.BridgeData{Reason: reason, Gap: &closed})
 }
 
+// takeoverTimeout bounds a takeover's reads of the log: the TTL, or 10 s
+// if longer (a standby that lags behind a burst of events catches up
+// faster than a read of the log from its start).
 func (h *haState) takeoverTimeout(el *ha.Elector) time.Duration {
 	if h.cfg.TakeoverTimeout > 0 {
 		return h.cfg.TakeoverTimeout
 	}
-	return el.LeaseConfig().TTL
+	return max(el.LeaseConfig().TTL, 10*time.Second)
 }
 
 // giveBack ends a tenure that could not start: the lease is released (a

@@ -26,6 +26,10 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
+// PhoneBlockFirstDN is the first line of RigConfig.Phones' phones (they
+// are numbered on from it).
+const PhoneBlockFirstDN = 100000
+
 // RigConfig configures a Rig. Zero values take the defaults noted.
 type RigConfig struct {
 	// DataDir holds the JetStream store (required).
@@ -65,6 +69,11 @@ type RigConfig struct {
 	// LeaderTTL is the TTL of the lease bucket the rig provisions
 	// (default jetstream.DefaultLeaderTTL).
 	LeaderTTL time.Duration
+	// ManualTime stops the simulator's clock: calls move only with
+	// Sim.Advance (benchmarks place their calls with Sim.Place). Traffic,
+	// if set, replaces the traffic configuration built from Rate and Seed.
+	ManualTime bool
+	Traffic    *traffic.Config
 }
 
 // Rig runs the simulator, an embedded NATS server with JetStream and the
@@ -138,7 +147,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 		Min: 100 * time.Millisecond, Max: cfg.Heartbeat, Default: cfg.Heartbeat})
 	cluster.Name = cfg.Cluster
 	if cfg.Phones > 0 {
-		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: 100000})
+		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: PhoneBlockFirstDN})
 	}
 	var pki *ctisim.PKI
 	if len(cfg.TLSInstances) > 0 {
@@ -147,10 +156,15 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 			return nil, err
 		}
 	}
+	tc := traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed}
+	if cfg.Traffic != nil {
+		tc = *cfg.Traffic
+	}
 	sim, err := ctisim.New(ctisim.Config{
 		PKI:              pki,
+		ManualTime:       cfg.ManualTime,
 		Cluster:          cluster,
-		Traffic:          traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed},
+		Traffic:          tc,
 		GroundTruth:      cfg.GroundTruth,
 		GroundTruthLimit: cfg.GroundTruthLimit,
 		Logger:           cfg.Logger.Level(zerolog.WarnLevel),

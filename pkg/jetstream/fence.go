@@ -55,10 +55,14 @@ func fenceRefused(err error) bool {
 // SetFence makes every message sent from now on carry f, and resumes
 // sending after Suspend or a fence refusal. Call it with an empty buffer
 // (after Suspend): messages buffered under an earlier fence would otherwise
-// be published in this tenure.
+// be published in this tenure. A zero Fence (no subject) resumes without
+// one.
 func (p *Publisher) SetFence(f Fence) {
 	p.mu.Lock()
-	p.fence = newFenceState(f)
+	p.fence = nil
+	if f.Subject != "" {
+		p.fence = newFenceState(f)
+	}
 	p.suspended = false
 	p.mu.Unlock()
 	p.signal()
