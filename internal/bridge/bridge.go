@@ -159,6 +159,15 @@ func New(cfg Config) (*Bridge, error) {
 		if cfg.Profiling {
 			b.ops.EnableProfiling()
 		}
+		if cfg.HA != nil {
+			b.ops.EnableStepDown(func() bool {
+				if !b.IsActive() {
+					return false
+				}
+				b.StepDown()
+				return true
+			})
+		}
 	}
 	return b, nil
 }

@@ -78,7 +78,7 @@ func binaries(t *testing.T) string {
 
 func TestComposeServicesAndWiring(t *testing.T) {
 	c := load(t)
-	for _, name := range []string{"nats", "ctisim", "bridge", "replay", "nats-1", "nats-2", "nats-3", "bridge-cluster"} {
+	for _, name := range []string{"nats", "ctisim", "bridge", "replay", "nats-1", "nats-2", "nats-3", "bridge-cluster", "bridge-a", "bridge-b"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Fatalf("service %s missing", name)
 		}
@@ -273,6 +273,34 @@ func TestComposeAddressesAgreeWithConfigs(t *testing.T) {
 		if _, ok := c.Services[pu.Hostname()]; !ok {
 			t.Errorf("bridge-cluster NATS URL %s names no service", u)
 		}
+	}
+	// The high-availability pair: same configuration, own instance names
+	// and instanceIds, HA on, each health-checked on its own ops port.
+	instances := map[string]bool{}
+	for _, name := range []string{"bridge-a", "bridge-b"} {
+		s := c.Services[name]
+		if !slices.Contains(s.Profiles, "ha") {
+			t.Errorf("%s should be in the ha profile", name)
+		}
+		hcfg, err := config.Load(filepath.Join(root, "deploy/bridge.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := config.ApplyEnv(&hcfg, func(k string) (string, bool) { v, ok := s.Environment[k]; return v, ok }); err != nil {
+			t.Fatal(err)
+		}
+		if err := hcfg.Validate(); err != nil {
+			t.Fatalf("%s's configuration is invalid: %v", name, err)
+		}
+		if !hcfg.HA.Enabled || hcfg.Instance == "" || hcfg.CTI.InstanceID == "" {
+			t.Errorf("%s: HA %v, instance %q, instanceId %q: want HA on with its own names", name, hcfg.HA.Enabled, hcfg.Instance, hcfg.CTI.InstanceID)
+		}
+		if instances[hcfg.Instance] || instances[hcfg.CTI.InstanceID] {
+			t.Errorf("%s shares its instance or instanceId with the other member (a hot pair needs its own)", name)
+		}
+		instances[hcfg.Instance], instances[hcfg.CTI.InstanceID] = true, true
+		_, port := splitHostPort(t, flagValue(s.Command, "--http-listen"))
+		checkHealthPort(t, name, s, port)
 	}
 	// The replay tool talks to the nats service.
 	if flagValue(c.Services["replay"].Command, "--server") != "nats://nats:4222" {
