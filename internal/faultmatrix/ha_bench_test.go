@@ -35,19 +35,24 @@ import (
 //
 //   - lease-ms: to the new active's epoch marker stored (the lease's
 //     expiry dominates: up to a TTL after the last renewal);
+//
 //   - first-event-ms: to its first event from CTI stored (cold: after
 //     its wait, provider open and first frame; hot: the first recovered
 //     event);
+//
 //   - complete-ms: to the takeover complete in the log (cold: GapClosed,
 //     the snapshot reconciled; hot: the last recovered event);
+//
 //   - after-lease-ms: first-event-ms minus lease-ms, what the standby
 //     itself spends once it holds the lease;
+//
 //   - recovered: events published as recovered (hot) / calls-discovered
 //     and calls-ended by the gap's reconciliation (cold);
+//
 //   - calls-lost: calls up in the simulator at the end that the log's
 //     fold does not hold, plus calls the fold holds that are not up.
 //
-//	go test -run '^$' -bench 'HATakeover' -benchtime 3x -timeout 30m ./internal/faultmatrix
+//     go test -run '^$' -bench 'HATakeover' -benchtime 3x -timeout 30m ./internal/faultmatrix
 func BenchmarkHATakeover(b *testing.B) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		b.Run(string(mode), func(b *testing.B) { benchTakeover(b, mode) })
