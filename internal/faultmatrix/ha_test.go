@@ -247,3 +247,37 @@ func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
 		})
 	}
 }
+
+// A NATS leader change during a hand-over, on a three-node NATS cluster
+// (stream and buckets R3): the active member steps down and, while the
+// lease moves, the leaders of the event stream and of the lease bucket
+// step down too. The new active's marker, its fence and its publishes go
+// through the election (replicated streams answer the fence's contention
+// with 10164, resent like any unknown outcome); nothing is lost, no clash.
+func TestHANATSLeaderChange(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
+			startPair(t, r, mode)
+			letTrafficFlow(2 * time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), bound)
+			defer cancel()
+			before := r.StreamLeader(ctx, "CTI")
+			r.Member("a").StepDown()
+			for _, s := range []string{"CTI", "KV_cti-leader"} {
+				if err := r.StepDownLeader(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := waitActive(t, r, "a"); got != "b" {
+				t.Fatalf("member %s active, want b", got)
+			}
+			testwait.Eventually(t, bound, "a new leader of the event stream", func() bool {
+				l := r.StreamLeader(ctx, "CTI")
+				return l != "" && l != before
+			})
+			letTrafficFlow(2 * time.Second)
+			checkHA(t, r, mode)
+		})
+	}
+}

@@ -56,7 +56,7 @@ func (r *Rig) StartMember(name string, mc MemberConfig) (*bridge.Bridge, error) 
 		return nil, fmt.Errorf("faultmatrix: member %s already runs", name)
 	}
 	r.runs++
-	nc, err := r.NATS.Connect(fmt.Sprintf("member-%s-%d", name, r.runs))
+	nc, err := r.connect(fmt.Sprintf("member-%s-%d", name, r.runs))
 	if err != nil {
 		return nil, err
 	}

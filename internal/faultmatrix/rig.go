@@ -74,6 +74,12 @@ type RigConfig struct {
 	// if set, replaces the traffic configuration built from Rate and Seed.
 	ManualTime bool
 	Traffic    *traffic.Config
+	// NATSCluster, if above 1, runs that many embedded nats-servers as a
+	// cluster on loopback ports instead of one server (cluster.go): the
+	// stream and the buckets are provisioned with three replicas, bridges
+	// connect over TCP to every server, and StepDownLeader moves a
+	// stream's leader. NATS and NATSListen are then unused.
+	NATSCluster int
 }
 
 // Rig runs the simulator, an embedded NATS server with JetStream and the
@@ -91,6 +97,8 @@ type Rig struct {
 
 	bridge *runningBridge
 	runs   int
+	// natsCluster replaces NATS when RigConfig.NATSCluster is set.
+	natsCluster *natsCluster
 	// members are the running members of a high-availability group
 	// (harig.go).
 	members map[string]*runningBridge
@@ -119,18 +127,35 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 		cfg.NATSListen = "127.0.0.1:0"
 	}
 	r := &Rig{cfg: cfg}
-	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
-		Logger: cfg.Logger.Level(zerolog.WarnLevel)})
-	if err != nil {
-		return nil, err
-	}
-	if err := ns.Start(); err != nil {
-		return nil, err
-	}
-	r.NATS = ns
-	if r.Conn, err = ns.Connect("faultmatrix"); err != nil {
-		r.Close()
-		return nil, err
+	replicas := 1
+	var err error
+	if cfg.NATSCluster > 1 {
+		if r.natsCluster, err = startNATSCluster(filepath.Join(cfg.DataDir, "js"), cfg.NATSCluster); err != nil {
+			return nil, err
+		}
+		if r.Conn, err = r.natsCluster.connect("faultmatrix"); err != nil {
+			r.Close()
+			return nil, err
+		}
+		if err := r.natsCluster.waitJetStream(r.Conn); err != nil {
+			r.Close()
+			return nil, err
+		}
+		replicas = 3
+	} else {
+		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
+			Logger: cfg.Logger.Level(zerolog.WarnLevel)})
+		if err != nil {
+			return nil, err
+		}
+		if err := ns.Start(); err != nil {
+			return nil, err
+		}
+		r.NATS = ns
+		if r.Conn, err = ns.Connect("faultmatrix"); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
@@ -139,7 +164,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates, LeaderTTL: cfg.LeaderTTL}); err != nil {
+	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates, LeaderTTL: cfg.LeaderTTL, Replicas: replicas}); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -230,7 +255,7 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		return nil, errors.New("faultmatrix: a bridge is already running")
 	}
 	r.runs++
-	nc, err := r.NATS.Connect(fmt.Sprintf("bridge-%d", r.runs))
+	nc, err := r.connect(fmt.Sprintf("bridge-%d", r.runs))
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +378,9 @@ func (r *Rig) Close() {
 		defer cancel()
 		_ = r.NATS.Shutdown(ctx)
 	}
+	if r.natsCluster != nil {
+		r.natsCluster.shutdown()
+	}
 }
 
 // DaemonOptions adjusts the configuration DaemonConfig writes.
@@ -449,8 +477,22 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
-// NATSURL is the embedded server's client URL (for a bridge process).
-func (r *Rig) NATSURL() string { return r.NATS.ClientURL() }
+// NATSURL is the client URL of the rig's NATS (for a bridge process):
+// the embedded server's, or every cluster server's, comma-separated.
+func (r *Rig) NATSURL() string {
+	if r.natsCluster != nil {
+		return strings.Join(r.natsCluster.urls, ",")
+	}
+	return r.NATS.ClientURL()
+}
+
+// connect opens a bridge's connection to the rig's NATS.
+func (r *Rig) connect(name string) (*nats.Conn, error) {
+	if r.natsCluster != nil {
+		return r.natsCluster.connect(name)
+	}
+	return r.NATS.Connect(name)
+}
 
 // RemoveData deletes the rig's data directory (after Close).
 func (r *Rig) RemoveData() error { return os.RemoveAll(r.cfg.DataDir) }
