@@ -154,6 +154,7 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 		if prev == nil {
 			ev.Data.Recovered = false // a first tenure: this bridge's own start
 		}
+		h.trackGap(&ev)
 		b.publishEvent(ev)
 	}
 	h.pmu.Lock()
@@ -347,10 +348,10 @@ func callIDs(st *callstate.State) []uint32 {
 }
 
 func (r *haRun) stopFollower() {
-	r.h.following.Store(false)
 	if r.stopFollow != nil {
 		r.stopFollow()
 		r.stopFollow, r.fold = nil, nil
 		r.setFollower(nil)
 	}
+	r.h.following.Store(false)
 }

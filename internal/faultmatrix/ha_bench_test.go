@@ -127,38 +127,58 @@ func takeoverOnce(b *testing.B, mode ha.Mode) takeoverFigures {
 			}
 		}
 	}
-	inService := func(name string) bool {
-		eng := r.Member(name).Engine()
-		return eng != nil && eng.Status().DevicesInService >= benchPhones
+	// The member to kill is whichever is active once everything has
+	// settled (a lease may move while 10,000 devices open on a loaded
+	// machine).
+	status := func(name string) (devices, calls int, ok bool) {
+		m := r.Member(name)
+		if m == nil || m.Engine() == nil {
+			return 0, 0, false
+		}
+		st := m.Engine().Status()
+		return st.DevicesInService, st.Calls, true
 	}
-	if !testwait.Poll(3*time.Minute, func() bool {
-		return inService("a") && r.Member("b").ReadyToTakeOver() && (mode == ha.ModeCold || inService("b"))
-	}) {
+	var active, standby string
+	settled := func(wantCalls int) bool {
+		active = r.ActiveMember()
+		standby = map[string]string{"a": "b", "b": "a"}[active]
+		if active == "" || !r.Member(standby).ReadyToTakeOver() {
+			return false
+		}
+		for _, name := range []string{active, standby} {
+			if name == standby && mode == ha.ModeCold {
+				continue
+			}
+			if d, c, ok := status(name); !ok || d < benchPhones || c < wantCalls {
+				return false
+			}
+		}
+		return true
+	}
+	if !testwait.Poll(3*time.Minute, func() bool { return settled(0) }) {
 		b.Fatal("the members never settled")
 	}
 	placeRigCalls(b, r, 0, benchCalls)
-	if !testwait.Poll(2*time.Minute, func() bool {
-		return r.Member("a").Engine().Status().Calls >= benchCalls && (mode == ha.ModeCold || r.Member("b").Engine().Status().Calls >= benchCalls)
-	}) {
+	if !testwait.Poll(2*time.Minute, func() bool { return settled(benchCalls) }) {
 		b.Fatal("the calls were never all tracked")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	if err := r.Member("a").Publisher().Flush(ctx); err != nil {
+	if err := r.Member(active).Publisher().Flush(ctx); err != nil {
 		b.Fatal(err)
 	}
 	cancel()
 
 	b.StartTimer()
 	killed := time.Now()
-	r.KillMember("a")
+	r.KillMember(active)
 	placeRigCalls(b, r, benchCalls, benchWindowCalls)
-	if _, err := r.WaitActive(2*time.Minute, "a"); err != nil {
+	if _, err := r.WaitActive(2*time.Minute, active); err != nil {
 		b.Fatal(err)
 	}
 	var f takeoverFigures
 	done := func() bool {
 		var ok bool
-		f, ok = takeoverTimes(b, r, mode, killed)
+		f, ok = takeoverTimes(b, r, mode, standby, killed)
 		return ok
 	}
 	if !testwait.Poll(2*time.Minute, done) {
@@ -170,7 +190,7 @@ func takeoverOnce(b *testing.B, mode ha.Mode) takeoverFigures {
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := r.Member("b").Publisher().Flush(ctx); err != nil {
+	if err := r.Member(standby).Publisher().Flush(ctx); err != nil {
 		b.Fatal(err)
 	}
 	f.callsLost, f.callsExpected = callsLost(b, r)
@@ -194,10 +214,11 @@ func placeRigCalls(b *testing.B, r *Rig, from, n int) {
 	}
 }
 
-// takeoverTimes reads the log for the new active's tenure: its marker,
+// takeoverTimes reads the log for the successor's tenure begun after the
+// kill: its marker,
 // its first event from CTI, and its completion (cold: GapClosed; hot: the
 // last recovered event) — the storage times, from killed.
-func takeoverTimes(b *testing.B, r *Rig, mode ha.Mode, killed time.Time) (takeoverFigures, bool) {
+func takeoverTimes(b *testing.B, r *Rig, mode ha.Mode, successor string, killed time.Time) (takeoverFigures, bool) {
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		b.Fatal(err)
@@ -216,9 +237,10 @@ func takeoverTimes(b *testing.B, r *Rig, mode ha.Mode, killed time.Time) (takeov
 			return nil
 		}
 		switch {
-		case ev.Name == schema.EvLeaderAcquired && ev.Data.Bridge != nil && strings.HasPrefix(ev.Data.Bridge.Instance, "b"):
+		case ev.Name == schema.EvLeaderAcquired && ev.Data.Bridge != nil && meta.Timestamp.After(killed) &&
+			strings.HasPrefix(ev.Data.Bridge.Instance, successor):
 			if !marker.IsZero() {
-				return fmt.Errorf("member b took the lease twice")
+				return fmt.Errorf("member %s took the lease twice after the kill", successor)
 			}
 			marker = meta.Timestamp
 			f.wait = time.Duration(ev.Data.Bridge.Leader.WaitMs) * time.Millisecond
