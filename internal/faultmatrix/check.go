@@ -77,6 +77,10 @@ type simSession struct {
 	firstSess *session
 	firstSeq  uint64
 	sessions  map[*session]bool
+	// evKeys (Checker.HA) lists, per frame sequence, what each event
+	// naming the frame said (name, entity, object): two sessions' copies
+	// of a change are a duplicate only if they stored the same event.
+	evKeys map[uint32][]string
 }
 
 type entKey struct {
@@ -474,6 +478,9 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	// Provenance.
 	if ev.Frame != "" {
 		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame, ev.Name == schema.EvCallInvalid, ev.Entity)
+		if c.HA {
+			c.addEventKey(ev)
+		}
 	}
 	// Gaps and link markers.
 	switch ev.Name {
@@ -532,6 +539,29 @@ func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame str
 			}
 		}
 	}
+}
+
+// addEventKey records what an event said about its frame (Checker.HA).
+func (c *Checker) addEventKey(ev *schema.Event) {
+	i := strings.LastIndexByte(ev.Frame, ':')
+	fseq, err := strconv.ParseUint(ev.Frame[i+1:], 10, 32)
+	if i <= 0 || err != nil {
+		return
+	}
+	sim, _ := c.sim(ev.Frame[:i])
+	if sim.evKeys == nil {
+		sim.evKeys = map[uint32][]string{}
+	}
+	k := ev.Name + "|" + ev.Entity
+	if cd := ev.Data.Call; cd != nil {
+		if cn := cd.Connection; cn != nil {
+			k += "|" + cn.Address
+		}
+		if tc := cd.TerminalConnection; tc != nil {
+			k += "|" + tc.Terminal
+		}
+	}
+	sim.evKeys[uint32(fseq)] = append(sim.evKeys[uint32(fseq)], k)
 }
 
 // after reports whether position (a, aSeq) comes after (b, bSeq) in the

@@ -32,8 +32,21 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startNATSCluster starts n servers with their stores under dir.
+// startNATSCluster starts n servers with their stores under dir. The
+// ports are picked free just before, so another process can take one
+// meanwhile: a start that fails is tried again with new ports.
 func startNATSCluster(dir string, n int) (*natsCluster, error) {
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var c *natsCluster
+		if c, err = startNATSClusterOnce(filepath.Join(dir, fmt.Sprintf("try%d", attempt)), n); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
+func startNATSClusterOnce(dir string, n int) (*natsCluster, error) {
 	clientPorts, routePorts := make([]int, n), make([]int, n)
 	for i := 0; i < n; i++ {
 		var err error
@@ -66,7 +79,7 @@ func startNATSCluster(dir string, n int) (*natsCluster, error) {
 		c.urls = append(c.urls, fmt.Sprintf("nats://127.0.0.1:%d", clientPorts[i]))
 	}
 	for _, s := range c.servers {
-		if !s.ReadyForConnections(30 * time.Second) {
+		if !s.ReadyForConnections(20 * time.Second) {
 			c.shutdown()
 			return nil, errors.New("faultmatrix: a cluster server did not become ready")
 		}

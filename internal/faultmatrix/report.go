@@ -68,9 +68,9 @@ type Report struct {
 	// nothing of its session had been published yet, and the active
 	// bridge's events describe the same calls. Checker.HA only.
 	FramesStandbySnapshot int
-	// DuplicatedAcrossBridges counts CTI changes stored from two provider
-	// sessions of a high-availability group (both bridges published the
-	// same change); they are also counted in Duplicated.
+	// DuplicatedAcrossBridges counts CTI changes of which the same event
+	// was stored from two provider sessions of a high-availability group
+	// (both bridges published it); they are also counted in Duplicated.
 	DuplicatedAcrossBridges int
 	// FramesNotReestablished counts call frames without an event, after a
 	// failover, for a leg or call the engine does not hold yet: its
@@ -321,10 +321,39 @@ func (c *Checker) peerCoverage(r *Report, exempt map[*simSession]map[uint32]uint
 			}
 		}
 	}
+	// The events of every stored copy of a change, by content: a takeover
+	// can split one frame's events between the bridges (the predecessor
+	// stored the first, the successor recovered the rest), which is no
+	// duplicate; the same event stored from two sessions is.
+	events := map[uint64]map[string]int{}
+	for i, s := range c.simList {
+		for _, f := range s.frames {
+			if !s.covered.get(uint64(f.seq)) || f.snapshot || len(stored[f.content]) < 2 {
+				continue
+			}
+			m := events[f.content]
+			if m == nil {
+				m = map[string]int{}
+				events[f.content] = m
+			}
+			for _, k := range s.evKeys[f.seq] {
+				m[k] |= 1 << uint(min(i, 62))
+			}
+		}
+	}
 	for _, s := range c.simList {
 		for _, f := range s.frames {
 			sessions := stored[f.content]
 			if len(sessions) < 2 || sessions[0] != c.simIndex[s.id] || !s.covered.get(uint64(f.seq)) {
+				continue
+			}
+			twice := false
+			for _, bits := range events[f.content] {
+				if bits&(bits-1) != 0 {
+					twice = true
+				}
+			}
+			if !twice {
 				continue
 			}
 			r.DuplicatedAcrossBridges++
@@ -335,6 +364,9 @@ func (c *Checker) peerCoverage(r *Report, exempt map[*simSession]map[uint32]uint
 			var names []string
 			for _, i := range sessions {
 				names = append(names, c.simList[i].id)
+			}
+			if len(r.DuplicateList) < maxListed {
+				desc += c.callContext(f.gcid)
 			}
 			r.add(&r.DuplicateList, &r.Duplicated, fmt.Sprintf("%s:%d %s: the same change stored from sessions %v", s.id, f.seq, desc, names))
 		}
