@@ -172,6 +172,41 @@ func New(cfg Config) (*Bridge, error) {
 	return b, nil
 }
 
+// startServices runs the publisher and the ops endpoints. stopPublisher
+// stops the publisher's Run (call Flush before it for a graceful stop)
+// and closes it; stopOps shuts the endpoints down. Both are idempotent.
+func (b *Bridge) startServices() (stopPublisher, stopOps func()) {
+	pubCtx, cancelPub := context.WithCancel(context.Background())
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- b.pub.Run(pubCtx) }()
+	var pubOnce sync.Once
+	stopPublisher = func() {
+		pubOnce.Do(func() {
+			cancelPub()
+			if err := <-pubDone; err != nil && !errors.Is(err, context.Canceled) {
+				b.log.Warn().Err(err).Msg("publisher stopped")
+			}
+			b.pub.Close()
+		})
+	}
+	opsCtx, cancelOps := context.WithCancel(context.Background())
+	opsDone := make(chan error, 1)
+	if b.ops != nil {
+		go func() { opsDone <- b.ops.Run(opsCtx) }()
+		b.log.Info().Str("addr", b.ops.Addr()).Msg("ops endpoints: /healthz /readyz /metrics /status")
+	} else {
+		opsDone <- nil
+	}
+	var opsOnce sync.Once
+	stopOps = func() {
+		opsOnce.Do(func() {
+			cancelOps()
+			<-opsDone
+		})
+	}
+	return stopPublisher, stopOps
+}
+
 type sinkFunc func(schema.Event)
 
 func (f sinkFunc) Emit(ev schema.Event) { f(ev) }
@@ -200,7 +235,7 @@ func (b *Bridge) publishEvent(ev schema.Event) {
 // (a standby's records are dropped without using a sequence number, so
 // the bridge session's sequence has no holes).
 func (b *Bridge) emitBridge(name string, data schema.BridgeData) {
-	if b.ha != nil && !b.ha.mayPublish() {
+	if b.ha != nil && !b.ha.tenure() {
 		return
 	}
 	b.publishEvent(b.bridgeEvent(name, data, time.Now()))
@@ -325,25 +360,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if b.ha != nil {
 		return b.runHA(ctx)
 	}
-	pubCtx, stopPub := context.WithCancel(context.Background())
-	defer stopPub()
-	pubDone := make(chan error, 1)
-	go func() { pubDone <- b.pub.Run(pubCtx) }()
+	stopPublisher, stopOps := b.startServices()
+	defer stopOps()
+	defer stopPublisher()
 	stopSnapshots := b.startSnapshots()
 	defer stopSnapshots()
-
-	opsCtx, stopOps := context.WithCancel(context.Background())
-	opsDone := make(chan error, 1)
-	if b.ops != nil {
-		go func() { opsDone <- b.ops.Run(opsCtx) }()
-		b.log.Info().Str("addr", b.ops.Addr()).Msg("ops endpoints: /healthz /readyz /metrics /status")
-	} else {
-		opsDone <- nil
-	}
-	defer func() {
-		stopOps()
-		<-opsDone
-	}()
 
 	b.checkPreviousRun(ctx)
 	b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
@@ -387,11 +408,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		st := b.pub.Stats()
 		b.log.Error().Err(err).Int("unpublished", st.Buffered).Msg("flush to JetStream incomplete at exit; the unpublished events are lost to the stream (the next run's gap record covers the outage)")
 	}
-	stopPub()
-	if err := <-pubDone; err != nil && !errors.Is(err, context.Canceled) {
-		b.log.Warn().Err(err).Msg("publisher stopped")
-	}
-	b.pub.Close()
+	stopPublisher()
 	if engErr != nil && ctx.Err() == nil {
 		b.linger(ctx, engErr)
 	}

@@ -144,16 +144,19 @@ func (h *haState) mayPublish() bool {
 	return el != nil && h.way.Load() == routePublish && el.MayAct()
 }
 
+// tenure: active (the role), whatever the deadline says right now — the
+// publisher holds what is enqueued until the lease allows it.
+func (h *haState) tenure() bool { return h.way.Load() == routePublish }
+
 // route decides, on the engine's goroutine, what becomes of an event:
 // true to publish it now.
 func (h *haState) route(ev *schema.Event) bool {
 	switch h.way.Load() {
 	case routePublish:
-		if el := h.el.Load(); el == nil || !el.MayAct() {
-			// Past the deadline, before the demotion: its successor
-			// accounts for it (gap, or recovered by a hot standby).
-			return false
-		}
+		// Past the deadline the publisher holds what it has (its Permit
+		// is the lease): a renewal answered late resumes the tenure and
+		// nothing is lost; a demotion drops it, for the successor to
+		// account for (its gap, or recovered by a hot standby).
 		h.trackGap(ev)
 		return true
 	case routeWindow:

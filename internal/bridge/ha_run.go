@@ -49,22 +49,9 @@ type haRun struct {
 // runHA is Run for a member of a high-availability group.
 func (b *Bridge) runHA(ctx context.Context) error {
 	h := b.ha
-	pubCtx, stopPub := context.WithCancel(context.Background())
-	defer stopPub()
-	pubDone := make(chan error, 1)
-	go func() { pubDone <- b.pub.Run(pubCtx) }()
-	opsCtx, stopOps := context.WithCancel(context.Background())
-	opsDone := make(chan error, 1)
-	if b.ops != nil {
-		go func() { opsDone <- b.ops.Run(opsCtx) }()
-		b.log.Info().Str("addr", b.ops.Addr()).Msg("ops endpoints: /healthz /readyz /metrics /status")
-	} else {
-		opsDone <- nil
-	}
-	defer func() {
-		stopOps()
-		<-opsDone
-	}()
+	stopPublisher, stopOps := b.startServices()
+	defer stopOps()
+	defer stopPublisher()
 
 	r := &haRun{h: h, b: b, cluster: b.enc.Cluster(), stopSnaps: func() {}}
 	// The lease has a connection of its own: on the publisher's, a
@@ -182,11 +169,7 @@ loop:
 		}
 		<-r.engDone
 	}
-	stopPub()
-	if err := <-pubDone; err != nil && !errors.Is(err, context.Canceled) {
-		b.log.Warn().Err(err).Msg("publisher stopped")
-	}
-	b.pub.Close()
+	stopPublisher()
 	if runErr != nil && ctx.Err() == nil {
 		b.linger(ctx, runErr)
 		return runErr
@@ -297,7 +280,8 @@ func (r *haRun) acquired(ctx context.Context, c lease.Change) {
 		return
 	}
 	b.metrics.Observe(&ev)
-	b.pub.SetFence(jetstream.Fence{Subject: ha.EpochSubject(r.cluster), Seq: seq, Epoch: c.Epoch})
+	b.pub.SetFence(jetstream.Fence{Subject: ha.EpochSubject(r.cluster), Seq: seq, Epoch: c.Epoch,
+		Replicated: r.stream.CachedInfo().Config.Replicas > 1})
 	h.log.Info().Uint64("epoch", c.Epoch).Uint64("marker_seq", seq).Str("previous", data.Leader.PreviousInstance).
 		Str("previous_end", data.Leader.PreviousEnd).Msg("takeover: epoch marker written; the log now refuses the previous tenure")
 	h.setInfo(func(i *haInfo) {

@@ -72,18 +72,7 @@ func readPreviousRunBefore(ctx context.Context, js natsjs.JetStream, stream, clu
 		return nil, err
 	}
 	last := func(subject string) (*schema.Event, time.Time, error) {
-		m, err := s.GetLastMsgForSubject(ctx, subject)
-		if errors.Is(err, natsjs.ErrMsgNotFound) {
-			return nil, time.Time{}, nil
-		}
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		_, ev, err := schema.Decode(m.Header, m.Data)
-		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("stream seq %d: %w", m.Sequence, err)
-		}
-		return &ev, m.Time, nil
+		return decodeStored(s.GetLastMsgForSubject(ctx, subject))
 	}
 	prefix := schema.SubjectRoot + "." + schema.EscapeToken(cluster) + "."
 	var ev *schema.Event
@@ -115,7 +104,12 @@ func readPreviousRunBefore(ctx context.Context, js natsjs.JetStream, stream, clu
 
 // eventAt reads and decodes the message at seq (nil if it is gone).
 func eventAt(ctx context.Context, s natsjs.Stream, seq uint64) (*schema.Event, time.Time, error) {
-	m, err := s.GetMsg(ctx, seq)
+	return decodeStored(s.GetMsg(ctx, seq))
+}
+
+// decodeStored decodes a message read from the stream (nil, no error, if
+// there was none).
+func decodeStored(m *natsjs.RawStreamMsg, err error) (*schema.Event, time.Time, error) {
 	if errors.Is(err, natsjs.ErrMsgNotFound) {
 		return nil, time.Time{}, nil
 	}

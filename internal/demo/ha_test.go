@@ -8,14 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/ha"
-	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -49,24 +46,14 @@ func TestDemoHAStoreMatchesGroundTruth(t *testing.T) {
 	if _, err := gt.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: filepath.Join(dir, "js"), DontListen: true, NoSigs: true, ServerName: "ctibridge"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer srv.Shutdown()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := natsjs.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := faultmatrix.ReadStream(ctx, js, jetstream.DefaultStream, c); err != nil {
+	store, err := replaystore.Open(ctx, replaystore.Config{StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := faultmatrix.ReadStream(ctx, store.JetStream(), store.StreamName(), c); err != nil {
 		t.Fatal(err)
 	}
 	rep := c.Report()

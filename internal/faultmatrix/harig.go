@@ -17,7 +17,6 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
-	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // A high-availability group on the rig: several in-process bridges, each
@@ -56,41 +55,26 @@ func (r *Rig) StartMember(name string, mc MemberConfig) (*bridge.Bridge, error) 
 		return nil, fmt.Errorf("faultmatrix: member %s already runs", name)
 	}
 	r.runs++
-	nc, err := r.connect(fmt.Sprintf("member-%s-%d", name, r.runs))
-	if err != nil {
-		return nil, err
-	}
 	hc := mc.HA
-	cfg := bridge.Config{
-		Instance:       fmt.Sprintf("%s%d", name, time.Now().UnixNano()%1_000_000_000),
-		Engine:         r.EngineConfig(),
-		Encoder:        schema.EncoderConfig{Cluster: r.cfg.Cluster},
-		Conn:           nc,
-		Publisher:      r.cfg.Publisher,
-		HeartbeatEvery: -1,
-		DrainTimeout:   10 * time.Second,
-		Logger:         r.cfg.Logger.With().Str("member", name).Logger(),
-		HA:             &hc,
-	}
-	if mc.InstanceID != "" {
-		r.withTLS(&cfg.Engine, mc.InstanceID, name)
-	}
-	if mc.Tune != nil {
-		mc.Tune(&cfg)
-	}
-	b, err := bridge.New(cfg)
+	rb, err := r.runBridge(fmt.Sprintf("member-%s-%d", name, r.runs), fmt.Sprintf("%s%d", name, time.Now().UnixNano()%1_000_000_000),
+		func(cfg *bridge.Config) {
+			cfg.Logger = r.cfg.Logger.With().Str("member", name).Logger()
+			cfg.HA = &hc
+			if mc.InstanceID != "" {
+				r.withTLS(&cfg.Engine, mc.InstanceID, name)
+			}
+			if mc.Tune != nil {
+				mc.Tune(cfg)
+			}
+		})
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rb := &runningBridge{b: b, nc: nc, cancel: cancel, done: make(chan error, 1)}
-	go func() { rb.done <- b.Run(ctx) }()
 	if r.members == nil {
 		r.members = map[string]*runningBridge{}
 	}
 	r.members[name] = rb
-	return b, nil
+	return rb.b, nil
 }
 
 // Member returns a running member (nil if none by that name).

@@ -71,11 +71,18 @@ func verify(t *testing.T, r *Rig) (*Report, *Checker) {
 // check closes the simulator and checks the stream (no bridge running).
 func check(t *testing.T, r *Rig) (*Report, *Checker) {
 	t.Helper()
+	return checkWith(t, r, false)
+}
+
+// checkWith is check, with the checker's high-availability rules if ha.
+func checkWith(t *testing.T, r *Rig, ha bool) (*Report, *Checker) {
+	t.Helper()
 	if err := r.Sim.Close(); err != nil {
 		t.Fatal(err)
 	}
 	c := NewChecker()
 	c.Details = true
+	c.HA = ha
 	c.RoutePoints = r.RoutePoints()
 	for _, rec := range r.Sim.GroundTruth("") {
 		c.AddRecord(rec)

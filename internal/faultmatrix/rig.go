@@ -255,12 +255,23 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		return nil, errors.New("faultmatrix: a bridge is already running")
 	}
 	r.runs++
-	nc, err := r.connect(fmt.Sprintf("bridge-%d", r.runs))
+	rb, err := r.runBridge(fmt.Sprintf("bridge-%d", r.runs), fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs), tune)
+	if err != nil {
+		return nil, err
+	}
+	r.bridge = rb
+	return rb.b, nil
+}
+
+// runBridge connects to the rig's NATS as connName and runs a bridge
+// named instance on the rig's defaults, adjusted by tune.
+func (r *Rig) runBridge(connName, instance string, tune func(*bridge.Config)) (*runningBridge, error) {
+	nc, err := r.connect(connName)
 	if err != nil {
 		return nil, err
 	}
 	cfg := bridge.Config{
-		Instance:       fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
+		Instance:       instance,
 		Engine:         r.EngineConfig(),
 		Encoder:        schema.EncoderConfig{Cluster: r.cfg.Cluster},
 		Conn:           nc,
@@ -280,8 +291,7 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rb := &runningBridge{b: b, nc: nc, cancel: cancel, done: make(chan error, 1)}
 	go func() { rb.done <- b.Run(ctx) }()
-	r.bridge = rb
-	return b, nil
+	return rb, nil
 }
 
 // Bridge returns the running bridge (nil when none runs).

@@ -23,6 +23,13 @@ type Fence struct {
 	Seq     uint64
 	// Epoch identifies the tenure (reported back by OnFenced).
 	Epoch uint64
+	// Replicated says the stream has replicas (R>1). Its leader refuses
+	// (10164) a publish whose subject expectation is already being
+	// proposed, so pipelined fenced publishes would be refused in bursts
+	// and stored out of order. While such a fence is set the publisher
+	// keeps one message in flight: order holds, throughput is one message
+	// per replicated commit (see docs/ha.md).
+	Replicated bool
 }
 
 // fenceState holds the header values stamped on every send: shared,

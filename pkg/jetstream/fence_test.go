@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,5 +117,32 @@ func TestPermitHoldsSending(t *testing.T) {
 	flush(t, p, 10*time.Second)
 	if n := len(readStream(t, js)); n != 20 {
 		t.Fatalf("%d messages stored, want 20", n)
+	}
+}
+
+// A fence on a replicated stream keeps one message in flight (the server
+// would refuse concurrent publishes with the same subject expectation):
+// with the acks held, no more than one message is ever out.
+func TestReplicatedFenceOneInFlight(t *testing.T) {
+	e := startServer(t)
+	setup := dialTCP(t, e.ClientURL())
+	js := newJS(t, setup)
+	provision(t, js)
+	px := newGateProxy(t, strings.TrimPrefix(e.ClientURL(), "nats://"))
+	nc := dialTCP(t, px.url())
+	p := startPublisher(t, nc, nil)
+	p.SetFence(Fence{Subject: fenceSubject, Seq: writeMarker(t, js), Epoch: 1, Replicated: true})
+	px.hold(true)
+	publishN(t, p, newMsgGen("r1", 8, 16), 40)
+	waitFor(t, 10*time.Second, "a message in flight", func() bool { return p.Stats().InFlight == 1 })
+	if n := p.Stats().InFlight; n != 1 {
+		t.Fatalf("%d messages in flight under a replicated fence, want 1", n)
+	}
+	px.hold(false)
+	flush(t, p, 20*time.Second)
+	got := readStream(t, js)
+	checkOnceInOrder(t, got[1:])
+	if len(got) != 41 {
+		t.Fatalf("%d messages stored, want the marker and 40", len(got))
 	}
 }

@@ -32,6 +32,9 @@ const (
 // lock acquisition.
 const sendBatch = 256
 
+// permitPoll is how often a publisher held by Config.Permit looks again.
+const permitPoll = 20 * time.Millisecond
+
 // Message is one event ready to publish: a schema.Msg converts directly.
 type Message struct {
 	// Subject is the NATS subject (cti.<cluster>.<family>...).
@@ -461,7 +464,13 @@ func (p *Publisher) Run(ctx context.Context) error {
 			p.mu.Unlock()
 			return err
 		}
-		if connected && !p.suspended && (p.cfg.Permit == nil || p.cfg.Permit()) {
+		permitted := p.cfg.Permit == nil || p.cfg.Permit()
+		if !permitted && !p.suspended && p.buf.msgs > 0 {
+			// The permission may come back by itself (a lease renewal
+			// answered late): look again shortly.
+			wait = permitPoll
+		}
+		if connected && !p.suspended && permitted {
 			if err := p.maybeGapLocked(); err != nil {
 				p.encodeErr = err
 				p.mu.Unlock()
@@ -501,7 +510,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 
 // takeLocked moves up to a batch of sendable entries in flight.
 func (p *Publisher) takeLocked(batch []*entry) []*entry {
-	for len(batch) < cap(batch) && p.buf.inflight < p.cfg.MaxInFlight {
+	limit := p.cfg.MaxInFlight
+	if f := p.fence; f != nil && f.f.Replicated {
+		limit = 1
+	}
+	for len(batch) < cap(batch) && p.buf.inflight < limit {
 		e := p.buf.next()
 		if e == nil {
 			break
