@@ -5,10 +5,13 @@ import (
 	"testing"
 	"time"
 
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ctibridge/ctibridge/internal/bridge"
 	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/ha/lease"
 	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -238,4 +241,49 @@ func TestHANATSLeaderChange(t *testing.T) {
 			checkHA(t, r, mode)
 		})
 	}
+}
+
+// The fence in the log stops a stale active that its own clock does not
+// stop: the lease is taken from the active member behind its back (its
+// key deleted, as a server would expire it while the member's clock runs
+// slow), the other member takes over and writes its marker; the stale
+// one, still within its deadline, keeps publishing — and the server
+// refuses every publish from the marker on, so it demotes itself. Hot
+// members (their own certificates): the stale one's provider may stay
+// open; the stream holds each change once.
+func TestHAStaleActiveFencedByTheLog(t *testing.T) {
+	r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
+	startPair(t, r, ha.ModeHot)
+	letTrafficFlow(time.Second)
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, jetstream.DefaultLeaderBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Right after a renewal of a's, so that its next one (a conflict,
+	// which would also end its tenure) comes long after b's marker.
+	renewals := func() uint64 {
+		st, _ := r.Member("a").Status().(map[string]any)
+		hs, _ := st["ha"].(map[string]any)
+		ls, _ := hs["lease"].(ha.ElectorStatus)
+		return ls.Renewals
+	}
+	n := renewals()
+	testwait.Eventually(t, bound, "a renewal of the active member", func() bool { return renewals() > n })
+	if err := kv.Delete(ctx, ha.LeaseKey("lab")); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitActive(t, r, "a"); got != "b" {
+		t.Fatalf("member %s active, want b", got)
+	}
+	testwait.Eventually(t, bound, "the stale member refused by the log fence", func() bool {
+		return r.Member("a").Publisher().Stats().Fenced > 0 && !r.Member("a").IsActive()
+	})
+	letTrafficFlow(time.Second)
+	checkHA(t, r, ha.ModeHot)
 }
