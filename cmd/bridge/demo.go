@@ -23,14 +23,16 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run NATS, a simulated CUCM cluster and the bridge in one process",
-		Long: `demo starts an embedded NATS server with JetStream, a simulated CUCM cluster with a
-primary, a backup and a least-priority CTIManager generating call traffic, and the bridge
-between them. It prints where to connect and which replay commands to try.`,
+		Long: `demo starts an embedded NATS server with JetStream (or, with --nats-cluster 3, a
+three-node JetStream cluster in the same process with R3 streams), a simulated CUCM cluster
+with a primary, a backup and a least-priority CTIManager generating call traffic, and the
+bridge between them. It prints where to connect and which replay commands to try.`,
 		Example: `  bridge demo
   bridge demo --ha --run-for 40s --kill-active-after 15s --data-dir /tmp/ctiha
   bridge demo --data-dir /tmp/ctidemo --run-for 20s --fail-primary-after 6s --heartbeat 1s
-  bridge demo --nats-listen 127.0.0.1:0 --rate 20 --seed 7`,
-		Args: cobra.NoArgs,
+  bridge demo --nats-listen 127.0.0.1:0 --rate 20 --seed 7
+  bridge demo --nats-cluster 3 --run-for 30s --kill-nats-leader-after 10s --data-dir /tmp/ctidemo-r3`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logging.New(os.Stderr, logLevel, logFormat)
 			if err != nil {
@@ -68,6 +70,9 @@ between them. It prints where to connect and which replay commands to try.`,
 	f.StringVar(&haMode, "ha-mode", "hot", "with --ha: hot (each bridge its own certificate; the standby observes, no gap at takeover) or cold (one shared certificate; the standby opens its provider after the takeover)")
 	f.DurationVar(&hao.LeaseTTL, "lease-ttl", 5*time.Second, "with --ha: the lease TTL (a killed active is replaced within about this)")
 	f.DurationVar(&hao.KillActiveAfter, "kill-active-after", 0, "with --ha: kill the active bridge after this long (its lease is left to expire; 0: never)")
+	f.IntVar(&o.NATSCluster, "nats-cluster", 0, "run NATS as an embedded cluster of this many nodes (3) in this process, clients on --nats-listen's port and the next ones, stream and buckets R3 (0: one server)")
+	f.BoolVar(&o.NATSSyncAlways, "nats-sync-always", true, "fsync every JetStream write before acknowledging it, as bridge run's embedded server does by default (nats.syncAlways); false: every 2 minutes")
+	f.DurationVar(&o.KillNATSLeaderAfter, "kill-nats-leader-after", 0, "with --nats-cluster: kill the node leading the event stream after this long, and start it again 5s later (0: never)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal), json, console")
 	return cmd

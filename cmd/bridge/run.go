@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
@@ -36,15 +35,17 @@ func newRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run the bridge daemon",
 		Long: `run loads the configuration (YAML file, then CTIBRIDGE_* environment variables, then
-flags), validates it, connects to NATS (or starts the embedded server), provisions the
-stream, opens the provider and publishes until SIGINT/SIGTERM. On a signal it closes the
+flags), validates it, connects to NATS (or starts the embedded server), opens the provider
+and publishes until SIGINT/SIGTERM. NATS may come up after the bridge: the stream is
+provisioned as soon as it answers, /readyz says why the bridge is not ready meanwhile,
+and events wait in the bounded buffer. On a signal it closes the
 provider with APPLICATIONREQUEST, flushes JetStream and exits 0.
 
 Environment: ` + fmt.Sprint(config.EnvNames()),
 		Example: `  bridge run --config bridge.yaml
   CTIBRIDGE_CTI_PASSWORD=... bridge run --config bridge.yaml --nats-url nats://nats:4222
   bridge run --config bridge.yaml --check      # validate and exit`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path)
 			if err != nil {
@@ -101,8 +102,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	log = log.With().Str("instance", cfg.Instance).Str("cluster", cfg.Cluster).Logger()
 	var nc *nats.Conn
 	var err error
+	conn := &jetstream.ConnTracker{}
 	if cfg.NATS.Embedded {
-		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: cfg.NATS.DataDir, Listen: cfg.NATS.Listen, Logger: log})
+		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: cfg.NATS.DataDir, Listen: cfg.NATS.Listen, SyncAlways: cfg.NATS.SyncAlways, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -114,39 +116,26 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 			defer cancel()
 			_ = ns.Shutdown(sctx)
 		}()
-		log.Info().Str("url", ns.ClientURL()).Str("data_dir", cfg.NATS.DataDir).Msg("embedded NATS server with JetStream started")
+		log.Info().Str("url", ns.ClientURL()).Str("data_dir", cfg.NATS.DataDir).Bool("sync_always", cfg.NATS.SyncAlways).Msg("embedded NATS server with JetStream started")
 		nc, err = ns.Connect("ctibridge")
 		if err != nil {
 			return err
 		}
 	} else {
+		// The first connection is retried in the background: the bridge
+		// starts (and serves /healthz) before NATS is up.
 		nc, err = jetstream.Connect(jetstream.ConnectConfig{
 			URLs: cfg.NATS.URLs, Name: "ctibridge " + cfg.Instance,
 			CredentialsFile: cfg.NATS.Creds, User: cfg.NATS.User, Password: string(cfg.NATS.Password), Token: string(cfg.NATS.Token),
 			CAFile: cfg.NATS.TLSCA, CertFile: cfg.NATS.TLSCert, KeyFile: cfg.NATS.TLSKey,
-			Logger: log,
+			OnEvent: conn.Observe,
+			Logger:  log,
 		})
 		if err != nil {
 			return err
 		}
 	}
 	defer nc.Close()
-	js, err := natsjs.New(nc)
-	if err != nil {
-		return fmt.Errorf("bridge: jetstream: %w", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	prov, err := jetstream.Provision(pctx, js, jetstream.ProvisionConfig{
-		Stream: cfg.NATS.Stream, Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge, Duplicates: cfg.NATS.DuplicateWindow,
-		LeaderBucket: cfg.HA.Bucket, LeaderTTL: cfg.HA.LeaseTTL,
-	})
-	cancel()
-	if err != nil {
-		return err
-	}
-	for _, d := range prov.Drift {
-		log.Warn().Str("drift", d.String()).Msg("existing JetStream resource differs from the configuration")
-	}
 	mode, err := schema.ParseMode(cfg.NATS.Mode)
 	if err != nil {
 		return usageError{err}
@@ -161,6 +150,13 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Profiling:  cfg.HTTP.Pprof,
 		// The restart check reads the previous run's last events here.
 		Stream: cfg.NATS.Stream,
+		// Provisioned in the background as soon as NATS answers; until
+		// then /readyz says why and events wait in the buffer.
+		Provision: &jetstream.ProvisionConfig{
+			Stream: cfg.NATS.Stream, Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge, Duplicates: cfg.NATS.DuplicateWindow,
+			LeaderBucket: cfg.HA.Bucket, LeaderTTL: cfg.HA.LeaseTTL,
+		},
+		ConnError: conn.LastError,
 		// Folded-state snapshots for replay state --at on long logs.
 		Snapshots: &replaystore.SnapshotterConfig{
 			Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge,

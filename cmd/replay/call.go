@@ -1,15 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/ctibridge/ctibridge/cmd/replay/internal/calllog"
 	"github.com/ctibridge/ctibridge/pkg/callstate"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
-	"github.com/ctibridge/ctibridge/pkg/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -24,13 +26,21 @@ type callEventJSON struct {
 }
 
 func (a *app) callCmd() *cobra.Command {
-	return &cobra.Command{
+	var session, at string
+	c := &cobra.Command{
 		Use:   "call ID",
 		Short: "One call's history",
 		Long: `call prints every event of one call (global call id), read with a consumer
-filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
-(or that it ended). Transfers and conferences mention the calls merged into it.`,
+filtered on the call's subjects only, and the call's state after them (or
+that it ended). Transfers and conferences mention the calls merged into it.
+
+CUCM reuses call ids (and two bridge runs on one store restart them), so an
+id can name several calls: call then lists them, with their sessions and
+times, and exits 1; choose one with --session (a provider session, or the
+bridge run it belongs to) or --at (a time the call was up).`,
 		Example: `  replay --store ./data call 10042
+  replay --store ./data call 12 --at 14:02:17
+  replay --store ./data call 12 --session 20261120T140000-8d5dc05b
   replay --store ./data call 10042 --json`,
 		Args: exactArgs(1, "one call id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,27 +54,45 @@ filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
 				return err
 			}
 			id := args[0]
-			fold := callstate.New()
-			var recs []replaystore.Record
-			if _, err := st.ReadEvents(ctx, replaystore.Query{Subjects: []string{replaystore.CallSubjects(cluster, id)}}, func(r replaystore.Record) error {
-				fold.Apply(r.Event)
-				recs = append(recs, r)
-				return nil
-			}); err != nil {
+			var all []replaystore.Record
+			calls, err := buildCalls(ctx, st, cluster, replaystore.CallSubjects(cluster, id), nil, func(r replaystore.Record) { all = append(all, r) })
+			if err != nil {
 				return err
 			}
-			if len(recs) == 0 {
+			var mine []calllog.Call
+			for _, c := range calls {
+				if c.ID == id {
+					mine = append(mine, c)
+				}
+			}
+			if len(mine) == 0 {
 				return errors.New("no events for call " + id + " in cluster " + cluster)
 			}
+			chosen, err := a.chooseCall(ctx, st, id, mine, session, at)
+			if err != nil {
+				return err
+			}
+			var recs []replaystore.Record
+			for _, r := range all {
+				if r.Seq >= chosen.FirstSeq && r.Seq <= chosen.LastSeq {
+					recs = append(recs, r)
+				}
+			}
+			fold := callstate.New()
+			for _, r := range recs {
+				fold.Apply(r.Event)
+			}
 			final, alive := fold.Call(id)
+			alive = alive && chosen.Status == calllog.StatusUp
 			if a.jsonOut {
 				out := struct {
 					Cluster string          `json:"cluster"`
 					CallID  string          `json:"callId"`
+					Call    calllog.Call    `json:"call"`
 					Events  []callEventJSON `json:"events"`
 					Active  bool            `json:"active"`
 					Final   *callstate.Call `json:"final,omitempty"`
-				}{Cluster: cluster, CallID: id, Active: alive}
+				}{Cluster: cluster, CallID: id, Call: *chosen, Active: alive}
 				if alive {
 					out.Final = &final
 				}
@@ -75,7 +103,10 @@ filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
 				return writeJSON(a.stdout, out)
 			}
 			w := a.stdout
-			fmt.Fprintf(w, "Call %s in cluster %s: %d events, %s → %s (times UTC)\n\n", id, cluster, len(recs), ts(recs[0].Event.Time), ts(recs[len(recs)-1].Event.Time))
+			fmt.Fprintf(w, "Call %s (global call id %s) in cluster %s: %d events, %s → %s (times %s)\n", id, chosen.GlobalCallID, cluster, len(recs),
+				a.clk.ts(chosen.Start), a.clk.ts(chosen.End), a.clk.zone())
+			fmt.Fprintf(w, "%s, %s; parties %s; sessions %s\n\n", chosen.Status+callNotes(chosen), causeLabel(chosen.EndCause),
+				orDash(strings.Join(chosen.Parties, ", ")), sessionsLabel(chosen.Sessions))
 			tw := newTable(w)
 			fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tADDRESS\tCONNECTION\tTERMINAL\tCAUSE\tFLAGS")
 			for _, r := range recs {
@@ -108,15 +139,12 @@ filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
 				if r.Event.Data.Inferred {
 					notes = append(notes, "inferred")
 				}
-				cause := r.Event.Data.CauseName
-				if cause == "" && r.Event.Data.Cause != 0 {
-					cause = schema.CauseNames[r.Event.Data.Cause]
-				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, clock(r.Event.Time), r.Event.Name, addr, conn, term, orDash(cause), orDash(strings.Join(notes, ", ")))
+				cause := eventCause(&r.Event.Data)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, a.clk.clock(r.Event.Time), r.Event.Name, addr, conn, term, orDash(cause), orDash(strings.Join(notes, ", ")))
 			}
 			tw.Flush()
 			if !alive {
-				fmt.Fprintf(w, "\nThe call has ended (or its legs moved into another call).\n")
+				fmt.Fprintf(w, "\nThe call has ended (%s).\n", chosen.Status)
 				return nil
 			}
 			fmt.Fprintf(w, "\nAfter these events: %s, parties %s", final.State, strings.Join(final.Parties(), ", "))
@@ -134,4 +162,51 @@ filtered on cti.<cluster>.call.<id>.> only, and the call's state after them
 			return nil
 		},
 	}
+	c.Flags().StringVar(&session, "session", "", "the call reported by this provider session (or bridge run: a prefix of its sessions)")
+	c.Flags().StringVar(&at, "at", "", "the call that was up at this time")
+	return c
+}
+
+// chooseCall picks the call an id names: the only one, or the one --session
+// or --at selects. Otherwise it lists the candidates and fails.
+func (a *app) chooseCall(ctx context.Context, st *replaystore.Store, id string, calls []calllog.Call, session, at string) (*calllog.Call, error) {
+	cands := calls
+	if session != "" {
+		cands = slices.DeleteFunc(slices.Clone(cands), func(c calllog.Call) bool { return !c.HasSession(session) })
+	}
+	if at != "" {
+		first, last, err := st.Bounds(ctx)
+		if err != nil {
+			return nil, err
+		}
+		from, err := parseAt(at, first, last, a.clk.location())
+		if err != nil {
+			return nil, usagef("--at %w", err)
+		}
+		to, _ := parseUntil(at, first, last, a.clk.location())
+		cands = slices.DeleteFunc(slices.Clone(cands), func(c calllog.Call) bool { return !c.Overlaps(from, to) })
+	}
+	if len(cands) == 1 {
+		return &cands[0], nil
+	}
+	if a.jsonOut {
+		_ = writeJSON(a.stdout, struct {
+			CallID     string         `json:"callId"`
+			Candidates []calllog.Call `json:"candidates"`
+		}{id, calls})
+	} else {
+		fmt.Fprintf(a.stdout, "Call id %s names %d calls in this log:\n\n", id, len(calls))
+		tw := newTable(a.stdout)
+		fmt.Fprintln(tw, "START\tEND\tCALL\tPARTIES\tENDED\tSESSIONS")
+		for i := range calls {
+			c := &calls[i]
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.clk.ts(c.Start), a.clk.ts(c.End), c.GlobalCallID,
+				orDash(strings.Join(c.Parties, ",")), c.Status, sessionsLabel(c.Sessions))
+		}
+		tw.Flush()
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("none of the %d calls with id %s matches --session/--at", len(calls), id)
+	}
+	return nil, fmt.Errorf("call id %s names %d calls: choose one with --session SESSION or --at TIME", id, len(cands))
 }

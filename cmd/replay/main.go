@@ -1,7 +1,7 @@
 // Command replay reads the CTI bridge's event log back: the failover
-// timeline, the state at any point in time, one call's history, a live
-// tail, a JSON Lines export, a paced republish and an HTML incident report.
-// See docs/replay.md.
+// timeline, the state at any point in time, the list of calls, one call's
+// history, one device's history, a live tail, JSON Lines and CSV exports,
+// a paced republish and an HTML incident report. See docs/replay.md.
 package main
 
 import (

@@ -11,23 +11,46 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// tsFormat prints times in UTC with milliseconds.
+// tsFormat prints times with milliseconds and their offset (Z for UTC).
 const tsFormat = "2006-01-02T15:04:05.000Z07:00"
 
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return "-"
+// clockFmt prints the times of human output in one zone: UTC unless --tz
+// names another. JSON output is always RFC 3339 in UTC.
+type clockFmt struct{ loc *time.Location }
+
+func (c clockFmt) location() *time.Location {
+	if c.loc == nil {
+		return time.UTC
 	}
-	return t.UTC().Format(tsFormat)
+	return c.loc
 }
 
-// clock prints the time of day in UTC with milliseconds.
-func clock(t time.Time) string {
+// ts prints an instant with the date, milliseconds and offset.
+func (c clockFmt) ts(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("15:04:05.000")
+	return t.In(c.location()).Format(tsFormat)
 }
+
+// exact prints an instant with all its digits (RFC 3339), for files.
+func (c clockFmt) exact(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(c.location()).Format(time.RFC3339Nano)
+}
+
+// clock prints the time of day with milliseconds.
+func (c clockFmt) clock(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(c.location()).Format("15:04:05.000")
+}
+
+// zone names the zone for headers: "UTC" or "Europe/Berlin".
+func (c clockFmt) zone() string { return c.location().String() }
 
 func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

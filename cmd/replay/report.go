@@ -77,7 +77,7 @@ log; a progress bar shows on a terminal).`,
 			}
 			defer os.Remove(tmp.Name())
 			bw := bufio.NewWriter(tmp)
-			if err := report.Render(bw, report.Data{Cluster: cluster, Source: source, Generated: time.Now(), Timeline: tl, Calls: samples, Events: events}); err != nil {
+			if err := report.Render(bw, report.Data{Cluster: cluster, Source: source, Generated: time.Now(), Timeline: tl, Calls: samples, Events: events, Location: a.clk.location()}); err != nil {
 				tmp.Close()
 				return err
 			}

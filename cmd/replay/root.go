@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
+	_ "time/tzdata" // --tz works on hosts without a zone database (containers)
 
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/rs/zerolog"
@@ -43,6 +45,10 @@ type app struct {
 	cluster                       string
 	jsonOut                       bool
 	verbose                       bool
+	tz                            string
+
+	// clk prints the times of human output (--tz).
+	clk clockFmt
 
 	store *replaystore.Store
 }
@@ -93,14 +99,18 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: `replay reads the CTI bridge's event log (CloudEvents in the JetStream stream
 "CTI") from a NATS server, or offline from a copied JetStream store directory,
 and tells what happened: the failover timeline, the state of every call and
-device at any moment, one call's history, a live tail, exports and reports.
+device at any moment, the calls (by DN, device, time, end cause), one call's
+and one device's history, a live tail, exports (JSON Lines, CSV) and
+reports. Times print in UTC unless --tz names a zone.
 
 The server defaults to $NATS_URL, else nats://127.0.0.1:4222. With --store DIR
 the directory is copied to a temporary directory and served in-process; DIR
 itself is never modified.`,
 		Example: `  replay --store ./data timeline
   replay --server nats://cti-nats:4222 --creds replay.creds state --at 14:02:17
-  replay --store ./data export --format jsonl > events.jsonl`,
+  replay --store ./data calls --dn 1001 --since 14:00 --until 14:30
+  replay --store ./data --tz Europe/Berlin device SEP001122330001
+  replay --store ./data export --format csv --since 14:00 --until 14:30 > incident.csv`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -119,8 +129,17 @@ itself is never modified.`,
 	f.StringVar(&a.cluster, "cluster", "", "CUCM cluster (default: the only cluster in the log)")
 	f.BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log diagnostics to stderr")
+	f.StringVar(&a.tz, "tz", "UTC", "time zone of printed times and of times given without an offset: UTC, Local, or an IANA name such as Europe/Berlin")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		loc, err := loadZone(a.tz)
+		if err != nil {
+			return usageError{err}
+		}
+		a.clk = clockFmt{loc: loc}
+		return nil
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.timelineCmd(), a.stateCmd(), a.callCmd(), a.tailCmd(), a.exportCmd(), a.republishCmd(), a.reportCmd())
+	root.AddCommand(a.timelineCmd(), a.stateCmd(), a.callCmd(), a.callsCmd(), a.deviceCmd(), a.tailCmd(), a.exportCmd(), a.republishCmd(), a.reportCmd())
 	return root
 }
 
@@ -152,12 +171,35 @@ func (a *app) open(ctx context.Context) (*replaystore.Store, error) {
 	return st, nil
 }
 
-// clusterOf returns --cluster or the log's only cluster.
+// clusterOf returns --cluster, checked against the log, or the log's
+// only cluster.
 func (a *app) clusterOf(ctx context.Context, st *replaystore.Store) (string, error) {
-	if a.cluster != "" {
-		return a.cluster, nil
+	if a.cluster == "" {
+		return st.Cluster(ctx)
 	}
-	return st.Cluster(ctx)
+	ok, err := st.HasCluster(ctx, a.cluster)
+	if err != nil || ok {
+		return a.cluster, err
+	}
+	have := "no cluster at all"
+	if cs, err := st.Clusters(ctx); err == nil && len(cs) > 0 {
+		have = strings.Join(cs, ", ")
+	}
+	return "", fmt.Errorf("--cluster %s: stream %s has no event of cluster %q; it holds %s", a.cluster, st.StreamName(), a.cluster, have)
+}
+
+// loadZone reads --tz. time.LoadLocation accepts "" and "UTC" as UTC and
+// "Local" as the machine's zone; Go's embedded zone database
+// (time/tzdata) makes IANA names work where the system has none.
+func loadZone(name string) (*time.Location, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, fmt.Errorf("--tz is empty: give UTC, Local or an IANA zone such as Europe/Berlin")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("--tz %q is not a time zone: give UTC, Local or an IANA zone such as Europe/Berlin", name)
+	}
+	return loc, nil
 }
 
 // noArgs is cobra.NoArgs with a usage error.

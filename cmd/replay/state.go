@@ -21,6 +21,7 @@ type stateJSON struct {
 	LastStored            time.Time              `json:"lastStored,omitzero"`
 	SnapshotSeq           uint64                 `json:"snapshotSeq,omitempty"`
 	EventsRead            uint64                 `json:"eventsRead"`
+	EventsFolded          uint64                 `json:"eventsFolded"`
 	Provider              callstate.Provider     `json:"provider"`
 	CTIManagers           []callstate.CTIManager `json:"ctiManagers"`
 	Summary               callstate.Summary      `json:"summary"`
@@ -45,21 +46,25 @@ connections (core and call-control states) and terminal connections.
 It starts from the nearest snapshot at or before the point (stream
 CTI_SNAPSHOTS, written by the bridge's snapshotter) and folds only the events
 after it; without snapshots it folds the log from the start. --at TIME is the
-state the log recorded at TIME: every event stored at or before TIME (the
-bridge stores an event milliseconds after CTI reported it). --seq N is the
+state at TIME on the timeline's clock: every event that happened at or before
+TIME (the CTI time; the time received for a snapshot event). --seq N is the
 state after the event stored at stream sequence N. Without --at or --seq: the
 end of the log.
 
-TIME: RFC 3339 (2026-11-20T14:02:17.250Z), "2026-11-20 14:02:17" (UTC), a UTC
-time of day on the log's first day (14:02:17.250), or +DURATION after the
-first message stored / -DURATION before the last (+6s, -2m).`,
+TIME: RFC 3339 (2026-11-20T14:02:17.250Z, exact), "2026-11-20 14:02:17" or a
+time of day on the log's first day (14:02:17.250), both in the --tz zone and
+standing for the whole millisecond (second, minute) they name, or +DURATION
+after the first event / -DURATION before the last (+6s, -2m).`,
 		Example: `  replay --store ./data state --at 14:02:17
   replay --store ./data state --at +5s
   replay --store ./data state --seq 120345 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if at != "" && seq > 0 {
+			if at != "" && cmd.Flags().Changed("seq") {
 				return usagef("give --at or --seq, not both")
+			}
+			if cmd.Flags().Changed("seq") && seq == 0 {
+				return usagef("--seq 0: stream sequences start at 1")
 			}
 			ctx := cmd.Context()
 			st, err := a.open(ctx)
@@ -71,14 +76,29 @@ first message stored / -DURATION before the last (+6s, -2m).`,
 				return err
 			}
 			p := replaystore.Point{Seq: seq}
+			if seq > 0 {
+				info, err := st.Info(ctx)
+				if err != nil {
+					return err
+				}
+				if seq > info.LastSeq {
+					return fmt.Errorf("--seq %d is past the end of the log: stream %s ends at seq %d", seq, info.Name, info.LastSeq)
+				}
+			}
 			if at != "" {
 				first, last, err := st.Bounds(ctx)
 				if err != nil {
 					return err
 				}
-				t, err := parseAt(at, first, last)
+				t, err := parseUntil(at, first, last, a.clk.location())
 				if err != nil {
 					return usagef("--at %w", err)
+				}
+				if first.IsZero() {
+					return fmt.Errorf("--at %s: the log is empty", at)
+				}
+				if t.Before(first) {
+					return fmt.Errorf("--at %s (%s) is before the log starts: its first event is at %s", at, a.clk.ts(t), a.clk.ts(first))
 				}
 				p.Time = t
 			}
@@ -90,7 +110,8 @@ first message stored / -DURATION before the last (+6s, -2m).`,
 			}
 			if a.jsonOut {
 				doc := stateJSON{
-					Cluster: cluster, At: p.String(), Seq: res.LastSeq, LastEventTime: res.LastTime, LastStored: res.LastStored, EventsRead: res.EventsRead,
+					Cluster: cluster, At: p.String(), Seq: res.LastSeq, LastEventTime: res.LastTime, LastStored: res.LastStored,
+					EventsRead: res.EventsRead, EventsFolded: res.EventsFolded,
 					Provider: state.Provider(), CTIManagers: state.CTIManagers(), Summary: state.Summary(),
 					TerminalsOutOfService: state.TerminalsOutOfService(), AddressesOutOfService: state.AddressesOutOfService(),
 					Calls: state.Calls(), RoutePoints: state.RoutePoints(), Gaps: state.Gaps(), Bridge: state.Bridge(),
@@ -100,7 +121,7 @@ first message stored / -DURATION before the last (+6s, -2m).`,
 				}
 				return writeJSON(a.stdout, doc)
 			}
-			printState(a.stdout, cluster, p, state, res)
+			printState(a.stdout, a.clk, cluster, p, state, res)
 			return nil
 		},
 	}
@@ -109,16 +130,21 @@ first message stored / -DURATION before the last (+6s, -2m).`,
 	return c
 }
 
-func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.State, res replaystore.StateAtResult) {
+func printState(w io.Writer, clk clockFmt, cluster string, p replaystore.Point, st *callstate.State, res replaystore.StateAtResult) {
 	from := "folded from the start of the log"
 	if res.Snapshot != nil {
 		from = fmt.Sprintf("snapshot at seq %d", res.Snapshot.Seq)
 	}
-	fmt.Fprintf(w, "Cluster %s at %s — up to seq %d stored %s, %s + %d events read\n\n",
-		cluster, p, res.LastSeq, ts(res.LastStored), from, res.EventsRead)
+	if p.Time.IsZero() {
+		fmt.Fprintf(w, "Cluster %s at %s — up to seq %d stored %s, %s + %d events read\n\n",
+			cluster, p, res.LastSeq, clk.ts(res.LastStored), from, res.EventsRead)
+	} else {
+		fmt.Fprintf(w, "Cluster %s at %s — every event up to then (latest %s, seq %d), %s + %d events read, %d folded\n\n",
+			cluster, clk.ts(p.Time), clk.ts(res.LastTime), res.LastSeq, from, res.EventsRead, res.EventsFolded)
+	}
 	pr := st.Provider()
 	tw := newTable(w)
-	fmt.Fprintf(tw, "Provider\t%s since %s on %s", orDash(pr.State), ts(pr.Since), orDash(pr.CTIManager))
+	fmt.Fprintf(tw, "Provider\t%s since %s on %s", orDash(pr.State), clk.ts(pr.Since), orDash(pr.CTIManager))
 	if pr.PreviousCTIManager != "" {
 		fmt.Fprintf(tw, " (previous %s)", pr.PreviousCTIManager)
 	}
@@ -132,7 +158,7 @@ func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.
 		fmt.Fprintf(tw, ", server heartbeat %dms", pr.ServerHeartbeatMs)
 	}
 	if pr.Failovers > 0 {
-		fmt.Fprintf(tw, ", %d failover(s), last %s (%s)", pr.Failovers, ts(pr.LastLostAt), pr.Reason)
+		fmt.Fprintf(tw, ", %d failover(s), last %s (%s)", pr.Failovers, clk.ts(pr.LastLostAt), pr.Reason)
 	}
 	fmt.Fprintf(tw, "\n")
 	sum := st.Summary()
@@ -145,9 +171,9 @@ func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.
 	for _, g := range st.Gaps() {
 		end := "open"
 		if !g.Open() {
-			end = fmt.Sprintf("%s (%dms)", ts(g.ClosedAt), g.DurationMs)
+			end = fmt.Sprintf("%s (%dms)", clk.ts(g.ClosedAt), g.DurationMs)
 		}
-		fmt.Fprintf(tw, "Gap %s\t%s %s → %s, %s; calls ended %d, discovered %d\n", g.ID, g.Kind, ts(g.OpenedAt), end, orDash(g.Reason), g.CallsEnded, g.CallsDiscovered)
+		fmt.Fprintf(tw, "Gap %s\t%s %s → %s, %s; calls ended %d, discovered %d\n", g.ID, g.Kind, clk.ts(g.OpenedAt), end, orDash(g.Reason), g.CallsEnded, g.CallsDiscovered)
 	}
 	tw.Flush()
 
@@ -157,10 +183,10 @@ func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.
 		tw = newTable(w)
 		fmt.Fprintln(tw, "KIND\tNAME\tSINCE\tCAUSE")
 		for _, t := range oosT {
-			fmt.Fprintf(tw, "terminal\t%s\t%s\t%s\n", t.Name, ts(t.Since), orDash(t.CauseName))
+			fmt.Fprintf(tw, "terminal\t%s\t%s\t%s\n", t.Name, clk.ts(t.Since), causeName(t.Cause, t.CauseName))
 		}
 		for _, ad := range oosA {
-			fmt.Fprintf(tw, "address\t%s\t%s\t%s\n", ad.DN, ts(ad.Since), orDash(ad.CauseName))
+			fmt.Fprintf(tw, "address\t%s\t%s\t%s\n", ad.DN, clk.ts(ad.Since), causeName(ad.Cause, ad.CauseName))
 		}
 		tw.Flush()
 	}
@@ -175,7 +201,7 @@ func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.
 	for _, c := range calls {
 		flags := callFlags(c)
 		if len(c.Connections) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t-\t-\t%s\n", c.ID, clock(c.Started), party(c.Calling), party(c.Called), flags)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t-\t-\t%s\n", c.ID, clk.clock(c.Started), party(c.Calling), party(c.Called), flags)
 			continue
 		}
 		for i, cn := range c.Connections {
@@ -188,7 +214,7 @@ func printState(w io.Writer, cluster string, p replaystore.Point, st *callstate.
 				cflags = strings.TrimPrefix(cflags+",transient", ",")
 			}
 			if i == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", c.ID, clock(c.Started), party(c.Calling), party(c.Called))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", c.ID, clk.clock(c.Started), party(c.Calling), party(c.Called))
 			} else {
 				fmt.Fprintf(tw, "\t\t\t\t")
 			}

@@ -12,6 +12,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// defaultTailLines is how many events tail prints from a copied store, as
+// tail(1) prints ten lines.
+const defaultTailLines = 10
+
 func (a *app) tailCmd() *cobra.Command {
 	var since, subject string
 	var count int
@@ -21,7 +25,12 @@ func (a *app) tailCmd() *cobra.Command {
 		Long: `tail follows the event stream and prints one line per event as it is stored:
 time, stream sequence, entity, event name and the essentials (connection
 states, service causes, reasons). It runs until interrupted (Ctrl-C), or
-until --count events were printed. --json prints one JSON object per line.`,
+until --count events were printed. --json prints one JSON object per line.
+
+A copied store (--store) never grows: there tail prints the last events of
+the log, like tail(1) on a file (the last --count, default 10, or every
+event from --since, a time or a duration before the log's last event), then
+exits.`,
 		Example: `  replay tail
   replay tail --since 5m --subject 'cti.lab.call.>'
   replay tail --json --count 100`,
@@ -32,11 +41,17 @@ until --count events were printed. --json prints one JSON object per line.`,
 			if err != nil {
 				return err
 			}
-			q := replaystore.Query{Follow: true}
+			q := replaystore.Query{Follow: !st.Offline()}
 			switch {
 			case subject != "":
 				q.Subjects = []string{subject}
 			case a.cluster != "":
+				if st.Offline() {
+					// A copied store will never hold a cluster it lacks now.
+					if _, err := a.clusterOf(ctx, st); err != nil {
+						return err
+					}
+				}
 				q.Subjects = []string{replaystore.ClusterSubjects(a.cluster)}
 			default:
 				if c, err := st.Cluster(ctx); err == nil {
@@ -45,13 +60,35 @@ until --count events were printed. --json prints one JSON object per line.`,
 					return err
 				}
 			}
+			// Durations count back from now on a live server, from the log's
+			// last event on a copied store.
+			first, last := time.Now(), time.Now()
+			if st.Offline() {
+				if first, last, err = st.Bounds(ctx); err != nil {
+					return err
+				}
+			}
 			if since != "" {
 				if d, err := time.ParseDuration(since); err == nil {
-					q.StartTime = time.Now().Add(-d)
-				} else if t, err := parseAt(since, time.Now(), time.Now()); err == nil {
+					q.StartTime = last.Add(-d)
+				} else if t, err := parseAt(since, first, last, a.clk.location()); err == nil {
 					q.StartTime = t
 				} else {
-					return usagef("--since %q: give a duration (5m) or a time (RFC 3339)", since)
+					return usagef("--since %q: give a duration (5m) or a time (RFC 3339, 14:02:17)", since)
+				}
+			}
+			if st.Offline() && since == "" {
+				// The last events, like tail(1).
+				n := uint64(count)
+				if n == 0 {
+					n = defaultTailLines
+				}
+				info, err := st.Info(ctx)
+				if err != nil {
+					return err
+				}
+				if info.LastSeq >= n {
+					q.StartSeq = max(info.FirstSeq, info.LastSeq-n+1)
 				}
 			}
 			n := 0
@@ -61,7 +98,7 @@ until --count events were printed. --json prints one JSON object per line.`,
 					line, _ := json.Marshal(callEventJSON{Seq: r.Seq, Time: r.Event.Time, Event: r.Event.Name, ID: r.Envelope.ID, Subject: r.Subject, Data: data})
 					fmt.Fprintf(a.stdout, "%s\n", line)
 				} else {
-					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", clock(r.Event.Time), r.Seq, describe(&r.Event))
+					fmt.Fprintf(a.stdout, "%s  #%-8d %s\n", a.clk.clock(r.Event.Time), r.Seq, describe(&r.Event))
 				}
 				n++
 				if count > 0 && n >= count {
@@ -69,6 +106,9 @@ until --count events were printed. --json prints one JSON object per line.`,
 				}
 				return nil
 			})
+			if err == nil && st.Offline() {
+				fmt.Fprintf(a.stderr, "replay: %d event(s) of a copied store, which never grows: tail ends here (use a server to follow live)\n", n)
+			}
 			return err
 		},
 	}
@@ -101,6 +141,9 @@ func describe(ev *schema.Event) string {
 		if d.Call.OriginalCallID != "" {
 			fmt.Fprintf(&b, "  from call %s", d.Call.OriginalCallID)
 		}
+		if d.CallControlCause != 0 || (d.Cause != 0 && d.Cause != schema.CauseNormal && d.Cause != schema.CauseSnapshot) {
+			fmt.Fprintf(&b, "  %s", eventCause(d))
+		}
 	case d.Provider != nil:
 		p := d.Provider
 		fmt.Fprintf(&b, "  %s", orDash(p.CTIManager))
@@ -111,8 +154,8 @@ func describe(ev *schema.Event) string {
 			fmt.Fprintf(&b, " provider %s", p.State)
 		}
 	case d.Terminal != nil || d.Address != nil:
-		if d.CauseName != "" {
-			fmt.Fprintf(&b, "  %s", d.CauseName)
+		if d.Cause != 0 || d.CauseName != "" {
+			fmt.Fprintf(&b, "  %s", eventCause(d))
 		}
 	case d.Route != nil:
 		fmt.Fprintf(&b, "  session %s", orDash(d.Route.SessionID))

@@ -62,7 +62,7 @@ prints the entries as a JSON array; every entry has at least "time" and
 				}
 				return writeJSON(a.stdout, tl.Entries)
 			}
-			printTimeline(a.stdout, cluster, tl)
+			printTimeline(a.stdout, a.clk, cluster, tl)
 			return nil
 		},
 	}
@@ -204,12 +204,12 @@ func quickWaveItem(m replaystore.Message) (timeline.WaveItem, bool) {
 	return w, true
 }
 
-func printTimeline(w io.Writer, cluster string, tl *timeline.Timeline) {
+func printTimeline(w io.Writer, clk clockFmt, cluster string, tl *timeline.Timeline) {
 	if len(tl.Entries) == 0 {
 		fmt.Fprintf(w, "No provider or bridge events for cluster %s.\n", cluster)
 		return
 	}
-	fmt.Fprintf(w, "Timeline of cluster %s, %s → %s (times UTC)\n\n", cluster, ts(tl.Start), ts(tl.End))
+	fmt.Fprintf(w, "Timeline of cluster %s, %s → %s (times %s)\n\n", cluster, clk.ts(tl.Start), clk.ts(tl.End), clk.zone())
 	tw := newTable(w)
 	fmt.Fprintln(tw, "TIME\t+PREV\tLOSS+\tEVENT\tCTIMANAGER\tDETAIL")
 	for _, e := range tl.Entries {
@@ -228,35 +228,35 @@ func printTimeline(w io.Writer, cluster string, tl *timeline.Timeline) {
 		if e.SincePrevMs != 0 {
 			prev = "+" + timeline.FormatMs(e.SincePrevMs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", clock(e.Time), prev, loss, name, orDash(e.CTIManager), e.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", clk.clock(e.Time), prev, loss, name, orDash(e.CTIManager), e.Detail)
 	}
 	tw.Flush()
 	for _, f := range tl.Failovers {
 		fmt.Fprintf(w, "\nFailover %d: %s → %s (%s)\n", f.N, f.From, orDash(f.To), f.Reason)
 		if !f.LastHeard.IsZero() {
-			fmt.Fprintf(w, "  last heard      %s; loss detected %s later at %s", ts(f.LastHeard), timeline.FormatMs(f.DetectionMs), ts(f.Detected))
+			fmt.Fprintf(w, "  last heard      %s; loss detected %s later at %s", clk.ts(f.LastHeard), timeline.FormatMs(f.DetectionMs), clk.ts(f.Detected))
 			if f.HeartbeatMs > 0 {
 				fmt.Fprintf(w, " (server heartbeat %s: limit %s)", timeline.FormatMs(f.HeartbeatMs), timeline.FormatMs(2*f.HeartbeatMs))
 			}
 			fmt.Fprintln(w)
 		} else {
-			fmt.Fprintf(w, "  loss detected   %s\n", ts(f.Detected))
+			fmt.Fprintf(w, "  loss detected   %s\n", clk.ts(f.Detected))
 		}
 		devOut, devBack := fmt.Sprintf("%d addresses, %d terminals", f.AddressesOOS, f.TerminalsOOS), fmt.Sprintf("%d addresses, %d terminals back", f.AddressesBack, f.TerminalsBack)
 		if !f.WavesCounted {
 			devOut, devBack = "devices not counted (--no-waves)", "devices not counted"
 		}
 		fmt.Fprintf(w, "  out of service  %d calls observation ended, %s; provider OUT_OF_SERVICE at %s\n",
-			f.CallsUnobserved, devOut, ts(f.OutOfSvcAt))
+			f.CallsUnobserved, devOut, clk.ts(f.OutOfSvcAt))
 		if !f.InServiceAt.IsZero() {
 			fmt.Fprintf(w, "  recovered       provider IN_SERVICE on %s at %s, %s after the loss; %s\n",
-				orDash(f.To), ts(f.InServiceAt), timeline.FormatMs(f.OutageMs), devBack)
+				orDash(f.To), clk.ts(f.InServiceAt), timeline.FormatMs(f.OutageMs), devBack)
 		} else {
 			fmt.Fprintf(w, "  recovered       not in the log\n")
 		}
 		if !f.GapClosedAt.IsZero() {
 			fmt.Fprintf(w, "  reconciled      snapshot of %d calls, %d ended during the gap, %d discovered; gap closed at %s after %s\n",
-				f.CallsSnapshot, f.CallsEnded, f.CallsDiscovered, ts(f.GapClosedAt), timeline.FormatMs(f.GapMs))
+				f.CallsSnapshot, f.CallsEnded, f.CallsDiscovered, clk.ts(f.GapClosedAt), timeline.FormatMs(f.GapMs))
 		}
 		if f.WindowTruncated {
 			fmt.Fprintf(w, "  (wave counts cover the first %d events of the window only)\n", maxWindow)

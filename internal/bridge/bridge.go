@@ -25,8 +25,8 @@ var Version = "dev"
 type Config struct {
 	// Instance identifies this run (unique per run: event ids derive from it).
 	Instance string
-	// Engine configures the CTI side; its Sink, Logger and BridgeInstance
-	// are set by New.
+	// Engine configures the CTI side; its Sink, Measure, Logger and
+	// BridgeInstance are set by New.
 	Engine ctiengine.Config
 	// Encoder configures the CloudEvents encoding.
 	Encoder schema.EncoderConfig
@@ -64,6 +64,19 @@ type Config struct {
 	// group: it publishes only while it holds the lease (see ha.go and
 	// docs/ha.md). Nil: a single bridge, always active.
 	HA *HAConfig
+	// Provision, if set, makes the bridge provision the stream and buckets
+	// itself, in the background, as soon as NATS answers (eventlog.go):
+	// it starts and serves /healthz before NATS is up, /readyz says why it
+	// is not ready, and events wait in the publisher's buffer. Nil: the
+	// caller provisioned the stream before New.
+	Provision *jetstream.ProvisionConfig
+	// ConnError, if set, says why the NATS connection is down
+	// (jetstream.ConnTracker.LastError), for /readyz.
+	ConnError func() error
+	// StartWait bounds how long Run waits, while NATS is connected but the
+	// stream not ready yet, before opening the provider (default 10 s).
+	// With NATS unreachable the provider opens at once.
+	StartWait time.Duration
 }
 
 // Bridge is one running bridge: engine → encoder → publisher, plus the
@@ -79,6 +92,9 @@ type Bridge struct {
 	pub     *jetstream.Publisher
 	metrics *Metrics
 	ops     *OpsServer
+	// elog provisions and watches the event stream (nil: Provision unset).
+	elog      *eventLog
+	snapshots *snapshotRunner
 
 	// ha is the high-availability state (nil for a single bridge).
 	ha *haState
@@ -101,7 +117,11 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
+	if cfg.StartWait == 0 {
+		cfg.StartWait = DefaultStartWait
+	}
 	b := &Bridge{cfg: cfg, log: cfg.Logger.With().Str("component", "bridge").Logger()}
+	b.snapshots = &snapshotRunner{b: b}
 	enc, err := schema.NewEncoder(cfg.Encoder)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
@@ -112,8 +132,12 @@ func New(cfg Config) (*Bridge, error) {
 	pcfg.Encoder = enc
 	pcfg.Instance = cfg.Instance
 	pcfg.GapSession = cfg.Instance + "-pub"
+	if cfg.Provision != nil && cfg.Provision.Replicas > 1 {
+		// A replicated stream: see jetstream.Config.SerialPerEntity.
+		pcfg.SerialPerEntity = true
+	}
 	pcfg.Logger = cfg.Logger.With().Str("component", "publisher").Logger()
-	b.metrics = NewMetrics(b.publisherStats)
+	b.metrics = NewMetrics(b.publisherStats, b.engineStatus)
 	pcfg.AckLatency = func(d time.Duration) {
 		b.metrics.EventsPublished.Inc()
 		b.metrics.PublishLatency.Observe(d.Seconds())
@@ -130,8 +154,18 @@ func New(cfg Config) (*Bridge, error) {
 	if b.pub, err = jetstream.New(pcfg); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
+	if cfg.Provision != nil {
+		pc := *cfg.Provision
+		if pc.Stream == "" {
+			pc.Stream = cfg.Stream
+		}
+		if b.elog, err = newEventLog(b, pc); err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
+		}
+	}
 	ecfg := cfg.Engine
 	ecfg.Sink = sinkFunc(b.emit)
+	ecfg.Measure = b.metrics.ObserveMeasurement
 	ecfg.BridgeInstance = cfg.Instance
 	ecfg.Logger = cfg.Logger
 	b.ecfg = ecfg
@@ -170,6 +204,33 @@ func New(cfg Config) (*Bridge, error) {
 		}
 	}
 	return b, nil
+}
+
+// engineStatus is the engine's status (a zero one while a cold standby
+// has no engine).
+func (b *Bridge) engineStatus() ctiengine.Status {
+	if eng := b.Engine(); eng != nil {
+		return eng.Status()
+	}
+	return ctiengine.Status{}
+}
+
+// startEventLog runs the event log's provisioner (Config.Provision) until
+// the returned stop is called; without one it does nothing.
+func (b *Bridge) startEventLog() (stop func()) {
+	if b.elog == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = b.elog.prov.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // startServices runs the publisher and the ops endpoints. stopPublisher
@@ -282,9 +343,9 @@ func (b *Bridge) publisherStats() PublisherStats {
 		Resends: s.Resends, Dupes: s.Duplicates, Fenced: s.Fenced, Discarded: s.Discarded, Connected: s.Connected}
 }
 
-// Readiness: provider in service and publisher connected. A standby of a
-// high-availability group is ready when it could take over now (see
-// haState.readiness).
+// Readiness: provider in service, stream provisioned and publisher
+// connected. A standby of a high-availability group is ready when it
+// could take over now (see haState.readiness).
 func (b *Bridge) Readiness() Readiness {
 	var r Readiness
 	if b.ha != nil {
@@ -292,7 +353,13 @@ func (b *Bridge) Readiness() Readiness {
 	} else {
 		r.Reasons = b.providerNotReady(b.Engine())
 	}
-	if !b.pub.Stats().Connected {
+	if b.elog != nil {
+		if ls := b.elog.state(); !ls.Ready {
+			r.Reasons = append(r.Reasons, ls.Reason)
+		} else if !b.pub.Stats().Connected {
+			r.Reasons = append(r.Reasons, "publisher not connected to NATS")
+		}
+	} else if !b.pub.Stats().Connected {
 		r.Reasons = append(r.Reasons, "publisher not connected to NATS")
 	}
 	r.Ready = len(r.Reasons) == 0
@@ -313,7 +380,7 @@ func (b *Bridge) providerNotReady(eng *ctiengine.Engine) []string {
 	if st.Err != "" {
 		reason += ": " + st.Err
 	}
-	return []string{reason}
+	return append([]string{reason}, ctiManagerReasons(st, time.Now())...)
 }
 
 // Status is the /status document.
@@ -328,6 +395,8 @@ func (b *Bridge) Status() any {
 		pub["lastError"] = ps.LastError.Error()
 		pub["lastErrorAt"] = ps.LastErrorAt
 	}
+	pub["held"] = ps.Held
+	pub["errors"] = ps.Errors.Map()
 	out := map[string]any{
 		"instance":  b.cfg.Instance,
 		"version":   Version,
@@ -340,6 +409,10 @@ func (b *Bridge) Status() any {
 	}
 	if b.ha != nil {
 		out["ha"] = b.ha.status()
+	}
+	if b.elog != nil {
+		ls := b.elog.state()
+		out["eventLog"] = map[string]any{"ready": ls.Ready, "reason": ls.Reason, "since": ls.Since, "attempts": ls.Attempts, "leader": ls.Leader}
 	}
 	if b.cfg.StatusExtra != nil {
 		for k, v := range b.cfg.StatusExtra() {
@@ -363,10 +436,15 @@ func (b *Bridge) Run(ctx context.Context) error {
 	stopPublisher, stopOps := b.startServices()
 	defer stopOps()
 	defer stopPublisher()
-	stopSnapshots := b.startSnapshots()
-	defer stopSnapshots()
-
-	b.checkPreviousRun(ctx)
+	defer b.snapshots.stop()
+	stopEventLog := b.startEventLog()
+	defer stopEventLog()
+	if b.elog != nil {
+		b.elog.waitForStart(ctx, b.cfg.StartWait)
+	} else {
+		b.snapshots.start()
+		b.checkPreviousRun(ctx)
+	}
 	b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
 	eng := b.Engine()
 	engDone := make(chan error, 1)

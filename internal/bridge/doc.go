@@ -5,9 +5,20 @@
 //
 // # Readiness
 //
-// /readyz is 200 only while the provider is IN_SERVICE and the publisher is
-// connected to NATS; otherwise 503 with the reasons. A compromised client
+// /readyz is 200 only while the provider is IN_SERVICE, the event stream is
+// provisioned and the publisher is connected to NATS; otherwise 503 with
+// the reasons ("NATS not reachable: <error>", "JetStream not ready: no
+// meta leader", "stream CTI not provisioned yet"). A compromised client
 // certificate keeps it false until an operator intervenes.
+//
+// # Start in any order
+//
+// With Config.Provision set, the bridge provisions the stream itself in
+// the background (eventlog.go): it starts and opens the provider before
+// NATS is up, holds the publisher (events buffer) until the stream exists,
+// does the restart check then, recreates a stream deleted under it
+// (StreamRecreated) and records the stream's NATS leader changes
+// (NATSLeaderChanged).
 //
 // # High availability
 //
@@ -17,7 +28,9 @@
 // ha_run.go runs the lease, the tenure's start (epoch marker, log fence)
 // and its end (release, demotion), ha_takeover.go the cold takeover (the
 // log's fold, the wait, the takeover gap) and the hot one (the recovered
-// events). A standby's /readyz says whether it could take over now.
+// events). A standby's /readyz says whether it could take over now. A member
+// that provisions the stream (Config.Provision) neither campaigns nor
+// publishes before the stream and the lease bucket exist.
 //
 // # Concurrency
 //

@@ -53,6 +53,18 @@ func (b *Bridge) runHA(ctx context.Context) error {
 	defer stopOps()
 	defer stopPublisher()
 
+	stopEventLog := b.startEventLog()
+	defer stopEventLog()
+	if b.elog != nil {
+		// Neither campaign nor publish before the stream and the lease
+		// bucket exist: the epoch marker goes to the stream.
+		select {
+		case <-b.elog.ready:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+
 	r := &haRun{h: h, b: b, cluster: b.enc.Cluster(), stopSnaps: func() {}}
 	// The lease has a connection of its own: on the publisher's, a
 	// renewal would queue behind a burst of events (a provider's open

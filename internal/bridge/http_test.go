@@ -17,7 +17,7 @@ import (
 
 func TestOpsEndpoints(t *testing.T) {
 	var ready atomic.Bool
-	m := NewMetrics(func() PublisherStats { return PublisherStats{Buffered: 7, Connected: true} })
+	m := NewMetrics(func() PublisherStats { return PublisherStats{Buffered: 7, Connected: true} }, noEngine)
 	srv, err := NewOpsServer("127.0.0.1:0", m,
 		func() Readiness {
 			if ready.Load() {
@@ -87,7 +87,7 @@ func TestOpsEndpoints(t *testing.T) {
 }
 
 func TestOpsProfilingOnlyWhenEnabled(t *testing.T) {
-	m := NewMetrics(func() PublisherStats { return PublisherStats{} })
+	m := NewMetrics(func() PublisherStats { return PublisherStats{} }, noEngine)
 	for _, enabled := range []bool{false, true} {
 		srv, err := NewOpsServer("127.0.0.1:0", m, func() Readiness { return Readiness{Ready: true} },
 			func() any { return nil }, zerolog.Nop())
@@ -121,7 +121,7 @@ func TestOpsProfilingOnlyWhenEnabled(t *testing.T) {
 }
 
 func TestOpsStepDown(t *testing.T) {
-	m := NewMetrics(func() PublisherStats { return PublisherStats{} })
+	m := NewMetrics(func() PublisherStats { return PublisherStats{} }, noEngine)
 	srv, err := NewOpsServer("127.0.0.1:0", m, func() Readiness { return Readiness{Ready: true} }, func() any { return nil }, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

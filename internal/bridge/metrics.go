@@ -7,7 +7,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ctibridge/ctibridge/internal/ha/lease"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// Label values every labelled counter starts with at zero, so that each
+// documented series is there from the first scrape (a rate or an alert on
+// a series that appears only with its first increment misses that first
+// increment).
+var (
+	gapKinds                  = []string{"provider", "publish"}
+	certificateProblemReasons = []string{"SERVER_TRUST", "CLIENT_CERT_REFUSED", "DUPLICATECERTUSED", "CERTCOMPROMISED"}
 )
 
 // Metrics are the bridge's Prometheus metrics, on a registry of their own
@@ -35,6 +46,9 @@ type Metrics struct {
 	// CertificateProblems counts CertificateProblem events by reason
 	// (DUPLICATECERTUSED warns before CERTCOMPROMISED makes it fatal).
 	CertificateProblems *prometheus.CounterVec
+	// ProviderOpen and RouteSelect time the engine's Measurements.
+	ProviderOpen prometheus.Histogram
+	RouteSelect  prometheus.Histogram
 
 	// High availability (registered by EnableHA): the role, the tenure,
 	// role changes, what hot takeovers published, and the log fence.
@@ -57,8 +71,9 @@ type PublisherStats struct {
 	Connected                                    bool
 }
 
-// NewMetrics registers every metric. stats is polled at scrape time.
-func NewMetrics(stats func() PublisherStats) *Metrics {
+// NewMetrics registers every metric. stats and engine are polled at
+// scrape time (engine: see engineCollector).
+func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Metrics {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(
 		// go_gc_heap_live_bytes: the heap the last collection found live,
@@ -129,12 +144,43 @@ func NewMetrics(stats func() PublisherStats) *Metrics {
 		CertificateProblems: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ctibridge_certificate_problems_total", Help: "CertificateProblem events by reason: SERVER_TRUST, CLIENT_CERT_REFUSED, DUPLICATECERTUSED, CERTCOMPROMISED.",
 		}, []string{"reason"}),
+		ProviderOpen: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ctibridge_provider_open_duration_seconds",
+			Help:    "From the connect to a CTIManager to the provider in service on it (opened, device list known, devices opened).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}),
+		RouteSelect: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ctibridge_route_select_latency_seconds",
+			Help:    "From a route request's arrival to CTIManager's answer to the bridge's selectRoute (CUCM gives up after RouteSelectTimeout).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	m.ProviderState.Set(schema.ProviderOutOfService)
+	for _, f := range schema.Families {
+		m.EventsIn.WithLabelValues(string(f))
+	}
+	for _, k := range gapKinds {
+		m.Gaps.WithLabelValues(k)
+	}
+	for _, r := range certificateProblemReasons {
+		m.CertificateProblems.WithLabelValues(r)
+	}
 	r.MustRegister(m.EventsIn, m.EventsPublished, m.PublishLatency, m.ProviderState, m.Failovers,
 		m.HeartbeatMisses, m.Gaps, m.BufferDepth, m.InFlight, m.Dropped, m.Resends, m.Duplicates,
-		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal, m.CertificateProblems)
+		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal, m.CertificateProblems,
+		m.ProviderOpen, m.RouteSelect, newEngineCollector(engine, time.Now))
 	return m
+}
+
+// ObserveMeasurement records one of the engine's timed durations
+// (ctiengine.Config.Measure).
+func (m *Metrics) ObserveMeasurement(ms ctiengine.Measurement) {
+	switch ms.Kind {
+	case ctiengine.MeasureProviderOpen:
+		m.ProviderOpen.Observe(ms.Duration.Seconds())
+	case ctiengine.MeasureRouteSelect:
+		m.RouteSelect.Observe(ms.Duration.Seconds())
+	}
 }
 
 // Observe updates the event-derived metrics for one engine event.
@@ -205,6 +251,10 @@ func (m *Metrics) EnableHA() {
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})
 	m.Registry.MustRegister(m.HAActive, m.HAEpoch, m.HALeaderChanges, m.HARecovered, m.HAMatched, m.HAFenced, m.HADiscarded, m.HATakeoverSecond)
+	m.HALeaderChanges.WithLabelValues("acquired", "")
+	for _, r := range []lease.Reason{lease.ReasonReleased, lease.ReasonExpired, lease.ReasonTaken, lease.ReasonFenced} {
+		m.HALeaderChanges.WithLabelValues("lost", string(r))
+	}
 }
 
 func (m *Metrics) haAcquired(epoch uint64) {

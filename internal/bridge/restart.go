@@ -123,31 +123,47 @@ func decodeStored(m *natsjs.RawStreamMsg, err error) (*schema.Event, time.Time, 
 	return &ev, m.Time, nil
 }
 
-// checkPreviousRun opens a restart gap in the engine when the previous run
-// of this cluster on the stream ended without an orderly stop. Reading the
-// stream is bounded; if it fails the bridge starts without the check and
-// says so (it must not refuse to start because NATS is slow).
-func (b *Bridge) checkPreviousRun(ctx context.Context) {
-	stream := b.cfg.Stream
-	if stream == "" {
-		stream = jetstream.DefaultStream
+// streamName is the event stream (Config.Stream, default "CTI").
+func (b *Bridge) streamName() string {
+	if b.cfg.Stream != "" {
+		return b.cfg.Stream
 	}
+	return jetstream.DefaultStream
+}
+
+// readPrevious reads the previous run of this cluster from the stream,
+// bounded to 5 s: the bridge must not refuse to start because NATS is
+// slow.
+func (b *Bridge) readPrevious(ctx context.Context) (*previousRun, error) {
 	js, err := natsjs.New(b.cfg.Conn)
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	prev, err := readPreviousRun(rctx, js, b.streamName(), b.enc.Cluster())
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", b.streamName(), err)
+	}
+	return prev, nil
+}
+
+// checkPreviousRun opens a restart gap in the engine when the previous run
+// of this cluster on the stream ended without an orderly stop. It serves a
+// bridge that does not provision the stream itself (Config.Provision nil);
+// otherwise the event log does the check once the stream is ready
+// (eventlog.go). If reading fails the bridge starts without the check and
+// says so.
+func (b *Bridge) checkPreviousRun(ctx context.Context) {
+	prev, err := b.readPrevious(ctx)
 	if err == nil {
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		var prev *previousRun
-		prev, err = readPreviousRun(rctx, js, stream, b.enc.Cluster())
-		cancel()
-		if err == nil {
-			if g, open := priorGap(prev); open {
-				b.log.Warn().Str("previous_instance", prev.instance).Time("last_event_at", g.OpenedAt).
-					Msg("the previous run ended without an orderly stop: recording a provider gap from its last event until this run's snapshot")
-				err = b.Engine().SetPriorGap(g)
-			}
+		if g, open := priorGap(prev); open {
+			b.log.Warn().Str("previous_instance", prev.instance).Time("last_event_at", g.OpenedAt).
+				Msg("the previous run ended without an orderly stop: recording a provider gap from its last event until this run's snapshot")
+			err = b.Engine().SetPriorGap(g)
 		}
 	}
 	if err != nil {
-		b.log.Warn().Err(err).Str("stream", stream).
-			Msg("could not read the previous run's last events: no restart gap is recorded if it was killed")
+		b.log.Warn().Err(err).Msg("could not read the previous run's last events: no restart gap is recorded if it was killed")
 	}
 }

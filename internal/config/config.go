@@ -145,6 +145,11 @@ type NATSConfig struct {
 	Embedded bool   `yaml:"embedded"`
 	Listen   string `yaml:"listen"`
 	DataDir  string `yaml:"dataDir"`
+	// SyncAlways makes the embedded server fsync every write before it
+	// acknowledges it (default true): an acknowledged event then survives
+	// a power loss, not only a process kill. An external server's fsync
+	// is its own setting (sync_interval: always).
+	SyncAlways bool `yaml:"syncAlways"`
 
 	URLs     []string `yaml:"urls"`
 	Creds    string   `yaml:"creds"`
@@ -215,6 +220,7 @@ func Default() Config {
 		},
 		NATS: NATSConfig{
 			Embedded:        true,
+			SyncAlways:      true,
 			Listen:          "127.0.0.1:4222",
 			DataDir:         "./data",
 			Stream:          "CTI",
@@ -307,27 +313,26 @@ var envVars = map[string]func(*Config, string) error{
 		c.NATS.BufferBytes = n
 		return nil
 	},
-	"CTIBRIDGE_HTTP_LISTEN": func(c *Config, v string) error { c.HTTP.Listen = v; return nil },
-	"CTIBRIDGE_HTTP_PPROF": func(c *Config, v string) error {
+	"CTIBRIDGE_HTTP_LISTEN":      func(c *Config, v string) error { c.HTTP.Listen = v; return nil },
+	"CTIBRIDGE_HTTP_PPROF":       boolVar(func(c *Config, b bool) { c.HTTP.Pprof = b }),
+	"CTIBRIDGE_NATS_SYNC_ALWAYS": boolVar(func(c *Config, b bool) { c.NATS.SyncAlways = b }),
+	"CTIBRIDGE_INSTANCE":         func(c *Config, v string) error { c.Instance = v; return nil },
+	"CTIBRIDGE_HA_ENABLED":       boolVar(func(c *Config, b bool) { c.HA.Enabled = b }),
+	"CTIBRIDGE_HA_MODE":          func(c *Config, v string) error { c.HA.Mode = v; return nil },
+	"CTIBRIDGE_LOG_LEVEL":        func(c *Config, v string) error { c.Log.Level = v; return nil },
+	"CTIBRIDGE_LOG_FORMAT":       func(c *Config, v string) error { c.Log.Format = v; return nil },
+}
+
+// boolVar is the setter of a boolean variable (true/false, 1/0).
+func boolVar(set func(*Config, bool)) func(*Config, string) error {
+	return func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return fmt.Errorf("not true or false: %q", v)
 		}
-		c.HTTP.Pprof = b
+		set(c, b)
 		return nil
-	},
-	"CTIBRIDGE_INSTANCE": func(c *Config, v string) error { c.Instance = v; return nil },
-	"CTIBRIDGE_HA_ENABLED": func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("not true or false: %q", v)
-		}
-		c.HA.Enabled = b
-		return nil
-	},
-	"CTIBRIDGE_HA_MODE":    func(c *Config, v string) error { c.HA.Mode = v; return nil },
-	"CTIBRIDGE_LOG_LEVEL":  func(c *Config, v string) error { c.Log.Level = v; return nil },
-	"CTIBRIDGE_LOG_FORMAT": func(c *Config, v string) error { c.Log.Format = v; return nil },
+	}
 }
 
 // intVar is the setter of an integer variable: a plain decimal number

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,7 +38,16 @@ type Options struct {
 	Cluster          string
 	Mode             string // binary or structured
 	Instance         string
-	Logger           zerolog.Logger
+	// NATSCluster, if > 1, runs NATS as an embedded cluster of that many
+	// nodes (client ports from NATSListen's port on) with R<n> streams.
+	NATSCluster int
+	// NATSSyncAlways makes the embedded server(s) fsync every write before
+	// acknowledging it, as `bridge run` does by default.
+	NATSSyncAlways bool
+	// KillNATSLeaderAfter kills the node leading the event stream after
+	// this long (0: never); it is started again natsNodeDownFor later.
+	KillNATSLeaderAfter time.Duration
+	Logger              zerolog.Logger
 	// Out receives the human-readable banner and summary.
 	Out io.Writer
 	// HA, if set, runs two bridges as a high-availability pair instead of
@@ -68,6 +76,18 @@ func (o *Options) Validate() error {
 	if _, err := schema.ParseMode(o.Mode); err != nil {
 		errs = append(errs, fmt.Errorf("--mode: %w", err))
 	}
+	if o.NATSCluster < 0 || o.NATSCluster == 2 || o.NATSCluster > 9 {
+		errs = append(errs, fmt.Errorf("--nats-cluster %d: use 3 (a cluster that survives the loss of a node), up to 9, or 0/1 for one server", o.NATSCluster))
+	}
+	if o.KillNATSLeaderAfter < 0 {
+		errs = append(errs, errors.New("--kill-nats-leader-after must not be negative"))
+	}
+	if o.KillNATSLeaderAfter > 0 && o.NATSCluster < 3 {
+		errs = append(errs, errors.New("--kill-nats-leader-after needs --nats-cluster 3: a single server has no leader to lose (it would be an outage)"))
+	}
+	if o.RunFor > 0 && o.KillNATSLeaderAfter >= o.RunFor {
+		errs = append(errs, fmt.Errorf("--kill-nats-leader-after %s is not before --run-for %s", o.KillNATSLeaderAfter, o.RunFor))
+	}
 	errs = append(errs, o.validateHA()...)
 	return errors.Join(errs...)
 }
@@ -88,40 +108,17 @@ func Run(ctx context.Context, o Options) error {
 	}
 	dataDir, _ := filepath.Abs(o.DataDir)
 
-	// NATS with JetStream.
-	ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: dataDir, Listen: o.NATSListen, Logger: log.Level(zerolog.WarnLevel)})
+	// NATS with JetStream: one server, or a cluster.
+	nats, err := startNATS(o, dataDir, log)
 	if err != nil {
 		return err
 	}
-	if err := ns.Start(); err != nil {
-		if strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "not ready") {
-			return fmt.Errorf("%w\n(is another NATS server or demo using %s? pass --nats-listen 127.0.0.1:0 for a free port)", err, o.NATSListen)
-		}
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = ns.Shutdown(sctx)
-	}()
-	nc, err := ns.Connect("ctibridge-demo")
+	defer nats.shutdown()
+	nc, err := nats.connect("ctibridge-demo")
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstreamNew(nc)
-	if err != nil {
-		return err
-	}
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	prov, err := jetstream.Provision(pctx, js, jetstream.ProvisionConfig{})
-	cancel()
-	if err != nil {
-		return err
-	}
-	for _, d := range prov.Drift {
-		log.Warn().Str("drift", d.String()).Msg("existing stream differs from the configuration")
-	}
 
 	// The simulated cluster: ephemeral ports, the server's heartbeat fixed
 	// at --heartbeat, ground truth next to the store.
@@ -173,8 +170,11 @@ func Run(ctx context.Context, o Options) error {
 				"5001": {Destinations: []string{"1004", "1005"}, Policy: ctiengine.RouteRoundRobin},
 			},
 		},
-		Encoder:        schema.EncoderConfig{Cluster: o.Cluster, Mode: mustMode(o.Mode)},
-		Conn:           nc,
+		Encoder: schema.EncoderConfig{Cluster: o.Cluster, Mode: mustMode(o.Mode)},
+		Conn:    nc,
+		// The bridge provisions the stream (R<n> on a cluster) as `bridge
+		// run` does, and records the stream's NATS leader changes.
+		Provision:      &jetstream.ProvisionConfig{Replicas: nats.replicas()},
 		HTTPListen:     o.HTTPListen,
 		HeartbeatEvery: 10 * time.Second,
 		// Snapshots every 2,000 events, so that even a short demo run
@@ -182,14 +182,14 @@ func Run(ctx context.Context, o Options) error {
 		Snapshots: &replaystore.SnapshotterConfig{Every: 2000, Interval: 15 * time.Second},
 		Logger:    log,
 		StatusExtra: func() map[string]any {
-			return map[string]any{"demo": map[string]any{"nats": ns.ClientURL(), "dataDir": dataDir, "simulator": sim.Nodes(), "simulatorControl": sim.ControlAddr()}}
+			return map[string]any{"demo": map[string]any{"nats": nats.url(), "dataDir": dataDir, "simulator": sim.Nodes(), "simulatorControl": sim.ControlAddr()}}
 		},
 	})
 	if err != nil {
 		return err
 	}
 
-	printBanner(o.Out, o, ns.ClientURL(), dataDir, gtPath, sim, br.OpsAddr())
+	printBanner(o.Out, o, nats.url(), dataDir, gtPath, sim, br.OpsAddr())
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -219,7 +219,12 @@ func Run(ctx context.Context, o Options) error {
 		})
 		defer t2.Stop()
 	}
+	if o.KillNATSLeaderAfter > 0 {
+		t := time.AfterFunc(o.KillNATSLeaderAfter, func() { nats.killStreamLeader(runCtx) })
+		defer t.Stop()
+	}
 	err = br.Run(runCtx)
+	nats.wait()
 	st := br.Publisher().Stats()
 	fmt.Fprintf(o.Out, "\ndemo stopped: %d events acknowledged by JetStream, %d duplicates absorbed, %d dropped, %d resends\n", st.Acked, st.Duplicates, st.Dropped, st.Resends)
 	fmt.Fprintf(o.Out, "the JetStream store is in %s; try:\n  go run ./cmd/replay --store %s timeline\n", dataDir, dataDir)
@@ -252,8 +257,14 @@ func printBanner(w io.Writer, o Options, natsURL, dataDir, gtPath string, sim *c
 		p("  bridge endpoints  http://%s/status  /readyz  /metrics  /healthz", ops)
 	}
 	p("  traffic           %.1f calls/s, seed %d, server heartbeat %s", o.Rate, o.Seed, o.Heartbeat)
+	if o.NATSCluster > 1 {
+		p("  NATS cluster      %d nodes (nats-1 … nats-%d), stream and buckets R%d", o.NATSCluster, o.NATSCluster, o.NATSCluster)
+	}
 	if o.FailPrimaryAfter > 0 {
 		p("  fault             the primary CTIManager fails after %s (goes silent: detected by missed heartbeats)", o.FailPrimaryAfter)
+	}
+	if o.KillNATSLeaderAfter > 0 {
+		p("  fault             the stream leader's NATS node is killed after %s (back %s later)", o.KillNATSLeaderAfter, natsNodeDownFor)
 	}
 	if o.RunFor > 0 {
 		p("  stops after       %s", o.RunFor)

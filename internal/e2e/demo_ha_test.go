@@ -46,7 +46,7 @@ func TestDemoHATakeoverLandsInJetStream(t *testing.T) {
 			// store is the data directory's js/ (replay --store finds it
 			// from the data directory).
 			events := readStore(t, filepath.Join(dir, "js"))
-			checkStoredEvents(t, events, loadSchemas(t))
+			checkStoredEvents(t, events)
 			var acquired []map[string]any
 			for _, e := range events {
 				if e.ce.Extensions()["jtapievent"] == "LeaderAcquired" {

@@ -52,6 +52,7 @@ type gtFrame struct {
 	class      uint8
 	snapshot   bool
 	routePoint bool
+	line       string // the leg's directory number (call-state frames)
 	at         int64  // when it was written (Unix ns)
 	desc       string // a short description (Checker.Details)
 	// content identifies what the frame said (type and body): the copies
@@ -318,6 +319,7 @@ func (c *Checker) AddFrame(fr Frame) {
 	if cs := fr.CallState; cs != nil {
 		f.handle, f.gcid, f.class, f.snapshot = cs.CallHandle, cs.GlobalCallID, legClass(cs.State), cs.Snapshot
 		f.routePoint = c.RoutePoints[cs.Device]
+		f.line = cs.Line
 	} else {
 		f.gcid, f.gcid2 = fr.Calls[0], fr.Calls[1]
 		if fr.Type == ctilink.TypeCallChanged {
@@ -485,7 +487,10 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	// Gaps and link markers.
 	switch ev.Name {
 	case schema.EvGapOpened, schema.EvGapClosed:
-		if b := ev.Data.Bridge; b != nil && b.Gap != nil && b.Gap.Kind == "provider" {
+		// Provider gaps are the engine's; restart gaps the bridge's own
+		// record of a killed previous run found once NATS answered after
+		// the provider had opened.
+		if b := ev.Data.Bridge; b != nil && b.Gap != nil && (b.Gap.Kind == "provider" || b.Gap.Kind == "restart") {
 			kind := mGapOpened
 			if ev.Name == schema.EvGapClosed {
 				kind = mGapClosed

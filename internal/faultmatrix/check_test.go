@@ -100,7 +100,8 @@ func checkReport(t *testing.T, s *scene) *Report {
 // moved into call 7, described there); C's live ACCEPTED in call 7 and
 // its snapshot repeat that state: JTAPI reports nothing, the checker
 // counts them as "no change" (legs described by a call change). Without
-// the call change's events, the snapshot stays unexplained.
+// the call change's events, the snapshot stays unexplained, and that
+// fails the check.
 func TestCheckLegMovedByCallChange(t *testing.T) {
 	for _, reported := range []bool{true, false} {
 		t.Run("call change reported "+strconv.FormatBool(reported), func(t *testing.T) {
@@ -118,8 +119,8 @@ func TestCheckLegMovedByCallChange(t *testing.T) {
 			s.state("ctim-b-2", 14, 7, 20, ctilink.CallStateConnected, false)
 			s.event("br-p2", schema.EvConnConnected, 7, "ctim-b-2", 14)
 
-			rep := checkReport(t, s)
 			if reported {
+				rep := checkReport(t, s)
 				if rep.FramesNoChange != 2 || rep.FramesNoChangeMoved != 2 || rep.LostReconciling != 0 {
 					t.Errorf("no change %d (moved %d), unexplained %d; want 2 (2), 0",
 						rep.FramesNoChange, rep.FramesNoChangeMoved, rep.LostReconciling)
@@ -128,7 +129,12 @@ func TestCheckLegMovedByCallChange(t *testing.T) {
 			}
 			// The engine did not hold the leg: the live frame is "not yet
 			// re-established", the snapshot (which would rebuild the leg)
-			// has no rule.
+			// has no rule, and the check fails.
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if rep.OK() {
+				t.Error("a frame no rule explains passed the check")
+			}
 			if rep.FramesNoChangeMoved != 0 || rep.FramesNotReestablished != 2 || rep.LostReconciling != 1 ||
 				!strings.Contains(rep.ReconcilingList[0], "ctim-b-2:12 ") {
 				t.Errorf("moved %d, not re-established %d, unexplained %d %v; want 0, 2 (the call change, the live frame), 1 (the snapshot)",
@@ -282,5 +288,98 @@ func TestCheckerHACopiesAcrossBridges(t *testing.T) {
 	rep = build(true)
 	if rep.DuplicatedAcrossBridges != 1 || rep.OK() {
 		t.Fatalf("an event stored from both sessions:\n%s", rep)
+	}
+}
+
+// TestCheckSharedLineAppearanceOffered: a shared line's second appearance
+// (another leg, same directory number, same call) is offered after the
+// first: the address's Connection is OFFERED already and JTAPI has no
+// terminal connection before ALERTING, so the frame has no event and is
+// "no change". The same frame for an address not yet read is lost.
+func TestCheckSharedLineAppearanceOffered(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run("shared "+strconv.FormatBool(shared), func(t *testing.T) {
+			s := newScene()
+			appearance := func(seq uint32, handle uint32, st ctilink.CallState) {
+				cs := ctilink.CallStateEvent{Device: "SEP" + strconv.Itoa(int(handle)), Line: "2005",
+					CallHandle: handle, GlobalCallID: 7, State: st}
+				s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: seq, Type: ctilink.TypeCallState, Time: t0, CallState: &cs})
+			}
+			if shared {
+				appearance(1, 11, ctilink.CallStateOffering)
+				s.event("br-p1", schema.EvCallActive, 7, "ctim-a-1", 1)
+			}
+			appearance(2, 12, ctilink.CallStateOffering) // no event
+			appearance(3, 12, ctilink.CallStateAccepted)
+			s.event("br-p1", schema.EvTermConnCreated, 7, "ctim-a-1", 3)
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if shared && (!rep.OK() || rep.FramesNoChange != 1) {
+				t.Errorf("shared appearance: ok %v, no change %d; want ok, 1", rep.OK(), rep.FramesNoChange)
+			}
+			if !shared && (rep.OK() || rep.Lost != 1) {
+				t.Errorf("unshared: ok %v, lost %d; want a failure, 1 lost", rep.OK(), rep.Lost)
+			}
+		})
+	}
+}
+
+// TestCheckRoutePointLegNeverKnown: a call reached route point R while
+// the link was down; after the failover R's snapshot never comes (route
+// points get none), so R's DISCONNECTED at the route-select timeout, after
+// the session's snapshots, has no Connection to end: "never known". The
+// same frame for a phone's leg after the snapshots is lost.
+func TestCheckRoutePointLegNeverKnown(t *testing.T) {
+	for _, rp := range []bool{true, false} {
+		t.Run("route point "+strconv.FormatBool(rp), func(t *testing.T) {
+			s := newScene()
+			if rp {
+				s.c.RoutePoints = map[string]bool{"SEP40": true}
+			}
+			s.before()
+			s.snapDone("ctim-b-2", 20)
+			s.state("ctim-b-2", 21, 30, 40, ctilink.CallStateDisconnected, false) // no event
+			s.state("ctim-b-2", 22, 7, 10, ctilink.CallStateConnected, false)
+			s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 22)
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if rp && (!rep.OK() || rep.FramesNeverKnown != 1) {
+				t.Errorf("route point: ok %v, never known %d; want ok, 1", rep.OK(), rep.FramesNeverKnown)
+			}
+			if !rp && (rep.OK() || rep.Lost != 1) {
+				t.Errorf("phone: ok %v, lost %d; want a failure, 1 lost", rep.OK(), rep.Lost)
+			}
+		})
+	}
+}
+
+// TestCheckSharedLineReconfirmedByOtherAppearance: a shared line 2005 on
+// two phones is in a call (one appearance TALKING, the other INUSE) when
+// the CTIManager is lost. After the failover a live event of the first
+// appearance re-opens the call and re-describes the whole Connection,
+// the second appearance's terminal connection included; that
+// appearance's snapshot then changes nothing: "no JTAPI change".
+func TestCheckSharedLineReconfirmedByOtherAppearance(t *testing.T) {
+	s := newScene()
+	appearance := func(sim string, seq uint32, handle uint32, st ctilink.CallState, snapshot bool) {
+		cs := ctilink.CallStateEvent{Device: "SEP" + strconv.Itoa(int(handle)), Line: "2005",
+			CallHandle: handle, GlobalCallID: 7, State: st, Snapshot: snapshot}
+		s.c.AddFrame(Frame{Session: sim, Seq: seq, Type: ctilink.TypeCallState, Time: t0, CallState: &cs})
+	}
+	appearance("ctim-a-1", 1, 11, ctilink.CallStateConnected, false)
+	s.event("br-p1", schema.EvCallActive, 7, "ctim-a-1", 1)
+	appearance("ctim-a-1", 2, 12, ctilink.CallStateRemoteInUse, false)
+	s.event("br-p1", schema.EvCallCtlTermConnInUse, 7, "ctim-a-1", 2)
+	s.event("br-p1", schema.EvCallObservationEnded, 7, "", 0)
+	appearance("ctim-b-2", 10, 11, ctilink.CallStateOnHold, false)
+	s.event("br-p2", schema.EvCallActive, 7, "ctim-b-2", 10)
+	appearance("ctim-b-2", 11, 12, ctilink.CallStateRemoteInUse, true) // no event
+	s.snapDone("ctim-b-2", 12)
+	appearance("ctim-b-2", 13, 11, ctilink.CallStateConnected, false)
+	s.event("br-p2", schema.EvCallCtlTermConnTalking, 7, "ctim-b-2", 13)
+	rep := s.c.Report()
+	t.Logf("report:\n%s", rep)
+	if !rep.OK() || rep.FramesNoChange != 1 {
+		t.Errorf("ok %v, no change %d; want ok, 1", rep.OK(), rep.FramesNoChange)
 	}
 }

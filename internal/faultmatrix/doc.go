@@ -15,7 +15,7 @@
 // GroundTruthWriter for long runs) and the stream (ReadStream, in stream
 // order) and reports precise diffs:
 //
-//	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: dir, Rate: 5})
+//	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: dir, Rate: 5}) // NATSCluster: 3 for R3
 //	defer rig.Close()
 //	_, err = rig.StartBridge(nil)
 //	err = rig.WaitInService(15*time.Second, nil)
@@ -45,9 +45,18 @@
 // and must be the Checker's only user until the simulator is closed. A Rig
 // is driven from one goroutine.
 //
+// # NATS cluster
+//
+// RigConfig.NATSCluster runs NATS as an embedded cluster
+// (jetstream.EmbeddedCluster: three nats-servers in the process, routes on
+// loopback, a store each) with the stream and buckets R3; the bridge and
+// the rig connect over TCP with every node's URL, and Rig.NATSCluster
+// stops and starts nodes. The TestCluster… tests use it.
+//
 // # Testing
 //
-// The tests are the fault matrix: one per fault, each ≤ ~20 s, about 90 s
-// for the package with -race on two cores. The signal tests build
-// cmd/bridge and run `bridge run --config` as a child process.
+// The tests are the fault matrix: one per fault, each ≤ ~20 s (the
+// cluster's quorum loss ~70 s), about four minutes for the package on two
+// cores. The signal tests and TestBridgeStartsBeforeNATS build cmd/bridge
+// and run `bridge run --config` as a child process.
 package faultmatrix

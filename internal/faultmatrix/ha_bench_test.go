@@ -102,8 +102,8 @@ func benchTakeover(b *testing.B, mode ha.Mode) {
 func takeoverOnce(b *testing.B, mode ha.Mode) takeoverFigures {
 	b.StopTimer()
 	r, err := StartRig(RigConfig{
-		DataDir: b.TempDir(), Phones: benchPhones, ManualTime: true, Heartbeat: 2 * time.Second,
-		Traffic:      &traffic.Config{Seed: 1, RingTime: 100 * time.Millisecond, TalkTime: time.Hour},
+		DataDir: b.TempDir(), Phones: benchPhones, ManualTime: true, Heartbeat: 2 * time.Second, Seed: 1,
+		Traffic:      traffic.Config{RingTime: 100 * time.Millisecond, TalkTime: time.Hour},
 		TLSInstances: haInstances, LeaderTTL: benchTTL, Logger: benchLogger(),
 	})
 	if err != nil {

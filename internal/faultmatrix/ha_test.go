@@ -2,6 +2,8 @@ package faultmatrix
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +47,12 @@ func member(mode ha.Mode, name string) MemberConfig {
 
 func startMember(t *testing.T, r *Rig, mode ha.Mode, name string) {
 	t.Helper()
-	if _, err := r.StartMember(name, member(mode, name)); err != nil {
+	startMemberWith(t, r, name, member(mode, name))
+}
+
+func startMemberWith(t *testing.T, r *Rig, name string, mc MemberConfig) {
+	t.Helper()
+	if _, err := r.StartMember(name, mc); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -64,11 +71,25 @@ func waitActive(t *testing.T, r *Rig, not string) string {
 // startPair starts member a, waits until it is active, then starts b.
 func startPair(t *testing.T, r *Rig, mode ha.Mode) {
 	t.Helper()
-	startMember(t, r, mode, "a")
-	if got := waitActive(t, r, ""); got != "a" {
-		t.Fatalf("member %s active, want a", got)
+	startPairWith(t, r, mode, nil)
+}
+
+// startPairWith is startPair with each member's configuration adjusted by
+// tune.
+func startPairWith(t *testing.T, r *Rig, mode ha.Mode, tune func(*MemberConfig)) {
+	t.Helper()
+	for i, name := range []string{"a", "b"} {
+		mc := member(mode, name)
+		if tune != nil {
+			tune(&mc)
+		}
+		startMemberWith(t, r, name, mc)
+		if i == 0 {
+			if got := waitActive(t, r, ""); got != "a" {
+				t.Fatalf("member %s active, want a", got)
+			}
+		}
 	}
-	startMember(t, r, mode, "b")
 	if mode == ha.ModeHot {
 		waitStandbyInService(t, r, "b")
 	}
@@ -78,16 +99,10 @@ func startPair(t *testing.T, r *Rig, mode ha.Mode) {
 // service with its snapshots in.
 func waitStandbyInService(t *testing.T, r *Rig, name string) {
 	t.Helper()
-	deadline := time.Now().Add(bound)
-	for {
-		if eng := r.Member(name).Engine(); eng != nil && eng.Status().Ready && eng.Status().Link == "up" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the hot standby %s never came into service", name)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Eventually(t, bound, "the hot standby "+name+" in service", func() bool {
+		eng := r.Member(name).Engine()
+		return eng != nil && eng.Status().Ready && eng.Status().Link == "up"
+	})
 }
 
 // checkHA stops every member, closes the simulator and checks the stream
@@ -219,14 +234,19 @@ func TestHANATSLeaderChange(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
 			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
-			startPair(t, r, mode)
+			// The member stepping down stays out of the election for two
+			// TTLs: long enough for the lease bucket's new leader to be
+			// elected and for the other member's campaign to go through
+			// it (with the tests' half-second hold it could win the lease
+			// back first).
+			startPairWith(t, r, mode, func(mc *MemberConfig) { mc.HA.StepDownHold = 2 * haTTL })
 			letTrafficFlow(2 * time.Second)
 			ctx, cancel := context.WithTimeout(context.Background(), bound)
 			defer cancel()
-			before := r.StreamLeader(ctx, "CTI")
+			before := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
 			r.Member("a").StepDown()
-			for _, s := range []string{"CTI", "KV_cti-leader"} {
-				if err := r.StepDownLeader(ctx, s); err != nil {
+			for _, s := range []string{jetstream.DefaultStream, "KV_" + jetstream.DefaultLeaderBucket} {
+				if err := r.NATSCluster.StepDown(ctx, s); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -234,8 +254,8 @@ func TestHANATSLeaderChange(t *testing.T) {
 				t.Fatalf("member %s active, want b", got)
 			}
 			testwait.Eventually(t, bound, "a new leader of the event stream", func() bool {
-				l := r.StreamLeader(ctx, "CTI")
-				return l != "" && l != before
+				l := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
+				return l >= 0 && l != before
 			})
 			letTrafficFlow(2 * time.Second)
 			checkHA(t, r, mode)
@@ -286,4 +306,52 @@ func TestHAStaleActiveFencedByTheLog(t *testing.T) {
 	})
 	letTrafficFlow(time.Second)
 	checkHA(t, r, ha.ModeHot)
+}
+
+// Members started before their NATS server (the stream and the lease
+// bucket provisioned by the members, in the background, once NATS
+// answers): while NATS is down neither campaigns nor publishes — no
+// lease, no provider on the shared certificate, /readyz names NATS —
+// and once it is up exactly one tenure begins and the stream holds every
+// change of the members' providers.
+func TestHAMembersStartedBeforeNATS(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
+			startMember(t, r, mode, "a")
+			startMember(t, r, mode, "b")
+			for _, name := range []string{"a", "b"} {
+				testwait.Eventually(t, bound, "member "+name+" not ready, naming NATS", func() bool {
+					rd := r.Member(name).Readiness()
+					return !rd.Ready && slices.ContainsFunc(rd.Reasons, func(s string) bool { return strings.HasPrefix(s, "NATS not reachable") })
+				})
+			}
+			letTrafficFlow(2 * time.Second)
+			for _, name := range []string{"a", "b"} {
+				m := r.Member(name)
+				if m.IsActive() {
+					t.Fatalf("member %s active before NATS is up", name)
+				}
+				if m.Publisher().Stats().Published != 0 {
+					t.Fatalf("member %s published before NATS is up", name)
+				}
+				if mode == ha.ModeCold && m.Engine() != nil {
+					t.Fatalf("cold member %s has a provider before holding the lease", name)
+				}
+			}
+			if err := r.StartNATS(); err != nil {
+				t.Fatal(err)
+			}
+			first := waitActive(t, r, "")
+			if mode == ha.ModeHot {
+				other := map[string]string{"a": "b", "b": "a"}[first]
+				waitStandbyInService(t, r, other)
+			}
+			letTrafficFlow(2 * time.Second)
+			if got := r.ActiveMember(); got != first {
+				t.Fatalf("member %s active, then %s: one tenure wanted", first, got)
+			}
+			checkHAWith(t, r, mode, 1)
+		})
+	}
 }

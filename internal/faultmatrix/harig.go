@@ -11,6 +11,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
@@ -132,20 +133,23 @@ func (r *Rig) ActiveMember() string {
 // WaitActive waits (bounded by d) until a member other than not is
 // active with its provider in service, and names it.
 func (r *Rig) WaitActive(d time.Duration, not string) (string, error) {
-	deadline := time.Now().Add(d)
-	for {
-		if name := r.ActiveMember(); name != "" && name != not {
-			if eng := r.members[name].b.Engine(); eng != nil {
-				if st := eng.Status(); st.Ready && st.Link == ctiengine.LinkUp.String() {
-					return name, nil
-				}
-			}
+	var found string
+	if !testwait.Poll(d, func() bool {
+		name := r.ActiveMember()
+		if name == "" || name == not {
+			return false
 		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("faultmatrix: no member other than %q active and in service within %v", not, d)
+		eng := r.members[name].b.Engine()
+		if eng == nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		st := eng.Status()
+		found = name
+		return st.Ready && st.Link == ctiengine.LinkUp.String()
+	}) {
+		return "", fmt.Errorf("faultmatrix: no member other than %q active and in service within %v", not, d)
 	}
+	return found, nil
 }
 
 // CertificateClashes counts the providers the simulator closed or refused

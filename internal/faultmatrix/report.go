@@ -74,8 +74,9 @@ type Report struct {
 	DuplicatedAcrossBridges int
 	// FramesNotReestablished counts call frames without an event, after a
 	// failover, for a leg or call the engine does not hold yet: its
-	// device's snapshot has not come in (route points get none, JTAPI),
-	// so the call was rebuilt without that leg.
+	// device's snapshot has not come in, so the call was rebuilt without
+	// that leg. (Route points get no snapshot, but their calls are
+	// recovered and reported: no excuse for them.)
 	FramesNotReestablished int
 	// FramesAfterCallEnded counts call-state frames without an event for
 	// a call whose end (CallInvalidEv) an earlier frame of the same
@@ -89,12 +90,9 @@ type Report struct {
 	Events, ProviderGaps, RestartGaps, PublishGaps int
 	// LostReconciling counts call frames without an event and without a
 	// rule explaining why, sent while a session was reconciling after a
-	// failover (before its last SnapshotCompleted): the engine's call
-	// model rebuilds calls from per-device snapshots interleaved with live
-	// events, and the checker does not model every case of that. They are
-	// listed, and do not fail the check; transport losses (engine,
-	// publisher, stream) show up in Lost, outside those windows, and in
-	// the per-entity sequences.
+	// failover (before its last SnapshotCompleted). They fail the check
+	// like Lost: every frame without an event must be one JTAPI reports
+	// nothing for (the rules above), or lie inside a gap.
 	LostReconciling int
 	ReconcilingList []string
 	// Lost, Duplicated and OutOfOrder count rule violations (b), (a) and
@@ -108,9 +106,10 @@ type Report struct {
 
 const maxListed = 25
 
-// OK reports whether nothing was lost, duplicated, reordered or malformed.
+// OK reports whether nothing was lost, duplicated, reordered or malformed,
+// and every frame without an event is explained by a rule.
 func (r *Report) OK() bool {
-	return r.Lost == 0 && r.Duplicated == 0 && r.OutOfOrder == 0 && r.Malformed == 0
+	return r.Lost == 0 && r.Duplicated == 0 && r.OutOfOrder == 0 && r.Malformed == 0 && r.LostReconciling == 0
 }
 
 func (r *Report) String() string {
@@ -138,7 +137,7 @@ func (r *Report) String() string {
 		}
 	}
 	if r.LostReconciling > 0 {
-		fmt.Fprintf(&b, "unexplained while reconciling after a failover (not failures, see LostReconciling): %d\n", r.LostReconciling)
+		fmt.Fprintf(&b, "unexplained while reconciling after a failover: %d\n", r.LostReconciling)
 	}
 	list("LOST", r.Lost, r.LostList)
 	list("UNEXPLAINED WHILE RECONCILING", r.LostReconciling, r.ReconcilingList)
@@ -522,6 +521,12 @@ func (s *simSession) isEventBearing(seq uint32) bool {
 	return i < len(s.frames) && s.frames[i].seq == seq
 }
 
+// addrKey is an address's Connection in a call.
+type addrKey struct {
+	call uint32
+	dn   string
+}
+
 const (
 	exemptNoChange uint8 = iota + 1
 	exemptNotReestablished
@@ -556,7 +561,11 @@ const (
 //     of it, nor a call change the engine reported moving a leg into it):
 //     the call began during the gap and the leg's earlier frames were
 //     never read; or a call change without events moving a leg no
-//     call-state frame read so far described.
+//     call-state frame read so far described. For a route point's leg
+//     the same holds after the snapshots too, and in a call read before
+//     (its caller's frames): route points get no snapshot, so a leg that
+//     reached one during the gap stays unknown to JTAPI until it ends
+//     (its route session is recovered, its Connection is not).
 //
 // A call change the engine reported (an event names its frame) moves the
 // leg into the surviving call in the states it had (CiscoCallChangedEv
@@ -586,6 +595,13 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	// described, and the session a call was first read in.
 	legRead := map[uint32]struct{}{}
 	callFirst := map[uint32]*simSession{}
+	// The session in which an address's connection in a call was last read
+	// (shared lines: several legs, one Connection).
+	addrSess := map[addrKey]*simSession{}
+	// The session in which a live frame with events last confirmed an
+	// address's connection (the call model re-describes a stale
+	// Connection with all its terminal connections on a live event).
+	addrLive := map[addrKey]*simSession{}
 	out := map[*simSession]map[uint32]uint8{}
 	for n, s := range order {
 		ex := map[uint32]uint8{}
@@ -625,21 +641,38 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			prev, known := legs[f.handle]
 			callSess, callKnown := calls[f.gcid]
 			staleCall := callKnown && callSess != s
-			orphan := !f.snapshot && afterGap &&
-				(known && prev.sim != s || staleCall || f.routePoint && !known && f.class != legOffered)
+			orphan := !f.snapshot && afterGap && (known && prev.sim != s || staleCall)
+			addr := addrKey{f.gcid, f.line}
 			endedAt, ended := c.callEnded[uint64(c.simIndex[s.id])<<32|uint64(f.gcid)]
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
-			case afterGap && !f.snapshot && f.class == legNone && !read && newCall && f.seq <= s.lastSnap:
+			case afterGap && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= s.lastSnap || f.routePoint):
 				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished
 			case f.class == legNone:
-			case known && prev.class == f.class && (!f.snapshot || prev.sim == s):
+			case known && prev.class == f.class && (!f.snapshot || prev.sim == s || addrLive[addr] == s):
+				// (A live frame of another appearance of the same
+				// shared line re-described the whole Connection, this
+				// terminal's appearance included, in this session.)
 				ex[f.seq] = exemptNoChange
 				if prev.moved {
 					ex[f.seq] = exemptNoChangeMoved
+				}
+			case !known && f.class == legOffered && addrSess[addr] == s:
+				// A shared line's further appearance offered: the
+				// address's Connection is OFFERED already, and a
+				// terminal connection exists only from ALERTING.
+				ex[f.seq] = exemptNoChange
+			}
+			if f.class == legNone {
+				delete(addrSess, addr)
+				delete(addrLive, addr)
+			} else {
+				addrSess[addr] = s
+				if !f.snapshot && s.covered.get(uint64(f.seq)) {
+					addrLive[addr] = s
 				}
 			}
 			switch {

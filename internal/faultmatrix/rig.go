@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
@@ -39,6 +41,10 @@ type RigConfig struct {
 	// Rate is the simulator's call rate (calls/s) and Seed its seed.
 	Rate float64
 	Seed int64
+	// Traffic sets the simulator's call timing (dial, ring, talk, route
+	// select …; zero durations take the simulator's defaults). Its Rate
+	// and Seed are ignored: the fields above set them.
+	Traffic traffic.Config
 	// Phones adds that many phones (a phone block) to the default
 	// cluster's 50, for high call rates.
 	Phones int
@@ -59,27 +65,33 @@ type RigConfig struct {
 	// provisioned by the bridge). The embedded server keeps every id of
 	// the window in memory, in this process.
 	Duplicates time.Duration
+	// NATSCluster, if 3 (or 2..9), runs NATS as an embedded cluster of that
+	// many nodes (jetstream.EmbeddedCluster: one process, loopback routes,
+	// a store per node) with the stream and buckets provisioned R3 (or
+	// R<n>); the bridge connects to it over TCP with every node's URL.
+	// 0 runs one embedded server.
+	NATSCluster int
+	// NATSLater leaves NATS down: StartRig starts only the simulator, on a
+	// NATS address fixed in advance, and StartNATS starts the server later
+	// (a bridge started before its NATS server). The stream is then
+	// provisioned by the bridge.
+	NATSLater bool
 	// Logger receives every component's logs (default: none).
 	Logger zerolog.Logger
+	// ManualTime runs the simulator's call model on Sim.Advance only
+	// (ctisim.Config.ManualTime), for scripted calls compared event by
+	// event; RouteSelectTimeout overrides the model's route-select timeout
+	// (0: its default).
+	ManualTime         bool
+	RouteSelectTimeout time.Duration
 	// TLSInstances, if set, serves the simulator's TLS ports with a
 	// development PKI (in DataDir/pki) holding a client certificate for
 	// each of these instanceIds; the simulator then enforces one provider
 	// per certificate (see MemberConfig.InstanceID).
 	TLSInstances []string
-	// LeaderTTL is the TTL of the lease bucket the rig provisions
-	// (default jetstream.DefaultLeaderTTL).
+	// LeaderTTL is the TTL of the lease bucket the rig and its bridges
+	// provision (default jetstream.DefaultLeaderTTL).
 	LeaderTTL time.Duration
-	// ManualTime stops the simulator's clock: calls move only with
-	// Sim.Advance (benchmarks place their calls with Sim.Place). Traffic,
-	// if set, replaces the traffic configuration built from Rate and Seed.
-	ManualTime bool
-	Traffic    *traffic.Config
-	// NATSCluster, if above 1, runs that many embedded nats-servers as a
-	// cluster on loopback ports instead of one server (cluster.go): the
-	// stream and the buckets are provisioned with three replicas, bridges
-	// connect over TCP to every server, and StepDownLeader moves a
-	// stream's leader. NATS and NATSListen are then unused.
-	NATSCluster int
 }
 
 // Rig runs the simulator, an embedded NATS server with JetStream and the
@@ -91,14 +103,15 @@ type Rig struct {
 	cfg     RigConfig
 	cluster ctisim.ClusterConfig
 	Sim     *ctisim.Server
-	NATS    *jetstream.Embedded
+	// NATS is the embedded server, or NATSCluster its nodes (the other
+	// is nil).
+	NATS        *jetstream.Embedded
+	NATSCluster *jetstream.EmbeddedCluster
 	// Conn is the rig's own in-process connection (provisioning, reading).
 	Conn *nats.Conn
 
 	bridge *runningBridge
 	runs   int
-	// natsCluster replaces NATS when RigConfig.NATSCluster is set.
-	natsCluster *natsCluster
 	// members are the running members of a high-availability group
 	// (harig.go).
 	members map[string]*runningBridge
@@ -126,47 +139,42 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	if cfg.NATSListen == "" {
 		cfg.NATSListen = "127.0.0.1:0"
 	}
-	r := &Rig{cfg: cfg}
-	replicas := 1
-	var err error
-	if cfg.NATSCluster > 1 {
-		if r.natsCluster, err = startNATSCluster(filepath.Join(cfg.DataDir, "js"), cfg.NATSCluster); err != nil {
-			return nil, err
-		}
-		if r.Conn, err = r.natsCluster.connect("faultmatrix"); err != nil {
-			r.Close()
-			return nil, err
-		}
-		if err := r.natsCluster.waitJetStream(r.Conn); err != nil {
-			r.Close()
-			return nil, err
-		}
-		replicas = 3
-	} else {
-		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
-			Logger: cfg.Logger.Level(zerolog.WarnLevel)})
+	if cfg.NATSLater && cfg.NATSCluster == 0 {
+		listen, err := fixedListen(cfg.NATSListen)
 		if err != nil {
 			return nil, err
 		}
-		if err := ns.Start(); err != nil {
-			return nil, err
-		}
-		r.NATS = ns
-		if r.Conn, err = ns.Connect("faultmatrix"); err != nil {
+		cfg.NATSListen = listen
+	}
+	r := &Rig{cfg: cfg}
+	natsLog := cfg.Logger.Level(zerolog.WarnLevel)
+	var err error
+	if cfg.NATSCluster > 0 {
+		r.NATSCluster, err = jetstream.NewEmbeddedCluster(jetstream.EmbeddedClusterConfig{
+			DataDir: filepath.Join(cfg.DataDir, "js"), Nodes: cfg.NATSCluster, Logger: natsLog})
+	} else {
+		r.NATS, err = jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: filepath.Join(cfg.DataDir, "js"), Listen: cfg.NATSListen,
+			Logger: natsLog})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.NATSLater {
+		if err := r.StartNATS(); err != nil {
 			r.Close()
 			return nil, err
 		}
-	}
-	js, err := natsjs.New(r.Conn)
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("faultmatrix: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Duplicates: cfg.Duplicates, LeaderTTL: cfg.LeaderTTL, Replicas: replicas}); err != nil {
-		r.Close()
-		return nil, err
+		js, err := natsjs.New(r.Conn)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("faultmatrix: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := jetstream.Provision(ctx, js, r.ProvisionConfig()); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	cluster := ctisim.DefaultCluster().WithEphemeralPorts().WithHeartbeat(ctisim.HeartbeatConfig{
 		Min: 100 * time.Millisecond, Max: cfg.Heartbeat, Default: cfg.Heartbeat})
@@ -181,15 +189,16 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 			return nil, err
 		}
 	}
-	tc := traffic.Config{Rate: cfg.Rate, Seed: cfg.Seed}
-	if cfg.Traffic != nil {
-		tc = *cfg.Traffic
+	tc := cfg.Traffic
+	tc.Rate, tc.Seed = cfg.Rate, cfg.Seed
+	if cfg.RouteSelectTimeout > 0 {
+		tc.RouteSelectTimeout = cfg.RouteSelectTimeout
 	}
 	sim, err := ctisim.New(ctisim.Config{
 		PKI:              pki,
-		ManualTime:       cfg.ManualTime,
 		Cluster:          cluster,
 		Traffic:          tc,
+		ManualTime:       cfg.ManualTime,
 		GroundTruth:      cfg.GroundTruth,
 		GroundTruthLimit: cfg.GroundTruthLimit,
 		Logger:           cfg.Logger.Level(zerolog.WarnLevel),
@@ -204,6 +213,78 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 	}
 	r.Sim, r.cluster = sim, cluster
 	return r, nil
+}
+
+// Cluster is the simulated cluster's configuration (devices, users,
+// CallManagers), e.g. to script another CTI server with the same cluster.
+func (r *Rig) Cluster() ctisim.ClusterConfig { return r.cluster }
+
+// StartNATS starts the NATS server (after NATSLater) and opens the rig's
+// own connection; it provisions nothing.
+func (r *Rig) StartNATS() error {
+	var err error
+	if r.NATSCluster != nil {
+		err = r.NATSCluster.Start()
+	} else {
+		err = r.NATS.Start()
+	}
+	if err != nil {
+		return err
+	}
+	if r.Conn == nil {
+		nc, err := r.connect("faultmatrix")
+		if err != nil {
+			return err
+		}
+		r.Conn = nc
+		if !testwait.Poll(30*time.Second, nc.IsConnected) {
+			return errors.New("faultmatrix: the rig's connection did not come up")
+		}
+	}
+	return nil
+}
+
+// connect opens a connection to NATS: in-process to the embedded
+// server, or over TCP to every node of the cluster (moving to another
+// node when its own stops).
+func (r *Rig) connect(name string) (*nats.Conn, error) {
+	if r.NATSCluster != nil {
+		return r.NATSCluster.Connect(name)
+	}
+	return r.NATS.Connect(name)
+}
+
+// ProvisionConfig is how the rig, and every bridge it starts, provision
+// the stream and buckets: R1 on one server, one replica per node (R3) on
+// a cluster.
+func (r *Rig) ProvisionConfig() jetstream.ProvisionConfig {
+	return jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates, Replicas: r.replicas(), LeaderTTL: r.cfg.LeaderTTL}
+}
+
+func (r *Rig) replicas() int {
+	if r.NATSCluster != nil {
+		return r.NATSCluster.Size()
+	}
+	return 1
+}
+
+// fixedListen turns a port-0 address into one with a port that was free
+// a moment ago: a server started later must have an address its clients
+// can be given now.
+func fixedListen(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("faultmatrix: NATSListen %q: %w", listen, err)
+	}
+	if port != "0" {
+		return listen, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("faultmatrix: free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // RoutePoints names the simulated cluster's route point devices (for
@@ -270,12 +351,15 @@ func (r *Rig) runBridge(connName, instance string, tune func(*bridge.Config)) (*
 	if err != nil {
 		return nil, err
 	}
+	pc := r.ProvisionConfig()
 	cfg := bridge.Config{
-		Instance:       instance,
-		Engine:         r.EngineConfig(),
-		Encoder:        schema.EncoderConfig{Cluster: r.cfg.Cluster},
-		Conn:           nc,
-		Publisher:      r.cfg.Publisher,
+		Instance:  instance,
+		Engine:    r.EngineConfig(),
+		Encoder:   schema.EncoderConfig{Cluster: r.cfg.Cluster},
+		Conn:      nc,
+		Publisher: r.cfg.Publisher,
+		// The bridge provisions (idempotently) as `bridge run` does.
+		Provision:      &pc,
 		HeartbeatEvery: -1,
 		DrainTimeout:   10 * time.Second,
 		Logger:         r.cfg.Logger,
@@ -383,13 +467,13 @@ func (r *Rig) Close() {
 	if r.Conn != nil {
 		r.Conn.Close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if r.NATS != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
 		_ = r.NATS.Shutdown(ctx)
 	}
-	if r.natsCluster != nil {
-		r.natsCluster.shutdown()
+	if r.NATSCluster != nil {
+		_ = r.NATSCluster.Shutdown(ctx)
 	}
 }
 
@@ -464,7 +548,7 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	if o.NATSURL != "" {
 		url = o.NATSURL
 	}
-	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%q]\n", url)
+	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%s]\n  replicas: %d\n", quoteAll(strings.Split(url, ",")), r.replicas())
 	if o.DuplicateWindow > 0 {
 		fmt.Fprintf(&b, "  duplicateWindow: %s\n", o.DuplicateWindow)
 	}
@@ -487,21 +571,14 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
-// NATSURL is the client URL of the rig's NATS (for a bridge process):
-// the embedded server's, or every cluster server's, comma-separated.
+// NATSURL is the embedded server's client URL (for a bridge process).
+// With NATSLater it is known before the server starts; on a cluster it
+// lists every node, comma-separated.
 func (r *Rig) NATSURL() string {
-	if r.natsCluster != nil {
-		return strings.Join(r.natsCluster.urls, ",")
+	if r.NATSCluster != nil {
+		return strings.Join(r.NATSCluster.ClientURLs(), ",")
 	}
 	return r.NATS.ClientURL()
-}
-
-// connect opens a bridge's connection to the rig's NATS.
-func (r *Rig) connect(name string) (*nats.Conn, error) {
-	if r.natsCluster != nil {
-		return r.natsCluster.connect(name)
-	}
-	return r.NATS.Connect(name)
 }
 
 // RemoveData deletes the rig's data directory (after Close).

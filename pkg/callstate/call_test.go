@@ -322,3 +322,26 @@ func TestUnknownEventsCounted(t *testing.T) {
 		t.Error("an unknown call event created a call")
 	}
 }
+
+// The bridge's records of the event log fold into the bridge state (the
+// stream's NATS leader) and the gaps (a recreated stream), never into the
+// unknown events.
+func TestNATSRecordsFolded(t *testing.T) {
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	closed := at.Add(time.Second)
+	st := fold([]schema.Event{
+		{Family: schema.FamilyBridge, Name: schema.EvNATSLeaderChanged, Time: at,
+			Data: schema.Data{Bridge: &schema.BridgeData{NATS: &schema.NATSData{Stream: "CTI", PreviousLeader: "nats-2", Leader: "nats-1"}}}},
+		{Family: schema.FamilyBridge, Name: schema.EvStreamRecreated, Time: closed, Session: "b-b", SessionSeq: 2,
+			Data: schema.Data{Bridge: &schema.BridgeData{Gap: &schema.Gap{ID: "g", Kind: "stream", OpenedAt: at, ClosedAt: &closed}, NATS: &schema.NATSData{Stream: "CTI", LostLastSeq: 9}}}},
+	})
+	if b := st.Bridge(); b.NATSLeader != "nats-1" || b.NATSLeaderChanges != 1 {
+		t.Errorf("bridge = %+v", b)
+	}
+	if g := st.Gaps(); len(g) != 1 || g[0].Kind != "stream" || !g[0].ClosedAt.Equal(closed) {
+		t.Errorf("gaps = %+v", g)
+	}
+	if n := st.Stats().UnknownEvents; n != 0 {
+		t.Errorf("%d unknown events", n)
+	}
+}

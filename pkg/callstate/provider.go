@@ -194,6 +194,17 @@ func (s *State) applyBridge(ev *schema.Event) {
 		if d.Leader == nil || d.Leader.Epoch == b.Epoch {
 			b.Active = false
 		}
+	case schema.EvNATSLeaderChanged:
+		b.NATSLeaderChanges++
+		if d.NATS != nil {
+			b.NATSLeader = d.NATS.Leader
+		}
+	case schema.EvStreamRecreated:
+		g := Gap{ID: schema.EventID(ev.Session, ev.SessionSeq), Kind: "stream", OpenedAt: ev.Time, ClosedAt: ev.Time}
+		if d.Gap != nil {
+			g = gapFrom(d.Gap, ev)
+		}
+		s.addGap(g)
 	case schema.EvGapOpened:
 		if d.Gap == nil {
 			s.addGap(Gap{ID: schema.EventID(ev.Session, ev.SessionSeq), Kind: "provider", OpenedAt: ev.Time, Reason: d.Reason})

@@ -86,6 +86,10 @@ type Bridge struct {
 	// (false after a LeaderLost until the next LeaderAcquired).
 	Epoch  uint64 `json:"epoch,omitempty"`
 	Active bool   `json:"active,omitempty"`
+	// NATSLeader is the event stream's Raft leader at its last change
+	// (NATSLeaderChanged), NATSLeaderChanges how many the bridge saw.
+	NATSLeader        string `json:"natsLeader,omitempty"`
+	NATSLeaderChanges int    `json:"natsLeaderChanges,omitempty"`
 }
 
 // Terminal is a device (phone, CTI port, route point).

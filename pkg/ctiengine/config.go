@@ -192,7 +192,7 @@ type Config struct {
 	MaxFrameSize int
 
 	// Passive starts the engine observing only: route requests are left
-	// unanswered (see Machine.SetPassive; Engine.SetPassive changes it).
+	// unanswered (see PassiveMode; Engine.SetPassive changes it).
 	Passive bool
 
 	// DialPermit, if set, is asked before every connection to a
@@ -211,6 +211,9 @@ type Config struct {
 	Clock Clock
 	// Sink receives every event, in order, from the engine's goroutine.
 	Sink Sink
+	// Measure, if set, receives the durations the machine times (provider
+	// open, route select), from the engine's goroutine; it must not block.
+	Measure func(Measurement)
 }
 
 // Validate reports every problem of the configuration at once, each naming

@@ -7,10 +7,10 @@
 //
 // The design is a deterministic core and a runner:
 //
-//   - [Machine] is pure: each input (a decoded frame with the link it came
-//     from, a link up/failed/down notification, a timer expiry, a probe
-//     result, a command) carries the current time, and each step returns an
-//     [Output]: frames to send, a link to hang up, a CTIManager to dial or
+//   - [Machine] is pure, entered through [Machine.Step](now, [Input]) over a
+//     closed set of inputs (a decoded frame with the link it came from, a
+//     link up/failed/down notification, a timer expiry, a probe result, a
+//     command); each step returns an [Output]: frames to send, a link to hang up, a CTIManager to dial or
 //     probe, timers to arm or cancel, events for the Sink, state transitions
 //     and notes to log. It reads no clock and does no I/O. Call-level JTAPI
 //     events come from the call model in package callmodel, which the
@@ -78,8 +78,10 @@
 //
 // # Testing
 //
-// The core is tested with explicit time (machine_test.go drives a Machine
-// through a scripted CTIManager). Every rule of PRODUCT.md §3.3 has a
+// The core is tested with explicit time: the JTAPI sequences are
+// data-driven scripts under testdata/scripts (one file per scenario, each
+// citing its guide page; TestScripts, regenerated with -rewrite), and
+// machine_test.go drives a Machine through a scripted CTIManager. Every rule of PRODUCT.md §3.3 has a
 // scenario test named after it (TestRule1_… to TestRule9_…) running the
 // engine against the simulator (pkg/ctisim) over real TCP, TLS for rule 7,
 // with the fake clock of internal/fakeclock where timers matter.

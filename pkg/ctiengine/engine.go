@@ -23,9 +23,11 @@ type Engine struct {
 	log   zerolog.Logger
 	clock Clock
 	sink  Sink
-	m     *Machine
-	cert  tls.Certificate
-	pin   *trustPin
+	// measure receives the machine's Measurements (Config.Measure).
+	measure func(Measurement)
+	m       *Machine
+	cert    tls.Certificate
+	pin     *trustPin
 
 	inbox    chan inItem
 	wake     chan struct{}
@@ -106,6 +108,7 @@ func New(cfg Config) (*Engine, error) {
 		log:      cfg.Logger.With().Str("component", "ctiengine").Logger(),
 		clock:    s.Clock,
 		sink:     cfg.Sink,
+		measure:  cfg.Measure,
 		inbox:    make(chan inItem, 4096),
 		wake:     make(chan struct{}, 1),
 		cmds:     make(chan command, 8),
@@ -166,7 +169,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.wg.Wait()
 	}()
 	e.log.Info().Str("bridge_instance", e.cfg.BridgeInstance).Int("ctimanagers", len(e.cfg.CTIManagers)).Msg("engine starting")
-	e.apply(dialCtx, e.m.Start(e.clock.Now()))
+	e.apply(dialCtx, e.m.Step(e.clock.Now(), Start{}))
 	ctxDone := ctx.Done()
 	closeReq := e.closeReq
 	var ctxErr error
@@ -189,9 +192,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			switch {
 			case c.passive != nil:
-				e.m.SetPassive(*c.passive)
+				e.apply(dialCtx, e.m.Step(e.clock.Now(), PassiveMode{On: *c.passive}))
 			case c.cut != nil:
-				c.cut(e.m.NewEventSession())
+				e.apply(dialCtx, e.m.Step(e.clock.Now(), CutSession{}))
+				c.cut(e.m.Session())
 				close(c.cutDone)
 			case c.status != nil:
 				s := e.m.Status()
@@ -200,15 +204,15 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.smu.Unlock()
 				c.status <- s
 			case c.fallback:
-				e.apply(dialCtx, e.m.InitiateFallback(e.clock.Now()))
+				e.apply(dialCtx, e.m.Step(e.clock.Now(), FallbackRequest{}))
 			}
 		case <-closeReq:
 			closeReq = nil
-			e.apply(dialCtx, e.m.Shutdown(e.clock.Now()))
+			e.apply(dialCtx, e.m.Step(e.clock.Now(), ShutdownRequest{}))
 		case <-ctxDone:
 			ctxDone = nil
 			ctxErr = ctx.Err()
-			e.apply(dialCtx, e.m.Shutdown(e.clock.Now()))
+			e.apply(dialCtx, e.m.Step(e.clock.Now(), ShutdownRequest{}))
 		case <-e.killReq:
 			// A crash, for tests and demos: the links close with
 			// nothing more sent and nothing more emitted.
@@ -266,7 +270,7 @@ func (e *Engine) Close() error {
 	}
 }
 
-// SetPassive switches observe-only mode (see Machine.SetPassive). It
+// SetPassive switches observe-only mode (see PassiveMode). It
 // blocks until the engine takes the command or stops.
 func (e *Engine) SetPassive(on bool) {
 	select {
@@ -380,21 +384,21 @@ func (e *Engine) handle(ctx context.Context, it inItem) {
 	case inLinkUp:
 		lc := &linkConn{id: it.link, conn: it.conn, done: make(chan struct{})}
 		e.links[it.link] = lc
-		e.apply(ctx, e.m.LinkUp(it.link, now))
+		e.apply(ctx, e.m.Step(now, LinkEstablished{Link: it.link}))
 		if _, ok := e.links[it.link]; ok {
 			e.wg.Add(1)
 			go e.readLoop(lc)
 		}
 	case inLinkFailed:
-		e.apply(ctx, e.m.LinkFailed(it.link, it.err, now))
+		e.apply(ctx, e.m.Step(now, LinkFailed{Link: it.link, Err: it.err}))
 	case inFrame:
-		e.apply(ctx, e.m.MessageSeq(it.link, it.seq, it.msg, now))
+		e.apply(ctx, e.m.Step(now, FrameIn{Link: it.link, Seq: it.seq, Msg: it.msg}))
 	case inFrameErr:
-		e.apply(ctx, e.m.FrameError(it.link, it.err, now))
+		e.apply(ctx, e.m.Step(now, FrameError{Link: it.link, Err: it.err}))
 	case inLinkDown:
-		e.apply(ctx, e.m.LinkDown(it.link, it.err, now))
+		e.apply(ctx, e.m.Step(now, LinkDown{Link: it.link, Err: it.err}))
 	case inProbe:
-		e.apply(ctx, e.m.ProbeResult(it.node, it.ok, now))
+		e.apply(ctx, e.m.Step(now, ProbeResult{Node: it.node, OK: it.ok}))
 	}
 }
 
@@ -435,7 +439,7 @@ func (e *Engine) fireTimers(ctx context.Context) {
 	e.tmu.Unlock()
 	for id, d := range due {
 		if d && !e.m.Done() {
-			e.apply(ctx, e.m.Timer(TimerID(id), e.clock.Now()))
+			e.apply(ctx, e.m.Step(e.clock.Now(), TimerFired{ID: TimerID(id)}))
 		}
 	}
 }
@@ -461,7 +465,7 @@ func (e *Engine) flush(ctx context.Context) {
 		if err == nil || e.m.Done() {
 			return
 		}
-		e.apply(ctx, e.m.LinkDown(link, err, e.clock.Now()))
+		e.apply(ctx, e.m.Step(e.clock.Now(), LinkDown{Link: link, Err: err}))
 	}
 }
 
@@ -539,6 +543,11 @@ func (e *Engine) apply(ctx context.Context, out *Output) {
 			ev = ev.Str("action", "configure a new instanceId and client certificate (the current one is refused by CTIManager)")
 		}
 		ev.Msg(n.Msg)
+	}
+	if e.measure != nil {
+		for _, m := range out.Measurements {
+			e.measure(m)
+		}
 	}
 	prov := e.m.Provider()
 	e.provider.Store(int32(prov))

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
@@ -27,15 +28,16 @@ func TestEngine_CloseClosesTheProviderInOrder(t *testing.T) {
 	if p := evs[len(evs)-2].Data.Provider; p.Reason != "APPLICATIONREQUEST" || p.State != "SHUTDOWN" {
 		t.Fatalf("ProvShutdownEv %+v", p)
 	}
-	var closed bool
-	for _, r := range srv.GroundTruth(sess) {
-		if pc, ok := r.Msg.(ctilink.ProviderClosed); ok && r.Sent && pc.Reason == ctilink.CloseApplicationRequest {
-			closed = true
+	// The simulator records what it sent after writing it: the engine
+	// can have read the answer before the record is there.
+	testwait.Eventually(t, 0, "the CTIManager's ProviderClosed{APPLICATIONREQUEST} in its ground truth", func() bool {
+		for _, r := range srv.GroundTruth(sess) {
+			if pc, ok := r.Msg.(ctilink.ProviderClosed); ok && r.Sent && pc.Reason == ctilink.CloseApplicationRequest {
+				return true
+			}
 		}
-	}
-	if !closed {
-		t.Fatal("the CTIManager never answered a ProviderCloseRequest{APPLICATIONREQUEST}")
-	}
+		return false
+	})
 	if s := e.eng.Status(); s.Ready || s.Provider != "SHUTDOWN" || s.Link != LinkStopped.String() {
 		t.Fatalf("status after Close %+v", s)
 	}

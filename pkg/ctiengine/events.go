@@ -37,13 +37,6 @@ func (m *Machine) startSession() {
 	m.newSession = false
 }
 
-// NewEventSession starts a new event session without touching the link
-// (see Engine.NewEventSession) and returns its id.
-func (m *Machine) NewEventSession() string {
-	m.startSession()
-	return m.session
-}
-
 func (m *Machine) newEvent(fam schema.Family, entity, name string, now, upstream time.Time) schema.Event {
 	spec, _ := schema.Spec(name)
 	ev := schema.Event{Family: fam, Entity: entity, Name: name, Time: upstream, Received: now}

@@ -24,6 +24,7 @@ type harness struct {
 	hangup []LinkID
 	trans  []Transition
 	notes  []Note
+	meas   []Measurement
 	link   LinkID      // link currently up from the harness's view
 	sent   []sentFrame // frames sent on the current link
 	done   bool
@@ -89,6 +90,7 @@ func (h *harness) record(out *Output) {
 	h.events = append(h.events, out.Events...)
 	h.trans = append(h.trans, out.Transitions...)
 	h.notes = append(h.notes, out.Notes...)
+	h.meas = append(h.meas, out.Measurements...)
 	if out.Done {
 		h.done, h.err = true, out.Err
 	}

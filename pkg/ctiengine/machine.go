@@ -63,12 +63,24 @@ type queuedReq struct {
 	kind reqKind
 	dev  *device
 	line int
+	// since is when the work the request answers began (a route select:
+	// the route request's arrival), for MeasureRouteSelect.
+	since time.Time
 }
 
 type pendingReq struct {
-	kind reqKind
-	dev  *device
-	line int
+	kind  reqKind
+	dev   *device
+	line  int
+	since time.Time
+}
+
+// attemptRecord is what the machine remembers of one CTIManager's
+// attempts, for Status and readiness.
+type attemptRecord struct {
+	at    time.Time // the last connect attempt began
+	err   string    // why the last attempt or link ended ("" none yet)
+	errAt time.Time
 }
 
 // routeSession is a route request being answered: when it began and
@@ -95,12 +107,6 @@ const (
 type seqKey struct {
 	fam schema.Family
 	ent string
-}
-
-type gapState struct {
-	id       string
-	openedAt time.Time
-	reason   string
 }
 
 // Counters are the machine's running totals.
@@ -166,6 +172,8 @@ type Machine struct {
 	pendingDetail string
 
 	// Failover rounds.
+	attempts      []attemptRecord // per CTIManager, in configuration order
+	connectAt     time.Time       // the current link's connect began
 	round         []int
 	roundPos      int
 	failedRounds  int
@@ -190,7 +198,8 @@ type Machine struct {
 	// Devices.
 	devices     []*device
 	byName      map[string]*device
-	byDN        map[string]*device
+	byDN        map[string]*device   // a DN's first device
+	dnDevices   map[string][]*device // every device with the DN (a shared line has several)
 	listBuf     []ctilink.DeviceInfo
 	listTotal   int
 	observeAll  bool
@@ -221,7 +230,7 @@ type Machine struct {
 	seqTomb    seqTombstones // sequences of calls forgotten this session
 	callSeqs   int
 
-	// passive: observe only, answer no route request (SetPassive).
+	// passive: observe only, answer no route request (PassiveMode).
 	passive bool
 
 	gap      *gapState
@@ -248,10 +257,12 @@ func NewMachine(cfg Config) *Machine {
 		pending:    make(map[uint32]pendingReq),
 		byName:     make(map[string]*device),
 		byDN:       make(map[string]*device),
+		dnDevices:  make(map[string][]*device),
 		routeRR:    make(map[string]int),
 		routeSess:  make(map[uint32]routeSession),
 		seqs:       make(map[seqKey]uint64),
 		newSession: true,
+		attempts:   make([]attemptRecord, len(s.CTIManagers)),
 	}
 	if cfg.Observe == nil {
 		m.observeAll = true
@@ -265,12 +276,18 @@ func NewMachine(cfg Config) *Machine {
 		// The lines whose events reach this session (the call model
 		// synthesizes the far parties it does not hear from).
 		Controlled: func(dn string) bool {
-			d, ok := m.byDN[dn]
-			if !ok {
-				return false
+			for _, d := range m.dnDevices[dn] {
+				if l := d.line(dn); l != nil && d.needsOpen() && d.lineOpenWanted(l) {
+					return true
+				}
 			}
-			l := d.line(dn)
-			return l != nil && d.needsOpen() && d.lineOpenWanted(l)
+			return false
+		},
+		// Route points get no snapshot (seed p.216); their calls are
+		// recovered live.
+		NoSnapshot: func(dn string) bool {
+			d, ok := m.byDN[dn]
+			return ok && d.typ == ctilink.DeviceRoutePoint
 		},
 		TerminalOf: func(dn string) string {
 			if d, ok := m.byDN[dn]; ok {
@@ -282,13 +299,6 @@ func NewMachine(cfg Config) *Machine {
 	})
 	return m
 }
-
-// SetPassive makes the machine observe only (on) or also act (off): a
-// passive provider registers its route points and CTI ports like an
-// active one and reports every event, but leaves route requests to
-// another application. A hot standby bridge is passive until it takes
-// over: two providers answering one route request would race.
-func (m *Machine) SetPassive(on bool) { m.passive = on }
 
 // Provider returns the provider state.
 func (m *Machine) Provider() ProviderState { return m.prov }
@@ -352,34 +362,31 @@ func (m *Machine) SetPriorGap(g PriorGap) {
 	m.priorGap = &g
 }
 
-// Start begins connecting to the first CTIManager.
-func (m *Machine) Start(now time.Time) *Output {
-	m.begin()
-	if m.link == LinkIdle && !m.done {
-		if m.cfg.fallbackWarning != "" {
-			m.note(zerolog.WarnLevel, m.cfg.fallbackWarning, nil)
-		}
-		if g := m.priorGap; g != nil {
-			m.priorGap = nil
-			m.model.SeedBeforeGap(g.Calls)
-			if g.ID != "" {
-				m.adoptGap(g)
-			} else {
-				m.openGapAt(now, g.OpenedAt, g.Reason)
-			}
-		}
-		m.newRound(-1)
-		m.connectNext(now)
+// start begins connecting to the first CTIManager.
+func (m *Machine) start(now time.Time) {
+	if m.link != LinkIdle || m.done {
+		return
 	}
-	return m.finish()
+	if m.cfg.fallbackWarning != "" {
+		m.note(zerolog.WarnLevel, m.cfg.fallbackWarning, nil)
+	}
+	if g := m.priorGap; g != nil {
+		m.priorGap = nil
+		m.model.SeedBeforeGap(g.Calls)
+		if g.ID != "" {
+			m.adoptGap(g)
+		} else {
+			m.openGapAt(now, g.OpenedAt, g.Reason)
+		}
+	}
+	m.newRound(-1)
+	m.connectNext(now)
 }
 
-// LinkUp reports that the connection for link is established.
-func (m *Machine) LinkUp(link LinkID, now time.Time) *Output {
-	m.begin()
+func (m *Machine) linkUp(link LinkID, now time.Time) {
 	if link != m.linkID || m.link != LinkConnecting {
 		m.out.Hangup = link
-		return m.finish()
+		return
 	}
 	m.txSeq = 0
 	m.lastRx = now
@@ -399,15 +406,11 @@ func (m *Machine) LinkUp(link LinkID, now time.Time) *Output {
 	}, now)
 	m.openSeq = seq
 	m.arm(TimerPhase, now.Add(m.cfg.ProviderOpenRequestTimeout))
-	return m.finish()
 }
 
-// LinkFailed reports that connecting link failed (refused, timed out, TLS
-// handshake or server trust failure).
-func (m *Machine) LinkFailed(link LinkID, err error, now time.Time) *Output {
-	m.begin()
+func (m *Machine) linkFailed(link LinkID, err error, now time.Time) {
 	if link != m.linkID || m.done {
-		return m.finish()
+		return
 	}
 	detail := "connect failed"
 	if err != nil {
@@ -418,15 +421,11 @@ func (m *Machine) LinkFailed(link LinkID, err error, now time.Time) *Output {
 	}
 	m.clientCertRefused(err, now)
 	m.lose(now, ctilink.CloseNone, detail)
-	return m.finish()
 }
 
-// LinkDown reports that the established connection for link broke (read
-// or write error, EOF, fatal framing error).
-func (m *Machine) LinkDown(link LinkID, err error, now time.Time) *Output {
-	m.begin()
+func (m *Machine) linkDown(link LinkID, err error, now time.Time) {
 	if link != m.linkID || m.done {
-		return m.finish()
+		return
 	}
 	detail := "connection lost"
 	if err != nil {
@@ -434,34 +433,26 @@ func (m *Machine) LinkDown(link LinkID, err error, now time.Time) *Output {
 	}
 	if m.closing != closeNone {
 		m.closeDone(now, detail)
-		return m.finish()
+		return
 	}
 	m.clientCertRefused(err, now)
 	m.lose(now, ctilink.CloseUnexpectedShutdown, detail)
-	return m.finish()
 }
 
-// FrameError reports an unusable frame that did not break the stream
-// (unknown type, malformed or invalid body).
-func (m *Machine) FrameError(link LinkID, err error, now time.Time) *Output {
-	m.begin()
+func (m *Machine) frameError(link LinkID, err error, now time.Time) {
 	if link == m.linkID && !m.done {
 		m.lastRx = now
 		m.protocolError("unusable frame from CTIManager", err)
 	}
-	return m.finish()
 }
 
-// Timer reports that timer id fired at now. Stale or early fires are
-// ignored.
-func (m *Machine) Timer(id TimerID, now time.Time) *Output {
-	m.begin()
+func (m *Machine) timer(id TimerID, now time.Time) {
 	if id < 0 || id >= numTimers || m.done {
-		return m.finish()
+		return
 	}
 	at := m.timers[id]
 	if at.IsZero() || now.Before(at) {
-		return m.finish()
+		return
 	}
 	m.timers[id] = time.Time{}
 	switch id {
@@ -486,53 +477,32 @@ func (m *Machine) Timer(id TimerID, now time.Time) *Output {
 		if m.closing != closeNone {
 			m.closeDone(now, "no ProviderClosed within CloseTimeout")
 		}
+	case TimerRecovery:
+		m.recoveryDue()
 	}
-	return m.finish()
 }
 
-// ProbeResult reports whether a probed normal CTIManager accepted a
-// connection.
-func (m *Machine) ProbeResult(node int, ok bool, now time.Time) *Output {
-	m.begin()
+func (m *Machine) probeResult(node int, ok bool, now time.Time) {
 	m.stats.ProbeResults++
-	if !m.done && ok && m.onLP && !m.primReachable && node >= 0 && node < len(m.cfg.CTIManagers) &&
-		!m.cfg.CTIManagers[node].LeastPriority {
-		m.primReachable = true
-		m.reachable = append(m.reachable[:0], m.cfg.CTIManagers[node].Name)
-		m.cancel(TimerProbe)
-		ev := m.providerEvent(schema.EvCiscoProvPrimNwReachable, now)
-		ev.Data.Provider.LeastPriority = true
-		ev.Data.Provider.Reachable = append([]string(nil), m.reachable...)
-		m.emit(ev)
-		m.arm(TimerFallback, now.Add(m.cfg.FallbackInitiationTime))
-		m.note(zerolog.InfoLevel, fmt.Sprintf("normal CTIManager %s reachable; falling back in %v",
-			m.cfg.CTIManagers[node].Name, m.cfg.FallbackInitiationTime), nil)
+	if m.done || !ok || !m.onLP || m.primReachable || node < 0 || node >= len(m.cfg.CTIManagers) ||
+		m.cfg.CTIManagers[node].LeastPriority {
+		return
 	}
-	return m.finish()
+	m.primReachable = true
+	m.reachable = append(m.reachable[:0], m.cfg.CTIManagers[node].Name)
+	m.cancel(TimerProbe)
+	ev := m.providerEvent(schema.EvCiscoProvPrimNwReachable, now)
+	ev.Data.Provider.LeastPriority = true
+	ev.Data.Provider.Reachable = append([]string(nil), m.reachable...)
+	m.emit(ev)
+	m.arm(TimerFallback, now.Add(m.cfg.FallbackInitiationTime))
+	m.note(zerolog.InfoLevel, fmt.Sprintf("normal CTIManager %s reachable; falling back in %v",
+		m.cfg.CTIManagers[node].Name, m.cfg.FallbackInitiationTime), nil)
 }
 
-// InitiateFallback starts an orderly fallback off the least-priority
-// CTIManager now (CiscoProvider.initiateFallback). It is ignored unless the
-// provider is on the least-priority CTIManager.
-func (m *Machine) InitiateFallback(now time.Time) *Output {
-	m.begin()
-	if !m.done {
-		m.startFallback(now, "fallback requested")
-	}
-	return m.finish()
-}
-
-// Shutdown closes the provider: an orderly ProviderCloseRequest
-// {APPLICATIONREQUEST} when a provider is open (then ProvShutdownEv when
-// ProviderClosed arrives, the link drops or CloseTimeout passes), else at
-// once.
-func (m *Machine) Shutdown(now time.Time) *Output {
-	m.begin()
-	if m.done {
-		return m.finish()
-	}
-	if m.closing == closeShutdown {
-		return m.finish()
+func (m *Machine) shutdown(now time.Time) {
+	if m.done || m.closing == closeShutdown {
+		return
 	}
 	if m.linkID != 0 && m.link.established() {
 		m.closing = closeShutdown
@@ -540,11 +510,10 @@ func (m *Machine) Shutdown(now time.Time) *Output {
 		m.send(ctilink.ProviderCloseRequest{Reason: ctilink.CloseApplicationRequest}, now)
 		m.setLink(LinkClosing, "close requested", now)
 		m.arm(TimerClose, now.Add(m.cfg.CloseTimeout))
-		return m.finish()
+		return
 	}
 	m.hangup(now)
 	m.stop(now, ctilink.CloseApplicationRequest, "closed on application request", nil)
-	return m.finish()
 }
 
 // ClientVersion is sent in ProviderOpenRequest.

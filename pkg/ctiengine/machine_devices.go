@@ -22,6 +22,7 @@ type device struct {
 	addrs       []string // the lines' DNs, shared read-only by terminal events
 	observed    bool     // a TerminalObserver is on the terminal
 	inService   bool
+	oosCause    int // JTAPI cause of the last out-of-service (0: none given)
 	registered  bool
 	port        *CTIPortConfig // CTI port media registration, if configured
 	routeDN     string         // route point DN with a route callback, if configured
@@ -38,6 +39,7 @@ type line struct {
 	observed  bool // an AddressObserver is on the address
 	opened    bool
 	inService bool
+	oosCause  int // as device.oosCause
 }
 
 func (d *device) needsOpen() bool {
@@ -84,6 +86,7 @@ func (m *Machine) applyDeviceList(now time.Time) {
 	m.removed = m.removed[:0]
 	devs := make([]*device, 0, len(m.listBuf))
 	clear(m.byDN)
+	clear(m.dnDevices)
 	for _, info := range m.listBuf {
 		d, ok := m.byName[info.Name]
 		if ok && d.seen {
@@ -100,8 +103,11 @@ func (m *Machine) applyDeviceList(now time.Time) {
 		d.model = info.Model
 		d.callManager = info.CallManager
 		d.typ = info.Type
-		d.inService = info.InService
+		d.inService, d.oosCause = info.InService, 0
 		d.registered = info.Registered
+		if !d.inService {
+			d.oosCause = oosCause(d)
+		}
 		d.observed = m.observed(info.Name)
 		d.opened, d.regOK, d.regFailed = false, false, ""
 		d.lines = d.lines[:0]
@@ -109,10 +115,11 @@ func (m *Machine) applyDeviceList(now time.Time) {
 		for _, li := range info.Lines {
 			d.addrs = append(d.addrs, li.DN)
 			d.lines = append(d.lines, line{dn: li.DN, partition: li.Partition,
-				observed: m.observed(li.DN), inService: info.InService})
+				observed: m.observed(li.DN), inService: info.InService, oosCause: d.oosCause})
 			if _, dup := m.byDN[li.DN]; !dup {
 				m.byDN[li.DN] = d
 			}
+			m.dnDevices[li.DN] = append(m.dnDevices[li.DN], d)
 		}
 		d.port, d.routeDN = nil, ""
 		if pc, ok := m.cfg.CTIPorts[d.name]; ok && d.typ == ctilink.DeviceCTIPort {
@@ -239,6 +246,7 @@ func (m *Machine) becomeInService(now time.Time) {
 	m.lastErr = ""
 	cm := m.cfg.CTIManagers[m.node]
 	m.setProvider(ProviderInService, "devices opened on "+cm.Name)
+	m.out.Measurements = append(m.out.Measurements, Measurement{Kind: MeasureProviderOpen, Duration: now.Sub(m.connectAt)})
 	ev := m.providerEvent(schema.EvProvInService, now)
 	ev.Data.Provider.ProviderID = m.providerID
 	ev.Data.Provider.Devices = len(m.devices)
@@ -346,26 +354,11 @@ func (m *Machine) checkSnapshots(now time.Time) {
 	}
 }
 
-// becomeUp: every snapshot is in. After a gap, the call model reconciles
-// the state before the outage with the snapshot (inferred events), then
-// GapClosed records the gap; after a fallback, the fallback completes.
+// becomeUp: every snapshot is in. After a gap, the gap closes (gap.go);
+// after a fallback, the fallback completes.
 func (m *Machine) becomeUp(now time.Time) {
 	m.setLink(LinkUp, "snapshots completed", now)
-	if g := m.gap; g != nil {
-		outs, rec := m.model.Reconcile(g.id, now)
-		for _, o := range outs {
-			m.emitOut(o, now)
-		}
-		closed := now
-		ev := m.bridgeEvent(schema.EvGapClosed, now)
-		ev.Data.Bridge.Reason = g.reason
-		ev.Data.Bridge.Gap = &schema.Gap{ID: g.id, Kind: "provider", OpenedAt: g.openedAt, ClosedAt: &closed,
-			DurationMs: now.Sub(g.openedAt).Milliseconds(), Reason: g.reason,
-			CallsBefore: rec.Before, CallsAfter: rec.After, CallsEnded: rec.Ended,
-			CallsDiscovered: rec.Discovered, CallsContinued: rec.Continued}
-		m.emit(ev)
-		m.gap = nil
-	}
+	m.closeGap(now)
 	if m.fallingBack {
 		m.fallingBack = false
 		if !m.onLP {
@@ -380,7 +373,7 @@ func (m *Machine) deviceService(v ctilink.DeviceServiceEvent, now time.Time) {
 	if !ok {
 		return
 	}
-	d.inService = v.InService
+	d.inService, d.oosCause = v.InService, v.Reason.JTAPICause()
 	if !d.observed || m.prov != ProviderInService || m.link == LinkOpeningDevices {
 		return
 	}
@@ -401,7 +394,7 @@ func (m *Machine) lineService(v ctilink.LineServiceEvent, now time.Time) {
 	if l == nil {
 		return
 	}
-	l.inService = v.InService
+	l.inService, l.oosCause = v.InService, v.Reason.JTAPICause()
 	if !l.observed || m.prov != ProviderInService || m.link == LinkOpeningDevices {
 		return
 	}

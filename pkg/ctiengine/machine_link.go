@@ -113,6 +113,8 @@ func (m *Machine) connectNext(now time.Time) {
 	m.linkTLS = useTLS
 	m.linkProtoErrs = 0
 	m.stats.ConnectAttempts++
+	m.attempts[node].at = now
+	m.connectAt = now
 	m.setLink(LinkConnecting, "connect", now)
 	m.out.Dial = &DialRequest{Link: m.linkID, Node: node, CTIManager: cm.Name, Addr: addr, TLS: useTLS}
 	ev := m.providerEvent(schema.EvCTIManagerConnecting, now)
@@ -120,6 +122,15 @@ func (m *Machine) connectNext(now time.Time) {
 	ev.Data.Provider.Attempt = m.failedRounds + 1
 	ev.Data.Provider.Detail = addr
 	m.emit(ev)
+}
+
+// attemptFailed records why the current CTIManager's attempt or link
+// ended.
+func (m *Machine) attemptFailed(detail string, now time.Time) {
+	m.lastErr = detail
+	if m.node >= 0 && m.node < len(m.attempts) {
+		m.attempts[m.node].err, m.attempts[m.node].errAt = detail, now
+	}
 }
 
 func (m *Machine) roundFailed(now time.Time) {
@@ -160,7 +171,7 @@ func (m *Machine) hangup(now time.Time) {
 // JTAPI CTIManager-failure sequence and the gap, then the next attempt.
 func (m *Machine) lose(now time.Time, reason ctilink.CloseReason, detail string) {
 	wasInService := m.prov == ProviderInService
-	m.lastErr = detail
+	m.attemptFailed(detail, now)
 	lostNode := m.node
 	if m.announced {
 		ev := m.providerEvent(schema.EvCTIManagerLost, now)
@@ -228,9 +239,9 @@ func (m *Machine) outOfService(now time.Time, reason ctilink.CloseReason, detail
 			m.emit(m.terminalEvent(schema.EvCiscoTermOutOfService, d, cause, now))
 		}
 		// Unobserved objects are out of service too; they just get no event.
-		d.inService = false
+		d.inService, d.oosCause = false, cause
 		for i := range d.lines {
-			d.lines[i].inService = false
+			d.lines[i].inService, d.lines[i].oosCause = false, cause
 		}
 	}
 	m.onLP = false
@@ -241,28 +252,8 @@ func (m *Machine) outOfService(now time.Time, reason ctilink.CloseReason, detail
 	ev.Data.Provider.ReasonCode = int(reason)
 	ev.Data.Provider.Detail = detail
 	m.emit(ev)
-	m.openGap(now, reason.String()+": "+detail)
+	m.openLossGap(now, reason.String()+": "+detail)
 	m.newSession = true
-}
-
-func (m *Machine) openGap(now time.Time, reason string) {
-	m.openGapAt(now, now, reason)
-}
-
-// openGapAt opens a provider gap that began at openedAt (now, except for a
-// gap carried over from before this run, see PriorGap).
-func (m *Machine) openGapAt(now, openedAt time.Time, reason string) {
-	if m.gap != nil {
-		return
-	}
-	m.gapN++
-	m.stats.Gaps++
-	m.gap = &gapState{id: fmt.Sprintf("%s-gap%d", m.cfg.BridgeInstance, m.gapN), openedAt: openedAt, reason: reason}
-	ev := m.bridgeEvent(schema.EvGapOpened, now)
-	ev.Data.Bridge.Reason = reason
-	ev.Data.Bridge.Gap = &schema.Gap{ID: m.gap.id, Kind: "provider", OpenedAt: openedAt, Reason: reason,
-		CallsBefore: m.model.Stats().Tracked}
-	m.emit(ev)
 }
 
 // adoptGap takes over a gap an earlier run opened and recorded: it is
@@ -272,7 +263,7 @@ func (m *Machine) adoptGap(g *PriorGap) {
 		return
 	}
 	m.stats.Gaps++
-	m.gap = &gapState{id: g.ID, openedAt: g.OpenedAt, reason: g.Reason}
+	m.gap = &gapState{id: g.ID, openedAt: g.OpenedAt, detectedAt: g.OpenedAt, reason: g.Reason}
 }
 
 // stop shuts the provider down for good.
@@ -295,7 +286,7 @@ func (m *Machine) stop(now time.Time, reason ctilink.CloseReason, detail string,
 	ev.Data.Provider.ReasonCode = int(reason)
 	ev.Data.Provider.Detail = detail
 	m.emit(ev)
-	m.openGap(now, "provider shut down: "+reason.String())
+	m.openGapAt(now, now, "provider shut down: "+reason.String())
 	m.setLink(LinkStopped, detail, now)
 	m.done = true
 	m.err = err
@@ -388,7 +379,7 @@ func (m *Machine) pump(now time.Time) {
 		m.queue[m.queueHead] = queuedReq{}
 		m.queueHead++
 		seq := m.send(q.msg, now)
-		m.pending[seq] = pendingReq{kind: q.kind, dev: q.dev, line: q.line}
+		m.pending[seq] = pendingReq{kind: q.kind, dev: q.dev, line: q.line, since: q.since}
 		m.deadlines = append(m.deadlines, reqDeadline{seq: seq, at: now.Add(m.cfg.CtiRequestTimeout)})
 		if m.timers[TimerRequest].IsZero() {
 			m.arm(TimerRequest, now.Add(m.cfg.CtiRequestTimeout))

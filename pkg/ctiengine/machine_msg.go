@@ -10,22 +10,14 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Message handles one decoded frame received on link. Any inbound frame
-// counts as a heartbeat. The events it produces carry no provenance; the
-// Engine uses MessageSeq.
-func (m *Machine) Message(link LinkID, msg ctilink.Message, now time.Time) *Output {
-	return m.MessageSeq(link, 0, msg, now)
-}
-
-// MessageSeq is Message for a frame whose header carried sequence seq:
-// every event derived from it (directly, or later for a call message held
-// back while devices are opened) has Event.Frame "<providerId>:<seq>", so
-// the stream can be compared with what CTIManager sent. Zero means
-// unknown (no provenance).
-func (m *Machine) MessageSeq(link LinkID, seq uint32, msg ctilink.Message, now time.Time) *Output {
-	m.begin()
+// frame handles one decoded frame received on link whose header carried
+// sequence seq: every event derived from it (directly, or later for a call
+// message held back while devices are opened) has Event.Frame
+// "<providerId>:<seq>", so the stream can be compared with what CTIManager
+// sent. Any inbound frame counts as a heartbeat.
+func (m *Machine) frame(link LinkID, seq uint32, msg ctilink.Message, now time.Time) {
 	if link != m.linkID || m.done || msg == nil {
-		return m.finish()
+		return
 	}
 	m.setRx(seq)
 	defer m.setRx(0)
@@ -71,7 +63,6 @@ func (m *Machine) MessageSeq(link LinkID, seq uint32, msg ctilink.Message, now t
 	default:
 		m.protocolError(fmt.Sprintf("unexpected %s from CTIManager ignored", msg.Type()), nil)
 	}
-	return m.finish()
 }
 
 func (m *Machine) openResponse(v ctilink.ProviderOpenResponse, now time.Time) {
@@ -153,7 +144,7 @@ func (m *Machine) closedBy(reason ctilink.CloseReason, detail string, now time.T
 		m.lose(now, reason, detail)
 	case loginRefusal(reason) && !m.everInService:
 		err := fmt.Errorf("%w by %s: %s", ErrOpenRefused, m.nodeName, detail)
-		m.lastErr = detail
+		m.attemptFailed(detail, now)
 		m.stats.ConnectFailures++
 		ev := m.providerEvent(schema.EvCTIManagerFailed, now)
 		ev.Data.Provider.Reason = reason.String()
@@ -233,6 +224,9 @@ func (m *Machine) response(reqSeq uint32, result ctilink.Result, text string, no
 			m.snapPending--
 		}
 	case reqRouteSelect:
+		if !p.since.IsZero() {
+			m.out.Measurements = append(m.out.Measurements, Measurement{Kind: MeasureRouteSelect, Duration: now.Sub(p.since)})
+		}
 	default:
 		m.openPending--
 	}
@@ -363,6 +357,6 @@ func (m *Machine) routeRequested(v ctilink.RouteEvent, now time.Time) {
 		dests = append(append(make([]string, 0, len(dests)), dests[n:]...), dests[:n]...)
 	}
 	m.stats.RouteSelects++
-	m.request(queuedReq{msg: ctilink.RouteSelectRequest{SessionID: v.SessionID, Destinations: dests}, kind: reqRouteSelect})
+	m.request(queuedReq{msg: ctilink.RouteSelectRequest{SessionID: v.SessionID, Destinations: dests}, kind: reqRouteSelect, since: now})
 	m.pump(now)
 }

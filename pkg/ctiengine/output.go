@@ -57,26 +57,48 @@ type Note struct {
 	Err        error
 }
 
+// MeasureKind names what a Measurement timed.
+type MeasureKind int
+
+const (
+	// MeasureProviderOpen: from the connect to a CTIManager to the
+	// provider in service on it (ProvInServiceEv: opened, device list
+	// known, devices opened).
+	MeasureProviderOpen MeasureKind = iota + 1
+	// MeasureRouteSelect: from a route request's arrival to CTIManager's
+	// answer to the selectRoute that answered it (to be compared with
+	// RouteSelectTimeout).
+	MeasureRouteSelect
+)
+
+// Measurement is one duration the machine timed, for the runner's metrics.
+type Measurement struct {
+	Kind     MeasureKind
+	Duration time.Duration
+}
+
 // Output is what one machine step asks the runner to do, in this order:
 // write Send on SendLink (one batch), close Hangup, start Dial, start
-// Probes, apply Timers, hand Events to the Sink, log Transitions and Notes.
+// Probes, apply Timers, hand Events to the Sink, log Transitions and Notes,
+// report Measurements.
 // Done means the machine has stopped for good; Err is why, nil after an
 // orderly Close.
 //
 // An Output and its slices belong to the machine and are valid only until
 // its next step.
 type Output struct {
-	SendLink    LinkID
-	Send        []ctilink.Message
-	Hangup      LinkID
-	Dial        *DialRequest
-	Probes      []ProbeRequest
-	Timers      []TimerOp
-	Events      []schema.Event
-	Transitions []Transition
-	Notes       []Note
-	Done        bool
-	Err         error
+	SendLink     LinkID
+	Send         []ctilink.Message
+	Hangup       LinkID
+	Dial         *DialRequest
+	Probes       []ProbeRequest
+	Timers       []TimerOp
+	Events       []schema.Event
+	Transitions  []Transition
+	Notes        []Note
+	Measurements []Measurement
+	Done         bool
+	Err          error
 }
 
 // maxRetained bounds the capacity an Output keeps between steps: a
@@ -101,6 +123,7 @@ func (o *Output) reset() {
 	clear(o.Events)
 	o.Events = o.Events[:0]
 	o.Transitions = o.Transitions[:0]
+	o.Measurements = o.Measurements[:0]
 	clear(o.Notes)
 	o.Notes = o.Notes[:0]
 	o.Err = nil

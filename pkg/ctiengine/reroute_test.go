@@ -57,7 +57,7 @@ func TestMachine_PassiveLeavesRouteRequestsUnanswered(t *testing.T) {
 	if evs := h.take(); len(evs) == 0 {
 		t.Fatal("a passive provider did not report the route event")
 	}
-	h.m.SetPassive(false)
+	h.m.SetPassive(false, h.now)
 	route.SessionID = 8
 	h.recv(route)
 	if n := len(collect[ctilink.RouteSelectRequest](h.frames)); n != 1 {

@@ -330,8 +330,10 @@ func TestRule4_LeastPriorityAndFallback(t *testing.T) {
 }
 
 // Rule 5: a CallManager node failure takes only that node's devices out of
-// and back into service (CALLMANAGER_FAILURE 1001); the provider stays in
-// service and no gap opens.
+// service (CALLMANAGER_FAILURE 1001); they re-home to the next CallManager
+// of their group and come back into service; the provider stays in
+// service and no gap opens; when the node is back its devices return to
+// it (REHOME_TO_HIGHER_PRIORITY_CM 1002).
 func TestRule5_CallManagerFailure(t *testing.T) {
 	srv := newSim(t, nil)
 	e := startEngine(t, srv, simConfig(srv, "ctim-a", "ctim-b"), false)
@@ -383,28 +385,56 @@ func TestRule5_CallManagerFailure(t *testing.T) {
 		}
 	}
 	checkWave(since(evs, mark), schema.EvCiscoTermOutOfService, schema.EvCiscoAddrOutOfService, schema.OOSCauseCallManagerFailure)
-	st := e.eng.Status()
-	if !st.Ready || st.Gap != nil || st.DevicesInService != 56-len(wantTerms) {
-		t.Fatalf("status during the node failure %+v", st)
-	}
-	mark = len(e.sink.events())
-	if err := srv.RestoreCallManager("cm2"); err != nil {
-		t.Fatal(err)
-	}
-	evs = e.sink.waitFor(t, "cm2 devices back", func(evs []schema.Event) bool {
+	// The devices (idle: no traffic here) re-home to the next CallManager
+	// of their group at once, and are back in service (guide: Cisco
+	// Unified Communications Manager Server Failure).
+	evs = e.sink.waitFor(t, "cm2 devices re-homed", func(evs []schema.Event) bool {
 		return count(since(evs, mark), schema.EvCiscoTermInService) == len(wantTerms) &&
 			count(since(evs, mark), schema.EvCiscoAddrInService) == len(wantAddrs)
 	})
 	checkWave(since(evs, mark), schema.EvCiscoTermInService, schema.EvCiscoAddrInService, 0)
+	checkRegistered := func(evs []schema.Event, cm string) {
+		t.Helper()
+		n := 0
+		for _, ev := range evs {
+			if ev.Name == schema.EvCiscoProvTerminalRegistered {
+				n++
+				if ev.Data.Terminal == nil || ev.Data.Terminal.CallManager != cm {
+					t.Fatalf("%s(%s) on %+v, want CallManager %s", ev.Name, ev.Entity, ev.Data.Terminal, cm)
+				}
+			}
+		}
+		if n != len(wantTerms) {
+			t.Fatalf("%d CiscoProvTerminalRegisteredEv, want %d", n, len(wantTerms))
+		}
+	}
+	checkRegistered(since(evs, mark), "cm1")
+	if n := count(since(evs, mark), schema.EvCiscoProvTerminalUnRegistered); n != len(wantTerms) {
+		t.Fatalf("%d CiscoProvTerminalUnRegisteredEv, want %d", n, len(wantTerms))
+	}
+	st := e.eng.Status()
+	if !st.Ready || st.Gap != nil || st.DevicesInService != 56 {
+		t.Fatalf("status after the re-homing %+v", st)
+	}
 	for _, ev := range evs {
 		switch ev.Name {
 		case schema.EvProvOutOfService, schema.EvGapOpened, schema.EvCTIManagerLost:
 			t.Fatalf("%s during a CallManager node failure", ev.Name)
 		}
 	}
-	if n := count(evs, schema.EvCiscoProvTerminalUnRegistered); n != len(wantTerms) {
-		t.Fatalf("%d CiscoProvTerminalUnRegisteredEv, want %d", n, len(wantTerms))
+	// The node comes back: its devices return to it (out of service with
+	// REHOME_TO_HIGHER_PRIORITY_CM 1002, in service again).
+	mark = len(e.sink.events())
+	if err := srv.RestoreCallManager("cm2"); err != nil {
+		t.Fatal(err)
 	}
+	evs = e.sink.waitFor(t, "cm2 devices back on cm2", func(evs []schema.Event) bool {
+		return count(since(evs, mark), schema.EvCiscoTermInService) == len(wantTerms) &&
+			count(since(evs, mark), schema.EvCiscoAddrInService) == len(wantAddrs)
+	})
+	checkWave(since(evs, mark), schema.EvCiscoTermOutOfService, schema.EvCiscoAddrOutOfService, schema.OOSCauseRehomeToHigherPrio)
+	checkWave(since(evs, mark), schema.EvCiscoTermInService, schema.EvCiscoAddrInService, 0)
+	checkRegistered(since(evs, mark), "cm2")
 	if s := e.eng.Status(); !s.Ready || s.DevicesInService != 56 {
 		t.Fatalf("status after restore %+v", s)
 	}

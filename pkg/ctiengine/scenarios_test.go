@@ -109,16 +109,19 @@ func TestScenarios_JTAPISequencesEndToEnd(t *testing.T) {
 			"CallCtlConnEstablishedEv@1009", "CallCtlTermConnHeldEv@1008", "CallCtlTermConnTalkingEv@1008",
 			"CallCtlConnDisconnectedEv@1008", "CallCtlConnDisconnectedEv@1009", "CallInvalidEv", "CallObservationEndedEv"}, nil},
 		{traffic.BlindTransfer, "1011", "1012", "1013", []string{
-			"CallCtlConnEstablishedEv@1012", "CallCtlConnAlertingEv@1013", "CiscoTransferStartEv", "CiscoCallChangedEv@1013",
-			"CallCtlConnDisconnectedEv@1012", "CiscoTransferEndEv", "CallCtlConnEstablishedEv@1013",
+			"CallCtlConnEstablishedEv@1012", "CallCtlConnAlertingEv@1013", "CiscoTransferStartEv", "CallCtlConnDisconnectedEv@1012",
+			"CallCtlConnAlertingEv@1013", "CallCtlConnDisconnectedEv@1012", "CallCtlConnDisconnectedEv@1013", "CallInvalidEv",
+			"CiscoTransferEndEv", "CallCtlConnEstablishedEv@1013",
 			"CallCtlConnDisconnectedEv@1011", "CallCtlConnDisconnectedEv@1013", "CallInvalidEv", "CallObservationEndedEv"}, nil},
 		{traffic.ConsultTransfer, "1014", "1016", "1017", []string{
-			"CallCtlConnEstablishedEv@1016", "CallCtlConnEstablishedEv@1017", "CiscoTransferStartEv", "CiscoCallChangedEv@1017",
-			"CallCtlConnEstablishedEv@1017", "CallCtlConnDisconnectedEv@1016", "CiscoTransferEndEv",
+			"CallCtlConnEstablishedEv@1016", "CallCtlConnEstablishedEv@1017", "CiscoTransferStartEv", "CallCtlConnDisconnectedEv@1016",
+			"CallCtlConnEstablishedEv@1017", "CallCtlConnDisconnectedEv@1016", "CallCtlConnDisconnectedEv@1017", "CallInvalidEv",
+			"CiscoTransferEndEv",
 			"CallCtlConnDisconnectedEv@1014", "CallCtlConnDisconnectedEv@1017", "CallInvalidEv", "CallObservationEndedEv"}, nil},
 		{traffic.Conference, "1018", "1019", "1021", []string{
-			"CallCtlConnEstablishedEv@1019", "CallCtlConnEstablishedEv@1021", "CiscoConferenceStartEv", "CiscoCallChangedEv@1021",
-			"CallCtlConnEstablishedEv@1021", "CiscoConferenceEndEv",
+			"CallCtlConnEstablishedEv@1019", "CallCtlConnEstablishedEv@1021", "CiscoConferenceStartEv", "CallCtlTermConnTalkingEv@1019",
+			"CallCtlConnEstablishedEv@1021", "CallCtlConnDisconnectedEv@1019", "CallCtlConnDisconnectedEv@1021", "CallInvalidEv",
+			"CiscoConferenceEndEv",
 			"CallCtlConnDisconnectedEv@1018", "CallCtlConnDisconnectedEv@1019", "CallCtlConnDisconnectedEv@1021",
 			"CallInvalidEv", "CallObservationEndedEv"}, nil},
 		{traffic.RoutePoint, "1022", "5000", "", []string{

@@ -112,10 +112,14 @@ const (
 	TimerFallback
 	// TimerClose: bound on waiting for ProviderClosed.
 	TimerClose
+	// TimerRecovery: RouteSelectTimeout after a gap closed with calls at
+	// route points still waiting for their recovery (gap.go).
+	TimerRecovery
 	numTimers
 )
 
-var timerNames = [...]string{"heartbeat_recv", "heartbeat_send", "phase", "request", "retry", "probe", "fallback", "close"}
+var timerNames = [...]string{"heartbeat_recv", "heartbeat_send", "phase", "request", "retry", "probe", "fallback", "close",
+	"recovery"}
 
 func (t TimerID) String() string {
 	if t >= 0 && int(t) < len(timerNames) {

@@ -1,6 +1,10 @@
 package ctiengine
 
-import "time"
+import (
+	"time"
+
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
 
 // Status is a snapshot of the engine for /status and /readyz.
 type Status struct {
@@ -31,15 +35,26 @@ type Status struct {
 	Lines            int `json:"lines"`
 	LinesObserved    int `json:"linesObserved"`
 	LinesInService   int `json:"linesInService"`
-	Calls            int `json:"calls"`
-	CallsUntracked   int `json:"callsUntracked,omitempty"`
-	RouteSessions    int `json:"routeSessions,omitempty"`
+	// DevicesOutOfService and LinesOutOfService count the devices and
+	// lines not in service by the JTAPI cause of their last out-of-service
+	// event: CTIMANAGER_FAILURE while the provider is out of service; for
+	// one the device list gives as out of service, the cause its
+	// CiscoTermOutOfServiceEv carries (DEVICE_UNREGISTERED or
+	// CALLMANAGER_FAILURE); UNKNOWN when CTIManager gave none.
+	DevicesOutOfService map[string]int `json:"devicesOutOfService,omitempty"`
+	LinesOutOfService   map[string]int `json:"linesOutOfService,omitempty"`
+	Calls               int            `json:"calls"`
+	CallsUntracked      int            `json:"callsUntracked,omitempty"`
+	RouteSessions       int            `json:"routeSessions,omitempty"`
 
 	// Gap is the observation gap currently open, if any.
 	Gap *GapStatus `json:"gap,omitempty"`
 	// FailedRounds counts consecutive failed rounds over the list.
 	FailedRounds int    `json:"failedRounds,omitempty"`
 	LastError    string `json:"lastError,omitempty"`
+	// NextRetryAt is when the next round over the CTIManager list starts,
+	// while a failed round waits ProviderRetryInterval (zero otherwise).
+	NextRetryAt time.Time `json:"nextRetryAt,omitzero"`
 	// Err is why the provider shut down (empty while running or after an
 	// orderly close).
 	Err string `json:"err,omitempty"`
@@ -61,7 +76,17 @@ type CTIManagerStatus struct {
 	Addr          string `json:"addr,omitempty"`
 	TLSAddr       string `json:"tlsAddr,omitempty"`
 	LeastPriority bool   `json:"leastPriority,omitempty"`
-	Current       bool   `json:"current,omitempty"`
+	// Current: the link in progress or up is to this CTIManager;
+	// Connected: that link is established (the provider is open or
+	// opening on it).
+	Current   bool `json:"current,omitempty"`
+	Connected bool `json:"connected,omitempty"`
+	// LastAttemptAt is when the last connect to it began; LastError why
+	// its last attempt or link ended, at LastErrorAt (kept after a
+	// success, as history).
+	LastAttemptAt time.Time `json:"lastAttemptAt,omitzero"`
+	LastError     string    `json:"lastError,omitempty"`
+	LastErrorAt   time.Time `json:"lastErrorAt,omitzero"`
 }
 
 // Status reports the machine's state. It walks the device table (O(n)).
@@ -75,6 +100,7 @@ func (m *Machine) Status() Status {
 		Session:             m.session,
 		FailedRounds:        m.failedRounds,
 		LastError:           m.lastErr,
+		NextRetryAt:         m.timers[TimerRetry],
 		LastHeardAt:         m.lastRx,
 		LastHeartbeatSentAt: m.lastHBSent,
 		Counters:            m.stats,
@@ -98,6 +124,8 @@ func (m *Machine) Status() Status {
 		}
 		if d.inService {
 			s.DevicesInService++
+		} else {
+			s.DevicesOutOfService = countCause(s.DevicesOutOfService, d.oosCause)
 		}
 		for i := range d.lines {
 			s.Lines++
@@ -106,6 +134,8 @@ func (m *Machine) Status() Status {
 			}
 			if d.lines[i].inService {
 				s.LinesInService++
+			} else {
+				s.LinesOutOfService = countCause(s.LinesOutOfService, d.lines[i].oosCause)
 			}
 		}
 	}
@@ -115,8 +145,36 @@ func (m *Machine) Status() Status {
 		s.Gap = &GapStatus{ID: m.gap.id, OpenedAt: m.gap.openedAt, Reason: m.gap.reason}
 	}
 	for i, cm := range m.cfg.CTIManagers {
+		current := m.linkID != 0 && i == m.node
+		a := m.attempts[i]
 		s.CTIManagers = append(s.CTIManagers, CTIManagerStatus{Name: cm.Name, Addr: cm.Addr, TLSAddr: cm.TLSAddr,
-			LeastPriority: cm.LeastPriority, Current: m.linkID != 0 && i == m.node})
+			LeastPriority: cm.LeastPriority, Current: current, Connected: current && m.link.established(),
+			LastAttemptAt: a.at, LastError: a.err, LastErrorAt: a.errAt})
 	}
 	return s
+}
+
+// OutOfServiceCauses are the cause names DevicesOutOfService and
+// LinesOutOfService use: the CiscoOutOfServiceEv causes (schema.CauseNames
+// 1001–1010) and UNKNOWN.
+var OutOfServiceCauses = func() []string {
+	var out []string
+	for code := schema.OOSCauseCallManagerFailure; code <= schema.OOSCauseEnergyWisePowerSave; code++ {
+		out = append(out, schema.CauseNames[code])
+	}
+	return append(out, causeUnknown)
+}()
+
+const causeUnknown = "UNKNOWN"
+
+func countCause(m map[string]int, code int) map[string]int {
+	if m == nil {
+		m = make(map[string]int)
+	}
+	name, ok := schema.CauseNames[code]
+	if !ok || code < schema.OOSCauseCallManagerFailure || code > schema.OOSCauseEnergyWisePowerSave {
+		name = causeUnknown
+	}
+	m[name]++
+	return m
 }

@@ -66,6 +66,11 @@ const (
 	CauseTemporaryFailure   Cause = 41
 	CauseRecoveryOnTimerExp Cause = 102
 	CauseMaxKnownWireCause  Cause = 127
+	// CauseCallManagerFailure is not Q.850: CUCM's
+	// CiscoCallEv.CAUSE_CALLMANAGER_FAILURE. On an UNKNOWN leg: the leg's
+	// device lost its CallManager node during the call; CTIManager no
+	// longer observes the leg (its media continue).
+	CauseCallManagerFailure Cause = 508
 )
 
 var causeNames = map[Cause]string{
@@ -74,6 +79,7 @@ var causeNames = map[Cause]string{
 	CauseNoUserResponding: "NOUSERRESPONDING", CauseNoAnswerFromUser: "NOANSWERFROMUSER",
 	CauseCallRejected: "CALLREJECTED", CauseNetworkOutOfOrder: "NETWORKOUTOFORDER",
 	CauseTemporaryFailure: "TEMPORARYFAILURE", CauseRecoveryOnTimerExp: "RECOVERYONTIMEREXPIRY",
+	CauseCallManagerFailure: "CALLMANAGER_FAILURE",
 }
 
 func (c Cause) String() string {

@@ -330,7 +330,22 @@ type FeatureEvent struct {
 	Blind            bool   `json:"blind,omitempty"`
 	TransferredParty Party  `json:"transferredParty,omitempty"`
 	TimeNs           int64  `json:"timeNs"`
+	// Parties are the lines involved in the two calls when the feature
+	// started (the controller's included): CTIManager sends the event to
+	// the sessions that opened any of them, once each, as JTAPI delivers
+	// transfer and conference events to the observers of every involved
+	// address. At most MaxFeatureParties. Added in protocol version 1
+	// without a version change: older receivers ignore it.
+	Parties []Party `json:"parties,omitempty"`
+	// Failed, on the end event: the feature did not complete (a party
+	// dropped before CallProcessing completed it; JTAPI
+	// CiscoTransferEndEv.isSuccess() false). Added without a version
+	// change, like Parties.
+	Failed bool `json:"failed,omitempty"`
 }
+
+// MaxFeatureParties bounds FeatureEvent.Parties.
+const MaxFeatureParties = 16
 
 // CallChangedEvent reports that a call's legs moved to another global call
 // id (JTAPI CiscoCallChangedEv: surviving and original call).

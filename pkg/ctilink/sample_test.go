@@ -80,6 +80,7 @@ func sampleMessages() []ctilink.Message {
 		ctilink.FeatureEvent{
 			Feature: ctilink.FeatureTransfer, Started: true, Device: "SEP00AABBCCDDEE", Line: "1002",
 			PrimaryCallID: 4711, ConsultCallID: 4712, ResultCallID: 4711, Blind: true, TransferredParty: a, TimeNs: t0,
+			Parties: []ctilink.Party{a, b, {DN: "1003", Device: "SEP00CCDDEEFF00"}}, Failed: true,
 		},
 		ctilink.RouteEvent{
 			Kind: ctilink.RouteKindUsed, Device: "RP_SALES", Line: "6000", SessionID: 7, GlobalCallID: 4713,

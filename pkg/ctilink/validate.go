@@ -223,6 +223,12 @@ func (m FeatureEvent) Validate() error {
 	if m.PrimaryCallID == 0 {
 		errs = append(errs, errors.New("primaryCallId is required"))
 	}
+	if len(m.Parties) > MaxFeatureParties {
+		errs = append(errs, fmt.Errorf("parties lists %d lines, at most %d", len(m.Parties), MaxFeatureParties))
+	}
+	for i, p := range m.Parties {
+		errs = append(errs, checkParty(fmt.Sprintf("parties[%d]", i), p))
+	}
 	return join(errs...)
 }
 

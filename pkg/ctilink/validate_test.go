@@ -153,6 +153,9 @@ func TestValidate(t *testing.T) {
 		{"feature primary", with(func(m *Feat) { m.PrimaryCallID = 0 }), "primaryCallId is required", false},
 		{"feature line", with(func(m *Feat) { m.Line = "" }), "line is required", false},
 		{"feature transferredParty", with(func(m *Feat) { m.TransferredParty.DN = "\x02" }), "transferredParty.dn contains control character", false},
+		{"feature parties bound", with(func(m *Feat) { m.Parties = make([]ctilink.Party, ctilink.MaxFeatureParties+1) }),
+			"parties lists 17 lines, at most 16", false},
+		{"feature party", with(func(m *Feat) { m.Parties = []ctilink.Party{{DN: "1003\n"}} }), "parties[0].dn contains control character", false},
 
 		// CallChangedEvent
 		{"call changed ids", with(func(m *CChg) { m.SurvivingCall = 0 }), "originalCallId and survivingCallId are required", false},

@@ -126,7 +126,8 @@ const (
 // cm2; CTIManagers ctim-a (primary, 2748/2749), ctim-b (backup,
 // 2758/2759) and ctim-c (least priority, 2768/2769); 50 phones
 // SEP001122330001… with lines 1001–1050 (every fifth phone also has line
-// 2001…, its number +1000), alternating cm1/cm2; CTI ports CTIP0001–0004
+// 2001…, its number +1000, except phone 10 which shares phone 5's 2005: a
+// shared line), alternating cm1/cm2; CTI ports CTIP0001–0004
 // (lines 7001–7004) and route points RP0001/RP0002 (lines 5000/5001); the
 // pattern prefix "9" with calling mask "80055XXXX"; and the application
 // user ctibridge/secret controlling every device.
@@ -153,6 +154,11 @@ func DefaultCluster() ClusterConfig {
 		}
 		if i%5 == 0 {
 			d.Lines = append(d.Lines, fmt.Sprintf("%d", 2000+i))
+		}
+		if i == 10 {
+			// 2005 is a shared line: phone 5's second line appears on
+			// phone 10 too.
+			d.Lines[1] = "2005"
 		}
 		c.Devices = append(c.Devices, d)
 	}
@@ -343,6 +349,7 @@ func (c ClusterConfig) Validate() error {
 	}
 	devices := map[string]bool{}
 	dns := map[string]string{}
+	phones := map[string]ctilink.DeviceType{} // device name → type, for shared lines
 	for i, d := range c.Devices {
 		f := fmt.Sprintf("devices[%d]", i)
 		if d.Name == "" {
@@ -370,10 +377,11 @@ func (c ClusterConfig) Validate() error {
 				add("%s (%s).lines[%d] %q is not a directory number; use digits only", f, d.Name, j, dn)
 				continue
 			}
-			if other, dup := dns[dn]; dup {
-				add("%s (%s).lines[%d] %s is already the line of %s; directory numbers must be unique", f, d.Name, j, dn, other)
+			if other, dup := dns[dn]; dup && (d.Type != ctilink.DevicePhone || phones[other] != ctilink.DevicePhone) {
+				add("%s (%s).lines[%d] %s is already the line of %s; directory numbers are unique except a shared line (one number on several phones)", f, d.Name, j, dn, other)
 			}
 			dns[dn] = d.Name
+			phones[d.Name] = d.Type
 		}
 	}
 	if len(c.Devices) == 0 {

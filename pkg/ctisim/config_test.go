@@ -99,7 +99,7 @@ func TestClusterValidateReportsEveryProblem(t *testing.T) {
 			{Name: "P1", Type: "fax", CallManager: "cm9", Lines: []string{"12a"}},
 			{Name: "P1", Type: ctilink.DevicePhone, CallManager: "cm1"},
 			{Name: "P2", Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1000"}},
-			{Name: "P3", Type: ctilink.DevicePhone, CallManager: "cm1", Lines: []string{"1000"}},
+			{Name: "P3", Type: ctilink.DeviceCTIPort, CallManager: "cm1", Lines: []string{"1000"}},
 		},
 		Users:    []UserConfig{{Login: "", ControlList: []string{"P9"}}},
 		Patterns: []PatternConfig{{Prefix: "x", CallingMask: "12Y"}},

@@ -69,6 +69,7 @@ func (s *Server) catchUpLocked() time.Time {
 	}
 	s.now = now
 	s.fanoutLocked(s.model.Advance(now))
+	s.rehomeLocked(now)
 	return now
 }
 
@@ -138,7 +139,7 @@ func (s *Server) deliverLocked(msg ctilink.Message) {
 	case ctilink.CallStateEvent:
 		s.toLineLocked(m.Device, m.Line, msg)
 	case ctilink.FeatureEvent:
-		s.toLineLocked(m.Device, m.Line, msg)
+		s.toPartiesLocked(m, msg)
 	case ctilink.CallChangedEvent:
 		s.toLineLocked(m.Device, m.Line, msg)
 	case ctilink.CallPartyEvent:
@@ -161,6 +162,24 @@ func (s *Server) deliverLocked(msg ctilink.Message) {
 		}
 	default:
 		s.log.Warn().Stringer("type", msg.Type()).Msg("call model emitted a message the simulator does not route")
+	}
+}
+
+// toPartiesLocked delivers a feature event once to every session that
+// opened the controller's line or any line of Parties.
+func (s *Server) toPartiesLocked(m ctilink.FeatureEvent, msg ctilink.Message) {
+	sent := map[*session]bool{}
+	deliver := func(device, line string) {
+		for sess := range s.lineWatch[lineKey{device, line}] {
+			if sess.opened && !sent[sess] {
+				sent[sess] = true
+				sess.send(msg)
+			}
+		}
+	}
+	deliver(m.Device, m.Line)
+	for _, p := range m.Parties {
+		deliver(p.Device, p.DN)
 	}
 }
 

@@ -2,6 +2,7 @@ package ctisim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -123,20 +124,28 @@ func (s *Server) SlowLink(name string, d time.Duration) error {
 	return nil
 }
 
-// FailCallManager simulates a CallManager node failure: for each device
-// registered to it (configuration order), sessions that opened the device
-// get DeviceService{inService=false, CALLMANAGER_FAILURE}, sessions that
-// opened a line get LineService (same) for it, and device observers get
-// DeviceRegistration{registered=false}; then calls in setup on those
-// devices are dropped (TEMPORARYFAILURE), connected calls survive. The
-// providers stay open.
+// FailCallManager simulates a CallManager node failure (JTAPI guide, Cisco
+// Unified Communications Manager Server Failure): every device registered
+// to the node goes out of service — sessions that opened the device get
+// DeviceService{inService=false, CALLMANAGER_FAILURE}, sessions that opened
+// a line LineService (same) for it, device observers
+// DeviceRegistration{registered=false} — then calls in setup on those
+// devices are dropped (TEMPORARYFAILURE) and their legs in connected calls
+// are lost to CTI (UNKNOWN, cause CALLMANAGER_FAILURE; the media go on).
+// Each device then re-homes to the next node of its CallManager group
+// that is up — at once when it has no call, when its calls are over
+// otherwise: DeviceRegistration{registered=true, callManager=next},
+// DeviceService and LineService in service. With no node left it stays out
+// of service until one is restored. The providers stay open.
 func (s *Server) FailCallManager(cm string) error {
 	return s.setCallManager(cm, false)
 }
 
-// RestoreCallManager brings a failed CallManager's devices back:
-// DeviceRegistration{registered=true}, DeviceService{inService=true} and
-// LineService{inService=true} per line.
+// RestoreCallManager brings a failed CallManager back: its devices still
+// out of service register to it again (DeviceRegistration, DeviceService,
+// LineService in service); devices whose primary it is and that re-homed
+// elsewhere come back to it when idle (out of service with
+// REHOME_TO_HIGHER_PRIORITY_CM, then in service on it).
 func (s *Server) RestoreCallManager(cm string) error {
 	return s.setCallManager(cm, true)
 }
@@ -155,40 +164,94 @@ func (s *Server) setCallManager(cm string, up bool) error {
 	}
 	s.cmFailed[cm] = !up
 	now := s.catchUpLocked()
-	ts := now.UnixNano()
-	reason := ctilink.OOSCallManagerFailure
-	if up {
-		reason = ctilink.OOSNone
-	}
 	var names []string
 	for _, d := range s.devOrder {
-		if d.cfg.CallManager != cm {
-			continue
-		}
-		names = append(names, d.cfg.Name)
-		d.inService, d.registered = up, up
-		reg := ctilink.DeviceRegistrationEvent{Device: d.cfg.Name, Registered: up, CallManager: cm, TimeNs: ts}
-		if up {
-			s.deliverLocked(reg)
-		}
-		s.deliverLocked(ctilink.DeviceServiceEvent{Device: d.cfg.Name, InService: up, Reason: reason, TimeNs: ts})
-		for _, dn := range d.cfg.Lines {
-			s.deliverLocked(ctilink.LineServiceEvent{Device: d.cfg.Name, Line: dn, InService: up, Reason: reason, TimeNs: ts})
-		}
-		if !up {
-			s.deliverLocked(reg)
+		switch {
+		case !up && d.cm == cm:
+			names = append(names, d.cfg.Name)
+			s.deviceDownLocked(d, ctilink.OOSCallManagerFailure, now)
+			if !d.rehoming {
+				d.rehoming = true
+				s.rehoming++
+			}
+		case up && d.cm == cm && !d.inService:
+			if d.rehoming {
+				d.rehoming = false
+				s.rehoming--
+			}
+			s.deviceUpLocked(d, cm, now)
+		case up && d.cfg.CallManager == cm && d.cm != cm && d.inService && s.model.DeviceIdle(d.cfg.Name):
+			s.deviceDownLocked(d, ctilink.OOSRehomeToHigherPriorityCM, now)
+			s.deviceUpLocked(d, cm, now)
 		}
 	}
 	if !up {
 		s.fanoutLocked(s.model.FailDevices(names, now))
+		s.rehomeLocked(now)
 	}
 	ev := s.log.Warn().Str("callmanager", cm).Int("devices", len(names))
 	if up {
 		ev.Msg("fault cleared: CallManager restored, devices back in service")
 	} else {
-		ev.Msg("fault: CallManager failed, devices out of service")
+		ev.Msg("fault: CallManager failed, devices out of service, re-homing to the next CallManager of their group")
 	}
 	return nil
+}
+
+// deviceDownLocked reports a device out of service for reason.
+func (s *Server) deviceDownLocked(d *device, reason ctilink.OutOfServiceReason, now time.Time) {
+	ts := now.UnixNano()
+	d.inService, d.registered = false, false
+	s.deliverLocked(ctilink.DeviceServiceEvent{Device: d.cfg.Name, InService: false, Reason: reason, TimeNs: ts})
+	for _, dn := range d.cfg.Lines {
+		s.deliverLocked(ctilink.LineServiceEvent{Device: d.cfg.Name, Line: dn, InService: false, Reason: reason, TimeNs: ts})
+	}
+	s.deliverLocked(ctilink.DeviceRegistrationEvent{Device: d.cfg.Name, Registered: false, CallManager: d.cm, TimeNs: ts})
+}
+
+// deviceUpLocked registers a device to node cm and reports it in service.
+func (s *Server) deviceUpLocked(d *device, cm string, now time.Time) {
+	ts := now.UnixNano()
+	d.cm, d.inService, d.registered = cm, true, true
+	s.deliverLocked(ctilink.DeviceRegistrationEvent{Device: d.cfg.Name, Registered: true, CallManager: cm, TimeNs: ts})
+	s.deliverLocked(ctilink.DeviceServiceEvent{Device: d.cfg.Name, InService: true, TimeNs: ts})
+	for _, dn := range d.cfg.Lines {
+		s.deliverLocked(ctilink.LineServiceEvent{Device: d.cfg.Name, Line: dn, InService: true, TimeNs: ts})
+	}
+}
+
+// nextCallManager is the node a device whose node failed re-homes to: the
+// next one of its group that is up. The group is the cluster's CallManager
+// list in order, starting after the device's primary node (CUCM's
+// CallManager group of the device pool; the simulator's configuration has
+// one group per primary). "" when every other node is down.
+func (s *Server) nextCallManager(d *device) string {
+	cms := s.cfg.Cluster.CallManagers
+	start := slices.Index(cms, d.cfg.CallManager)
+	for i := 1; i <= len(cms); i++ {
+		cm := cms[(start+i)%len(cms)]
+		if !s.cmFailed[cm] {
+			return cm
+		}
+	}
+	return ""
+}
+
+// rehomeLocked re-homes the devices waiting for it whose calls are over.
+func (s *Server) rehomeLocked(now time.Time) {
+	if s.rehoming == 0 {
+		return
+	}
+	for _, d := range s.devOrder {
+		if !d.rehoming || !s.model.DeviceIdle(d.cfg.Name) {
+			continue
+		}
+		if next := s.nextCallManager(d); next != "" {
+			d.rehoming = false
+			s.rehoming--
+			s.deviceUpLocked(d, next, now)
+		}
+	}
 }
 
 // CallManagers reports each CallManager node and whether it is failed.

@@ -74,6 +74,15 @@ func (sess *session) handle(h ctilink.Header, msg ctilink.Message) bool {
 	case ctilink.RoutePointRegisterRequest:
 		res, why := sess.registerLocked(s.routePoints, m.Device, ctilink.DeviceRoutePoint, ctilink.MediaParams{}, m.DynamicMedia)
 		sess.respond(h, res, why)
+		if res == ctilink.ResultOK {
+			// The calls waiting at the route point are recovered on this
+			// session: their route requests are offered to it again.
+			now := s.catchUpLocked()
+			for _, ev := range s.model.RecoverRoutes(m.Device, now) {
+				sess.send(ev)
+			}
+			s.nudge()
+		}
 	case ctilink.DeviceUnregisterRequest:
 		res, why := ctilink.ResultNotOpen, "device "+m.Device+" is not registered by this session"
 		for _, regs := range []map[string]*registration{s.ports, s.routePoints} {
@@ -215,7 +224,7 @@ func (sess *session) deviceListLocked(h ctilink.Header) {
 				lines[i] = ctilink.LineInfo{DN: dn}
 			}
 			infos = append(infos, ctilink.DeviceInfo{
-				Name: d.cfg.Name, Type: d.cfg.Type, Model: d.cfg.Model, CallManager: d.cfg.CallManager,
+				Name: d.cfg.Name, Type: d.cfg.Type, Model: d.cfg.Model, CallManager: d.cm,
 				Lines: lines, Registered: d.registered, InService: d.inService,
 			})
 		}

@@ -118,6 +118,7 @@ type Server struct {
 	ports       map[string]*registration // CTI port registrations
 	routePoints map[string]*registration // route point registrations
 	cmFailed    map[string]bool
+	rehoming    int // devices waiting to re-home (device.rehoming)
 	certs       map[string]*certState
 	nextID      uint64
 	started     bool
@@ -139,6 +140,13 @@ type device struct {
 	// guarded by Server.mu
 	inService  bool
 	registered bool
+	// cm is the CallManager node the device is registered to (or, out of
+	// service, was last registered to): cfg.CallManager until a failure
+	// re-homes it to the next node of its group.
+	cm string
+	// rehoming: the device's node failed while it had calls; it re-homes
+	// once they are over.
+	rehoming bool
 }
 
 type user struct {
@@ -219,7 +227,7 @@ func New(cfg Config) (*Server, error) {
 		s.cms[cm] = true
 	}
 	for _, dc := range cfg.Cluster.Devices {
-		d := &device{cfg: dc, inService: true, registered: true}
+		d := &device{cfg: dc, inService: true, registered: true, cm: dc.CallManager}
 		s.devices[dc.Name] = d
 		s.devOrder = append(s.devOrder, d)
 		for _, dn := range dc.Lines {

@@ -40,9 +40,13 @@ type benchEnv struct {
 	js natsjs.JetStream
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+func newBenchEnv(b *testing.B) *benchEnv { return newBenchEnvSync(b, false) }
+
+// newBenchEnvSync is newBenchEnv with the server's fsync policy chosen:
+// every write (SyncAlways) or nats-server's default interval.
+func newBenchEnvSync(b *testing.B, syncAlways bool) *benchEnv {
 	b.Helper()
-	e, err := NewEmbedded(EmbeddedConfig{DataDir: b.TempDir(), NoListen: true, Logger: zerolog.Nop()})
+	e, err := NewEmbedded(EmbeddedConfig{DataDir: b.TempDir(), NoListen: true, SyncAlways: syncAlways, Logger: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -209,8 +213,61 @@ func BenchmarkRawAsyncPublish(b *testing.B) {
 
 // BenchmarkPublisher measures the Publisher: Publish every message, then
 // Flush (every ack in).
-func BenchmarkPublisher(b *testing.B) {
-	env := newBenchEnv(b)
+func BenchmarkPublisher(b *testing.B) { benchPublisher(b, newBenchEnv(b)) }
+
+// BenchmarkPublisherSync is BenchmarkPublisher against a server that
+// fsyncs every write before acknowledging it (SyncAlways: nats.syncAlways,
+// the default of `bridge run`'s embedded server) and against one that
+// fsyncs every two minutes (nats-server's default), in the same run, so
+// that their ratio is the cost of durable acks (docs/benchmarks.md):
+//
+//	go test -run '^$' -bench 'PublisherSync' -benchtime 50000x -count 4 ./pkg/jetstream
+func BenchmarkPublisherSync(b *testing.B) {
+	for _, always := range []bool{false, true} {
+		b.Run("R1/syncAlways="+strconv.FormatBool(always), func(b *testing.B) {
+			benchPublisher(b, newBenchEnvSync(b, always))
+		})
+	}
+	// On a cluster the stream's writes go through its Raft log, which
+	// nats-server fsyncs per batch under SyncAlways rather than per write.
+	for _, always := range []bool{false, true} {
+		b.Run("R3/syncAlways="+strconv.FormatBool(always), func(b *testing.B) {
+			benchPublisher(b, newBenchClusterEnv(b, always))
+		})
+	}
+}
+
+// newBenchClusterEnv is a three-node embedded cluster (TCP on loopback)
+// with the stream R3.
+func newBenchClusterEnv(b *testing.B, syncAlways bool) *benchEnv {
+	b.Helper()
+	c, err := NewEmbeddedCluster(EmbeddedClusterConfig{DataDir: b.TempDir(), SyncAlways: syncAlways})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Shutdown(context.Background()) })
+	nc, err := c.Connect("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	waitFor(b, 30*time.Second, "connection", nc.IsConnected)
+	js, err := natsjs.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := Provision(ctx, js, ProvisionConfig{Replicas: 3}); err != nil {
+		b.Fatal(err)
+	}
+	return &benchEnv{nc: nc, js: js}
+}
+
+func benchPublisher(b *testing.B, env *benchEnv) {
 	msgs := benchMessages(b.N)
 	p, err := New(Config{Conn: env.nc, Encoder: newEncoder(b), BufferSize: max(b.N, DefaultMaxInFlight), BufferBytes: math.MaxInt64})
 	if err != nil {
@@ -234,7 +291,7 @@ func BenchmarkPublisher(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	fctx, fcancel := context.WithTimeout(context.Background(), time.Minute)
+	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Minute) // SyncAlways on a slow disk: minutes
 	defer fcancel()
 	if err := p.Flush(fctx); err != nil {
 		b.Fatal(err)

@@ -30,8 +30,9 @@ type entry struct {
 	send         link   // send list (never-sent entries, gap records too)
 
 	inflight bool
-	attempts int  // sends so far; > 0 means the outcome of some send is unknown
-	pinned   bool // gap records: never evicted
+	attempts int    // sends so far; > 0 means the outcome of some send is unknown
+	order    uint64 // when it was last sent (buffer.sent)
+	pinned   bool   // gap records: never evicted
 	gap      *gapRecord
 	sentAt   time.Time
 	// laterStored: a later message of the same entity was stored while
@@ -102,8 +103,11 @@ func (q *fifo) pop() *entity {
 // prefix of what was sent, so resending the failed ones in order keeps the
 // order too (the stored prefix is deduplicated by Nats-Msg-Id).
 //
-// Safe mode, from the first failed publish until everything sent has been
-// resolved: entities whose head can be sent wait in ready (FIFO, roughly
+// Safe mode, from a failed publish until every message sent before the
+// latest failure and every resend has been resolved (under steady traffic
+// "everything sent resolved" would rarely happen, and a busy entity — a
+// route point, a hunt pilot — would stay limited to one message per round
+// trip long after the failures ended): entities whose head can be sent wait in ready (FIFO, roughly
 // enqueue order); entities whose head failed wait in retry, which is
 // always served first, so a failed message is resent before anything that
 // was not yet sent; and an entity sends only its head, only when none of
@@ -118,8 +122,10 @@ type buffer struct {
 	ready    fifo
 	retry    fifo
 
-	send     entryList // never-sent entries, oldest first
-	safe     bool
+	send entryList // never-sent entries, oldest first
+	safe bool
+	// strict keeps safe mode for good (serializeEntities).
+	strict   bool
 	awaiting int // failed entries awaiting their resend
 
 	evict entryList // never-sent, unpinned entries, oldest first
@@ -132,6 +138,13 @@ type buffer struct {
 	inflight                int
 	pending                 int // sent, unresolved or awaiting resend (inflight + retry heads)
 	seq                     uint64
+	// sent numbers the sends; mark is sent at the latest failure, legacy
+	// the sends up to mark still unresolved, resending the resends in
+	// flight. Safe mode ends when legacy, resending and awaiting are 0.
+	sent      uint64
+	mark      uint64
+	legacy    int
+	resending int
 
 	maxMsgs, maxBytes int64
 
@@ -216,9 +229,11 @@ func (b *buffer) markReady(ent *entity) {
 }
 
 // pipelined reports (and switches to) the mode: safe mode ends once every
-// message sent has been resolved.
+// message sent before the latest failure, and every resend, has been
+// resolved. Messages sent since, one per entity, may still be in flight:
+// pipelining past them is what pipelined mode always does.
 func (b *buffer) pipelined() bool {
-	if b.safe && b.pending == 0 && b.awaiting == 0 {
+	if b.safe && !b.strict && b.legacy == 0 && b.resending == 0 && b.awaiting == 0 {
 		b.safe = false
 		b.ready, b.retry = fifo{}, fifo{}
 		for _, ent := range b.entities {
@@ -226,6 +241,13 @@ func (b *buffer) pipelined() bool {
 		}
 	}
 	return !b.safe
+}
+
+// serializeEntities keeps the buffer in safe mode for good: each entity
+// has at most one message in flight at any time, so its order in the
+// stream holds whatever the server answers. Call it before the first add.
+func (b *buffer) serializeEntities() {
+	b.strict, b.safe = true, true
 }
 
 // enterSafe switches to safe mode, queueing every entity with a message
@@ -292,7 +314,10 @@ func (b *buffer) take(e *entry) {
 		b.pending++
 	} else {
 		b.awaiting--
+		b.resending++
 	}
+	b.sent++
+	e.order = b.sent
 	e.ent.inflight++
 	e.inflight = true
 	e.attempts++
@@ -303,6 +328,7 @@ func (b *buffer) take(e *entry) {
 // entity's order was broken: e was stored as new after a later message of
 // its entity had been stored.
 func (b *buffer) acked(e *entry, duplicate bool) (reordered bool) {
+	b.resolvedSend(e)
 	e.inflight = false
 	b.inflight--
 	b.pending--
@@ -318,10 +344,13 @@ func (b *buffer) acked(e *entry, duplicate bool) (reordered bool) {
 // failed puts an in-flight entry back in its entity, to be resent before
 // anything new, and switches to safe mode.
 func (b *buffer) failed(e *entry) {
+	b.resolvedSend(e)
 	e.inflight = false
 	b.inflight--
 	e.ent.inflight--
 	b.awaiting++
+	// Everything still in flight was sent before this failure.
+	b.mark, b.legacy = b.sent, b.inflight
 	b.enterSafe()
 	b.markReady(e.ent)
 }
@@ -329,11 +358,22 @@ func (b *buffer) failed(e *entry) {
 // rejected removes an entry the server refused for good (it is counted as
 // dropped by the caller).
 func (b *buffer) rejected(e *entry) {
+	b.resolvedSend(e)
 	e.inflight = false
 	b.inflight--
 	b.pending--
 	e.ent.inflight--
 	b.remove(e)
+}
+
+// resolvedSend accounts for the outcome of e's latest send.
+func (b *buffer) resolvedSend(e *entry) {
+	if e.order <= b.mark && b.legacy > 0 {
+		b.legacy--
+	}
+	if e.attempts > 1 {
+		b.resending--
+	}
 }
 
 // remove unlinks e from its entity and the eviction list and updates the

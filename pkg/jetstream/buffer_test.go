@@ -206,9 +206,17 @@ func TestBufferBytesBoundAndPinned(t *testing.T) {
 // reported; a sent message is never dropped; the pending count respects
 // the caller's limit.
 func TestBufferRandomizedModel(t *testing.T) {
+	t.Run("pipelined", func(t *testing.T) { bufferRandomizedModel(t, false) })
+	t.Run("serialized", func(t *testing.T) { bufferRandomizedModel(t, true) })
+}
+
+func bufferRandomizedModel(t *testing.T, serialized bool) {
 	const maxInFlight = 8
 	r := rand.New(rand.NewPCG(1, 2))
 	b := newBuffer(40, 0)
+	if serialized {
+		b.serializeEntities()
+	}
 	var inflight []*entry // send order
 	added := map[string][]string{}
 	stored := map[string][]string{}
@@ -286,5 +294,59 @@ func TestBufferRandomizedModel(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("entity %s: stored %v, want %v", key, got, want)
 		}
+	}
+}
+
+// Under steady traffic something is always in flight: safe mode must end
+// once the messages sent before the failure and the resends are resolved,
+// not wait for a moment with nothing in flight, or a busy entity would be
+// held to one message per round trip long after the failure.
+func TestBufferSafeModeEndsUnderSteadyTraffic(t *testing.T) {
+	b := newBuffer(0, 0)
+	a1, a2, b1 := bentry("A", "a1", 1), bentry("A", "a2", 1), bentry("B", "b1", 1)
+	for _, e := range []*entry{a1, a2, b1} {
+		b.add(e, nil)
+	}
+	drain(b)
+	b.failed(a1) // a2 and b1 were in flight: sent before the failure
+	c1 := bentry("C", "c1", 1)
+	b.add(c1, nil)
+	b.acked(a2, false)
+	b.acked(b1, false)
+	// a1 is resent; c1 goes once a1 is resent (nothing new before).
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "c1"}) {
+		t.Fatalf("safe mode sent %v", got)
+	}
+	b.acked(a1, false)
+	// c1, sent in safe mode, is still in flight and traffic goes on: E's
+	// two messages are pipelined again.
+	e1, e2 := bentry("E", "e1", 1), bentry("E", "e2", 1)
+	b.add(e1, nil)
+	b.add(e2, nil)
+	if got := ids(drain(b)); !slices.Equal(got, []string{"e1", "e2"}) {
+		t.Fatalf("with c1 in flight, after the failure resolved: %v, want e1 and e2 pipelined", got)
+	}
+}
+
+// With entities serialized (a replicated stream) an entity never has two
+// messages in flight, failure or not, while entities still pipeline.
+func TestBufferSerializedEntities(t *testing.T) {
+	b := newBuffer(0, 0)
+	b.serializeEntities()
+	a1, a2, b1 := bentry("A", "a1", 1), bentry("A", "a2", 1), bentry("B", "b1", 1)
+	for _, e := range []*entry{a1, a2, b1} {
+		b.add(e, nil)
+	}
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a1", "b1"}) {
+		t.Fatalf("sent %v, want a1 and b1 (a2 waits for a1)", got)
+	}
+	b.acked(b1, false)
+	b.acked(a1, false)
+	if got := ids(drain(b)); !slices.Equal(got, []string{"a2"}) {
+		t.Fatalf("after a1: %v", got)
+	}
+	b.acked(a2, false)
+	if !b.safe || b.pipelined() {
+		t.Fatal("serialized buffer left safe mode")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,11 @@ const (
 	ConnClosed ConnEventKind = 4
 	// ConnError: an asynchronous error (e.g. permissions, slow consumer).
 	ConnError ConnEventKind = 5
+	// ConnAttemptFailed: one (re)connection attempt failed (e.g.
+	// connection refused while NATS is not up yet). Reported on every
+	// attempt, so it is logged at debug level only; ConnTracker keeps
+	// the last one for readiness reasons.
+	ConnAttemptFailed ConnEventKind = 6
 )
 
 func (k ConnEventKind) String() string {
@@ -46,6 +52,8 @@ func (k ConnEventKind) String() string {
 		return "closed"
 	case ConnError:
 		return "error"
+	case ConnAttemptFailed:
+		return "attempt failed"
 	}
 	return fmt.Sprintf("ConnEventKind(%d)", int(k))
 }
@@ -155,8 +163,13 @@ func (c *ConnectConfig) Options() ([]nats.Option, error) {
 	log := c.Logger.With().Str("component", "jetstream.conn").Logger()
 	report := func(ev ConnEvent) {
 		l := log.Info()
-		if ev.Kind == ConnDisconnected || ev.Kind == ConnError {
+		switch ev.Kind {
+		case ConnDisconnected, ConnError:
 			l = log.Warn()
+		case ConnAttemptFailed:
+			// Every 250 ms while NATS is away: the provisioner reports
+			// the outage at a sane rate instead.
+			l = log.Debug()
 		}
 		l.Str("event", ev.Kind.String()).Str("url", ev.URL).AnErr("error", ev.Err).Msg("nats connection")
 		if c.OnEvent != nil {
@@ -188,6 +201,9 @@ func (c *ConnectConfig) Options() ([]nats.Option, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			report(ConnEvent{Kind: ConnReconnected, URL: url(nc)})
+		}),
+		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
+			report(ConnEvent{Kind: ConnAttemptFailed, URL: url(nc), Err: err})
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
 			report(ConnEvent{Kind: ConnClosed, URL: url(nc), Err: nc.LastError()})
@@ -256,4 +272,42 @@ func redactURLs(urls []string) []string {
 		out[i] = u
 	}
 	return out
+}
+
+// ConnTracker remembers the last connection error, so that a readiness
+// probe can say why NATS is not reachable ("connection refused", "no
+// servers available", an authorization error). Feed it with Observe
+// (ConnectConfig.OnEvent); it is safe for concurrent use.
+type ConnTracker struct {
+	mu      sync.Mutex // guards the following fields
+	lastErr error
+	url     string
+}
+
+// Observe records ev; a connection that comes up clears the error.
+func (t *ConnTracker) Observe(ev ConnEvent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch ev.Kind {
+	case ConnConnected, ConnReconnected:
+		t.lastErr, t.url = nil, ev.URL
+	case ConnDisconnected, ConnAttemptFailed, ConnClosed:
+		if ev.Err != nil {
+			t.lastErr = ev.Err
+		}
+		if ev.URL != "" {
+			t.url = ev.URL
+		}
+	}
+}
+
+// LastError is the last connection error since the connection was last
+// up, or nil. A nil tracker has none.
+func (t *ConnTracker) LastError() error {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastErr
 }

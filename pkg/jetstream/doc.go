@@ -66,15 +66,20 @@
 // prefix is deduplicated).
 //
 // Per-entity order: messages with the same [Message.EntityKey] reach the
-// stream in Publish order. From the first failed publish until everything
-// sent is resolved, the publisher runs in safe mode: each entity resends
+// stream in Publish order. From a failed publish until every message sent
+// before the latest failure, and every resend, is resolved, the publisher
+// runs in safe mode: each entity resends
 // its oldest message first and has at most one message on the wire, and
 // nothing new goes out before every failed message has been resent. The
 // one case no client can undo — the server refusing a message (no
 // responders while a stream loads, 429 under ingest pressure) while
 // storing a later message of the same entity that was already in flight —
 // is detected and counted in [Stats.Reordered] with an error log; the
-// per-entity sequence extension of the events still orders them.
+// per-entity sequence extension of the events still orders them. On a
+// replicated stream that case happens during elections, so there
+// [Config.SerialPerEntity] keeps every entity serialized for good: order
+// across entities is then not the production order, order per entity
+// always is.
 //
 // Failed messages are resent before any message never sent, after a short
 // pause (exponential backoff from [Config.RetryBackoff], reset by an ack).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,12 +21,28 @@ const (
 	DefaultServerName = "ctibridge"
 	// readyTimeout bounds the wait for the listener and JetStream.
 	readyTimeout = 10 * time.Second
+	// syncIntervalDefault is nats-server's own sync interval (two
+	// minutes), which `sync_interval: always` keeps beside SyncAlways.
+	syncIntervalDefault = 2 * time.Minute
 )
+
+// ClusterNodeConfig places an embedded server in a cluster.
+type ClusterNodeConfig struct {
+	// Name is the cluster's name (the same on every node).
+	Name string
+	// Host and Port are where the node listens for routes.
+	Host string
+	Port int
+	// Routes are every node's route URL (nats-route://host:port), this
+	// node's included (a server ignores a route to itself).
+	Routes []string
+}
 
 // EmbeddedConfig configures the in-process nats-server.
 type EmbeddedConfig struct {
 	// DataDir holds the JetStream store. Required: the log must survive a
-	// restart.
+	// restart. A running server holds its lock (StoreLockFile): a second
+	// server on the same directory is refused.
 	DataDir string
 	// Listen is the client address, host:port; default 127.0.0.1:4222.
 	// Port 0 picks a free port at the first Start and keeps it across
@@ -41,6 +58,15 @@ type EmbeddedConfig struct {
 	// and of the RAM).
 	JetStreamMaxStore  int64
 	JetStreamMaxMemory int64
+	// SyncAlways makes JetStream fsync every write before acknowledging
+	// it. Off, the server hands writes to the OS at once but fsyncs only
+	// every two minutes: an acknowledged event survives a process kill
+	// either way, but only SyncAlways makes it survive a power loss. See
+	// docs/operations.md ("Durable acks") for the cost and the choice.
+	SyncAlways bool
+	// Cluster, if set, makes the server one node of a JetStream cluster
+	// (EmbeddedCluster sets it); ServerName must then differ per node.
+	Cluster *ClusterNodeConfig
 	// Debug and Trace enable the server's verbose logs (at debug and trace
 	// level on Logger).
 	Debug, Trace bool
@@ -99,6 +125,7 @@ type Embedded struct {
 	mu   sync.Mutex // guards the following fields
 	srv  *server.Server
 	port int // the resolved port, kept across restarts
+	lock *StoreLock
 }
 
 // NewEmbedded validates cfg. It starts nothing: call Start.
@@ -123,6 +150,9 @@ func (e *Embedded) Start() error {
 	if e.srv != nil && e.srv.Running() {
 		return nil
 	}
+	if err := e.lockStore(); err != nil {
+		return err
+	}
 	opts := &server.Options{
 		ServerName:         e.cfg.ServerName,
 		Host:               e.host,
@@ -139,8 +169,17 @@ func (e *Embedded) Start() error {
 	if !e.cfg.NoListen && e.port == 0 {
 		opts.Port = server.RANDOM_PORT
 	}
+	if e.cfg.SyncAlways {
+		opts.SyncAlways = true
+		opts.SyncInterval = syncIntervalDefault
+	}
+	if c := e.cfg.Cluster; c != nil {
+		opts.Cluster = server.ClusterOpts{Name: c.Name, Host: c.Host, Port: c.Port}
+		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
+		e.unlockStore()
 		return fmt.Errorf("jetstream: embedded server: %w", err)
 	}
 	sl := &serverLogger{log: e.cfg.Logger.With().Str("component", "nats-server").Logger()}
@@ -149,11 +188,13 @@ func (e *Embedded) Start() error {
 	if err := waitReady(srv, sl); err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		e.unlockStore()
 		return fmt.Errorf("jetstream: embedded server (listen %s, data dir %s): %w", e.cfg.Listen, e.cfg.DataDir, err)
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		e.unlockStore()
 		return fmt.Errorf("jetstream: embedded server started without JetStream (data dir %s): see the nats-server log", e.cfg.DataDir)
 	}
 	if !e.cfg.NoListen {
@@ -261,8 +302,8 @@ func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error)
 // it to finish or ctx to end. Shutting down a stopped server is a no-op.
 func (e *Embedded) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	srv := e.srv
-	e.srv = nil
+	srv, lock := e.srv, e.lock
+	e.srv, e.lock = nil, nil
 	e.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -271,6 +312,8 @@ func (e *Embedded) Shutdown(ctx context.Context) error {
 	go func() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		// Only now may another server write the store.
+		_ = lock.Unlock()
 		close(done)
 	}()
 	select {

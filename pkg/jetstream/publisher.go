@@ -89,6 +89,13 @@ type Config struct {
 	// MaxInFlight bounds the messages sent and not yet resolved (acked,
 	// or failed and awaiting resend); default 1024.
 	MaxInFlight int
+	// SerialPerEntity keeps at most one message per entity in flight at
+	// all times (entities still pipeline among themselves), instead of
+	// only after a failure: per-entity order then holds whatever the
+	// server answers. Set it for a replicated stream, where a new leader
+	// can store a later message of an entity while the previous one was
+	// refused (no responders) during the election. See docs/jetstream.md.
+	SerialPerEntity bool
 	// AckTimeout is how long an ack may take before the outcome is
 	// treated as unknown and the message resent; default 5 s.
 	AckTimeout time.Duration
@@ -198,8 +205,10 @@ type Stats struct {
 	// Duplicates counts acks flagged Duplicate: a resend of a message the
 	// stream already held.
 	Duplicates uint64
-	// Resends counts sends after an error or timeout.
+	// Resends counts sends after an error or timeout; Errors counts those
+	// unknown outcomes by kind.
 	Resends uint64
+	Errors  PublishErrors
 	// Dropped counts messages discarded because the buffer was full;
 	// Rejected those the server refused for good (e.g. too large). Both
 	// are reported by PublishGap records.
@@ -214,6 +223,8 @@ type Stats struct {
 	// Connected is the connection state; Reconnects counts reconnections.
 	Connected  bool
 	Reconnects uint64
+	// Held: sending is held (Hold), e.g. until the stream is provisioned.
+	Held bool
 	// LastError is the last publish error (nil if none yet), at
 	// LastErrorAt.
 	LastError   error
@@ -239,6 +250,8 @@ type Publisher struct {
 	pubOpts []natsjs.PublishOpt
 	wake    chan struct{}
 	running atomic.Bool
+	// held stops sending as a disconnect does (publisher_hold.go).
+	held atomic.Bool
 
 	mu sync.Mutex // guards the following fields
 	// buf holds every message from Publish to ack or drop.
@@ -280,6 +293,9 @@ func New(cfg Config) (*Publisher, error) {
 		wake:     make(chan struct{}, 1),
 		buf:      newBuffer(int64(cfg.BufferSize), cfg.BufferBytes),
 		inflight: make(map[*nats.Msg]*entry),
+	}
+	if cfg.SerialPerEntity {
+		p.buf.serializeEntities()
 	}
 	js, err := natsjs.New(cfg.Conn,
 		natsjs.WithPublishAsyncAckHandler(p.onAck),
@@ -426,6 +442,7 @@ func (p *Publisher) Stats() Stats {
 	p.mu.Unlock()
 	s.Connected = p.nc.IsConnected()
 	s.Reconnects = p.nc.Stats().Reconnects
+	s.Held = p.held.Load()
 	return s
 }
 
@@ -457,7 +474,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		connected := p.nc.IsConnected()
+		connected := p.nc.IsConnected() && !p.held.Load()
 		var wait time.Duration
 		p.mu.Lock()
 		if err := p.encodeErr; err != nil {
@@ -627,6 +644,7 @@ func (p *Publisher) resolveErr(m *nats.Msg, err error) {
 		p.freeLocked(e) // resolved for good: never sent again
 		p.checkDrainedLocked()
 	} else {
+		p.st.Errors[classifyPublishError(err)]++
 		p.buf.failed(e)
 		if !now.Before(p.pauseUntil) {
 			p.backoff = min(max(2*p.backoff, p.cfg.RetryBackoff), p.cfg.MaxRetryBackoff)

@@ -85,14 +85,42 @@ func clusterOf(subject string) (string, bool) {
 	return c, true
 }
 
-// Bounds returns when the stream's first and last messages were stored
-// (zero times for an empty stream): the reference points of relative times
-// such as "+6s" or "-2m". They come from the stream's state, without
-// reading any message.
+// Bounds returns when the stream's first and last events happened
+// (EventTime; zero times for an empty stream): the reference points of
+// relative times such as "+6s" or "-2m", on the clock the timeline and a
+// state at a time use. They are read from the first and last messages
+// only (a message that is not an event gives its stored time).
 func (s *Store) Bounds(ctx context.Context) (first, last time.Time, err error) {
 	info, err := s.Info(ctx)
 	if err != nil || info.Messages == 0 {
 		return time.Time{}, time.Time{}, err
 	}
-	return info.FirstTime, info.LastTime, nil
+	at := func(seq uint64, stored time.Time) time.Time {
+		m, err := s.stream.GetMsg(ctx, seq)
+		if err != nil {
+			return stored
+		}
+		_, ev, err := schema.Decode(m.Header, m.Data)
+		if err != nil {
+			return m.Time
+		}
+		return EventTime(&ev)
+	}
+	return at(info.FirstSeq, info.FirstTime), at(info.LastSeq, info.LastTime), nil
+}
+
+// HasCluster reports whether the stream holds any event of cluster (the
+// last message on its subjects, one lookup).
+func (s *Store) HasCluster(ctx context.Context, cluster string) (bool, error) {
+	if cs, err := s.Clusters(ctx); err == nil && slices.Contains(cs, cluster) {
+		return true, nil
+	}
+	_, err := s.stream.GetLastMsgForSubject(ctx, ClusterSubjects(cluster))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, natsjs.ErrMsgNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("replaystore: look up cluster %s: %w", cluster, err)
 }

@@ -23,7 +23,10 @@
 // With Config.StoreDir the directory is copied to a temporary directory
 // and served by an in-process nats-server that listens on no port
 // (DontListen) and is reached over an in-process connection. The user's
-// directory is never written to; the copy is removed by Close.
+// directory is never written to; the copy is removed by Close. The
+// streams' index files are not copied: the server rebuilds them from the
+// message blocks, so a store written concurrently is read to the last
+// intact message rather than to messages a stale index promises.
 //
 // # Snapshots
 //

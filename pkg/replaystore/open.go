@@ -19,6 +19,8 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
 
 // ErrNoStream is returned by Open when the event stream does not exist.
@@ -33,6 +35,8 @@ type Store struct {
 	js     natsjs.JetStream
 	stream natsjs.Stream
 	srv    *server.Server // offline only
+	// cluster serves an offline copy of a cluster's stores.
+	cluster *jetstream.EmbeddedCluster
 	// borrowed: the connection belongs to the caller (NewFromConn).
 	borrowed bool
 	tmp      string // offline only: the copy, removed on Close
@@ -141,9 +145,12 @@ func redact(urls string) string {
 
 // openOffline copies the store and serves the copy in-process.
 func (s *Store) openOffline() error {
+	if n := clusterNodes(s.cfg.StoreDir); n > 0 {
+		return s.openOfflineCluster(n)
+	}
 	root, err := findStoreRoot(s.cfg.StoreDir)
 	if err != nil {
-		return err
+		return configError{err} // the directory given is not a store: fix the argument
 	}
 	sweepStaleCopies()
 	tmp, err := os.MkdirTemp("", fmt.Sprintf("%s%d-*", copyPrefix, os.Getpid()))
@@ -256,8 +263,17 @@ func findStoreRoot(dir string) (string, error) {
 	}
 }
 
+// streamIndexFile is the file in which nats-server keeps a stream's
+// index (message counts, per-subject state) between runs.
+const streamIndexFile = "index.db"
+
 // copyTree copies regular files and directories (no symlinks) from src to
-// dst.
+// dst, leaving out the streams' index files: the in-process server then
+// rebuilds each index from the message blocks, so what it serves is
+// exactly what the blocks hold. A store written by two servers at once
+// (two bridges on one data directory) or copied while a bridge writes it
+// has an index that promises messages the blocks do not hold; a reader
+// that trusted it would wait for them for ever.
 func copyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -271,6 +287,8 @@ func copyTree(src, dst string) error {
 		switch {
 		case d.IsDir():
 			return os.MkdirAll(target, 0o700)
+		case d.Type().IsRegular() && d.Name() == streamIndexFile && filepath.Base(filepath.Dir(p)) == "msgs":
+			return nil
 		case d.Type().IsRegular():
 			return copyFile(p, target)
 		default:
@@ -309,6 +327,11 @@ func (s *Store) Close() error {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
 	}
+	if s.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = s.cluster.Shutdown(ctx)
+		cancel()
+	}
 	if s.tmp != "" {
 		if err := os.RemoveAll(s.tmp); err != nil {
 			return fmt.Errorf("replaystore: remove store copy %s: %w", s.tmp, err)
@@ -327,7 +350,7 @@ func (s *Store) JetStream() natsjs.JetStream { return s.js }
 func (s *Store) StreamName() string { return s.cfg.Stream }
 
 // Offline reports whether the store is a copied directory.
-func (s *Store) Offline() bool { return s.srv != nil }
+func (s *Store) Offline() bool { return s.srv != nil || s.cluster != nil }
 
 // EventsRead counts the event-stream messages delivered by Read since Open
 // (it shows how much of the log an operation had to read).

@@ -215,9 +215,16 @@ func FamilySubjects(cluster string, f schema.Family) string {
 // CallSubjects returns the filter of one call's events
 // (cti.<cluster>.call.<escaped id>.>); cluster "" matches every cluster.
 func CallSubjects(cluster, callID string) string {
+	return EntitySubjects(cluster, schema.FamilyCall, callID)
+}
+
+// EntitySubjects returns the filter of one entity's events: a terminal, an
+// address, a call (cti.<cluster>.<family>.<escaped entity>.>); cluster ""
+// matches every cluster.
+func EntitySubjects(cluster string, f schema.Family, entity string) string {
 	c := "*"
 	if cluster != "" {
 		c = schema.EscapeToken(cluster)
 	}
-	return SubjectRoot + "." + c + ".call." + schema.EscapeToken(callID) + ".>"
+	return SubjectRoot + "." + c + "." + string(f) + "." + schema.EscapeToken(entity) + ".>"
 }

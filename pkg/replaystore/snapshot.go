@@ -53,9 +53,9 @@ type SnapshotInfo struct {
 	Cluster string
 	// Seq is the last event-stream sequence folded into the snapshot.
 	Seq uint64
-	// Time is the latest event (CTI) time folded into the snapshot; Stored
-	// the JetStream time of the message at Seq, which positions the
-	// snapshot for a point in time.
+	// Time is the latest EventTime folded into the snapshot, which
+	// positions it for a point in time; Stored the JetStream time of the
+	// message at Seq.
 	Time   time.Time
 	Stored time.Time
 	// Events is the number of events the state has folded in total.
@@ -171,11 +171,12 @@ func (s *Store) Snapshots(ctx context.Context, cluster string) ([]SnapshotInfo, 
 }
 
 // Point is a position in the log: a stream sequence, or a time. For a
-// time the state is the one the log recorded at that time: every event
-// stored in JetStream at or before it, in stream order (the bridge stores
-// an event milliseconds after CTI reported it; the stored time is
-// monotonic in the stream, the CTI times of different entities are not).
-// The zero Point is the end of the log.
+// sequence the state is the one after every event stored up to it. For a
+// time it is the state after every event that happened at or before it
+// (EventTime: the CTI time, the time received for a snapshot event), the
+// clock the timeline shows; the stored time is not used, because the
+// bridge stores an event some milliseconds after it happened, and more
+// during a NATS outage. The zero Point is the end of the log.
 type Point struct {
 	Seq  uint64
 	Time time.Time
@@ -207,8 +208,8 @@ func (s *Store) NearestSnapshot(ctx context.Context, cluster string, p Point) (S
 		switch {
 		case p.Seq > 0 && sn.Seq > p.Seq:
 			continue
-		case !p.Time.IsZero() && sn.Stored.After(p.Time):
-			continue
+		case !p.Time.IsZero() && sn.Time.After(p.Time):
+			continue // it folded events that happened after p
 		}
 		if best == nil || sn.Seq > best.Seq {
 			best = sn

@@ -169,9 +169,9 @@ func (sn *Snapshotter) Run(ctx context.Context) error {
 		return err
 	}
 	store := &Store{cfg: Config{Stream: sn.cfg.Stream, SnapshotStream: sn.cfg.SnapshotStream}, log: sn.log, js: js, stream: events}
-	st, from := sn.resume(ctx, store)
+	st, from, latest := sn.resume(ctx, store)
 
-	r := &snapRun{sn: sn, js: js, st: st, lastSeq: from, lastSnap: time.Now()}
+	r := &snapRun{sn: sn, js: js, st: st, lastSeq: from, latest: latest, lastSnap: time.Now()}
 	cons, err := events.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
 		FilterSubjects:    []string{ClusterSubjects(sn.cfg.Cluster)},
 		DeliverPolicy:     natsjs.DeliverByStartSequencePolicy,
@@ -240,20 +240,25 @@ func (sn *Snapshotter) waitStream(ctx context.Context, js natsjs.JetStream) (nat
 	}
 }
 
-// resume restores the latest snapshot, or starts from scratch.
-func (sn *Snapshotter) resume(ctx context.Context, store *Store) (*callstate.State, uint64) {
+// resume restores the latest snapshot, or starts from scratch. It returns
+// the state, the last sequence folded and the latest EventTime folded.
+func (sn *Snapshotter) resume(ctx context.Context, store *Store) (*callstate.State, uint64, time.Time) {
 	snaps, err := store.Snapshots(ctx, sn.cfg.Cluster)
 	if err != nil || len(snaps) == 0 {
-		return callstate.New(), 0
+		return callstate.New(), 0, time.Time{}
 	}
 	last := snaps[len(snaps)-1]
 	st, err := store.LoadSnapshot(ctx, last)
 	if err != nil {
 		sn.log.Warn().Err(err).Uint64("seq", last.Seq).Msg("latest snapshot unusable; folding the log from the start")
-		return callstate.New(), 0
+		return callstate.New(), 0, time.Time{}
 	}
 	sn.log.Info().Uint64("seq", last.Seq).Msg("resuming from snapshot")
-	return st, last.Seq
+	latest := last.Time
+	if t := st.Stats().LastTime; t.After(latest) {
+		latest = t
+	}
+	return st, last.Seq, latest
 }
 
 // snapRun is the state of one Run.
@@ -263,6 +268,7 @@ type snapRun struct {
 	st       *callstate.State
 	lastSeq  uint64
 	stored   time.Time
+	latest   time.Time // the latest EventTime folded
 	dirty    int
 	lastSnap time.Time
 	bad      uint64
@@ -282,6 +288,9 @@ func (r *snapRun) apply(m natsjs.Msg) {
 		return
 	}
 	r.st.Apply(ev)
+	if at := EventTime(&ev); at.After(r.latest) {
+		r.latest = at
+	}
 }
 
 func (r *snapRun) final() error {
@@ -316,7 +325,7 @@ func (r *snapRun) write(ctx context.Context) error {
 	}
 	parts = append(parts, body)
 	subject := SnapshotSubject(cfg.Cluster)
-	info := SnapshotInfo{Cluster: cfg.Cluster, Seq: r.lastSeq, Time: r.st.Stats().LastTime, Stored: r.stored, Events: r.st.Stats().Events}
+	info := SnapshotInfo{Cluster: cfg.Cluster, Seq: r.lastSeq, Time: r.latest, Stored: r.stored, Events: r.st.Stats().Events}
 	var seqs []string
 	for i, p := range parts {
 		msg := nats.NewMsg(subject)

@@ -252,6 +252,8 @@ func appendData(b []byte, d *Data) ([]byte, error) {
 	b = jIntOmit(b, `,"callControlCause":`, int64(d.CallControlCause))
 	b = jIntOmit(b, `,"metaCode":`, int64(d.MetaCode))
 	b = jStrOmit(b, `,"metaName":`, d.MetaName)
+	b = jIntOmit(b, `,"ciscoCause":`, int64(d.CiscoCause))
+	b = jStrOmit(b, `,"ciscoCauseName":`, d.CiscoCauseName)
 	b = jBoolOmit(b, `,"snapshot":`, d.Snapshot)
 	b = jBoolOmit(b, `,"inferred":`, d.Inferred)
 	b = jBoolOmit(b, `,"recovered":`, d.Recovered)
@@ -359,6 +361,9 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		if b, err = jTime(b, `,"openedAt":`, g.OpenedAt); err != nil {
 			return nil, err
 		}
+		if b, err = jTimePtr(b, `,"detectedAt":`, g.DetectedAt); err != nil {
+			return nil, err
+		}
 		if b, err = jTimePtr(b, `,"closedAt":`, g.ClosedAt); err != nil {
 			return nil, err
 		}
@@ -389,10 +394,38 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		b = jStrOmit(b, `,"ctiManager":`, l.CTIManager)
 		b = append(b, '}')
 	}
+	if n := br.NATS; n != nil {
+		b = appendNATS(b, n)
+	}
 	if len(b) > open {
 		b = append(b[:open], b[open+1:]...) // drop the first member's comma
 	}
 	return append(b, '}'), nil
+}
+
+// appendNATS appends the bridge section's nats member.
+func appendNATS(b []byte, n *NATSData) []byte {
+	b = jStr(b, `,"nats":{"stream":`, n.Stream)
+	b = jStrOmit(b, `,"leader":`, n.Leader)
+	b = jStrOmit(b, `,"previousLeader":`, n.PreviousLeader)
+	if len(n.Replicas) > 0 {
+		b = append(b, `,"replicas":[`...)
+		for i := range n.Replicas {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jStr(b, `{"name":`, n.Replicas[i].Name)
+			b = append(b, `,"current":`...)
+			b = strconv.AppendBool(b, n.Replicas[i].Current)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if n.LostLastSeq != 0 {
+		b = append(b, `,"lostLastSeq":`...)
+		b = strconv.AppendUint(b, n.LostLastSeq, 10)
+	}
+	return append(b, '}')
 }
 
 func appendCall(b []byte, c *CallData) []byte {
@@ -433,6 +466,7 @@ func appendCall(b []byte, c *CallData) []byte {
 		b = jStrOmit(b, `,"consultCallId":`, f.ConsultCallID)
 		b = jStrOmit(b, `,"resultCallId":`, f.ResultCallID)
 		b = jBoolOmit(b, `,"blind":`, f.Blind)
+		b = jBoolOmit(b, `,"failed":`, f.Failed)
 		b = append(b, '}')
 	}
 	b = jStrOmit(b, `,"originalCallId":`, c.OriginalCallID)

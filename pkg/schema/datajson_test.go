@@ -86,8 +86,10 @@ func (f *filler) fill(v reflect.Value) {
 		switch f.r.IntN(3) {
 		case 0:
 			v.SetUint(0)
+		case 1:
+			v.SetUint(f.r.Uint64()) // beyond the fast decoder's 18 digits
 		default:
-			v.SetUint(f.r.Uint64N(1 << 50))
+			v.SetUint(f.r.Uint64N(1 << 31))
 		}
 	default:
 		panic("filler: unhandled kind " + v.Kind().String() + " in " + v.Type().String())

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 	"unicode"
 	"unicode/utf16"
@@ -332,17 +333,6 @@ func (r *jr) int64(dst *int64) bool {
 	return true
 }
 
-// uint64 reads a non-negative integer (within int64's 18 digits, like
-// int64; larger values are left to encoding/json's fallback).
-func (r *jr) uint64(dst *uint64) bool {
-	var n int64
-	if !r.int64(&n) || n < 0 {
-		return false
-	}
-	*dst = uint64(n)
-	return true
-}
-
 func (r *jr) int(dst *int) bool {
 	var n int64
 	if !r.int64(&n) || int64(int(n)) != n {
@@ -464,7 +454,7 @@ func (r *jr) data(d *Data) bool {
 		case "inferred":
 			return ok(1<<8, r.bool(&d.Inferred))
 		case "recovered":
-			return ok(1<<17, r.bool(&d.Recovered))
+			return ok(1<<19, r.bool(&d.Recovered))
 		case "times":
 			return ok(1<<9, r.times(&d.Times))
 		case "provider":
@@ -488,6 +478,10 @@ func (r *jr) data(d *Data) bool {
 		case "bridge":
 			d.Bridge = new(BridgeData)
 			return ok(1<<16, r.bridge(d.Bridge))
+		case "ciscoCause":
+			return ok(1<<17, r.int(&d.CiscoCause))
+		case "ciscoCauseName":
+			return ok(1<<18, r.str(&d.CiscoCauseName))
 		}
 		return 0, false
 	})
@@ -703,6 +697,8 @@ func (r *jr) feature(f *FeatureData) bool {
 			return ok(1<<5, r.str(&f.ResultCallID))
 		case "blind":
 			return ok(1<<6, r.bool(&f.Blind))
+		case "failed":
+			return ok(1<<7, r.bool(&f.Failed))
 		}
 		return 0, false
 	})
@@ -777,6 +773,9 @@ func (r *jr) bridge(b *BridgeData) bool {
 		case "leader":
 			b.Leader = new(Leader)
 			return ok(1<<5, r.leader(b.Leader))
+		case "nats":
+			b.NATS = new(NATSData)
+			return ok(1<<6, r.nats(b.NATS))
 		}
 		return 0, false
 	})
@@ -804,6 +803,83 @@ func (r *jr) leader(l *Leader) bool {
 		}
 		return 0, false
 	})
+}
+
+func (r *jr) nats(n *NATSData) bool {
+	return r.object(func(k []byte) (uint64, bool) {
+		switch string(k) {
+		case "stream":
+			return ok(1<<0, r.str(&n.Stream))
+		case "leader":
+			return ok(1<<1, r.str(&n.Leader))
+		case "previousLeader":
+			return ok(1<<2, r.str(&n.PreviousLeader))
+		case "replicas":
+			return ok(1<<3, r.peers(&n.Replicas))
+		case "lostLastSeq":
+			return ok(1<<4, r.uint64(&n.LostLastSeq))
+		}
+		return 0, false
+	})
+}
+
+func (r *jr) peers(dst *[]NATSPeer) bool {
+	if !r.byte('[') {
+		return false
+	}
+	out := []NATSPeer{}
+	if r.byte(']') {
+		*dst = out
+		return true
+	}
+	for {
+		var p NATSPeer
+		if !r.object(func(k []byte) (uint64, bool) {
+			switch string(k) {
+			case "name":
+				return ok(1<<0, r.str(&p.Name))
+			case "current":
+				return ok(1<<1, r.bool(&p.Current))
+			}
+			return 0, false
+		}) {
+			return false
+		}
+		out = append(out, p)
+		if r.byte(']') {
+			*dst = out
+			return true
+		}
+		if !r.byte(',') {
+			return false
+		}
+	}
+}
+
+// uint64 reads an unsigned integer over its whole range (stream
+// sequences may pass int64's 18 safe digits); anything else falls back.
+func (r *jr) uint64(dst *uint64) bool {
+	r.ws()
+	j := r.i
+	var n uint64
+	for j < len(r.b) && r.b[j] >= '0' && r.b[j] <= '9' {
+		d := uint64(r.b[j] - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return false // overflows uint64: encoding/json rejects it too
+		}
+		n = n*10 + d
+		j++
+	}
+	digits := j - r.i
+	if digits == 0 || (digits > 1 && r.b[r.i] == '0') {
+		return false
+	}
+	if j < len(r.b) && (r.b[j] == '.' || r.b[j] == 'e' || r.b[j] == 'E') {
+		return false
+	}
+	r.i = j
+	*dst = n
+	return true
 }
 
 func (r *jr) gap(g *Gap) bool {
@@ -837,6 +913,8 @@ func (r *jr) gap(g *Gap) bool {
 			return ok(1<<12, r.str(&g.FirstDropped))
 		case "lastDropped":
 			return ok(1<<13, r.str(&g.LastDropped))
+		case "detectedAt":
+			return ok(1<<14, r.timePtr(&g.DetectedAt))
 		}
 		return 0, false
 	})

@@ -81,6 +81,12 @@ type Data struct {
 	CallControlCause int    `json:"callControlCause,omitempty"`
 	MetaCode         int    `json:"metaCode,omitempty" jsonschema:"description=JTAPI meta code (CALL_STARTING 128 … UNKNOWN 136)"`
 	MetaName         string `json:"metaName,omitempty"`
+	// CiscoCause is CiscoCallEv.getCiscoCause(): CUCM's own cause of a
+	// call event, from the line event it derives from (Q.850 values such
+	// as NORMALCALLCLEARING 16, and Cisco's, such as CALLMANAGER_FAILURE
+	// 508); CiscoCauseName names it.
+	CiscoCause     int    `json:"ciscoCause,omitempty"`
+	CiscoCauseName string `json:"ciscoCauseName,omitempty"`
 	// Snapshot marks events that replay existing state after (re)connect.
 	Snapshot bool `json:"snapshot,omitempty"`
 	// Inferred marks events the bridge derived (gap accounting) rather than
@@ -212,6 +218,9 @@ type FeatureData struct {
 	ConsultCallID string `json:"consultCallId,omitempty"`
 	ResultCallID  string `json:"resultCallId,omitempty"`
 	Blind         bool   `json:"blind,omitempty"`
+	// Failed, on the end event: the feature did not complete (JTAPI
+	// CiscoTransferEndEv.isSuccess() false).
+	Failed bool `json:"failed,omitempty"`
 }
 
 // RouteData describes a route-session event on a route point.
@@ -251,6 +260,8 @@ type BridgeData struct {
 	Gap      *Gap   `json:"gap,omitempty"`
 	// Leader describes a leader change (LeaderAcquired, LeaderLost).
 	Leader *Leader `json:"leader,omitempty"`
+	// NATS describes the event log (NATSLeaderChanged, StreamRecreated).
+	NATS *NATSData `json:"nats,omitempty"`
 }
 
 // Leader describes one tenure of the active bridge of a high-availability
@@ -281,14 +292,44 @@ type Leader struct {
 	CTIManager    string `json:"ctiManager,omitempty"`
 }
 
+// NATSData describes the event stream on the NATS side, in the bridge's
+// records of what happened to it.
+type NATSData struct {
+	Stream string `json:"stream" jsonschema:"description=JetStream stream name"`
+	// Leader is the server leading the stream's Raft group (replicated
+	// streams), PreviousLeader the one before.
+	Leader         string `json:"leader,omitempty"`
+	PreviousLeader string `json:"previousLeader,omitempty"`
+	// Replicas are the other peers and whether each was current.
+	Replicas []NATSPeer `json:"replicas,omitempty"`
+	// LostLastSeq (StreamRecreated) is the deleted stream's last sequence
+	// when the bridge last saw it: sequences start again from 1.
+	LostLastSeq uint64 `json:"lostLastSeq,omitempty"`
+}
+
+// NATSPeer is one follower of a replicated stream.
+type NATSPeer struct {
+	Name    string `json:"name"`
+	Current bool   `json:"current"`
+}
+
 // Gap is an interval during which the bridge could not observe CTI (the
 // provider was out of service) or could not publish (the outbound buffer
 // overflowed).
 type Gap struct {
-	ID       string     `json:"id"`
-	Kind     string     `json:"kind" jsonschema:"enum=provider,enum=publish"`
-	OpenedAt time.Time  `json:"openedAt"`
-	ClosedAt *time.Time `json:"closedAt,omitempty"`
+	ID string `json:"id"`
+	// Kind: provider (the engine's observation gaps), publish (PublishGap),
+	// restart (a killed previous run, found once NATS answered after the
+	// provider had opened), stream (StreamRecreated).
+	Kind string `json:"kind" jsonschema:"enum=provider,enum=publish,enum=restart,enum=stream"`
+	// OpenedAt is when observation was last known good: for a CTIManager
+	// lost by silence or a broken link, the time of the last frame heard,
+	// so that a point in time inside the silent window is inside the gap.
+	OpenedAt time.Time `json:"openedAt"`
+	// DetectedAt is when the bridge noticed the loss (heartbeat timeout,
+	// link error); after OpenedAt by up to twice the server heartbeat.
+	DetectedAt *time.Time `json:"detectedAt,omitempty"`
+	ClosedAt   *time.Time `json:"closedAt,omitempty"`
 	// DurationMs is set when the gap closes.
 	DurationMs int64  `json:"durationMs,omitempty"`
 	Reason     string `json:"reason,omitempty"`

@@ -112,6 +112,8 @@ const (
 	EvLeaderAcquired       = "LeaderAcquired"
 	EvLeaderLost           = "LeaderLost"
 	EvCertificateProblem   = "CertificateProblem"
+	EvNATSLeaderChanged    = "NATSLeaderChanged"
+	EvStreamRecreated      = "StreamRecreated"
 )
 
 // Events is the catalogue of every event kind the bridge can publish.
@@ -205,6 +207,8 @@ var Events = []EventSpec{
 	{EvLeaderAcquired, 0, FamilyBridge, true, "A bridge of a high-availability pair became the active one (epoch, instance, how the previous tenure ended); its subject is the epoch fence of the log."},
 	{EvLeaderLost, 0, FamilyBridge, true, "The active bridge stopped being active (released on shutdown or step-down, or its lease expired: then recorded by its successor)."},
 	{EvCertificateProblem, 0, FamilyProvider, true, "TLS certificate problem (duplicate use, compromised, trust failure)."},
+	{EvNATSLeaderChanged, 0, FamilyBridge, true, "The event stream's NATS (Raft) leader changed, as the bridge saw it; publishing rode it out with resends."},
+	{EvStreamRecreated, 0, FamilyBridge, true, "The event stream was deleted under the running bridge and recreated; events stored before are gone with it."},
 }
 
 var eventsByName = func() map[string]EventSpec {

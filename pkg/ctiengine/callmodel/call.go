@@ -32,6 +32,16 @@ const (
 	// callDiscovered: a snapshot reported the call while the model did not
 	// know it.
 	callDiscovered
+	// callAwaitRecovery: the call was known before the gap only at route
+	// points (no snapshot for them) and nothing has named it since: it
+	// continues, waiting for the new CTIManager's recovery of it (a route
+	// event, its legs' events). ExpireRecovery forgets it if none comes.
+	callAwaitRecovery
+	// callFinal: the primary call of a transfer or conference in progress,
+	// the one that survives: it stays while the feature runs even when no
+	// line of this session is in it for a moment (the controller left, the
+	// destination joins next).
+	callFinal
 )
 
 // Features in progress on a call.
@@ -89,12 +99,35 @@ const (
 	// states) when something confirms it; one still stale at Reconcile
 	// left during the gap and is removed without events.
 	connStale
+	// connMoved: the line's connection moved to another call
+	// (CallChangedEvent during a transfer or conference): it is still in
+	// this call until the call is cleared — JTAPI drops it there after the
+	// parties that stay (guide Table 8) — but it no longer keeps the call
+	// alive.
+	connMoved
+	// connLost: the line's CallManager node failed during the call
+	// (UNKNOWN, CALLMANAGER_FAILURE): the connection is in the call, no
+	// longer observed; it does not keep the call observed.
+	connLost
 )
 
-// conn is a Connection with its (at most one) TerminalConnection.
+// tconn is a TerminalConnection: the connection's appearance on one
+// terminal. A line has one per device it is on (a shared line, one
+// directory number on several phones, has several).
+type tconn struct {
+	term string
+	// st is the CallControlTerminalConnection state (schema.CCTermConn*).
+	st uint8
+	// lost: the terminal's CallManager node failed during the call (see
+	// connLost).
+	lost bool
+}
+
+func (t *tconn) core() int { return schema.CoreTermConnState(int(t.st)) }
+
+// conn is a Connection with its TerminalConnections.
 type conn struct {
 	addr string
-	term string
 	// far is, for a line connection, the DN of the party at the other end
 	// as its latest event named it. Synthesized connections live as long as
 	// some live line connection names them as its far end.
@@ -102,15 +135,58 @@ type conn struct {
 	// cc is the CallControlConnection state (schema.CCConn*); 0 means
 	// created but not yet announced (no ConnCreatedEv yet).
 	cc uint8
-	// tc is the CallControlTerminalConnection state (schema.CCTermConn*);
-	// 0 means no TerminalConnection.
-	tc     uint8
+	// tcs are its TerminalConnections in creation order (tc0 holds the
+	// first, so that a line's single one costs no allocation).
+	tcs    []tconn
+	tc0    [1]tconn
 	flags  uint8
 	reason ctilink.ConnReason
 }
 
-func (cn *conn) core() int   { return schema.CoreConnState(int(cn.cc)) }
-func (cn *conn) tcCore() int { return schema.CoreTermConnState(int(cn.tc)) }
+func (cn *conn) core() int { return schema.CoreConnState(int(cn.cc)) }
+
+// tc returns the TerminalConnection on term, nil when none.
+func (cn *conn) tc(term string) *tconn {
+	for i := range cn.tcs {
+		if cn.tcs[i].term == term {
+			return &cn.tcs[i]
+		}
+	}
+	return nil
+}
+
+// addTC creates an (idle) TerminalConnection on term.
+func (cn *conn) addTC(term string) *tconn {
+	if cn.tcs == nil {
+		cn.tcs = cn.tc0[:0]
+	}
+	cn.tcs = append(cn.tcs, tconn{term: term, st: schema.CCTermConnIdle})
+	return &cn.tcs[len(cn.tcs)-1]
+}
+
+// allTCsLost reports whether every TerminalConnection still in the call
+// lost its CallManager node (a shared line observed on another phone
+// still is).
+func (cn *conn) allTCsLost() bool {
+	for _, t := range cn.tcs {
+		if t.st != schema.CCTermConnDropped && !t.lost {
+			return false
+		}
+	}
+	return true
+}
+
+// liveTCs counts TerminalConnections not DROPPED (nor lost to a
+// CallManager failure) other than on except.
+func (cn *conn) liveTCs(except string) int {
+	n := 0
+	for _, t := range cn.tcs {
+		if t.term != except && t.st != schema.CCTermConnDropped && !t.lost {
+			n++
+		}
+	}
+	return n
+}
 
 // live reports an announced connection that is not final. FAILED is live:
 // it still moves to DISCONNECTED.
@@ -153,7 +229,7 @@ func (c *call) removeUnannounced() {
 // exists.
 func (c *call) hasLiveLine(except *conn) bool {
 	for _, cn := range c.conns {
-		if cn != except && cn.isLine() && cn.live() {
+		if cn != except && cn.isLine() && cn.live() && cn.flags&(connMoved|connLost) == 0 {
 			return true
 		}
 	}

@@ -7,27 +7,10 @@ import (
 
 // mapCause maps a wire CALLSTATECAUSE (Q.850) to the JTAPI Ev cause, the
 // CallCtlEv cause (0 when none applies) and whether the cause means the
-// connection failed (ConnFailedEv before the disconnection). See doc.go.
+// connection failed (ConnFailedEv before the disconnection). The table is
+// schema.Q850Mappings, shared with the readers that show it; see doc.go.
 func mapCause(c ctilink.Cause) (core, cc int, failure bool) {
-	switch c {
-	case ctilink.CauseNoError, ctilink.CauseNormalCallClearing:
-		return schema.CauseNormal, 0, false
-	case ctilink.CauseUserBusy:
-		return schema.CauseNormal, schema.CCCauseBusy, true
-	case ctilink.CauseNoUserResponding, ctilink.CauseNoAnswerFromUser:
-		return schema.CauseNormal, schema.CCCauseCallNotAnswered, false
-	case ctilink.CauseUnallocatedNumber:
-		return schema.CauseDestNotObtainable, 0, true
-	case ctilink.CauseCallRejected:
-		return schema.CauseCallCancelled, 0, true
-	case ctilink.CauseNetworkOutOfOrder, ctilink.CauseTemporaryFailure:
-		return schema.CauseNetworkNotObtainable, 0, true
-	case 34, 47: // no circuit available, resource unavailable
-		return schema.CauseResourcesNotAvailable, 0, true
-	case 42: // switching equipment congestion
-		return schema.CauseNetworkCongestion, 0, true
-	}
-	return schema.CauseUnknown, 0, false
+	return schema.MapQ850(int(c))
 }
 
 // Wire state classes: which side of the call a state belongs to, and the

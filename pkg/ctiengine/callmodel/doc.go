@@ -22,7 +22,7 @@
 //	// CTIManager lost:
 //	outs := m.EndObservation(now)
 //	// ... reconnect, snapshot every device (Apply the Snapshot=true events) ...
-//	outs, counts := m.Reconcile(gapID, now) // once every SnapshotCompleted arrived
+//	outs, calls := m.Reconcile(now) // once every SnapshotCompleted arrived
 //
 // # Concurrency
 //
@@ -34,8 +34,15 @@
 //
 // A call is keyed by its global call id (the entity of every call event,
 // as a decimal string). Within a call, a Connection is keyed by its
-// address; it has at most one TerminalConnection (shared-line appearances
-// of one DN on several devices are not modelled). Connections are of three
+// address, and it has one TerminalConnection per terminal the address
+// appears on in the call: a shared line (one directory number on several
+// phones, guide G15-216/217) is one Connection with a TerminalConnection
+// per phone, each driven by its own device's line events — all RINGING on
+// an incoming call, the answering one ACTIVE/TALKING and the others
+// PASSIVE/INUSE (wire REMOTEINUSE), a held call resumed from another phone
+// (that one TALKING, the holder INUSE), a barge (two TALKING). One
+// appearance's DISCONNECTED drops its TerminalConnection only; the
+// Connection disconnects with the last. Connections are of three
 // kinds:
 //
 //   - line connections: a line this session observes; its own wire events
@@ -151,7 +158,8 @@
 // forgotten call are ignored (the last 256 ended calls are remembered).
 //
 // Wire causes map to JTAPI causes as follows (Ev cause, CallCtl cause,
-// failure):
+// failure; the table is schema.Q850Mappings, which replay shows beside the
+// causes):
 //
 //	NOERROR 0, NORMALCALLCLEARING 16   NORMAL 100
 //	USERBUSY 17                        NORMAL 100, BUSY 203, failure (busy treatment)
@@ -164,6 +172,17 @@
 //	34, 47 (no circuit, resource)      RESOURCES_NOT_AVAILABLE 107, failure
 //	42 (congestion)                    NETWORK_CONGESTION 108, failure
 //	anything else                      UNKNOWN 101
+//
+// CALLMANAGER_FAILURE (508, not Q.850: CiscoCallEv.CAUSE_CALLMANAGER_FAILURE)
+// comes with a line's UNKNOWN: the line's CallManager node failed during a
+// connected call; the media go on but the leg is no longer observed or
+// controlled (guide G15-67). Its connection and terminal connection go
+// UNKNOWN and the line no longer keeps the call observed: a call left
+// without another live line of this session ends its observation
+// (CallObservationEndedEv, no CallInvalidEv) and is forgotten; otherwise
+// the UNKNOWN connection is disconnected with the rest when the call ends.
+// Every call event derived from a line event with a cause carries it as
+// Data.CiscoCause (CiscoCallEv.getCiscoCause()).
 //
 // TEMPORARYFAILURE is what the simulator sends when a CallManager node
 // fails and drops the calls in setup on its devices: from the
@@ -202,27 +221,42 @@
 //	TRANSFERRING 134      while a transfer is in progress on the call, and
 //	                      far-party replacements inferred as transfers
 //	SNAPSHOT 135          snapshot events (with cause SNAPSHOT 110)
+//	UNKNOWN 136           CiscoTransferStartEv/EndEv, CiscoConferenceStartEv/EndEv
+//	                      (guide Table 8)
 //
 // # Transfer and conference
 //
-// FeatureEvent started/ended gives CiscoTransferStartEv/EndEv or
-// CiscoConferenceStartEv/EndEv on both calls (primary then consult, with
-// CallData.Feature), and marks the calls in between: their events carry
-// the cause TRANSFER 212 or CONFERENCE 207 and meta TRANSFERRING or
-// MERGING. The consult call usually empties (its last connection
-// disconnected) before the feature ends: it then ends right after the
-// feature's end event (CallInvalidEv, CallObservationEndedEv), so that
-// CallObservationEndedEv stays the last event of every call. Feature
-// events for calls the model does not track are not reported.
-// CallChangedEvent moves a line's connection from the consult
-// call to the surviving call: CiscoCallChangedEv on the surviving call
-// (OriginalCallID = the consult call), the connection dropped and
-// disconnected in the consult call, and a new connection created in the
-// surviving call directly in the same states (with its TerminalConnection).
-// A surviving call the model does not know (the moved line is the only one
-// observed) is created with CallActiveEv. CiscoConsultCallActiveEv is not
-// produced: the wire does not say that a call is a consult call before the
-// feature starts.
+// The JTAPI guide's consult transfer (Transfer Scenarios, Table 8, guide
+// pp. 194–196) is reproduced event for event: CiscoTransferStartEv on
+// the final call (meta UNKNOWN); the controller dropped from it; the
+// destination created in it in its states (ConnCreatedEv, ConnConnectedEv,
+// CallCtlConnEstablishedEv, TermConnCreatedEv, TermConnActiveEv,
+// CallCtlTermConnTalkingEv); the controller then the destination dropped
+// from the consult call, CallInvalidEv and CallObservationEndedEv of the
+// consult call; CiscoTransferEndEv on the final call. The events between
+// Start and End carry the cause TRANSFER 212 (call-control events) and
+// meta TRANSFERRING; a conference the same with CiscoConferenceStartEv/
+// EndEv, CONFERENCE 207 and MERGING (the controller retrieves the final
+// call first: CallCtlTermConnTalkingEv, as in the guide's conference
+// chart). FeatureEvent start/end give the Start and End events, once, on
+// the primary (final) call when it is tracked, else on the consult call;
+// CTIManager sends them to the sessions of every involved line
+// (FeatureEvent.Parties). CallChangedEvent during a feature creates the
+// moved line's connection in the surviving call and leaves it in the
+// original call, marked moved, until that call is cleared (after the
+// parties that stay); outside a feature it is a CiscoCallChangedEv on the
+// surviving call (OriginalCallID = the other call) and the connection
+// leaves the original call at once. A surviving call the model does not
+// know is created with CallActiveEv. While a feature runs its final call
+// stays even when no line of this session is in it for a moment (the
+// controller left, the destination joins next). A FeatureEvent end with
+// Failed (a party dropped before the transfer completed) gives the End
+// event with FeatureData.Failed (JTAPI CiscoTransferEndEv.isSuccess()
+// false, guide: Transfer and DirectTransfer); the calls stay as they are.
+// CiscoConsultCallActiveEv is not produced: the jar defines it (a
+// CallActiveEv naming the held terminal connection), but the guide's
+// transfer and conference tables do not list it, and the wire does not
+// say that a call is a consult call before the feature starts.
 //
 // # Route points and CTI ports
 //
@@ -287,15 +321,29 @@
 //     snapshot, thus stays reportable until Reconcile. A call left without
 //     any line of this session then ends (CallInvalidEv).
 //
+// Route points get no snapshot (seed p.216: RouteAddress calls "get
+// recovered on the new CTIManager", only the snapshot is withheld;
+// Config.NoSnapshot names their lines). A leg at a route point known
+// before the gap is therefore kept as it was: when the call re-opens (a
+// snapshot of another line, or any live event, including a route event
+// of the recovered route session) the leg is re-described with it, after
+// the event that re-opened it, and it is never settled as gone at
+// Reconcile. A call known before the gap only at route points and not
+// named since is continued at Reconcile (GapCall.AwaitingRecovery); the
+// engine calls ExpireRecovery when CTIManager's route-select timer would
+// have ended its route session, forgetting it silently if it was never
+// recovered (it ended during the gap; its observation ended at the loss).
+//
 // A snapshot of a call that began since the interruption (live events
 // already reported it) only reports what differs. Every snapshot event
 // carries cause SNAPSHOT 110, meta SNAPSHOT 135 and Data.Snapshot.
-// Reconcile, once every snapshot completed, emits CallEndedDuringGap
-// (inferred, with the gap id) for each before-gap call that neither a
-// snapshot nor a live event mentioned since (and forgets it), then
-// CallDiscoveredBySnapshot (inferred) for each call a snapshot reported
-// that the model did not know, and returns the counts: Before, Continued,
-// Ended, Discovered, and After (calls tracked once reconciled).
+// Reconcile, once every snapshot completed, returns each call's outcome:
+// a before-gap call that neither a snapshot nor a live event mentioned
+// since ended during the gap (and is forgotten), one that was mentioned
+// continued, a call a snapshot reported that the model did not know was
+// discovered. The engine counts them and reports the inferred events
+// (CallEndedDuringGap, CallDiscoveredBySnapshot) and GapClosed
+// (pkg/ctiengine/gap.go).
 //
 // # Bounds and robustness
 //
@@ -324,7 +372,11 @@
 //   - A party removed from a call without its own events (only inferred
 //     from another line's far party changing) is disconnected with
 //     TRANSFER unless the event carries redirect information.
-//   - When only the transferred party is observed, the surviving call's
-//     CiscoCallChangedEv carries no feature cause (the feature events
-//     reach the controller's observers only).
+//   - The guide's tables give CiscoTransferStartEv META_UNKNOWN; for the
+//     End events they are silent, and the model gives them META_UNKNOWN
+//     too.
+//   - A HELD terminal connection resumed for a conference moves core
+//     ACTIVE → ACTIVE: only CallCtlTermConnTalkingEv is reported (the
+//     normative mapping), although the guide's chained-conference chart
+//     also lists a TermConnActiveEv there.
 package callmodel

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -14,7 +15,10 @@ type evctx struct {
 	cause   int // Ev cause (CAUSE_NORMAL 100 …)
 	ccCause int // CallCtlEv cause (BUSY 203 …), 0 for none
 	meta    int // meta code (META_CALL_STARTING 128 …)
-	snap    bool
+	// ciscoCause is the wire cause of the line event the events derive
+	// from (CiscoCallEv.getCiscoCause()), 0 for none.
+	ciscoCause ctilink.Cause
+	snap       bool
 }
 
 func snapshotCtx(at time.Time) evctx {
@@ -43,6 +47,10 @@ func data(name string, x evctx) schema.Data {
 	if x.meta != 0 {
 		d.MetaCode = x.meta
 		d.MetaName = schema.CauseNames[x.meta]
+	}
+	if x.ciscoCause != 0 {
+		d.CiscoCause = int(x.ciscoCause)
+		d.CiscoCauseName = x.ciscoCause.String()
 	}
 	// Only call-control events (CallCtlEv and the Cisco call events that
 	// extend it) carry a call-control cause in JTAPI.
@@ -83,14 +91,14 @@ func (cn *conn) connData() *schema.ConnectionData {
 	return d
 }
 
-func (cn *conn) tcData() *schema.TerminalConnectionData {
+func (cn *conn) tcData(t *tconn) *schema.TerminalConnectionData {
 	return &schema.TerminalConnectionData{
-		Terminal:             cn.term,
+		Terminal:             t.term,
 		Address:              cn.addr,
-		State:                schema.StateNames[cn.tcCore()],
-		StateCode:            cn.tcCore(),
-		CallControlState:     schema.StateNames[int(cn.tc)],
-		CallControlStateCode: int(cn.tc),
+		State:                schema.StateNames[t.core()],
+		StateCode:            t.core(),
+		CallControlState:     schema.StateNames[int(t.st)],
+		CallControlStateCode: int(t.st),
 	}
 }
 
@@ -112,10 +120,10 @@ func (m *Model) emitConn(c *call, cn *conn, name string, x evctx) {
 
 // emitTC emits a TerminalConnection event, with its Connection for
 // context.
-func (m *Model) emitTC(c *call, cn *conn, name string, x evctx) {
+func (m *Model) emitTC(c *call, cn *conn, t *tconn, name string, x evctx) {
 	d := data(name, x)
 	d.Call = c.callData()
 	d.Call.Connection = cn.connData()
-	d.Call.TerminalConnection = cn.tcData()
+	d.Call.TerminalConnection = cn.tcData(t)
 	m.emit(Out{Family: schema.FamilyCall, Entity: c.idStr, Name: name, Time: x.at, Data: d})
 }

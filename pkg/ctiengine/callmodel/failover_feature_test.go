@@ -116,7 +116,7 @@ func TestFeatureAfterFailoverReopensCallsFirst(t *testing.T) {
 			if got := applyAll(m, tc.snaps(w)); len(got) != 0 {
 				t.Errorf("the snapshots reported %d events, want none (nothing differs):\n\t%s", len(got), strings.Join(formatAll(got), "\n\t"))
 			}
-			rec, counts := m.Reconcile("gap-1", lost.Add(time.Second))
+			rec, counts := reconcile(m, "gap-1", lost.Add(time.Second))
 			outs = append(outs, rec...)
 			if want := (Reconciliation{Before: 1, Continued: 1, After: 1}); counts != want {
 				t.Errorf("Reconcile = %+v, want %+v", counts, want)

@@ -1,14 +1,23 @@
 package callmodel
 
 import (
+	"slices"
+
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
-// onFeature reports a transfer or conference starting or ending on both
-// calls concerned, and marks the calls so that the events in between carry
-// the feature's cause (TRANSFER 212 / CONFERENCE 207) and meta code
-// (TRANSFERRING / MERGING).
+// onFeature reports a transfer or conference starting or ending, and marks
+// the calls concerned so that the events in between carry the feature's
+// cause (TRANSFER 212 / CONFERENCE 207) and meta code (TRANSFERRING /
+// MERGING). The guide gives the Start and End events on the final call —
+// the primary call, which survives (Table 8: CiscoTransferStartEv Call1
+// META_UNKNOWN, …, CiscoTransferEndEv) — so they are reported once, on the
+// primary call when it is tracked, else on the consult call (an observer
+// of the transfer destination only knows that one until the call change
+// moves its line). CTIManager sends the feature events to the sessions of
+// every involved line (ctilink.FeatureEvent.Parties), as JTAPI delivers
+// them to the observers of every involved address.
 func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 	var feat uint8
 	var name string
@@ -25,13 +34,13 @@ func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 		m.ignored++
 		return
 	}
-	x := featureCtx(evctx{at: wireTime(ev.TimeNs), cause: schema.CauseNormal}, feat)
 	fd := &schema.FeatureData{
 		Feature:       ev.Feature,
 		Phase:         "ended",
 		Controller:    &schema.Party{Address: ev.Line, Terminal: ev.Device},
 		PrimaryCallID: callIDString(ev.PrimaryCallID),
 		Blind:         ev.Blind,
+		Failed:        ev.Failed && !ev.Started,
 	}
 	if ev.Started {
 		fd.Phase = "started"
@@ -42,62 +51,76 @@ func (m *Model) onFeature(ev *ctilink.FeatureEvent) {
 	if ev.ResultCallID != 0 {
 		fd.ResultCallID = callIDString(ev.ResultCallID)
 	}
-	ids := [2]uint32{ev.PrimaryCallID, ev.ConsultCallID}
-	emitted := false
-	for i, id := range ids {
-		if id == 0 || (i == 1 && id == ids[0]) {
-			continue
-		}
+	at := wireTime(ev.TimeNs)
+	var report *call
+	for _, id := range [...]uint32{ev.ResultCallID, ev.PrimaryCallID, ev.ConsultCallID} {
 		c := m.calls[id]
-		if c == nil {
+		if id == 0 || c == nil {
 			// Not tracked, or already ended: nothing may follow a call's
 			// CallObservationEndedEv.
 			continue
 		}
-		// A live event about a call whose observation ended re-opens it
-		// (CallActiveEv) before anything else is reported on it: the
-		// consumer was told CallObservationEndedEv, and describes the call
-		// afresh from its re-opening on.
-		m.reopen(c, x)
+		if report == nil {
+			report = c
+		}
 		c.seenEpoch = m.epoch
 		if ev.Started {
 			c.feature = feat
 			c.markEpoch = m.epoch
+			if id == ev.PrimaryCallID {
+				c.flags |= callFinal
+			}
 		} else if c.feature == feat {
 			c.feature = featNone
+			c.flags &^= callFinal
 		}
-		d := data(name, x)
-		d.Call = c.callData()
-		d.Call.Feature = fd
-		m.emit(Out{Family: schema.FamilyCall, Entity: c.idStr, Name: name, Time: x.at, Data: d})
-		emitted = true
 	}
-	if !emitted {
-		m.ignored++
+	if report == nil {
+		// The end of a feature whose calls this session saw end (its
+		// lines left both) is no inconsistency.
+		if ev.Started || !m.tomb.has(ev.PrimaryCallID) && !m.tomb.has(ev.ConsultCallID) {
+			m.ignored++
+		}
 		return
 	}
+	// A live event about a call whose observation ended re-opens it
+	// (CallActiveEv) before anything else is reported on it.
+	x := featureCtx(evctx{at: at, cause: schema.CauseNormal}, feat)
+	m.reopen(report, x)
+	m.recoverRouteLegs(report, x)
+	// The guide's tables give the Start event META_UNKNOWN; for the End
+	// event they are silent, and it gets the same.
+	x.meta = schema.MetaUnknown
+	d := data(name, x)
+	d.Call = report.callData()
+	d.Call.Feature = fd
+	m.emit(Out{Family: schema.FamilyCall, Entity: report.idStr, Name: name, Time: x.at, Data: d})
 	if ev.Started {
 		return
 	}
-	// The consult call, emptied while the feature ran, ends now.
-	for _, id := range ids {
+	// A call left without a line of this session ends now.
+	for _, id := range [...]uint32{ev.PrimaryCallID, ev.ConsultCallID} {
 		if c := m.calls[id]; c != nil && c.feature == featNone {
-			m.checkEnd(c, evctx{at: x.at, cause: schema.CauseNormal})
+			m.checkEnd(c, evctx{at: at, cause: schema.CauseNormal})
 		}
 	}
 }
 
-// onCallChanged moves a line's connection from one call to another
-// (CiscoCallChangedEv): the connection leaves the original call (dropped,
-// disconnected) and a connection in the same states joins the surviving
-// call (created, state events), with the cause of the feature in progress.
+// onCallChanged moves a line's connection from one call to another. During
+// a transfer or conference (guide Table 8) the connection is created in
+// the surviving call directly in its states (ConnCreatedEv, the state
+// events, TermConnCreatedEv, the TC state events) and stays in the
+// original call, marked moved, until that call is cleared: it is dropped
+// there after the parties that remain. Outside a feature the move is a
+// CiscoCallChangedEv on the surviving call and the connection leaves the
+// original call at once.
 func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 	orig := m.calls[ev.OriginalCallID]
 	var cn *conn
 	if orig != nil {
 		cn = orig.find(ev.Line)
 	}
-	if cn == nil || !cn.live() || ev.OriginalCallID == ev.SurvivingCall {
+	if cn == nil || !cn.live() || cn.flags&connMoved != 0 || ev.OriginalCallID == ev.SurvivingCall {
 		m.ignored++
 		return
 	}
@@ -128,27 +151,35 @@ func (m *Model) onCallChanged(ev *ctilink.CallChangedEvent) {
 	// Nothing is reported on the original call here: its moved connection,
 	// if not described since the gap, leaves silently.
 	m.reopen(surv, x)
+	m.recoverRouteLegs(surv, x)
 	surv.seenEpoch = m.epoch
 	orig.seenEpoch = m.epoch
 
-	d := data(schema.EvCiscoCallChanged, x)
-	d.Call = surv.callData()
-	d.Call.OriginalCallID = orig.idStr
-	d.Call.Connection = cn.connData()
-	m.emit(Out{Family: schema.FamilyCall, Entity: surv.idStr, Name: schema.EvCiscoCallChanged, Time: x.at, Data: d})
-
-	cc, tc := cn.cc, cn.tc
-	m.drop(orig, cn, x)
+	if feat == featNone {
+		d := data(schema.EvCiscoCallChanged, x)
+		d.Call = surv.callData()
+		d.Call.OriginalCallID = orig.idStr
+		d.Call.Connection = cn.connData()
+		m.emit(Out{Family: schema.FamilyCall, Entity: surv.idStr, Name: schema.EvCiscoCallChanged, Time: x.at, Data: d})
+	}
+	cc, tcs := cn.cc, slices.Clone(cn.tcs)
+	if feat == featNone || cn.flags&connStale != 0 {
+		m.drop(orig, cn, x)
+	} else {
+		cn.flags |= connMoved
+	}
 	if existing == nil {
 		// The far party is unknown in the surviving call until the line's
 		// next event names it.
-		nc := surv.add(&conn{addr: cn.addr, term: cn.term, flags: cn.flags &^ (connRedirecting | connStale), reason: cn.reason})
+		nc := surv.add(&conn{addr: cn.addr, flags: cn.flags &^ (connRedirecting | connStale | connMoved), reason: cn.reason})
 		if nc == nil {
 			m.ignored++
 		} else {
 			m.setConn(surv, nc, cc, x)
-			if tc != 0 {
-				m.setTC(surv, nc, tc, x)
+			for _, t := range tcs {
+				if t.st != schema.CCTermConnDropped {
+					m.setTC(surv, nc, t.term, t.st, x)
+				}
 			}
 		}
 	}
@@ -168,6 +199,7 @@ func (m *Model) onCallParty(ev *ctilink.CallPartyEvent) {
 	c.seenEpoch = m.epoch
 	x := evctx{at: wireTime(ev.TimeNs), cause: schema.CauseNormal}
 	m.reopen(c, x)
+	m.recoverRouteLegs(c, x)
 	f := c.find(ev.Party.DN)
 	if ev.Added {
 		if f != nil {

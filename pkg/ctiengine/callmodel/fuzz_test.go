@@ -118,7 +118,7 @@ func FuzzApply(f *testing.F) {
 			case endObs:
 				outs = m.EndObservation(wireTime(ns))
 			case reconcile:
-				outs, _ = m.Reconcile("g", wireTime(ns))
+				outs, _ = m.Reconcile(wireTime(ns))
 			default:
 				outs = m.Apply(msg)
 			}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/schema"
@@ -178,6 +179,11 @@ func deliver(cfg Config, msgs []ctilink.Message) []ctilink.Message {
 			ln = ev.Line
 		case ctilink.FeatureEvent:
 			ln = ev.Line
+			for _, p := range ev.Parties {
+				if cfg.Controlled(p.DN) {
+					ln = p.DN
+				}
+			}
 		case ctilink.CallPartyEvent:
 			ln = ev.Line
 		}
@@ -265,6 +271,12 @@ func (inv *invariants) check(outs []Out) error {
 			}
 		case schema.EvCallInvalid, schema.EvCallEndedInGap:
 			inv.ended++
+		case schema.EvCallObservationEnded:
+			// Observation ends without CallInvalidEv when the call's
+			// last observed line lost its CallManager node.
+			if o.Data.CiscoCause == int(ctilink.CauseCallManagerFailure) {
+				inv.ended++
+			}
 		}
 		if inv.invalid[o.Entity] && o.Name != schema.EvCallObservationEnded {
 			return errors.New(format(o) + ": after the call's CallInvalidEv")
@@ -288,4 +300,43 @@ func (inv *invariants) check(outs []Out) error {
 		}
 	}
 	return nil
+}
+
+// Reconciliation counts a gap's outcome as the engine's GapClosed does.
+type Reconciliation struct {
+	Before, After, Ended, Discovered, Continued int
+}
+
+// reconcile runs Model.Reconcile and reports what the engine would (its
+// gap accounting, pkg/ctiengine/gap.go): the settling events, the inferred
+// events (ended calls, then discovered ones) and the counts.
+func reconcile(m *Model, gapID string, at time.Time) ([]Out, Reconciliation) {
+	outs, calls := m.Reconcile(at)
+	var r Reconciliation
+	inferred := func(c GapCall, name string) {
+		d := data(name, evctx{at: at})
+		d.Inferred = true
+		d.Call = c.Call
+		d.Call.GapID = gapID
+		outs = append(outs, Out{Family: schema.FamilyCall, Entity: c.Call.CallID, Name: name, Time: at, Data: d})
+	}
+	for _, c := range calls {
+		switch c.Outcome {
+		case GapContinued:
+			r.Before++
+			r.Continued++
+		case GapEnded:
+			r.Before++
+			r.Ended++
+			inferred(c, schema.EvCallEndedInGap)
+		}
+	}
+	for _, c := range calls {
+		if c.Outcome == GapDiscovered {
+			r.Discovered++
+			inferred(c, schema.EvCallDiscovered)
+		}
+	}
+	r.After = m.Stats().Tracked
+	return outs, r
 }

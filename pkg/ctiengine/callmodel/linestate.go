@@ -34,7 +34,9 @@ func (m *Model) onCallState(ev *ctilink.CallStateEvent) {
 	}
 	c.seenEpoch = m.epoch
 	c.flags &^= callObsEnded
-	m.applyLine(c, ev, m.lineCtx(c, ev))
+	x := m.lineCtx(c, ev)
+	m.applyLine(c, ev, x)
+	m.recoverRouteLegs(c, x)
 }
 
 // newCall starts tracking a call; nil (and counted) beyond MaxCalls.
@@ -60,7 +62,7 @@ func (m *Model) activate(c *call, x evctx) {
 // events.
 func (m *Model) lineCtx(c *call, ev *ctilink.CallStateEvent) evctx {
 	core, cc, _ := mapCause(ev.Cause)
-	x := evctx{at: wireTime(ev.TimeNs), cause: core, meta: metaFor(ev.State)}
+	x := evctx{at: wireTime(ev.TimeNs), cause: core, meta: metaFor(ev.State), ciscoCause: ev.Cause}
 	switch ev.State {
 	case ctilink.CallStateBusy, ctilink.CallStateDisconnected, ctilink.CallStateIdle:
 		x.ccCause = cc
@@ -144,6 +146,12 @@ func lineTargets(s ctilink.CallState, farControlled bool) (cc, tc, farCC uint8) 
 // connection, its far party and the call.
 func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	class := stateClass(ev.State)
+	// The line's appearance: the device whose line this event is about (a
+	// shared line has one per device).
+	term := ev.Device
+	if term == "" {
+		term = m.terminalOf(ev.Line)
+	}
 	cn := c.find(ev.Line)
 	isNew := false
 	if cn != nil && cn.flags&connStale != 0 && cn.live() {
@@ -163,11 +171,7 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 			m.ignored++
 			return
 		}
-		term := ev.Device
-		if term == "" {
-			term = m.terminalOf(ev.Line)
-		}
-		if cn = c.add(&conn{addr: ev.Line, term: term, flags: connLine | connControlled}); cn == nil {
+		if cn = c.add(&conn{addr: ev.Line, flags: connLine | connControlled}); cn == nil {
 			m.ignored++
 			return
 		}
@@ -180,9 +184,6 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 		// A party synthesized from party information turns out to be a
 		// line of ours: from now on its own events drive it.
 		cn.flags |= connLine | connControlled
-		if cn.term == "" {
-			cn.term = ev.Device
-		}
 	}
 	if ev.Reason != 0 {
 		cn.reason = ev.Reason
@@ -203,13 +204,13 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 
 	switch ev.State {
 	case ctilink.CallStateDisconnected, ctilink.CallStateIdle:
-		m.lineEnded(c, cn, ev, x)
+		m.lineEnded(c, cn, term, ev, x)
 		return
 	case ctilink.CallStateBusy:
 		if isNew {
 			// First heard of at BUSY: the line dialed and hears busy tone.
 			m.setConn(c, cn, schema.CCConnEstablished, x)
-			m.setTC(c, cn, schema.CCTermConnTalking, x)
+			m.setTC(c, cn, term, schema.CCTermConnTalking, x)
 		}
 		m.busy(c, cn, x)
 		return
@@ -226,12 +227,36 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	// not report to this session (its line is not observed): synthesize
 	// it. Snapshots arrive device by device, so there the model waits.
 	synthControlled := !x.snap && ev.State != ctilink.CallStateProceeding && ev.State != ctilink.CallStateProgressing
+	if prevFar != "" && far != "" && prevFar != far && !x.snap {
+		// A transfer or redirect done elsewhere: the old party leaves
+		// before the new one arrives (guide Table 8: B dropped, then C
+		// created).
+		m.prune(c, rx)
+	}
 	if farFirst {
 		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
 	}
 	m.setConn(c, cn, cc, x)
-	if tc != 0 && (tc != schema.CCTermConnUnknown || cn.tc != 0) {
-		m.setTC(c, cn, tc, x)
+	if tc != 0 && (tc != schema.CCTermConnUnknown || cn.tc(term) != nil) {
+		m.setTC(c, cn, term, tc, x)
+	}
+	if ev.State == ctilink.CallStateUnknown && ev.Cause == ctilink.CauseCallManagerFailure && !x.snap {
+		// The line's CallManager node failed during the call: its media go
+		// on, but it is no longer observed or controlled (guide: Cisco
+		// Unified Communications Manager Server Failure). The connection
+		// stays UNKNOWN until the call ends; with no other line of this
+		// session in the call, the call's observation ends.
+		if t := cn.tc(term); t != nil {
+			t.lost = true
+		}
+		if cn.allTCsLost() {
+			cn.flags |= connLost
+		}
+		if !c.hasLiveLine(nil) {
+			m.emitCall(c, schema.EvCallObservationEnded, x)
+			m.forget(c)
+			return
+		}
 	}
 	if !farFirst {
 		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
@@ -313,7 +338,13 @@ func (m *Model) prune(c *call, x evctx) {
 }
 
 // lineEnded handles DISCONNECTED (and IDLE) on a line.
-func (m *Model) lineEnded(c *call, cn *conn, ev *ctilink.CallStateEvent, x evctx) {
+func (m *Model) lineEnded(c *call, cn *conn, term string, ev *ctilink.CallStateEvent, x evctx) {
+	if cn.liveTCs(term) > 0 && cn.flags&connStale == 0 {
+		// One appearance of a shared line leaves; the line stays in the
+		// call on its other terminals.
+		m.setTC(c, cn, term, schema.CCTermConnDropped, x)
+		return
+	}
 	_, _, failure := mapCause(ev.Cause)
 	if c.feature == featNone {
 		switch {
@@ -366,28 +397,31 @@ func (m *Model) busy(c *call, cn *conn, x evctx) {
 	m.setConn(c, cn, schema.CCConnFailed, x)
 }
 
-// checkEnd ends the call when no line of this session is in it any more:
-// the remaining synthesized parties are disconnected, then CallInvalidEv
-// and CallObservationEndedEv (jtapi-facts §12), and the call is
-// forgotten. It reports whether the call ended (or, during a feature,
-// emptied and waits for the feature's end).
+// checkEnd ends the call when no line of this session is in it any more
+// (a line that moved to another call does not count): the remaining
+// connections are disconnected, then CallInvalidEv and
+// CallObservationEndedEv (jtapi-facts §12), and the call is forgotten. It
+// reports whether the call ended.
 func (m *Model) checkEnd(c *call, x evctx) bool {
-	if c.flags&callRouting != 0 || c.hasLiveLine(nil) {
+	if c.flags&callRouting != 0 || c.hasLiveLine(nil) || (c.flags&callFinal != 0 && c.feature != featNone) {
 		return false
 	}
 	if !x.snap && c.feature == featNone {
 		x.meta = schema.MetaCallEnding
 	}
+	// The parties that stay go first, a line that moved to another call
+	// last (guide Table 8: B, then C dropped from Call2).
+	for _, f := range c.conns {
+		if f.flags&connMoved == 0 {
+			m.drop(c, f, x)
+		}
+	}
 	for _, f := range c.conns {
 		m.drop(c, f, x)
 	}
-	if c.feature != featNone {
-		// A transfer's or conference's consult call empties before the
-		// feature ends: its end event is reported on the call first
-		// (onFeature), then the call ends. CallObservationEndedEv stays
-		// the call's last event.
-		return true
-	}
+	// A transfer's or conference's consult call ends here too, before the
+	// feature's end event on the final call (guide Table 8: CallInvalidEv
+	// of Call2, then CiscoTransferEndEv).
 	m.endCall(c, x)
 	return true
 }

@@ -49,6 +49,12 @@ type Config struct {
 	// TerminalOf returns the device of a controlled line. It is used when a
 	// wire event does not name its device. Nil means unknown.
 	TerminalOf func(dn string) string
+	// NoSnapshot reports whether a controlled DN is one CTIManager gives no
+	// snapshot for after a failover: a route point's address (seed p.216:
+	// RouteAddress calls "get recovered on the new CTIManager", only the
+	// snapshot is withheld). Its legs known before a gap are kept as they
+	// were, not settled as gone. Nil means every line gets snapshots.
+	NoSnapshot func(dn string) bool
 	// MaxCalls bounds tracked calls (default DefaultMaxCalls); beyond it new
 	// calls are not tracked and counted in Stats().Untracked.
 	MaxCalls int
@@ -94,6 +100,10 @@ func New(cfg Config) *Model {
 
 func (m *Model) controlled(dn string) bool {
 	return dn != "" && m.cfg.Controlled != nil && m.cfg.Controlled(dn)
+}
+
+func (m *Model) noSnapshot(dn string) bool {
+	return dn != "" && m.cfg.NoSnapshot != nil && m.cfg.NoSnapshot(dn)
 }
 
 func (m *Model) terminalOf(dn string) string {
@@ -166,13 +176,20 @@ type CallView struct {
 	Connections []ConnView
 }
 
-// ConnView is a read-only view of a Connection and its TerminalConnection
-// (Terminal is empty for parties without one: far-end parties that are not
-// controlled, transient parties).
+// ConnView is a read-only view of a Connection and its TerminalConnections
+// (none for parties without one: far-end parties that are not controlled,
+// transient parties; several for a shared line). Terminal, TermConnState
+// and TermConnCCState repeat the first.
 type ConnView struct {
 	Address, State, CallControlState         string
 	Terminal, TermConnState, TermConnCCState string
 	Transient                                bool
+	TerminalConnections                      []TermConnView
+}
+
+// TermConnView is a read-only view of a TerminalConnection.
+type TermConnView struct {
+	Terminal, State, CallControlState string
 }
 
 // Calls lists the tracked calls ordered by call id, with their
@@ -194,10 +211,13 @@ func (m *Model) Calls() []CallView {
 				CallControlState: schema.StateNames[int(cn.cc)],
 				Transient:        cn.flags&connTransient != 0,
 			}
-			if cn.tc != 0 {
-				cv.Terminal = cn.term
-				cv.TermConnState = schema.StateNames[cn.tcCore()]
-				cv.TermConnCCState = schema.StateNames[int(cn.tc)]
+			for i, t := range cn.tcs {
+				tv := TermConnView{Terminal: t.term, State: schema.StateNames[t.core()],
+					CallControlState: schema.StateNames[int(t.st)]}
+				if i == 0 {
+					cv.Terminal, cv.TermConnState, cv.TermConnCCState = tv.Terminal, tv.State, tv.CallControlState
+				}
+				cv.TerminalConnections = append(cv.TerminalConnections, tv)
 			}
 			v.Connections = append(v.Connections, cv)
 		}

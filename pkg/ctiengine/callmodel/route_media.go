@@ -53,6 +53,15 @@ func (m *Model) onRoute(ev *ctilink.RouteEvent) {
 	if c == nil {
 		return
 	}
+	// A route event names a call CTIManager still has: one kept across a
+	// gap at its route point is recovered, and re-opens here (its legs
+	// re-described) so that the consumer knows it again before it moves.
+	c.seenEpoch = m.epoch
+	if c.flags&callAwaitRecovery != 0 {
+		rx := evctx{at: x.at, cause: schema.CauseNormal}
+		m.reopen(c, rx)
+		m.recoverRouteLegs(c, rx)
+	}
 	switch ev.Kind {
 	case ctilink.RouteKindUsed:
 		c.flags |= callRouting

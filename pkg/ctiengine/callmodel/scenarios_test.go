@@ -5,7 +5,70 @@ import (
 )
 
 // The wire sequences of the common brief ("Wire line-state sequences"),
-// built with the same parties as the simulator uses them.
+// built with the same parties as the simulator uses them. Their expected
+// JTAPI sequences are scripts under ../testdata/scripts (TestScripts runs
+// them through the engine); the tests here use the wire sequences for the
+// model's properties (determinism, robustness, data fields).
+
+type scenario struct {
+	name string
+	cfg  Config
+	msgs func(*wire) []ctilink.Message
+}
+
+var scenarios = []scenario{
+	{"basic/A-only", controlled(lnA), basicCall},
+	{"basic/B-only", controlled(lnB), basicCall},
+	// B is in the control list but its line is not observed: its events
+	// never come, A's observer sees it synthesized from RINGBACK on.
+	{"basic/B-controlled-not-observed", controlled(lnA, lnB), only(lnA, basicCall)},
+	{"basic/B-hangs-up-first", controlled(lnA, lnB), bHangsUpFirst},
+	{"no-answer", controlled(lnA, lnB), noAnswer},
+	{"busy", controlled(lnA, lnB), busy},
+	{"busy/A-only", controlled(lnA), busy},
+	{"hold-resume", controlled(lnA, lnB), holdResume},
+	{"consult-transfer", controlled(lnA, lnB, lnC), consultTransfer},
+	{"consult-transfer/A-only", controlled(lnA), consultTransfer},
+	{"consult-transfer/C-uncontrolled", controlled(lnA, lnB), consultTransfer},
+	{"consult-transfer/C-only", controlled(lnC), consultTransfer},
+	{"blind-transfer", controlled(lnA, lnB, lnC), blindTransfer},
+	{"conference", controlled(lnA, lnB, lnC), conference},
+	{"route-redirect", controlled(lnA, lnR, lnD), routeRedirect},
+	{"route-redirect/R-only", controlled(lnR), routeRedirect},
+	{"route-timeout", controlled(lnA, lnR), routeTimeout},
+	{"cti-port", controlled(lnA, lnP), ctiPort},
+	{"transformation", controlled(lnA, lnB), transformation},
+	{"transformation/B-only", controlled(lnB), transformation},
+	{"callmanager-failure-in-setup", controlled(lnA, lnB), nodeFailureInSetup},
+}
+
+// only keeps the call-state events of line l.
+func only(l line, f func(*wire) []ctilink.Message) func(*wire) []ctilink.Message {
+	return func(w *wire) []ctilink.Message {
+		return deliver(controlled(l), f(w))
+	}
+}
+
+// basicCall is the wire sequence of a basic call A→B, answered, A hangs up
+// (common brief, "Wire line-state sequences").
+func basicCall(w *wire) []ctilink.Message {
+	a := leg{call: 1, ln: lnA, origin: true, calling: lnA}
+	aC := a
+	aC.called = lnB
+	b := leg{call: 1, ln: lnB, calling: lnA, called: lnB}
+	return []ctilink.Message{
+		w.st(a, ctilink.CallStateDialTone, 0),
+		w.st(aC, ctilink.CallStateDialing, 0),
+		w.st(aC, ctilink.CallStateProceeding, 0),
+		w.st(b, ctilink.CallStateOffering, 0),
+		w.st(b, ctilink.CallStateAccepted, 0),
+		w.st(aC, ctilink.CallStateRingback, 0),
+		w.st(b, ctilink.CallStateConnected, 0),
+		w.st(aC, ctilink.CallStateConnected, 0),
+		w.st(aC, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+		w.st(b, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
+	}
+}
 
 // setup returns A's legs (before and after dialing) and B's leg of a call
 // from a to b.
@@ -113,7 +176,8 @@ func consultUpTo(w *wire, l transferLegs, answered bool) []ctilink.Message {
 
 func feature(w *wire, f string, started, blind bool) ctilink.FeatureEvent {
 	ev := ctilink.FeatureEvent{Feature: f, Started: started, Device: lnB.dev, Line: lnB.dn,
-		PrimaryCallID: 1, ConsultCallID: 2, Blind: blind, TimeNs: w.tick()}
+		PrimaryCallID: 1, ConsultCallID: 2, Blind: blind, TimeNs: w.tick(),
+		Parties: []ctilink.Party{lnA.party(), lnB.party(), lnC.party()}}
 	if !started {
 		ev.ResultCallID = 1
 	}
@@ -128,9 +192,9 @@ func consultTransfer(w *wire) []ctilink.Message {
 	l := newTransferLegs()
 	return append(consultUpTo(w, l, true),
 		feature(w, ctilink.FeatureTransfer, true, false),
+		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		callChangedC(w),
 		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
-		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		w.st(l.a1After, ctilink.CallStateConnected, 0),
 		w.st(l.c1After, ctilink.CallStateConnected, 0),
 		feature(w, ctilink.FeatureTransfer, false, false),
@@ -142,9 +206,9 @@ func blindTransfer(w *wire) []ctilink.Message {
 	l := newTransferLegs()
 	return append(consultUpTo(w, l, false),
 		feature(w, ctilink.FeatureTransfer, true, true),
+		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		callChangedC(w),
 		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
-		w.st(l.b1, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
 		w.st(l.a1After, ctilink.CallStateRingback, 0),
 		w.st(l.c1After, ctilink.CallStateAccepted, 0),
 		feature(w, ctilink.FeatureTransfer, false, true),
@@ -159,9 +223,9 @@ func conference(w *wire) []ctilink.Message {
 	c1 := leg{call: 1, ln: lnC, calling: lnB, called: lnC}
 	return append(consultUpTo(w, l, true),
 		feature(w, ctilink.FeatureConference, true, false),
+		w.st(l.b1, ctilink.CallStateConnected, 0),
 		callChangedC(w),
 		w.st(l.b2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing),
-		w.st(l.b1, ctilink.CallStateConnected, 0),
 		w.st(l.a1, ctilink.CallStateConnected, 0),
 		w.st(c1, ctilink.CallStateConnected, 0),
 		feature(w, ctilink.FeatureConference, false, false),

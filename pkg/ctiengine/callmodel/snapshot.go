@@ -1,6 +1,7 @@
 package callmodel
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -57,16 +58,74 @@ func (m *Model) onSnapshotState(ev *ctilink.CallStateEvent) {
 	c.flags &^= callObsEnded
 	c.seenEpoch = m.epoch
 	m.applyLine(c, ev, x)
+	m.recoverRouteLegs(c, x)
 }
 
 // reopen re-announces (CallActiveEv) a call whose observation ended, at
 // its first event since: the consumer was told CallObservationEndedEv.
 func (m *Model) reopen(c *call, x evctx) {
+	c.flags &^= callAwaitRecovery
 	if c.flags&callObsEnded == 0 {
 		return
 	}
 	c.flags &^= callObsEnded
 	m.activate(c, x)
+}
+
+// recoverRouteLegs re-describes, once a call re-opened, its legs at route
+// points known from before the gap (after the event that re-opened it): CTIManager sends no snapshot
+// for them, yet they are still in the call (seed p.216: route point calls
+// are recovered on the new CTIManager), so the consumer learns them again
+// with the call — the caller first when it is a party the route point's
+// leg names, then the route point's connection — in the context of the
+// re-opening (snapshot or live).
+func (m *Model) recoverRouteLegs(c *call, x evctx) {
+	if c.flags&callObsEnded != 0 || m.calls[c.id] != c {
+		return
+	}
+	rx := evctx{at: x.at, cause: schema.CauseNormal, snap: x.snap}
+	if x.snap {
+		rx.cause, rx.meta = schema.CauseSnapshot, schema.MetaSnapshot
+	}
+	for i := 0; i < len(c.conns); i++ {
+		cn := c.conns[i]
+		if cn.flags&connStale == 0 || !cn.live() || !cn.isLine() || !m.noSnapshot(cn.addr) {
+			continue
+		}
+		if f := c.find(cn.far); f != nil && f != cn && !f.isLine() && f.flags&connStale != 0 && f.live() {
+			m.confirm(c, f, rx)
+		}
+		m.confirm(c, cn, rx)
+	}
+}
+
+// recoverable reports whether a call known before the gap is still in
+// progress at a route point as far as the model knows: a live leg on a
+// line that gets no snapshot.
+func (m *Model) recoverable(c *call) bool {
+	for _, cn := range c.conns {
+		if cn.isLine() && cn.live() && m.noSnapshot(cn.addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpireRecovery forgets the calls still waiting for their recovery (see
+// callAwaitRecovery): the engine calls it when CTIManager's route-select
+// timer would have ended their route sessions, so a call that ended
+// during the gap at a route point does not stay forever. Nothing is
+// reported: their observation ended at the loss and was never re-opened.
+// It returns how many were forgotten.
+func (m *Model) ExpireRecovery() int {
+	n := 0
+	for _, id := range m.sortedIDs() {
+		if c := m.calls[id]; c.flags&callAwaitRecovery != 0 {
+			m.forget(c)
+			n++
+		}
+	}
+	return n
 }
 
 // dropEndedStale forgets connections that had already ended before the
@@ -94,15 +153,17 @@ func (m *Model) confirm(c *call, cn *conn, x evctx) {
 	if !cn.live() {
 		return
 	}
-	cc, tc := cn.cc, cn.tc
-	cn.cc, cn.tc = 0, 0
+	cc, tcs := cn.cc, slices.Clone(cn.tcs)
+	cn.cc, cn.tcs = 0, nil
 	rx := evctx{at: x.at, cause: schema.CauseNormal, snap: x.snap}
 	if x.snap {
 		rx.cause, rx.meta = schema.CauseSnapshot, schema.MetaSnapshot
 	}
 	m.setConn(c, cn, cc, rx)
-	if tc != 0 {
-		m.setTC(c, cn, tc, rx)
+	for _, t := range tcs {
+		if t.st != schema.CCTermConnDropped {
+			m.setTC(c, cn, t.term, t.st, rx)
+		}
 	}
 }
 
@@ -114,7 +175,7 @@ func unstale(cn *conn) {
 	}
 	cn.flags &^= connStale
 	if cn.live() {
-		cn.cc, cn.tc = 0, 0
+		cn.cc, cn.tcs = 0, nil
 	}
 }
 
@@ -126,7 +187,9 @@ func (m *Model) EndObservation(at time.Time) []Out {
 	x := evctx{at: at, cause: schema.CauseNormal}
 	for _, id := range m.sortedIDs() {
 		c := m.calls[id]
-		c.flags |= callBeforeGap
+		// A call still waiting for its recovery from the last gap is in
+		// this one's before set instead.
+		c.flags = c.flags&^callAwaitRecovery | callBeforeGap
 		for _, cn := range c.conns {
 			cn.flags |= connStale
 		}
@@ -164,65 +227,70 @@ func (m *Model) SeedBeforeGap(ids []uint32) {
 	}
 }
 
-// Reconciliation counts the outcome of a gap: Before calls were tracked
-// when observation ended; Continued of them were seen again (snapshot or
-// live event) and Ended were not (CallEndedDuringGap); Discovered calls
-// were reported by a snapshot without being known; After calls are tracked
-// once reconciled.
-type Reconciliation struct {
-	Before, After, Ended, Discovered, Continued int
+// GapOutcome is what became of a call across an observation gap.
+type GapOutcome uint8
+
+// Gap outcomes.
+const (
+	// GapContinued: tracked when observation ended and seen again since
+	// (a snapshot or a live event).
+	GapContinued GapOutcome = iota + 1
+	// GapEnded: tracked when observation ended and not seen since: it
+	// ended during the gap and is forgotten.
+	GapEnded
+	// GapDiscovered: reported by a snapshot without being known before.
+	GapDiscovered
+)
+
+// GapCall is one call's outcome of a gap, with the call as last known
+// (for the inferred event the engine reports it with).
+type GapCall struct {
+	Call    *schema.CallData
+	Outcome GapOutcome
+	// AwaitingRecovery: a continued call known only at route points and
+	// not named since the gap (see ExpireRecovery).
+	AwaitingRecovery bool
 }
 
 // Reconcile is called once every SnapshotCompleted after a failover has
-// arrived. Calls of the before-gap set that were not seen since
-// EndObservation: emits, per call, CallEndedDuringGap (Data.Inferred,
-// CallData.GapID = gapID) and drops them. Calls a snapshot reported that
-// were not known before: CallDiscoveredBySnapshot (inferred). Events are
-// ordered: ended calls by call id, then discovered calls by call id.
-func (m *Model) Reconcile(gapID string, at time.Time) ([]Out, Reconciliation) {
+// arrived. It settles each call of the before-gap set: one seen since
+// EndObservation continued (connections nobody confirmed are removed, see
+// settleStale); one not seen ended during the gap and is forgotten. Calls
+// a snapshot reported that were not known are discovered. It returns the
+// events settling produced and every call's outcome, ordered by call id;
+// counting them and reporting the inferred events is the engine's gap
+// accounting (pkg/ctiengine/gap.go).
+func (m *Model) Reconcile(at time.Time) ([]Out, []GapCall) {
 	m.out = nil
-	var r Reconciliation
-	var discovered []*call
-	x := evctx{at: at}
+	var calls []GapCall
 	for _, id := range m.sortedIDs() {
 		c := m.calls[id]
 		switch {
 		case c.flags&callBeforeGap != 0:
-			r.Before++
-			c.flags &^= callBeforeGap
-			if c.seenEpoch == m.epoch {
-				r.Continued++
-				if m.settleStale(c, evctx{at: at, cause: schema.CauseNormal}) {
-					continue
-				}
-			} else {
-				r.Ended++
+			c.flags &^= callBeforeGap | callDiscovered
+			if c.seenEpoch != m.epoch && m.recoverable(c) {
+				// At a route point: CTIManager recovers the call but
+				// sends no snapshot of it (seed p.216). It continued.
+				c.flags |= callAwaitRecovery
+				calls = append(calls, GapCall{Call: c.callData(), Outcome: GapContinued, AwaitingRecovery: true})
+				continue
+			}
+			if c.seenEpoch != m.epoch {
 				c.state = schema.CallInvalid
-				m.emitInferred(c, schema.EvCallEndedInGap, gapID, x)
+				calls = append(calls, GapCall{Call: c.callData(), Outcome: GapEnded})
 				m.forget(c)
 				continue
 			}
+			calls = append(calls, GapCall{Call: c.callData(), Outcome: GapContinued})
+			m.settleStale(c, evctx{at: at, cause: schema.CauseNormal})
 		case c.flags&callDiscovered != 0:
-			r.Discovered++
-			discovered = append(discovered, c)
+			c.flags &^= callDiscovered
+			calls = append(calls, GapCall{Call: c.callData(), Outcome: GapDiscovered})
 		}
-		c.flags &^= callDiscovered
 	}
-	for _, c := range discovered {
-		m.emitInferred(c, schema.EvCallDiscovered, gapID, x)
-	}
-	r.After = len(m.calls)
 	out := m.out
 	m.out = nil
-	return out, r
-}
-
-func (m *Model) emitInferred(c *call, name, gapID string, x evctx) {
-	d := data(name, x)
-	d.Inferred = true
-	d.Call = c.callData()
-	d.Call.GapID = gapID
-	m.emit(Out{Family: schema.FamilyCall, Entity: c.idStr, Name: name, Time: x.at, Data: d})
+	return out, calls
 }
 
 // settleStale removes, once every snapshot is in, the connections of a

@@ -47,7 +47,7 @@ func TestSnapshotKeepsLiveLearnedConnection(t *testing.T) {
 			outs = append(outs, applyAll(m, snaps[:tc.liveAfter])...)
 			outs = append(outs, m.Apply(w.st(c1, ctilink.CallStateOffering, 0))...)
 			outs = append(outs, applyAll(m, snaps[tc.liveAfter:])...)
-			rec, counts := m.Reconcile("gap-1", lost.Add(time.Second))
+			rec, counts := reconcile(m, "gap-1", lost.Add(time.Second))
 			outs = append(outs, rec...)
 			if want := (Reconciliation{Before: 1, Continued: 1, After: 1}); counts != want {
 				t.Errorf("Reconcile = %+v, want %+v", counts, want)
@@ -104,7 +104,7 @@ func TestLiveEventConfirmsStaleConnection(t *testing.T) {
 		snap(w.st(a1, ctilink.CallStateConnected, 0)),
 		snap(w.st(b1, ctilink.CallStateOnHold, 0)),
 	})...)
-	rec, counts := m.Reconcile("g", time.Time{})
+	rec, counts := reconcile(m, "g", time.Time{})
 	outs = append(outs, rec...)
 	outs = append(outs, m.Apply(w.st(b1, ctilink.CallStateConnected, 0))...)
 	checkEvents(t, outs)
@@ -159,7 +159,7 @@ func TestReconcileSettlesUnconfirmedConnection(t *testing.T) {
 	if got := m.Calls(); len(got) != 1 || len(got[0].Connections) != 3 {
 		t.Fatalf("before Reconcile: %+v, want C still held", got)
 	}
-	outs, counts := m.Reconcile("g", time.Time{})
+	outs, counts := reconcile(m, "g", time.Time{})
 	if len(outs) != 0 {
 		t.Errorf("Reconcile emitted %v, want nothing", formatAll(outs))
 	}

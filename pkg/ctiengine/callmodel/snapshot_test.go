@@ -6,6 +6,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func snap(ev ctilink.CallStateEvent) ctilink.CallStateEvent {
@@ -60,7 +61,7 @@ func TestSnapshotAfterFailover(t *testing.T) {
 	} {
 		outs = append(outs, m.Apply(msg)...)
 	}
-	recOuts, rec := m.Reconcile("gap-1", lost.Add(2*time.Second))
+	recOuts, rec := reconcile(m, "gap-1", lost.Add(2*time.Second))
 	outs = append(outs, recOuts...)
 	// Live again: A resumes the call.
 	outs = append(outs, m.Apply(w.st(a1, ctilink.CallStateConnected, 0))...)
@@ -126,11 +127,11 @@ func TestSnapshotAfterFailover(t *testing.T) {
 			{Address: "8888", State: "CONNECTED", CallControlState: "ESTABLISHED"},
 		}},
 	}
-	if d := cmp.Diff(wantCalls, m.Calls()); d != "" {
+	if d := cmp.Diff(wantCalls, m.Calls(), cmpopts.IgnoreFields(ConnView{}, "TerminalConnections")); d != "" {
 		t.Errorf("Calls() (-want +got):\n%s", d)
 	}
 	// A second Reconcile finds nothing left to infer.
-	if outs, rec := m.Reconcile("gap-2", lost); len(outs) != 0 || rec != (Reconciliation{After: 2}) {
+	if outs, rec := reconcile(m, "gap-2", lost); len(outs) != 0 || rec != (Reconciliation{After: 2}) {
 		t.Errorf("second Reconcile = %v, %+v; want nothing, After 2", formatAll(outs), rec)
 	}
 }
@@ -151,7 +152,7 @@ func TestSnapshotOfKnownCall(t *testing.T) {
 	diff(t, []string{
 		"CallCtlTermConnHeldEv 1 1001@SEPA ACTIVE/HELD c110 m135 snap",
 	}, formatAll(outs))
-	if _, rec := m.Reconcile("g", time.Time{}); rec != (Reconciliation{After: 1}) {
+	if _, rec := reconcile(m, "g", time.Time{}); rec != (Reconciliation{After: 1}) {
 		t.Errorf("Reconcile = %+v, want only After 1", rec)
 	}
 	// A snapshot never reports a disconnected leg; one that does is ignored.
@@ -180,7 +181,7 @@ func TestSnapshotOfCallStartedAfterLoss(t *testing.T) {
 	if len(outs) == 0 || outs[0].Name != "CallActiveEv" || !outs[0].Data.Snapshot {
 		t.Errorf("snapshot of a call from before the loss: %v, want a rebuild", formatAll(outs))
 	}
-	if _, rec := m.Reconcile("g", time.Time{}); rec != (Reconciliation{Before: 1, Continued: 1, After: 2}) {
+	if _, rec := reconcile(m, "g", time.Time{}); rec != (Reconciliation{Before: 1, Continued: 1, After: 2}) {
 		t.Errorf("Reconcile = %+v", rec)
 	}
 }
@@ -194,7 +195,7 @@ func TestReconcileAllEnded(t *testing.T) {
 		m.Apply(msg)
 	}
 	m.EndObservation(time.Time{})
-	outs, rec := m.Reconcile("g7", time.Time{})
+	outs, rec := reconcile(m, "g7", time.Time{})
 	diff(t, []string{
 		"CallEndedDuringGap 4 gap=g7 inferred",
 		"CallEndedDuringGap 5 gap=g7 inferred",
@@ -223,7 +224,7 @@ func TestLiveEventDuringGapContinuesCall(t *testing.T) {
 	m.EndObservation(time.Time{})
 	_, a, _ := setup(1, lnA, lnB)
 	m.Apply(w.st(a, ctilink.CallStateOnHold, 0))
-	if _, rec := m.Reconcile("g", time.Time{}); rec != (Reconciliation{Before: 1, Continued: 1, After: 1}) {
+	if _, rec := reconcile(m, "g", time.Time{}); rec != (Reconciliation{Before: 1, Continued: 1, After: 1}) {
 		t.Errorf("Reconcile = %+v", rec)
 	}
 }

@@ -138,31 +138,32 @@ func canMoveTC(cur, next uint8) bool {
 	return n > r || (n == 2 && r == 2)
 }
 
-// setTC moves cn's TerminalConnection to tc, creating it first
-// (TermConnCreatedEv) when the connection has none. Leaving HELD for
+// setTC moves cn's TerminalConnection on term to tc, creating it first
+// (TermConnCreatedEv) when the connection has none there. Leaving HELD for
 // TALKING carries the call-control cause UNHOLD unless the context names
 // another.
-func (m *Model) setTC(c *call, cn *conn, tc uint8, x evctx) {
+func (m *Model) setTC(c *call, cn *conn, term string, tc uint8, x evctx) {
 	m.confirm(c, cn, x)
-	if cn.tc == 0 {
+	t := cn.tc(term)
+	if t == nil {
 		if tc == schema.CCTermConnDropped {
 			return // nothing to drop
 		}
-		cn.tc = schema.CCTermConnIdle
-		m.emitTC(c, cn, schema.EvTermConnCreated, x)
+		t = cn.addTC(term)
+		m.emitTC(c, cn, t, schema.EvTermConnCreated, x)
 	}
-	if !canMoveTC(cn.tc, tc) {
+	if !canMoveTC(t.st, tc) {
 		return
 	}
-	oldCore := cn.tcCore()
-	if cn.tc == schema.CCTermConnHeld && tc == schema.CCTermConnTalking && x.ccCause == 0 && !x.snap {
+	oldCore := t.core()
+	if t.st == schema.CCTermConnHeld && tc == schema.CCTermConnTalking && x.ccCause == 0 && !x.snap {
 		x.ccCause = schema.CCCauseUnhold
 	}
-	cn.tc = tc
-	if newCore := cn.tcCore(); newCore != oldCore {
-		m.emitTC(c, cn, coreTCEv[newCore], x)
+	t.st = tc
+	if newCore := t.core(); newCore != oldCore {
+		m.emitTC(c, cn, t, coreTCEv[newCore], x)
 	}
-	m.emitTC(c, cn, ccTCEv[tc], x)
+	m.emitTC(c, cn, t, ccTCEv[tc], x)
 }
 
 // drop ends a connection: its TerminalConnection dropped, then the
@@ -175,13 +176,13 @@ func (m *Model) drop(c *call, cn *conn, x evctx) {
 		// Not described to the consumer since observation ended: it
 		// leaves as silently as the gap hid it.
 		cn.cc = schema.CCConnDisconnected
-		if cn.tc != 0 {
-			cn.tc = schema.CCTermConnDropped
+		for i := range cn.tcs {
+			cn.tcs[i].st = schema.CCTermConnDropped
 		}
 		return
 	}
-	if cn.tc != 0 {
-		m.setTC(c, cn, schema.CCTermConnDropped, x)
+	for i := range cn.tcs {
+		m.setTC(c, cn, cn.tcs[i].term, schema.CCTermConnDropped, x)
 	}
 	m.setConn(c, cn, schema.CCConnDisconnected, x)
 }

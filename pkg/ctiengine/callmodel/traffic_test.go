@@ -29,6 +29,9 @@ func simDirectory() traffic.Directory {
 	for i := range 40 {
 		d.Phones = append(d.Phones, traffic.Line{Device: fmt.Sprintf("SEP%d", 1000+i), DN: fmt.Sprint(1000 + i), CallManager: []string{"cm1", "cm2"}[i%2]})
 	}
+	// A shared line: 4000 on SEP1000 and SEP1001.
+	d.Phones = append(d.Phones, traffic.Line{Device: "SEP1000", DN: "4000", CallManager: "cm1"},
+		traffic.Line{Device: "SEP1001", DN: "4000", CallManager: "cm2"})
 	for i := 1; i <= 4; i++ {
 		d.CTIPorts = append(d.CTIPorts, traffic.Line{Device: fmt.Sprintf("CTIP%d", i), DN: fmt.Sprint(3000 + i), CallManager: "cm1"})
 	}
@@ -66,7 +69,8 @@ func (s *session) receives(msg ctilink.Message) bool {
 	case ctilink.CallChangedEvent:
 		return s.lines[ev.Line]
 	case ctilink.FeatureEvent:
-		return s.lines[ev.Line]
+		// Sent to the sessions of every involved line.
+		return s.lines[ev.Line] || slices.ContainsFunc(ev.Parties, func(p ctilink.Party) bool { return s.lines[p.DN] })
 	case ctilink.CallPartyEvent:
 		return s.lines[ev.Line]
 	case ctilink.RouteEvent:
@@ -177,9 +181,9 @@ func TestSimulatorTraffic(t *testing.T) {
 		}
 	}
 	all := sessions[0].events
-	for _, name := range []string{schema.EvCiscoTransferStart, schema.EvCiscoConferenceEnd, schema.EvCiscoCallChanged,
+	for _, name := range []string{schema.EvCiscoTransferStart, schema.EvCiscoConferenceEnd,
 		schema.EvRouteUsed, schema.EvCiscoRTPInputStarted, schema.EvCallCtlTermConnHeld, schema.EvCallCtlConnFailed,
-		schema.EvCallCtlConnNetworkAlerting} {
+		schema.EvCallCtlConnNetworkAlerting, schema.EvCallCtlTermConnInUse} {
 		if all[name] == 0 && sessions[1].events[name] == 0 {
 			t.Errorf("no %s produced", name)
 		}
@@ -212,7 +216,7 @@ func TestSimulatorFailover(t *testing.T) {
 
 	before := s.m.Stats().Tracked
 	s.check(t, s.m.EndObservation(now))
-	now = drive(t, tm, now, 20*time.Second, func(ctilink.Message) {}) // the gap: nothing received
+	now = drive(t, tm, now, 5*time.Second, func(ctilink.Message) {}) // the gap: nothing received
 
 	var devices []string
 	for _, l := range slices.Concat(dir.Phones, dir.CTIPorts) { // no snapshot for route points
@@ -227,7 +231,7 @@ func TestSimulatorFailover(t *testing.T) {
 			apply(ev)
 		}
 	}
-	outs, rec := s.m.Reconcile("gap-1", now)
+	outs, rec := reconcile(s.m, "gap-1", now)
 	s.check(t, outs)
 	t.Logf("before %d, reconciliation %+v", before, rec)
 	if rec.Before != before || rec.Continued+rec.Ended != rec.Before || rec.Ended == 0 || rec.Continued == 0 || rec.Discovered == 0 {

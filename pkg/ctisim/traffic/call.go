@@ -30,6 +30,10 @@ type leg struct {
 
 	at   time.Duration // time of the last state change
 	dead bool
+	// lost: the leg's device lost its CallManager node during the call:
+	// the media go on, CTIManager no longer observes or controls the leg
+	// (nothing more is emitted for it; it ends with its call).
+	lost bool
 }
 
 // flow is one scenario instance: the calls it creates and the steps that
@@ -100,7 +104,9 @@ func (m *Model) set(l *leg, st ctilink.CallState, cause ctilink.Cause) {
 		return
 	}
 	l.state, l.cause, l.at = st, cause, m.cur
-	m.emit(m.stateEvent(l, false))
+	if !l.lost {
+		m.emit(m.stateEvent(l, false))
+	}
 	if st == ctilink.CallStateDisconnected {
 		m.dropLeg(l)
 	}

@@ -25,12 +25,19 @@ const (
 	RoutePoint      Scenario = "routepoint"
 	CTIPort         Scenario = "ctiport"
 	Transform       Scenario = "transform"
+	// FailedTransfer: a consult transfer the destination drops as it
+	// starts; it ends failed and the controller takes the call back.
+	FailedTransfer Scenario = "failedtransfer"
+	// SharedLine: A calls a directory number shared by several phones:
+	// every appearance rings, the first answers, the others show it in
+	// use; the answering phone holds and another resumes the call.
+	SharedLine Scenario = "sharedline"
 )
 
 // Scenarios lists every scenario in the fixed order the generator uses to
 // turn Mix weights into a choice (a map has no stable order, a slice does).
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
-	Conference, RoutePoint, CTIPort, Transform}
+	Conference, RoutePoint, CTIPort, Transform, FailedTransfer, SharedLine}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {

@@ -20,7 +20,9 @@
 //
 // Place scripts a call, RouteSelect answers a route event, SetRate changes
 // the arrival rate, FailDevices drops the calls in setup of a failed
-// CallManager node's devices, Snapshot reports the live legs of a device.
+// CallManager node's devices and loses their legs in connected calls,
+// DeviceIdle says when a device can re-home, Snapshot reports the live
+// legs of a device.
 // Place, RouteSelect and SetRate first run the model up to their time;
 // what they produce is returned by the next Advance. FailDevices returns
 // everything due up to its time, its own drops last, so the driver keeps
@@ -62,19 +64,27 @@
 //     CONNECTED, after another talk time the hang-up.
 //   - consulttransfer: A↔B connected; B ONHOLD; B places the consult call to
 //     C (DIALTONE…RINGBACK, C CONNECTED, B CONNECTED); after a talk time
-//     Feature{transfer, started}, CallChanged{C: consult → primary},
-//     B DISCONNECTED (consult), B DISCONNECTED (primary), A CONNECTED
-//     (currentCalled=C), C CONNECTED (currentCalling=A, TRANSFERREDCALL),
-//     Feature{transfer, ended, result=primary}. C keeps its call handle.
+//     Feature{transfer, started, parties A, B, C}, B DISCONNECTED
+//     (primary), CallChanged{C: consult → primary}, B DISCONNECTED
+//     (consult), A CONNECTED (currentCalled=C), C CONNECTED
+//     (currentCalling=A, TRANSFERREDCALL), Feature{transfer, ended,
+//     result=primary} — the JTAPI guide's order (Table 8). C keeps its
+//     call handle. A leg lost to a CallManager failure invokes no feature:
+//     both calls are just hung up.
 //     If C cannot be reached (busy path on the consult call) or the consult
 //     call is dropped by FailDevices, B retrieves A (B CONNECTED) and the
 //     call ends as a basic one.
 //   - blindtransfer: as consult, but one DialTime after C starts ringing the
 //     transfer completes: A RINGBACK and C ACCEPTED on the primary call,
 //     then after the ring time C CONNECTED, A CONNECTED.
+//   - failedtransfer: as consult up to the consult call connected; then
+//     Feature{transfer, started}, C DISCONNECTED and B DISCONNECTED
+//     (consult), Feature{transfer, ended, failed}; one DialTime later B
+//     CONNECTED (primary: B takes A back); then as basic.
 //   - conference: as consult up to the consult call connected; then
-//     Feature{conference, started}, CallChanged for C, B DISCONNECTED
-//     (consult), B, A, C CONNECTED (primary), Feature{conference, ended}.
+//     Feature{conference, started}, B CONNECTED (primary), CallChanged for
+//     C, B DISCONNECTED (consult), A, C CONNECTED (primary),
+//     Feature{conference, ended}.
 //     Parties then leave one by one, a talk time apart; when one would be
 //     left alone it is disconnected too.
 //   - routepoint: A calls R; R OFFERING and, if R is registered
@@ -96,6 +106,13 @@
 //     Media{rtpInputStarted} with the registered address and the first
 //     registered codec (default G711Ulaw64k, 20 ms); after the talk time
 //     rtpOutputStopped, rtpInputStopped, then the hang-up. Otherwise busy.
+//   - sharedline: A calls S, a directory number shared by several phones
+//     (its appearances are used by this scenario only): every appearance
+//     OFFERING, every appearance ACCEPTED, A RINGBACK; after the ring time
+//     the first appearance CONNECTED, the others REMOTEINUSE, A CONNECTED;
+//     after a talk time the first ONHOLD; after the hold time the second
+//     CONNECTED, the first REMOTEINUSE; after a talk time A DISCONNECTED,
+//     then the appearances (the talking one first).
 //   - transform: A calls B through a Pattern: the presented number Y is the
 //     pattern's CallingMask applied to A's DN (X takes the caller's digit
 //     at the same position from the right). After A PROCEEDING:
@@ -146,7 +163,10 @@
 // FailDevices drops the calls still in setup (no called leg CONNECTED yet)
 // with a leg on the failed devices: every live leg DISCONNECTED with cause
 // TEMPORARYFAILURE (an open route session first ends with cause 105).
-// Connected calls survive. The model does not remember failures: the
+// Connected calls survive, but their legs on the failed devices are lost
+// to CTI: each is reported once more, UNKNOWN with cause
+// CALLMANAGER_FAILURE (508), then nothing (not in snapshots either); the
+// leg ends silently with its call. The model does not remember failures: the
 // server must answer Hooks.DeviceInService false for those devices until
 // they are restored, which keeps the generator off them and makes calls
 // to them fail like busy.

@@ -37,6 +37,8 @@ func (m *Model) arrive() {
 			f.b = m.pick(m.phones.idle, f.a)
 		}
 		f.forceBusy = true
+	case SharedLine:
+		f.b = m.pickShared(f.a)
 	case RoutePoint:
 		f.b = m.rps[m.rng.IntN(len(m.rps))]
 	case CTIPort:
@@ -49,7 +51,7 @@ func (m *Model) arrive() {
 		return
 	}
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		if f.c = m.pick(m.phones.idle, f.a, f.b); f.c < 0 {
 			m.stats.Skipped++
 			return

@@ -19,6 +19,12 @@ func bigDir(phones, ports, rps int) Directory {
 	for i := range phones {
 		d.Phones = append(d.Phones, Line{Device: fmt.Sprintf("SEP%06d", i), DN: fmt.Sprint(10000 + i), CallManager: fmt.Sprintf("cm%d", i%2+1)})
 	}
+	// Every fifth pair of phones shares a second line.
+	for i := 0; i+1 < phones; i += 10 {
+		for _, j := range []int{i, i + 1} {
+			d.Phones = append(d.Phones, Line{Device: fmt.Sprintf("SEP%06d", j), DN: fmt.Sprint(50000 + i), CallManager: fmt.Sprintf("cm%d", j%2+1)})
+		}
+	}
 	for i := range ports {
 		d.CTIPorts = append(d.CTIPorts, Line{Device: fmt.Sprintf("CTIP%d", i), DN: fmt.Sprint(3000 + i), CallManager: "cm1"})
 	}
@@ -119,7 +125,7 @@ func TestGenerator200cpsTenMinutes(t *testing.T) {
 			t.Fatalf("line %s still busy=%d legs=%d", ln.DN, ln.busy, len(ln.legs))
 		}
 	}
-	if len(m.phones.idle) != len(dir.Phones) || len(m.ports.idle) != len(dir.CTIPorts) {
+	if len(m.phones.idle) != len(m.phones.all) || len(m.ports.idle) != len(dir.CTIPorts) {
 		t.Errorf("idle pools %d/%d after draining", len(m.phones.idle), len(m.ports.idle))
 	}
 }
@@ -303,12 +309,13 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(Config{Start: t0}, testDir(), nil); !errors.Is(err, ErrHooksRequired) {
 		t.Errorf("nil hooks: %v", err)
 	}
-	// A nil Mix leaves out what the directory cannot play.
+	// A nil Mix leaves out what the directory cannot play (two phones
+	// sharing a second line can play sharedline).
 	m, err := New(Config{Start: t0}, bigDir(2, 0, 0), newHooks())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Scenario{Basic, NoAnswer, Busy, Hold, Transform}, m.mix); diff != "" {
+	if diff := cmp.Diff([]Scenario{Basic, NoAnswer, Busy, Hold, Transform, SharedLine}, m.mix); diff != "" {
 		t.Errorf("default mix for 2 phones (-want +got):\n%s", diff)
 	}
 }

@@ -99,6 +99,9 @@ func (d *describer) line(msg ctilink.Message) string {
 		if e.Blind {
 			s += " blind"
 		}
+		if e.Failed {
+			s += " failed"
+		}
 		return s
 	case ctilink.CallChangedEvent:
 		return fmt.Sprintf("callchanged %s %s->%s", e.Line, d.id(e.OriginalCallID), d.id(e.SurvivingCall))

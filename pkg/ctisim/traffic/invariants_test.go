@@ -18,10 +18,13 @@ var legal = map[ctilink.CallState][]ctilink.CallState{
 	ctilink.CallStateRingback:   {ctilink.CallStateConnected, ctilink.CallStateDisconnected},
 	ctilink.CallStateBusy:       {ctilink.CallStateDisconnected},
 	ctilink.CallStateOffering:   {ctilink.CallStateAccepted, ctilink.CallStateDisconnected},
-	ctilink.CallStateAccepted:   {ctilink.CallStateConnected, ctilink.CallStateAccepted, ctilink.CallStateDisconnected},
+	ctilink.CallStateAccepted: {ctilink.CallStateConnected, ctilink.CallStateAccepted, ctilink.CallStateRemoteInUse,
+		ctilink.CallStateDisconnected},
 	ctilink.CallStateConnected: {ctilink.CallStateOnHold, ctilink.CallStateConnected, ctilink.CallStateRingback,
 		ctilink.CallStateDisconnected},
-	ctilink.CallStateOnHold: {ctilink.CallStateConnected, ctilink.CallStateDisconnected},
+	ctilink.CallStateOnHold: {ctilink.CallStateConnected, ctilink.CallStateRemoteInUse, ctilink.CallStateDisconnected},
+	// A shared line's other appearance: the call is in use on another phone.
+	ctilink.CallStateRemoteInUse: {ctilink.CallStateConnected, ctilink.CallStateDisconnected},
 }
 
 type legTrack struct {
@@ -29,6 +32,7 @@ type legTrack struct {
 	gid          uint32
 	state        ctilink.CallState
 	origin       bool
+	lost         bool // lost to a CallManager node failure (UNKNOWN)
 }
 
 // checker verifies the invariants every emission stream must keep. It
@@ -139,14 +143,21 @@ func (c *checker) one(e Emission) error {
 			}
 			return nil
 		}
-		if l.state == ctilink.CallStateDisconnected {
-			return fmt.Errorf("leg %d got %s after DISCONNECTED", ev.CallHandle, ev.State)
+		if l.state == ctilink.CallStateDisconnected || l.lost {
+			return fmt.Errorf("leg %d got %s after DISCONNECTED or lost to a CallManager failure", ev.CallHandle, ev.State)
 		}
 		if ev.GlobalCallID != l.gid {
 			return fmt.Errorf("leg %d changed call %d→%d without CallChanged", ev.CallHandle, l.gid, ev.GlobalCallID)
 		}
 		if ev.Device != l.device || ev.Line != l.line || ev.Origin != l.origin {
 			return fmt.Errorf("leg %d changed line or origin", ev.CallHandle)
+		}
+		if ev.State == ctilink.CallStateUnknown && ev.Cause == ctilink.CauseCallManagerFailure {
+			// Lost to a CallManager node failure: nothing follows.
+			l.lost, l.state = true, ev.State
+			delete(c.liveOn[l.device+"/"+l.line], ev.CallHandle)
+			c.dropLive(l.gid)
+			return nil
 		}
 		if !contains(legal[l.state], ev.State) {
 			return fmt.Errorf("leg %d (%s) illegal %s→%s", ev.CallHandle, ev.Line, l.state, ev.State)
@@ -205,7 +216,7 @@ func (c *checker) dropLive(gid uint32) {
 // allEnded reports a leg that never got DISCONNECTED.
 func (c *checker) allEnded() error {
 	for h, l := range c.legs {
-		if l.state != ctilink.CallStateDisconnected {
+		if l.state != ctilink.CallStateDisconnected && !l.lost {
 			return fmt.Errorf("leg %d on %s left in %s", h, l.line, l.state)
 		}
 	}

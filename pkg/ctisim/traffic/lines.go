@@ -13,6 +13,9 @@ const (
 	kindPhone lineKind = iota
 	kindCTIPort
 	kindRoutePoint
+	// kindShared: one appearance of a directory number several phones
+	// share; only the sharedline scenario uses them.
+	kindShared
 )
 
 // lineState is one directory line plus what the model knows about it.
@@ -36,7 +39,27 @@ type pool struct {
 }
 
 func (m *Model) addLines(kind lineKind, lines []Line, p *pool) {
+	count := map[string]int{}
+	if kind == kindPhone {
+		for _, l := range lines {
+			count[l.DN]++
+		}
+	}
 	for _, l := range lines {
+		if count[l.DN] > 1 {
+			// A shared line: its appearances are kept apart from the pool.
+			idx := len(m.lines)
+			n := idx + 1
+			m.lines = append(m.lines, &lineState{Line: l, idx: idx, kind: kindShared,
+				ip: fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff)})
+			if _, dup := m.byDN[l.DN]; !dup {
+				m.byDN[l.DN] = idx
+				m.sharedDNs = append(m.sharedDNs, l.DN)
+			}
+			m.shared[l.DN] = append(m.shared[l.DN], idx)
+			m.byDevice[l.Device] = append(m.byDevice[l.Device], idx)
+			continue
+		}
 		idx := len(m.lines)
 		n := idx + 1
 		ln := &lineState{Line: l, idx: idx, kind: kind, pool: p,

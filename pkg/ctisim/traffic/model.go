@@ -37,6 +37,9 @@ type Stats struct {
 	Finished  uint64 // scenarios whose calls have all ended
 	Dropped   uint64 // calls dropped by FailDevices
 	Emissions uint64
+	// RoutesRecovered counts route requests offered again to a session
+	// that re-registered their route point (RecoverRoutes).
+	RoutesRecovered uint64
 }
 
 // Model is the discrete-event call model. It is not safe for concurrent
@@ -59,6 +62,10 @@ type Model struct {
 	ports    pool
 	rps      []int
 	patterns []Pattern
+	// shared maps a shared directory number to its appearances, in
+	// directory order; sharedDNs lists those numbers in directory order.
+	shared    map[string][]int
+	sharedDNs []string
 
 	calls    map[uint32]*call
 	sessions map[uint32]*flow
@@ -91,6 +98,7 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 		start:    cfg.Start,
 		byDN:     map[string]int{},
 		byDevice: map[string][]int{},
+		shared:   map[string][]int{},
 		patterns: append([]Pattern(nil), dir.Patterns...),
 		calls:    map[uint32]*call{},
 		sessions: map[uint32]*flow{},
@@ -141,7 +149,7 @@ func (m *Model) infeasible(s Scenario) string {
 	}
 	need := 2
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		need = 3
 	case RoutePoint, CTIPort:
 		need = 1
@@ -154,6 +162,8 @@ func (m *Model) infeasible(s Scenario) string {
 		return "the directory has no route points"
 	case s == CTIPort && len(m.ports.all) == 0:
 		return "the directory has no CTI ports"
+	case s == SharedLine && len(m.sharedDNs) == 0:
+		return "the directory has no shared line (a directory number on several phones)"
 	case s == Transform && len(m.patterns) == 0:
 		return "the directory has no patterns"
 	}

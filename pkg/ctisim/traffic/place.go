@@ -48,6 +48,10 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if f.b, err = m.placeCTIPort(to); err != nil {
 			return 0, err
 		}
+	case SharedLine:
+		if f.b, err = m.placeShared(to, a); err != nil {
+			return 0, err
+		}
 	default:
 		if f.b, err = m.lineOf(to, "to", kindPhone); err != nil {
 			return 0, err
@@ -57,7 +61,7 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		}
 	}
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		if third == "" {
 			f.c = m.firstIdle(m.phones.all, a, f.b)
 			if f.c < 0 {
@@ -113,6 +117,8 @@ func (k lineKind) String() string {
 		return "phone"
 	case kindCTIPort:
 		return "CTI port"
+	case kindShared:
+		return "shared line"
 	}
 	return "route point"
 }
@@ -130,6 +136,22 @@ func (m *Model) placeRoutePoint(to string) (int, error) {
 		}
 	}
 	return m.rps[0], nil
+}
+
+func (m *Model) placeShared(to string, from int) (int, error) {
+	dns := m.sharedDNs
+	if to != "" {
+		if _, ok := m.shared[to]; !ok {
+			return -1, fmt.Errorf("%w: to %s is not a shared line", ErrBadParty, to)
+		}
+		dns = []string{to}
+	}
+	for _, dn := range dns {
+		if li := m.sharedFree(dn, from); li >= 0 {
+			return li, nil
+		}
+	}
+	return -1, fmt.Errorf("%w: no shared line with every appearance idle and in service", ErrNoParty)
 }
 
 func (m *Model) placeCTIPort(to string) (int, error) {

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -109,4 +110,33 @@ func (m *Model) RouteSelect(sessionID uint32, destinations []string, now time.Ti
 		m.clearAfterTalk(f, la, ld)
 	})
 	return nil
+}
+
+// RecoverRoutes is called when a session (re-)registers route point
+// device: the route sessions open on it — calls waiting for a route, whose
+// route request went to a CTIManager that is gone — are offered again, and
+// their route-select timers restart. It returns the route events, ordered
+// by session, for the registering session only: CTIManager recovers route
+// point calls on the new CTIManager without a snapshot (JTAPI guide,
+// "CTIManager Failure": RouteAddress callbacks are maintained and "these
+// calls get recovered on the new CTIManager"); how the recovered request
+// reaches the callback Cisco does not say, a new RouteEvent is our choice.
+func (m *Model) RecoverRoutes(device string, now time.Time) []ctilink.RouteEvent {
+	m.run(m.offset(now))
+	var ids []uint32
+	for id, f := range m.sessions {
+		if f.lr != nil && m.lines[f.lr.line].Device == device {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	out := make([]ctilink.RouteEvent, 0, len(ids))
+	for _, id := range ids {
+		f := m.sessions[id]
+		f.epoch++ // the old route-select timer is cancelled
+		m.after(m.cfg.RouteSelectTimeout, f, func() { m.routeTimeout(f) })
+		out = append(out, m.routeEvent(f, ctilink.RouteKindRoute, "", RouteCauseNoError))
+		m.stats.RoutesRecovered++
+	}
+	return out
 }

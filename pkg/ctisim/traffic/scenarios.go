@@ -9,12 +9,14 @@ import (
 func (m *Model) begin(f *flow) uint32 {
 	m.stats.Started[f.sc]++
 	switch f.sc {
-	case BlindTransfer, ConsultTransfer, Conference:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		m.startTransfer(f)
 	case RoutePoint:
 		m.startRoute(f)
 	case CTIPort:
 		m.startCTIPort(f)
+	case SharedLine:
+		m.startShared(f)
 	default:
 		m.startTwoParty(f)
 	}
@@ -58,7 +60,9 @@ func (m *Model) startTwoParty(f *flow) {
 				return
 			}
 			m.after(m.talkTime(), f, func() {
-				if !m.inService(f.a) { // no feature from a device out of service
+				// No feature from a device out of service, or one whose leg
+				// lost its CallManager (no call control left).
+				if !m.inService(f.a) || la.lost {
 					m.clearAfterTalk(f, la, lb)
 					return
 				}

@@ -208,9 +208,9 @@ func TestScenarioSequences(t *testing.T) {
 				"3s 1002 CONNECTED #1", "3s 1001 CONNECTED #1",
 				"8s 1002 ONHOLD #1", "8s 1002 DIALTONE #2",
 				"9s 1002 DIALING #2", "9s 1002 PROCEEDING #2", "9s 1003 OFFERING #2", "9s 1003 ACCEPTED #2", "9s 1002 RINGBACK #2",
-				"10s feature transfer started 1002 #1/#2 blind",
+				"10s feature transfer started 1002 #1/#2 blind", "10s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
 				"10s callchanged 1003 #2->#1",
-				"10s 1002 DISCONNECTED #2 NORMALCALLCLEARING", "10s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
+				"10s 1002 DISCONNECTED #2 NORMALCALLCLEARING",
 				"10s 1001 RINGBACK #1", "10s 1003 ACCEPTED #1",
 				"10s feature transfer ended 1002 #1/#2 result=#1 blind",
 				"12s 1003 CONNECTED #1", "12s 1001 CONNECTED #1",
@@ -227,14 +227,30 @@ func TestScenarioSequences(t *testing.T) {
 				"8s 1002 ONHOLD #1", "8s 1002 DIALTONE #2",
 				"9s 1002 DIALING #2", "9s 1002 PROCEEDING #2", "9s 1003 OFFERING #2", "9s 1003 ACCEPTED #2", "9s 1002 RINGBACK #2",
 				"11s 1003 CONNECTED #2", "11s 1002 CONNECTED #2",
-				"16s feature transfer started 1002 #1/#2",
+				"16s feature transfer started 1002 #1/#2", "16s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
 				"16s callchanged 1003 #2->#1",
-				"16s 1002 DISCONNECTED #2 NORMALCALLCLEARING", "16s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
+				"16s 1002 DISCONNECTED #2 NORMALCALLCLEARING",
 				"16s 1001 CONNECTED #1", "16s 1003 CONNECTED #1",
 				"16s feature transfer ended 1002 #1/#2 result=#1",
 				"21s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "21s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
 			},
 			check: checkTransferParties,
+		},
+		{
+			name: "failedtransfer", s: FailedTransfer, from: "1001", to: "1002", third: "1003",
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 1002 OFFERING #1", "1s 1002 ACCEPTED #1", "1s 1001 RINGBACK #1",
+				"3s 1002 CONNECTED #1", "3s 1001 CONNECTED #1",
+				"8s 1002 ONHOLD #1", "8s 1002 DIALTONE #2",
+				"9s 1002 DIALING #2", "9s 1002 PROCEEDING #2", "9s 1003 OFFERING #2", "9s 1003 ACCEPTED #2", "9s 1002 RINGBACK #2",
+				"11s 1003 CONNECTED #2", "11s 1002 CONNECTED #2",
+				"16s feature transfer started 1002 #1/#2",
+				"16s 1003 DISCONNECTED #2 NORMALCALLCLEARING", "16s 1002 DISCONNECTED #2 NORMALCALLCLEARING",
+				"16s feature transfer ended 1002 #1/#2 result=#1 failed",
+				"17s 1002 CONNECTED #1",
+				"22s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "22s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
+			},
 		},
 		{
 			name: "consult to a busy party gives the call back", s: ConsultTransfer, from: "1001", to: "1002", third: "1003",
@@ -258,10 +274,10 @@ func TestScenarioSequences(t *testing.T) {
 				"8s 1002 ONHOLD #1", "8s 1002 DIALTONE #2",
 				"9s 1002 DIALING #2", "9s 1002 PROCEEDING #2", "9s 1003 OFFERING #2", "9s 1003 ACCEPTED #2", "9s 1002 RINGBACK #2",
 				"11s 1003 CONNECTED #2", "11s 1002 CONNECTED #2",
-				"16s feature conference started 1002 #1/#2",
+				"16s feature conference started 1002 #1/#2", "16s 1002 CONNECTED #1",
 				"16s callchanged 1003 #2->#1",
 				"16s 1002 DISCONNECTED #2 NORMALCALLCLEARING",
-				"16s 1002 CONNECTED #1", "16s 1001 CONNECTED #1", "16s 1003 CONNECTED #1",
+				"16s 1001 CONNECTED #1", "16s 1003 CONNECTED #1",
 				"16s feature conference ended 1002 #1/#2 result=#1",
 				"21s 1001 DISCONNECTED #1 NORMALCALLCLEARING",
 				"26s 1002 DISCONNECTED #1 NORMALCALLCLEARING", "26s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
@@ -332,6 +348,38 @@ func TestScenarioSequences(t *testing.T) {
 				"8s 2000 DISCONNECTED #1 NOUSERRESPONDING",
 				"8s 1001 BUSY #1 USERBUSY",
 				"9s 1001 DISCONNECTED #1 USERBUSY",
+			},
+		},
+		{
+			// The CTIManager the route request went to is lost; a session
+			// re-registers the route point at 3 s and is offered the
+			// request again (the route-select timer restarts), then
+			// selects a destination.
+			name: "routepoint call recovered on re-registration", s: RoutePoint, from: "1001", to: "2000",
+			hooks: func(h *fakeHooks) { h.rpRegistered["RP1"] = true },
+			steps: []step{
+				{3 * time.Second, func(t *testing.T, m *Model, _ []Emission) {
+					evs := m.RecoverRoutes("RP1", m.Now())
+					if len(evs) != 1 || evs[0].Kind != ctilink.RouteKindRoute || evs[0].GlobalCallID != 1 ||
+						evs[0].Line != "2000" || evs[0].Calling.DN != "1001" {
+						t.Fatalf("RecoverRoutes = %+v, want the waiting call's route request", evs)
+					}
+					if again := m.RecoverRoutes("RP2", m.Now()); len(again) != 0 {
+						t.Fatalf("RecoverRoutes(RP2) = %+v, want nothing", again)
+					}
+				}},
+				{7 * time.Second, selectRoute("1003")},
+			},
+			want: []string{
+				"0s 1001 DIALTONE #1",
+				"1s 1001 DIALING #1", "1s 1001 PROCEEDING #1", "1s 2000 OFFERING #1",
+				"1s route route 2000 #1 cause=100",
+				"7s route used 2000 #1 cause=100 selected=1003",
+				"7s 2000 DISCONNECTED #1 NORMALCALLCLEARING",
+				"7s 1003 OFFERING #1", "7s 1003 ACCEPTED #1", "7s 1001 RINGBACK #1",
+				"7s route end 2000 #1 cause=100",
+				"9s 1003 CONNECTED #1", "9s 1001 CONNECTED #1",
+				"14s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "14s 1003 DISCONNECTED #1 NORMALCALLCLEARING",
 			},
 		},
 		{

@@ -19,14 +19,35 @@ func (m *Model) Snapshot(device string) []ctilink.CallStateEvent {
 	var out []ctilink.CallStateEvent
 	for _, li := range m.byDevice[device] {
 		for _, l := range m.lines[li].legs {
-			out = append(out, m.stateEvent(l, true))
+			if !l.lost {
+				out = append(out, m.stateEvent(l, true))
+			}
 		}
 	}
 	return out
 }
 
-// FailDevices drops calls in setup on those devices (cause TEMPORARYFAILURE) — used for a
-// CallManager node failure; connected calls survive.
+// DeviceIdle reports whether no call has a leg on the device's lines: a
+// device re-homes to another CallManager node only then (JTAPI guide,
+// Cisco Unified Communications Manager Server Failure).
+func (m *Model) DeviceIdle(device string) bool {
+	for _, li := range m.byDevice[device] {
+		if len(m.lines[li].legs) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// FailDevices plays a CallManager node failure for those devices: calls in
+// setup on them are dropped (cause TEMPORARYFAILURE), connected calls
+// survive but CTIManager loses the devices' legs in them: each such leg
+// is reported once more, UNKNOWN with cause CALLMANAGER_FAILURE (508,
+// CiscoCallEv.CAUSE_CALLMANAGER_FAILURE), and nothing after (JTAPI guide,
+// Cisco Unified Communications Manager Server Failure: "the failure …
+// during a call results only in termination of observation of that
+// device. The media path continues to exist but without any further call
+// control features"). The lost leg ends silently with its call.
 //
 // A call is in setup until one of its called legs has been CONNECTED; a
 // call with a live leg on one of the devices is dropped: DISCONNECTED with
@@ -43,9 +64,15 @@ func (m *Model) FailDevices(devices []string, now time.Time) []Emission {
 	for _, d := range devices {
 		failed[d] = true
 	}
-	var drop []*call
+	var drop, lose []*call
 	for _, c := range m.calls {
 		if c.connected {
+			for _, l := range c.legs {
+				if failed[m.lines[l.line].Device] && !l.lost {
+					lose = append(lose, c)
+					break
+				}
+			}
 			continue
 		}
 		for _, l := range c.legs {
@@ -59,6 +86,16 @@ func (m *Model) FailDevices(devices []string, now time.Time) []Emission {
 	slices.SortFunc(drop, func(a, b *call) int { return cmp.Compare(a.gid, b.gid) })
 	for _, c := range drop {
 		m.dropCall(c)
+	}
+	slices.SortFunc(lose, func(a, b *call) int { return cmp.Compare(a.gid, b.gid) })
+	for _, c := range lose {
+		for _, l := range c.legs {
+			if failed[m.lines[l.line].Device] && !l.lost {
+				l.state, l.cause, l.at = ctilink.CallStateUnknown, ctilink.CauseCallManagerFailure, m.cur
+				m.emit(m.stateEvent(l, false))
+				l.lost = true
+			}
+		}
 	}
 	return m.flush()
 }

@@ -208,6 +208,8 @@ func TestFailDevicesDropsSetupCallsOnly(t *testing.T) {
 		"4s 1003 DISCONNECTED #2 TEMPORARYFAILURE", "4s 1004 DISCONNECTED #2 TEMPORARYFAILURE",
 		"4s route end 2000 #3 cause=105",
 		"4s 1005 DISCONNECTED #3 TEMPORARYFAILURE", "4s 2000 DISCONNECTED #3 TEMPORARYFAILURE",
+		// #1 is connected: it goes on, but CTI loses SEP1002's leg.
+		"4s 1002 UNKNOWN #1 CALLMANAGER_FAILURE",
 	}
 	if diff := cmp.Diff(want, all); diff != "" {
 		t.Errorf("FailDevices emissions (-want +got):\n%s", diff)
@@ -222,7 +224,7 @@ func TestFailDevicesDropsSetupCallsOnly(t *testing.T) {
 		"5.5s 1106 DISCONNECTED #4 USERBUSY",
 		"6s 1003 DIALING #5", "6s 1003 PROCEEDING #5", "6s 1003 BUSY #5 USERBUSY",
 		"7s 1003 DISCONNECTED #5 USERBUSY",
-		"8s 1001 DISCONNECTED #1 NORMALCALLCLEARING", "8s 1002 DISCONNECTED #1 NORMALCALLCLEARING",
+		"8s 1001 DISCONNECTED #1 NORMALCALLCLEARING", // 1002's leg ends unseen
 	}
 	if diff := cmp.Diff(want, all); diff != "" {
 		t.Errorf("after the failure (-want +got):\n%s", diff)
@@ -271,8 +273,10 @@ func TestFailDevicesDuringConsult(t *testing.T) {
 	}
 }
 
-// TestNoFeatureFromFailedDevice: a connected call survives its device's
-// failure, but the device starts no hold or consult afterwards.
+// TestNoFeatureFromFailedDevice: a connected call survives its devices'
+// failure — CTI loses both legs (UNKNOWN, CALLMANAGER_FAILURE) and hears
+// nothing more of the call — and the devices start no hold or consult
+// afterwards.
 func TestNoFeatureFromFailedDevice(t *testing.T) {
 	for _, s := range []Scenario{Hold, ConsultTransfer} {
 		t.Run(string(s), func(t *testing.T) {
@@ -284,13 +288,16 @@ func TestNoFeatureFromFailedDevice(t *testing.T) {
 			var d describer
 			m.Advance(t0.Add(4 * time.Second)) // connected
 			h.outOfService["SEP1001"], h.outOfService["SEP1002"] = true, true
-			if ems := m.FailDevices([]string{"SEP1001", "SEP1002"}, t0.Add(4*time.Second)); len(ems) != 0 {
-				t.Fatalf("connected call dropped: %s", dump(ems))
+			lost := d.lines(m.FailDevices([]string{"SEP1001", "SEP1002"}, t0.Add(4*time.Second)))
+			want := []string{"1001 UNKNOWN #1 CALLMANAGER_FAILURE", "1002 UNKNOWN #1 CALLMANAGER_FAILURE"}
+			if diff := cmp.Diff(want, lost); diff != "" {
+				t.Errorf("at the failure (-want +got):\n%s", diff)
 			}
-			got := d.lines(m.Advance(t0.Add(time.Minute)))
-			want := []string{"1001 DISCONNECTED #1 NORMALCALLCLEARING", "1002 DISCONNECTED #1 NORMALCALLCLEARING"}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
+			if got := d.lines(m.Advance(t0.Add(time.Minute))); len(got) != 0 {
+				t.Errorf("after the failure: %v, want nothing (the legs are lost to CTI)", got)
+			}
+			if !m.DeviceIdle("SEP1001") || m.ActiveCalls() != 0 {
+				t.Errorf("the call did not end: idle %v, %d calls", m.DeviceIdle("SEP1001"), m.ActiveCalls())
 			}
 		})
 	}

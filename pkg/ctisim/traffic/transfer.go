@@ -30,7 +30,7 @@ func (m *Model) startTransfer(f *flow) {
 // keeps its connected call (call preservation) but starts no feature: the
 // call then ends as a basic one.
 func (m *Model) consult(f *flow) {
-	if !m.inService(f.b) {
+	if !m.inService(f.b) || f.lb.lost {
 		m.clearAfterTalk(f, f.la, f.lb)
 		return
 	}
@@ -47,20 +47,45 @@ func (m *Model) consult(f *flow) {
 		f.lc = lc
 		m.set(lb2, ctilink.CallStateRingback, ctilink.CauseNoError)
 		if f.sc == BlindTransfer {
-			m.after(m.cfg.DialTime, f, func() { m.completeTransfer(f) })
+			m.after(m.cfg.DialTime, f, func() {
+				if !m.controlLost(f) {
+					m.completeTransfer(f)
+				}
+			})
 			return
 		}
 		m.after(m.ringTime(), f, func() {
 			m.answer(lb2, lc)
 			m.after(m.talkTime(), f, func() {
-				if f.sc == Conference {
+				if m.controlLost(f) {
+					return
+				}
+				switch f.sc {
+				case Conference:
 					m.completeConference(f)
-				} else {
+				case FailedTransfer:
+					m.failTransfer(f)
+				default:
 					m.completeTransfer(f)
 				}
 			})
 		})
 	})
+}
+
+// controlLost: a CallManager node failure took a leg of the feature out of
+// CTI's hands (guide: setup, transfer, conference in progress are lost,
+// connected media survive). The feature is not invoked: both calls are
+// hung up after a talk time, as far as CTI still sees them.
+func (m *Model) controlLost(f *flow) bool {
+	for _, l := range []*leg{f.la, f.lb, f.lb2, f.lc} {
+		if l != nil && l.lost {
+			m.clearAfterTalk(f, f.la, f.lb)
+			m.clearAfterTalk(f, f.lb2, f.lc)
+			return true
+		}
+	}
+	return false
 }
 
 // resume: the consult call failed (C busy, or dropped in setup); B takes
@@ -84,6 +109,8 @@ func (m *Model) featureEvent(f *flow, feature string, started bool) ctilink.Feat
 		ev.Blind = f.sc == BlindTransfer
 		ev.TransferredParty = m.party(f.a)
 	}
+	// Every line of the two calls: the event reaches their observers too.
+	ev.Parties = []ctilink.Party{m.party(f.a), m.party(f.b), m.party(f.c)}
 	return ev
 }
 
@@ -92,13 +119,16 @@ func (m *Model) featureEvent(f *flow, feature string, started bool) ctilink.Feat
 func (m *Model) completeTransfer(f *flow) {
 	la, lb, lb2, lc := f.la, f.lb, f.lb2, f.lc
 	blind := f.sc == BlindTransfer
+	// The guide's order (JTAPI guide, Transfer Scenarios, Table 8): the
+	// controller leaves the primary call, the destination joins it, then
+	// the consult call is cleared.
 	m.emit(m.featureEvent(f, ctilink.FeatureTransfer, true))
+	m.set(lb, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
 	m.moveLeg(lc, f.call1)
 	lc.calling, lc.called = la.calling, la.called
 	lc.curCalling, lc.curCalled = m.party(f.a), m.party(f.c)
 	lc.lastRedir, lc.reason = m.party(f.b), ctilink.ReasonTransferredCall
 	m.set(lb2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
-	m.set(lb, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
 	la.curCalled, la.lastRedir = m.party(f.c), m.party(f.b)
 	if blind {
 		m.set(la, ctilink.CallStateRingback, ctilink.CauseNoError)
@@ -118,13 +148,29 @@ func (m *Model) completeTransfer(f *flow) {
 	})
 }
 
+// failTransfer: B starts the transfer and C hangs up before CallProcessing
+// completes it (JTAPI guide, Transfer and DirectTransfer: the transfer then
+// ends with isSuccess() false). The consult call ends, the transfer ends
+// failed, and B takes the primary call back.
+func (m *Model) failTransfer(f *flow) {
+	m.emit(m.featureEvent(f, ctilink.FeatureTransfer, true))
+	m.hangup(f.lc, f.lb2)
+	end := m.featureEvent(f, ctilink.FeatureTransfer, false)
+	end.Failed = true
+	m.emit(end)
+	m.after(m.cfg.DialTime, f, func() { m.resume(f) })
+}
+
 // completeConference joins C into the primary call; B retrieves it.
 func (m *Model) completeConference(f *flow) {
 	la, lb, lb2, lc := f.la, f.lb, f.lb2, f.lc
+	// The guide's order for the final call (JTAPI guide, chained
+	// conference chart): the controller retrieves it, the new party joins
+	// it, then the merged call is cleared.
 	m.emit(m.featureEvent(f, ctilink.FeatureConference, true))
+	m.set(lb, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.moveLeg(lc, f.call1)
 	m.set(lb2, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
-	m.set(lb, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.set(la, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.set(lc, ctilink.CallStateConnected, ctilink.CauseNoError)
 	m.emit(m.featureEvent(f, ctilink.FeatureConference, false))

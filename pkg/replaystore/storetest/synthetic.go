@@ -316,7 +316,8 @@ func (g *gen) failover() {
 	gapID := fmt.Sprintf("gap-%d", g.gaps)
 	before := len(g.calls)
 	g.emit(schema.FamilyBridge, "", schema.EvGapOpened, schema.Data{Bridge: &schema.BridgeData{Reason: "HEARTBEAT_MISSED",
-		Gap: &schema.Gap{ID: gapID, Kind: "provider", OpenedAt: lostAt, Reason: "HEARTBEAT_MISSED", CallsBefore: before}}})
+		Gap: &schema.Gap{ID: gapID, Kind: "provider", OpenedAt: heard, DetectedAt: &lostAt, Reason: "HEARTBEAT_MISSED",
+			CallsBefore: before}}})
 
 	g.mgr++
 	mgr := managers[g.mgr%len(managers)]
@@ -363,7 +364,8 @@ func (g *gen) failover() {
 	g.calls = kept
 	closed := g.now
 	g.emit(schema.FamilyBridge, "", schema.EvGapClosed, schema.Data{Bridge: &schema.BridgeData{
-		Gap: &schema.Gap{ID: gapID, Kind: "provider", OpenedAt: lostAt, ClosedAt: &closed, DurationMs: closed.Sub(lostAt).Milliseconds(),
-			Reason: "HEARTBEAT_MISSED", CallsBefore: before, CallsAfter: len(kept), CallsEnded: len(ended), CallsContinued: len(kept)}}})
+		Gap: &schema.Gap{ID: gapID, Kind: "provider", OpenedAt: heard, DetectedAt: &lostAt, ClosedAt: &closed,
+			DurationMs: closed.Sub(heard).Milliseconds(),
+			Reason:     "HEARTBEAT_MISSED", CallsBefore: before, CallsAfter: len(kept), CallsEnded: len(ended), CallsContinued: len(kept)}}})
 	g.heard = g.now
 }

@@ -33,6 +33,8 @@ type Data struct {
 	Calls []Sample
 	// Events is the number of events the call count was folded from.
 	Events uint64
+	// Location is the zone of the times shown (--tz); nil is UTC.
+	Location *time.Location
 }
 
 // Geometry of the SVG.
@@ -91,6 +93,7 @@ type svgData struct {
 
 type page struct {
 	Data
+	Zone     string
 	SVG      svgData
 	Start    string
 	End      string
@@ -105,6 +108,11 @@ type row struct {
 
 // Render writes the report.
 func Render(w io.Writer, d Data) error {
+	loc := d.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	tf := func(t time.Time) string { return fmtTime(t, loc) }
 	tl := d.Timeline
 	if tl == nil {
 		tl = &timeline.Timeline{}
@@ -121,7 +129,7 @@ func Render(w io.Writer, d Data) error {
 	if end.Sub(start) <= 0 {
 		end = start.Add(time.Second)
 	}
-	p := page{Data: d, Start: fmtTime(start), End: fmtTime(end), Span: end.Sub(start).Round(time.Millisecond).String(), Failover: tl.Failovers}
+	p := page{Data: d, Zone: loc.String(), Start: tf(start), End: tf(end), Span: end.Sub(start).Round(time.Millisecond).String(), Failover: tl.Failovers}
 	x := func(t time.Time) float64 {
 		f := float64(t.Sub(start)) / float64(end.Sub(start))
 		return left + math.Max(0, math.Min(1, f))*plotW
@@ -142,7 +150,7 @@ func Render(w io.Writer, d Data) error {
 		for _, iv := range ivs {
 			x0, x1 := x(iv.From), x(iv.To)
 			l.Rects = append(l.Rects, rect{X: x0, Y: y, W: math.Max(3, x1-x0), H: laneH, Class: class(iv),
-				Title: fmt.Sprintf("%s %s: %s → %s (%s)", name, strings.ToLower(iv.State), fmtTime(iv.From), fmtTime(iv.To), iv.To.Sub(iv.From).Round(time.Millisecond))})
+				Title: fmt.Sprintf("%s %s: %s → %s (%s)", name, strings.ToLower(iv.State), tf(iv.From), tf(iv.To), iv.To.Sub(iv.From).Round(time.Millisecond))})
 		}
 		s.Lanes = append(s.Lanes, l)
 		y += laneH + laneGap
@@ -168,13 +176,13 @@ func Render(w io.Writer, d Data) error {
 	for _, g := range tl.Gaps {
 		x0, x1 := x(g.From), x(g.To)
 		s.Gaps = append(s.Gaps, rect{X: x0, Y: s.LanesTop, W: math.Max(4, x1-x0), H: s.ChartBottom - s.LanesTop, Class: "gap",
-			Title: fmt.Sprintf("gap %s: %s → %s (%s)", g.Label, fmtTime(g.From), fmtTime(g.To), g.To.Sub(g.From).Round(time.Millisecond))})
+			Title: fmt.Sprintf("gap %s: %s → %s (%s)", g.Label, tf(g.From), tf(g.To), g.To.Sub(g.From).Round(time.Millisecond))})
 	}
 	for _, e := range tl.Entries {
 		switch e.Event {
 		case "CTIManagerLost", "ProvOutOfServiceEv", "ProvInServiceEv", "LastHeartbeat", "CTIManagerConnected":
 			s.Markers = append(s.Markers, marker{X: x(e.Time), Class: "m-" + strings.ToLower(strings.TrimSuffix(e.Event, "Ev")),
-				Title: fmtTime(e.Time) + " " + e.Event + ": " + e.Detail})
+				Title: tf(e.Time) + " " + e.Event + ": " + e.Detail})
 		}
 	}
 	// Time axis: about eight ticks on a round step.
@@ -183,9 +191,9 @@ func Render(w io.Writer, d Data) error {
 		if t.Before(start) {
 			continue
 		}
-		lbl := t.UTC().Format("15:04:05")
+		lbl := t.In(loc).Format("15:04:05")
 		if step < time.Second {
-			lbl = t.UTC().Format("15:04:05.000")
+			lbl = t.In(loc).Format("15:04:05.000")
 		}
 		s.Ticks = append(s.Ticks, tick{X: x(t), Label: lbl})
 	}
@@ -216,7 +224,7 @@ func Render(w io.Writer, d Data) error {
 	}
 
 	for _, e := range tl.Entries {
-		r := row{Time: fmtTime(e.Time), Event: e.Event, Manager: e.CTIManager, Detail: e.Detail}
+		r := row{Time: tf(e.Time), Event: e.Event, Manager: e.CTIManager, Detail: e.Detail}
 		if e.Count > 0 {
 			r.Count = fmt.Sprint(e.Count)
 		}
@@ -236,7 +244,11 @@ func Render(w io.Writer, d Data) error {
 		}
 		p.Rows = append(p.Rows, r)
 	}
-	return tmpl.Execute(w, p)
+	t, err := tmpl.Clone()
+	if err != nil {
+		return err
+	}
+	return t.Funcs(template.FuncMap{"t": tf}).Execute(w, p)
 }
 
 // downsample keeps at most n samples, keeping each bucket's maximum so
@@ -274,11 +286,11 @@ func niceStep(d time.Duration) time.Duration {
 	return 24 * time.Hour * time.Duration(1+d/(24*time.Hour))
 }
 
-func fmtTime(t time.Time) string {
+func fmtTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05.000")
+	return t.In(loc).Format("2006-01-02 15:04:05.000")
 }
 
 func ms(v int64) string { return timeline.FormatMs(v) }
@@ -286,6 +298,6 @@ func ms(v int64) string { return timeline.FormatMs(v) }
 var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f1":  func(v float64) string { return fmt.Sprintf("%.1f", v) },
 	"ms":  ms,
-	"t":   fmtTime,
+	"t":   func(t time.Time) string { return fmtTime(t, time.UTC) },
 	"sub": func(a, b float64) float64 { return a - b },
 }).Parse(pageHTML))

@@ -36,6 +36,18 @@ func TestRenderIsWellFormedAndSelfContained(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		calls = append(calls, Sample{Time: at(float64(i) * 0.004), Calls: i % 37})
 	}
+	// In a zone (--tz): the times shown are local and say so.
+	var local bytes.Buffer
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(&local, Data{Cluster: "lab", Source: "test", Generated: t0, Timeline: tl, Calls: calls, Events: 5000, Location: berlin}); err != nil {
+		t.Fatal(err)
+	}
+	if out := local.String(); !strings.Contains(out, "2026-11-20 15:00:06.000") || !strings.Contains(out, "Time (Europe/Berlin)") || strings.Contains(out, "2026-11-20 14:00:06.000") {
+		t.Error("the report in Europe/Berlin does not show local times (15:00:06 for 14:00:06 UTC) and its zone")
+	}
 	var buf bytes.Buffer
 	if err := Render(&buf, Data{Cluster: "lab & co", Source: "test", Generated: t0, Timeline: tl, Calls: calls, Events: 5000}); err != nil {
 		t.Fatal(err)

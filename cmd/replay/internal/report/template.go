@@ -43,7 +43,7 @@ svg polyline.calls { fill: none; stroke: #1d2733; stroke-width: 1.5; }
 </head>
 <body>
 <h1>CTI incident report: cluster {{.Cluster}}</h1>
-<div class="meta">{{.Start}} → {{.End}} UTC ({{.Span}}) · source {{.Source}} · generated {{t .Generated}} · call counts folded from {{.Events}} events</div>
+<div class="meta">{{.Start}} → {{.End}} {{.Zone}} ({{.Span}}) · source {{.Source}} · generated {{t .Generated}} · call counts folded from {{.Events}} events</div>
 
 <h2>Timeline</h2>
 <div class="legend">
@@ -94,7 +94,7 @@ svg polyline.calls { fill: none; stroke: #1d2733; stroke-width: 1.5; }
 
 <h2>Events</h2>
 <table>
-<tr><th>Time (UTC)</th><th>+prev</th><th>since loss</th><th>Event</th><th>Count</th><th>CTIManager</th><th>Detail</th></tr>
+<tr><th>Time ({{$.Zone}})</th><th>+prev</th><th>since loss</th><th>Event</th><th>Count</th><th>CTIManager</th><th>Detail</th></tr>
 {{- range .Rows}}
 <tr class="{{.Class}}"><td class="time">{{.Time}}</td><td class="num">{{.Prev}}</td><td class="num">{{.Loss}}</td><td class="ev">{{.Event}}</td><td class="num">{{.Count}}</td><td class="ev">{{.Manager}}</td><td class="detail">{{.Detail}}</td></tr>
 {{- end}}

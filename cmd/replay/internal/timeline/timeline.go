@@ -334,6 +334,18 @@ func (b *builder) add(it *Item) error {
 	case schema.EvLeaderAcquired, schema.EvLeaderLost:
 		e.Reason = bd.Reason
 		e.Detail = leaderDetail(ev.Name, bd)
+	case schema.EvNATSLeaderChanged:
+		e.Detail = "NATS stream leader changed"
+		if n := bd.NATS; n != nil {
+			e.Detail = fmt.Sprintf("NATS leader of stream %s changed%s%s (unacknowledged events resent with their ids)",
+				n.Stream, optional(" from ", n.PreviousLeader), optional(" to ", n.Leader))
+		}
+	case schema.EvStreamRecreated:
+		e.Gap = bd.Gap
+		e.Detail = "event stream deleted and recreated" + optional(": ", bd.Detail)
+		if g := bd.Gap; g != nil {
+			b.tl.Gaps = append(b.tl.Gaps, Interval{From: g.OpenedAt, To: ev.Time, State: "stream-gap", Label: g.ID})
+		}
 	case schema.EvCTIManagerConnecting:
 		e.Detail = "connecting to " + mgr + optional(" at ", p.Detail)
 		if p.Attempt > 1 {
@@ -430,6 +442,9 @@ func (b *builder) add(it *Item) error {
 			e.Detail += " " + g.ID
 			if g.CallsBefore > 0 {
 				e.Detail += fmt.Sprintf(", %d calls known before", g.CallsBefore)
+			}
+			if g.DetectedAt != nil && g.OpenedAt.Before(*g.DetectedAt) {
+				e.Detail += fmt.Sprintf("; it began with the silence, %s before", ms(g.DetectedAt.Sub(g.OpenedAt).Milliseconds()))
 			}
 			b.gapOpen[g.ID] = firstTime(g.OpenedAt, ev.Time)
 			if ep != nil && !ep.done {
@@ -653,7 +668,7 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		if w.Time.Before(wv.first) && name != "Snapshot" {
 			wv.first = w.Time
 		}
-		if w.Family == schema.FamilyCall {
+		if w.Family == schema.FamilyCall || w.Family == schema.FamilyAddress {
 			wv.entities[w.Entity] = struct{}{}
 		}
 		return true
@@ -673,14 +688,18 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 			ep.f.CallsUnobserved = wv.count
 			e.Detail = fmt.Sprintf("%d calls: observation ended (calls stay up)", wv.count)
 		case schema.EvCiscoAddrOutOfService:
-			ep.f.AddressesOOS = wv.count
-			e.Detail = fmt.Sprintf("%d addresses out of service", wv.count)
+			// A shared line (one address on several terminals) gets one
+			// event per terminal; the wave counts addresses.
+			ep.f.AddressesOOS = len(wv.entities)
+			e.Count = len(wv.entities)
+			e.Detail = addressWave(len(wv.entities), wv.count, "out of service")
 		case schema.EvCiscoTermOutOfService:
 			ep.f.TerminalsOOS = wv.count
 			e.Detail = fmt.Sprintf("%d terminals out of service", wv.count)
 		case schema.EvCiscoAddrInService:
-			ep.f.AddressesBack = wv.count
-			e.Detail = fmt.Sprintf("%d addresses back in service", wv.count)
+			ep.f.AddressesBack = len(wv.entities)
+			e.Count = len(wv.entities)
+			e.Detail = addressWave(len(wv.entities), wv.count, "back in service")
 		case schema.EvCiscoTermInService:
 			ep.f.TerminalsBack = wv.count
 			e.Detail = fmt.Sprintf("%d terminals back in service", wv.count)
@@ -802,4 +821,13 @@ func leaderDetail(name string, bd *schema.BridgeData) string {
 		d += "; publishes what the previous active never stored, flagged recovered"
 	}
 	return d
+}
+
+// addressWave describes a wave of address events: addresses, and the
+// line appearances (address on a terminal) when shared lines make more.
+func addressWave(addresses, appearances int, what string) string {
+	if appearances == addresses {
+		return fmt.Sprintf("%d addresses %s", addresses, what)
+	}
+	return fmt.Sprintf("%d addresses %s (%d line appearances: shared lines)", addresses, what, appearances)
 }

@@ -128,7 +128,8 @@ func TestFailoverStoryOrder(t *testing.T) {
 	if !slices.Equal(states, []string{"IN_SERVICE", "OUT_OF_SERVICE", "IN_SERVICE"}) {
 		t.Errorf("provider lane = %v", states)
 	}
-	if len(tl.Gaps) != 1 || !tl.Gaps[0].From.Equal(f.Detected) {
+	// The gap starts when the silence started: the last frame heard.
+	if len(tl.Gaps) != 1 || !tl.Gaps[0].From.Equal(f.LastHeard) {
 		t.Errorf("gaps = %+v", tl.Gaps)
 	}
 }
@@ -254,5 +255,45 @@ func TestStoryOrderSurvivesStreamReordering(t *testing.T) {
 	}
 	if f := tl.Failovers[0]; f.AddressesOOS != 30 || f.TerminalsBack != 30 {
 		t.Errorf("wave counts after reordering: %+v", f)
+	}
+}
+
+// The bridge's records of what happened to the event log on a NATS
+// cluster: a leader change between CTI events leaves the CTI story as it
+// is and is told in its place; a recreated stream is a gap of its own.
+func TestNATSRecords(t *testing.T) {
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	prov := func(d time.Duration, name string) timeline.Item {
+		return timeline.Item{Seq: uint64(d / time.Millisecond), Event: schema.Event{Family: schema.FamilyProvider, Name: name, Time: at.Add(d),
+			Data: schema.Data{Provider: &schema.ProviderData{CTIManager: "a"}}}}
+	}
+	bridge := func(d time.Duration, name string, bd schema.BridgeData) timeline.Item {
+		return timeline.Item{Seq: uint64(d / time.Millisecond), Event: schema.Event{Family: schema.FamilyBridge, Name: name, Time: at.Add(d),
+			Data: schema.Data{Bridge: &bd}}}
+	}
+	lost := at.Add(20 * time.Second)
+	back := at.Add(21 * time.Second)
+	items := []timeline.Item{
+		prov(1, schema.EvCTIManagerConnected),
+		prov(2, schema.EvProvInService),
+		bridge(10_000, schema.EvNATSLeaderChanged, schema.BridgeData{NATS: &schema.NATSData{Stream: "CTI", PreviousLeader: "nats-2", Leader: "nats-1"}}),
+		bridge(21_000, schema.EvStreamRecreated, schema.BridgeData{Detail: "stream CTI was deleted",
+			Gap: &schema.Gap{ID: "g1", Kind: "stream", OpenedAt: lost, ClosedAt: &back}, NATS: &schema.NATSData{Stream: "CTI", LostLastSeq: 42}}),
+	}
+	tl, err := timeline.Build(items, nil, timeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(tl.Entries), []string{schema.EvCTIManagerConnected, schema.EvProvInService, schema.EvNATSLeaderChanged, schema.EvStreamRecreated}; !slices.Equal(got, want) {
+		t.Fatalf("entries %v, want %v", got, want)
+	}
+	if d := tl.Entries[2].Detail; !strings.Contains(d, "from nats-2 to nats-1") || !strings.Contains(d, "stream CTI") {
+		t.Errorf("leader change detail = %q", d)
+	}
+	if len(tl.Failovers) != 0 {
+		t.Errorf("a NATS leader change counted as a CTI failover: %+v", tl.Failovers)
+	}
+	if len(tl.Gaps) != 1 || tl.Gaps[0].State != "stream-gap" || !tl.Gaps[0].From.Equal(lost) {
+		t.Errorf("gaps = %+v", tl.Gaps)
 	}
 }

@@ -1,0 +1,125 @@
+package jetstream
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func startCluster(t *testing.T) *EmbeddedCluster {
+	t.Helper()
+	c, err := NewEmbeddedCluster(EmbeddedClusterConfig{DataDir: t.TempDir(), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.Shutdown(ctx)
+	})
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// R3 provisioning on the three-node cluster: the stream and both buckets
+// get three replicas, a leader and two current followers.
+func TestClusterProvisionR3(t *testing.T) {
+	c := startCluster(t)
+	nc, err := c.Connect(t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	waitFor(t, 10*time.Second, "connection", nc.IsConnected)
+	js := newJS(t, nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := Provision(ctx, js, ProvisionConfig{Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Resources {
+		if res.Actions[r] != Created {
+			t.Errorf("%s: %s", r, res.Actions[r])
+		}
+	}
+	for _, name := range []string{DefaultStream, "KV_" + DefaultStateBucket, "KV_" + DefaultLeaderBucket} {
+		waitFor(t, 20*time.Second, name+" replicated on three current nodes", func() bool {
+			s, err := js.Stream(ctx, name)
+			if err != nil {
+				return false
+			}
+			ci := s.CachedInfo().Cluster
+			if s.CachedInfo().Config.Replicas != 3 || ci == nil || ci.Leader == "" || len(ci.Replicas) != 2 {
+				return false
+			}
+			for _, p := range ci.Replicas {
+				if !p.Current {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	if l := c.StreamLeader(DefaultStream); l < 0 {
+		t.Fatal("no stream leader among the nodes")
+	}
+}
+
+// An R1 stream moved to R3: Provision updates the replicas and reports
+// the drift, applied.
+func TestClusterR1StreamMovedToR3(t *testing.T) {
+	c := startCluster(t)
+	nc, err := c.Connect(t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	waitFor(t, 10*time.Second, "connection", nc.IsConnected)
+	js := newJS(t, nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := Provision(ctx, js, ProvisionConfig{Replicas: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if _, err := js.Publish(ctx, "cti.lab.bridge.x", []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Provision(ctx, js, ProvisionConfig{Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drift []string
+	for _, d := range res.Drift {
+		if d.Field == "replicas" && d.Want == "3" && d.Have == "1" && d.Applied {
+			drift = append(drift, d.Resource)
+		}
+	}
+	if len(drift) != 3 {
+		t.Fatalf("replicas drift applied on %v, want the stream and both buckets; all drift: %v", drift, res.Drift)
+	}
+	waitFor(t, 30*time.Second, "the stream's 100 messages on three replicas", func() bool {
+		s, err := js.Stream(ctx, DefaultStream)
+		if err != nil {
+			return false
+		}
+		ci := s.CachedInfo().Cluster
+		if ci == nil || len(ci.Replicas) != 2 || s.CachedInfo().State.Msgs != 100 {
+			return false
+		}
+		for _, p := range ci.Replicas {
+			if !p.Current {
+				return false
+			}
+		}
+		return true
+	})
+	again, err := Provision(ctx, js, ProvisionConfig{Replicas: 3})
+	if err != nil || len(again.Drift) != 0 {
+		t.Fatalf("provisioning again: %v, drift %v", err, again.Drift)
+	}
+}
