@@ -14,16 +14,46 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
 )
 
 // usageError marks errors that should exit with status 2.
 type usageError struct{ error }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// stopSignals are the signals that stop the bridge in order, with the
+// names BridgeStopping gives them.
+var stopSignals = map[os.Signal]string{os.Interrupt: "SIGINT", syscall.SIGTERM: "SIGTERM"}
+
+// signalContext is signal.NotifyContext whose cause says which signal
+// arrived (a bridge.StopCause, so BridgeStopping records it). Later
+// signals are absorbed until stop is called.
+func signalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	for sig := range stopSignals {
+		signal.Notify(ch, sig)
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(bridge.StopCause{Reason: bridge.StopSignal, Detail: stopSignals[sig]})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
 }
 
 // run executes a command line and returns its exit code: 0 success, 1

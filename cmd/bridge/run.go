@@ -13,15 +13,8 @@ import (
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
 	"github.com/ctibridge/ctibridge/internal/config"
-	"github.com/ctibridge/ctibridge/internal/ha"
-	"github.com/ctibridge/ctibridge/internal/ha/hot"
-	"github.com/ctibridge/ctibridge/internal/ha/lease"
 	"github.com/ctibridge/ctibridge/internal/logging"
-	"github.com/ctibridge/ctibridge/pkg/ctiengine"
-	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
-	"github.com/ctibridge/ctibridge/pkg/replaystore"
-	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 func newRunCmd() *cobra.Command {
@@ -67,18 +60,21 @@ Environment: ` + fmt.Sprint(config.EnvNames()),
 			if fl.Changed("nats-url") {
 				cfg.NATS.URLs, cfg.NATS.Embedded = []string{natsURL}, false
 			}
-			if err := cfg.Validate(); err != nil {
+			// --check and the run validate the same translation with the
+			// packages' own rules.
+			d, err := cfg.Build(runInstance(cfg.Instance))
+			if err != nil {
 				return usageError{err}
 			}
 			if checkOnly {
 				fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")
 				return nil
 			}
-			log, err := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+			log, err := logging.New(cmd.ErrOrStderr(), d.Log.Level, d.Log.Format)
 			if err != nil {
 				return usageError{err}
 			}
-			return runDaemon(cmd.Context(), cfg, log)
+			return runDaemon(cmd.Context(), d, log)
 		},
 	}
 	f := cmd.Flags()
@@ -91,20 +87,25 @@ Environment: ` + fmt.Sprint(config.EnvNames()),
 	return cmd
 }
 
-func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	// Event ids derive from the instance, so every run needs its own: a
-	// configured name gets a per-run suffix.
-	if cfg.Instance == "" {
-		cfg.Instance = newInstanceID()
-	} else {
-		cfg.Instance += "-" + newInstanceID()
+// runInstance names one run: event ids derive from the instance, so every
+// run needs its own; a configured name gets a per-run suffix.
+func runInstance(configured string) string {
+	if configured == "" {
+		return newInstanceID()
 	}
-	log = log.With().Str("instance", cfg.Instance).Str("cluster", cfg.Cluster).Logger()
+	return configured + "-" + newInstanceID()
+}
+
+func runDaemon(ctx context.Context, d config.Daemon, log zerolog.Logger) error {
+	// The cluster is the Encoder's; the bridge's own logger adds it.
+	log = log.With().Str("instance", d.Bridge.Instance).Logger()
 	var nc *nats.Conn
 	var err error
 	conn := &jetstream.ConnTracker{}
-	if cfg.NATS.Embedded {
-		ns, err := jetstream.NewEmbedded(jetstream.EmbeddedConfig{DataDir: cfg.NATS.DataDir, Listen: cfg.NATS.Listen, SyncAlways: cfg.NATS.SyncAlways, Logger: log})
+	if d.Embedded != nil {
+		ecfg := *d.Embedded
+		ecfg.Logger = log
+		ns, err := jetstream.NewEmbedded(ecfg)
 		if err != nil {
 			return err
 		}
@@ -116,7 +117,8 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 			defer cancel()
 			_ = ns.Shutdown(sctx)
 		}()
-		log.Info().Str("url", ns.ClientURL()).Str("data_dir", cfg.NATS.DataDir).Bool("sync_always", cfg.NATS.SyncAlways).Msg("embedded NATS server with JetStream started")
+		log.Info().Str("url", ns.ClientURL()).Str("data_dir", ecfg.DataDir).Bool("sync_always", ecfg.SyncAlways).
+			Bool("authenticated", ns.Authenticated()).Msg("embedded NATS server with JetStream started")
 		nc, err = ns.Connect("ctibridge")
 		if err != nil {
 			return err
@@ -124,50 +126,18 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	} else {
 		// The first connection is retried in the background: the bridge
 		// starts (and serves /healthz) before NATS is up.
-		nc, err = jetstream.Connect(jetstream.ConnectConfig{
-			URLs: cfg.NATS.URLs, Name: "ctibridge " + cfg.Instance,
-			CredentialsFile: cfg.NATS.Creds, User: cfg.NATS.User, Password: string(cfg.NATS.Password), Token: string(cfg.NATS.Token),
-			CAFile: cfg.NATS.TLSCA, CertFile: cfg.NATS.TLSCert, KeyFile: cfg.NATS.TLSKey,
-			OnEvent: conn.Observe,
-			Logger:  log,
-		})
+		ccfg := *d.Connect
+		ccfg.OnEvent = conn.Observe
+		ccfg.Logger = log
+		nc, err = jetstream.Connect(ccfg)
 		if err != nil {
 			return err
 		}
 	}
 	defer nc.Close()
-	mode, err := schema.ParseMode(cfg.NATS.Mode)
-	if err != nil {
-		return usageError{err}
-	}
-	br, err := bridge.New(bridge.Config{
-		Instance:   cfg.Instance,
-		Engine:     engineConfig(cfg.CTI),
-		Encoder:    schema.EncoderConfig{Cluster: cfg.Cluster, Mode: mode},
-		Conn:       nc,
-		Publisher:  publisherConfig(cfg.NATS),
-		HTTPListen: cfg.HTTP.Listen,
-		Profiling:  cfg.HTTP.Pprof,
-		// The restart check reads the previous run's last events here.
-		Stream: cfg.NATS.Stream,
-		// Provisioned in the background as soon as NATS answers; until
-		// then /readyz says why and events wait in the buffer.
-		Provision: &jetstream.ProvisionConfig{
-			Stream: cfg.NATS.Stream, Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge, Duplicates: cfg.NATS.DuplicateWindow,
-			LeaderBucket: cfg.HA.Bucket, LeaderTTL: cfg.HA.LeaseTTL,
-		},
-		ConnError: conn.LastError,
-		// Folded-state snapshots for replay state --at on long logs.
-		Snapshots: &replaystore.SnapshotterConfig{
-			Replicas: cfg.NATS.Replicas, MaxAge: cfg.NATS.MaxAge,
-		},
-		// After a fatal provider shutdown (certificate compromised,
-		// retries exhausted) /readyz and /metrics stay up for a minute,
-		// two scrape intervals, so monitoring sees why before exit 1.
-		FatalLinger: time.Minute,
-		Logger:      log,
-		HA:          haConfig(cfg.HA),
-	})
+	bcfg := d.Bridge
+	bcfg.Conn, bcfg.Logger, bcfg.ConnError = nc, log, conn.LastError
+	br, err := bridge.New(bcfg)
 	if err != nil {
 		return err
 	}
@@ -176,62 +146,4 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		return nil
 	}
 	return err
-}
-
-// haConfig maps the ha section onto the bridge (nil when disabled).
-func haConfig(h config.HAConfig) *bridge.HAConfig {
-	if !h.Enabled {
-		return nil
-	}
-	return &bridge.HAConfig{
-		Mode: ha.Mode(h.Mode), Bucket: h.Bucket,
-		Lease:    lease.Config{TTL: h.LeaseTTL, RenewEvery: h.RenewEvery},
-		ColdWait: h.ColdWait,
-		Window:   hot.Config{MaxAge: h.HotWindow},
-	}
-}
-
-// publisherConfig maps the nats section's buffer bounds onto the
-// publisher (the bridge fills in the connection and the encoder).
-func publisherConfig(n config.NATSConfig) jetstream.Config {
-	return jetstream.Config{BufferSize: n.BufferSize, BufferBytes: n.BufferBytes, MaxInFlight: n.MaxInFlight}
-}
-
-func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
-
-// engineConfig maps the jtapi.ini-style settings onto the engine.
-func engineConfig(c config.CTIConfig) ctiengine.Config {
-	out := ctiengine.Config{
-		Login: c.Login, Password: string(c.Password), AppInfo: c.AppInfo, InstanceID: c.InstanceID,
-		DesiredServerHeartbeatInterval: seconds(c.DesiredServerHeartbeatInterval),
-		ProviderRetryInterval:          seconds(c.ProviderRetryInterval),
-		ProviderOpenRequestTimeout:     seconds(c.ProviderOpenRequestTimeout),
-		CtiRequestTimeout:              seconds(c.CtiRequestTimeout),
-		ProviderOpenRetryAttempts:      c.ProviderOpenRetryAttempts,
-		FallbackInitiationTime:         seconds(c.FallbackInitiationTime),
-		RouteSelectTimeout:             time.Duration(c.RouteSelectTimeout) * time.Millisecond,
-		Observe:                        c.Observe,
-		MaxFrameSize:                   c.MaxFrameSize,
-		MaxDevices:                     c.MaxDevices,
-		MaxCalls:                       c.MaxCalls,
-		TLS: ctiengine.TLSConfig{
-			ClientCert: c.TLS.ClientCert, ClientKey: c.TLS.ClientKey, TrustStore: c.TLS.TrustStore, RequireTLS: c.TLS.Enabled,
-		},
-	}
-	for _, m := range c.CTIManagers {
-		out.CTIManagers = append(out.CTIManagers, ctiengine.CTIManager{Name: m.Name, Addr: m.Address, TLSAddr: m.TLSAddress, LeastPriority: m.LeastPriority})
-	}
-	if len(c.CTIPorts) > 0 {
-		out.CTIPorts = map[string]ctiengine.CTIPortConfig{}
-		for dev, m := range c.CTIPorts {
-			out.CTIPorts[dev] = ctiengine.CTIPortConfig{Dynamic: m.Dynamic, Media: ctilink.MediaParams{IP: m.IP, Port: m.Port, Codecs: m.Codecs, PacketMs: m.PacketMs}}
-		}
-	}
-	if len(c.RoutePoints) > 0 {
-		out.RoutePoints = map[string]ctiengine.RoutePointConfig{}
-		for rp, dests := range c.RoutePoints {
-			out.RoutePoints[rp] = ctiengine.RoutePointConfig{Destinations: dests}
-		}
-	}
-	return out
 }

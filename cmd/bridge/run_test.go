@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,15 +46,16 @@ func TestLimitsReachEngineAndPublisher(t *testing.T) {
 	if err := config.ApplyEnv(&cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Validate(); err != nil {
+	d, err := cfg.Build("limits-test")
+	if err != nil {
 		t.Fatal(err)
 	}
-	e := engineConfig(cfg.CTI)
+	e := d.Bridge.Engine
 	if e.MaxFrameSize != 1<<20 || e.MaxDevices != 20000 || e.MaxCalls != 7000 {
 		t.Fatalf("engine limits: MaxFrameSize %d MaxDevices %d MaxCalls %d, want 1048576 20000 7000 (the environment wins for MaxCalls)",
 			e.MaxFrameSize, e.MaxDevices, e.MaxCalls)
 	}
-	p := publisherConfig(cfg.NATS)
+	p := d.Bridge.Publisher
 	if p.BufferSize != 300000 || p.BufferBytes != 64<<20 || p.MaxInFlight != 512 {
 		t.Fatalf("publisher limits: BufferSize %d BufferBytes %d MaxInFlight %d, want 300000 67108864 512", p.BufferSize, p.BufferBytes, p.MaxInFlight)
 	}
@@ -61,11 +64,17 @@ func TestLimitsReachEngineAndPublisher(t *testing.T) {
 // Without the keys the engine and the publisher get their own defaults.
 func TestLimitsDefaultToThePackages(t *testing.T) {
 	cfg := config.Default()
-	e := engineConfig(cfg.CTI)
+	cfg.CTI.Login, cfg.CTI.Password = "app", "pw"
+	cfg.CTI.CTIManagers = []config.CTIManager{{Name: "a", Address: "127.0.0.1:2748"}}
+	d, err := cfg.Build("limits-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := d.Bridge.Engine
 	if e.MaxFrameSize != ctilink.DefaultMaxFrameSize || e.MaxDevices != ctiengine.DefaultMaxDevices || e.MaxCalls != callmodel.DefaultMaxCalls {
 		t.Fatalf("engine limits: %d %d %d, want the package defaults", e.MaxFrameSize, e.MaxDevices, e.MaxCalls)
 	}
-	if p := publisherConfig(cfg.NATS); p.BufferBytes != jetstream.DefaultBufferBytes {
+	if p := d.Bridge.Publisher; p.BufferBytes != jetstream.DefaultBufferBytes {
 		t.Fatalf("publisher BufferBytes %d, want %d", p.BufferBytes, int64(jetstream.DefaultBufferBytes))
 	}
 }
@@ -95,7 +104,52 @@ func TestRunCheckRefusesOutOfRangeLimit(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("want a usage error, got %v", err)
 	}
-	if !strings.Contains(err.Error(), "cti.maxFrameSize: is 8388608 bytes") {
+	if !strings.Contains(err.Error(), "cti.maxFrameSize: 8388608 bytes is out of range") {
 		t.Fatalf("error does not name the key and value: %v", err)
+	}
+}
+
+// `bridge run --check` and `bridge run` validate one translation with the
+// packages' own rules: a jtapi.ini value the engine refuses (the finding:
+// ProviderRetryInterval: 1 passed --check, then run refused it) is refused
+// by both, with the same message naming the key, exit 2, before anything
+// starts.
+func TestRunCheckAndRunRefuseAlike(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	path := filepath.Join(dir, "bridge.yaml")
+	doc := "cti:\n  login: app\n  ctiManagers: [{name: a, address: \"127.0.0.1:1\"}]\n  ProviderRetryInterval: 1\n" +
+		"nats:\n  listen: 127.0.0.1:0\n  dataDir: " + strconv.Quote(dataDir) + "\nhttp:\n  listen: 127.0.0.1:0\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CTIBRIDGE_CTI_PASSWORD", "pw")
+	const want = "cti.ProviderRetryInterval: 1s is below the jtapi.ini minimum 5s: raise it"
+	var stderrs []string
+	for _, args := range [][]string{{"run", "--config", path, "--check"}, {"run", "--config", path}} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), want) {
+			t.Fatalf("bridge %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(args, " "), code, errOut.String(), want)
+		}
+		stderrs = append(stderrs, errOut.String())
+	}
+	if stderrs[0] != stderrs[1] {
+		t.Errorf("run --check and run disagree:\n%s\n%s", stderrs[0], stderrs[1])
+	}
+	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("run started the embedded server before refusing the configuration (%s: %v)", dataDir, err)
+	}
+
+	// A valid value, in seconds or as a duration, passes both.
+	for _, v := range []string{"5", "5s", "1m"} {
+		fixed := strings.Replace(doc, "ProviderRetryInterval: 1\n", "ProviderRetryInterval: "+v+"\n", 1)
+		if err := os.WriteFile(path, []byte(fixed), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), []string{"run", "--config", path, "--check"}, &out, &errOut); code != 0 {
+			t.Errorf("ProviderRetryInterval: %s: exit %d, %s", v, code, errOut.String())
+		}
 	}
 }

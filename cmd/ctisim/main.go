@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -31,16 +32,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	switch {
-	case err == nil:
+	if err == nil {
 		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, "ctisim:", err)
-		return 2
-	default:
-		fmt.Fprintln(stderr, "ctisim:", err)
-		return 1
 	}
+	// The simulator package's errors already say "ctisim: ".
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "ctisim: ") {
+		msg = "ctisim: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {

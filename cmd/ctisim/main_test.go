@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 )
 
@@ -125,5 +126,72 @@ func TestServePrintsPortsAndServes(t *testing.T) {
 	}
 	if n < 2 {
 		t.Fatalf("%d ground-truth lines", n)
+	}
+}
+
+// Each failure is one message with the command's prefix once (the
+// simulator package's errors already carry it: they printed as
+// "ctisim: ctisim: ...").
+func TestErrorsSayCtisimOnce(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "cluster.yaml")
+	if err := os.WriteFile(bad, []byte("name: x\nnodes: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, 1, "ctisim: reading cluster config: open "},
+		{[]string{"--config", bad}, 1, "ctisim: " + bad + ": parsing cluster YAML: "},
+		{[]string{"--rate", "-5", "--ephemeral-ports", "--control", ""}, 1, "ctisim: Traffic.Rate -5 is negative"},
+		{[]string{"--bogus"}, 2, "ctisim: usage: unknown flag: --bogus"},
+	} {
+		var errb bytes.Buffer
+		code := run(context.Background(), tc.args, io.Discard, &errb)
+		if code != tc.code || !strings.HasPrefix(errb.String(), tc.want) || strings.Count(errb.String(), "ctisim: ") != 1 {
+			t.Errorf("ctisim %s: exit %d, stderr %q; want exit %d, %q, the prefix once", strings.Join(tc.args, " "), code, errb.String(), tc.code, tc.want)
+		}
+	}
+}
+
+// The start-up lines docs/simulator.md shows are the ones `ctisim` prints
+// (ports and column padding aside).
+func TestBannerAsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "simulator.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "It prints the ports and runs until interrupted")
+	if !ok {
+		t.Fatal("docs/simulator.md no longer shows the start-up lines")
+	}
+	parts := strings.SplitN(after, "```", 3)
+	if len(parts) < 3 {
+		t.Fatal("docs/simulator.md: no code block after the start-up sentence")
+	}
+	want := strings.TrimSpace(parts[1])
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"--ephemeral-ports", "--control", "127.0.0.1:0", "--log-level", "warn"}, &out, io.Discard)
+	}()
+	testwait.Eventually(t, 20*time.Second, "the start-up lines", func() bool {
+		return strings.Contains(out.String(), "running until interrupted")
+	})
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	normalize := func(s string) string {
+		s = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`).ReplaceAllString(s, "127.0.0.1:PORT")
+		return regexp.MustCompile(` +`).ReplaceAllString(strings.TrimSpace(s), " ")
+	}
+	if got := normalize(out.String()); got != normalize(want) {
+		t.Errorf("ctisim prints\n%s\ndocs/simulator.md shows\n%s", got, normalize(want))
 	}
 }

@@ -46,7 +46,7 @@ func main() {
 	fs.DurationVar(&o.failoverEvery, "failover-every", time.Minute, "period of the CTIManager faults (alternately kill and stall of the active one; 0: none)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for the JetStream store (default: a temporary directory, removed at the end)")
 	fs.Int64Var(&o.seed, "seed", 1, "traffic seed")
-	fs.IntVar(&o.phones, "phones", 0, "phones added to the default cluster's 50 (default: 25 per call/s, so calls rarely find a busy line)")
+	fs.IntVar(&o.phones, "phones", 0, "phones added to the default cluster's 304 (default: 25 per call/s, so calls rarely find a busy line)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", time.Second, "server heartbeat interval, whole seconds (a stalled CTIManager is detected within twice that)")
 	fs.StringVar(&o.groundTruth, "ground-truth", "", "also write the simulator's ground truth (JSON lines) to this file")
 	fs.DurationVar(&o.dupWindow, "dup-window", 2*time.Minute, "the stream's dedupe window (the NATS server, in this process, holds every id of the window in memory)")

@@ -17,6 +17,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/faultmatrix"
+	"github.com/ctibridge/ctibridge/internal/logging"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
 
@@ -72,7 +74,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	log := zerolog.Nop()
 	if o.verbose {
-		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+		log = zerolog.New(logging.ConsoleWriter(os.Stderr)).Level(zerolog.WarnLevel).With().Timestamp().Logger()
 	}
 	checker := faultmatrix.NewChecker()
 	checker.Details = o.details
@@ -115,7 +117,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	start := time.Now()
 	fmt.Fprintf(out, "ctisoak: %v at %v calls/s, %d phones, failover every %v, heartbeat %v, dedupe window %v, seed %d, data %s\n",
-		o.duration, o.rate, o.phones+50, o.failoverEvery, o.heartbeat, o.dupWindow, o.seed, dir)
+		o.duration, o.rate, o.phones+ctisim.DefaultPhones+ctisim.DefaultDialPlanDN, o.failoverEvery, o.heartbeat, o.dupWindow, o.seed, dir)
 	fmt.Fprintf(out, "bridge: %s run (pid %d), its defaults except the addresses, heartbeat and dedupe window; log %s\n",
 		bin, d.Pid(), d.logPath)
 	fmt.Fprintln(out, "  time  bridge live heap   rss        calls  published   buffered  provider      | this process (sim+NATS+checker) heap, stream subjects")

@@ -144,12 +144,11 @@ func checkPrefix(p string) error {
 
 // pacer spaces publishes like the events' times, divided by speed.
 type pacer struct {
-	speed    float64
-	sleep    func(context.Context, time.Duration) error
-	started  bool
-	first    time.Time
-	elapsed  time.Duration // scaled event time already waited for
-	lastWall time.Time
+	speed   float64
+	sleep   func(context.Context, time.Duration) error
+	started bool
+	first   time.Time
+	elapsed time.Duration // scaled event time already waited for
 }
 
 // wait sleeps until the event at t is due. Events out of time order go at

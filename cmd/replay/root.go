@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // --tz works on hosts without a zone database (containers)
 
+	"github.com/ctibridge/ctibridge/internal/logging"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -39,13 +40,13 @@ type app struct {
 	// stderrTTY enables the progress bar (tests leave it false).
 	stderrTTY bool
 
-	server, creds, user, password string
-	tlsCA, tlsCert, tlsKey        string
-	storeDir, stream, snapStream  string
-	cluster                       string
-	jsonOut                       bool
-	verbose                       bool
-	tz                            string
+	server, creds, user, password, token string
+	tlsCA, tlsCert, tlsKey               string
+	storeDir, stream, snapStream         string
+	cluster                              string
+	jsonOut                              bool
+	verbose                              bool
+	tz                                   string
 
 	// clk prints the times of human output (--tz).
 	clk clockFmt
@@ -120,6 +121,7 @@ itself is never modified.`,
 	f.StringVar(&a.creds, "creds", "", "NATS credentials file")
 	f.StringVar(&a.user, "user", "", "NATS user")
 	f.StringVar(&a.password, "password", "", "NATS password")
+	f.StringVar(&a.token, "token", "", "NATS token")
 	f.StringVar(&a.tlsCA, "tls-ca", "", "CA file to verify the NATS server")
 	f.StringVar(&a.tlsCert, "tls-cert", "", "client certificate file (with --tls-key)")
 	f.StringVar(&a.tlsKey, "tls-key", "", "client key file (with --tls-cert)")
@@ -150,10 +152,10 @@ func (a *app) open(ctx context.Context) (*replaystore.Store, error) {
 	}
 	log := zerolog.Nop()
 	if a.verbose {
-		log = zerolog.New(zerolog.ConsoleWriter{Out: a.stderr}).With().Timestamp().Logger()
+		log = zerolog.New(logging.ConsoleWriter(a.stderr)).With().Timestamp().Logger()
 	}
 	cfg := replaystore.Config{
-		Server: a.server, Creds: a.creds, User: a.user, Password: a.password,
+		Server: a.server, Creds: a.creds, User: a.user, Password: a.password, Token: a.token,
 		TLSCA: a.tlsCA, TLSCert: a.tlsCert, TLSKey: a.tlsKey,
 		StoreDir: a.storeDir, Stream: a.stream, SnapshotStream: a.snapStream, Logger: log,
 	}

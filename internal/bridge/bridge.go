@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,7 +51,9 @@ type Config struct {
 	// refused), so that probes and a Prometheus scrape can see why before
 	// Run returns the error (see linger.go). 0 returns at once.
 	FatalLinger time.Duration
-	Logger      zerolog.Logger
+	// Logger receives the logs of the bridge and its parts, each line with
+	// the cluster (added here: do not add it to Logger).
+	Logger zerolog.Logger
 	// StatusExtra, if set, adds fields to /status (e.g. the demo's ports).
 	StatusExtra func() map[string]any
 	// Stream is the JetStream stream holding the events (default "CTI"):
@@ -103,13 +106,93 @@ type Bridge struct {
 	bridgeSeq uint64
 }
 
+// Validate reports every problem of the settings at once: the bridge's
+// own and those of the engine, encoder, publisher and snapshot settings as
+// New builds them (with the fields New fills in). Each problem keeps its
+// package's prefix and field names. The wiring (Conn, Logger) is New's to
+// check, so a configuration translated from a file can be validated before
+// anything is connected: `bridge run --check` and `bridge run` validate
+// the same values with the same rules.
+func (c Config) Validate() error {
+	errs := []error{
+		c.engineConfig().Validate(),
+		c.Encoder.Validate(),
+	}
+	if c.Instance == "" {
+		errs = append(errs, errors.New("bridge: Instance is empty: name this run (event ids derive from it)"))
+	}
+	pcfg := c.publisherConfig()
+	errs = append(errs, pcfg.Validate())
+	if c.Snapshots != nil {
+		scfg := c.snapshotterConfig()
+		errs = append(errs, scfg.Validate())
+	}
+	if c.Provision != nil {
+		pc := c.provisionConfig()
+		errs = append(errs, pc.Validate())
+	}
+	if c.HA != nil {
+		errs = append(errs, c.HA.Validate())
+	}
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			errs = append(errs, fmt.Errorf("bridge: HTTPListen %q is not host:port: e.g. 127.0.0.1:8080 (empty disables the ops endpoints)", c.HTTPListen))
+		}
+	} else if c.Profiling {
+		errs = append(errs, errors.New("bridge: Profiling is set but HTTPListen is empty: the profiler is served on the ops endpoint; set HTTPListen"))
+	}
+	return errors.Join(errs...)
+}
+
+// engineConfig is the engine's configuration as New builds it, before the
+// wiring (sink, measurements, logger) is added.
+func (c Config) engineConfig() ctiengine.Config {
+	e := c.Engine
+	e.BridgeInstance = c.Instance
+	return e
+}
+
+// publisherConfig is the publisher's configuration as New builds it,
+// before the wiring (connection, encoder, logger, ack hook) is added.
+func (c Config) publisherConfig() jetstream.Config {
+	p := c.Publisher
+	p.Instance = c.Instance
+	p.GapSession = c.Instance + "-pub"
+	if c.Provision != nil && c.Provision.Replicas > 1 {
+		// A replicated stream: see jetstream.Config.SerialPerEntity.
+		p.SerialPerEntity = true
+	}
+	return p
+}
+
+// provisionConfig is the stream provisioning as the event log runs it.
+func (c Config) provisionConfig() jetstream.ProvisionConfig {
+	pc := *c.Provision
+	if pc.Stream == "" {
+		pc.Stream = c.Stream
+	}
+	return pc
+}
+
+// snapshotterConfig is the snapshotter's configuration as Run starts it,
+// before the connection and logger are added.
+func (c Config) snapshotterConfig() replaystore.SnapshotterConfig {
+	s := *c.Snapshots
+	s.Cluster = c.Encoder.Cluster
+	if s.Stream == "" {
+		s.Stream = c.Stream
+	}
+	return s
+}
+
 // New builds the bridge; it starts nothing.
 func New(cfg Config) (*Bridge, error) {
-	if cfg.Instance == "" {
-		return nil, errors.New("bridge: Instance is required")
-	}
+	err := cfg.Validate()
 	if cfg.Conn == nil {
-		return nil, errors.New("bridge: Conn is required")
+		err = errors.Join(errors.New("bridge: Conn is required"), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	if cfg.HeartbeatEvery == 0 {
 		cfg.HeartbeatEvery = 30 * time.Second
@@ -120,23 +203,20 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.StartWait == 0 {
 		cfg.StartWait = DefaultStartWait
 	}
-	b := &Bridge{cfg: cfg, log: cfg.Logger.With().Str("component", "bridge").Logger()}
+	// Every line of the bridge's parts names the cluster once: the
+	// snapshotter adds it itself, so it gets the logger as given.
+	log := cfg.Logger.With().Str("cluster", cfg.Encoder.Cluster).Logger()
+	b := &Bridge{cfg: cfg, log: log.With().Str("component", "bridge").Logger()}
 	b.snapshots = &snapshotRunner{b: b}
 	enc, err := schema.NewEncoder(cfg.Encoder)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	b.enc = enc
-	pcfg := cfg.Publisher
+	pcfg := cfg.publisherConfig()
 	pcfg.Conn = cfg.Conn
 	pcfg.Encoder = enc
-	pcfg.Instance = cfg.Instance
-	pcfg.GapSession = cfg.Instance + "-pub"
-	if cfg.Provision != nil && cfg.Provision.Replicas > 1 {
-		// A replicated stream: see jetstream.Config.SerialPerEntity.
-		pcfg.SerialPerEntity = true
-	}
-	pcfg.Logger = cfg.Logger.With().Str("component", "publisher").Logger()
+	pcfg.Logger = log.With().Str("component", "publisher").Logger()
 	b.metrics = NewMetrics(b.publisherStats, b.engineStatus)
 	pcfg.AckLatency = func(d time.Duration) {
 		b.metrics.EventsPublished.Inc()
@@ -155,19 +235,14 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	if cfg.Provision != nil {
-		pc := *cfg.Provision
-		if pc.Stream == "" {
-			pc.Stream = cfg.Stream
-		}
-		if b.elog, err = newEventLog(b, pc); err != nil {
+		if b.elog, err = newEventLog(b, cfg.provisionConfig()); err != nil {
 			return nil, fmt.Errorf("bridge: %w", err)
 		}
 	}
-	ecfg := cfg.Engine
+	ecfg := cfg.engineConfig()
 	ecfg.Sink = sinkFunc(b.emit)
 	ecfg.Measure = b.metrics.ObserveMeasurement
-	ecfg.BridgeInstance = cfg.Instance
-	ecfg.Logger = cfg.Logger
+	ecfg.Logger = log
 	b.ecfg = ecfg
 	if cfg.HA != nil {
 		if b.ha, err = newHAState(b, *cfg.HA); err != nil {
@@ -422,6 +497,50 @@ func (b *Bridge) Status() any {
 	return out
 }
 
+// StopCause says why a bridge stops; cancel Run's context with it
+// (context.WithCancelCause) and the BridgeStopping record and the log say
+// so.
+type StopCause struct {
+	// Reason is a short token: StopSignal, StopRunFor, or the caller's.
+	Reason string
+	// Detail says more (the signal's name, the duration that elapsed).
+	Detail string
+}
+
+// Stop reasons the commands give.
+const (
+	// StopSignal: SIGINT or SIGTERM (Detail: the signal).
+	StopSignal = "signal"
+	// StopRunFor: `bridge demo --run-for` elapsed.
+	StopRunFor = "run-for"
+	// StopRequested: Run's context ended without a StopCause.
+	StopRequested = "stopped"
+)
+
+func (c StopCause) Error() string {
+	if c.Detail == "" {
+		return "bridge stopping: " + c.Reason
+	}
+	return "bridge stopping: " + c.Reason + " (" + c.Detail + ")"
+}
+
+// Is makes a StopCause a context.Canceled, as a plain cancel is.
+func (c StopCause) Is(target error) bool { return target == context.Canceled }
+
+// stopReason is the StopCause ctx was cancelled with (StopRequested, with
+// the cause's text, for any other cause).
+func stopReason(ctx context.Context) StopCause {
+	cause := context.Cause(ctx)
+	var sc StopCause
+	switch {
+	case errors.As(cause, &sc):
+		return sc
+	case cause == nil || cause == context.Canceled || cause == context.DeadlineExceeded:
+		return StopCause{Reason: StopRequested, Detail: fmt.Sprint(ctx.Err())}
+	}
+	return StopCause{Reason: StopRequested, Detail: cause.Error()}
+}
+
 // Run runs the bridge until ctx ends or the provider shuts down for good.
 // On ctx's end it drains in order: BridgeStopping, the provider closed with
 // APPLICATIONREQUEST (its final events published), then a bounded flush of
@@ -471,8 +590,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "provider shut down", Detail: engErr.Error()})
 			}
 		case <-ctx.Done():
-			b.log.Info().Msg("stopping: closing the provider (APPLICATIONREQUEST), then flushing JetStream")
-			b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "signal"})
+			why := stopReason(ctx)
+			b.log.Info().Str("reason", why.Reason).Str("detail", why.Detail).Msg("stopping: closing the provider (APPLICATIONREQUEST), then flushing JetStream")
+			b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: why.Reason, Detail: why.Detail})
 			if err := eng.Close(); err != nil {
 				b.log.Warn().Err(err).Msg("provider close")
 			}

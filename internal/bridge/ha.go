@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,15 +51,39 @@ type HAConfig struct {
 	TakeoverTimeout time.Duration
 }
 
-// Validate checks what can be checked before the bucket is known.
+// Validate checks what can be checked before the bucket is known (its
+// TTL, if Lease.TTL is left 0, is the lease's). Problems name the field
+// as bridge.Config holds it (HA.Mode …).
 func (c *HAConfig) Validate() error {
+	var errs []error
 	if _, err := ha.ParseMode(string(c.Mode)); err != nil {
-		return err
+		errs = append(errs, fmt.Errorf("bridge: HA.Mode %q: use cold (the instances share one instanceId and certificate) or hot (each has its own)", c.Mode))
 	}
-	if c.ColdWait < 0 || c.StepDownHold < 0 || c.TakeoverTimeout < 0 {
-		return errors.New("ha: ColdWait, StepDownHold and TakeoverTimeout must not be negative")
+	ttl := c.Lease.TTL
+	if ttl != 0 && ttl < lease.MinTTL {
+		errs = append(errs, fmt.Errorf("bridge: HA.Lease.TTL is %s; use at least %s (default %s)", ttl, lease.MinTTL, jetstream.DefaultLeaderTTL))
 	}
-	return nil
+	if r := c.Lease.RenewEvery; r != 0 && ttl != 0 &&
+		(float64(r) < float64(ttl)*lease.MinRenewFraction || float64(r) > float64(ttl)*lease.MaxRenewFraction) {
+		errs = append(errs, fmt.Errorf("bridge: HA.Lease.RenewEvery is %s; use %.1f–%.1f × the lease TTL %s, or leave it out for %.1f ×",
+			r, lease.MinRenewFraction, lease.MaxRenewFraction, ttl, lease.DefaultRenewFraction))
+	}
+	if c.ColdWait < 0 {
+		errs = append(errs, fmt.Errorf("bridge: HA.ColdWait is %s; it must not be negative", c.ColdWait))
+	}
+	if c.Window.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("bridge: HA.Window.MaxAge is %s; it must not be negative", c.Window.MaxAge))
+	} else if c.Mode == ha.ModeHot && c.Window.MaxAge != 0 && ttl != 0 && c.Window.MaxAge < ttl*3/2 {
+		errs = append(errs, fmt.Errorf("bridge: HA.Window.MaxAge is %s, shorter than 1.5 × the lease TTL (%s): a takeover after a crash would reach further back than the standby remembers",
+			c.Window.MaxAge, ttl*3/2))
+	}
+	if c.StepDownHold < 0 || c.TakeoverTimeout < 0 {
+		errs = append(errs, errors.New("bridge: HA.StepDownHold and HA.TakeoverTimeout must not be negative"))
+	}
+	if c.Bucket != "" && strings.ContainsAny(c.Bucket, ". *>") {
+		errs = append(errs, fmt.Errorf("bridge: HA.Bucket %q is not a valid bucket name (no spaces, dots, * or >)", c.Bucket))
+	}
+	return errors.Join(errs...)
 }
 
 // Routes of the engine's events (haState.route).

@@ -162,9 +162,10 @@ loop:
 			r.stopSnaps()
 			return ctiengine.ErrKilled
 		case <-ctx.Done():
-			b.log.Info().Msg("stopping: handing the lease over in order")
+			why := stopReason(ctx)
+			b.log.Info().Str("reason", why.Reason).Str("detail", why.Detail).Msg("stopping: handing the lease over in order")
 			if h.way.Load() == routePublish {
-				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "signal"})
+				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: why.Reason, Detail: why.Detail})
 				r.release(context.Background(), "stopping", r.standbyInSync())
 			} else {
 				r.withdraw()

@@ -46,6 +46,9 @@ type Metrics struct {
 	// CertificateProblems counts CertificateProblem events by reason
 	// (DUPLICATECERTUSED warns before CERTCOMPROMISED makes it fatal).
 	CertificateProblems *prometheus.CounterVec
+	// DevicesRejected counts DeviceRejected events: control-list devices
+	// skipped because they broke the link protocol's device rules.
+	DevicesRejected prometheus.Counter
 	// ProviderOpen and RouteSelect time the engine's Measurements.
 	ProviderOpen prometheus.Histogram
 	RouteSelect  prometheus.Histogram
@@ -144,6 +147,9 @@ func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Me
 		CertificateProblems: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ctibridge_certificate_problems_total", Help: "CertificateProblem events by reason: SERVER_TRUST, CLIENT_CERT_REFUSED, DUPLICATECERTUSED, CERTCOMPROMISED.",
 		}, []string{"reason"}),
+		DevicesRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ctibridge_devices_rejected_total", Help: "Control-list devices skipped because their name, lines or type broke the link protocol's rules (one DeviceRejected event each, repeated at every device list fetch).",
+		}),
 		ProviderOpen: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ctibridge_provider_open_duration_seconds",
 			Help:    "From the connect to a CTIManager to the provider in service on it (opened, device list known, devices opened).",
@@ -167,7 +173,7 @@ func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Me
 	}
 	r.MustRegister(m.EventsIn, m.EventsPublished, m.PublishLatency, m.ProviderState, m.Failovers,
 		m.HeartbeatMisses, m.Gaps, m.BufferDepth, m.InFlight, m.Dropped, m.Resends, m.Duplicates,
-		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal, m.CertificateProblems,
+		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal, m.CertificateProblems, m.DevicesRejected,
 		m.ProviderOpen, m.RouteSelect, newEngineCollector(engine, time.Now))
 	return m
 }
@@ -202,6 +208,8 @@ func (m *Metrics) Observe(ev *schema.Event) {
 		m.Gaps.WithLabelValues("provider").Inc()
 	case schema.EvPublishGap:
 		m.Gaps.WithLabelValues("publish").Inc()
+	case schema.EvDeviceRejected:
+		m.DevicesRejected.Inc()
 	case schema.EvCertificateProblem:
 		if p := ev.Data.Provider; p != nil {
 			m.CertificateProblems.WithLabelValues(p.Reason).Inc()

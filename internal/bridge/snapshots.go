@@ -42,12 +42,8 @@ func (r *snapshotRunner) start() {
 	if r.done != nil || r.stopped {
 		return
 	}
-	cfg := *b.cfg.Snapshots
+	cfg := b.cfg.snapshotterConfig()
 	cfg.Conn = b.cfg.Conn
-	cfg.Cluster = b.enc.Cluster()
-	if cfg.Stream == "" {
-		cfg.Stream = b.cfg.Stream
-	}
 	cfg.Logger = b.cfg.Logger
 	sn, err := replaystore.NewSnapshotter(cfg)
 	if err != nil {

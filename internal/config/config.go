@@ -5,48 +5,41 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/internal/logging"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine/callmodel"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
-)
-
-// Bounds of the configurable limits. The defaults are the packages' own
-// (ctilink, ctiengine, callmodel, jetstream), so the reference cannot drift
-// from what the engine and the publisher do with a zero value.
-const (
-	// MinMaxFrameSize is the smallest cti.maxFrameSize, a floor against a
-	// value given in KiB by mistake. Any bound below the largest frame the
-	// CTIManager sends (a 500-device list page is about 90 KiB) closes the
-	// link on every provider open.
-	MinMaxFrameSize = 1 << 10
-	// MaxMaxFrameSize is the largest cti.maxFrameSize a reader accepts
-	// (ctilink clamps anything above it).
-	MaxMaxFrameSize = ctilink.HardMaxFrameSize
-	// MinBufferBytes is the smallest nats.bufferBytes: below it a burst of
-	// ordinary events would already overflow the buffer.
-	MinBufferBytes = 1 << 20
+	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
 // Config is the bridge daemon's configuration: the YAML file, then
 // environment variables (CTIBRIDGE_...), then flags, in increasing
 // precedence. The CTI section uses jtapi.ini names for the settings JTAPI
 // users know.
+//
+// Each field's yaml tag is its key in the file and its env tag, if any,
+// the environment variable that overrides it (ApplyEnv reads the tags).
+// Adding a key: a field here with its tags, a line in translate (build.go)
+// handing it to the package that owns its rules, and a row in
+// docs/operations.md (TestConfigReferenceMatchesTheStruct fails without).
 type Config struct {
-	// Cluster names the CUCM cluster; it is the second subject token and the
-	// CloudEvents source.
-	Cluster string `yaml:"cluster"`
-	// Instance identifies this bridge run (generated when empty).
-	Instance string     `yaml:"instance"`
+	// Cluster names the CUCM cluster; it is the second subject token and,
+	// unless Source is set, the CloudEvents source cti://<cluster>.
+	Cluster string `yaml:"cluster" env:"CTIBRIDGE_CLUSTER"`
+	// Source is the CloudEvents source, a URI reference (default
+	// cti://<cluster>).
+	Source string `yaml:"source" env:"CTIBRIDGE_SOURCE"`
+	// Instance names this bridge; each run appends a unique suffix (event
+	// ids derive from it).
+	Instance string     `yaml:"instance" env:"CTIBRIDGE_INSTANCE"`
 	CTI      CTIConfig  `yaml:"cti"`
 	NATS     NATSConfig `yaml:"nats"`
 	HTTP     HTTPConfig `yaml:"http"`
@@ -59,11 +52,11 @@ type Config struct {
 // instance name; they elect one active instance through a lease in
 // JetStream KV.
 type HAConfig struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled bool `yaml:"enabled" env:"CTIBRIDGE_HA_ENABLED"`
 	// Mode is cold (the instances share one instanceId and client
 	// certificate: only the active one has a provider) or hot (each its
 	// own instanceId and certificate, or its own login: all observe).
-	Mode string `yaml:"mode"`
+	Mode string `yaml:"mode" env:"CTIBRIDGE_HA_MODE"`
 	// LeaseTTL is the lease bucket's TTL: a holder that stops renewing
 	// loses the lease after it.
 	LeaseTTL time.Duration `yaml:"leaseTTL"`
@@ -106,37 +99,38 @@ type TLSConfig struct {
 	TrustStore string `yaml:"trustStore"`
 }
 
-// CTIConfig is the CTI side. Interval settings are whole seconds (or
-// milliseconds where the jtapi.ini name says so), as in jtapi.ini.
+// CTIConfig is the CTI side. The jtapi.ini intervals take whole seconds
+// (milliseconds for RouteSelectTimeout), jtapi.ini's own units, or a
+// duration with its unit (Seconds, Milliseconds).
 type CTIConfig struct {
-	CTIManagers []CTIManager `yaml:"ctiManagers"`
-	Login       string       `yaml:"login"`
-	Password    Secret       `yaml:"password"`
+	CTIManagers []CTIManager `yaml:"ctiManagers" env:"CTIBRIDGE_CTI_MANAGERS"`
+	Login       string       `yaml:"login" env:"CTIBRIDGE_CTI_LOGIN"`
+	Password    Secret       `yaml:"password" env:"CTIBRIDGE_CTI_PASSWORD"`
 	AppInfo     string       `yaml:"appInfo"`
-	InstanceID  string       `yaml:"instanceId"`
+	InstanceID  string       `yaml:"instanceId" env:"CTIBRIDGE_CTI_INSTANCE_ID"`
 
-	DesiredServerHeartbeatInterval int `yaml:"DesiredServerHeartbeatInterval"`
-	ProviderRetryInterval          int `yaml:"ProviderRetryInterval"`
-	ProviderOpenRequestTimeout     int `yaml:"ProviderOpenRequestTimeout"`
-	CtiRequestTimeout              int `yaml:"CtiRequestTimeout"`
-	ProviderOpenRetryAttempts      int `yaml:"ProviderOpenRetryAttempts"`
-	FallbackInitiationTime         int `yaml:"FallbackInitiationTime"`
-	RouteSelectTimeout             int `yaml:"RouteSelectTimeout"`
+	DesiredServerHeartbeatInterval Seconds      `yaml:"DesiredServerHeartbeatInterval"`
+	ProviderRetryInterval          Seconds      `yaml:"ProviderRetryInterval"`
+	ProviderOpenRequestTimeout     Seconds      `yaml:"ProviderOpenRequestTimeout"`
+	CtiRequestTimeout              Seconds      `yaml:"CtiRequestTimeout"`
+	ProviderOpenRetryAttempts      int          `yaml:"ProviderOpenRetryAttempts"`
+	FallbackInitiationTime         Seconds      `yaml:"FallbackInitiationTime"`
+	RouteSelectTimeout             Milliseconds `yaml:"RouteSelectTimeout"`
 
 	TLS         TLSConfig           `yaml:"tls"`
 	Observe     []string            `yaml:"observe"`
 	CTIPorts    map[string]Media    `yaml:"ctiPorts"`
 	RoutePoints map[string][]string `yaml:"routePoints"`
 
-	// MaxFrameSize bounds an inbound frame's body in bytes (0: the
-	// ctilink default); a larger frame closes the link (failover).
-	MaxFrameSize int `yaml:"maxFrameSize"`
+	// MaxFrameSize bounds an inbound frame's body in bytes; a larger frame
+	// closes the link (failover).
+	MaxFrameSize int `yaml:"maxFrameSize" env:"CTIBRIDGE_CTI_MAX_FRAME_SIZE"`
 	// MaxDevices bounds the tracked control list; further devices are
 	// neither tracked nor opened.
-	MaxDevices int `yaml:"maxDevices"`
+	MaxDevices int `yaml:"maxDevices" env:"CTIBRIDGE_CTI_MAX_DEVICES"`
 	// MaxCalls bounds the calls the call model tracks; events of further
 	// calls are neither tracked nor published.
-	MaxCalls int `yaml:"maxCalls"`
+	MaxCalls int `yaml:"maxCalls" env:"CTIBRIDGE_CTI_MAX_CALLS"`
 }
 
 // NATSConfig is the JetStream side.
@@ -144,47 +138,52 @@ type NATSConfig struct {
 	// Embedded runs nats-server in-process with JetStream on DataDir.
 	Embedded bool   `yaml:"embedded"`
 	Listen   string `yaml:"listen"`
-	DataDir  string `yaml:"dataDir"`
+	DataDir  string `yaml:"dataDir" env:"CTIBRIDGE_NATS_DATA_DIR"`
 	// SyncAlways makes the embedded server fsync every write before it
 	// acknowledges it (default true): an acknowledged event then survives
 	// a power loss, not only a process kill. An external server's fsync
 	// is its own setting (sync_interval: always).
-	SyncAlways bool `yaml:"syncAlways"`
+	SyncAlways bool `yaml:"syncAlways" env:"CTIBRIDGE_NATS_SYNC_ALWAYS"`
 
-	URLs     []string `yaml:"urls"`
-	Creds    string   `yaml:"creds"`
-	User     string   `yaml:"user"`
-	Password Secret   `yaml:"password"`
-	Token    Secret   `yaml:"token"`
-	TLSCA    string   `yaml:"tlsCA"`
-	TLSCert  string   `yaml:"tlsCert"`
-	TLSKey   string   `yaml:"tlsKey"`
+	// URLs are external servers; setting CTIBRIDGE_NATS_URL also turns
+	// Embedded off.
+	URLs     []string `yaml:"urls" env:"CTIBRIDGE_NATS_URL"`
+	Creds    string   `yaml:"creds" env:"CTIBRIDGE_NATS_CREDS"`
+	NKeySeed string   `yaml:"nkeySeed"`
+	// User and Password, or Token, authenticate to an external server and
+	// are enforced by the embedded one.
+	User     string `yaml:"user" env:"CTIBRIDGE_NATS_USER"`
+	Password Secret `yaml:"password" env:"CTIBRIDGE_NATS_PASSWORD"`
+	Token    Secret `yaml:"token" env:"CTIBRIDGE_NATS_TOKEN"`
+	TLSCA    string `yaml:"tlsCA"`
+	TLSCert  string `yaml:"tlsCert"`
+	TLSKey   string `yaml:"tlsKey"`
 
 	Stream          string        `yaml:"stream"`
-	Replicas        int           `yaml:"replicas"`
+	Replicas        int           `yaml:"replicas" env:"CTIBRIDGE_NATS_REPLICAS"`
 	MaxAge          time.Duration `yaml:"maxAge"`
 	DuplicateWindow time.Duration `yaml:"duplicateWindow"`
-	BufferSize      int           `yaml:"bufferSize"`
+	BufferSize      int           `yaml:"bufferSize" env:"CTIBRIDGE_NATS_BUFFER_SIZE"`
 	// BufferBytes bounds the buffered events' size in bytes, beside
 	// BufferSize's count; whichever is reached first drops the oldest.
-	BufferBytes int64 `yaml:"bufferBytes"`
-	MaxInFlight int   `yaml:"maxInFlight"`
+	BufferBytes int64 `yaml:"bufferBytes" env:"CTIBRIDGE_NATS_BUFFER_BYTES"`
+	MaxInFlight int   `yaml:"maxInFlight" env:"CTIBRIDGE_NATS_MAX_IN_FLIGHT"`
 	// Mode is the CloudEvents content mode: binary (default) or structured.
 	Mode string `yaml:"mode"`
 }
 
 // HTTPConfig is the operations endpoint (/healthz, /readyz, /metrics, /status).
 type HTTPConfig struct {
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen" env:"CTIBRIDGE_HTTP_LISTEN"`
 	// Pprof serves the Go profiler under /debug/pprof/ on the same
 	// address (off by default: it shows internals).
-	Pprof bool `yaml:"pprof"`
+	Pprof bool `yaml:"pprof" env:"CTIBRIDGE_HTTP_PPROF"`
 }
 
 // LogConfig selects the log level and format.
 type LogConfig struct {
-	Level  string `yaml:"level"`
-	Format string `yaml:"format"` // auto, json, console
+	Level  string `yaml:"level" env:"CTIBRIDGE_LOG_LEVEL"`
+	Format string `yaml:"format" env:"CTIBRIDGE_LOG_FORMAT"` // auto, json, console
 }
 
 // Secret is a string that never prints.
@@ -201,19 +200,28 @@ func (s Secret) String() string {
 // MarshalText hides the value in any text encoding (logs, JSON).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Default returns the configuration used when a field is left empty.
+// DefaultBufferSize is the daemon's nats.bufferSize: events held while NATS
+// is away (the alert rules' threshold is half of it). It is smaller than
+// the publisher's own default, which is sized for bursts in tests and
+// benchmarks.
+const DefaultBufferSize = 100_000
+
+// Default returns the configuration used when a key is left out. Every
+// value is the owning package's default, except nats.bufferSize
+// (DefaultBufferSize) and the embedded server, which the daemon runs
+// unless told otherwise.
 func Default() Config {
 	return Config{
 		Cluster: "lab",
 		CTI: CTIConfig{
 			AppInfo:                        "ctibridge",
-			DesiredServerHeartbeatInterval: 30,
-			ProviderRetryInterval:          30,
-			ProviderOpenRequestTimeout:     200,
-			CtiRequestTimeout:              15,
-			ProviderOpenRetryAttempts:      5,
-			FallbackInitiationTime:         300,
-			RouteSelectTimeout:             5000,
+			DesiredServerHeartbeatInterval: Seconds(ctiengine.DefaultDesiredServerHeartbeatInterval),
+			ProviderRetryInterval:          Seconds(ctiengine.DefaultProviderRetryInterval),
+			ProviderOpenRequestTimeout:     Seconds(ctiengine.DefaultProviderOpenRequestTimeout),
+			CtiRequestTimeout:              Seconds(ctiengine.DefaultCtiRequestTimeout),
+			ProviderOpenRetryAttempts:      ctiengine.DefaultProviderOpenRetryAttempts,
+			FallbackInitiationTime:         Seconds(ctiengine.DefaultFallbackInitiationTime),
+			RouteSelectTimeout:             Milliseconds(ctiengine.DefaultRouteSelectTimeout),
 			MaxFrameSize:                   ctilink.DefaultMaxFrameSize,
 			MaxDevices:                     ctiengine.DefaultMaxDevices,
 			MaxCalls:                       callmodel.DefaultMaxCalls,
@@ -221,20 +229,20 @@ func Default() Config {
 		NATS: NATSConfig{
 			Embedded:        true,
 			SyncAlways:      true,
-			Listen:          "127.0.0.1:4222",
+			Listen:          jetstream.DefaultListen,
 			DataDir:         "./data",
-			Stream:          "CTI",
+			Stream:          jetstream.DefaultStream,
 			Replicas:        1,
-			MaxAge:          7 * 24 * time.Hour,
-			DuplicateWindow: 10 * time.Minute,
-			BufferSize:      100000,
+			MaxAge:          jetstream.DefaultMaxAge,
+			DuplicateWindow: jetstream.DefaultDuplicates,
+			BufferSize:      DefaultBufferSize,
 			BufferBytes:     jetstream.DefaultBufferBytes,
-			MaxInFlight:     1024,
-			Mode:            "binary",
+			MaxInFlight:     jetstream.DefaultMaxInFlight,
+			Mode:            schema.ModeBinary.String(),
 		},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
-		Log:  LogConfig{Level: "info", Format: "auto"},
-		HA:   HAConfig{Mode: "cold", LeaseTTL: jetstream.DefaultLeaderTTL, Bucket: jetstream.DefaultLeaderBucket},
+		Log:  LogConfig{Level: "info", Format: logging.FormatAuto},
+		HA:   HAConfig{Mode: string(ha.ModeCold), LeaseTTL: jetstream.DefaultLeaderTTL, Bucket: jetstream.DefaultLeaderBucket},
 	}
 }
 
@@ -274,297 +282,6 @@ func Parse(b []byte, base Config) (Config, error) {
 	return cfg, nil
 }
 
-// envVars maps environment variables to setters. Secrets come from the
-// environment in container deployments.
-var envVars = map[string]func(*Config, string) error{
-	"CTIBRIDGE_CLUSTER":         func(c *Config, v string) error { c.Cluster = v; return nil },
-	"CTIBRIDGE_CTI_LOGIN":       func(c *Config, v string) error { c.CTI.Login = v; return nil },
-	"CTIBRIDGE_CTI_PASSWORD":    func(c *Config, v string) error { c.CTI.Password = Secret(v); return nil },
-	"CTIBRIDGE_CTI_INSTANCE_ID": func(c *Config, v string) error { c.CTI.InstanceID = v; return nil },
-	"CTIBRIDGE_CTI_MANAGERS": func(c *Config, v string) error {
-		ms, err := ParseManagers(v)
-		if err != nil {
-			return err
-		}
-		c.CTI.CTIManagers = ms
-		return nil
-	},
-	"CTIBRIDGE_NATS_URL": func(c *Config, v string) error {
-		c.NATS.URLs = splitList(v)
-		c.NATS.Embedded = false
-		return nil
-	},
-	"CTIBRIDGE_NATS_CREDS":         func(c *Config, v string) error { c.NATS.Creds = v; return nil },
-	"CTIBRIDGE_NATS_USER":          func(c *Config, v string) error { c.NATS.User = v; return nil },
-	"CTIBRIDGE_NATS_PASSWORD":      func(c *Config, v string) error { c.NATS.Password = Secret(v); return nil },
-	"CTIBRIDGE_NATS_TOKEN":         func(c *Config, v string) error { c.NATS.Token = Secret(v); return nil },
-	"CTIBRIDGE_NATS_DATA_DIR":      func(c *Config, v string) error { c.NATS.DataDir = v; return nil },
-	"CTIBRIDGE_NATS_REPLICAS":      intVar(func(c *Config, n int) { c.NATS.Replicas = n }),
-	"CTIBRIDGE_NATS_BUFFER_SIZE":   intVar(func(c *Config, n int) { c.NATS.BufferSize = n }),
-	"CTIBRIDGE_NATS_MAX_IN_FLIGHT": intVar(func(c *Config, n int) { c.NATS.MaxInFlight = n }),
-	"CTIBRIDGE_CTI_MAX_FRAME_SIZE": intVar(func(c *Config, n int) { c.CTI.MaxFrameSize = n }),
-	"CTIBRIDGE_CTI_MAX_DEVICES":    intVar(func(c *Config, n int) { c.CTI.MaxDevices = n }),
-	"CTIBRIDGE_CTI_MAX_CALLS":      intVar(func(c *Config, n int) { c.CTI.MaxCalls = n }),
-	"CTIBRIDGE_NATS_BUFFER_BYTES": func(c *Config, v string) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("not a number: %q", v)
-		}
-		c.NATS.BufferBytes = n
-		return nil
-	},
-	"CTIBRIDGE_HTTP_LISTEN":      func(c *Config, v string) error { c.HTTP.Listen = v; return nil },
-	"CTIBRIDGE_HTTP_PPROF":       boolVar(func(c *Config, b bool) { c.HTTP.Pprof = b }),
-	"CTIBRIDGE_NATS_SYNC_ALWAYS": boolVar(func(c *Config, b bool) { c.NATS.SyncAlways = b }),
-	"CTIBRIDGE_INSTANCE":         func(c *Config, v string) error { c.Instance = v; return nil },
-	"CTIBRIDGE_HA_ENABLED":       boolVar(func(c *Config, b bool) { c.HA.Enabled = b }),
-	"CTIBRIDGE_HA_MODE":          func(c *Config, v string) error { c.HA.Mode = v; return nil },
-	"CTIBRIDGE_LOG_LEVEL":        func(c *Config, v string) error { c.Log.Level = v; return nil },
-	"CTIBRIDGE_LOG_FORMAT":       func(c *Config, v string) error { c.Log.Format = v; return nil },
-}
-
-// boolVar is the setter of a boolean variable (true/false, 1/0).
-func boolVar(set func(*Config, bool)) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("not true or false: %q", v)
-		}
-		set(c, b)
-		return nil
-	}
-}
-
-// intVar is the setter of an integer variable: a plain decimal number
-// (the range is Validate's to check, as for the file).
-func intVar(set func(*Config, int)) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("not a number: %q", v)
-		}
-		set(c, n)
-		return nil
-	}
-}
-
-// EnvNames lists the environment variables ApplyEnv reads, sorted (the
-// help text prints them).
-func EnvNames() []string {
-	names := make([]string, 0, len(envVars))
-	for k := range envVars {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// ApplyEnv overrides cfg from the environment (lookup is os.LookupEnv in
-// production, a map in tests).
-func ApplyEnv(cfg *Config, lookup func(string) (string, bool)) error {
-	var errs []error
-	for name, set := range envVars {
-		if v, ok := lookup(name); ok {
-			if err := set(cfg, v); err != nil {
-				errs = append(errs, fmt.Errorf("config: %s: %w", name, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// ParseManagers parses "name=host:port[/tlshost:tlsport][!],..." where a
-// trailing '!' marks the least-priority CTIManager.
-func ParseManagers(s string) ([]CTIManager, error) {
-	var out []CTIManager
-	for _, item := range splitList(s) {
-		m := CTIManager{}
-		if strings.HasSuffix(item, "!") {
-			m.LeastPriority = true
-			item = strings.TrimSuffix(item, "!")
-		}
-		name, addrs, ok := strings.Cut(item, "=")
-		if !ok {
-			return nil, fmt.Errorf("%q: want name=host:port[/tlshost:tlsport][!]", item)
-		}
-		m.Name = name
-		m.Address, m.TLSAddress, _ = strings.Cut(addrs, "/")
-		out = append(out, m)
-	}
-	return out, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// Validate reports every problem at once, each naming the field and the fix.
-func (c *Config) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-	}
-	if c.Cluster == "" {
-		bad("cluster", "is empty; set it to the CUCM cluster name, e.g. cluster: lab")
-	} else if len(c.Cluster) > 64 {
-		bad("cluster", "is longer than 64 characters; use a short cluster name")
-	}
-	if n := len(c.CTI.CTIManagers); n == 0 {
-		bad("cti.ctiManagers", "is empty; list at least one CTIManager (name and address host:port)")
-	} else if n > 10 {
-		bad("cti.ctiManagers", "lists %d CTIManagers; JTAPI allows at most 10", n)
-	}
-	least := 0
-	seen := map[string]bool{}
-	for i, m := range c.CTI.CTIManagers {
-		f := fmt.Sprintf("cti.ctiManagers[%d]", i)
-		if m.Name == "" {
-			bad(f+".name", "is empty; give each CTIManager a name (used in logs and events)")
-		} else if seen[m.Name] {
-			bad(f+".name", "%q is used twice; names must be unique", m.Name)
-		}
-		seen[m.Name] = true
-		if c.CTI.TLS.Enabled {
-			if _, _, err := net.SplitHostPort(m.TLSAddress); err != nil {
-				bad(f+".tlsAddress", "%q is not host:port (TLS is enabled, so every CTIManager needs its TLS port, default 2749)", m.TLSAddress)
-			}
-		} else if _, _, err := net.SplitHostPort(m.Address); err != nil {
-			bad(f+".address", "%q is not host:port; e.g. 10.0.0.5:2748", m.Address)
-		}
-		if m.LeastPriority {
-			least++
-		}
-	}
-	if least > 1 {
-		bad("cti.ctiManagers", "%d entries are leastPriority; at most one CTIManager can be the least-priority server", least)
-	}
-	if least == 1 && len(c.CTI.CTIManagers) == 1 {
-		bad("cti.ctiManagers", "the only CTIManager is leastPriority; add a normal-priority one")
-	}
-	if c.CTI.Login == "" {
-		bad("cti.login", "is empty; set the CTI application user (or CTIBRIDGE_CTI_LOGIN)")
-	}
-	if c.CTI.Password == "" {
-		bad("cti.password", "is empty; set the application user's password with CTIBRIDGE_CTI_PASSWORD (keep it out of the file)")
-	}
-	if strings.ContainsAny(c.CTI.Login, ";=") {
-		bad("cti.login", "contains ';' or '=', which JTAPI provider strings cannot carry")
-	}
-	if strings.ContainsAny(c.CTI.AppInfo, ";=") {
-		bad("cti.appInfo", "contains ';' or '='; use letters, digits and dashes")
-	}
-	pos := func(field string, v, min int) {
-		if v < min {
-			bad("cti."+field, "is %d; the minimum is %d", v, min)
-		}
-	}
-	pos("DesiredServerHeartbeatInterval", c.CTI.DesiredServerHeartbeatInterval, 1)
-	pos("ProviderRetryInterval", c.CTI.ProviderRetryInterval, 1)
-	pos("ProviderOpenRequestTimeout", c.CTI.ProviderOpenRequestTimeout, 10)
-	pos("CtiRequestTimeout", c.CTI.CtiRequestTimeout, 1)
-	pos("ProviderOpenRetryAttempts", c.CTI.ProviderOpenRetryAttempts, 1)
-	pos("RouteSelectTimeout", c.CTI.RouteSelectTimeout, 0)
-	if n := c.CTI.MaxFrameSize; n != 0 && (n < MinMaxFrameSize || n > MaxMaxFrameSize) {
-		bad("cti.maxFrameSize", "is %d bytes; use %d (1 KiB) to %d (4 MiB), or 0 for the default %d", n, MinMaxFrameSize, MaxMaxFrameSize, ctilink.DefaultMaxFrameSize)
-	}
-	if c.CTI.MaxDevices < 1 {
-		bad("cti.maxDevices", "is %d; the minimum is 1 (leave it out for the default %d)", c.CTI.MaxDevices, ctiengine.DefaultMaxDevices)
-	}
-	if c.CTI.MaxCalls < 1 {
-		bad("cti.maxCalls", "is %d; the minimum is 1 (leave it out for the default %d)", c.CTI.MaxCalls, callmodel.DefaultMaxCalls)
-	}
-	if c.CTI.TLS.Enabled {
-		if c.CTI.InstanceID == "" {
-			bad("cti.instanceId", "is empty; TLS needs the instanceId whose client certificate is configured")
-		}
-		if c.CTI.TLS.ClientCert == "" || c.CTI.TLS.ClientKey == "" {
-			bad("cti.tls.clientCert", "and clientKey are required when cti.tls.enabled is true")
-		}
-		if c.CTI.TLS.TrustStore == "" {
-			bad("cti.tls.trustStore", "is empty; give a file path where the CTIManager CA is pinned on first use")
-		}
-	}
-	for dev, m := range c.CTI.CTIPorts {
-		f := mapField("cti.ctiPorts", dev)
-		if !m.Dynamic {
-			if net.ParseIP(m.IP) == nil {
-				bad(f+".ip", "%q is not an IP address (or set dynamic: true)", m.IP)
-			}
-			if m.Port <= 0 || m.Port > 65535 {
-				bad(f+".port", "%d is not a UDP port 1-65535", m.Port)
-			}
-		}
-	}
-	for rp, dests := range c.CTI.RoutePoints {
-		if len(dests) == 0 {
-			bad(mapField("cti.routePoints", rp), "has no destinations; list the numbers calls should be routed to")
-		}
-	}
-	if c.NATS.Embedded {
-		if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {
-			bad("nats.listen", "%q is not host:port; e.g. 127.0.0.1:4222", c.NATS.Listen)
-		}
-		if c.NATS.DataDir == "" {
-			bad("nats.dataDir", "is empty; the embedded server needs a directory for JetStream")
-		}
-	} else if len(c.NATS.URLs) == 0 {
-		bad("nats.urls", "is empty and nats.embedded is false; give a NATS URL (or CTIBRIDGE_NATS_URL) or set embedded: true")
-	}
-	if c.NATS.Stream == "" || strings.ContainsAny(c.NATS.Stream, ". *>") {
-		bad("nats.stream", "%q is not a valid stream name (no spaces, dots, * or >)", c.NATS.Stream)
-	}
-	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
-		bad("nats.replicas", "is %d; use 1 (single server) or 3 (cluster)", c.NATS.Replicas)
-	}
-	if c.NATS.DuplicateWindow < time.Second {
-		bad("nats.duplicateWindow", "is %s; it must cover the longest NATS outage plus retries (default 10m)", c.NATS.DuplicateWindow)
-	}
-	if c.NATS.MaxAge != 0 && c.NATS.MaxAge < c.NATS.DuplicateWindow {
-		bad("nats.maxAge", "%s is shorter than duplicateWindow %s", c.NATS.MaxAge, c.NATS.DuplicateWindow)
-	}
-	if c.NATS.BufferSize < 1 {
-		bad("nats.bufferSize", "is %d; it bounds events held while NATS is away (default 100000)", c.NATS.BufferSize)
-	}
-	if c.NATS.BufferBytes < MinBufferBytes {
-		bad("nats.bufferBytes", "is %d bytes; the minimum is %d (1 MiB) (leave it out for the default %d)", c.NATS.BufferBytes, int64(MinBufferBytes), int64(jetstream.DefaultBufferBytes))
-	}
-	if c.NATS.MaxInFlight < 1 {
-		bad("nats.maxInFlight", "is %d; default 1024", c.NATS.MaxInFlight)
-	}
-	if c.NATS.Mode != "binary" && c.NATS.Mode != "structured" {
-		bad("nats.mode", "%q: use binary (default) or structured", c.NATS.Mode)
-	}
-	if c.HTTP.Pprof && c.HTTP.Listen == "" {
-		bad("http.pprof", "is true but http.listen is empty: the profiler is served on the ops address; set http.listen")
-	}
-	if c.HTTP.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-			bad("http.listen", "%q is not host:port; e.g. 127.0.0.1:8080 (empty disables HTTP)", c.HTTP.Listen)
-		}
-	}
-	c.validateHA(bad)
-	switch c.Log.Format {
-	case "auto", "json", "console":
-	default:
-		bad("log.format", "%q: use auto, json or console", c.Log.Format)
-	}
-	switch c.Log.Level {
-	case "trace", "debug", "info", "warn", "error":
-	default:
-		bad("log.level", "%q: use debug, info, warn or error", c.Log.Level)
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("config: %d problem(s):\n  %w", len(errs), joinIndented(errs))
-}
-
 type indented []error
 
 func (e indented) Error() string {
@@ -578,34 +295,3 @@ func (e indented) Error() string {
 func (e indented) Unwrap() []error { return e }
 
 func joinIndented(errs []error) error { return indented(errs) }
-
-// validateHA checks the ha section (only when enabled).
-func (c *Config) validateHA(bad func(field, format string, args ...any)) {
-	h := &c.HA
-	if !h.Enabled {
-		return
-	}
-	if c.Instance == "" {
-		bad("instance", "is empty and ha.enabled is true: give every instance of the group its own name (e.g. instance: bridge-a)")
-	}
-	switch h.Mode {
-	case "cold", "hot":
-	default:
-		bad("ha.mode", "%q: use cold (the instances share one instanceId and certificate) or hot (each has its own)", h.Mode)
-	}
-	if h.LeaseTTL < time.Second {
-		bad("ha.leaseTTL", "is %s; use at least 1s (default %s)", h.LeaseTTL, jetstream.DefaultLeaderTTL)
-	}
-	if h.RenewEvery != 0 && (h.RenewEvery*10 < h.LeaseTTL*3 || h.RenewEvery*2 > h.LeaseTTL) {
-		bad("ha.renewEvery", "is %s; use 0.3–0.5 × leaseTTL (%s–%s), or leave it out for 0.4 ×", h.RenewEvery, h.LeaseTTL*3/10, h.LeaseTTL/2)
-	}
-	if h.ColdWait < 0 || h.HotWindow < 0 {
-		bad("ha.coldWait", "and ha.hotWindow must not be negative")
-	}
-	if h.Mode == "hot" && h.HotWindow != 0 && h.HotWindow < h.LeaseTTL*3/2 {
-		bad("ha.hotWindow", "is %s, shorter than 1.5 × leaseTTL (%s): a takeover after a crash would reach further back than the standby remembers", h.HotWindow, h.LeaseTTL*3/2)
-	}
-	if h.Bucket == "" || strings.ContainsAny(h.Bucket, ". *>") {
-		bad("ha.bucket", "%q is not a valid bucket name", h.Bucket)
-	}
-}

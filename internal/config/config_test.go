@@ -43,10 +43,10 @@ nats:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cluster != "prod-east" || c.CTI.DesiredServerHeartbeatInterval != 10 || c.CTI.FallbackInitiationTime != 180 {
+	if c.Cluster != "prod-east" || c.CTI.DesiredServerHeartbeatInterval.Duration() != 10*time.Second || c.CTI.FallbackInitiationTime.Duration() != 180*time.Second {
 		t.Fatalf("fields not decoded: %+v", c)
 	}
-	if c.CTI.ProviderRetryInterval != 30 {
+	if c.CTI.ProviderRetryInterval.Duration() != 30*time.Second {
 		t.Fatalf("default lost: ProviderRetryInterval=%d", c.CTI.ProviderRetryInterval)
 	}
 	if !c.CTI.CTIManagers[1].LeastPriority || c.NATS.DuplicateWindow != 20*time.Minute {
@@ -76,16 +76,18 @@ func TestValidateNamesFieldAndFix(t *testing.T) {
 			c.CTI.CTIManagers[0].LeastPriority = true
 			c.CTI.CTIManagers[1].LeastPriority = true
 		}, []string{"at most one"}},
-		{"open timeout", func(c *Config) { c.CTI.ProviderOpenRequestTimeout = 5 }, []string{"cti.ProviderOpenRequestTimeout", "minimum is 10"}},
+		{"open timeout", func(c *Config) { c.CTI.ProviderOpenRequestTimeout = Seconds(5 * time.Second) },
+			[]string{"cti.ProviderOpenRequestTimeout: 5s is below the jtapi.ini minimum 10s"}},
 		{"tls without certs", func(c *Config) {
 			c.CTI.TLS.Enabled = true
 			c.CTI.CTIManagers[0].TLSAddress = "127.0.0.1:2749"
 			c.CTI.CTIManagers[1].TLSAddress = "127.0.0.1:2759"
-		}, []string{"cti.instanceId", "cti.tls.clientCert", "cti.tls.trustStore"}},
+		}, []string{"cti.instanceId", "cti.tls.enabled: is set without cti.tls.clientCert", "cti.tls.trustStore"}},
 		{"mode", func(c *Config) { c.NATS.Mode = "xml" }, []string{"nats.mode", "binary"}},
 		{"external without url", func(c *Config) { c.NATS.Embedded = false }, []string{"nats.urls"}},
-		{"login", func(c *Config) { c.CTI.Login = "" }, []string{"cti.login", "CTIBRIDGE_CTI_LOGIN"}},
-		{"ctiport", func(c *Config) { c.CTI.CTIPorts = map[string]Media{"CTIP1": {IP: "x", Port: 0}} }, []string{"cti.ctiPorts.CTIP1.ip", "cti.ctiPorts.CTIP1.port"}},
+		{"login", func(c *Config) { c.CTI.Login = "" }, []string{"cti.login: is empty"}},
+		{"ctiport", func(c *Config) { c.CTI.CTIPorts = map[string]Media{"CTIP1": {IP: "x", Port: 0}} },
+			[]string{"cti.ctiPorts.CTIP1: media is invalid: port 0 out of range 1-65535 (static ports need ip and port; or set dynamic)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -133,20 +133,24 @@ func TestLimitsValidation(t *testing.T) {
 		{"frame 1 KiB", func(c *Config) { c.CTI.MaxFrameSize = 1 << 10 }, nil},
 		{"frame 4 MiB", func(c *Config) { c.CTI.MaxFrameSize = 4 << 20 }, nil},
 		{"frame below 1 KiB", func(c *Config) { c.CTI.MaxFrameSize = 1023 },
-			[]string{"cti.maxFrameSize: is 1023 bytes; use 1024 (1 KiB) to 4194304 (4 MiB), or 0 for the default 262144"}},
+			[]string{"cti.maxFrameSize: 1023 bytes is out of range: use 1024 (1 KiB) to 4194304 (4 MiB), or 0 for the default 262144"}},
 		{"frame above 4 MiB", func(c *Config) { c.CTI.MaxFrameSize = 4<<20 + 1 },
-			[]string{"cti.maxFrameSize: is 4194305 bytes; use 1024 (1 KiB) to 4194304 (4 MiB)"}},
-		{"frame negative", func(c *Config) { c.CTI.MaxFrameSize = -1 }, []string{"cti.maxFrameSize: is -1 bytes"}},
+			[]string{"cti.maxFrameSize: 4194305 bytes is out of range: use 1024 (1 KiB) to 4194304 (4 MiB)"}},
+		{"frame negative", func(c *Config) { c.CTI.MaxFrameSize = -1 }, []string{"cti.maxFrameSize: -1 bytes is out of range"}},
 		{"devices 1", func(c *Config) { c.CTI.MaxDevices = 1 }, nil},
-		{"devices 0", func(c *Config) { c.CTI.MaxDevices = 0 },
-			[]string{"cti.maxDevices: is 0; the minimum is 1 (leave it out for the default 50000)"}},
+		{"devices 0 is the default", func(c *Config) { c.CTI.MaxDevices = 0 }, nil},
+		{"devices negative", func(c *Config) { c.CTI.MaxDevices = -1 },
+			[]string{"cti.maxDevices: is negative: use a positive bound or 0 for the default 50000"}},
 		{"calls negative", func(c *Config) { c.CTI.MaxCalls = -3 },
-			[]string{"cti.maxCalls: is -3; the minimum is 1 (leave it out for the default 100000)"}},
+			[]string{"cti.maxCalls: is negative: use a positive bound or 0 for the default"}},
 		{"buffer 1 MiB", func(c *Config) { c.NATS.BufferBytes = 1 << 20 }, nil},
+		{"buffer 0 is the default", func(c *Config) { c.NATS.BufferBytes = 0 }, nil},
 		{"buffer below 1 MiB", func(c *Config) { c.NATS.BufferBytes = 1<<20 - 1 },
 			[]string{"nats.bufferBytes: is 1048575 bytes; the minimum is 1048576 (1 MiB) (leave it out for the default 268435456)"}},
+		{"in flight beyond the buffer", func(c *Config) { c.NATS.BufferSize, c.NATS.MaxInFlight = 100, 200 },
+			[]string{"nats.maxInFlight: 200 exceeds nats.bufferSize 100: raise nats.bufferSize or lower nats.maxInFlight"}},
 		{"all at once", func(c *Config) {
-			c.CTI.MaxFrameSize, c.CTI.MaxDevices, c.CTI.MaxCalls, c.NATS.BufferBytes = 5<<20, 0, 0, 0
+			c.CTI.MaxFrameSize, c.CTI.MaxDevices, c.CTI.MaxCalls, c.NATS.BufferBytes = 5<<20, -1, -1, 5
 		}, []string{"cti.maxFrameSize:", "cti.maxDevices:", "cti.maxCalls:", "nats.bufferBytes:", "4 problem(s)"}},
 	}
 	for _, tt := range tests {
@@ -173,27 +177,17 @@ func TestLimitsValidation(t *testing.T) {
 	}
 }
 
-// The configuration reference (docs/operations.md) and the commented
-// keys of deploy/bridge.yaml show the real defaults, so an operator who
-// copies one gets what leaving it out gives.
-func TestLimitDefaultsDocumented(t *testing.T) {
-	root := filepath.Join("..", "..")
-	ops, err := os.ReadFile(filepath.Join(root, "docs", "operations.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	deploy, err := os.ReadFile(filepath.Join(root, "deploy", "bridge.yaml"))
+// The commented keys of deploy/bridge.yaml show the real defaults, so an
+// operator who uncomments one gets what leaving it out gives (the
+// reference in docs/operations.md is checked by
+// TestConfigReferenceMatchesTheStruct).
+func TestLimitDefaultsInTheDeployFile(t *testing.T) {
+	deploy, err := os.ReadFile(filepath.Join("..", "..", "deploy", "bridge.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range limitDefaults {
 		want := strconv.FormatInt(d.want, 10)
-		row := regexp.MustCompile("(?m)^\\| `" + d.key + "` \\| ([^|]*) \\|").FindSubmatch(ops)
-		if row == nil {
-			t.Errorf("docs/operations.md has no row for %s", d.key)
-		} else if def := strings.Fields(string(row[1])); len(def) == 0 || def[0] != want {
-			t.Errorf("docs/operations.md shows %s's default as %q, the package default is %s", d.key, row[1], want)
-		}
 		line := regexp.MustCompile(`(?m)^\s*# ` + d.key + `: ([0-9]+)\b`).FindSubmatch(deploy)
 		if line == nil {
 			t.Errorf("deploy/bridge.yaml does not show %s", d.key)

@@ -58,7 +58,7 @@ func TestValidateQuotesMapKeys(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, w := range []string{"cti.routePoints.5000: has no destinations", `cti.routePoints["x\ny: forged"]: has no destinations`} {
+	for _, w := range []string{"cti.routePoints.5000: lists 0 numbers: give 1 to 32 destinations", `cti.routePoints["x\ny: forged"]: lists 0 numbers`} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q lacks %q", err, w)
 		}

@@ -53,6 +53,19 @@ type Options struct {
 	// HA, if set, runs two bridges as a high-availability pair instead of
 	// one (ha.go).
 	HA *HAOptions
+	// Started, if set, is called once everything runs (after the banner),
+	// with the running parts: a caller that drives the demo (a test)
+	// injects faults and waits on them instead of on wall-clock times.
+	// The HA demo (HA set) does not call it.
+	Started func(Running)
+}
+
+// Running are the parts of a running demo.
+type Running struct {
+	Sim    *ctisim.Server
+	Bridge *bridge.Bridge
+	// NATS is the embedded NATS client URL (comma-separated for a cluster).
+	NATS string
 }
 
 // Validate checks the options, naming the flag to fix.
@@ -149,10 +162,13 @@ func Run(ctx context.Context, o Options) error {
 	for _, n := range sim.Nodes() {
 		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, LeastPriority: n.LeastPriority})
 	}
+	// Every CTI port of the cluster is registered with its own media port.
 	ctiPorts := map[string]ctiengine.CTIPortConfig{}
-	for i := 1; i <= 4; i++ {
-		ctiPorts[fmt.Sprintf("CTIP%04d", i)] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
-			IP: "127.0.0.1", Port: 40000 + 2*i, Codecs: []string{"G711U", "G729"}, PacketMs: 20}}
+	for _, d := range cluster.Devices {
+		if d.Type == ctilink.DeviceCTIPort {
+			ctiPorts[d.Name] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
+				IP: "127.0.0.1", Port: 40000 + 2*(len(ctiPorts)+1), Codecs: []string{"G711U", "G729"}, PacketMs: 20}}
+		}
 	}
 	retry := max(2*time.Second, o.Heartbeat)
 	br, err := bridge.New(bridge.Config{
@@ -190,11 +206,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	printBanner(o.Out, o, nats.url(), dataDir, gtPath, sim, br.OpsAddr())
+	if o.Started != nil {
+		o.Started(Running{Sim: sim, Bridge: br, NATS: nats.url()})
+	}
 
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	if o.RunFor > 0 {
-		t := time.AfterFunc(o.RunFor, stop)
+		t := time.AfterFunc(o.RunFor, func() {
+			stop(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + o.RunFor.String() + " elapsed"})
+		})
 		defer t.Stop()
 	}
 	if o.FailPrimaryAfter > 0 {

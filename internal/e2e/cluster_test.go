@@ -30,7 +30,7 @@ func TestDemoNATSClusterLeaderKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo on a three-node cluster for ~15 s")
 	}
-	dir := runDemo(t, func(o *demo.Options) {
+	dir := runTimedDemo(t, func(o *demo.Options) {
 		o.NATSCluster = 3
 		o.RunFor = 14 * time.Second
 		o.FailPrimaryAfter = 3 * time.Second

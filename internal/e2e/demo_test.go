@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ctibridge/ctibridge/internal/demo"
+	"github.com/ctibridge/ctibridge/internal/demo/demotest"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 )
 
 type storedEvent struct {
@@ -32,29 +37,54 @@ type storedEvent struct {
 	data    map[string]any
 }
 
-// runDemo runs `bridge demo` in-process with a failover and returns the
-// data directory it left behind; tune adjusts the options.
-func runDemo(t *testing.T, tune func(*demo.Options)) string {
+// demoOptions are the options of the end-to-end demo runs. The server
+// heartbeat is one second, not 500ms: the default cluster's in-service
+// wave of a few hundred devices can keep the bridge busy for longer than
+// two 500ms client heartbeats under the race detector on a loaded runner,
+// and a second, unplanned failover is not what these tests read.
+func demoOptions(t *testing.T, dir string, out *bytes.Buffer) demo.Options {
+	return demo.Options{
+		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", Heartbeat: time.Second,
+		Seed: 3, Rate: 5, Cluster: "lab", Mode: "binary", Instance: "e2e-" + fmt.Sprint(time.Now().UnixNano()),
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: out,
+	}
+}
+
+// runDemo runs `bridge demo` in-process through a failover of the primary
+// CTIManager (internal/demo/demotest) and returns the data directory it
+// left behind. before, if set, runs once the provider is in service.
+func runDemo(t *testing.T, before func(demo.Running)) string {
 	t.Helper()
 	dir := t.TempDir()
 	var out bytes.Buffer
-	o := demo.Options{
-		DataDir: dir, NATSListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0",
-		RunFor: 9 * time.Second, FailPrimaryAfter: 4 * time.Second, Heartbeat: 500 * time.Millisecond,
-		Seed: 3, Rate: 5, Cluster: "lab", Mode: "binary", Instance: "e2e-" + fmt.Sprint(time.Now().UnixNano()),
-		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Out: &out,
-	}
-	if tune != nil {
-		tune(&o)
-	}
+	err := demotest.RunFailover(t, demoOptions(t, dir, &out), before)
+	checkDemoRun(t, err, &out)
+	return dir
+}
+
+// runTimedDemo runs `bridge demo` in-process for the faults tune sets on
+// the demo's own timers (RunFor, FailPrimaryAfter, KillNATSLeaderAfter),
+// as a user running it with those flags would, and returns the data
+// directory it left behind.
+func runTimedDemo(t *testing.T, tune func(*demo.Options)) string {
+	t.Helper()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	o := demoOptions(t, dir, &out)
+	tune(&o)
 	err := demo.Run(context.Background(), o)
+	checkDemoRun(t, err, &out)
+	return dir
+}
+
+func checkDemoRun(t *testing.T, err error, out *bytes.Buffer) {
+	t.Helper()
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "events acknowledged by JetStream") {
 		t.Fatalf("demo printed no summary:\n%s", out.String())
 	}
-	return dir
 }
 
 // readStore opens the JetStream store left in dir with a fresh server and
@@ -221,8 +251,20 @@ func TestDemoFailoverLandsInJetStreamAsValidCloudEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for ~10 s")
 	}
-	dir := runDemo(t, nil)
-	checkFailoverOrder(t, checkStoredEvents(t, readStore(t, dir)))
+	// Calls between the dial-plan lines of the default cluster
+	// (+4930123, \+4930, *55, #1), scripted in the simulator before the
+	// failover, so the failover finds them in progress.
+	dns := ctisim.DefaultDialPlanDNs
+	dir := runDemo(t, func(r demo.Running) {
+		for _, pair := range [][2]string{{dns[0], dns[2]}, {dns[1], dns[3]}} {
+			if _, err := r.Sim.Place(traffic.Basic, pair[0], pair[1], ""); err != nil {
+				t.Errorf("placing %s → %s: %v", pair[0], pair[1], err)
+			}
+		}
+	})
+	events := readStore(t, dir)
+	checkFailoverOrder(t, checkStoredEvents(t, events))
+	checkDialPlanLines(t, events, dns)
 }
 
 // checkStoredEvents checks what every stored event must be: a valid
@@ -238,6 +280,7 @@ func checkStoredEvents(t *testing.T, events []storedEvent) []string {
 
 	ids := map[string]uint64{}
 	var names []string
+	var stopping []map[string]any
 	for _, e := range events {
 		if prev, dup := ids[e.ce.ID()]; dup {
 			t.Fatalf("ce-id %s stored twice (seq %d and %d)", e.ce.ID(), prev, e.seq)
@@ -266,8 +309,67 @@ func checkStoredEvents(t *testing.T, events []storedEvent) []string {
 			t.Fatalf("seq %d: subject %q does not end with the event name %q", e.seq, e.subject, name)
 		}
 		names = append(names, name)
+		if name == "BridgeStopping" {
+			b, _ := e.data["bridge"].(map[string]any)
+			stopping = append(stopping, b)
+		}
+	}
+	// One stop, and BridgeStopping says why: a timed demo ended by
+	// --run-for, one the test stopped by cancelling its context.
+	switch {
+	case len(stopping) != 1:
+		t.Errorf("BridgeStopping records %v, want one", stopping)
+	case stopping[0]["reason"] == "run-for" && runForDetail.MatchString(fmt.Sprint(stopping[0]["detail"])):
+	case stopping[0]["reason"] == "stopped" && stopping[0]["detail"] == "context canceled":
+	default:
+		t.Errorf("BridgeStopping %v, want reason run-for (detail --run-for <duration> elapsed) or stopped (context canceled)", stopping[0])
 	}
 	return names
+}
+
+// runForDetail is BridgeStopping's detail when the demo's --run-for ended it.
+var runForDetail = regexp.MustCompile(`^--run-for [0-9.hms]+ elapsed$`)
+
+// checkDialPlanLines: every event of the dial-plan lines is on a subject
+// that names the exact number (escaped reversibly: + kept, \ * # as ~XX),
+// has the exact number in ce-subject (address events) and in the data,
+// and the scripted calls reached both lines of each pair.
+func checkDialPlanLines(t *testing.T, events []storedEvent, dns []string) {
+	t.Helper()
+	escaped := map[string]string{"+4930123": "+4930123", `\+4930`: "~5C+4930", "*55": "~2A55", "#1": "~231"}
+	for _, dn := range dns {
+		var addr, call []string
+		for _, e := range events {
+			if e.ce.Subject() == dn && strings.HasPrefix(e.subject, "cti.lab.address.") {
+				if want := "cti.lab.address." + escaped[dn] + "." + e.data["event"].(string); e.subject != want {
+					t.Fatalf("%s: address event on %q, want %q", dn, e.subject, want)
+				}
+				a, _ := e.data["address"].(map[string]any)
+				if a == nil || a["dn"] != dn {
+					t.Fatalf("%s: address event data %v", dn, e.data["address"])
+				}
+				addr = append(addr, e.data["event"].(string))
+				continue
+			}
+			c, _ := e.data["call"].(map[string]any)
+			if c == nil {
+				continue
+			}
+			if conn, _ := c["connection"].(map[string]any); conn != nil && conn["address"] == dn {
+				if e.ce.Subject() != c["callId"] || e.subject != "cti.lab.call."+c["callId"].(string)+"."+e.data["event"].(string) {
+					t.Fatalf("%s: call event on %q with ce-subject %q", dn, e.subject, e.ce.Subject())
+				}
+				call = append(call, e.data["event"].(string))
+			}
+		}
+		if !slices.Contains(addr, "CiscoAddrInServiceEv") || !slices.Contains(addr, "CiscoAddrOutOfServiceEv") {
+			t.Errorf("%s: address events %v, want it in and out of service with the failover", dn, addr)
+		}
+		if !slices.Contains(call, "ConnCreatedEv") || !slices.Contains(call, "CallCtlConnEstablishedEv") && !slices.Contains(call, "CallCtlConnAlertingEv") {
+			t.Errorf("%s: call events %v, want the scripted call's connection", dn, call)
+		}
+		t.Logf("%s: %d address and %d call events", dn, len(addr), len(call))
+	}
 }
 
 // checkFailoverOrder asserts PRODUCT.md §3.3 rule 3 on the stream order.
@@ -314,12 +416,17 @@ func checkFailoverOrder(t *testing.T, names []string) {
 	if obsEnded > 0 && lastObs > firstAddrOOS {
 		t.Errorf("CallObservationEndedEv after the out-of-service wave began")
 	}
-	// The default cluster: 56 devices, 66 lines, all observed.
-	if addrOOS != 66 || termOOS != 56 {
-		t.Errorf("out-of-service wave: %d addresses, %d terminals; want 66 and 56", addrOOS, termOOS)
+	// The default cluster, every device and line observed.
+	devs, lines := 0, 0
+	for _, d := range ctisim.DefaultCluster().Devices {
+		devs++
+		lines += len(d.Lines)
 	}
-	if addrIS != 66 || termIS != 56 {
-		t.Errorf("in-service wave: %d addresses, %d terminals; want 66 and 56", addrIS, termIS)
+	if addrOOS != lines || termOOS != devs {
+		t.Errorf("out-of-service wave: %d addresses, %d terminals; want %d and %d", addrOOS, termOOS, lines, devs)
+	}
+	if addrIS != lines || termIS != devs {
+		t.Errorf("in-service wave: %d addresses, %d terminals; want %d and %d", addrIS, termIS, lines, devs)
 	}
 	for i := lost; i < provOOS; i++ {
 		switch names[i] {

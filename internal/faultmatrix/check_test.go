@@ -291,6 +291,27 @@ func TestCheckerHACopiesAcrossBridges(t *testing.T) {
 	}
 }
 
+// A hot standby's session that stored nothing itself: its copy of a
+// change the active member stored is the peer's; its later frame repeating
+// the leg's state (a snapshot answer, or a RINGBACK after the far end
+// alerted) is no JTAPI change, for the standby's engine read the first one
+// — and so the active member's copy of that second frame, past its last
+// stored event, is accounted for too.
+func TestCheckerHAStandbyRepeatsAStateThePeerStored(t *testing.T) {
+	s := newScene()
+	s.c.HA = true
+	for _, sim := range []string{"ctim-a-1", "ctim-a-2"} {
+		s.c.AddFrame(Frame{Session: sim, Seq: 1, Type: ctilink.TypeCallState, Time: t0, Content: 11,
+			CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
+		s.c.AddFrame(Frame{Session: sim, Seq: 2, Type: ctilink.TypeCallState, Time: t0, Content: 22,
+			CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone, Snapshot: true}})
+	}
+	s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+	if rep := s.c.Report(); !rep.OK() || rep.FramesWithEvents != 1 || rep.FramesSeenByPeer != 3 {
+		t.Fatalf("a state the standby's engine already held:\n%s", rep)
+	}
+}
+
 // TestCheckSharedLineAppearanceOffered: a shared line's second appearance
 // (another leg, same directory number, same call) is offered after the
 // first: the address's Connection is OFFERED already and JTAPI has no

@@ -6,23 +6,25 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"time"
 )
 
 // BuildBridge compiles cmd/bridge into dir and returns the binary's path.
-// It needs the go tool and the module's source (tests and `go run` of the
-// repository's commands have both).
-func BuildBridge(dir string) (string, error) {
+func BuildBridge(dir string) (string, error) { return BuildCommand(dir, "bridge") }
+
+// BuildCommand compiles cmd/<name> into dir and returns the binary's path.
+// It needs the go tool on PATH (go test and go run put it there) and the
+// module's source.
+func BuildCommand(dir, name string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("faultmatrix: building cmd/%s needs the go tool on PATH: %w", name, err)
 	}
-	bin := filepath.Join(dir, "bridge")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/ctibridge/ctibridge/cmd/bridge").CombinedOutput()
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/ctibridge/ctibridge/cmd/"+name).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("faultmatrix: go build ./cmd/bridge: %w\n%s", err, out)
+		return "", fmt.Errorf("faultmatrix: go build ./cmd/%s: %w\n%s", name, err, out)
 	}
 	return bin, nil
 }

@@ -171,6 +171,7 @@ func (c *Checker) Report() *Report {
 	}
 	byInstance := c.instances()
 	exempt := c.noChangeFrames()
+	c.haNoChangeFrames(exempt)
 	peers := c.peerCoverage(r, exempt)
 	for _, sim := range c.simList {
 		c.checkFrames(r, sim, byInstance, exempt[sim], peers)
@@ -535,6 +536,53 @@ const (
 	exemptNoChangeMoved
 	exemptNeverKnown
 )
+
+// haNoChangeFrames (Checker.HA) adds to exempt the call-state frames of
+// every simulator session, events or not, that repeat their leg's class
+// of the session's previous frame of that leg when that previous frame is
+// accounted for (events here, a rule here, or a copy with events in
+// another bridge's session). noChangeFrames replays only sessions whose
+// frames produced events; a hot standby's session can produce none (its
+// link lost at the takeover, so everything it kept was stored by the
+// previous active), or its first events only after its own snapshot
+// answers began: its engine read every frame of its session all the same,
+// and JTAPI reports no change for a state repeated.
+func (c *Checker) haNoChangeFrames(exempt map[*simSession]map[uint32]uint8) {
+	if !c.HA {
+		return
+	}
+	storedAnywhere := map[uint64]bool{}
+	for _, s := range c.simList {
+		for _, f := range s.frames {
+			if s.covered.get(uint64(f.seq)) {
+				storedAnywhere[f.content] = true
+			}
+		}
+	}
+	for _, s := range c.simList {
+		ex := exempt[s]
+		if ex == nil {
+			ex = map[uint32]uint8{}
+		}
+		last := map[uint32]gtFrame{}
+		for _, f := range s.frames {
+			if f.typ != ctilink.TypeCallState {
+				continue
+			}
+			prev, ok := last[f.handle]
+			last[f.handle] = f
+			if !ok || f.class == legNone || prev.class != f.class || ex[f.seq] != 0 || s.covered.get(uint64(f.seq)) {
+				continue
+			}
+			if s.covered.get(uint64(prev.seq)) || ex[prev.seq] != 0 || storedAnywhere[prev.content] {
+				ex[f.seq] = exemptNoChange
+			}
+		}
+		if len(ex) > 0 {
+			exempt[s] = ex
+		}
+	}
+}
 
 // noChangeFrames finds the call frames JTAPI has nothing to report for,
 // replaying every leg's and call's frames in the order the engine read

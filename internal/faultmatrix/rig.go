@@ -46,7 +46,7 @@ type RigConfig struct {
 	// and Seed are ignored: the fields above set them.
 	Traffic traffic.Config
 	// Phones adds that many phones (a phone block) to the default
-	// cluster's 50, for high call rates.
+	// cluster's 304, for high call rates.
 	Phones int
 	// Heartbeat is the server heartbeat interval the simulator imposes
 	// (default 500 ms): a dead link is detected within twice that.
@@ -300,17 +300,19 @@ func (r *Rig) RoutePoints() map[string]bool {
 }
 
 // EngineConfig is the bridge's CTI configuration against the rig's
-// simulator: the three CTIManagers (the third least priority), the CTI
-// ports and route points of the default cluster, and short timers.
+// simulator: the three CTIManagers (the third least priority), every CTI
+// port of the cluster, its route points, and short timers.
 func (r *Rig) EngineConfig() ctiengine.Config {
 	var managers []ctiengine.CTIManager
 	for _, n := range r.Sim.Nodes() {
 		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, TLSAddr: n.TLSAddr, LeastPriority: n.LeastPriority})
 	}
 	ports := map[string]ctiengine.CTIPortConfig{}
-	for i := 1; i <= 4; i++ {
-		ports[fmt.Sprintf("CTIP%04d", i)] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
-			IP: "127.0.0.1", Port: 40000 + 2*i, Codecs: []string{"G711U"}, PacketMs: 20}}
+	for _, d := range r.cluster.Devices {
+		if d.Type == ctilink.DeviceCTIPort {
+			ports[d.Name] = ctiengine.CTIPortConfig{Media: ctilink.MediaParams{
+				IP: "127.0.0.1", Port: 40000 + 2*(len(ports)+1), Codecs: []string{"G711U"}, PacketMs: 20}}
+		}
 	}
 	return ctiengine.Config{
 		CTIManagers: managers, Login: "ctibridge", Password: "secret", AppInfo: "faultmatrix",

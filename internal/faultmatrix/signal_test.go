@@ -155,6 +155,28 @@ func TestBridgeSIGTERM(t *testing.T) {
 	if rep.RestartGaps != 0 {
 		t.Fatalf("a single orderly run recorded a restart gap:\n%s", rep)
 	}
+	// BridgeStopping says what stopped the bridge.
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := js.Stream(ctx, "CTI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stream.GetLastMsgForSubject(ctx, "cti.lab.bridge."+schema.EvBridgeStopping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ev, err := schema.Decode(m.Header, m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := ev.Data.Bridge; b == nil || b.Reason != "signal" || b.Detail != "SIGTERM" {
+		t.Errorf("BridgeStopping %+v, want reason signal, detail SIGTERM", b)
+	}
 }
 
 // Bridge SIGKILL and restart: the daemon is killed mid-traffic and started

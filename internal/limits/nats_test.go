@@ -21,7 +21,7 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
-// busyCluster makes the simulator generate calls in real time on 1,050
+// busyCluster makes the simulator generate calls in real time on 1,304
 // phones (1,000 more than the lab cluster): at 400 new calls a second the
 // bridge publishes about 2,000 events a second.
 func busyCluster(rate float64) func(*ctisim.Config) {
@@ -35,7 +35,7 @@ func busyCluster(rate float64) func(*ctisim.Config) {
 
 // TestPublisherBufferBoundWhileNATSDown: NATS goes away while calls keep
 // coming. The publisher's buffer never holds more than BufferSize events
-// (here 200; plus at most one PublishGap record, which the bound leaves
+// (here 1000; plus at most one PublishGap record, which the bound leaves
 // out so that recording a loss never causes one), the oldest never-sent
 // events are dropped and counted, /readyz says the publisher is not
 // connected; when NATS is back, PublishGap records in the stream account
@@ -43,7 +43,9 @@ func busyCluster(rate float64) func(*ctisim.Config) {
 // missing from the stream add up exactly to the dropped count, and nothing
 // is stored twice.
 func TestPublisherBufferBoundWhileNATSDown(t *testing.T) {
-	const bufferSize = 200
+	// Above the start-up burst of the default cluster (every device and
+	// line in service: about 710 events), below what the outage brings.
+	const bufferSize = 1000
 	n := tlse2e.StartNATS(t)
 	sim := tlse2e.StartSim(t, nil, func(c *ctisim.Config) {
 		c.ManualTime = false

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -142,5 +143,108 @@ func TestTrustPinnedOnFirstUseRotationAcceptedOtherCARefused(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(pin); !bytes.Equal(after, pinned) {
 		t.Fatal("a refused CTIManager changed the trust store")
+	}
+}
+
+// rotateAll serves certificates of ca on both CTIManagers.
+func rotateAll(t *testing.T, sim *Sim, ca *ctisim.PKI) {
+	t.Helper()
+	for _, node := range []string{"ctim-a", "ctim-b"} {
+		if _, err := sim.RotateServerCertificateFrom(node, ca); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestTrustUpdateOnlyWhenSignedByThePinnedCA: the CTL analogue updates as
+// Cisco's CTL does (JTAPI guide 15 p.262: subsequent CTL downloads are
+// verified with the SAST of the old CTL). The cluster moves to a new CA
+// that the pinned CA did not sign: the bridge refuses it with
+// CertificateProblem{SERVER_TRUST} saying "unsigned replacement", never
+// opens a provider and leaves the trust store alone. Then the cluster moves
+// to a new CA endorsed by the pinned one: the bridge accepts it, pins it
+// (the trust store holds the new CA and the one that signed it), logs the
+// update, and a later bridge connects to CTIManagers that serve the new CA
+// without the endorsement.
+func TestTrustUpdateOnlyWhenSignedByThePinnedCA(t *testing.T) {
+	n := StartNATS(t)
+	sim := StartSim(t, []string{"inst-1"}, nil)
+	pin := filepath.Join(t.TempDir(), "trust", "ctl.pem")
+	cfg := EngineConfig(sim, "ctim-a", "ctim-b")
+	WithTLS(&cfg, "inst-1", sim.PKIDir, pin)
+
+	a := StartBridge(t, n, BridgeOptions{Instance: "ctl-a", Engine: cfg})
+	a.WaitReady(t)
+	if err := a.Stop(t); err != nil {
+		t.Fatalf("orderly stop returned %v", err)
+	}
+	waitNoSessions(t, sim)
+	pinned, err := os.ReadFile(pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// An unsigned replacement.
+	unsigned, err := sim.PKI.Successor("rogue cluster CA", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotateAll(t, sim, unsigned)
+	b := StartBridge(t, n, BridgeOptions{Instance: "ctl-b", Engine: cfg})
+	evs := n.WaitEvents(t, "refusals of the unsigned CA on both CTIManagers", func(evs []Stored) bool {
+		return len(Filter(evs, schema.EvCertificateProblem, "ctl-b-")) >= 2
+	})
+	for _, p := range Filter(evs, schema.EvCertificateProblem, "ctl-b-") {
+		d := p.Event.Data.Provider
+		if d.Reason != "SERVER_TRUST" || !strings.Contains(d.Detail, "rogue cluster CA") ||
+			!strings.Contains(d.Detail, "an unsigned replacement is refused") || !strings.Contains(d.Detail, pin) {
+			t.Fatalf("CertificateProblem %+v: want SERVER_TRUST naming the unsigned CA and %s", d, pin)
+		}
+	}
+	if len(Filter(evs, schema.EvProvInService, "ctl-b-")) != 0 {
+		t.Fatal("a CTIManager with an unsigned new CA was accepted")
+	}
+	if err := b.Stop(t); err != nil {
+		t.Fatalf("stopping the refused bridge: %v", err)
+	}
+	if after, _ := os.ReadFile(pin); !bytes.Equal(after, pinned) {
+		t.Fatal("an unsigned replacement changed the trust store")
+	}
+
+	// A replacement signed by the pinned CA.
+	next, err := sim.PKI.Successor("cluster CA 2", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotateAll(t, sim, next)
+	c := StartBridge(t, n, BridgeOptions{Instance: "ctl-c", Engine: cfg})
+	c.WaitReady(t)
+	if l := c.Logs.Find("warn", "server trust updated", pin); len(l) != 1 {
+		t.Fatalf("want one warning that the trust store %s was updated, got %v", pin, l)
+	}
+	if err := c.Stop(t); err != nil {
+		t.Fatalf("orderly stop returned %v", err)
+	}
+	waitNoSessions(t, sim)
+	var blocks [][]byte
+	for rest, _ := os.ReadFile(pin); ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		blocks = append(blocks, blk.Bytes)
+	}
+	if len(blocks) != 2 || !bytes.Equal(blocks[0], next.CA.Raw) || !bytes.Equal(blocks[1], sim.PKI.CA.Raw) {
+		t.Fatalf("trust store holds %d certificates, want the new CA then the CA that signed it", len(blocks))
+	}
+
+	// The cluster finished moving: no endorsement served any more.
+	bare := *next
+	bare.Endorsement = nil
+	rotateAll(t, sim, &bare)
+	d := StartBridge(t, n, BridgeOptions{Instance: "ctl-d", Engine: cfg})
+	d.WaitReady(t)
+	if err := d.Stop(t); err != nil {
+		t.Fatalf("orderly stop returned %v", err)
 	}
 }

@@ -13,13 +13,15 @@ import (
 // does not.
 var (
 	coreConnByName = map[string]int{
-		schema.EvConnCreated:      schema.ConnIdle,
-		schema.EvConnInProgress:   schema.ConnInProgress,
-		schema.EvConnAlerting:     schema.ConnAlerting,
-		schema.EvConnConnected:    schema.ConnConnected,
-		schema.EvConnDisconnected: schema.ConnDisconnected,
-		schema.EvConnFailed:       schema.ConnFailed,
-		schema.EvConnUnknown:      schema.ConnUnknown,
+		schema.EvConnCreated: schema.ConnIdle,
+		// CiscoHuntConnCreatedEv is a ConnCreatedEv (the hunt pilot's).
+		schema.EvCiscoHuntConnCreated: schema.ConnIdle,
+		schema.EvConnInProgress:       schema.ConnInProgress,
+		schema.EvConnAlerting:         schema.ConnAlerting,
+		schema.EvConnConnected:        schema.ConnConnected,
+		schema.EvConnDisconnected:     schema.ConnDisconnected,
+		schema.EvConnFailed:           schema.ConnFailed,
+		schema.EvConnUnknown:          schema.ConnUnknown,
 	}
 	ccConnByName = map[string]int{
 		schema.EvCallCtlConnOffered:         schema.CCConnOffered,

@@ -323,6 +323,25 @@ func TestUnknownEventsCounted(t *testing.T) {
 	}
 }
 
+// DeviceRejected names a skipped control-list device; the provider state
+// lists each once, however often the device list is fetched again.
+func TestRejectedDevicesListedOnce(t *testing.T) {
+	st := callstate.New()
+	rej := func(name string) schema.Event {
+		return schema.Event{Family: schema.FamilyProvider, Name: schema.EvDeviceRejected,
+			Data: schema.Data{Provider: &schema.ProviderData{State: "OUT_OF_SERVICE", StateCode: 17, Device: name, Detail: "skipped"}}}
+	}
+	for _, n := range []string{`"SEP\aBELL"`, `"SEP2"`, `"SEP\aBELL"`} {
+		st.Apply(rej(n))
+	}
+	if got := st.Provider().RejectedDevices; len(got) != 2 || got[0] != `"SEP\aBELL"` || got[1] != `"SEP2"` {
+		t.Fatalf("rejected devices %q, want each once in order", got)
+	}
+	if st.Stats().UnknownEvents != 0 {
+		t.Fatal("DeviceRejected counted as unknown")
+	}
+}
+
 // The bridge's records of the event log fold into the bridge state (the
 // stream's NATS leader) and the gaps (a recreated stream), never into the
 // unknown events.

@@ -121,6 +121,10 @@ func (s *State) applyProvider(ev *schema.Event) {
 			m.Failures++
 			m.LastReason = firstNonEmpty(d.Reason, d.Detail)
 		}
+	case schema.EvDeviceRejected:
+		if d.Device != "" && !slices.Contains(p.RejectedDevices, d.Device) {
+			p.RejectedDevices = append(p.RejectedDevices, d.Device)
+		}
 	case schema.EvCertificateProblem:
 		p.CertificateProblem = firstNonEmpty(d.Reason, d.Detail)
 		if ev.Data.Bridge != nil && p.CertificateProblem == "" {

@@ -89,6 +89,7 @@ func (s *State) Apply(ev schema.Event) {
 func (s *State) Provider() Provider {
 	p := s.provider
 	p.Reachable = slices.Clone(p.Reachable)
+	p.RejectedDevices = slices.Clone(p.RejectedDevices)
 	return p
 }
 

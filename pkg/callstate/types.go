@@ -57,6 +57,10 @@ type Provider struct {
 	Reachable []string `json:"reachable,omitempty"`
 	// CertificateProblem is the last TLS certificate problem reported.
 	CertificateProblem string `json:"certificateProblem,omitempty"`
+	// RejectedDevices names (quoted) the control-list devices the bridge
+	// skipped because they broke the link protocol's rules (DeviceRejected),
+	// each once.
+	RejectedDevices []string `json:"rejectedDevices,omitempty"`
 }
 
 // CTIManager is what the log tells about one CTIManager of the cluster.

@@ -78,7 +78,6 @@ type fastServer struct {
 	head   int // sent[head] has header sequence base+head+1
 	base   int
 	events int
-	up     bool
 }
 
 func (s *fastServer) take(out *Output) {

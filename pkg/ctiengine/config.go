@@ -43,6 +43,11 @@ const (
 	DefaultRequestWindow = 256
 	// MaxCTIManagers is the number of CtiManagers slots in jtapi.ini.
 	MaxCTIManagers = 10
+	// MinMaxFrameSize is the smallest MaxFrameSize, a floor against a
+	// value given in KiB by mistake: any bound below the largest frame a
+	// CTIManager sends (a 500-device list page is about 90 KiB) closes the
+	// link on every provider open. The largest is ctilink.HardMaxFrameSize.
+	MinMaxFrameSize = 1 << 10
 )
 
 // CTIManager is one entry of the ordered CTIManager list.
@@ -188,7 +193,8 @@ type Config struct {
 	// RequestWindow bounds requests in flight on the link (default 256).
 	RequestWindow int
 	// MaxFrameSize bounds inbound frame bodies (default
-	// ctilink.DefaultMaxFrameSize).
+	// ctilink.DefaultMaxFrameSize; MinMaxFrameSize to
+	// ctilink.HardMaxFrameSize).
 	MaxFrameSize int
 
 	// Passive starts the engine observing only: route requests are left
@@ -209,15 +215,18 @@ type Config struct {
 	Logger zerolog.Logger
 	// Clock is the time source (default: the system clock).
 	Clock Clock
-	// Sink receives every event, in order, from the engine's goroutine.
+	// Sink receives every event, in order, from the engine's goroutine
+	// (required; New checks it, Validate checks only the settings).
 	Sink Sink
 	// Measure, if set, receives the durations the machine times (provider
 	// open, route select), from the engine's goroutine; it must not block.
 	Measure func(Measurement)
 }
 
-// Validate reports every problem of the configuration at once, each naming
-// the field and the fix.
+// Validate reports every problem of the configuration's settings at once,
+// each naming the field and the fix. The wiring (Sink, Logger, Clock,
+// Measure) is New's to check, so a configuration translated from a file
+// can be validated before anything is built.
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) {
@@ -317,8 +326,9 @@ func (c Config) Validate() error {
 	if c.RequestWindow < 0 {
 		add("RequestWindow is negative: use a positive bound or 0 for the default %d", DefaultRequestWindow)
 	}
-	if c.MaxFrameSize < 0 {
-		add("MaxFrameSize is negative: use a positive bound or 0 for the default")
+	if n := c.MaxFrameSize; n != 0 && (n < MinMaxFrameSize || n > ctilink.HardMaxFrameSize) {
+		add("MaxFrameSize %d bytes is out of range: use %d (1 KiB) to %d (4 MiB), or 0 for the default %d",
+			n, MinMaxFrameSize, ctilink.HardMaxFrameSize, ctilink.DefaultMaxFrameSize)
 	}
 	for name, p := range c.CTIPorts {
 		if name == "" {
@@ -345,17 +355,17 @@ func (c Config) Validate() error {
 	if (c.TLS.ClientCert == "") != (c.TLS.ClientKey == "") {
 		add("TLS.ClientCert and TLS.ClientKey must be set together: give both PEM files of the instance's certificate")
 	}
-	if c.TLS.Enabled() && c.TLS.TrustStore == "" {
+	// RequireTLS without a certificate is reported with everything else
+	// TLS still needs, not one missing piece per attempt.
+	tlsWanted := c.TLS.Enabled() || c.TLS.RequireTLS
+	if tlsWanted && c.TLS.TrustStore == "" {
 		add("TLS.TrustStore is empty: set the file that pins the CTIManagers' CA (created on first use if absent)")
 	}
 	if c.TLS.RequireTLS && !c.TLS.Enabled() {
 		add("TLS.RequireTLS is set without TLS.ClientCert: configure the client certificate issued for InstanceID")
 	}
-	if c.TLS.Enabled() && c.InstanceID == "" {
+	if tlsWanted && c.InstanceID == "" {
 		add("InstanceID is empty but TLS is configured: set the instance id the client certificate was issued for")
-	}
-	if c.Sink == nil {
-		add("Sink is nil: give the engine somewhere to emit events")
 	}
 	return errors.Join(errs...)
 }

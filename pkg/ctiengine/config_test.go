@@ -57,7 +57,9 @@ func TestConfigValidate(t *testing.T) {
 			c.TLS = TLSConfig{ClientCert: "c", ClientKey: "k", TrustStore: "t", RequireTLS: true}
 			c.InstanceID = "i"
 		}, []string{"CTIManagers[0].TLSAddr is empty but TLS.RequireTLS"}},
-		{"no sink", func(c *Config) { c.Sink = nil }, []string{"Sink is nil"}},
+		{"frame size below 1 KiB", func(c *Config) { c.MaxFrameSize = 1023 }, []string{"MaxFrameSize 1023 bytes is out of range: use 1024 (1 KiB) to 4194304 (4 MiB), or 0 for the default 262144"}},
+		{"frame size above 4 MiB", func(c *Config) { c.MaxFrameSize = 4<<20 + 1 }, []string{"MaxFrameSize 4194305 bytes is out of range"}},
+		{"frame size negative", func(c *Config) { c.MaxFrameSize = -1 }, []string{"MaxFrameSize -1 bytes is out of range"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
@@ -82,6 +84,19 @@ func TestConfigValidate(t *testing.T) {
 	cfg.ProviderRetryInterval, cfg.CtiRequestTimeout = 100*time.Millisecond, 200*time.Millisecond
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("AllowShortTimers: %v", err)
+	}
+}
+
+// Validate checks the settings alone (a configuration translated from a
+// file has no sink yet); New refuses to build an engine without one.
+func TestSinkIsNewsToCheck(t *testing.T) {
+	cfg := testConfig()
+	cfg.Sink = nil
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate without a sink: %v", err)
+	}
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "ctiengine: Sink is nil") {
+		t.Fatalf("New without a sink: %v", err)
 	}
 }
 

@@ -99,7 +99,11 @@ type command struct {
 
 // New validates cfg and returns an engine; it starts nothing.
 func New(cfg Config) (*Engine, error) {
-	if err := cfg.Validate(); err != nil {
+	err := cfg.Validate()
+	if cfg.Sink == nil {
+		err = errors.Join(err, errors.New("ctiengine: Sink is nil: give the engine somewhere to emit events"))
+	}
+	if err != nil {
 		return nil, err
 	}
 	s := cfg.withDefaults()

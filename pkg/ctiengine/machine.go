@@ -111,19 +111,22 @@ type seqKey struct {
 
 // Counters are the machine's running totals.
 type Counters struct {
-	FramesIn         uint64 `json:"framesIn"`
-	FramesOut        uint64 `json:"framesOut"`
-	Events           uint64 `json:"events"`
-	HeartbeatsSent   uint64 `json:"heartbeatsSent"`
-	HeartbeatMisses  uint64 `json:"heartbeatMisses"`
-	ConnectAttempts  uint64 `json:"connectAttempts"`
-	ConnectFailures  uint64 `json:"connectFailures"`
-	Failovers        uint64 `json:"failovers"`
-	RequestTimeouts  uint64 `json:"requestTimeouts"`
-	RequestFailures  uint64 `json:"requestFailures"`
-	Gaps             uint64 `json:"gaps"`
-	ProtocolErrors   uint64 `json:"protocolErrors"`
-	DevicesIgnored   uint64 `json:"devicesIgnored"`
+	FramesIn        uint64 `json:"framesIn"`
+	FramesOut       uint64 `json:"framesOut"`
+	Events          uint64 `json:"events"`
+	HeartbeatsSent  uint64 `json:"heartbeatsSent"`
+	HeartbeatMisses uint64 `json:"heartbeatMisses"`
+	ConnectAttempts uint64 `json:"connectAttempts"`
+	ConnectFailures uint64 `json:"connectFailures"`
+	Failovers       uint64 `json:"failovers"`
+	RequestTimeouts uint64 `json:"requestTimeouts"`
+	RequestFailures uint64 `json:"requestFailures"`
+	Gaps            uint64 `json:"gaps"`
+	ProtocolErrors  uint64 `json:"protocolErrors"`
+	DevicesIgnored  uint64 `json:"devicesIgnored"`
+	// DevicesRejected counts devices skipped because they broke the
+	// link protocol's device rules (one DeviceRejected event each).
+	DevicesRejected  uint64 `json:"devicesRejected"`
 	RouteSelects     uint64 `json:"routeSelects"`
 	ProbeResults     uint64 `json:"probeResults"`
 	BufferedMessages uint64 `json:"bufferedMessages"`
@@ -168,7 +171,6 @@ type Machine struct {
 	linkProtoErrs int       // unusable or unexpected frames on the current link
 	untrackedNote time.Time // when the MaxCalls warning was last logged
 	closing       closeIntent
-	lossReason    ctilink.CloseReason
 	pendingDetail string
 
 	// Failover rounds.
@@ -196,19 +198,22 @@ type Machine struct {
 	snapPending int
 
 	// Devices.
-	devices     []*device
-	byName      map[string]*device
-	byDN        map[string]*device   // a DN's first device
-	dnDevices   map[string][]*device // every device with the DN (a shared line has several)
-	listBuf     []ctilink.DeviceInfo
-	listTotal   int
-	observeAll  bool
-	observeSet  map[string]struct{}
-	created     []*device
-	removed     []*device
-	routeRR     map[string]int
-	routeSess   map[uint32]routeSession
-	reinstating bool
+	devices   []*device
+	byName    map[string]*device
+	byDN      map[string]*device   // a DN's first device
+	dnDevices map[string][]*device // every device with the DN (a shared line has several)
+	listBuf   []ctilink.DeviceInfo
+	listTotal int
+	// listPages and listRejected count the pages and the rejected devices
+	// of the device list being fetched (devicereject.go).
+	listPages    int
+	listRejected int
+	observeAll   bool
+	observeSet   map[string]struct{}
+	created      []*device
+	removed      []*device
+	routeRR      map[string]int
+	routeSess    map[uint32]routeSession
 
 	// Held back call messages (see maxBuffered), with the header
 	// sequence of each.

@@ -123,7 +123,7 @@ func (m *Machine) openCompleted(v ctilink.ProviderOpenCompleted, now time.Time) 
 	m.cancel(TimerPhase)
 	m.setLink(LinkFetchingDevices, "provider open completed", now)
 	m.listBuf = m.listBuf[:0]
-	m.listTotal = 0
+	m.listTotal, m.listPages, m.listRejected = 0, 0, 0
 	m.listSeq = m.send(ctilink.DeviceListRequest{}, now)
 	m.arm(TimerPhase, now.Add(m.cfg.CtiRequestTimeout))
 }
@@ -175,6 +175,8 @@ func (m *Machine) deviceList(v ctilink.DeviceListResponse, now time.Time) {
 		m.protocolError(fmt.Sprintf("unexpected DeviceListResponse (reqSeq %d) in state %s", v.ReqSeq, m.link), nil)
 		return
 	}
+	m.listPages++
+	m.devicesRejected(m.listPages, v.Rejected, now)
 	for _, d := range v.Devices {
 		if len(m.listBuf) >= m.cfg.MaxDevices {
 			m.stats.DevicesIgnored++
@@ -190,6 +192,7 @@ func (m *Machine) deviceList(v ctilink.DeviceListResponse, now time.Time) {
 		return
 	}
 	m.cancel(TimerPhase)
+	m.devicesRejectedSummary()
 	if m.stats.DevicesIgnored > 0 && len(m.listBuf) >= m.cfg.MaxDevices {
 		m.note(zerolog.WarnLevel, fmt.Sprintf("control list has more than MaxDevices %d devices; %d not tracked nor opened",
 			m.cfg.MaxDevices, m.stats.DevicesIgnored), nil)

@@ -34,26 +34,32 @@ func TestRule1_ProviderOpenIsTwoPhase(t *testing.T) {
 			t.Fatalf("%s reported provider %v before ProvInServiceEv", ev.Name, ev.Data.Provider)
 		}
 	}
-	// Every device of the control list is known and observed.
-	st := e.eng.Status()
-	if !st.Ready || st.Devices != 56 || st.DevicesObserved != 56 || st.Lines != 66 || st.DevicesInService != 56 {
-		t.Fatalf("status %+v", st)
+	// Every device of the control list is known and observed (the
+	// default cluster: 322 devices, 382 lines).
+	devs, lines := 0, 0
+	for _, d := range ctisim.DefaultCluster().Devices {
+		devs++
+		lines += len(d.Lines)
 	}
-	if got := evs[inSvc].Data.Provider.Devices; got != 56 {
+	st := e.eng.Status()
+	if !st.Ready || st.Devices != devs || st.DevicesObserved != devs || st.Lines != lines || st.DevicesInService != devs {
+		t.Fatalf("status %+v, want %d devices and %d lines", st, devs, lines)
+	}
+	if got := evs[inSvc].Data.Provider.Devices; got != devs {
 		t.Fatalf("ProvInServiceEv devices %d", got)
 	}
-	if n := count(evs, schema.EvCiscoTermInService); n != 56 {
-		t.Fatalf("%d CiscoTermInServiceEv, want 56", n)
+	if n := count(evs, schema.EvCiscoTermInService); n != devs {
+		t.Fatalf("%d CiscoTermInServiceEv, want %d", n, devs)
 	}
-	if n := count(evs, schema.EvCiscoAddrInService); n != 66 {
-		t.Fatalf("%d CiscoAddrInServiceEv, want 66", n)
+	if n := count(evs, schema.EvCiscoAddrInService); n != lines {
+		t.Fatalf("%d CiscoAddrInServiceEv, want %d", n, lines)
 	}
 
 	// On the wire (the simulator's ground truth): the synchronous open
 	// response, then the asynchronous completion, then the device list,
 	// then one Response per open before anything else.
 	sess := srv.Sessions()
-	if len(sess) != 1 || !sess[0].Open || sess[0].Devices != 56 || sess[0].Lines != 66 {
+	if len(sess) != 1 || !sess[0].Open || sess[0].Devices != devs || sess[0].Lines != lines {
 		t.Fatalf("simulator sessions %+v", sess)
 	}
 	var types []string
@@ -323,7 +329,6 @@ func TestRule4_LeastPriorityAndFallback(t *testing.T) {
 	if err := srv.RestoreNode("ctim-b"); err != nil {
 		t.Fatal(err)
 	}
-	mark = len(e.sink.events())
 	e.eng.InitiateFallback()
 	e.sink.waitFor(t, "second fallback completed", hasN(schema.EvCiscoProvFallbackToPrimNwCompltd, 2))
 	e.waitStatus("provider up on ctim-b", upOn("ctim-b"))
@@ -351,8 +356,8 @@ func TestRule5_CallManagerFailure(t *testing.T) {
 	if err := srv.FailCallManager("cm2"); err != nil {
 		t.Fatal(err)
 	}
-	evs := e.sink.waitFor(t, "cm2 devices out of service", hasN(schema.EvCiscoTermOutOfService, len(wantTerms)))
-	evs = e.sink.waitFor(t, "cm2 lines out of service", hasN(schema.EvCiscoAddrOutOfService, len(wantAddrs)))
+	e.sink.waitFor(t, "cm2 devices out of service", hasN(schema.EvCiscoTermOutOfService, len(wantTerms)))
+	evs := e.sink.waitFor(t, "cm2 lines out of service", hasN(schema.EvCiscoAddrOutOfService, len(wantAddrs)))
 	checkWave := func(evs []schema.Event, termEv, addrEv string, cause int) {
 		t.Helper()
 		terms, addrs := map[string]bool{}, map[string]bool{}
@@ -413,7 +418,7 @@ func TestRule5_CallManagerFailure(t *testing.T) {
 		t.Fatalf("%d CiscoProvTerminalUnRegisteredEv, want %d", n, len(wantTerms))
 	}
 	st := e.eng.Status()
-	if !st.Ready || st.Gap != nil || st.DevicesInService != 56 {
+	if !st.Ready || st.Gap != nil || st.DevicesInService != len(ctisim.DefaultCluster().Devices) {
 		t.Fatalf("status after the re-homing %+v", st)
 	}
 	for _, ev := range evs {
@@ -435,7 +440,7 @@ func TestRule5_CallManagerFailure(t *testing.T) {
 	checkWave(since(evs, mark), schema.EvCiscoTermOutOfService, schema.EvCiscoAddrOutOfService, schema.OOSCauseRehomeToHigherPrio)
 	checkWave(since(evs, mark), schema.EvCiscoTermInService, schema.EvCiscoAddrInService, 0)
 	checkRegistered(since(evs, mark), "cm2")
-	if s := e.eng.Status(); !s.Ready || s.DevicesInService != 56 {
+	if s := e.eng.Status(); !s.Ready || s.DevicesInService != len(ctisim.DefaultCluster().Devices) {
 		t.Fatalf("status after restore %+v", s)
 	}
 }

@@ -38,6 +38,7 @@ type script struct {
 	opened  map[string]bool   // lines open on the current link
 	devOpen map[string]bool   // devices open on the current link
 	devOf   map[string]string // DN → first device with it
+	trunkOf map[string]string // outside number → the trunk reaching it
 	hold    bool              // snapshot requests wait for snapshot-done
 	prior   *PriorGap         // set by takeover, given to the machine at connect
 	printed int               // frames of h.sent already shown
@@ -47,7 +48,7 @@ type script struct {
 func newScript(t *testing.T) *script {
 	cfg := testConfig()
 	cfg.CTIManagers = []CTIManager{{Name: "cm-a", Addr: "127.0.0.1:1"}, {Name: "cm-b", Addr: "127.0.0.1:2"}}
-	return &script{cfg: cfg, refused: map[string]bool{}, devOf: map[string]string{}}
+	return &script{cfg: cfg, refused: map[string]bool{}, devOf: map[string]string{}, trunkOf: map[string]string{}}
 }
 
 func (s *script) run(t *testing.T, td *datadriven.TestData) string {
@@ -62,6 +63,15 @@ func (s *script) run(t *testing.T, td *datadriven.TestData) string {
 	switch td.Cmd {
 	case "cluster":
 		s.cluster(t, td)
+		return ""
+	case "trunk":
+		args := positional(td)
+		if len(args) != 1 {
+			td.Fatalf(t, "trunk <name> numbers=(…)")
+		}
+		for _, n := range argList(td, "numbers") {
+			s.trunkOf[n] = args[0]
+		}
 		return ""
 	case "route-callback":
 		args := positional(td)
@@ -341,7 +351,8 @@ func (s *script) lose(t *testing.T, td *datadriven.TestData) {
 // frame builds the CTIManager frame of a call command.
 //
 //	line <call> <dn> <STATE> [cause=…] [origin] [calling=…] [called=…]
-//	     [cur-calling=…] [cur-called=…] [redirecting=…] [reason=…] [device=…] [snapshot]
+//	     [cur-calling=…] [cur-called=…] [redirecting=…] [reason=…] [feature=…]
+//	     [hunt=<pilot>] [device=…] [snapshot]
 //	feature transfer|conference start|end <controller dn> primary=1 consult=2 [result=…] [blind] [failed] [parties=(dn, …)]
 //	changed <dn> from=<call> to=<call>
 //	party add|remove <call> <dn> by=<line dn> [transient]
@@ -370,6 +381,10 @@ func (s *script) frame(t *testing.T, td *datadriven.TestData) ctilink.Message {
 		if a, ok := td.Arg("reason"); ok {
 			ev.Reason = parseReason(t, td, a.SingleVal(t))
 		}
+		if a, ok := td.Arg("feature"); ok {
+			ev.FeatureReason = parseFeatureReason(t, td, a.SingleVal(t))
+		}
+		td.MaybeScanArgs(t, "hunt", &ev.HuntPilot)
 		ev.Calling = s.party(td, "calling")
 		ev.Called = s.party(td, "called")
 		ev.CurrentCalling = s.party(td, "cur-calling")
@@ -489,7 +504,11 @@ func (s *script) party(td *datadriven.TestData, key string) ctilink.Party {
 	if !ok || len(a.Vals) == 0 {
 		return ctilink.Party{}
 	}
-	return ctilink.Party{DN: a.Vals[0], Device: s.devOf[a.Vals[0]]}
+	dn := a.Vals[0]
+	if trunk, ok := s.trunkOf[dn]; ok {
+		return ctilink.Party{DN: dn, Device: trunk, External: true}
+	}
+	return ctilink.Party{DN: dn, Device: s.devOf[dn]}
 }
 
 func (s *script) u32(t *testing.T, td *datadriven.TestData, v string) uint32 {
@@ -560,6 +579,16 @@ func parseReason(t *testing.T, td *datadriven.TestData, name string) ctilink.Con
 	return 0
 }
 
+func parseFeatureReason(t *testing.T, td *datadriven.TestData, name string) ctilink.FeatureReason {
+	for _, r := range []ctilink.FeatureReason{ctilink.FeatureRedirect, ctilink.FeaturePickup, ctilink.FeaturePark, ctilink.FeatureUnpark} {
+		if r.String() == name {
+			return r
+		}
+	}
+	td.Fatalf(t, "unknown feature reason %q", name)
+	return 0
+}
+
 // formatSent renders a frame the machine sent that a script should show:
 // requests an application's behaviour decides (route selection), not the
 // handshake's routine ones or heartbeats.
@@ -618,6 +647,11 @@ func formatEvent(ev schema.Event, base time.Time) string {
 		case cd.Connection != nil:
 			cn := cd.Connection
 			fmt.Fprintf(&b, " %s %s/%s", cn.Address, cn.State, cn.CallControlState)
+			if ev.Name == schema.EvCallCtlConnOffered && cn.Reason != "" && cn.Reason != ctilink.ReasonDirectCall.String() {
+				// What an application reads from the new connection
+				// (CiscoConnection.getReason()): why the call came here.
+				b.WriteString(" reason=" + cn.Reason)
+			}
 			if cn.Transient {
 				b.WriteString(" transient")
 			}

@@ -276,3 +276,37 @@ const (
 func (t DeviceType) Valid() bool {
 	return t == DevicePhone || t == DeviceCTIPort || t == DeviceRoutePoint
 }
+
+// FeatureReason says which CUCM feature caused a line's state change
+// (CallStateEvent.FeatureReason), where the state alone does not: the
+// analogue of CiscoFeatureReason. The values are this protocol's own;
+// receivers pass unknown values through (docs/protocol.md §8.12).
+type FeatureReason uint8
+
+// Feature reasons.
+const (
+	FeatureNone FeatureReason = 0
+	// FeatureRedirect: the call left this line for another destination (a
+	// call forward on no answer, a redirect); on the leg that leaves.
+	FeatureRedirect FeatureReason = 1
+	// FeaturePickup: on the leg that picks up a ringing call and on the
+	// ringing leg it takes the call from.
+	FeaturePickup FeatureReason = 2
+	// FeaturePark: on the leg that parks the call and on the parked
+	// party's leg, whose far party is then the park number.
+	FeaturePark FeatureReason = 3
+	// FeatureUnpark: on the leg that retrieves a parked call and on the
+	// parked party's leg.
+	FeatureUnpark FeatureReason = 4
+)
+
+var featureReasonNames = map[FeatureReason]string{
+	FeatureNone: "NONE", FeatureRedirect: "REDIRECT", FeaturePickup: "PICKUP", FeaturePark: "PARK", FeatureUnpark: "UNPARK",
+}
+
+func (r FeatureReason) String() string {
+	if n, ok := featureReasonNames[r]; ok {
+		return n
+	}
+	return "FeatureReason(" + strconv.Itoa(int(r)) + ")"
+}

@@ -98,6 +98,12 @@ func TestGenerateFuzzCorpus(t *testing.T) {
 	write("FuzzDecodeBody", "duplicate-keys", uint16(ctilink.TypeLineOpenRequest), []byte(`{"device":"","device":"SEP1","line":"1"}`))
 	write("FuzzDecodeBody", "escaped-control", uint16(ctilink.TypeRouteSelectRequest), []byte(`{"sessionId":1,"destinations":["10\u000a02"]}`))
 	write("FuzzDecodeBody", "html-chars", uint16(ctilink.TypeProviderClosed), []byte(`{"reason":3,"description":"<&>"}`))
+	write("FuzzDecodeBody", "device-list-one-bad-device", uint16(ctilink.TypeDeviceListResponse),
+		[]byte(`{"reqSeq":2,"devices":[{"name":"SEP1","type":"phone","lines":[{"dn":"1001"}]},`+
+			`{"name":"SEP\u00012","type":"phone","lines":[{"dn":"1002"}]},{"name":"SEP3","type":"phone","lines":[{"dn":"10\n03"}]},`+
+			`{"name":"SEP4","type":"phone","lines":[{"dn":"+4930123"},{"dn":"\\+4930"},{"dn":"*55"},{"dn":"#1"}]}],"more":false,"total":4}`))
+	write("FuzzDecodeBody", "device-list-all-bad", uint16(ctilink.TypeDeviceListResponse),
+		[]byte(`{"reqSeq":2,"devices":[{"name":"","type":"x"},{"name":"`+strings.Repeat("D", 200)+`","type":"phone"}],"total":2}`))
 
 	// FuzzCallStateRoundTrip: the field values of the scenario sequences.
 	type cs struct {

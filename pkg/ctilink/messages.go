@@ -227,6 +227,9 @@ type DeviceListResponse struct {
 	Devices []DeviceInfo `json:"devices"`
 	More    bool         `json:"more"`
 	Total   int          `json:"total"`
+	// Rejected lists the entries of this page that broke the device rules
+	// and were dropped from Devices when the page was decoded. Not sent.
+	Rejected []DeviceRejection `json:"-"`
 }
 
 // Response answers requests that have no dedicated reply.
@@ -247,6 +250,11 @@ type SnapshotCompleted struct {
 type Party struct {
 	DN     string `json:"dn,omitempty"`
 	Device string `json:"device,omitempty"`
+	// External marks a party outside the cluster, reached through a
+	// trunk or gateway (Device then names the trunk). Added in protocol
+	// version 1 without a version change: receivers that do not know it
+	// ignore it (docs/protocol.md §4.1, §7.3).
+	External bool `json:"external,omitempty"`
 }
 
 // CallStateEvent reports a line's new state within a call.
@@ -270,6 +278,14 @@ type CallStateEvent struct {
 	Snapshot bool `json:"snapshot,omitempty"`
 	// TimeNs is when CTIManager saw the change (Unix nanoseconds).
 	TimeNs int64 `json:"timeNs"`
+	// FeatureReason names the feature behind the change (call pickup,
+	// park, a forward on no answer), when the state alone does not say.
+	// Added without a version change: older receivers ignore it.
+	FeatureReason FeatureReason `json:"featureReason,omitempty"`
+	// HuntPilot is the number of the hunt pilot the call was placed to,
+	// on the caller's leg and on the leg of the line-group member it is
+	// offered to (a pilot is a pattern, not a device).
+	HuntPilot string `json:"huntPilot,omitempty"`
 }
 
 // DeviceServiceEvent reports a device going in or out of service.
@@ -473,7 +489,7 @@ var decoders = map[MsgType]func([]byte) (Message, error){
 	TypeProviderOpenResponse:  decodeAs[ProviderOpenResponse],
 	TypeProviderOpenCompleted: decodeAs[ProviderOpenCompleted],
 	TypeProviderClosed:        decodeAs[ProviderClosed],
-	TypeDeviceListResponse:    decodeAs[DeviceListResponse],
+	TypeDeviceListResponse:    decodeDeviceList,
 	TypeResponse:              decodeAs[Response],
 	TypeSnapshotCompleted:     decodeAs[SnapshotCompleted],
 	TypeCallState:             decodeAs[CallStateEvent],

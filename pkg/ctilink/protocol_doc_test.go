@@ -87,6 +87,9 @@ func TestProtocolDocMatchesMessages(t *testing.T) {
 		for i := range st.NumField() {
 			f := st.Field(i)
 			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue // the receiver's own notes (Rejected), never sent
+			}
 			omitted := ""
 			if opts == "omitempty" && f.Type.Kind() != reflect.Struct {
 				omitted = "yes"
@@ -129,6 +132,9 @@ func TestProtocolDocEnumerations(t *testing.T) {
 			row(v, s.String())
 		}
 		if r := ctilink.ConnReason(v); !strings.HasPrefix(r.String(), "ConnReason(") {
+			row(v, r.String())
+		}
+		if r := ctilink.FeatureReason(v); !strings.HasPrefix(r.String(), "FeatureReason(") {
 			row(v, r.String())
 		}
 	}

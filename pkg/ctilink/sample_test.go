@@ -29,6 +29,7 @@ func sampleMessages() []ctilink.Message {
 	a := ctilink.Party{DN: "1001", Device: "SEP001122334455"}
 	b := ctilink.Party{DN: "1002", Device: "SEP00AABBCCDDEE"}
 	y := ctilink.Party{DN: "800551001"}
+	x := ctilink.Party{DN: "+4989555010", Device: "SIP-PSTN", External: true}
 	return []ctilink.Message{
 		ctilink.ProviderOpenRequest{
 			Login: "jtapiuser", Password: "s3cret;=", AppInfo: "ctibridge-1.0 (Zoë)",
@@ -72,7 +73,8 @@ func sampleMessages() []ctilink.Message {
 			Device: "SEP001122334455", Line: "1001", CallHandle: 0x01000007, GlobalCallID: 4711,
 			CallManager: "cucm-pub", State: ctilink.CallStateConnected, Cause: ctilink.CauseNormalCallClearing,
 			Reason: ctilink.ReasonRedirect, Origin: true, Calling: a, Called: b, CurrentCalling: y,
-			CurrentCalled: b, LastRedirecting: ctilink.Party{DN: "6000", Device: "RP_SALES"}, Snapshot: true, TimeNs: t0,
+			CurrentCalled: x, LastRedirecting: ctilink.Party{DN: "6000", Device: "RP_SALES"}, Snapshot: true, TimeNs: t0,
+			FeatureReason: ctilink.FeaturePickup, HuntPilot: "2000",
 		},
 		ctilink.DeviceServiceEvent{Device: "SEP001122334455", InService: false, Reason: ctilink.OOSCallManagerFailure, TimeNs: t0},
 		ctilink.LineServiceEvent{Device: "SEP001122334455", Line: "1001", InService: true, Reason: ctilink.OOSCTIManagerFailure, TimeNs: t0},

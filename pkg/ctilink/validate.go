@@ -47,6 +47,13 @@ func checkName(field, v string, required bool) error {
 	return nil
 }
 
+// ValidateName checks a required name against the rule every name field
+// of the protocol follows (§4.2 of docs/protocol.md): non-empty, at most
+// MaxNameLen bytes of UTF-8, no control character or DEL. Configurations
+// that produce names (a simulator's trunk, say) use it so as never to send
+// what a receiver must refuse.
+func ValidateName(field, v string) error { return checkName(field, v, true) }
+
 func checkParty(field string, p Party) error {
 	// Build the field names only when they are needed: the concatenations
 	// would otherwise allocate for every party of every valid event.
@@ -161,10 +168,13 @@ func (m ProviderOpenCompleted) Validate() error {
 
 func (m ProviderClosed) Validate() error { return nil }
 
+// Validate checks the page and every device on it. A decoded page always
+// passes: DecodeBody moves the devices that break the rules into Rejected
+// (see DeviceRejection) instead of refusing the page.
 func (m DeviceListResponse) Validate() error {
 	var errs []error
 	for i, d := range m.Devices {
-		if err := d.validate(); err != nil {
+		if err := d.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("devices[%d]: %w", i, err))
 		}
 	}
@@ -174,7 +184,12 @@ func (m DeviceListResponse) Validate() error {
 	return join(errs...)
 }
 
-func (d DeviceInfo) validate() error {
+// Validate checks one device of the control list: its name, CallManager,
+// type, and lines (§4.2, §4.3 of docs/protocol.md). It is the one rule for a
+// device: the receiver applies it per device (one bad device is dropped,
+// the rest of its page kept), and the simulator's configuration refuses a
+// device that breaks it.
+func (d DeviceInfo) Validate() error {
 	errs := []error{checkName("name", d.Name, true), checkName("callManager", d.CallManager, false)}
 	if !d.Type.Valid() {
 		errs = append(errs, fmt.Errorf("type %q unknown", d.Type))
@@ -196,7 +211,7 @@ func (m CallStateEvent) Validate() error {
 		checkName("callManager", m.CallManager, false),
 		checkParty("calling", m.Calling), checkParty("called", m.Called),
 		checkParty("currentCalling", m.CurrentCalling), checkParty("currentCalled", m.CurrentCalled),
-		checkParty("lastRedirecting", m.LastRedirecting)}
+		checkParty("lastRedirecting", m.LastRedirecting), checkName("huntPilot", m.HuntPilot, false)}
 	if m.GlobalCallID == 0 {
 		errs = append(errs, errors.New("globalCallId is required"))
 	}

@@ -2,6 +2,7 @@ package ctilink_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -197,6 +198,10 @@ func TestValidate(t *testing.T) {
 			if tc.notOnWire {
 				return
 			}
+			if dl, ok := tc.msg.(ctilink.DeviceListResponse); ok && tc.want != "" && !strings.Contains(tc.want, "total") {
+				checkDeviceRejected(t, dl, tc.want)
+				return
+			}
 			_, err = ctilink.DecodeBody(tc.msg.Type(), mustJSON(t, tc.msg))
 			switch {
 			case tc.want == "" && err != nil:
@@ -205,6 +210,25 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("DecodeBody err = %v, want ErrInvalidMessage mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// checkDeviceRejected: a page with one device that breaks the rules is not
+// refused; the device is dropped into Rejected with the broken rule, the
+// others kept.
+func checkDeviceRejected(t *testing.T, sent ctilink.DeviceListResponse, want string) {
+	t.Helper()
+	m, err := ctilink.DecodeBody(sent.Type(), mustJSON(t, sent))
+	if err != nil {
+		t.Fatalf("DecodeBody refused the page for one device: %v", err)
+	}
+	got := m.(ctilink.DeviceListResponse)
+	if len(got.Rejected) != 1 || len(got.Devices) != len(sent.Devices)-1 {
+		t.Fatalf("kept %d of %d devices, rejected %+v; want exactly one rejected", len(got.Devices), len(sent.Devices), got.Rejected)
+	}
+	r := got.Rejected[0]
+	if full := fmt.Sprintf("devices[%d]: %s", r.Index, r.Reason); !strings.Contains(full, want) {
+		t.Fatalf("rejection %q, want it to mention %q", full, want)
 	}
 }
 

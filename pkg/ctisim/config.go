@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/dialplan"
 )
 
 // ClusterConfig describes a simulated CUCM cluster: its CTIManager nodes
@@ -35,6 +36,20 @@ type ClusterConfig struct {
 	// Patterns are calling-party transformation patterns used by the
 	// "transform" traffic scenario.
 	Patterns []PatternConfig `yaml:"patterns"`
+	// Trunks reach numbers outside the cluster (the "outbound" and
+	// "inbound" traffic scenarios).
+	Trunks []TrunkConfig `yaml:"trunks,omitempty"`
+	// Forwards configure call forwarding on phone lines (the forward
+	// traffic scenarios, and any two-party call to such a line).
+	Forwards []ForwardConfig `yaml:"forwards,omitempty"`
+	// PickupGroups are call pickup groups (the "pickup" traffic scenario).
+	PickupGroups []PickupGroupConfig `yaml:"pickupGroups,omitempty"`
+	// ParkNumbers are the call park numbers calls are parked on (the
+	// "park" traffic scenario); they are not lines.
+	ParkNumbers []string `yaml:"parkNumbers,omitempty"`
+	// HuntPilots are hunt pilots with their line groups (the "hunt"
+	// traffic scenario).
+	HuntPilots []HuntPilotConfig `yaml:"huntPilots,omitempty"`
 	// CertRetryCount is how many duplicate-certificate clashes a client
 	// certificate survives: clashes 1..N-1 close both sessions with
 	// DUPLICATECERTUSED, clash N closes both with CERTCOMPROMISED and the
@@ -86,6 +101,18 @@ type DeviceConfig struct {
 	Lines []string `yaml:"lines"`
 }
 
+// info is the device as the device list sends it (registration and
+// service state aside). Validate checks exactly this value against the link
+// protocol's rule, so the simulator never sends a device a client must
+// reject.
+func (d DeviceConfig) info() ctilink.DeviceInfo {
+	lines := make([]ctilink.LineInfo, len(d.Lines))
+	for i, dn := range d.Lines {
+		lines[i] = ctilink.LineInfo{DN: dn}
+	}
+	return ctilink.DeviceInfo{Name: d.Name, Type: d.Type, Model: d.Model, CallManager: d.CallManager, Lines: lines}
+}
+
 // PhoneBlock generates Count phones named Prefix+index (index zero-padded
 // to make a 15-character SEP-like name), one line each, numbered from
 // FirstDN, spread round-robin over CallManagers (all CallManagers when
@@ -116,21 +143,116 @@ type PatternConfig struct {
 	CallingMask string `yaml:"callingMask"`
 }
 
+// TrunkConfig is a SIP trunk or gateway to the outside world. It is not a
+// device of the control list (CTI does not control trunks); parties
+// reached through it are marked external on the wire, with the trunk's
+// name as their device.
+type TrunkConfig struct {
+	Name        string `yaml:"name"`
+	CallManager string `yaml:"callManager"`
+	// Prefixes are the dialled-number prefixes the trunk carries (route
+	// patterns such as "0" or "+"); a number of the cluster never leaves
+	// it. The longest matching prefix wins (dialplan.Route).
+	Prefixes []string `yaml:"prefixes"`
+	// Numbers are outside numbers the traffic generator calls and is
+	// called from; each must route through this trunk.
+	Numbers []string `yaml:"numbers,omitempty"`
+}
+
+// ForwardConfig is the call forwarding of one phone line: the phone line
+// its calls go to always (all), when it is busy (busy) and when it does
+// not answer (noAnswer); empty for none.
+type ForwardConfig struct {
+	Line     string `yaml:"line"`
+	All      string `yaml:"all,omitempty"`
+	Busy     string `yaml:"busy,omitempty"`
+	NoAnswer string `yaml:"noAnswer,omitempty"`
+}
+
+// PickupGroupConfig is a call pickup group: phone lines any of which may
+// pick up a call ringing on another.
+type PickupGroupConfig struct {
+	Name string `yaml:"name"`
+	// Number is the group's pickup number (informational; unique among
+	// the cluster's numbers).
+	Number string   `yaml:"number"`
+	Lines  []string `yaml:"lines"`
+}
+
+// HuntPilotConfig is a hunt pilot: a number (not a line) whose calls
+// hunt its line group's members top-down.
+type HuntPilotConfig struct {
+	Number  string   `yaml:"number"`
+	Members []string `yaml:"members"`
+}
+
 // Default ports of the first CTIManager; later nodes add 10 each.
 const (
 	DefaultPort    = 2748
 	DefaultTLSPort = 2749
 )
 
-// DefaultCluster returns the built-in "lab" cluster: CallManagers cm1 and
-// cm2; CTIManagers ctim-a (primary, 2748/2749), ctim-b (backup,
-// 2758/2759) and ctim-c (least priority, 2768/2769); 50 phones
-// SEP001122330001… with lines 1001–1050 (every fifth phone also has line
-// 2001…, its number +1000, except phone 10 which shares phone 5's 2005: a
-// shared line), alternating cm1/cm2; CTI ports CTIP0001–0004
-// (lines 7001–7004) and route points RP0001/RP0002 (lines 5000/5001); the
-// pattern prefix "9" with calling mask "80055XXXX"; and the application
-// user ctibridge/secret controlling every device.
+// Sizes of the default cluster (DefaultCluster).
+const (
+	DefaultPhones     = 300
+	DefaultCTIPorts   = 16
+	DefaultDialPlanDN = 4 // phones whose line shows the dial plan: +E.164, \+, *, #
+)
+
+// DefaultTrunk is the default cluster's SIP trunk to the PSTN.
+const DefaultTrunk = "SIP-PSTN"
+
+// defaultOutsideNumbers are the outside numbers of the default trunk:
+// twelve Munich numbers in +E.164 and four national ones with the
+// trunk-access 0.
+func defaultOutsideNumbers() []string {
+	var out []string
+	for i := 0; i < 12; i++ {
+		out = append(out, fmt.Sprintf("+4989555%04d", 100+i))
+	}
+	for i := 0; i < 4; i++ {
+		out = append(out, fmt.Sprintf("0301234%04d", 500+i))
+	}
+	return out
+}
+
+// defaultForwards: of lines 1281–1289, three forward always, three when
+// busy and three when unanswered, each to the line ten above (1281 →
+// 1291, …); 1290 forwards when busy and when unanswered to 1300.
+func defaultForwards() []ForwardConfig {
+	var out []ForwardConfig
+	for i := 0; i < 9; i++ {
+		line, dest := fmt.Sprint(1281+i), fmt.Sprint(1291+i)
+		switch i / 3 {
+		case 0:
+			out = append(out, ForwardConfig{Line: line, All: dest})
+		case 1:
+			out = append(out, ForwardConfig{Line: line, Busy: dest})
+		default:
+			out = append(out, ForwardConfig{Line: line, NoAnswer: dest})
+		}
+	}
+	return append(out, ForwardConfig{Line: "1290", Busy: "1300", NoAnswer: "1300"})
+}
+
+// DefaultDialPlanDNs are the directory numbers of the default cluster's
+// dial-plan phones SEP001122440001…0004: a +E.164 number written plainly, one
+// written with CUCM's escape, and two feature-style numbers.
+var DefaultDialPlanDNs = []string{"+4930123", `\+4930`, "*55", "#1"}
+
+// DefaultCluster returns the built-in "lab" cluster, sized like a small
+// contact-centre site: CallManagers cm1 and cm2; CTIManagers ctim-a
+// (primary, 2748/2749), ctim-b (backup, 2758/2759) and ctim-c (least
+// priority, 2768/2769); 300 phones SEP001122330001… with lines 1001–1300
+// (every fifth phone i also has line 2000+i, except phone 10, which shares
+// phone 5's 2005: a shared line), plus 4 phones whose lines show the dial
+// plan (DefaultDialPlanDNs); 16 CTI ports CTIP0001–0016 (lines
+// 7001–7016) and route points RP0001/RP0002 (lines 5000/5001); devices
+// alternate between cm1 and cm2; the pattern prefix "9" with calling mask
+// "80055XXXX"; and the application user ctibridge/secret controlling every
+// device; and the SIP trunk SIP-PSTN (cm1) carrying numbers that start
+// with 0 or + (the cluster's own +E.164 numbers stay inside), with 16
+// outside numbers for the traffic generator. docs/simulator.md lists it.
 func DefaultCluster() ClusterConfig {
 	cms := []string{"cm1", "cm2"}
 	c := ClusterConfig{
@@ -143,8 +265,20 @@ func DefaultCluster() ClusterConfig {
 		},
 		Patterns: []PatternConfig{{Prefix: "9", CallingMask: "80055XXXX"}},
 		Users:    []UserConfig{{Login: "ctibridge", Password: "secret", ControlAll: true}},
+		Trunks: []TrunkConfig{{Name: DefaultTrunk, CallManager: "cm1", Prefixes: []string{"0", "+"},
+			Numbers: defaultOutsideNumbers()}},
+		Forwards: defaultForwards(),
+		PickupGroups: []PickupGroupConfig{
+			{Name: "PG-FRONTDESK", Number: "8101", Lines: []string{"1261", "1262", "1263", "1264", "1265"}},
+			{Name: "PG-SUPPORT", Number: "8102", Lines: []string{"1266", "1267", "1268", "1269", "1270"}},
+		},
+		ParkNumbers: []string{"8500", "8501", "8502", "8503", "8504", "8505", "8506", "8507", "8508", "8509"},
+		HuntPilots: []HuntPilotConfig{
+			{Number: "4000", Members: []string{"1271", "1272", "1273", "1274", "1275"}},
+			{Number: "4001", Members: []string{"1276", "1277", "1278", "1279", "1280"}},
+		},
 	}
-	for i := 1; i <= 50; i++ {
+	for i := 1; i <= DefaultPhones; i++ {
 		d := DeviceConfig{
 			Name:        fmt.Sprintf("SEP00112233%04X", i),
 			Type:        ctilink.DevicePhone,
@@ -162,7 +296,13 @@ func DefaultCluster() ClusterConfig {
 		}
 		c.Devices = append(c.Devices, d)
 	}
-	for i := 1; i <= 4; i++ {
+	for i, dn := range DefaultDialPlanDNs {
+		c.Devices = append(c.Devices, DeviceConfig{
+			Name: fmt.Sprintf("SEP00112244%04X", i+1), Type: ctilink.DevicePhone, Model: "Cisco 8865",
+			CallManager: cms[i%2], Lines: []string{dn},
+		})
+	}
+	for i := 1; i <= DefaultCTIPorts; i++ {
 		c.Devices = append(c.Devices, DeviceConfig{
 			Name: fmt.Sprintf("CTIP%04d", i), Type: ctilink.DeviceCTIPort, Model: "CTI Port",
 			CallManager: cms[(i-1)%2], Lines: []string{fmt.Sprintf("%d", 7000+i)},
@@ -223,10 +363,23 @@ func LoadCluster(path string) (ClusterConfig, error) {
 	}
 	c, err := ParseCluster(data)
 	if err != nil {
-		return ClusterConfig{}, fmt.Errorf("%s: %w", path, err)
+		return ClusterConfig{}, fileError{path, err}
 	}
 	return c, nil
 }
+
+// fileError names the file a configuration problem is in, with the
+// package prefix once: "ctisim: lab.yaml: devices[3] ...".
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e fileError) Error() string {
+	return "ctisim: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "ctisim: ")
+}
+
+func (e fileError) Unwrap() error { return e.err }
 
 // Expand returns c with PhoneBlocks turned into Devices (and PhoneBlocks
 // cleared). Invalid blocks are left for Validate to report.
@@ -348,39 +501,56 @@ func (c ClusterConfig) Validate() error {
 		add("phoneBlocks are not expanded; call Expand before Validate (ParseCluster does)")
 	}
 	devices := map[string]bool{}
-	dns := map[string]string{}
+	dns := map[string]string{}                // dialled number → its first device
+	spelled := map[string]string{}            // dialled number → the line as configured
 	phones := map[string]ctilink.DeviceType{} // device name → type, for shared lines
 	for i, d := range c.Devices {
 		f := fmt.Sprintf("devices[%d]", i)
-		if d.Name == "" {
-			add("%s.name is empty; name every device", f)
-		} else if devices[d.Name] {
+		// The link protocol's device rule first, the one a client applies
+		// to every device it receives (names, lines, type, limits).
+		if err := d.info().Validate(); err != nil {
+			hint := ""
+			if !d.Type.Valid() {
+				hint = " (device types: phone, ctiport, routepoint)"
+			}
+			add("%s %s breaks the link protocol's device rules (docs/protocol.md §4.2, §4.3): %s%s",
+				f, ctilink.QuoteName(d.Name), strings.ReplaceAll(err.Error(), "\n", "; "), hint)
+		}
+		if d.Name != "" && devices[d.Name] {
 			add("%s.name %q is used twice; device names must be unique", f, d.Name)
-		} else if len(d.Name) > ctilink.MaxNameLen {
-			add("%s.name %q is longer than %d bytes", f, d.Name, ctilink.MaxNameLen)
 		}
 		devices[d.Name] = true
-		if !d.Type.Valid() {
-			add("%s (%s).type %q unknown; use phone, ctiport or routepoint", f, d.Name, d.Type)
-		}
 		if !cms[d.CallManager] {
 			add("%s (%s).callManager %q is not in callManagers %v", f, d.Name, d.CallManager, c.CallManagers)
 		}
 		if len(d.Lines) == 0 {
 			add("%s (%s) has no lines; give it at least one directory number", f, d.Name)
 		}
-		if len(d.Lines) > 64 {
-			add("%s (%s) has %d lines; at most 64", f, d.Name, len(d.Lines))
-		}
+		onDevice := map[string]bool{}
 		for j, dn := range d.Lines {
-			if dn == "" || strings.Trim(dn, "0123456789") != "" {
-				add("%s (%s).lines[%d] %q is not a directory number; use digits only", f, d.Name, j, dn)
+			if err := dialplan.CheckDN(dn); err != nil {
+				add("%s (%s).lines[%d]: %v", f, d.Name, j, err)
 				continue
 			}
-			if other, dup := dns[dn]; dup && (d.Type != ctilink.DevicePhone || phones[other] != ctilink.DevicePhone) {
+			// Unique by the number that reaches them (\+4930 and +4930
+			// are both dialled +4930), except a shared line: the same
+			// number, spelled the same, on several phones.
+			key := dialplan.Dialled(dn)
+			other, dup := dns[key]
+			switch {
+			case !dup:
+			case spelled[key] != dn:
+				add("%s (%s).lines[%d] %s is already the line %s of %s (both are reached by dialling %s); directory numbers must be unique",
+					f, d.Name, j, dn, spelled[key], other, key)
+			case onDevice[key]:
+				add("%s (%s).lines[%d] %s is listed twice on %s; a device has each line once", f, d.Name, j, dn, d.Name)
+			case d.Type != ctilink.DevicePhone || phones[other] != ctilink.DevicePhone:
 				add("%s (%s).lines[%d] %s is already the line of %s; directory numbers are unique except a shared line (one number on several phones)", f, d.Name, j, dn, other)
 			}
-			dns[dn] = d.Name
+			onDevice[key] = true
+			if !dup {
+				dns[key], spelled[key] = d.Name, dn
+			}
 			phones[d.Name] = d.Type
 		}
 	}
@@ -401,6 +571,11 @@ func (c ClusterConfig) Validate() error {
 	if len(c.Users) == 0 {
 		add("users is empty; configure at least one application user")
 	}
+	c.validateTrunks(add, cms, devices, dns)
+	c.validateForwards(add)
+	c.validatePickupGroups(add, dns)
+	c.validateParkNumbers(add, dns)
+	c.validateHuntPilots(add, dns)
 	for i, p := range c.Patterns {
 		f := fmt.Sprintf("patterns[%d]", i)
 		if p.Prefix == "" || strings.Trim(p.Prefix, "0123456789*#") != "" {
@@ -411,6 +586,199 @@ func (c ClusterConfig) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTrunks checks the trunks against the devices and directory
+// numbers (keyed by the number dialled) already checked.
+func (c ClusterConfig) validateTrunks(add func(string, ...any), cms, devices map[string]bool, dns map[string]string) {
+	names := map[string]bool{}
+	var routes []dialplan.Trunk
+	for _, t := range c.Trunks {
+		routes = append(routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
+	}
+	internal := func(n string) bool { _, ok := dns[n]; return ok }
+	for i, t := range c.Trunks {
+		f := fmt.Sprintf("trunks[%d]", i)
+		switch {
+		case t.Name == "":
+			add("%s.name is empty; name every trunk", f)
+		case names[t.Name] || devices[t.Name]:
+			add("%s.name %q is already a trunk or device name; names must be unique", f, t.Name)
+		}
+		names[t.Name] = true
+		if err := ctilink.ValidateName("name", t.Name); err != nil && t.Name != "" {
+			// It travels as the device of external parties.
+			add("%s %s breaks the link protocol's name rule (docs/protocol.md §4.2): %v", f, ctilink.QuoteName(t.Name), err)
+		}
+		if !cms[t.CallManager] {
+			add("%s (%s).callManager %q is not in callManagers %v", f, t.Name, t.CallManager, c.CallManagers)
+		}
+		if len(t.Prefixes) == 0 {
+			add("%s (%s) has no prefixes; list the dialled-number prefixes it carries, e.g. [\"0\", \"+\"]", f, t.Name)
+		}
+		for j, p := range t.Prefixes {
+			if err := dialplan.CheckPrefix(p); err != nil {
+				add("%s (%s).prefixes[%d]: %v", f, t.Name, j, err)
+			}
+		}
+		for j, n := range t.Numbers {
+			if err := dialplan.CheckDN(n); err != nil || strings.HasPrefix(n, `\`) {
+				add("%s (%s).numbers[%d] %q is not a dialled number: use 0-9 * # with an optional leading +", f, t.Name, j, n)
+				continue
+			}
+			if other, in := dns[n]; in {
+				add("%s (%s).numbers[%d] %s is a line of %s, inside the cluster", f, t.Name, j, n, other)
+				continue
+			}
+			if r, ok := dialplan.Route(routes, n, internal); !ok || r.Name != t.Name {
+				add("%s (%s).numbers[%d] %s is not routed through this trunk (route: %q); match it with one of its prefixes", f, t.Name, j, n, r.Name)
+			}
+		}
+	}
+}
+
+// validateForwards checks that forwards join phone lines, and that a
+// destination does not itself forward always (no forwarding chains).
+func (c ClusterConfig) validateForwards(add func(string, ...any)) {
+	phones := map[string]bool{}
+	for _, d := range c.Devices {
+		if d.Type == ctilink.DevicePhone {
+			for _, l := range d.Lines {
+				phones[l] = true
+			}
+		}
+	}
+	all := map[string]bool{}
+	seen := map[string]bool{}
+	for i, fw := range c.Forwards {
+		f := fmt.Sprintf("forwards[%d]", i)
+		if !phones[fw.Line] {
+			add("%s.line %q is not a phone line of the cluster", f, fw.Line)
+		}
+		if seen[fw.Line] {
+			add("%s.line %q is forwarded twice; give each line one forwards entry", f, fw.Line)
+		}
+		seen[fw.Line] = true
+		if fw.All == "" && fw.Busy == "" && fw.NoAnswer == "" {
+			add("%s (%s) sets no destination; set all, busy or noAnswer", f, fw.Line)
+		}
+		if fw.All != "" {
+			all[fw.Line] = true
+		}
+		for _, d := range []struct{ field, dn string }{{"all", fw.All}, {"busy", fw.Busy}, {"noAnswer", fw.NoAnswer}} {
+			if d.dn != "" && (!phones[d.dn] || d.dn == fw.Line) {
+				add("%s (%s).%s %q is not another phone line of the cluster", f, fw.Line, d.field, d.dn)
+			}
+		}
+	}
+	for i, fw := range c.Forwards {
+		for _, d := range []string{fw.All, fw.Busy, fw.NoAnswer} {
+			if all[d] {
+				add("forwards[%d] (%s) forwards to %s, which forwards all its calls; chains are not modelled", i, fw.Line, d)
+			}
+		}
+	}
+}
+
+// validatePickupGroups checks the pickup groups: named, a pickup number
+// that is no line's, at least two phone lines, each line in one group.
+func (c ClusterConfig) validatePickupGroups(add func(string, ...any), dns map[string]string) {
+	phones := map[string]bool{}
+	for _, d := range c.Devices {
+		if d.Type == ctilink.DevicePhone {
+			for _, l := range d.Lines {
+				phones[l] = true
+			}
+		}
+	}
+	member := map[string]string{}
+	names := map[string]bool{}
+	for i, g := range c.PickupGroups {
+		f := fmt.Sprintf("pickupGroups[%d]", i)
+		if g.Name == "" || names[g.Name] {
+			add("%s.name %q is empty or used twice; name every pickup group", f, g.Name)
+		}
+		names[g.Name] = true
+		if err := dialplan.CheckDN(g.Number); err != nil {
+			add("%s (%s).number: %v", f, g.Name, err)
+		} else if other, dup := dns[dialplan.Dialled(g.Number)]; dup {
+			add("%s (%s).number %s is already a line of %s", f, g.Name, g.Number, other)
+		}
+		if len(g.Lines) < 2 {
+			add("%s (%s) has %d lines; a pickup group needs at least two", f, g.Name, len(g.Lines))
+		}
+		for j, l := range g.Lines {
+			switch {
+			case !phones[l]:
+				add("%s (%s).lines[%d] %q is not a phone line of the cluster", f, g.Name, j, l)
+			case member[l] != "":
+				add("%s (%s).lines[%d] %s is already in pickup group %s", f, g.Name, j, l, member[l])
+			}
+			member[l] = g.Name
+		}
+	}
+}
+
+// validateParkNumbers checks the park numbers: directory-number syntax,
+// none a line's or a pickup group's number, each listed once.
+func (c ClusterConfig) validateParkNumbers(add func(string, ...any), dns map[string]string) {
+	used := map[string]string{}
+	for _, g := range c.PickupGroups {
+		used[dialplan.Dialled(g.Number)] = "pickup group " + g.Name
+	}
+	for i, p := range c.ParkNumbers {
+		f := fmt.Sprintf("parkNumbers[%d]", i)
+		if err := dialplan.CheckDN(p); err != nil {
+			add("%s: %v", f, err)
+			continue
+		}
+		key := dialplan.Dialled(p)
+		if other, dup := dns[key]; dup {
+			add("%s %s is already a line of %s", f, p, other)
+		} else if other, dup := used[key]; dup {
+			add("%s %s is already the number of %s", f, p, other)
+		}
+		used[key] = f
+	}
+}
+
+// validateHuntPilots checks the hunt pilots: a number that is no line's,
+// park number or pickup number, and phone lines as members.
+func (c ClusterConfig) validateHuntPilots(add func(string, ...any), dns map[string]string) {
+	phones := map[string]bool{}
+	for _, d := range c.Devices {
+		if d.Type == ctilink.DevicePhone {
+			for _, l := range d.Lines {
+				phones[l] = true
+			}
+		}
+	}
+	used := map[string]bool{}
+	for _, p := range c.ParkNumbers {
+		used[dialplan.Dialled(p)] = true
+	}
+	for _, g := range c.PickupGroups {
+		used[dialplan.Dialled(g.Number)] = true
+	}
+	for i, h := range c.HuntPilots {
+		f := fmt.Sprintf("huntPilots[%d]", i)
+		if err := dialplan.CheckDN(h.Number); err != nil {
+			add("%s.number: %v", f, err)
+		} else if other, dup := dns[dialplan.Dialled(h.Number)]; dup {
+			add("%s.number %s is already a line of %s", f, h.Number, other)
+		} else if used[dialplan.Dialled(h.Number)] {
+			add("%s.number %s is already a park, pickup or hunt pilot number", f, h.Number)
+		}
+		used[dialplan.Dialled(h.Number)] = true
+		if len(h.Members) == 0 {
+			add("%s (%s) has no members; list its line group's phone lines in hunting order", f, h.Number)
+		}
+		for j, m := range h.Members {
+			if !phones[m] {
+				add("%s (%s).members[%d] %q is not a phone line of the cluster", f, h.Number, j, m)
+			}
+		}
+	}
 }
 
 func (n NodeConfig) host() string {

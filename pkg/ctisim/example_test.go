@@ -60,7 +60,7 @@ func Example() {
 		fmt.Println(ev.Line, ev.State, ev.Cause)
 	}
 	// Output:
-	// server heartbeat 10000 ms; devices 56
+	// server heartbeat 10000 ms; devices 322
 	// line open: OK
 	// 1002 OFFERING NOERROR
 	// 1002 ACCEPTED NOERROR

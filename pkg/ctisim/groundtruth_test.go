@@ -123,8 +123,10 @@ func TestSameSeedSameOutput(t *testing.T) {
 	strip := func(recs []Record) []string {
 		var out []string
 		for _, r := range recs {
-			// Heartbeats depend on wall-clock idleness; provider ids name the run.
-			if r.Type == "Heartbeat" || r.Type == "ProviderOpenResponse" || r.Type == "ProviderOpenCompleted" {
+			// Heartbeats depend on wall-clock idleness; provider ids name
+			// the run; a Response names the request's frame sequence,
+			// which counts the client's own heartbeats (wall-clock too).
+			if r.Type == "Heartbeat" || r.Type == "ProviderOpenResponse" || r.Type == "ProviderOpenCompleted" || r.Type == "Response" {
 				continue
 			}
 			out = append(out, fmt.Sprintf("%v %s %s", r.Sent, r.Type, r.Body))

@@ -219,14 +219,12 @@ func (sess *session) deviceListLocked(h ctilink.Header) {
 		end := min(start+page, total)
 		infos := make([]ctilink.DeviceInfo, 0, end-start)
 		for _, d := range devs[start:end] {
-			lines := make([]ctilink.LineInfo, len(d.cfg.Lines))
-			for i, dn := range d.cfg.Lines {
-				lines[i] = ctilink.LineInfo{DN: dn}
-			}
-			infos = append(infos, ctilink.DeviceInfo{
-				Name: d.cfg.Name, Type: d.cfg.Type, Model: d.cfg.Model, CallManager: d.cm,
-				Lines: lines, Registered: d.registered, InService: d.inService,
-			})
+			info := d.cfg.info()
+			// The node it is registered to now (it re-homes when its
+			// CallManager fails).
+			info.CallManager = d.cm
+			info.Registered, info.InService = d.registered, d.inService
+			infos = append(infos, info)
 		}
 		if !sess.send(ctilink.DeviceListResponse{ReqSeq: h.Sequence, Devices: infos, More: end < total, Total: total}) {
 			return

@@ -26,6 +26,11 @@ type PKI struct {
 	CA *x509.Certificate
 	// CAPEM is CA in PEM form (what clients put in their trust store).
 	CAPEM []byte
+	// Endorsement, set on a successor CA (Successor), is the new CA's
+	// subject and key certified by the CA it replaces: the analogue of the
+	// SAST signature on a new CTL file (Cisco JTAPI guide 15 p.262). Server
+	// certificates are served with it, between the leaf and the new CA.
+	Endorsement *x509.Certificate
 
 	key *ecdsa.PrivateKey
 }
@@ -52,21 +57,14 @@ func ClientCertFiles(instanceID string) (cert, key string) {
 }
 
 // NewPKI creates a fresh CA in memory.
-func NewPKI() (*PKI, error) {
+func NewPKI() (*PKI, error) { return newCA("ctisim development CA") }
+
+func newCA(name string) (*PKI, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("ctisim: generating CA key: %w", err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: "ctisim development CA", Organization: []string{"ctibridge"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(CertValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
+	tmpl := caTemplate(name)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, fmt.Errorf("ctisim: creating CA certificate: %w", err)
@@ -76,6 +74,45 @@ func NewPKI() (*PKI, error) {
 		return nil, fmt.Errorf("ctisim: parsing CA certificate: %w", err)
 	}
 	return &PKI{CA: cert, CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}, nil
+}
+
+func caTemplate(name string) *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"ctibridge"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(CertValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+}
+
+// Successor creates the CA that replaces p when the cluster's server trust
+// changes (the CTL analogue of a new CTL file). With endorsed, p certifies
+// the new CA's key (Endorsement), as CUCM's SAST token signs a new CTL with
+// the key of the old one (Cisco JTAPI guide 15 p.262); a client that pinned
+// p then accepts and pins the successor. Without it the successor is an
+// unsigned replacement, which such a client refuses. name is the new CA's
+// CommonName.
+func (p *PKI) Successor(name string, endorsed bool) (*PKI, error) {
+	next, err := newCA(name)
+	if err != nil {
+		return nil, err
+	}
+	if !endorsed {
+		return next, nil
+	}
+	tmpl := caTemplate(name)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.CA, &next.key.PublicKey, p.key)
+	if err != nil {
+		return nil, fmt.Errorf("ctisim: endorsing CA %q with %q: %w", name, p.CA.Subject.CommonName, err)
+	}
+	if next.Endorsement, err = x509.ParseCertificate(der); err != nil {
+		return nil, fmt.Errorf("ctisim: parsing the endorsement of CA %q: %w", name, err)
+	}
+	return next, nil
 }
 
 // LoadPKI reads a CA written by WriteDevPKI (ca.pem and ca-key.pem in dir).
@@ -198,6 +235,9 @@ func (p *PKI) IssueServer(node string) (tls.Certificate, error) {
 	if err != nil {
 		return c, err
 	}
+	if p.Endorsement != nil {
+		c.Certificate = append(c.Certificate, p.Endorsement.Raw)
+	}
 	c.Certificate = append(c.Certificate, p.CA.Raw)
 	return c, nil
 }
@@ -270,6 +310,18 @@ func randomSerial() *big.Int {
 // the CA and serves it to every new TLS connection (existing ones keep
 // theirs). It returns the new certificate.
 func (s *Server) RotateServerCertificate(node string) (tls.Certificate, error) {
+	if s.cfg.PKI == nil {
+		return tls.Certificate{}, errors.New("ctisim: no PKI configured (Config.PKI)")
+	}
+	return s.RotateServerCertificateFrom(node, s.cfg.PKI)
+}
+
+// RotateServerCertificateFrom is RotateServerCertificate with a
+// certificate issued by ca, typically a Successor of the configured PKI:
+// the node's server trust changes (endorsed or not by the CA clients
+// pinned). Client certificates are still verified against the configured
+// PKI, as CAPF-issued certificates do not change with the CTL.
+func (s *Server) RotateServerCertificateFrom(node string, ca *PKI) (tls.Certificate, error) {
 	n, err := s.lookupNode(node)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -277,7 +329,7 @@ func (s *Server) RotateServerCertificate(node string) (tls.Certificate, error) {
 	if s.cfg.PKI == nil {
 		return tls.Certificate{}, errors.New("ctisim: no PKI configured (Config.PKI)")
 	}
-	cert, err := s.cfg.PKI.IssueServer(node)
+	cert, err := ca.IssueServer(node)
 	if err != nil {
 		return tls.Certificate{}, err
 	}

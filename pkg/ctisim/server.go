@@ -283,6 +283,20 @@ func (s *Server) directory() traffic.Directory {
 	for _, p := range s.cfg.Cluster.Patterns {
 		dir.Patterns = append(dir.Patterns, traffic.Pattern{Prefix: p.Prefix, CallingMask: p.CallingMask})
 	}
+	dir.ParkNumbers = append(dir.ParkNumbers, s.cfg.Cluster.ParkNumbers...)
+	for _, h := range s.cfg.Cluster.HuntPilots {
+		dir.HuntPilots = append(dir.HuntPilots, traffic.HuntPilot{Number: h.Number, Members: append([]string(nil), h.Members...)})
+	}
+	for _, g := range s.cfg.Cluster.PickupGroups {
+		dir.PickupGroups = append(dir.PickupGroups, append([]string(nil), g.Lines...))
+	}
+	for _, fw := range s.cfg.Cluster.Forwards {
+		dir.Forwards = append(dir.Forwards, traffic.Forward{DN: fw.Line, All: fw.All, Busy: fw.Busy, NoAnswer: fw.NoAnswer})
+	}
+	for _, t := range s.cfg.Cluster.Trunks {
+		dir.Trunks = append(dir.Trunks, traffic.Trunk{Name: t.Name, CallManager: t.CallManager,
+			Prefixes: t.Prefixes, Numbers: t.Numbers})
+	}
 	return dir
 }
 

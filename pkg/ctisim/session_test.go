@@ -33,7 +33,7 @@ func TestHeartbeatNegotiation(t *testing.T) {
 			if resp.ServerHeartbeatMs != tt.wantServer || resp.ClientHeartbeatMs != tt.wantCl {
 				t.Fatalf("negotiated server=%dms client=%dms, want %d/%d", resp.ServerHeartbeatMs, resp.ClientHeartbeatMs, tt.wantServer, tt.wantCl)
 			}
-			if done.Reason != ctilink.CloseNone || done.TotalControllableDevices != 56 || done.ClusterID != "lab" {
+			if done.Reason != ctilink.CloseNone || done.TotalControllableDevices != len(DefaultCluster().Devices) || done.ClusterID != "lab" {
 				t.Fatalf("ProviderOpenCompleted = %+v", done)
 			}
 			if resp.CTIManager != tt.node || resp.ProviderID == "" {
@@ -164,7 +164,7 @@ func TestDeviceListPaging(t *testing.T) {
 	var pages []ctilink.DeviceListResponse
 	for {
 		p := expect[ctilink.DeviceListResponse](c, time.Second)
-		if p.ReqSeq != seq || p.Total != 56 {
+		if p.ReqSeq != seq || p.Total != len(DefaultCluster().Devices) {
 			t.Fatalf("page ReqSeq=%d Total=%d", p.ReqSeq, p.Total)
 		}
 		pages = append(pages, p)
@@ -173,7 +173,8 @@ func TestDeviceListPaging(t *testing.T) {
 			break
 		}
 	}
-	if len(pages) != 3 || len(pages[0].Devices) != 20 || len(pages[2].Devices) != 16 {
+	n := len(DefaultCluster().Devices) // 322: 16 full pages of 20, then 2
+	if len(pages) != (n+19)/20 || len(pages[0].Devices) != 20 || len(pages[len(pages)-1].Devices) != n-20*(len(pages)-1) || len(got) != n {
 		t.Fatalf("pages of %d, %d…: %d pages", len(pages[0].Devices), len(pages[1].Devices), len(pages))
 	}
 	want := DefaultCluster().Devices
@@ -325,7 +326,7 @@ func TestLargeClusterPipelinedOpens(t *testing.T) {
 	s := startServer(t, Config{Cluster: cluster})
 	c := dialClient(t, s.Addr("ctim-a"))
 	_, done := c.open(0)
-	if done.TotalControllableDevices != 10056 {
+	if done.TotalControllableDevices != 10000+len(DefaultCluster().Devices) {
 		t.Fatalf("controllable devices %d", done.TotalControllableDevices)
 	}
 	c.send(ctilink.DeviceListRequest{})
@@ -337,7 +338,7 @@ func TestLargeClusterPipelinedOpens(t *testing.T) {
 			break
 		}
 	}
-	if len(devices) != 10056 {
+	if len(devices) != 10000+len(DefaultCluster().Devices) {
 		t.Fatalf("%d devices listed", len(devices))
 	}
 	// Pipeline every open without waiting for answers, as a failing-over
@@ -355,7 +356,16 @@ func TestLargeClusterPipelinedOpens(t *testing.T) {
 			t.Fatalf("response %+v, want OK for %d", r, seq)
 		}
 	}
-	if info := s.Sessions()[0]; info.Devices != 10056 || info.Lines != 10066 {
+	if info := s.Sessions()[0]; info.Devices != 10000+len(DefaultCluster().Devices) || info.Lines != 10000+defaultLines() {
 		t.Fatalf("session %+v", info)
 	}
+}
+
+// defaultLines counts the lines of the default cluster.
+func defaultLines() int {
+	n := 0
+	for _, d := range DefaultCluster().Devices {
+		n += len(d.Lines)
+	}
+	return n
 }

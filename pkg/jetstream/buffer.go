@@ -34,18 +34,11 @@ type entry struct {
 	order    uint64 // when it was last sent (buffer.sent)
 	pinned   bool   // gap records: never evicted
 	gap      *gapRecord
-	sentAt   time.Time
 	// laterStored: a later message of the same entity was stored while
 	// this one was unresolved (possible only in pipelined mode). If this
 	// one is then stored as new, the entity's order was broken.
 	laterStored bool
 }
-
-// evictable reports whether the entry may be dropped on overflow: only
-// messages never handed to NATS. A message sent at least once may already
-// be in the stream (unknown outcome), so dropping it would make a gap
-// record claim a loss that may not have happened.
-func (e *entry) evictable() bool { return e.attempts == 0 && !e.pinned && !e.inflight }
 
 // entity is the per-EntityKey FIFO of unacknowledged messages. In safe
 // mode at most one of its entries (the head) is in flight or awaiting a
@@ -261,17 +254,6 @@ func (b *buffer) enterSafe() {
 		b.markReady(e.ent)
 	}
 }
-
-// hasWork reports whether next would return an entry.
-func (b *buffer) hasWork() bool {
-	if b.pipelined() {
-		return b.send.head != nil
-	}
-	return b.retry.size > 0 || (b.ready.size > 0 && b.awaiting == 0)
-}
-
-// retrying reports whether failed messages wait for a resend.
-func (b *buffer) retrying() bool { return b.retry.size > 0 }
 
 // next hands out the next entry to send and marks it in flight, or nil.
 // Stale queue slots (entity emptied by eviction) are skipped.

@@ -116,9 +116,16 @@ func (c *ConnectConfig) setDefaults() {
 	}
 }
 
-// Validate reports every problem with the configuration (after defaults).
-// Secrets are never included in messages.
+// Validate reports every problem with the configuration as Connect applies
+// it (zero values take their defaults). Secrets are never included in
+// messages.
 func (c *ConnectConfig) Validate() error {
+	d := *c
+	d.setDefaults()
+	return d.validate()
+}
+
+func (c *ConnectConfig) validate() error {
 	var errs []error
 	for _, u := range c.URLs {
 		if !strings.Contains(u, "://") {

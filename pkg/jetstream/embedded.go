@@ -67,6 +67,12 @@ type EmbeddedConfig struct {
 	// Cluster, if set, makes the server one node of a JetStream cluster
 	// (EmbeddedCluster sets it); ServerName must then differ per node.
 	Cluster *ClusterNodeConfig
+	// User and Password, or Token, are the credentials every client must
+	// present (at most one method; none: any client that reaches Listen
+	// is admitted, and Start logs a warning when Listen is not a loopback
+	// address). Connect presents them for the process's own connections.
+	User, Password string
+	Token          string
 	// Debug and Trace enable the server's verbose logs (at debug and trace
 	// level on Logger).
 	Debug, Trace bool
@@ -83,11 +89,19 @@ func (c *EmbeddedConfig) setDefaults() {
 	}
 }
 
-// Validate reports every problem with the configuration (after defaults).
+// Validate reports every problem with the configuration as NewEmbedded
+// applies it (zero values take their defaults). Secrets are never
+// included in messages.
 func (c *EmbeddedConfig) Validate() error {
+	d := *c
+	d.setDefaults()
+	return d.validate()
+}
+
+func (c *EmbeddedConfig) validate() error {
 	var errs []error
 	if c.DataDir == "" {
-		errs = append(errs, errors.New("jetstream: embedded DataDir is required: give a directory for the JetStream store"))
+		errs = append(errs, errors.New("jetstream: DataDir is empty: the embedded server needs a directory for the JetStream store"))
 	}
 	if !c.NoListen {
 		if _, _, err := splitListen(c.Listen); err != nil {
@@ -95,7 +109,16 @@ func (c *EmbeddedConfig) Validate() error {
 		}
 	}
 	if c.JetStreamMaxStore < 0 || c.JetStreamMaxMemory < 0 {
-		errs = append(errs, fmt.Errorf("jetstream: embedded JetStreamMaxStore %d / JetStreamMaxMemory %d: must be ≥ 0 (0 = server default)", c.JetStreamMaxStore, c.JetStreamMaxMemory))
+		errs = append(errs, fmt.Errorf("jetstream: JetStreamMaxStore %d / JetStreamMaxMemory %d: must be ≥ 0 (0 = server default)", c.JetStreamMaxStore, c.JetStreamMaxMemory))
+	}
+	if c.Token != "" && (c.User != "" || c.Password != "") {
+		errs = append(errs, errors.New("jetstream: Token and User/Password are both set: the embedded server takes one authentication method"))
+	}
+	if c.Password != "" && c.User == "" {
+		errs = append(errs, errors.New("jetstream: Password set without User: set User too"))
+	}
+	if c.User != "" && c.Password == "" {
+		errs = append(errs, errors.New("jetstream: User set without Password: the embedded server would admit that user with any password; set Password too"))
 	}
 	return errors.Join(errs...)
 }
@@ -103,11 +126,11 @@ func (c *EmbeddedConfig) Validate() error {
 func splitListen(listen string) (string, int, error) {
 	host, ps, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "", 0, fmt.Errorf("jetstream: embedded Listen %q: %w: use host:port, e.g. 127.0.0.1:4222", listen, err)
+		return "", 0, fmt.Errorf("jetstream: Listen %q: %w: use host:port, e.g. 127.0.0.1:4222", listen, err)
 	}
 	port, err := strconv.Atoi(ps)
 	if err != nil || port < 0 || port > 65535 {
-		return "", 0, fmt.Errorf("jetstream: embedded Listen %q: port must be 0..65535 (0 = pick a free port)", listen)
+		return "", 0, fmt.Errorf("jetstream: Listen %q: port must be 0..65535 (0 = pick a free port)", listen)
 	}
 	if host == "" {
 		host = "0.0.0.0"
@@ -163,8 +186,15 @@ func (e *Embedded) Start() error {
 		JetStreamMaxStore:  e.cfg.JetStreamMaxStore,
 		JetStreamMaxMemory: e.cfg.JetStreamMaxMemory,
 		NoSigs:             true,
-		Debug:              e.cfg.Debug,
-		Trace:              e.cfg.Trace,
+		// The ASCII-art banner would be seven log lines of no use.
+		DisableJetStreamBanner: true,
+		Debug:                  e.cfg.Debug,
+		Trace:                  e.cfg.Trace,
+		// Every client, in-process ones included, authenticates when
+		// credentials are configured.
+		Username:      e.cfg.User,
+		Password:      e.cfg.Password,
+		Authorization: e.cfg.Token,
 	}
 	if !e.cfg.NoListen && e.port == 0 {
 		opts.Port = server.RANDOM_PORT
@@ -200,6 +230,10 @@ func (e *Embedded) Start() error {
 	if !e.cfg.NoListen {
 		if a, ok := srv.Addr().(*net.TCPAddr); ok {
 			e.port = a.Port
+		}
+		if !e.Authenticated() && !isLoopback(e.host) {
+			e.cfg.Logger.Warn().Str("listen", e.cfg.Listen).
+				Msg("the embedded NATS server admits any client without credentials on a non-loopback address: anyone who reaches it reads the stream; configure a user and password or a token")
 		}
 	}
 	e.srv = srv
@@ -239,6 +273,15 @@ func (e *Embedded) ClientURL() string {
 		return ""
 	}
 	return "nats://" + net.JoinHostPort(clientHost(e.host), strconv.Itoa(e.port))
+}
+
+// isLoopback reports whether a listen host admits local clients only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // clientHost maps a wildcard listen address to one a client can dial.
@@ -285,6 +328,7 @@ func (e *Embedded) InProcess() nats.Option {
 func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	all := append([]nats.Option{
 		e.InProcess(),
+		e.Credentials(),
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(50 * time.Millisecond),
@@ -297,6 +341,21 @@ func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error)
 	}
 	return nc, nil
 }
+
+// Credentials is the nats.go option presenting the configured user and
+// password or token (none configured: an option that does nothing).
+func (e *Embedded) Credentials() nats.Option {
+	switch {
+	case e.cfg.Token != "":
+		return nats.Token(e.cfg.Token)
+	case e.cfg.User != "":
+		return nats.UserInfo(e.cfg.User, e.cfg.Password)
+	}
+	return func(*nats.Options) error { return nil }
+}
+
+// Authenticated reports whether clients must present credentials.
+func (e *Embedded) Authenticated() bool { return e.cfg.Token != "" || e.cfg.User != "" }
 
 // Shutdown stops the server, flushing the JetStream store, and waits for
 // it to finish or ctx to end. Shutting down a stopped server is a no-op.
@@ -340,8 +399,28 @@ func (l *serverLogger) fatal() string {
 	return l.fatalMsg
 }
 
-func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info().Msgf(format, v...) }
-func (l *serverLogger) Warnf(format string, v ...any)   { l.log.Warn().Msgf(format, v...) }
+// Noticef logs the server's notices at info level, except its start-up
+// tables ("  Version:  2.15.2", "---- JETSTREAM ----"): those go to debug
+// level, as key and value, so that a start is five readable lines
+// (starting, JetStream, listening, ready) rather than a table spread over
+// two dozen log records.
+func (l *serverLogger) Noticef(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	trimmed := strings.TrimSpace(msg)
+	switch {
+	case trimmed == "" || strings.Trim(trimmed, "- ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" && strings.HasPrefix(trimmed, "---"):
+		l.log.Debug().Msg(trimmed)
+	case strings.HasPrefix(msg, "  "):
+		if k, val, ok := strings.Cut(trimmed, ":"); ok {
+			l.log.Debug().Str("setting", k).Str("value", strings.TrimSpace(val)).Msg("nats-server start-up setting")
+			return
+		}
+		l.log.Debug().Msg(trimmed)
+	default:
+		l.log.Info().Msg(msg)
+	}
+}
+func (l *serverLogger) Warnf(format string, v ...any) { l.log.Warn().Msgf(format, v...) }
 func (l *serverLogger) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	l.mu.Lock()

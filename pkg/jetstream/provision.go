@@ -87,8 +87,15 @@ func (c *ProvisionConfig) setDefaults() {
 	}
 }
 
-// Validate reports every problem with the configuration (after defaults).
+// Validate reports every problem with the configuration as Provision
+// applies it (zero values take their defaults).
 func (c *ProvisionConfig) Validate() error {
+	d := *c
+	d.setDefaults()
+	return d.validate()
+}
+
+func (c *ProvisionConfig) validate() error {
 	var errs []error
 	if strings.ContainsAny(c.Stream, ". *>\t\r\n/\\") {
 		errs = append(errs, fmt.Errorf("jetstream: Stream %q: a stream name cannot contain '.', '*', '>', '/', '\\' or whitespace", c.Stream))

@@ -157,15 +157,18 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports every problem with the configuration (after defaults).
+// Validate reports every problem with the settings as New applies them
+// (zero values take their defaults). The wiring (Conn, Encoder) is New's
+// to check, so settings translated from a file can be validated before a
+// connection exists.
 func (c *Config) Validate() error {
+	d := *c
+	d.setDefaults()
+	return d.validate()
+}
+
+func (c *Config) validate() error {
 	var errs []error
-	if c.Conn == nil {
-		errs = append(errs, errors.New("jetstream: Conn is required: pass the *nats.Conn from Connect or Embedded.Connect"))
-	}
-	if c.Encoder == nil {
-		errs = append(errs, errors.New("jetstream: Encoder is required to publish PublishGap records: pass schema.NewEncoder(...)"))
-	}
 	if c.BufferSize < 0 {
 		errs = append(errs, fmt.Errorf("jetstream: BufferSize %d is negative: use 0 for the default (%d) or a positive count", c.BufferSize, DefaultBufferSize))
 	}
@@ -282,7 +285,14 @@ type Publisher struct {
 // New validates cfg and builds a Publisher. It starts nothing: call Run.
 func New(cfg Config) (*Publisher, error) {
 	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
+	var errs []error
+	if cfg.Conn == nil {
+		errs = append(errs, errors.New("jetstream: Conn is required: pass the *nats.Conn from Connect or Embedded.Connect"))
+	}
+	if cfg.Encoder == nil {
+		errs = append(errs, errors.New("jetstream: Encoder is required to publish PublishGap records: pass schema.NewEncoder(...)"))
+	}
+	if err := errors.Join(append(errs, cfg.validate())...); err != nil {
 		return nil, err
 	}
 	p := &Publisher{

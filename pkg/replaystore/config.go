@@ -44,9 +44,11 @@ type Config struct {
 	// Server is the NATS URL (several separated by commas). Default
 	// $NATS_URL, else nats://127.0.0.1:4222. Ignored with StoreDir.
 	Server string
-	// Creds is a NATS credentials file; User and Password a user login.
+	// Creds is a NATS credentials file; User and Password a user login;
+	// Token a token (at most one method).
 	Creds          string
 	User, Password string
+	Token          string
 	// TLSCA verifies the server; TLSCert and TLSKey are a client
 	// certificate (both or neither).
 	TLSCA, TLSCert, TLSKey string
@@ -107,8 +109,14 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if c.Creds != "" && (c.User != "" || c.Password != "") {
-		errs = append(errs, errors.New("replaystore: both Creds and User/Password set: use one authentication method"))
+	methods := 0
+	for _, set := range []bool{c.Creds != "", c.User != "" || c.Password != "", c.Token != ""} {
+		if set {
+			methods++
+		}
+	}
+	if methods > 1 {
+		errs = append(errs, errors.New("replaystore: several of Creds, User/Password and Token set: use one authentication method"))
 	}
 	if c.Password != "" && c.User == "" {
 		errs = append(errs, errors.New("replaystore: Password set without User: set User too"))

@@ -115,6 +115,8 @@ func (s *Store) openServer() error {
 		opts = append(opts, nats.UserCredentials(s.cfg.Creds))
 	case s.cfg.User != "":
 		opts = append(opts, nats.UserInfo(s.cfg.User, s.cfg.Password))
+	case s.cfg.Token != "":
+		opts = append(opts, nats.Token(s.cfg.Token))
 	}
 	if s.cfg.TLSCA != "" {
 		opts = append(opts, nats.RootCAs(s.cfg.TLSCA))

@@ -68,12 +68,18 @@ func (c *SnapshotterConfig) setDefaults() {
 	}
 }
 
-// Validate reports every problem with the configuration (after defaults).
+// Validate reports every problem with the settings as NewSnapshotter
+// applies them (zero values take their defaults). The connection is
+// NewSnapshotter's to check, so settings can be validated before one
+// exists.
 func (c *SnapshotterConfig) Validate() error {
+	d := *c
+	d.setDefaults()
+	return d.validate()
+}
+
+func (c *SnapshotterConfig) validate() error {
 	var errs []error
-	if c.Conn == nil {
-		errs = append(errs, errors.New("replaystore: SnapshotterConfig.Conn is required: give a NATS connection"))
-	}
 	if c.Cluster == "" {
 		errs = append(errs, errors.New("replaystore: SnapshotterConfig.Cluster is required: name the CUCM cluster whose events to fold"))
 	}
@@ -104,7 +110,11 @@ type Snapshotter struct {
 // NewSnapshotter validates cfg. It starts nothing: call Run.
 func NewSnapshotter(cfg SnapshotterConfig) (*Snapshotter, error) {
 	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
+	err := cfg.validate()
+	if cfg.Conn == nil {
+		err = errors.Join(errors.New("replaystore: SnapshotterConfig.Conn is required: give a NATS connection"), err)
+	}
+	if err != nil {
 		return nil, configError{err}
 	}
 	return &Snapshotter{cfg: cfg, log: cfg.Logger.With().Str("component", "snapshotter").Str("cluster", cfg.Cluster).Logger()}, nil

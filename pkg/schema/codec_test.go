@@ -312,7 +312,8 @@ func TestEncodeRejects(t *testing.T) {
 			_, err = enc.Encode(nil, sampleTime)
 		} else {
 			ev := base
-			ev.Data.Call = &*base.Data.Call
+			call := *base.Data.Call // c.f changes the copy, not base
+			ev.Data.Call = &call
 			c.f(&ev)
 			_, err = enc.Encode(&ev, sampleTime)
 		}

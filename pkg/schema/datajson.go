@@ -224,18 +224,28 @@ func jStrs(b []byte, k string, v []string) []byte {
 	return append(b, ']')
 }
 
-// jParty appends a Party member; both of its fields are omitempty.
+// jParty appends a Party member; all of its fields are omitempty.
 func jParty(b []byte, k string, p *Party) []byte {
 	if p == nil {
 		return b
 	}
 	b = append(b, k...)
 	b = append(b, '{')
+	n := len(b)
 	if p.Address != "" {
 		b = jStr(b, `"address":`, p.Address)
-		b = jStrOmit(b, `,"terminal":`, p.Terminal)
-	} else {
-		b = jStrOmit(b, `"terminal":`, p.Terminal)
+	}
+	if p.Terminal != "" {
+		if len(b) > n {
+			b = append(b, ',')
+		}
+		b = jStr(b, `"terminal":`, p.Terminal)
+	}
+	if p.External {
+		if len(b) > n {
+			b = append(b, ',')
+		}
+		b = append(b, `"external":true`...)
 	}
 	return append(b, '}')
 }
@@ -287,6 +297,7 @@ func appendData(b []byte, d *Data) ([]byte, error) {
 		b = jIntOmit(b, `,"devices":`, int64(p.Devices))
 		b = jIntOmit(b, `,"attempt":`, int64(p.Attempt))
 		b = jStrs(b, `,"reachable":`, p.Reachable)
+		b = jStrOmit(b, `,"device":`, p.Device)
 		b = append(b, '}')
 	}
 	if t := d.Terminal; t != nil {

@@ -534,6 +534,8 @@ func (r *jr) provider(p *ProviderData) bool {
 			return ok(1<<13, r.int(&p.Attempt))
 		case "reachable":
 			return ok(1<<14, r.strs(&p.Reachable))
+		case "device":
+			return ok(1<<15, r.str(&p.Device))
 		}
 		return 0, false
 	})
@@ -592,6 +594,8 @@ func (r *jr) party(dst **Party) bool {
 			return ok(1<<0, r.str(&p.Address))
 		case "terminal":
 			return ok(1<<1, r.str(&p.Terminal))
+		case "external":
+			return ok(1<<2, r.bool(&p.External))
 		}
 		return 0, false
 	})

@@ -12,17 +12,33 @@ import (
 // (replay folds whole streams through Decode; allocation was most of its
 // cost). The table is fixed in size and each slot holds one string of at
 // most internMaxLen bytes, so its memory is bounded (≈ internSlots ×
-// (internMaxLen + 32) bytes) whatever the input; a slot is overwritten
-// when another string hashes to it. Slots are atomic pointers, so
-// concurrent Decode calls share the table without locks; a lost race only
-// costs an allocation.
+// (internMaxLen + 32) bytes) whatever the input. Slots are atomic
+// pointers, so concurrent Decode calls share the table without locks; a
+// lost race only costs an allocation.
+//
+// The table is set-associative: a string may sit in any of the internWays
+// slots of the bucket its hash selects, and a new string replaces the
+// bucket's slots in turn. With one slot per hash (direct-mapped), two of
+// the dozen strings of a single event hashing alike — about one process in
+// forty, the hash seed being random — evicted each other on every decode,
+// so that event cost two allocations more per string for the process's
+// whole life. Four ways keep every string of a working set shared unless
+// five of them share a bucket (about 3 in 10⁹ for one event's strings).
 const (
 	internSlots  = 1 << 12
+	internWays   = 4
 	internMaxLen = 64
 )
 
+type internBucket struct {
+	slot [internWays]atomic.Pointer[string]
+	// next is the way the next new string of this bucket replaces
+	// (round robin, so a string is evicted only after internWays others).
+	next atomic.Uint32
+}
+
 var (
-	internTab  [internSlots]atomic.Pointer[string]
+	internTab  [internSlots / internWays]internBucket
 	internSeed = maphash.MakeSeed()
 )
 
@@ -35,12 +51,14 @@ func intern(b []byte) string {
 	if len(b) > internMaxLen {
 		return string(b)
 	}
-	slot := &internTab[maphash.Bytes(internSeed, b)&(internSlots-1)]
-	if p := slot.Load(); p != nil && *p == string(b) {
-		return *p
+	bucket := &internTab[maphash.Bytes(internSeed, b)&(uint64(len(internTab))-1)]
+	for i := range bucket.slot {
+		if p := bucket.slot[i].Load(); p != nil && *p == string(b) {
+			return *p
+		}
 	}
 	s := new(string)
 	*s = string(b)
-	slot.Store(s)
+	bucket.slot[(bucket.next.Add(1)-1)%internWays].Store(s)
 	return *s
 }

@@ -130,6 +130,10 @@ type ProviderData struct {
 	Attempt     int        `json:"attempt,omitempty"`
 	// Reachable lists CTIManagers known reachable (least-priority events).
 	Reachable []string `json:"reachable,omitempty"`
+	// Device names the device a DeviceRejected event skipped: the name as
+	// CTIManager sent it, Go-quoted with control and non-ASCII bytes
+	// escaped (it may hold what no subject or log line should carry raw).
+	Device string `json:"device,omitempty"`
 }
 
 // TerminalData describes a terminal (device).
@@ -159,6 +163,9 @@ type AddressData struct {
 type Party struct {
 	Address  string `json:"address,omitempty"`
 	Terminal string `json:"terminal,omitempty"`
+	// External marks a party outside the cluster, reached through a trunk
+	// (Terminal then names the trunk).
+	External bool `json:"external,omitempty"`
 }
 
 // CallData describes a call and, for connection-level events, the

@@ -86,6 +86,7 @@ const (
 	EvCiscoTransferEnd              = "CiscoTransferEndEv"
 	EvCiscoTransferStart            = "CiscoTransferStartEv"
 	EvCiscoCallChanged              = "CiscoCallChangedEv"
+	EvCiscoHuntConnCreated          = "CiscoHuntConnCreatedEv"
 	EvRoute                         = "RouteEvent"
 	EvReRoute                       = "ReRouteEvent"
 	EvRouteUsed                     = "RouteUsedEvent"
@@ -112,6 +113,7 @@ const (
 	EvLeaderAcquired       = "LeaderAcquired"
 	EvLeaderLost           = "LeaderLost"
 	EvCertificateProblem   = "CertificateProblem"
+	EvDeviceRejected       = "DeviceRejected"
 	EvNATSLeaderChanged    = "NATSLeaderChanged"
 	EvStreamRecreated      = "StreamRecreated"
 )
@@ -185,6 +187,7 @@ var Events = []EventSpec{
 	{EvCiscoTransferEnd, 1073754117, FamilyCall, false, "Transfer ended."},
 	{EvCiscoTransferStart, 1073754118, FamilyCall, false, "Transfer started."},
 	{EvCiscoCallChanged, 1073754120, FamilyCall, false, "Call legs moved to a surviving call."},
+	{EvCiscoHuntConnCreated, 1073766402, FamilyCall, false, "Connection of a hunt pilot created (a ConnCreatedEv for the pilot of a hunt-list call)."},
 	{EvRoute, 0, FamilyRoute, false, "Route request on a route point (RouteSession ROUTE)."},
 	{EvReRoute, 0, FamilyRoute, false, "Re-route request (selected destination unusable)."},
 	{EvRouteUsed, 0, FamilyRoute, false, "Route used."},
@@ -193,7 +196,7 @@ var Events = []EventSpec{
 	{EvRouteRegistered, 0, FamilyRoute, true, "Route point registered and its route callback (re)installed."},
 
 	{EvBridgeStarted, 0, FamilyBridge, true, "The bridge started."},
-	{EvBridgeStopping, 0, FamilyBridge, true, "The bridge is stopping (drain, provider close)."},
+	{EvBridgeStopping, 0, FamilyBridge, true, "The bridge is stopping (drain, provider close); `reason` says why: `signal` (`detail` SIGINT or SIGTERM), `run-for` (the demo's `--run-for` elapsed), `provider shut down` (`detail`: why) or `stopped` (the program embedding the bridge stopped it)."},
 	{EvBridgeHeartbeat, 0, FamilyBridge, true, "Periodic liveness record of the bridge."},
 	{EvCTIManagerConnecting, 0, FamilyProvider, true, "Connecting to a CTIManager."},
 	{EvCTIManagerConnected, 0, FamilyProvider, true, "Link to a CTIManager up, heartbeats negotiated."},
@@ -207,6 +210,7 @@ var Events = []EventSpec{
 	{EvLeaderAcquired, 0, FamilyBridge, true, "A bridge of a high-availability pair became the active one (epoch, instance, how the previous tenure ended); its subject is the epoch fence of the log."},
 	{EvLeaderLost, 0, FamilyBridge, true, "The active bridge stopped being active (released on shutdown or step-down, or its lease expired: then recorded by its successor)."},
 	{EvCertificateProblem, 0, FamilyProvider, true, "TLS certificate problem (duplicate use, compromised, trust failure)."},
+	{EvDeviceRejected, 0, FamilyProvider, true, "A device of the control list broke the link protocol's rules and was skipped (data.provider.device names it, detail says which rule); the other devices go into service."},
 	{EvNATSLeaderChanged, 0, FamilyBridge, true, "The event stream's NATS (Raft) leader changed, as the bridge saw it; publishing rode it out with resends."},
 	{EvStreamRecreated, 0, FamilyBridge, true, "The event stream was deleted under the running bridge and recreated; events stored before are gone with it."},
 }

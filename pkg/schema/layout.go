@@ -14,7 +14,7 @@ import (
 // type it contains, the fingerprint changes: Encode then falls back to
 // encoding/json (correct, slower) and TestDataLayout fails with the new
 // value, asking for appendData to be updated.
-const dataLayout = "4eb82d72e04ed7c8"
+const dataLayout = "7e9ad64485947bf1"
 
 // fastData reports whether appendData matches the current Data types.
 var fastData = dataFingerprint() == dataLayout

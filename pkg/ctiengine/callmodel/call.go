@@ -76,12 +76,15 @@ type call struct {
 	markEpoch uint32
 }
 
+// connFlags are a connection's flags.
+type connFlags uint16
+
 // Connection flags.
 const (
 	// connLine: the connection is driven by its own line's events (a
 	// controlled line of this session). Others are synthesized from party
 	// information ("remote").
-	connLine uint8 = 1 << iota
+	connLine connFlags = 1 << iota
 	// connParty: created by a CallPartyEvent; only CallPartyEvents remove it.
 	connParty
 	// connTransient: the party is not really in the call (calling-party
@@ -109,6 +112,9 @@ const (
 	// (UNKNOWN, CALLMANAGER_FAILURE): the connection is in the call, no
 	// longer observed; it does not keep the call observed.
 	connLost
+	// connHunt: the hunt pilot of a hunt-list call (hunt.go); created
+	// with CiscoHuntConnCreatedEv, kept while the call hunts.
+	connHunt
 )
 
 // tconn is a TerminalConnection: the connection's appearance on one
@@ -139,7 +145,7 @@ type conn struct {
 	// first, so that a line's single one costs no allocation).
 	tcs    []tconn
 	tc0    [1]tconn
-	flags  uint8
+	flags  connFlags
 	reason ctilink.ConnReason
 }
 
@@ -240,7 +246,7 @@ func (c *call) hasLiveLine(except *conn) bool {
 func (c *call) liveParties(except *conn) int {
 	n := 0
 	for _, cn := range c.conns {
-		if cn != except && cn.live() && cn.flags&connTransient == 0 {
+		if cn != except && cn.live() && cn.flags&(connTransient|connHunt) == 0 {
 			n++
 		}
 	}
@@ -278,7 +284,7 @@ func (c *call) partyPtrs() *[nParties]*schema.Party {
 		var pp [nParties]*schema.Party
 		for i, p := range c.parties {
 			if p.DN != "" {
-				pp[i] = &schema.Party{Address: p.DN, Terminal: p.Device}
+				pp[i] = &schema.Party{Address: p.DN, Terminal: p.Device, External: p.External}
 			}
 		}
 		c.pp = &pp
@@ -315,6 +321,19 @@ func (t *tombstones) add(id uint32) {
 func (t *tombstones) has(id uint32) bool {
 	_, ok := t.set[id]
 	return ok
+}
+
+// forget removes id (a call that legitimately comes back, rejoins.go).
+func (t *tombstones) forget(id uint32) {
+	if _, ok := t.set[id]; !ok {
+		return
+	}
+	delete(t.set, id)
+	for i, v := range t.ring {
+		if v == id {
+			t.ring[i] = 0
+		}
+	}
 }
 
 // remove forgets id (a snapshot says the call exists after all).

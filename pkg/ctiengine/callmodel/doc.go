@@ -94,12 +94,15 @@
 //	DISCONNECTED, IDLE      DISCONNECTED          DROPPED        (see teardown)
 //	UNKNOWN                 UNKNOWN               UNKNOWN        -
 //
-// (1) when the far party is a controlled line: its own events follow, so
-// the originating connection is established as soon as the call is
-// routed (jtapi-facts §12: CallCtlConnEstablishedEv(A) precedes
-// ConnCreatedEv(B)) and RINGBACK adds nothing. (2) when it is not: the
-// call "left" the observed domain, JTAPI's network states apply, and the
-// model synthesizes the far party. With both lines controlled this gives
+// (1) when the far party is inside the cluster, observed or not: the
+// originating connection is established as soon as the call is routed
+// (jtapi-facts §12: CallCtlConnEstablishedEv(A) precedes ConnCreatedEv(B);
+// JTAPI guide 15 p.1024 shows DIALING → ESTABLISHED for an in-cluster
+// call) and RINGBACK adds nothing. (2) when it is outside the cluster (the
+// wire marks the party External, reached through a trunk): the call left
+// the switch's domain and JTAPI's network states apply (network.go). In
+// both cases a far party whose events do not reach this session is
+// synthesized (last column). With both lines controlled this gives
 // exactly the jtapi-facts §12 "Basic call A→B" order: DIALTONE →
 // CallActiveEv, ConnCreatedEv, ConnConnectedEv, CallCtlConnInitiatedEv,
 // TermConnCreatedEv, TermConnActiveEv, CallCtlTermConnTalkingEv; DIALING →
@@ -124,7 +127,8 @@
 // line as in the table's last column: an originating observer sees the
 // callee INPROGRESS/OFFERED at PROCEEDING, ALERTING at RINGBACK and
 // CONNECTED/ESTABLISHED at CONNECTED, while its own connection goes
-// NETWORK_REACHED, NETWORK_ALERTING, ESTABLISHED; a terminating observer
+// ESTABLISHED at PROCEEDING (NETWORK_REACHED, NETWORK_ALERTING, then
+// ESTABLISHED when the callee is outside the cluster); a terminating observer
 // sees the caller CONNECTED/ESTABLISHED before its own connection is
 // created. The far party's events come first when they cause the line's
 // own change (callee ringing or answering) or when the line receives the
@@ -140,8 +144,12 @@
 // A synthesized connection lives while some live line connection names it
 // as its far party. When a line's far party changes without the old one's
 // events (a transfer or redirect done elsewhere, seen from the
-// transferred party's side), the new party is created and the old one
-// disconnected, with the cause of the feature in progress, else
+// transferred party's side), the old one is disconnected and then the new
+// party created (guide Table 8: B dropped, then C created; a park is a
+// transfer to the park number) — except a parked call leaving its park
+// number, where the party it goes to is created first and the park
+// number's connection disconnected after (guide p.1284) — with the cause
+// of the feature in progress, else
 // REDIRECTED (210) when the event carries redirect information, else
 // TRANSFER (212). A masked calling number seen only on the terminating
 // side (calling-party transformation, observer on B only) is thus the
@@ -204,6 +212,13 @@
 // CallCtlConnDisconnectedEv (caller), ConnDisconnectedEv,
 // CallCtlConnDisconnectedEv (callee), CallInvalidEv — the §12 failed-call
 // order.
+//
+// A line offered a call with the CiscoConnection reason REDIRECT,
+// FORWARDALL, FORWARDBUSY or FORWARDNOANSWER gets the CallCtl cause
+// REDIRECTED on its offer (featurereason.go). The wire's FeatureReason
+// gives the cause of a change a CUCM feature made: REDIRECT → REDIRECTED,
+// PICKUP → CALL_PICKUP, PARK and UNPARK → PARK; a leg that leaves the call
+// for such a reason carries meta REMOVING_PARTY.
 //
 // Only call-control events (CallCtl* and the Cisco call events) carry a
 // call-control cause; core events carry the Ev cause.
@@ -286,6 +301,15 @@
 // events, so CallData.CurrentCalling reads Y on every event from the
 // caller's PROCEEDING on (§3.3 rule 8).
 //
+// # Dial-plan features
+//
+// Outside parties (network.go), call forwarding, pickup and park
+// (featurereason.go), hunt pilots (hunt.go) and calls that come back to
+// this session's lines (rejoins.go) are described in those files, each
+// with the page of Cisco's JTAPI guide 15 it follows; docs/engine.md §14a
+// tabulates them with their scenario scripts (pkg/ctiengine/testdata/
+// scripts: trunk-*, dial-plan-internal, forward-*, pickup*, park*, hunt*).
+//
 // # Snapshots and gap accounting
 //
 // EndObservation (CTIManager lost) sends CallObservationEndedEv for every
@@ -364,8 +388,10 @@
 //
 //   - The wire-state mapping above (jtapi-facts §13 marks it unconfirmed).
 //   - Synthesized far parties go OFFERED → ALERTING → ESTABLISHED (or
-//     straight to ESTABLISHED for a caller), like an observed party, while
-//     the originating line shows the NETWORK_* states.
+//     straight to ESTABLISHED for a caller), like an observed party; the
+//     originating line shows the NETWORK_* states only when the far party
+//     is outside the cluster (the guide gives no trunk sequence; JTAPI 1.4
+//     defines the network states for a call that left the switch).
 //   - CallObservationEndedEv follows CallInvalidEv when a call ends
 //     normally, as in the §12 teardown; EndObservation's
 //     CallObservationEndedEv (CTIManager loss) carries no meta code.

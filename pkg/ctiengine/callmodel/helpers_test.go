@@ -151,19 +151,6 @@ func formatAll(outs []Out) []string {
 	return s
 }
 
-// run applies msgs to a fresh model and returns every event, formatted,
-// after checking the invariants every event must satisfy.
-func run(t *testing.T, cfg Config, msgs []ctilink.Message) []string {
-	t.Helper()
-	m := New(cfg)
-	var outs []Out
-	for _, msg := range msgs {
-		outs = append(outs, m.Apply(msg)...)
-	}
-	checkEvents(t, outs)
-	return formatAll(outs)
-}
-
 // deliver keeps the messages a session controlling the given lines
 // receives: call-state, call-change, feature and call-party events go only
 // to sessions that opened the line concerned. Route and media events are
@@ -240,8 +227,9 @@ type connKey struct{ call, addr string }
 
 // invariants checks, across successive outputs of one model, that nothing
 // is reported for a Connection after its disconnection, nor for a call
-// after its CallInvalidEv (but its CallObservationEndedEv), unless a
-// snapshot rebuilt the call; and counts calls begun and ended.
+// after its CallInvalidEv (but its CallObservationEndedEv), unless the
+// call became active again (a snapshot rebuilt it, or it came back to
+// this session's lines); and counts calls begun and ended.
 type invariants struct {
 	disconnected  map[connKey]bool
 	invalid       map[string]bool
@@ -260,15 +248,15 @@ func (inv *invariants) check(outs []Out) error {
 		}
 		switch o.Name {
 		case schema.EvCallActive:
+			// A snapshot rebuilds a call; a call that left this
+			// session's lines and came back (rejoins.go) starts afresh.
 			inv.active++
-			if o.Data.Snapshot {
-				for k := range inv.disconnected {
-					if k.call == cd.CallID {
-						delete(inv.disconnected, k)
-					}
+			for k := range inv.disconnected {
+				if k.call == cd.CallID {
+					delete(inv.disconnected, k)
 				}
-				delete(inv.invalid, o.Entity)
 			}
+			delete(inv.invalid, o.Entity)
 		case schema.EvCallInvalid, schema.EvCallEndedInGap:
 			inv.ended++
 		case schema.EvCallObservationEnded:

@@ -16,10 +16,11 @@ func (m *Model) onCallState(ev *ctilink.CallStateEvent) {
 		// A disconnect for a call we do not know has nothing to end; an
 		// event for a call that already ended (CallInvalidEv sent) is a
 		// straggler and must not resurrect it.
-		if stateClass(ev.State) == classEnding || m.tomb.has(ev.GlobalCallID) {
+		if stateClass(ev.State) == classEnding || (m.tomb.has(ev.GlobalCallID) && !rejoins(ev)) {
 			m.ignored++
 			return
 		}
+		m.tomb.forget(ev.GlobalCallID)
 		if c = m.newCall(ev.GlobalCallID); c == nil {
 			return
 		}
@@ -67,11 +68,11 @@ func (m *Model) lineCtx(c *call, ev *ctilink.CallStateEvent) evctx {
 	case ctilink.CallStateBusy, ctilink.CallStateDisconnected, ctilink.CallStateIdle:
 		x.ccCause = cc
 	case ctilink.CallStateOffering:
-		if ev.Reason == ctilink.ReasonRedirect {
+		if redirectedHere(ev.Reason) {
 			x.ccCause = schema.CCCauseRedirected
 		}
 	}
-	return featureCtx(x, c.feature)
+	return featureCtx(featureReasonCtx(x, ev), c.feature)
 }
 
 // farDN is the party at the other end of the line's leg: the called side
@@ -90,41 +91,30 @@ func farDN(ev *ctilink.CallStateEvent, origin bool) string {
 	return ev.Calling.DN
 }
 
-// farControlled reports whether the far party's own line events reach
-// this session (so the model waits for them instead of synthesizing it).
-func (m *Model) farControlled(c *call, far string) bool {
-	if far == "" {
-		return false
-	}
-	if m.controlled(far) {
-		return true
-	}
-	f := c.find(far)
-	return f != nil && f.isLine()
-}
-
 // lineTargets maps a wire state to the CallControlConnection and
 // CallControlTerminalConnection states of the line's own connection and
 // the state its far party moves to when that party is synthesized. A tc of
 // 0 means the state creates no TerminalConnection; a farCC of 0 means the
 // far party is not (yet) known. BUSY, DISCONNECTED and IDLE are handled
-// apart (busy treatment, teardown). The table is in doc.go.
-func lineTargets(s ctilink.CallState, farControlled bool) (cc, tc, farCC uint8) {
+// apart (busy treatment, teardown). farExternal selects JTAPI's network
+// states for a far end outside the cluster (network.go). The table is in
+// doc.go.
+func lineTargets(s ctilink.CallState, farExternal bool) (cc, tc, farCC uint8) {
 	switch s {
 	case ctilink.CallStateDialTone:
 		return schema.CCConnInitiated, schema.CCTermConnTalking, 0
 	case ctilink.CallStateDialing:
 		return schema.CCConnDialing, schema.CCTermConnTalking, 0
 	case ctilink.CallStateProceeding, ctilink.CallStateProgressing:
-		if farControlled {
-			return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnOffered
+		if farExternal {
+			return schema.CCConnNetworkReached, schema.CCTermConnTalking, schema.CCConnOffered
 		}
-		return schema.CCConnNetworkReached, schema.CCTermConnTalking, schema.CCConnOffered
+		return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnOffered
 	case ctilink.CallStateRingback:
-		if farControlled {
-			return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnAlerting
+		if farExternal {
+			return schema.CCConnNetworkAlerting, schema.CCTermConnTalking, schema.CCConnAlerting
 		}
-		return schema.CCConnNetworkAlerting, schema.CCTermConnTalking, schema.CCConnAlerting
+		return schema.CCConnEstablished, schema.CCTermConnTalking, schema.CCConnAlerting
 	case ctilink.CallStateOffering:
 		return schema.CCConnOffered, 0, schema.CCConnEstablished
 	case ctilink.CallStateQueued, ctilink.CallStateWaiting:
@@ -216,7 +206,8 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 		return
 	}
 
-	cc, tc, farCC := lineTargets(ev.State, m.farControlled(c, far))
+	cc, tc, farCC := lineTargets(ev.State, farExternal(ev, origin))
+	farCC = huntFarState(ev, farStateFor(ev, farCC))
 	// The far party's change is reported first when it causes the line's
 	// own change (the callee answered, the callee is ringing) or when the
 	// line receives the call (the caller was there first).
@@ -227,12 +218,18 @@ func (m *Model) applyLine(c *call, ev *ctilink.CallStateEvent, x evctx) {
 	// not report to this session (its line is not observed): synthesize
 	// it. Snapshots arrive device by device, so there the model waits.
 	synthControlled := !x.snap && ev.State != ctilink.CallStateProceeding && ev.State != ctilink.CallStateProgressing
-	if prevFar != "" && far != "" && prevFar != far && !x.snap {
+	if prevFar != "" && far != "" && prevFar != far && !x.snap && ev.FeatureReason != ctilink.FeatureUnpark {
 		// A transfer or redirect done elsewhere: the old party leaves
 		// before the new one arrives (guide Table 8: B dropped, then C
-		// created).
+		// created; a park is a transfer to the park number, guide p.146).
+		// A parked call leaving its park number is the other way round:
+		// the party it goes to is created, then the park number's
+		// connection is disconnected (guide p.1284, "ConnCreatedEv F …
+		// ConnDisconnectedEv P1"); the prune after the far party's change
+		// removes it.
 		m.prune(c, rx)
 	}
+	m.huntPilot(c, ev, x)
 	if farFirst {
 		m.advanceFar(c, cn, far, farCC, synthControlled, rx)
 	}
@@ -272,7 +269,11 @@ func (m *Model) changeCtx(c *call, ev *ctilink.CallStateEvent, x evctx) evctx {
 	if c.feature != featNone {
 		return featureCtx(x, c.feature)
 	}
-	if ev.Reason == ctilink.ReasonRedirect || ev.LastRedirecting.DN != "" || c.flags&callRouting != 0 {
+	if cc := featureCause(ev.FeatureReason); cc != 0 {
+		x.ccCause = cc
+		return x
+	}
+	if redirectedHere(ev.Reason) || ev.LastRedirecting.DN != "" || ev.HuntPilot != "" || c.flags&callRouting != 0 {
 		x.ccCause = schema.CCCauseRedirected
 		return x
 	}
@@ -296,7 +297,7 @@ func (m *Model) advanceFar(c *call, cn *conn, far string, farCC uint8, synthCont
 		unstale(f)
 	}
 	if f == nil {
-		var flags uint8
+		var flags connFlags
 		if m.controlled(far) {
 			if !synthControlled {
 				return
@@ -328,7 +329,7 @@ func (m *Model) prune(c *call, x evctx) {
 		return
 	}
 	for _, f := range c.conns {
-		if f.isLine() || f.flags&connParty != 0 || !f.live() {
+		if f.isLine() || f.flags&(connParty|connHunt) != 0 || !f.live() {
 			continue
 		}
 		if !c.referenced(f.addr) {
@@ -381,7 +382,7 @@ func (m *Model) busy(c *call, cn *conn, x evctx) {
 	var f *conn
 	if cn.far != "" && cn.far != cn.addr {
 		if f = c.find(cn.far); f == nil {
-			flags := uint8(0)
+			var flags connFlags
 			if m.controlled(cn.far) {
 				flags = connControlled
 			}

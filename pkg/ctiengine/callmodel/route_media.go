@@ -37,7 +37,7 @@ func (m *Model) onRoute(ev *ctilink.RouteEvent) {
 		rd.CallID = callIDString(ev.GlobalCallID)
 	}
 	if ev.Calling.DN != "" {
-		rd.Calling = &schema.Party{Address: ev.Calling.DN, Terminal: ev.Calling.Device}
+		rd.Calling = &schema.Party{Address: ev.Calling.DN, Terminal: ev.Calling.Device, External: ev.Calling.External}
 	}
 	if ev.Called.DN != "" {
 		rd.Called = &schema.Party{Address: ev.Called.DN, Terminal: ev.Called.Device}

@@ -108,7 +108,7 @@ func (m *Model) announce(c *call, cn *conn, x evctx) {
 		return
 	}
 	cn.cc = schema.CCConnIdle
-	m.emitConn(c, cn, schema.EvConnCreated, x)
+	m.emitConn(c, cn, createdEvent(cn), x)
 }
 
 // tcRank: IDLE, then RINGING, then the answered states (TALKING, HELD,

@@ -29,13 +29,20 @@ func simDirectory() traffic.Directory {
 	for i := range 40 {
 		d.Phones = append(d.Phones, traffic.Line{Device: fmt.Sprintf("SEP%d", 1000+i), DN: fmt.Sprint(1000 + i), CallManager: []string{"cm1", "cm2"}[i%2]})
 	}
-	// A shared line: 4000 on SEP1000 and SEP1001.
-	d.Phones = append(d.Phones, traffic.Line{Device: "SEP1000", DN: "4000", CallManager: "cm1"},
-		traffic.Line{Device: "SEP1001", DN: "4000", CallManager: "cm2"})
+	// A shared line: 4500 on SEP1000 and SEP1001.
+	d.Phones = append(d.Phones, traffic.Line{Device: "SEP1000", DN: "4500", CallManager: "cm1"},
+		traffic.Line{Device: "SEP1001", DN: "4500", CallManager: "cm2"})
 	for i := 1; i <= 4; i++ {
 		d.CTIPorts = append(d.CTIPorts, traffic.Line{Device: fmt.Sprintf("CTIP%d", i), DN: fmt.Sprint(3000 + i), CallManager: "cm1"})
 	}
 	d.RoutePoints = []traffic.Line{{Device: "RP1", DN: "2000", CallManager: "cm1"}, {Device: "RP2", DN: "2001", CallManager: "cm2"}}
+	d.Trunks = []traffic.Trunk{{Name: "SIP-PSTN", CallManager: "cm1", Prefixes: []string{"0", "+"},
+		Numbers: []string{"+4989555000", "+4989555001", "0301234567"}}}
+	d.Forwards = []traffic.Forward{{DN: "1030", All: "1031"}, {DN: "1032", Busy: "1033"}, {DN: "1034", NoAnswer: "1035"},
+		{DN: "1036", All: "1037"}, {DN: "1038", Busy: "1039"}, {DN: "1039", NoAnswer: "1037"}}
+	d.PickupGroups = [][]string{{"1020", "1021", "1022", "1023"}, {"1024", "1025", "1026"}}
+	d.ParkNumbers = []string{"8000", "8001", "8002"}
+	d.HuntPilots = []traffic.HuntPilot{{Number: "4000", Members: []string{"1014", "1015", "1016", "1017"}}}
 	return d
 }
 
@@ -183,7 +190,7 @@ func TestSimulatorTraffic(t *testing.T) {
 	all := sessions[0].events
 	for _, name := range []string{schema.EvCiscoTransferStart, schema.EvCiscoConferenceEnd,
 		schema.EvRouteUsed, schema.EvCiscoRTPInputStarted, schema.EvCallCtlTermConnHeld, schema.EvCallCtlConnFailed,
-		schema.EvCallCtlConnNetworkAlerting, schema.EvCallCtlTermConnInUse} {
+		schema.EvCallCtlConnNetworkAlerting, schema.EvCallCtlTermConnInUse, schema.EvCiscoHuntConnCreated, schema.EvCallCtlConnQueued} {
 		if all[name] == 0 && sessions[1].events[name] == 0 {
 			t.Errorf("no %s produced", name)
 		}

@@ -30,6 +30,12 @@ type leg struct {
 
 	at   time.Duration // time of the last state change
 	dead bool
+	// feature is the feature reason of the state being emitted (set by
+	// setFeature for one event).
+	feature ctilink.FeatureReason
+	// huntPilot is the hunt pilot number the call was placed to (the
+	// caller's and the hunted members' legs).
+	huntPilot string
 	// lost: the leg's device lost its CallManager node during the call:
 	// the media go on, CTIManager no longer observes or controls the leg
 	// (nothing more is emitted for it; it ends with its call).
@@ -55,15 +61,21 @@ type flow struct {
 	call1, call2 *call
 	la, lb, lc   *leg // legs of a, b (primary call) and c
 	lb2          *leg // b's leg in the consult call
+	lc2          *leg // pickup, park: c's own call before it picks up or retrieves
+	park         int  // park: the park number's index while parked, -1
+	hunt         int  // hunt: the hunt pilot's index
+	hunted       int  // hunt: members offered so far
 
-	masked  string // transform: presented calling number
-	session uint32 // routepoint: active route session id
-	lr      *leg   // routepoint: the route point's leg
+	ext     ctilink.Party // outbound, inbound: the party outside the cluster
+	trunk   int           // outbound, inbound: the trunk that reaches it
+	masked  string        // transform: presented calling number
+	session uint32        // routepoint: active route session id
+	lr      *leg          // routepoint: the route point's leg
 	media   ctilink.MediaParams
 }
 
 func (m *Model) newFlow(s Scenario, a, b, c int) *flow {
-	return &flow{sc: s, a: a, b: b, c: c}
+	return &flow{sc: s, a: a, b: b, c: c, park: -1}
 }
 
 func (m *Model) claimFor(f *flow, li int) {
@@ -82,7 +94,13 @@ func (m *Model) reachable(f *flow, li int) bool {
 
 // newCall creates a call originated by line origin.
 func (m *Model) newCall(f *flow, origin int) *call {
-	c := &call{gid: next(&m.lastGID), cm: m.lines[origin].CallManager, f: f}
+	return m.newCallCM(f, m.lines[origin].CallManager)
+}
+
+// newCallCM creates a call set up by CallManager cm (the trunk's for a
+// call from outside).
+func (m *Model) newCallCM(f *flow, cm string) *call {
+	c := &call{gid: next(&m.lastGID), cm: cm, f: f}
 	m.calls[c.gid] = c
 	f.live++
 	return c
@@ -114,12 +132,25 @@ func (m *Model) set(l *leg, st ctilink.CallState, cause ctilink.Cause) {
 
 func (m *Model) stateEvent(l *leg, snapshot bool) ctilink.CallStateEvent {
 	ln := m.lines[l.line]
+	feature := l.feature
+	if snapshot && l.c.f.park >= 0 && l == l.c.f.la {
+		feature = ctilink.FeaturePark // a snapshot of a parked call says so
+	}
 	return ctilink.CallStateEvent{
 		Device: ln.Device, Line: ln.DN, CallHandle: l.handle, GlobalCallID: l.c.gid,
 		CallManager: l.c.cm, State: l.state, Cause: l.cause, Reason: l.reason, Origin: l.origin,
 		Calling: l.calling, Called: l.called, CurrentCalling: l.curCalling, CurrentCalled: l.curCalled,
 		LastRedirecting: l.lastRedir, Snapshot: snapshot, TimeNs: m.start.Add(l.at).UnixNano(),
+		FeatureReason: feature, HuntPilot: l.huntPilot,
 	}
+}
+
+// setFeature is set for a change a feature caused: the event carries the
+// feature reason (only that one event).
+func (m *Model) setFeature(l *leg, st ctilink.CallState, cause ctilink.Cause, feat ctilink.FeatureReason) {
+	l.feature = feat
+	m.set(l, st, cause)
+	l.feature = ctilink.FeatureNone
 }
 
 // dropLeg removes a disconnected leg; the line's claim goes back when the
@@ -172,6 +203,10 @@ func (m *Model) finish(f *flow) {
 	if f.session != 0 {
 		delete(m.sessions, f.session)
 		f.session = 0
+	}
+	if f.park >= 0 {
+		m.parkedOn[f.park] = nil
+		f.park = -1
 	}
 	m.stats.Finished++
 }

@@ -32,12 +32,32 @@ const (
 	// every appearance rings, the first answers, the others show it in
 	// use; the answering phone holds and another resumes the call.
 	SharedLine Scenario = "sharedline"
+	// Outbound and Inbound cross a trunk: a phone calls a number outside
+	// the cluster, or an outside number calls a phone (external.go).
+	Outbound Scenario = "outbound"
+	Inbound  Scenario = "inbound"
+	// ForwardAll, ForwardBusy and ForwardNoAnswer call a line that
+	// forwards its calls (always, when busy, when unanswered; forward.go).
+	ForwardAll      Scenario = "forwardall"
+	ForwardBusy     Scenario = "forwardbusy"
+	ForwardNoAnswer Scenario = "forwardnoanswer"
+	// Pickup: another member of the ringing line's pickup group picks
+	// the call up (pickup.go).
+	Pickup Scenario = "pickup"
+	// Park: the called party parks the call on a park number, another
+	// phone retrieves it (park.go).
+	Park Scenario = "park"
+	// Hunt: a call to a hunt pilot hunts its line group top-down (hunt.go).
+	Hunt Scenario = "hunt"
 )
 
 // Scenarios lists every scenario in the fixed order the generator uses to
 // turn Mix weights into a choice (a map has no stable order, a slice does).
+// New scenarios are appended, so that a Mix naming only older ones draws
+// as before.
 var Scenarios = []Scenario{Basic, NoAnswer, Busy, Hold, BlindTransfer, ConsultTransfer,
-	Conference, RoutePoint, CTIPort, Transform, FailedTransfer, SharedLine}
+	Conference, RoutePoint, CTIPort, Transform, FailedTransfer, SharedLine, Outbound, Inbound, ForwardAll,
+	ForwardBusy, ForwardNoAnswer, Pickup, Park, Hunt}
 
 // ParseScenario returns the scenario named s (as in Scenarios).
 func ParseScenario(s string) (Scenario, error) {
@@ -69,12 +89,44 @@ type Pattern struct {
 	Prefix, CallingMask string
 }
 
+// Trunk is a way out of the cluster (a SIP trunk or gateway): the numbers
+// it routes (Prefixes, see dialplan.Route) and the outside numbers the
+// generator calls and is called from (Numbers).
+type Trunk struct {
+	Name, CallManager string
+	Prefixes          []string
+	Numbers           []string
+}
+
+// Forward is a phone line's call forwarding: where its calls go always
+// (All), when it is busy (Busy) and when it does not answer (NoAnswer);
+// each a phone line's DN or "" for none.
+type Forward struct {
+	DN, All, Busy, NoAnswer string
+}
+
 // Directory is the part of the cluster configuration the model needs.
 type Directory struct {
 	Phones      []Line // phone lines (a device with 2 lines appears twice)
 	CTIPorts    []Line
 	RoutePoints []Line
 	Patterns    []Pattern
+	Trunks      []Trunk
+	Forwards    []Forward
+	// PickupGroups list the phone lines (DNs) of each call pickup group.
+	PickupGroups [][]string
+	// ParkNumbers are the cluster's call park numbers (not lines).
+	ParkNumbers []string
+	// HuntPilots are hunt pilots with their line group members, in
+	// hunting order.
+	HuntPilots []HuntPilot
+}
+
+// HuntPilot is a hunt pilot number and the phone lines (DNs) of its line
+// group, hunted top-down.
+type HuntPilot struct {
+	Number  string
+	Members []string
 }
 
 // Hooks lets the model ask the server about registrations (answers must be
@@ -216,6 +268,50 @@ func (d Directory) Validate() error {
 	for i, p := range d.Patterns {
 		if p.CallingMask == "" {
 			errs = append(errs, fmt.Errorf("traffic: Directory.Patterns[%d]: CallingMask is required", i))
+		}
+	}
+	phones := map[string]bool{}
+	for _, l := range d.Phones {
+		phones[l.DN] = true
+	}
+	for i, fw := range d.Forwards {
+		if !phones[fw.DN] {
+			errs = append(errs, fmt.Errorf("traffic: Directory.Forwards[%d]: %q is not a phone line", i, fw.DN))
+		}
+		for _, dest := range []string{fw.All, fw.Busy, fw.NoAnswer} {
+			if dest != "" && (!phones[dest] || dest == fw.DN) {
+				errs = append(errs, fmt.Errorf("traffic: Directory.Forwards[%d] (%s): destination %q is not another phone line", i, fw.DN, dest))
+			}
+		}
+	}
+	grouped := map[string]bool{}
+	for i, g := range d.PickupGroups {
+		if len(g) < 2 {
+			errs = append(errs, fmt.Errorf("traffic: Directory.PickupGroups[%d]: a pickup group needs at least two lines", i))
+		}
+		for _, dn := range g {
+			if !phones[dn] || grouped[dn] {
+				errs = append(errs, fmt.Errorf("traffic: Directory.PickupGroups[%d]: %q is not a phone line or already in a group", i, dn))
+			}
+			grouped[dn] = true
+		}
+	}
+	for i, h := range d.HuntPilots {
+		if h.Number == "" || phones[h.Number] || len(h.Members) == 0 {
+			errs = append(errs, fmt.Errorf("traffic: Directory.HuntPilots[%d]: a pilot needs a number that is no line and at least one member", i))
+		}
+		for _, dn := range h.Members {
+			if !phones[dn] {
+				errs = append(errs, fmt.Errorf("traffic: Directory.HuntPilots[%d] (%s): member %q is not a phone line", i, h.Number, dn))
+			}
+		}
+	}
+	for i, t := range d.Trunks {
+		if t.Name == "" || len(t.Prefixes) == 0 {
+			errs = append(errs, fmt.Errorf("traffic: Directory.Trunks[%d]: Name and Prefixes are required", i))
+		}
+		if _, ok := kinds[t.Name]; ok {
+			errs = append(errs, fmt.Errorf("traffic: Directory.Trunks[%d]: %q is also a device", i, t.Name))
 		}
 	}
 	return errors.Join(errs...)

@@ -121,6 +121,22 @@
 //     transient}; then as basic. A's events carry currentCalling=Y from
 //     PROCEEDING on. The called party is B itself: the pattern's prefix is
 //     stripped by the translation, as CUCM reports it.
+//   - outbound, inbound: calls across a trunk to and from numbers outside
+//     the cluster, whose party is marked External (external.go).
+//   - forwardall, forwardbusy, forwardnoanswer: calls to a line that
+//     forwards them; forwards also apply to every two-party call
+//     (forward.go).
+//   - pickup: a member of the ringing line's pickup group picks the call
+//     up (pickup.go).
+//   - park: the called party parks the call on a park number, another
+//     phone retrieves it (park.go).
+//   - hunt: a call to a hunt pilot hunts its line group top-down
+//     (hunt.go).
+//
+// Each of the new scenarios' files gives its wire sequence and the page
+// of Cisco's JTAPI guide it follows. Changes a feature makes carry the
+// wire's FeatureReason (REDIRECT, PICKUP, PARK, UNPARK); hunt calls carry
+// the pilot's number in HuntPilot.
 //
 // A scripted call (Place) plays the canonical order above: the caller
 // hangs up first and conference parties leave in the order caller,

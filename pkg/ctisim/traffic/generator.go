@@ -43,15 +43,29 @@ func (m *Model) arrive() {
 		f.b = m.rps[m.rng.IntN(len(m.rps))]
 	case CTIPort:
 		f.b = m.pick(m.ports.idle)
+	case Outbound, Inbound:
+		if !m.trunkCallSetup(f) {
+			m.stats.Skipped++
+			return
+		}
+	case ForwardAll, ForwardBusy, ForwardNoAnswer:
+		f.b = m.pickForwarded(s, f.a)
+		f.forceBusy = s == ForwardBusy
+	case Pickup:
+		if f.b, f.c = m.pickPickup(f.a); f.c < 0 {
+			f.b = -1
+		}
+	case Hunt:
+		f.hunt = m.rng.IntN(len(m.hunts))
 	default:
 		f.b = m.pick(m.phones.idle, f.a)
 	}
-	if f.b < 0 {
+	if f.b < 0 && f.sc != Outbound && f.sc != Hunt {
 		m.stats.Skipped++
 		return
 	}
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer, Park:
 		if f.c = m.pick(m.phones.idle, f.a, f.b); f.c < 0 {
 			m.stats.Skipped++
 			return

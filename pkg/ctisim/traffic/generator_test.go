@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,43 @@ func bigDir(phones, ports, rps int) Directory {
 	}
 	for i := range rps {
 		d.RoutePoints = append(d.RoutePoints, Line{Device: fmt.Sprintf("RP%d", i), DN: fmt.Sprint(2000 + i), CallManager: "cm2"})
+	}
+	d.Trunks = []Trunk{{Name: "PSTN", CallManager: "cm1", Prefixes: []string{"0", "+"},
+		Numbers: []string{"+4989555000", "+4989555001", "0301234567"}}}
+	// Forwards on the first 600 phones (when there are enough): always,
+	// when busy, on no answer, to the phone 1000 above.
+	for i := 0; i < 600 && i+1000 < phones; i++ {
+		fw := Forward{DN: fmt.Sprint(10000 + i)}
+		dest := fmt.Sprint(11000 + i)
+		switch i % 3 {
+		case 0:
+			fw.All = dest
+		case 1:
+			fw.Busy = dest
+		default:
+			fw.NoAnswer = dest
+		}
+		d.Forwards = append(d.Forwards, fw)
+	}
+	// Pickup groups of fifty phones from phone 2000 on (large enough that
+	// two members are idle even when most phones are in calls).
+	for g := 0; g < 40 && 2000+50*g+50 <= phones; g++ {
+		var lines []string
+		for i := range 50 {
+			lines = append(lines, fmt.Sprint(12000+50*g+i))
+		}
+		d.PickupGroups = append(d.PickupGroups, lines)
+	}
+	for i := range 200 {
+		d.ParkNumbers = append(d.ParkNumbers, fmt.Sprint(80000+i))
+	}
+	// Hunt pilots with line groups of ten from phone 4000 on.
+	for h := 0; h < 50 && 4000+10*h+10 <= phones; h++ {
+		hp := HuntPilot{Number: fmt.Sprint(90000 + h)}
+		for i := range 10 {
+			hp.Members = append(hp.Members, fmt.Sprint(14000+10*h+i))
+		}
+		d.HuntPilots = append(d.HuntPilots, hp)
 	}
 	return d
 }
@@ -315,8 +353,17 @@ func TestConfigValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Scenario{Basic, NoAnswer, Busy, Hold, Transform, SharedLine}, m.mix); diff != "" {
+	if diff := cmp.Diff([]Scenario{Basic, NoAnswer, Busy, Hold, Transform, SharedLine, Outbound, Inbound}, m.mix); diff != "" {
 		t.Errorf("default mix for 2 phones (-want +got):\n%s", diff)
+	}
+	dir := bigDir(2, 0, 0)
+	dir.Trunks = nil
+	if m, err = New(Config{Start: t0}, dir, newHooks()); err != nil || slices.Contains(m.mix, Outbound) || slices.Contains(m.mix, Inbound) {
+		t.Errorf("without a trunk the default mix is %v (%v)", m.mix, err)
+	}
+	if _, err := New(Config{Start: t0, Mix: map[Scenario]int{Inbound: 1}}, dir, newHooks()); err == nil ||
+		!strings.Contains(err.Error(), "Config.Mix[inbound] = 1 but the directory has no trunk with outside numbers") {
+		t.Errorf("inbound without a trunk: %v", err)
 	}
 }
 

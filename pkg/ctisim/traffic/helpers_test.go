@@ -35,7 +35,8 @@ func (h *fakeHooks) DeviceInService(device string) bool      { return !h.outOfSe
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // testDir: phones SEP1001..SEP1006 with DN 1001..1006 (SEP1006 has a second
-// line 1106), two CTI ports, two route points, one pattern.
+// line 1106), two CTI ports, two route points, one pattern, and the trunk
+// PSTN (cm2) to +4989555000 and 0301234567.
 func testDir() Directory {
 	d := Directory{Patterns: []Pattern{{Prefix: "9", CallingMask: "80055XXXX"}}}
 	for i := 1001; i <= 1006; i++ {
@@ -48,6 +49,7 @@ func testDir() Directory {
 	d.Phones = append(d.Phones, Line{Device: "SEP1006", DN: "1106", CallManager: "cm2"})
 	d.CTIPorts = []Line{{Device: "CTIP1", DN: "3001", CallManager: "cm1"}, {Device: "CTIP2", DN: "3002", CallManager: "cm1"}}
 	d.RoutePoints = []Line{{Device: "RP1", DN: "2000", CallManager: "cm1"}, {Device: "RP2", DN: "2001", CallManager: "cm2"}}
+	d.Trunks = []Trunk{{Name: "PSTN", CallManager: "cm2", Prefixes: []string{"0", "+"}, Numbers: []string{"+4989555000", "0301234567"}}}
 	return d
 }
 

@@ -10,12 +10,13 @@ import (
 // legal lists, per wire state, the states a leg may move to next. The
 // first state of a leg is DIALTONE (it places a call) or OFFERING (it is
 // called). Repeats that carry new parties are allowed where a transfer or
-// conference re-reports a leg (CONNECTED→CONNECTED, ACCEPTED→ACCEPTED).
+// conference re-reports a leg (CONNECTED→CONNECTED, ACCEPTED→ACCEPTED) or
+// a forward on no answer moves the call on (RINGBACK→RINGBACK).
 var legal = map[ctilink.CallState][]ctilink.CallState{
 	ctilink.CallStateDialTone:   {ctilink.CallStateDialing, ctilink.CallStateDisconnected},
 	ctilink.CallStateDialing:    {ctilink.CallStateProceeding, ctilink.CallStateDisconnected},
 	ctilink.CallStateProceeding: {ctilink.CallStateRingback, ctilink.CallStateBusy, ctilink.CallStateDisconnected},
-	ctilink.CallStateRingback:   {ctilink.CallStateConnected, ctilink.CallStateDisconnected},
+	ctilink.CallStateRingback:   {ctilink.CallStateConnected, ctilink.CallStateRingback, ctilink.CallStateDisconnected},
 	ctilink.CallStateBusy:       {ctilink.CallStateDisconnected},
 	ctilink.CallStateOffering:   {ctilink.CallStateAccepted, ctilink.CallStateDisconnected},
 	ctilink.CallStateAccepted: {ctilink.CallStateConnected, ctilink.CallStateAccepted, ctilink.CallStateRemoteInUse,
@@ -110,7 +111,9 @@ func (c *checker) one(e Emission) error {
 		}
 		l, ok := c.legs[ev.CallHandle]
 		if !ok {
-			if ev.State != ctilink.CallStateDialTone && ev.State != ctilink.CallStateOffering {
+			// A retrieved parked call joins the retriever connected.
+			retrieved := ev.State == ctilink.CallStateConnected && ev.FeatureReason == ctilink.FeatureUnpark
+			if ev.State != ctilink.CallStateDialTone && ev.State != ctilink.CallStateOffering && !retrieved {
 				return fmt.Errorf("leg %d starts in %s", ev.CallHandle, ev.State)
 			}
 			if c.ended[ev.GlobalCallID] {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/dialplan"
 )
 
 type lineKind uint8
@@ -30,6 +31,11 @@ type lineState struct {
 	pos  int    // index in pool.idle or pool.busy
 	legs []*leg // live legs, oldest first
 	ip   string // synthetic media address of a phone
+	// fwd holds the line's forward destinations (line indexes, -1
+	// none), by forwardKind.
+	fwd [3]int
+	// group is the line's pickup group (index into Model.pickup), -1.
+	group int
 }
 
 // pool keeps the lines of one kind split into idle and busy slices so the
@@ -46,34 +52,35 @@ func (m *Model) addLines(kind lineKind, lines []Line, p *pool) {
 		}
 	}
 	for _, l := range lines {
-		if count[l.DN] > 1 {
-			// A shared line: its appearances are kept apart from the pool.
-			idx := len(m.lines)
-			n := idx + 1
-			m.lines = append(m.lines, &lineState{Line: l, idx: idx, kind: kindShared,
-				ip: fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff)})
-			if _, dup := m.byDN[l.DN]; !dup {
-				m.byDN[l.DN] = idx
-				m.sharedDNs = append(m.sharedDNs, l.DN)
-			}
-			m.shared[l.DN] = append(m.shared[l.DN], idx)
-			m.byDevice[l.Device] = append(m.byDevice[l.Device], idx)
-			continue
-		}
 		idx := len(m.lines)
 		n := idx + 1
 		ln := &lineState{Line: l, idx: idx, kind: kind, pool: p,
-			ip: fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff)}
+			ip:  fmt.Sprintf("10.%d.%d.%d", 16+(n>>16)&0x3f, (n>>8)&0xff, n&0xff),
+			fwd: [3]int{-1, -1, -1}, group: -1}
+		shared := count[l.DN] > 1
+		if shared {
+			// A shared line: its appearances are kept apart from the pool.
+			ln.kind, ln.pool = kindShared, nil
+		}
 		m.lines = append(m.lines, ln)
 		if _, dup := m.byDN[l.DN]; !dup {
 			m.byDN[l.DN] = idx
+			if shared {
+				m.sharedDNs = append(m.sharedDNs, l.DN)
+			}
+		}
+		if _, dup := m.byDialled[dialplan.Dialled(l.DN)]; !dup {
+			m.byDialled[dialplan.Dialled(l.DN)] = idx
 		}
 		m.byDevice[l.Device] = append(m.byDevice[l.Device], idx)
-		if p != nil {
+		switch {
+		case shared:
+			m.shared[l.DN] = append(m.shared[l.DN], idx)
+		case p != nil:
 			p.all = append(p.all, idx)
 			ln.pos = len(p.idle)
 			p.idle = append(p.idle, idx)
-		} else {
+		default:
 			m.rps = append(m.rps, idx)
 		}
 	}

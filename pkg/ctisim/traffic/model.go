@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim/dialplan"
 )
 
 // Errors returned by the model. They are wrapped with detail; test them
@@ -66,6 +67,25 @@ type Model struct {
 	// directory order; sharedDNs lists those numbers in directory order.
 	shared    map[string][]int
 	sharedDNs []string
+	// byDialled maps the number that reaches each line (dialplan.Dialled)
+	// to it; trunks, their routes and the trunks with outside numbers
+	// serve the outbound and inbound scenarios (external.go).
+	byDialled map[string]int
+	trunks    []Trunk
+	routes    []dialplan.Trunk
+	extTrunks []int
+	// forwarded lists, by forwardKind, the phone lines with that forward
+	// (forward.go).
+	forwarded [3][]int
+	// pickup holds each pickup group's lines (pickup.go).
+	pickup [][]int
+	// parks are the park numbers and the flow parked on each (nil when
+	// free); park.go.
+	parks    []string
+	parkedOn []*flow
+	// hunts are the hunt pilots with their members' line indexes
+	// (hunt.go).
+	hunts []huntPilot
 
 	calls    map[uint32]*call
 	sessions map[uint32]*flow
@@ -92,21 +112,34 @@ func New(cfg Config, dir Directory, hooks Hooks) (*Model, error) {
 	cfg = cfg.withDefaults()
 	seed := uint64(cfg.Seed)
 	m := &Model{
-		cfg:      cfg,
-		hooks:    hooks,
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		start:    cfg.Start,
-		byDN:     map[string]int{},
-		byDevice: map[string][]int{},
-		shared:   map[string][]int{},
-		patterns: append([]Pattern(nil), dir.Patterns...),
-		calls:    map[uint32]*call{},
-		sessions: map[uint32]*flow{},
-		stats:    Stats{Started: map[Scenario]uint64{}},
+		cfg:       cfg,
+		hooks:     hooks,
+		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		start:     cfg.Start,
+		byDN:      map[string]int{},
+		byDevice:  map[string][]int{},
+		shared:    map[string][]int{},
+		patterns:  append([]Pattern(nil), dir.Patterns...),
+		trunks:    append([]Trunk(nil), dir.Trunks...),
+		byDialled: map[string]int{},
+		calls:     map[uint32]*call{},
+		sessions:  map[uint32]*flow{},
+		stats:     Stats{Started: map[Scenario]uint64{}},
 	}
 	m.addLines(kindPhone, dir.Phones, &m.phones)
 	m.addLines(kindCTIPort, dir.CTIPorts, &m.ports)
 	m.addLines(kindRoutePoint, dir.RoutePoints, nil)
+	m.addForwards(dir.Forwards)
+	m.addPickupGroups(dir.PickupGroups)
+	m.parks = append([]string(nil), dir.ParkNumbers...)
+	m.addHuntPilots(dir.HuntPilots)
+	m.parkedOn = make([]*flow, len(m.parks))
+	for i, t := range m.trunks {
+		m.routes = append(m.routes, dialplan.Trunk{Name: t.Name, Prefixes: t.Prefixes})
+		if len(t.Numbers) > 0 {
+			m.extTrunks = append(m.extTrunks, i)
+		}
+	}
 	if err := m.buildMix(cfg.Mix); err != nil {
 		return nil, err
 	}
@@ -149,9 +182,9 @@ func (m *Model) infeasible(s Scenario) string {
 	}
 	need := 2
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer, Park:
 		need = 3
-	case RoutePoint, CTIPort:
+	case RoutePoint, CTIPort, Outbound, Inbound, Hunt:
 		need = 1
 	}
 	if len(devices) < need {
@@ -166,6 +199,18 @@ func (m *Model) infeasible(s Scenario) string {
 		return "the directory has no shared line (a directory number on several phones)"
 	case s == Transform && len(m.patterns) == 0:
 		return "the directory has no patterns"
+	case (s == Outbound || s == Inbound) && len(m.extTrunks) == 0:
+		return "the directory has no trunk with outside numbers"
+	case s == ForwardAll && len(m.forwarded[fwdAll]) == 0,
+		s == ForwardBusy && len(m.forwarded[fwdBusy]) == 0,
+		s == ForwardNoAnswer && len(m.forwarded[fwdNoAnswer]) == 0:
+		return "no phone line of the directory has that forward"
+	case s == Pickup && len(m.pickup) == 0:
+		return "the directory has no pickup groups"
+	case s == Park && len(m.parks) == 0:
+		return "the directory has no park numbers"
+	case s == Hunt && len(m.hunts) == 0:
+		return "the directory has no hunt pilots"
 	}
 	return ""
 }

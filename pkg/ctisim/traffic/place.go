@@ -30,6 +30,9 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		return 0, fmt.Errorf("%w: %q", ErrUnknownScenario, s)
 	}
 	m.run(m.offset(now))
+	if s == Inbound {
+		return m.placeInbound(from, to)
+	}
 	a, err := m.lineOf(from, "from", kindPhone)
 	if err != nil {
 		return 0, err
@@ -48,6 +51,14 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if f.b, err = m.placeCTIPort(to); err != nil {
 			return 0, err
 		}
+	case Outbound:
+		if f.trunk, f.ext, err = m.outside("to", to); err != nil {
+			return 0, err
+		}
+	case Hunt:
+		if f.hunt, err = m.pilotOf(to); err != nil {
+			return 0, err
+		}
 	case SharedLine:
 		if f.b, err = m.placeShared(to, a); err != nil {
 			return 0, err
@@ -59,9 +70,18 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if f.b == a {
 			return 0, fmt.Errorf("%w: from and to are both %s", ErrBadParty, from)
 		}
+		if s == ForwardAll || s == ForwardBusy || s == ForwardNoAnswer {
+			if err := m.forwardScenarioLine(s, f.b); err != nil {
+				return 0, err
+			}
+		}
 	}
 	switch s {
-	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
+	case Pickup:
+		if f.c, err = m.placePickupParty(a, f.b, third); err != nil {
+			return 0, err
+		}
+	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer, Park:
 		if third == "" {
 			f.c = m.firstIdle(m.phones.all, a, f.b)
 			if f.c < 0 {
@@ -87,7 +107,7 @@ func (m *Model) Place(s Scenario, from, to, third string, now time.Time) (uint32
 		if li < 0 || m.lines[li].kind == kindRoutePoint {
 			continue
 		}
-		if s == Busy && li == f.b {
+		if (s == Busy || s == ForwardBusy) && li == f.b {
 			f.forceBusy = true
 			m.claimFor(f, li)
 			continue

@@ -11,10 +11,20 @@ func (m *Model) begin(f *flow) uint32 {
 	switch f.sc {
 	case BlindTransfer, ConsultTransfer, Conference, FailedTransfer:
 		m.startTransfer(f)
+	case Park:
+		m.startPark(f)
+	case Hunt:
+		m.startHunt(f)
 	case RoutePoint:
 		m.startRoute(f)
 	case CTIPort:
 		m.startCTIPort(f)
+	case Pickup:
+		m.startPickup(f)
+	case Outbound:
+		m.startOutbound(f)
+	case Inbound:
+		m.startInbound(f)
 	case SharedLine:
 		m.startShared(f)
 	default:
@@ -32,22 +42,47 @@ func (m *Model) startTwoParty(f *flow) {
 		if f.sc == Transform {
 			presented = ctilink.Party{DN: f.masked}
 		}
-		m.dialed(la, m.party(f.b), presented)
-		if !m.reachable(f, f.b) {
+		// A forward always (or when busy) sends the call elsewhere
+		// before it rings: the caller's PROCEEDING already names the
+		// destination (forward.go).
+		fwd, reason := m.forwardOf(f, f.b)
+		target := f.b
+		if fwd >= 0 {
+			target = fwd
+			la.called, la.curCalled = m.party(f.b), m.party(f.b)
+			m.set(la, ctilink.CallStateDialing, ctilink.CauseNoError)
+			la.curCalled, la.lastRedir = m.party(fwd), m.party(f.b)
+			if presented.DN != "" {
+				la.curCalling = presented
+			}
+			m.set(la, ctilink.CallStateProceeding, ctilink.CauseNoError)
+		} else {
+			m.dialed(la, m.party(f.b), presented)
+		}
+		if !m.reachable(f, target) || (fwd >= 0 && m.sameDevice(fwd, []int{f.a})) {
+			// (A call forwarded back to the caller's own phone is busy.)
 			m.busyOut(f, la, nil)
 			return
 		}
 		if f.sc == Transform {
 			m.emit(m.partyEvent(la, f.masked, true))
 		}
-		lb := m.offer(la, f.b, ctilink.ReasonDirectCall)
+		var lb *leg
+		if fwd >= 0 {
+			lb = m.offerForwarded(la, f.b, fwd, reason)
+		} else {
+			lb = m.offer(la, f.b, ctilink.ReasonDirectCall)
+		}
 		f.lb = lb
 		m.set(la, ctilink.CallStateRingback, ctilink.CauseNoError)
 		if f.sc == Transform {
 			m.emit(m.partyEvent(la, f.masked, false))
 		}
-		if f.sc == NoAnswer {
+		if f.sc == NoAnswer || f.sc == ForwardNoAnswer {
 			m.after(m.cfg.NoAnswerTime, f, func() {
+				if fwd < 0 && m.forwardNoAnswer(f, la, lb) {
+					return
+				}
 				m.set(la, ctilink.CallStateDisconnected, ctilink.CauseNormalCallClearing)
 				m.set(lb, ctilink.CallStateDisconnected, ctilink.CauseNoAnswerFromUser)
 			})

@@ -64,6 +64,7 @@ type scenarioCase struct {
 	steps           []step
 	want            []string // "offset line…" as rendered by dump
 	check           func(t *testing.T, ems []Emission)
+	dir             func() Directory // nil: testDir
 }
 
 func (tc scenarioCase) run(t *testing.T) []Emission {
@@ -72,7 +73,14 @@ func (tc scenarioCase) run(t *testing.T) []Emission {
 	if tc.hooks != nil {
 		tc.hooks(h)
 	}
-	m := newModel(t, fixedConfig(), h)
+	dir := testDir
+	if tc.dir != nil {
+		dir = tc.dir
+	}
+	m, err := New(fixedConfig(), dir(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if tc.pre != nil {
 		tc.pre(t, m)
 	}

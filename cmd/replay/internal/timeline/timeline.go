@@ -430,6 +430,8 @@ func (b *builder) add(it *Item) error {
 		e.Detail = "a normal CTIManager is reachable again" + optional(": ", strings.Join(p.Reachable, ", "))
 	case schema.EvCiscoProvFallbackToPrimNwCompltd:
 		e.Detail = "fallback to a normal CTIManager completed (" + mgr + ")"
+	case schema.EvDeviceRejected:
+		e.Detail = "control-list device skipped" + optional(": ", firstNonEmpty(p.Detail, p.Device))
 	case schema.EvCertificateProblem:
 		e.Reason = p.Reason
 		e.Detail = "certificate problem" + optional(": ", firstNonEmpty(p.Detail, p.Reason, bd.Detail, bd.Reason))
