@@ -58,7 +58,7 @@ bridge between them. It prints where to connect and which replay commands to try
 	f := cmd.Flags()
 	f.StringVar(&o.DataDir, "data-dir", "data/demo", "directory for the JetStream store (and the simulator's ground truth)")
 	f.StringVar(&o.NATSListen, "nats-listen", "127.0.0.1:4222", "address the embedded NATS server serves clients on (port 0: any free port)")
-	f.StringVar(&o.HTTPListen, "http-listen", "127.0.0.1:0", "address of the bridge's /healthz /readyz /metrics /status endpoints")
+	f.StringVar(&o.HTTPListen, "http-listen", "127.0.0.1:0", "address of the bridge's /healthz /readyz /metrics /status endpoints (with --ha and a fixed port: the second bridge on the next port)")
 	f.DurationVar(&o.RunFor, "run-for", 0, "stop after this long and exit 0 (0: run until Ctrl-C)")
 	f.DurationVar(&o.FailPrimaryAfter, "fail-primary-after", 0, "make the primary CTIManager fail after this long: it goes silent like a crashed host and is detected by missed heartbeats (0: never)")
 	f.DurationVar(&o.Heartbeat, "heartbeat", 2*time.Second, "CTIManager server heartbeat interval (a silent link is torn down after twice this)")

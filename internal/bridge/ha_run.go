@@ -39,7 +39,6 @@ type haRun struct {
 	waitTimer   *time.Timer // cold: the wait before opening the provider
 	waitC       <-chan time.Time
 	pendingGap  ctiengine.PriorGap
-	holdTimer   *time.Timer
 	holdC       <-chan time.Time
 	epoch       uint64
 	acquiredAt  time.Time

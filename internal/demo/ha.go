@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
@@ -67,13 +69,17 @@ func runHA(ctx context.Context, o Options) error {
 	defer rig.Close()
 
 	members := map[string]*bridge.Bridge{}
-	for _, name := range haMembers {
+	for i, name := range haMembers {
+		httpListen, err := memberListen(o.HTTPListen, i)
+		if err != nil {
+			return fmt.Errorf("--http-listen: %w", err)
+		}
 		mc := faultmatrix.MemberConfig{
 			HA:         bridge.HAConfig{Mode: h.Mode, Lease: lease.Config{TTL: h.LeaseTTL}},
 			InstanceID: "shared",
 			Tune: func(c *bridge.Config) {
 				c.Instance = o.Instance + "-" + name
-				c.HTTPListen = o.HTTPListen
+				c.HTTPListen = httpListen
 				c.HeartbeatEvery = 10 * time.Second
 				c.Encoder.Mode = mustMode(o.Mode)
 				c.Engine.AppInfo = "ctibridge-demo"
@@ -93,10 +99,12 @@ func runHA(ctx context.Context, o Options) error {
 	}
 	printHABanner(o.Out, o, rig, dataDir, gtPath, members)
 
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	if o.RunFor > 0 {
-		t := time.AfterFunc(o.RunFor, stop)
+		t := time.AfterFunc(o.RunFor, func() {
+			stop(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + o.RunFor.String() + " elapsed"})
+		})
 		defer t.Stop()
 	}
 	var killAt <-chan time.Time
@@ -144,7 +152,7 @@ func runHA(ctx context.Context, o Options) error {
 			continue
 		}
 		published += b.Publisher().Stats().Acked
-		if err := rig.StopMember(name); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ctiengine.ErrKilled) {
+		if err := rig.StopMemberFor(name, context.Cause(runCtx)); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ctiengine.ErrKilled) {
 			stopErr = errors.Join(stopErr, fmt.Errorf("demo: %s: %w", name, err))
 		}
 	}
@@ -214,4 +222,25 @@ func (o *Options) validateHA() []error {
 		errs = append(errs, errors.New("--fail-primary-after is not available with --ha (use --kill-active-after)"))
 	}
 	return errs
+}
+
+// memberListen is the ops address of the i-th bridge of the pair: with a
+// fixed port the bridges take it and the next one; port 0 gives each a
+// free port.
+func memberListen(listen string, i int) (string, error) {
+	if listen == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return "", fmt.Errorf("port %q is not a number", port)
+	}
+	if n == 0 {
+		return listen, nil
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+i)), nil
 }

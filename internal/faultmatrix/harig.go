@@ -88,13 +88,17 @@ func (r *Rig) Member(name string) *bridge.Bridge {
 
 // StopMember stops a member in order (as on SIGTERM: an active member
 // hands the lease over) and returns what Run returned.
-func (r *Rig) StopMember(name string) error {
+func (r *Rig) StopMember(name string) error { return r.StopMemberFor(name, nil) }
+
+// StopMemberFor is StopMember with the reason the member's BridgeStopping
+// gives (a bridge.StopCause; nil: stopped).
+func (r *Rig) StopMemberFor(name string, cause error) error {
 	rb := r.members[name]
 	if rb == nil {
 		return nil
 	}
 	delete(r.members, name)
-	rb.cancel()
+	rb.cancel(cause)
 	var err error
 	select {
 	case err = <-rb.done:
@@ -117,7 +121,7 @@ func (r *Rig) KillMember(name string) {
 	rb.nc.Close()
 	rb.b.Kill()
 	<-rb.done
-	rb.cancel()
+	rb.cancel(nil)
 }
 
 // ActiveMember names the member that holds the lease ("" if none).

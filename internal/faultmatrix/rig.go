@@ -120,7 +120,7 @@ type Rig struct {
 type runningBridge struct {
 	b      *bridge.Bridge
 	nc     *nats.Conn
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	done   chan error
 }
 
@@ -374,7 +374,7 @@ func (r *Rig) runBridge(connName, instance string, tune func(*bridge.Config)) (*
 		nc.Close()
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	rb := &runningBridge{b: b, nc: nc, cancel: cancel, done: make(chan error, 1)}
 	go func() { rb.done <- b.Run(ctx) }()
 	return rb, nil
@@ -396,7 +396,7 @@ func (r *Rig) StopBridge() error {
 		return nil
 	}
 	r.bridge = nil
-	rb.cancel()
+	rb.cancel(nil)
 	var err error
 	select {
 	case err = <-rb.done:
