@@ -45,9 +45,15 @@ type RigConfig struct {
 	// select …; zero durations take the simulator's defaults). Its Rate
 	// and Seed are ignored: the fields above set them.
 	Traffic traffic.Config
-	// Phones adds that many phones (a phone block) to the default
-	// cluster's 304, for high call rates.
+	// Phones adds that many phones (a phone block) to the simulated
+	// cluster, for high call rates.
 	Phones int
+	// SimCluster is the simulated cluster (nil: ctisim.DefaultCluster()), for
+	// a test whose setup must not follow changes of the default. The rig
+	// names it Cluster and gives it ephemeral ports and the heartbeat
+	// bounds. EngineConfig registers the CTI ports CTIP0001–CTIP0004 and
+	// routes the route points 5000 and 5001, so such a cluster has them.
+	SimCluster *ctisim.ClusterConfig
 	// Heartbeat is the server heartbeat interval the simulator imposes
 	// (default 500 ms): a dead link is detected within twice that.
 	Heartbeat time.Duration
@@ -176,7 +182,11 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 			return nil, err
 		}
 	}
-	cluster := ctisim.DefaultCluster().WithEphemeralPorts().WithHeartbeat(ctisim.HeartbeatConfig{
+	base := ctisim.DefaultCluster()
+	if cfg.SimCluster != nil {
+		base = *cfg.SimCluster
+	}
+	cluster := base.WithEphemeralPorts().WithHeartbeat(ctisim.HeartbeatConfig{
 		Min: 100 * time.Millisecond, Max: cfg.Heartbeat, Default: cfg.Heartbeat})
 	cluster.Name = cfg.Cluster
 	if cfg.Phones > 0 {

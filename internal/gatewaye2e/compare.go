@@ -32,11 +32,11 @@ func ReadEvents(ctx context.Context, js natsjs.JetStream) ([]schema.Event, error
 // simulator and a bridge behind the gateway, with why; Normalize removes
 // exactly these (docs/gateway.md §"How it is tested").
 var Ignored = []struct{ Field, Why string }{
-	{"times (data.times, gap openedAt/closedAt/durationMs, provider.lastHeardAt)", "when things happened: two runs, two clocks"},
+	{"times (data.times, gap openedAt/detectedAt/closedAt/durationMs, provider.lastHeardAt)", "when things happened: two runs, two clocks (whether the gap has a detectedAt is compared: both a reset link and a ProviderClosed open the gap at the frame before and set it)"},
 	{"session ids, event ids, frame provenance", "derived from the bridge's instance name and the CTIManager's providerId, unique per run"},
 	{"provider.providerId", "each CTI server names its sessions"},
 	{"bridge.instance, bridge.version, gap ids", "the bridge's run identity"},
-	{"global call ids and route session ids (renumbered by first appearance)", "each CTI server numbers its calls"},
+	{"global call ids and route session ids (renumbered by first appearance, a route session within its provider session)", "each CTI server numbers its calls, and its route sessions per provider session (the simulator cluster-wide, the gateway per JTAPI provider)"},
 	{"terminal.callManager", "JTAPI does not tell which CallManager node a device is registered to; the simulator does"},
 	{"provider.reason/reasonCode/detail and gap reason of a lost CTIManager", "a killed simulator node resets the TCP connection; a gateway whose JTAPI provider went out of service closes the link with ProviderClosed{UNEXPECTEDSHUTDOWN} saying why"},
 	{"provider.detail of CTIManagerConnecting and CTIManagerConnected", "the CTI server's address and its software (serverInfo)"},
@@ -62,7 +62,7 @@ func Normalize(events []schema.Event) map[string][]string {
 		var data map[string]any
 		b, _ := json.Marshal(ev.Data)
 		_ = json.Unmarshal(b, &data)
-		n.clean(ev.Name, data)
+		n.clean(ev.Name, ev.Session, data)
 		d, _ := json.Marshal(data) // map keys sorted
 		line := fmt.Sprintf("%s seq=%d session=%s ctimanager=%s %s", ev.Name, ev.Sequence, n.session(ev.Session), ev.CTIManager, d)
 		out[key] = append(out[key], line)
@@ -89,7 +89,7 @@ func renumber(m map[string]string, prefix, id string) string {
 func (n *normalizer) call(id string) string    { return renumber(n.calls, "call", id) }
 func (n *normalizer) session(id string) string { return renumber(n.sessions, "p", id) }
 
-func (n *normalizer) clean(name string, d map[string]any) {
+func (n *normalizer) clean(name, session string, d map[string]any) {
 	delete(d, "times")
 	if p, ok := d["provider"].(map[string]any); ok {
 		delete(p, "providerId")
@@ -116,6 +116,9 @@ func (n *normalizer) clean(name string, d map[string]any) {
 		if g, ok := b["gap"].(map[string]any); ok {
 			g["id"] = renumber(n.gaps, "gap", fmt.Sprint(g["id"]))
 			delete(g, "openedAt")
+			if _, ok := g["detectedAt"]; ok {
+				g["detectedAt"] = "set"
+			}
 			delete(g, "closedAt")
 			delete(g, "durationMs")
 			if lossEvents[name] {
@@ -145,7 +148,7 @@ func (n *normalizer) clean(name string, d map[string]any) {
 			r["callId"] = n.call(v)
 		}
 		if v, ok := r["sessionId"].(string); ok {
-			r["sessionId"] = renumber(n.routes, "route", v)
+			r["sessionId"] = renumber(n.routes, "route", session+"/"+v)
 		}
 	}
 }

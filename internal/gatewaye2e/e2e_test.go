@@ -17,6 +17,7 @@ import (
 	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/ctisim/traffic"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
@@ -79,10 +80,59 @@ func gatewayBuild(t *testing.T, tc Toolchain) string {
 // injected, never timed).
 const heartbeat = 2 * time.Second
 
+// testCluster is the cluster both runs use. It is defined here, not taken
+// from the simulator's default, so that the comparison's setup changes only
+// with this test: CallManagers cm1, cm2 and cm3 (phone 10 alone on cm3, for
+// the node failure); CTIManagers ctim-a, ctim-b and ctim-c (least
+// priority); phones SEP001122330001…0016 with lines 1001–1016; the shared
+// line 2000 on phones SEP0011223300A1 and …A2; the CTI ports CTIP0001–0004
+// (7001–7004) and route points RP0001/RP0002 (5000/5001) the rig's bridge
+// registers; the pattern "9" with calling mask 80055XXXX; and the
+// application user ctibridge/secret controlling every device.
+func testCluster() ctisim.ClusterConfig {
+	cms := []string{"cm1", "cm2"}
+	c := ctisim.ClusterConfig{
+		Name:         "lab",
+		CallManagers: []string{"cm1", "cm2", "cm3"},
+		CTIManagers: []ctisim.NodeConfig{
+			{Name: "ctim-a"}, {Name: "ctim-b"}, {Name: "ctim-c", LeastPriority: true},
+		},
+		Patterns: []ctisim.PatternConfig{{Prefix: "9", CallingMask: "80055XXXX"}},
+		Users:    []ctisim.UserConfig{{Login: "ctibridge", Password: "secret", ControlAll: true}},
+	}
+	phone := func(name, cm string, lines ...string) ctisim.DeviceConfig {
+		return ctisim.DeviceConfig{Name: name, Type: ctilink.DevicePhone, Model: "Cisco 8841", CallManager: cm, Lines: lines}
+	}
+	for i := 1; i <= 16; i++ {
+		cm := cms[(i-1)%2]
+		if i == 10 {
+			cm = "cm3"
+		}
+		c.Devices = append(c.Devices, phone(fmt.Sprintf("SEP00112233%04X", i), cm, fmt.Sprint(1000+i)))
+	}
+	c.Devices = append(c.Devices, phone("SEP0011223300A1", "cm1", "2000"), phone("SEP0011223300A2", "cm2", "2000"))
+	for i := 1; i <= 4; i++ {
+		c.Devices = append(c.Devices, ctisim.DeviceConfig{Name: fmt.Sprintf("CTIP%04d", i), Type: ctilink.DeviceCTIPort,
+			Model: "CTI Port", CallManager: cms[(i-1)%2], Lines: []string{fmt.Sprint(7000 + i)}})
+	}
+	for i := 0; i < 2; i++ {
+		c.Devices = append(c.Devices, ctisim.DeviceConfig{Name: fmt.Sprintf("RP%04d", i+1), Type: ctilink.DeviceRoutePoint,
+			Model: "CTI Route Point", CallManager: cms[i%2], Lines: []string{fmt.Sprint(5000 + i)}})
+	}
+	return c
+}
+
 func newRig(t *testing.T) *faultmatrix.Rig {
 	t.Helper()
+	cluster := testCluster()
+	if err := cluster.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: t.TempDir(), Heartbeat: heartbeat,
-		ManualTime: true, RouteSelectTimeout: time.Hour})
+		ManualTime: true, RouteSelectTimeout: time.Hour, SimCluster: &cluster,
+		// Every call talks 10 s (simulated): the connected call of the CTIManager
+		// loss outlives the calls set up around it.
+		Traffic: traffic.Config{TalkTime: 10 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +161,20 @@ var scripts = []script{
 			d.do(t, "answer", "call", c, "dn", "1002")
 			d.do(t, "hangup", "call", c, "dn", "1001")
 		}},
+	{"busy",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.Busy, "1001", "1002", "") },
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1001")
+			d.do(t, "dial", "call", c, "from", "1001", "to", "1002", "busy", true)
+			d.do(t, "hangup", "call", c, "dn", "1001")
+		}},
+	{"no answer",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.NoAnswer, "1001", "1002", "") },
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1001")
+			d.do(t, "dial", "call", c, "from", "1001", "to", "1002")
+			d.do(t, "hangup", "call", c, "dn", "1001")
+		}},
 	{"hold",
 		func(t *testing.T, s *simSide) { s.play(t, traffic.Hold, "1001", "1002", "") },
 		func(t *testing.T, d *dblSide) {
@@ -127,6 +191,24 @@ var scripts = []script{
 			c1 := d.primaryWithConsult(t, "1001", "1002", "1003")
 			c2 := c1 + 1
 			d.do(t, "transfer", "primary", c1, "consult", c2, "controller", "1002")
+			d.do(t, "hangup", "call", c1, "dn", "1001")
+		}},
+	{"blind transfer",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.BlindTransfer, "1001", "1002", "1003") },
+		func(t *testing.T, d *dblSide) {
+			c1 := d.primaryHeld(t, "1001", "1002")
+			c2 := d.offhook(t, "1002")
+			d.do(t, "dial", "call", c2, "from", "1002", "to", "1003")
+			d.do(t, "transfer", "primary", c1, "consult", c2, "controller", "1002") // 1003 still rings
+			d.do(t, "answer", "call", c1, "dn", "1003")
+			d.do(t, "hangup", "call", c1, "dn", "1001")
+		}},
+	{"failed transfer",
+		func(t *testing.T, s *simSide) { s.play(t, traffic.FailedTransfer, "1001", "1002", "1003") },
+		func(t *testing.T, d *dblSide) {
+			c1 := d.primaryWithConsult(t, "1001", "1002", "1003")
+			d.do(t, "failedTransfer", "primary", c1, "consult", c1+1, "controller", "1002") // 1003 hung up first
+			d.do(t, "unhold", "call", c1, "dn", "1002")
 			d.do(t, "hangup", "call", c1, "dn", "1001")
 		}},
 	{"conference",
@@ -155,6 +237,18 @@ var scripts = []script{
 			d.do(t, "awaitEstablished", "call", c, "dn", "7001") // answered by the gateway
 			d.do(t, "hangup", "call", c, "dn", "1004")
 		}},
+	{"shared line",
+		// 2000 appears on SEP0011223300A1 and …A2: both ring, A1 answers (A2 in use
+		// elsewhere), A1 holds, A2 resumes the call, the caller hangs up.
+		func(t *testing.T, s *simSide) { s.play(t, traffic.SharedLine, "1009", "2000", "") },
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1009")
+			d.do(t, "dial", "call", c, "from", "1009", "to", "2000")
+			d.do(t, "answer", "call", c, "dn", "2000", "device", "SEP0011223300A1")
+			d.do(t, "hold", "call", c, "dn", "2000", "device", "SEP0011223300A1")
+			d.do(t, "unhold", "call", c, "dn", "2000", "device", "SEP0011223300A2")
+			d.do(t, "hangup", "call", c, "dn", "1009")
+		}},
 	{"calling-party transformation",
 		// The default cluster's pattern masks the caller as 80055XXXX.
 		func(t *testing.T, s *simSide) { s.play(t, traffic.Transform, "1007", "1008", "") },
@@ -164,28 +258,88 @@ var scripts = []script{
 			d.do(t, "answer", "call", c, "dn", "1008")
 			d.do(t, "hangup", "call", c, "dn", "1007")
 		}},
+	{"CallManager failure",
+		// 1010 is alone on cm3 (testCluster). cm3 fails while 1009 (cm1) talks to
+		// 1010: 1010's phone and line go out of service (CALLMANAGER_FAILURE), its
+		// leg is lost to CTI (UNKNOWN, cause 508) and gets nothing more; the
+		// provider stays in service (no gap). When the caller hangs up the phone
+		// re-homes to the next node of its group, cm1, and is back in service.
+		// cm3 stays failed: no later scenario uses 1010.
+		func(t *testing.T, s *simSide) {
+			if _, err := s.rig.Sim.Place(traffic.Basic, "1009", "1010", ""); err != nil {
+				t.Fatal(err)
+			}
+			s.advanceUntil(t, "1010 CONNECTED", func() bool { return s.sent("1010", ctilink.CallStateConnected) })
+			if err := s.rig.Sim.FailCallManager("cm3"); err != nil {
+				t.Fatal(err)
+			}
+			s.advanceUntil(t, "the call to end", func() bool { return s.rig.Sim.ActiveCalls() == 0 })
+			s.caughtUp(t)
+		},
+		func(t *testing.T, d *dblSide) {
+			c := d.offhook(t, "1009")
+			d.do(t, "dial", "call", c, "from", "1009", "to", "1010")
+			d.do(t, "answer", "call", c, "dn", "1010")
+			d.do(t, "failCallManager", "cm", "cm3")
+			d.do(t, "hangup", "call", c, "dn", "1009")
+		}},
 	{"CTIManager loss",
+		// Two calls cross the loss of ctim-a: 1005 talking to 1006, and 1008 waiting
+		// at route point 5001, whose destinations (1004, 1005) were both busy — 1004
+		// was ringing 1007 — so the route request was re-routed twice and then left
+		// unanswered (the bridge answers one ReRoute per request). 1004 is free
+		// again before the loss. The bridge fails over to ctim-b; the connected
+		// call comes back by snapshot, the route point call without one: ctim-b
+		// offers its route request again when the bridge registers the route point
+		// (G15-199), the bridge routes it to 1004, which answers. The gap counts
+		// both calls continued.
 		func(t *testing.T, s *simSide) {
 			if _, err := s.rig.Sim.Place(traffic.Basic, "1005", "1006", ""); err != nil {
 				t.Fatal(err)
 			}
 			s.advanceUntil(t, "1005 CONNECTED", func() bool { return s.sent("1005", ctilink.CallStateConnected) })
-			s.caughtUp(t)
+			if _, err := s.rig.Sim.Place(traffic.NoAnswer, "1004", "1007", ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.rig.Sim.Place(traffic.RoutePoint, "1008", "5001", ""); err != nil {
+				t.Fatal(err)
+			}
+			// The simulated clock stands still while the bridge answers the route
+			// request and the re-route: 1004 must still be busy then.
+			s.advanceUntil(t, "5001's route request", func() bool { return s.routeEvents("5001", ctilink.RouteKindRoute) == 1 })
+			testwait.Eventually(t, 0, "5001's call re-routed twice", func() bool {
+				// Advance(0) delivers what the route selections emitted.
+				if err := s.rig.Sim.Advance(0); err != nil {
+					t.Fatal(err)
+				}
+				return s.routeEvents("5001", ctilink.RouteKindReRoute) == 2
+			})
+			s.advanceUntil(t, "1004's call to end", func() bool { return s.rig.Sim.ActiveCalls() == 2 })
 			if err := s.rig.Sim.KillNode("ctim-a"); err != nil {
 				t.Fatal(err)
 			}
 			waitInServiceOn(t, s.rig, "ctim-b")
-			s.advanceUntil(t, "the call to end", func() bool { return s.rig.Sim.ActiveCalls() == 0 })
+			s.advanceUntil(t, "the calls to end", func() bool { return s.rig.Sim.ActiveCalls() == 0 })
 			s.caughtUp(t)
 		},
 		func(t *testing.T, d *dblSide) {
 			c := d.offhook(t, "1005")
 			d.do(t, "dial", "call", c, "from", "1005", "to", "1006")
 			d.do(t, "answer", "call", c, "dn", "1006")
+			ringing := d.offhook(t, "1004")
+			d.do(t, "dial", "call", ringing, "from", "1004", "to", "1007")
+			queued := d.offhook(t, "1008")
+			d.do(t, "dial", "call", queued, "from", "1008", "to", "5001")
+			testwait.Eventually(t, 0, "5001's call re-routed twice", func() bool {
+				return d.do(t, "reroutes", "call", queued)["reroutes"].(float64) == 2
+			})
+			d.do(t, "hangup", "call", ringing, "dn", "1004")
 			d.caughtUp(t)
 			d.do(t, "failCtiManager", "host", "ctim-a")
 			waitInServiceOn(t, d.rig, "ctim-b")
+			d.do(t, "answer", "call", queued, "dn", "1004") // waits until the recovered route rings it
 			d.do(t, "hangup", "call", c, "dn", "1005")
+			d.do(t, "hangup", "call", queued, "dn", "1008")
 		}},
 }
 
@@ -232,6 +386,18 @@ func (s *simSide) sent(dn string, st ctilink.CallState) bool {
 		}
 	}
 	return false
+}
+
+// routeEvents counts the route events of kind the simulator sent for route
+// point line dn.
+func (s *simSide) routeEvents(dn, kind string) int {
+	n := 0
+	for _, r := range s.rig.Sim.GroundTruth("") {
+		if ev, ok := r.Msg.(ctilink.RouteEvent); ok && r.Sent && ev.Line == dn && ev.Kind == kind {
+			n++
+		}
+	}
+	return n
 }
 
 // advanceUntil moves the simulator's clock in 100 ms steps, letting the
@@ -282,13 +448,20 @@ func (d *dblSide) offhook(t *testing.T, dn string) int {
 	return int(d.do(t, "offhook", "dn", dn)["call"].(float64))
 }
 
-// primaryWithConsult: a calls b, b holds the call and calls c, c answers.
-func (d *dblSide) primaryWithConsult(t *testing.T, a, b, c string) int {
+// primaryHeld: a calls b, b answers and holds the call.
+func (d *dblSide) primaryHeld(t *testing.T, a, b string) int {
 	t.Helper()
 	c1 := d.offhook(t, a)
 	d.do(t, "dial", "call", c1, "from", a, "to", b)
 	d.do(t, "answer", "call", c1, "dn", b)
 	d.do(t, "hold", "call", c1, "dn", b)
+	return c1
+}
+
+// primaryWithConsult: a calls b, b holds the call and calls c, c answers.
+func (d *dblSide) primaryWithConsult(t *testing.T, a, b, c string) int {
+	t.Helper()
+	c1 := d.primaryHeld(t, a, b)
 	c2 := d.offhook(t, b)
 	d.do(t, "dial", "call", c2, "from", b, "to", c)
 	d.do(t, "answer", "call", c2, "dn", c)
@@ -398,10 +571,9 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestGatewayMatchesSimulator plays the simulator's scenarios (basic,
-// hold, consult transfer, conference, route point, CTI port, calling-party
-// transformation, CTIManager loss) once through the simulator and once through the JTAPI gateways on
-// the JTAPI double, and requires the bridge to store the same events:
+// TestGatewayMatchesSimulator plays the scenarios of scripts once through
+// the simulator and once through the JTAPI gateways on the JTAPI double,
+// both on testCluster, and requires the bridge to store the same events:
 // per entity the same JTAPI event sequence with the same data, the same
 // gap accounting, up to what Ignored lists.
 func TestGatewayMatchesSimulator(t *testing.T) {
@@ -415,24 +587,29 @@ func TestGatewayMatchesSimulator(t *testing.T) {
 	}
 	// Not vacuous: every scenario left its mark, and the loss was accounted for.
 	names := map[string]int{}
-	transient := false
+	transient, recovered := false, false
 	for _, ev := range got {
 		names[ev.Name]++
+		recovered = recovered || (ev.Name == "RouteUsedEvent" && ev.CTIManager == "ctim-b" && ev.Data.Route != nil &&
+			ev.Data.Route.Address == "5001")
 		if c := ev.Data.Call; c != nil && c.Connection != nil && c.Connection.Transient {
 			transient = true
 		}
 		if ev.Name == "GapClosed" && ev.Data.Bridge != nil && ev.Data.Bridge.Gap != nil {
-			if g := ev.Data.Bridge.Gap; g.CallsContinued != 1 || g.CallsBefore != 1 {
-				t.Errorf("gap after the CTIManager loss: %+v, want the connected call continued", g)
+			if g := ev.Data.Bridge.Gap; g.CallsContinued != 2 || g.CallsBefore != 2 {
+				t.Errorf("gap after the CTIManager loss: %+v, want the connected and the route point call continued", g)
 			}
 		}
 	}
 	for _, n := range []string{"CallCtlTermConnHeldEv", "CiscoTransferStartEv", "CiscoConferenceEndEv",
-		"CiscoCallChangedEv", "RouteUsedEvent", "RouteEndEvent", "CiscoRTPInputStartedEv", "CTIManagerLost",
-		"GapClosed", "CallInvalidEv"} {
+		"CiscoTransferEndEv", "RouteUsedEvent", "RouteEndEvent", "CiscoRTPInputStartedEv", "CTIManagerLost",
+		"GapClosed", "CallInvalidEv", "CallCtlConnUnknownEv", "ReRouteEvent", "CiscoTermOutOfServiceEv", "CiscoTermInServiceEv"} {
 		if names[n] == 0 {
 			t.Errorf("no %s stored: the scenario did not run", n)
 		}
+	}
+	if !recovered {
+		t.Error("no route point call routed by ctim-b: the call waiting at 5001 was not recovered after the loss")
 	}
 	if !transient {
 		t.Error("no transient connection stored: the calling-party transformation did not run")

@@ -21,6 +21,7 @@ func (m *Machine) frame(link LinkID, seq uint32, msg ctilink.Message, now time.T
 	}
 	m.setRx(seq)
 	defer m.setRx(0)
+	heard := m.lastRx
 	m.lastRx = now
 	m.stats.FramesIn++
 	switch v := msg.(type) {
@@ -52,7 +53,7 @@ func (m *Machine) frame(link LinkID, seq uint32, msg ctilink.Message, now time.T
 	case ctilink.DeviceRegistrationEvent:
 		m.deviceRegistration(v, now)
 	case ctilink.ProviderClosed:
-		m.providerClosed(v, now)
+		m.providerClosed(v, heard, now)
 	case ctilink.ErrorMessage:
 		m.protocolError(fmt.Sprintf("CTIManager reported an error for frame %d: code %d: %s", v.ReqSeq, v.Code, v.Text), nil)
 		if _, ok := m.pending[v.ReqSeq]; ok {
@@ -158,11 +159,19 @@ func (m *Machine) closedBy(reason ctilink.CloseReason, detail string, now time.T
 	}
 }
 
-func (m *Machine) providerClosed(v ctilink.ProviderClosed, now time.Time) {
+// providerClosed handles ProviderClosed; heard is when the frame before it
+// arrived.
+func (m *Machine) providerClosed(v ctilink.ProviderClosed, heard, now time.Time) {
 	if m.closing != closeNone {
 		m.closeDone(now, "ProviderClosed "+v.Reason.String())
 		return
 	}
+	// Unasked, the close announces a loss (a CTIManager stopping, a gateway
+	// whose JTAPI provider went out of service): observation was last known
+	// good at the frame before it, where the gap opens, and the close is when
+	// the bridge noticed (detectedAt), as for a link that just breaks
+	// (docs/engine.md §10).
+	m.lastRx = heard
 	detail := "provider closed by CTIManager: " + v.Reason.String()
 	if v.Description != "" {
 		detail += ": " + v.Description

@@ -326,10 +326,11 @@ func TestMachine_GapInfersCallsEndedDuringTheGap(t *testing.T) {
 	h.establish(phones(2), nil)
 	h.recv(ctilink.CallStateEvent{Device: "SEP000000000001", Line: "1001", CallHandle: 1, GlobalCallID: 42, State: ctilink.CallStateConnected,
 		Origin: true, Calling: ctilink.Party{DN: "1001"}, Called: ctilink.Party{DN: "9999"}, TimeNs: t0.UnixNano()})
+	heard := h.now // the last frame before the close: observation last known good
 	h.take()
 	h.advance(time.Second)
 	h.recv(ctilink.ProviderClosed{Reason: ctilink.CloseUnexpectedShutdown})
-	opened := h.now
+	detected := h.now
 	h.advance(3 * time.Second)
 	// The backup's snapshot finds a different call.
 	h.establish(phones(2), func(dev string) []ctilink.Message {
@@ -356,7 +357,10 @@ func TestMachine_GapInfersCallsEndedDuringTheGap(t *testing.T) {
 		t.Fatalf("last event %s, want GapClosed", g.Name)
 	}
 	gap := g.Data.Bridge.Gap
-	if gap.ID != "b1-gap1" || !gap.OpenedAt.Equal(opened) || gap.DurationMs != 3000 || gap.CallsBefore != 1 ||
+	// The gap opens at the last frame heard before the close, and the close
+	// is when the bridge noticed, as for a link that just breaks.
+	if gap.ID != "b1-gap1" || !gap.OpenedAt.Equal(heard) || gap.DetectedAt == nil || !gap.DetectedAt.Equal(detected) ||
+		gap.DurationMs != 4000 || gap.CallsBefore != 1 ||
 		gap.CallsEnded != 1 || gap.CallsDiscovered != 1 || gap.CallsAfter != 1 {
 		t.Fatalf("gap = %+v", gap)
 	}

@@ -115,15 +115,18 @@ final class CallTracker {
         final String controllerDn;
         final String controllerDevice;
         final boolean blind;
+        /** The lines of both calls when the feature started (FeatureEvent.parties). */
+        final List<Map<String, Object>> parties;
 
         Feature(String kind, TCall primary, TCall consult, String controllerDn, String controllerDevice,
-                boolean blind) {
+                boolean blind, List<Map<String, Object>> parties) {
             this.kind = kind;
             this.primary = primary;
             this.consult = consult;
             this.controllerDn = controllerDn;
             this.controllerDevice = controllerDevice;
             this.blind = blind;
+            this.parties = parties;
         }
     }
 
@@ -152,6 +155,8 @@ final class CallTracker {
         long handle;
         /** CallControlTerminalConnection state per terminal name. */
         final Map<String, Integer> tc = new LinkedHashMap<>();
+        /** The cause a terminal connection was dropped with, per terminal name. */
+        final Map<String, Integer> tcCause = new LinkedHashMap<>();
         /** Last view sent per device (line views). */
         final Map<String, View> sent = new LinkedHashMap<>();
         /** Moved into another call by a transfer or conference: its disconnect here is not a line's. */
@@ -168,6 +173,12 @@ final class CallTracker {
         boolean reportedHere;
         /** A transient party (calling-party transformation mask): reported as CallParty. */
         boolean transientParty;
+        /**
+         * The Connection was ever in a live state. One that fails without (a busy called
+         * party: JTAPI's failed call, G15-1028) was never the line's leg: the busy line is
+         * not in the call, and gets nothing (docs/protocol.md §12 busy).
+         */
+        boolean everLive;
 
         TConn(Connection conn, Address addr) {
             this.conn = conn;
@@ -204,15 +215,15 @@ final class CallTracker {
         TConn touched = null;
         if (ev instanceof CiscoTransferStartEv ts) {
             startFeature(Link.FEATURE_TRANSFER, ts.getFinalCall(), ts.getTransferredCall(),
-                    ts.getTransferControllerAddress(), ts.getControllerTerminalName(), tc);
+                    ts.getTransferControllerAddress(), ts.getControllerTerminalName());
         } else if (ev instanceof CiscoConferenceStartEv cs) {
             startFeature(Link.FEATURE_CONFERENCE, cs.getFinalCall(), cs.getConferencedCall(),
-                    cs.getConferenceControllerAddress(), cs.getControllerTerminalName(), tc);
+                    cs.getConferenceControllerAddress(), cs.getControllerTerminalName());
         } else if (ev instanceof CiscoTransferEndEv te) {
-            endFeature(Link.FEATURE_TRANSFER, te.getFinalCall(), te.getTransferredCall(), tc);
+            endFeature(Link.FEATURE_TRANSFER, te.getFinalCall(), tc, te.isSuccess());
             return;
         } else if (ev instanceof CiscoConferenceEndEv ce) {
-            endFeature(Link.FEATURE_CONFERENCE, ce.getFinalCall(), ce.getConferencedCall(), tc);
+            endFeature(Link.FEATURE_CONFERENCE, ce.getFinalCall(), tc, ce.isSuccess());
             return;
         } else if (ev instanceof CiscoCallChangedEv cc) {
             callChanged(cc);
@@ -287,25 +298,41 @@ final class CallTracker {
         if (c instanceof CiscoConnection cc) {
             x.reason = reason(cc.getReason());
         }
-        // A leg moved here by a transfer or conference keeps its handle (the link's
-        // CallChanged says the leg changed calls, not that a new leg began): it comes
-        // from the consult call of the feature in progress.
-        if (t.feature != null && t.feature.primary == t) {
-            TCall other = t.feature.consult;
-            for (TConn o : other.conns) {
-                if (o.moved && o.dn.equals(x.dn) && !o.sent.isEmpty()) {
-                    x.handle = o.handle;
-                    x.movedIn = true;
-                    if (t.feature != null && Link.FEATURE_CONFERENCE.equals(t.feature.kind)) {
-                        x.ownParties = o.sent.values().iterator().next();
-                    }
-                    x.sent.putAll(o.sent);
-                    o.sent.clear();
-                }
-            }
-        }
         t.conns.add(x);
+        if (t.feature != null && t.feature.primary == t) {
+            moveIn(t.feature, x);
+        }
         return x;
+    }
+
+    /**
+     * A Connection created in the final call while a transfer or conference is in
+     * progress, for an address with a live Connection in the consult call, is that leg
+     * moving (the guide's Table 8: the destination is created in Call1 before it is
+     * dropped from Call2). The link says so with CallChanged, at once: the leg keeps its
+     * call handle, its disconnect from the consult call is not a hang-up, and the line
+     * reports its leg in the final call when the feature ends (docs/protocol.md §12).
+     */
+    private void moveIn(Feature f, TConn x) {
+        for (TConn o : f.consult.conns) {
+            if (o == x || o.moved || !o.live() || !o.dn.equals(x.dn) || o.dn.equals(f.controllerDn)) {
+                continue;
+            }
+            o.moved = true;
+            x.handle = o.handle;
+            x.movedIn = true;
+            if (Link.FEATURE_CONFERENCE.equals(f.kind) && !o.sent.isEmpty()) {
+                x.ownParties = o.sent.values().iterator().next();
+            }
+            x.sent.putAll(o.sent);
+            o.sent.clear();
+            for (String dev : lines.openDevices(x.dn)) {
+                sink.send(Out.of(Link.CALL_CHANGED).put("device", dev).put("line", x.dn)
+                        .put("originalCallId", (long) f.consult.gcid).put("survivingCallId", (long) f.primary.gcid)
+                        .put("callHandle", x.handle).put("timeNs", lines.nowNs()));
+            }
+            return;
+        }
     }
 
     private TConn connEvent(TCall t, ConnEv ev) {
@@ -350,6 +377,7 @@ final class CallTracker {
             x.origin = true;
         }
         x.cc = cc;
+        x.everLive |= liveState(cc);
         x.cause = causeOf(ev);
         if (c instanceof CiscoConnection ci) {
             x.reason = reason(ci.getReason());
@@ -383,6 +411,9 @@ final class CallTracker {
         }
         if (st >= 0) {
             x.tc.put(name, st);
+            if (st == CallControlTerminalConnection.DROPPED) {
+                x.tcCause.put(name, causeOf(ev));
+            }
         } else {
             x.tc.putIfAbsent(name, CallControlTerminalConnection.IDLE);
         }
@@ -404,6 +435,11 @@ final class CallTracker {
         if (cur != null && calling != null && x.dn.equals(cur.getName()) && !x.dn.equals(calling.getName())) {
             x.transientParty = true;
         }
+    }
+
+    private static boolean liveState(int cc) {
+        return cc != CallControlConnection.IDLE && cc != CallControlConnection.FAILED
+                && cc != CallControlConnection.DISCONNECTED;
     }
 
     /** CiscoConnection.getReason() as the wire's 8-bit ConnReason (0 when it does not fit). */
@@ -438,8 +474,7 @@ final class CallTracker {
         return c == null ? null : calls.computeIfAbsent(c, this::newCall);
     }
 
-    private void startFeature(String kind, Call fin, Call other, Address controller, String controllerDevice,
-            TCall on) {
+    private void startFeature(String kind, Call fin, Call other, Address controller, String controllerDevice) {
         TCall primary = tracked(fin);
         TCall consult = tracked(other);
         if (primary == null || consult == null) {
@@ -459,39 +494,74 @@ final class CallTracker {
                 blind = true; // completed while the target is still ringing
             }
         }
-        Feature f = new Feature(kind, primary, consult, dn, dev, blind);
+        // The lines of both calls, the final call's first (as the guide names them: A, B,
+        // then C): JTAPI delivers the feature's events to the observers of every one.
+        List<Map<String, Object>> parties = new ArrayList<>();
+        List<String> dns = new ArrayList<>();
+        for (TCall c : List.of(primary, consult)) {
+            for (TConn x : c.conns) {
+                if (x.transientParty || x.dn.isEmpty() || dns.contains(x.dn) || parties.size() == MAX_FEATURE_PARTIES) {
+                    continue;
+                }
+                dns.add(x.dn);
+                parties.add(x.addr != null ? party(x.addr) : Out.party(x.dn, ""));
+            }
+        }
+        if (!dn.isEmpty() && !dns.contains(dn) && parties.size() < MAX_FEATURE_PARTIES) {
+            parties.add(Out.party(dn, dev));
+        }
+        Feature f = new Feature(kind, primary, consult, dn, dev, blind, parties);
         primary.feature = f;
         consult.feature = f;
-        if (lines.openDevices(dn).contains(dev)) {
-            sink.send(featureMessage(f, true));
+        if (concernsSession(f)) {
+            sink.send(featureMessage(f, true, true));
         }
     }
 
-    private void endFeature(String kind, Call fin, Call other, TCall on) {
+    /** At most this many parties in a Feature message (ctilink.MaxFeatureParties). */
+    private static final int MAX_FEATURE_PARTIES = 16;
+
+    /** Whether this session opened the controller's line or any line of the feature. */
+    private boolean concernsSession(Feature f) {
+        if (!lines.openDevices(f.controllerDn).isEmpty()) {
+            return true;
+        }
+        for (Map<String, Object> p : f.parties) {
+            if (!lines.openDevices((String) p.get("dn")).isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void endFeature(String kind, Call fin, TCall on, boolean success) {
         TCall primary = fin != null ? calls.get(fin) : null;
         Feature f = primary != null ? primary.feature : on.feature;
         if (f == null || !f.kind.equals(kind)) {
             return; // already ended (the End delivered on the other call), or never started
         }
-        // Party changes the feature made (current called, last redirecting) show on the
-        // surviving call's lines before the end is reported.
         f.primary.feature = null;
         f.consult.feature = null;
-        partiesToo = true;
-        try {
-            derive(f.primary, null, null);
-        } finally {
-            partiesToo = false;
+        if (success) {
+            // Once the feature completed, each line of the final call but the
+            // controller's reports its leg there, with the parties the feature gave it
+            // (docs/protocol.md §12: "A CONNECTED (currentCalled=C), C CONNECTED").
+            ending = f;
+            try {
+                derive(f.primary, null, null);
+            } finally {
+                ending = null;
+            }
         }
-        if (lines.openDevices(f.controllerDn).contains(f.controllerDevice)) {
-            sink.send(featureMessage(f, false));
+        if (concernsSession(f)) {
+            sink.send(featureMessage(f, false, success));
         }
         if (f.consult.ended && f.consult.conns.stream().noneMatch(TConn::live)) {
             calls.remove(f.consult.call);
         }
     }
 
-    private Out featureMessage(Feature f, boolean started) {
+    private Out featureMessage(Feature f, boolean started, boolean success) {
         Out o = Out.of(Link.FEATURE).put("feature", f.kind).put("started", started)
                 .put("device", f.controllerDevice).put("line", f.controllerDn)
                 .put("primaryCallId", (long) f.primary.gcid).put("consultCallId", (long) f.consult.gcid);
@@ -508,7 +578,11 @@ final class CallTracker {
                 }
             }
         }
-        return o.put("transferredParty", transferred).put("timeNs", lines.nowNs());
+        o.put("transferredParty", transferred).put("timeNs", lines.nowNs());
+        if (!f.parties.isEmpty()) {
+            o.put("parties", f.parties);
+        }
+        return o.opt("failed", !started && !success);
     }
 
     private void callChanged(CiscoCallChangedEv ev) {
@@ -577,31 +651,35 @@ final class CallTracker {
             // parties the feature gave it (the simulator's order, docs/protocol.md §12).
             return;
         }
-        if (t.feature != null && t.feature.consult == t && x.cc == CallControlConnection.DISCONNECTED
-                && !x.dn.equals(t.feature.controllerDn)) {
-            // The transfer target or added party leaving the consult call: it is moving to
-            // the surviving call (CiscoCallChangedEv), not hanging up.
-            x.moved = true;
+        if (t.feature != null && t.feature.primary == t && !x.dn.equals(t.feature.controllerDn)
+                && x.cc != CallControlConnection.DISCONNECTED) {
+            // While the feature runs, the final call's other parties keep what they show
+            // (a far party leaving and joining is the feature, not a ringback or a
+            // reconnect); they report their leg when it ends.
             return;
         }
         for (String dev : lines.openDevices(x.dn)) {
             View last = x.sent.get(dev);
-            if (last != null && last.state == Link.CS_DISCONNECTED) {
-                continue; // a leg's last word
+            if (last != null && (last.state == Link.CS_DISCONNECTED
+                    || (last.state == Link.CS_UNKNOWN && last.cause == Link.CAUSE_CALLMANAGER_FAILURE))) {
+                continue; // a leg's last word (a leg lost to a CallManager failure gets nothing more)
             }
             View v = view(t, x, dev, last);
             // A leg moved in by a transfer or conference is reported in the surviving
-            // call once the feature ended, even unchanged (§12: "C CONNECTED (call1)").
-            boolean firstInCall = x.movedIn && !x.reportedHere;
-            if (v == null || (v.equals(last) && !firstInCall)) {
+            // call once the feature ended, as is every other leg there but the
+            // controller's, even unchanged (§12: "A CONNECTED (currentCalled=C), C
+            // CONNECTED (call1)").
+            boolean again = (x.movedIn && !x.reportedHere)
+                    || (ending != null && ending.primary == t && !x.dn.equals(ending.controllerDn));
+            if (v == null || (v.equals(last) && !again)) {
                 continue;
             }
             // A line reports a change of its state; the parties travel with it. Parties
-            // that change without a state change (a transfer completed, a conference
-            // joined) are reported when the feature ends (partiesToo).
+            // that change without a state change (a transfer completed) are reported when
+            // the feature ends.
             boolean stateChanged = last == null || last.state != v.state || last.cause != v.cause
                     || last.reason != v.reason || last.origin != v.origin;
-            if (!stateChanged && !partiesToo && !firstInCall) {
+            if (!stateChanged && !again) {
                 continue;
             }
             x.reportedHere = true;
@@ -610,8 +688,8 @@ final class CallTracker {
         }
     }
 
-    /** Set while the end of a feature is derived: party-only changes are reported too. */
-    private boolean partiesToo;
+    /** Set while the end of a completed feature is derived (see deriveConn). */
+    private Feature ending;
 
     private void transientParty(TCall t, TConn x) {
         boolean live = x.live();
@@ -637,6 +715,9 @@ final class CallTracker {
 
     /** The view of line x on device dev, or null when JTAPI's states say nothing a line shows. */
     private View view(TCall t, TConn x, String dev, View last) {
+        if (!x.everLive) {
+            return null; // not the line's leg (see everLive)
+        }
         Integer tcs = x.tc.get(dev);
         int tc = tcs != null ? tcs : -1;
         int st;
@@ -669,7 +750,17 @@ final class CallTracker {
                 } else if (tc == CallControlTerminalConnection.INUSE || tc == CallControlTerminalConnection.BRIDGED) {
                     st = Link.CS_REMOTEINUSE;
                 } else if (tc == CallControlTerminalConnection.DROPPED) {
-                    return null; // dropping: the Connection's disconnect follows
+                    if (!otherTerminalLive(x, dev)) {
+                        return null; // dropping: the Connection's disconnect follows
+                    }
+                    // One appearance of a shared line leaves while others stay: its line's
+                    // leg ends now (the Connection stays for the others).
+                    st = Link.CS_DISCONNECTED;
+                    cause = x.tcCause.getOrDefault(dev, Link.CAUSE_NORMALCALLCLEARING);
+                } else if (x.tc.size() > 1 && tc != CallControlTerminalConnection.TALKING) {
+                    // A shared line answered: this appearance's TerminalConnection tells
+                    // next whether it is the one talking or in use elsewhere.
+                    return null;
                 } else if (x.origin) {
                     int[] far = farState(t, x, last);
                     if (far == null) {
@@ -691,6 +782,7 @@ final class CallTracker {
                 break;
             case CallControlConnection.UNKNOWN:
                 st = Link.CS_UNKNOWN;
+                cause = x.cause; // e.g. CALLMANAGER_FAILURE 508: the leg is lost to CTI
                 break;
             default:
                 return null;
@@ -714,7 +806,30 @@ final class CallTracker {
             View p = x.ownParties;
             return new View(st, cause, x.reason, x.origin, p.calling, p.called, p.curCalling, p.curCalled, p.lastRedir);
         }
-        return new View(st, cause, x.reason, x.origin, t.calling, t.called, curCalling, curCalled, t.lastRedir);
+        return new View(st, cause, x.reason, x.origin, own(t.calling, x, dev), t.called, own(curCalling, x, dev),
+                own(curCalled, x, dev), t.lastRedir);
+    }
+
+    /**
+     * A party naming the line's own number names the line's device: on a shared line the
+     * appearance of this leg, not the first terminal JTAPI lists for the address. The
+     * original called party stays as JTAPI gives it (the call was addressed to the
+     * number).
+     */
+    private static Map<String, Object> own(Map<String, Object> party, TConn x, String dev) {
+        if (party.isEmpty() || !x.dn.equals(party.get("dn")) || dev.equals(party.get("device"))) {
+            return party;
+        }
+        return Out.party(x.dn, dev);
+    }
+
+    private static boolean otherTerminalLive(TConn x, String dev) {
+        for (Map.Entry<String, Integer> e : x.tc.entrySet()) {
+            if (!e.getKey().equals(dev) && e.getValue() != CallControlTerminalConnection.DROPPED) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -732,7 +847,13 @@ final class CallTracker {
             int s;
             switch (o.cc) {
                 case CallControlConnection.ESTABLISHED:
-                    return new int[] {Link.CS_CONNECTED, Link.CAUSE_NOERROR};
+                    if (!o.tc.containsValue(CallControlTerminalConnection.RINGING)) {
+                        return new int[] {Link.CS_CONNECTED, Link.CAUSE_NOERROR};
+                    }
+                    // Answered, but a terminal still rings (its TerminalConnection events
+                    // follow): the far end is connected once they are in.
+                    s = Link.CS_RINGBACK;
+                    break;
                 case CallControlConnection.FAILED:
                     s = Link.CS_BUSY;
                     break;
@@ -804,8 +925,8 @@ final class CallTracker {
                 }
                 TCall t = importCall(call);
                 for (TConn x : t.conns) {
-                    if (x.conn != c || !x.live() || x.transientParty) {
-                        continue;
+                    if (x.conn != c || !x.live() || x.transientParty || x.cc == CallControlConnection.UNKNOWN) {
+                        continue; // UNKNOWN: JTAPI cannot tell (a leg lost to a CallManager failure)
                     }
                     View v = view(t, x, device, x.sent.get(device));
                     if (v == null) {
@@ -832,6 +953,7 @@ final class CallTracker {
             TConn x = conn(t, c);
             if (c instanceof CallControlConnection cc) {
                 x.cc = cc.getCallControlState();
+                x.everLive |= liveState(x.cc);
             }
             if (x.cc == CallControlConnection.INITIATED || x.cc == CallControlConnection.DIALING
                     || x.cc == CallControlConnection.NETWORK_REACHED

@@ -106,6 +106,8 @@ public final class ProviderSession {
     private volatile String providerDown = "";
 
     private final Map<String, Terminal> terminals = new LinkedHashMap<>();
+    /** Position of each terminal in JTAPI's list (the order a shared line's appearances are reported in). */
+    private final Map<String, Integer> terminalOrder = new ConcurrentHashMap<>();
     private final Set<String> openDevices = ConcurrentHashMap.newKeySet();
     /** Open lines: dn → devices. */
     private final Map<String, Set<String>> openLines = new ConcurrentHashMap<>();
@@ -254,6 +256,7 @@ public final class ProviderSession {
         List<Map<String, Object>> out = new ArrayList<>();
         synchronized (lock) {
             terminals.clear();
+            terminalOrder.clear();
             for (Terminal t : ts == null ? new Terminal[0] : ts) {
                 String name = t.getName();
                 if (name == null || !Requests.validName(name) || name.isEmpty()) {
@@ -261,6 +264,7 @@ public final class ProviderSession {
                     continue;
                 }
                 terminals.put(name, t);
+                terminalOrder.putIfAbsent(name, terminalOrder.size());
                 out.add(deviceInfo(t));
             }
         }
@@ -477,6 +481,9 @@ public final class ProviderSession {
         if (routePoints.contains(device)) {
             return Result.OK;
         }
+        // Known before the callback is registered: CTIManager offers the calls waiting at
+        // the route point (recovered after a CTIManager failure, G15-199) right away.
+        routePoints.add(device);
         try {
             if (!openDevices.contains(device)) {
                 t.addObserver(observers);
@@ -489,9 +496,9 @@ public final class ProviderSession {
                 }
             }
         } catch (Exception e) {
+            routePoints.remove(device);
             return registrationFailure("CiscoRouteTerminal.register(" + device + ")", e);
         }
-        routePoints.add(device);
         return Result.OK;
     }
 
@@ -605,7 +612,16 @@ public final class ProviderSession {
         @Override
         public List<String> openDevices(String dn) {
             Set<String> devs = openLines.get(dn);
-            return devs == null ? List.of() : List.copyOf(devs);
+            if (devs == null || devs.isEmpty()) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>(devs);
+            if (out.size() > 1) {
+                // A shared line: its appearances in JTAPI's terminal order, whatever order
+                // the bridge opened them in.
+                out.sort(java.util.Comparator.comparing(d -> terminalOrder.getOrDefault(d, Integer.MAX_VALUE)));
+            }
+            return out;
         }
 
         @Override
@@ -616,8 +632,11 @@ public final class ProviderSession {
             } catch (RuntimeException e) {
                 return "";
             }
-            if (ts == null || ts.length != 1 || ts[0] == null || ts[0].getName() == null) {
-                return ""; // outside the provider, or a shared line (no single device)
+            // Outside the provider: no terminal. A shared line: JTAPI's call parties name
+            // the address, not the appearance; the first terminal JTAPI lists stands for it
+            // (docs/gateway.md "What is lost in translation").
+            if (ts == null || ts.length == 0 || ts[0] == null || ts[0].getName() == null) {
+                return "";
             }
             return ts[0].getName();
         }

@@ -111,6 +111,8 @@ public final class Link {
     public static final int CAUSE_NOERROR = 0;
     public static final int CAUSE_UNALLOCATEDNUMBER = 1;
     public static final int CAUSE_NORMALCALLCLEARING = 16;
+    /** CiscoCallEv.CAUSE_CALLMANAGER_FAILURE on an UNKNOWN leg (§8.2). */
+    public static final int CAUSE_CALLMANAGER_FAILURE = 508;
     public static final int CAUSE_USERBUSY = 17;
     public static final int CAUSE_NOUSERRESPONDING = 18;
     public static final int CAUSE_NOANSWERFROMUSER = 19;

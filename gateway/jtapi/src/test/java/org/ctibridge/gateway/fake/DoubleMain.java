@@ -30,9 +30,11 @@ import org.ctibridge.gateway.link.Json;
  * cluster.json: {"devices":[{"name","type","callManager","lines":[…]}],
  * "users":{"login":"password"}, "callManagers":{"cm1":1}}. key=value pairs are gateway
  * configuration keys applied to every gateway (docs/gateway.md). Commands:
- * offhook{dn} → {call}; dial{call,from,to}; dialMasked{call,from,to,masked}; answer{call,dn}; hold/unhold{call,dn};
- * hangup{call,dn}; transfer/conference{primary,consult,controller};
- * failCtiManager/restoreCtiManager{host}; registered{device}; awaitEstablished{call,dn};
+ * offhook{dn} → {call}; dial{call,from,to[,busy]}; dialMasked{call,from,to,masked}; answer{call,dn[,device]};
+ * hold/unhold{call,dn[,device]} (device: a shared line's appearance);
+ * hangup{call,dn}; transfer/conference/failedTransfer{primary,consult,controller};
+ * failCtiManager/restoreCtiManager{host}; failCallManager{cm}; registered{device}; reroutes{call} (how many times
+ * selectRoute found no usable destination); awaitEstablished{call,dn};
  * framesSent (frames the gateways wrote to bridges, to tell when a bridge caught up); drain; quit.
  */
 public final class DoubleMain {
@@ -147,21 +149,29 @@ public final class DoubleMain {
         return (String) c.get(k);
     }
 
+    private static String opt(Map<String, Object> c, String k) {
+        Object v = c.get(k);
+        return v instanceof String s ? s : "";
+    }
+
     private static void run(FakeCluster cl, String op, Map<String, Object> c, Map<String, Object> reply)
             throws Exception {
         switch (op) {
             case "offhook" -> reply.put("call", (long) cl.offhook(str(c, "dn")));
-            case "dial" -> cl.dial(num(c, "call"), str(c, "from"), str(c, "to"));
+            case "dial" -> cl.dial(num(c, "call"), str(c, "from"), str(c, "to"), Boolean.TRUE.equals(c.get("busy")));
             case "dialMasked" -> cl.dialMasked(num(c, "call"), str(c, "from"), str(c, "to"), str(c, "masked"));
-            case "answer" -> cl.answer(num(c, "call"), str(c, "dn"));
-            case "hold" -> cl.hold(num(c, "call"), str(c, "dn"));
-            case "unhold" -> cl.unhold(num(c, "call"), str(c, "dn"));
+            case "answer" -> cl.answer(num(c, "call"), str(c, "dn"), opt(c, "device"));
+            case "hold" -> cl.hold(num(c, "call"), str(c, "dn"), opt(c, "device"));
+            case "unhold" -> cl.unhold(num(c, "call"), str(c, "dn"), opt(c, "device"));
             case "hangup" -> cl.hangup(num(c, "call"), str(c, "dn"));
             case "transfer" -> cl.transfer(num(c, "primary"), num(c, "consult"), str(c, "controller"));
             case "conference" -> cl.conference(num(c, "primary"), num(c, "consult"), str(c, "controller"));
+            case "failedTransfer" -> cl.failedTransfer(num(c, "primary"), num(c, "consult"), str(c, "controller"));
             case "failCtiManager" -> cl.failCtiManager(str(c, "host"));
+            case "failCallManager" -> cl.failCallManager(str(c, "cm"));
             case "restoreCtiManager" -> cl.restoreCtiManager(str(c, "host"));
             case "registered" -> reply.put("registered", cl.registered(str(c, "device")));
+            case "reroutes" -> reply.put("reroutes", cl.reroutes(num(c, "call")));
             case "awaitEstablished" -> cl.awaitEstablished(num(c, "call"), str(c, "dn"));
             case "drain" -> cl.drain();
             default -> throw new IllegalArgumentException("unknown op " + op);

@@ -276,7 +276,16 @@ final class FProvider {
                     .val("getName", l.dn)
                     .val("getPartition", "")
                     .val("getProvider", proxy)
-                    .on("getTerminals", a -> l.device == null ? null : new Terminal[] {(Terminal) terminal(l.device)})
+                    .on("getTerminals", a -> {
+                        if (l.device == null) {
+                            return null;
+                        }
+                        List<Terminal> ts = new ArrayList<>();
+                        for (FDevice d : l.devices) {
+                            ts.add((Terminal) terminal(d));
+                        }
+                        return ts.toArray(new Terminal[0]);
+                    })
                     .on("addObserver", a -> {
                         synchronized (cluster.mu) {
                             addrObservers.computeIfAbsent(l, x -> new ArrayList<>()).add((AddressObserver) a[0]);
@@ -319,7 +328,7 @@ final class FProvider {
                             List<Connection> cs = new ArrayList<>();
                             for (FCall c : cluster.callsView().values()) {
                                 FConn x = c.conn(l);
-                                if (x != null) {
+                                if (x != null && !x.lost) {
                                     cs.add((Connection) conn(x));
                                 }
                             }
@@ -329,6 +338,7 @@ final class FProvider {
                     .on("registerRouteCallback", a -> {
                         synchronized (cluster.mu) {
                             routeCallbacks.put(l, (RouteCallback) a[0]);
+                            cluster.recoverRoutes(l);
                         }
                         return null;
                     })
@@ -375,7 +385,7 @@ final class FProvider {
                         synchronized (cluster.mu) {
                             List<Connection> cs = new ArrayList<>();
                             for (FConn x : c.conns) {
-                                if (x.cc != CallControlConnection.DISCONNECTED) {
+                                if (x.cc != CallControlConnection.DISCONNECTED && !x.lost) {
                                     cs.add((Connection) conn(x));
                                 }
                             }
@@ -394,8 +404,15 @@ final class FProvider {
                     .on("getState", a -> x.core)
                     .on("getCallControlState", a -> x.cc)
                     .on("getReason", a -> x.reason)
-                    .on("getTerminalConnections", a -> x.tc == null ? new TerminalConnection[0]
-                            : new TerminalConnection[] {(TerminalConnection) termConn(x.tc)});
+                    .on("getTerminalConnections", a -> {
+                        synchronized (cluster.mu) {
+                            List<TerminalConnection> ts = new ArrayList<>();
+                            for (FTermConn t : x.tcs) {
+                                ts.add((TerminalConnection) termConn(t));
+                            }
+                            return ts.toArray(new TerminalConnection[0]);
+                        }
+                    });
             return Proxies.make("Connection(" + x.line.dn + "@" + x.call.gcid + ")", m, CiscoConnection.class);
         });
     }
@@ -443,9 +460,15 @@ final class FProvider {
         return out;
     }
 
-    /** Queues a call event for the call observers of the call's lines (called with cluster.mu held). */
-    void queueCall(Spec s, FCall c) {
+    /**
+     * Queues a call event for the call observers of the call's lines, except those that
+     * also observe call except (may be null); called with cluster.mu held.
+     */
+    void queueCall(Spec s, FCall c, FCall except) {
         List<CallObserver> obs = observersOf(c);
+        if (except != null) {
+            obs.removeAll(observersOf(except));
+        }
         if (obs.isEmpty()) {
             return;
         }
@@ -495,14 +518,16 @@ final class FProvider {
             Object other = call((FCall) x.get("other"));
             FConn ctl = (FConn) x.get("controller");
             Object ctlAddr = address(ctl.line);
-            Object ctlTc = ctl.tc != null ? termConn(ctl.tc) : null;
+            FTermConn ctlT = ctl.tcs.isEmpty() ? null : ctl.tcs.get(0);
+            Object ctlTc = ctlT != null ? termConn(ctlT) : null;
             m.val("getFinalCall", fin).val("getTransferredCall", other).val("getConferencedCall", other)
                     .val("getConferencedCalls", new Call[] {(Call) other})
                     .val("getTransferControllerAddress", ctlAddr).val("getConferenceControllerAddress", ctlAddr)
                     .val("getOriginalConferenceControllerAddress", ctlAddr)
-                    .val("getControllerTerminalName", ctl.line.device.name)
+                    .val("getControllerTerminalName", ctlT != null ? ctlT.device.name : ctl.line.device.name)
                     .val("getTransferController", ctlTc).val("getHeldConferenceController", ctlTc)
-                    .val("getTalkingConferenceController", ctlTc).val("isSuccess", true);
+                    .val("getTalkingConferenceController", ctlTc).val("isSuccess", x.get("success"))
+                    .val("getFailedCalls", new Call[0]);
         }
         if (x.containsKey("original")) {
             m.val("getOriginalCall", call((FCall) x.get("original")))
@@ -633,13 +658,18 @@ final class FProvider {
      * meta SNAPSHOT.
      */
     private void snapshotTo(FLine l, CallObserver o) {
+        if (l.device != null && l.device.type.equals("routepoint")) {
+            // "No call snapshot, however, gets delivered to the RouteAddresses" (G15-199,
+            // CTIManager failure): their calls are recovered through the route callback.
+            return;
+        }
         for (FCall c : cluster.callsView().values()) {
-            if (c.conn(l) == null) {
+            if (c.conn(l) == null || c.conn(l).lost) {
                 continue;
             }
             List<CallEv> evs = new ArrayList<>();
             for (FConn x : c.conns) {
-                if (x.cc == CallControlConnection.DISCONNECTED) {
+                if (x.cc == CallControlConnection.DISCONNECTED || x.lost) {
                     continue;
                 }
                 Class<?> st = ccEvent(x.cc);
@@ -649,12 +679,12 @@ final class FProvider {
                     evs.add(callEvent(new Spec(st, c, x, null, Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT, c.parties(),
                             Map.of())));
                 }
-                if (x.tc != null) {
-                    Class<?> tst = tcEvent(x.tc.cc);
-                    evs.add(callEvent(new Spec(javax.telephony.events.TermConnCreatedEv.class, c, x, x.tc,
+                for (FTermConn t : x.tcs) {
+                    Class<?> tst = tcEvent(t.cc);
+                    evs.add(callEvent(new Spec(javax.telephony.events.TermConnCreatedEv.class, c, x, t,
                             Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT, c.parties(), Map.of())));
                     if (tst != null) {
-                        evs.add(callEvent(new Spec(tst, c, x, x.tc, Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT,
+                        evs.add(callEvent(new Spec(tst, c, x, t, Ev.CAUSE_SNAPSHOT, 0, 0, Ev.META_SNAPSHOT,
                                 c.parties(), Map.of())));
                     }
                 }
@@ -689,6 +719,7 @@ final class FProvider {
             case CallControlTerminalConnection.RINGING: return javax.telephony.callcontrol.events.CallCtlTermConnRingingEv.class;
             case CallControlTerminalConnection.TALKING: return javax.telephony.callcontrol.events.CallCtlTermConnTalkingEv.class;
             case CallControlTerminalConnection.HELD: return javax.telephony.callcontrol.events.CallCtlTermConnHeldEv.class;
+            case CallControlTerminalConnection.INUSE: return javax.telephony.callcontrol.events.CallCtlTermConnInUseEv.class;
             default: return null;
         }
     }

@@ -42,7 +42,11 @@ final class Recorder implements ProviderSession.LinkSide {
             Map<String, Object> f = o.fields();
             switch (o.type) {
                 case Link.CALL_STATE: {
-                    String s = f.get("line") + " " + STATES.get(((Number) f.get("state")).intValue());
+                    String line = (String) f.get("line");
+                    if (((String) f.get("device")).startsWith("SEPS")) {
+                        line += "@" + f.get("device"); // a shared line's appearance
+                    }
+                    String s = line + " " + STATES.get(((Number) f.get("state")).intValue());
                     int cause = ((Number) f.get("cause")).intValue();
                     if (cause != 0) {
                         s += " " + cause;
