@@ -210,14 +210,8 @@ func Run(ctx context.Context, o Options) error {
 		o.Started(Running{Sim: sim, Bridge: br, NATS: nats.url()})
 	}
 
-	runCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	if o.RunFor > 0 {
-		t := time.AfterFunc(o.RunFor, func() {
-			stop(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + o.RunFor.String() + " elapsed"})
-		})
-		defer t.Stop()
-	}
+	runCtx, stopRun := runFor(ctx, o.RunFor)
+	defer stopRun()
 	if o.FailPrimaryAfter > 0 {
 		// A crashed or cut-off CTIManager host sends nothing more — no FIN,
 		// no RST — so the bridge has to notice by the missing heartbeats,
@@ -303,4 +297,20 @@ func printBanner(w io.Writer, o Options, natsURL, dataDir, gtPath string, sim *c
 	p("  go run ./cmd/replay --store %s state --at <time>", dataDir)
 	p("  go run ./cmd/replay --store %s report --html report.html", dataDir)
 	p("")
+}
+
+// runFor is ctx ended after d (0: never) with the cause a bridge's
+// BridgeStopping gives (--run-for … elapsed); stop releases it.
+func runFor(ctx context.Context, d time.Duration) (_ context.Context, stop func()) {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	if d <= 0 {
+		return runCtx, func() { cancel(nil) }
+	}
+	t := time.AfterFunc(d, func() {
+		cancel(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + d.String() + " elapsed"})
+	})
+	return runCtx, func() {
+		t.Stop()
+		cancel(nil)
+	}
 }

@@ -99,14 +99,8 @@ func runHA(ctx context.Context, o Options) error {
 	}
 	printHABanner(o.Out, o, rig, dataDir, gtPath, members)
 
-	runCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	if o.RunFor > 0 {
-		t := time.AfterFunc(o.RunFor, func() {
-			stop(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + o.RunFor.String() + " elapsed"})
-		})
-		defer t.Stop()
-	}
+	runCtx, stopRun := runFor(ctx, o.RunFor)
+	defer stopRun()
 	var killAt <-chan time.Time
 	if h.KillActiveAfter > 0 {
 		t := time.NewTimer(h.KillActiveAfter)
