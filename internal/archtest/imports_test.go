@@ -55,6 +55,9 @@ var rules = []struct {
 	{module + "/pkg/callstate", []string{"github.com/nats-io/", module + "/pkg/ctiengine"}, "the consumer fold needs only the schema"},
 	{module + "/pkg/stateview", []string{module + "/pkg/ctiengine", module + "/pkg/ctisim", module + "/internal/bridge", module + "/internal/faultmatrix"}, "the state view is built from published events only, like any consumer"},
 	{module + "/pkg/ctisim", []string{module + "/pkg/ctiengine", module + "/pkg/jetstream", "github.com/nats-io/"}, "the simulator is a CTIManager, it knows nothing of the bridge"},
+	{module + "/internal/ha/lease", []string{module + "/", "github.com/nats-io/"}, "the lease core is pure: no I/O, no clock"},
+	{module + "/internal/ha/hot", []string{module + "/pkg/ctiengine", module + "/pkg/jetstream", "github.com/nats-io/"}, "the hot standby's takeover rule is pure: schema events in and out"},
+	{module + "/internal/ha", []string{module + "/pkg/ctiengine", module + "/pkg/ctisim"}, "the HA layer talks to JetStream; the bridge ties it to the engine"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/replaystore"
@@ -66,6 +68,10 @@ type Config struct {
 	// KV bucket provisioned with jetstream.ProvisionConfig.StateView (Conn
 	// and Logger are filled in); nil disables it.
 	StateView *stateview.Config
+	// HA, if set, runs this bridge as one instance of a high-availability
+	// group: it publishes only while it holds the lease (see ha.go and
+	// docs/ha.md). Nil: a single bridge, always active.
+	HA *HAConfig
 	// Provision, if set, makes the bridge provision the stream and buckets
 	// itself, in the background, as soon as NATS answers (eventlog.go):
 	// it starts and serves /healthz before NATS is up, /readyz says why it
@@ -84,9 +90,12 @@ type Config struct {
 // Bridge is one running bridge: engine → encoder → publisher, plus the
 // ops endpoints.
 type Bridge struct {
-	cfg     Config
-	log     zerolog.Logger
-	engine  *ctiengine.Engine
+	cfg Config
+	log zerolog.Logger
+	// engine is the running engine: one for the bridge's life, except for
+	// a cold standby, which builds one per tenure (nil between tenures).
+	engine  atomic.Pointer[ctiengine.Engine]
+	ecfg    ctiengine.Config
 	enc     *schema.Encoder
 	pub     *jetstream.Publisher
 	metrics *Metrics
@@ -94,6 +103,9 @@ type Bridge struct {
 	// elog provisions and watches the event stream (nil: Provision unset).
 	elog      *eventLog
 	snapshots *snapshotRunner
+
+	// ha is the high-availability state (nil for a single bridge).
+	ha *haState
 
 	mu        sync.Mutex // guards the following fields
 	bridgeSeq uint64
@@ -131,6 +143,9 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("bridge: StateView is set but Provision.StateView is not: the state view's bucket would never be created; set both, or neither"))
 		}
 	}
+	if c.HA != nil {
+		errs = append(errs, c.HA.Validate())
+	}
 	if c.HTTPListen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
 			errs = append(errs, fmt.Errorf("bridge: HTTPListen %q is not host:port: e.g. 127.0.0.1:8080 (empty disables the ops endpoints)", c.HTTPListen))
@@ -167,6 +182,13 @@ func (c Config) provisionConfig() jetstream.ProvisionConfig {
 	pc := *c.Provision
 	if pc.Stream == "" {
 		pc.Stream = c.Stream
+	}
+	if c.HA != nil {
+		// A member campaigns only once the lease bucket exists.
+		pc.Leader = true
+		if c.HA.Bucket != "" {
+			pc.LeaderBucket = c.HA.Bucket
+		}
 	}
 	return pc
 }
@@ -214,10 +236,19 @@ func New(cfg Config) (*Bridge, error) {
 	pcfg.Conn = cfg.Conn
 	pcfg.Encoder = enc
 	pcfg.Logger = log.With().Str("component", "publisher").Logger()
-	b.metrics = NewMetrics(b.publisherStats, func() ctiengine.Status { return b.engine.Status() })
+	b.metrics = NewMetrics(b.publisherStats, b.engineStatus)
 	pcfg.AckLatency = func(d time.Duration) {
 		b.metrics.EventsPublished.Inc()
 		b.metrics.PublishLatency.Observe(d.Seconds())
+	}
+	if cfg.HA != nil {
+		b.metrics.EnableHA()
+		pcfg.Permit = b.IsActive
+		pcfg.OnFenced = func(f jetstream.Fence, _ error) {
+			if el := b.ha.el.Load(); el != nil {
+				el.Fenced(f.Epoch)
+			}
+		}
 	}
 	if b.pub, err = jetstream.New(pcfg); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
@@ -231,7 +262,22 @@ func New(cfg Config) (*Bridge, error) {
 	ecfg.Sink = sinkFunc(b.emit)
 	ecfg.Measure = b.metrics.ObserveMeasurement
 	ecfg.Logger = log
-	if b.engine, err = ctiengine.New(ecfg); err != nil {
+	b.ecfg = ecfg
+	if cfg.HA != nil {
+		if b.ha, err = newHAState(b, *cfg.HA); err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
+		}
+	}
+	if cfg.HA == nil || cfg.HA.Mode == ha.ModeHot {
+		if cfg.HA != nil {
+			ecfg.Passive = true // a hot standby observes; it acts once active
+		}
+		eng, err := ctiengine.New(ecfg)
+		if err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
+		}
+		b.engine.Store(eng)
+	} else if err := ecfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	if cfg.HTTPListen != "" {
@@ -241,8 +287,79 @@ func New(cfg Config) (*Bridge, error) {
 		if cfg.Profiling {
 			b.ops.EnableProfiling()
 		}
+		if cfg.HA != nil {
+			b.ops.EnableStepDown(func() bool {
+				if !b.IsActive() {
+					return false
+				}
+				b.StepDown()
+				return true
+			})
+		}
 	}
 	return b, nil
+}
+
+// engineStatus is the engine's status (a zero one while a cold standby
+// has no engine).
+func (b *Bridge) engineStatus() ctiengine.Status {
+	if eng := b.Engine(); eng != nil {
+		return eng.Status()
+	}
+	return ctiengine.Status{}
+}
+
+// startEventLog runs the event log's provisioner (Config.Provision) until
+// the returned stop is called; without one it does nothing.
+func (b *Bridge) startEventLog() (stop func()) {
+	if b.elog == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = b.elog.prov.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// startServices runs the publisher and the ops endpoints. stopPublisher
+// stops the publisher's Run (call Flush before it for a graceful stop)
+// and closes it; stopOps shuts the endpoints down. Both are idempotent.
+func (b *Bridge) startServices() (stopPublisher, stopOps func()) {
+	pubCtx, cancelPub := context.WithCancel(context.Background())
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- b.pub.Run(pubCtx) }()
+	var pubOnce sync.Once
+	stopPublisher = func() {
+		pubOnce.Do(func() {
+			cancelPub()
+			if err := <-pubDone; err != nil && !errors.Is(err, context.Canceled) {
+				b.log.Warn().Err(err).Msg("publisher stopped")
+			}
+			b.pub.Close()
+		})
+	}
+	opsCtx, cancelOps := context.WithCancel(context.Background())
+	opsDone := make(chan error, 1)
+	if b.ops != nil {
+		go func() { opsDone <- b.ops.Run(opsCtx) }()
+		b.log.Info().Str("addr", b.ops.Addr()).Msg("ops endpoints: /healthz /readyz /metrics /status")
+	} else {
+		opsDone <- nil
+	}
+	var opsOnce sync.Once
+	stopOps = func() {
+		opsOnce.Do(func() {
+			cancelOps()
+			<-opsDone
+		})
+	}
+	return stopPublisher, stopOps
 }
 
 type sinkFunc func(schema.Event)
@@ -254,6 +371,14 @@ func (f sinkFunc) Emit(ev schema.Event) { f(ev) }
 // encoding and enqueueing in one order. An event that cannot be encoded or
 // enqueued is reported by the publisher in a PublishGap record.
 func (b *Bridge) emit(ev schema.Event) {
+	if b.ha != nil && !b.ha.route(&ev) {
+		return
+	}
+	b.publishEvent(ev)
+}
+
+// publishEvent encodes and enqueues one event, whatever the role.
+func (b *Bridge) publishEvent(ev schema.Event) {
 	b.metrics.Observe(&ev)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -263,26 +388,40 @@ func (b *Bridge) emit(ev schema.Event) {
 	}
 }
 
-// emitBridge publishes one of the bridge's own lifecycle records.
+// emitBridge publishes one of the bridge's own lifecycle records. A
+// member of a high-availability group publishes them only while active
+// (a standby's records are dropped without using a sequence number, so
+// the bridge session's sequence has no holes).
 func (b *Bridge) emitBridge(name string, data schema.BridgeData) {
-	now := time.Now()
+	if b.ha != nil && !b.ha.tenure() {
+		return
+	}
+	b.publishEvent(b.bridgeEvent(name, data, time.Now()))
+}
+
+// bridgeEvent builds one of the bridge's own records, taking the next
+// sequence number of the bridge session.
+func (b *Bridge) bridgeEvent(name string, data schema.BridgeData, now time.Time) schema.Event {
 	b.mu.Lock()
 	b.bridgeSeq++
 	seq := b.bridgeSeq
 	b.mu.Unlock()
-	data.Instance = b.cfg.Instance
+	if data.Instance == "" {
+		data.Instance = b.cfg.Instance
+	}
 	data.Version = Version
 	spec, _ := schema.Spec(name)
-	b.emit(schema.Event{
+	return schema.Event{
 		Family: schema.FamilyBridge, Name: name,
 		Session: b.cfg.Instance + "-b", SessionSeq: seq, Sequence: seq,
 		Time: now, Received: now,
 		Data: schema.Data{Event: name, EventID: spec.ID, Times: schema.Timestamps{Upstream: now, Received: now}, Bridge: &data},
-	})
+	}
 }
 
-// Engine exposes the engine (for InitiateFallback and tests).
-func (b *Bridge) Engine() *ctiengine.Engine { return b.engine }
+// Engine exposes the engine (for InitiateFallback and tests). A cold
+// standby has none between tenures (nil).
+func (b *Bridge) Engine() *ctiengine.Engine { return b.engine.Load() }
 
 // Publisher exposes the publisher (for tests and the demo summary).
 func (b *Bridge) Publisher() *jetstream.Publisher { return b.pub }
@@ -298,21 +437,18 @@ func (b *Bridge) OpsAddr() string {
 func (b *Bridge) publisherStats() PublisherStats {
 	s := b.pub.Stats()
 	return PublisherStats{Buffered: s.Buffered, InFlight: s.InFlight, Dropped: s.Dropped, Rejected: s.Rejected, Reordered: s.Reordered,
-		Resends: s.Resends, Dupes: s.Duplicates, Connected: s.Connected}
+		Resends: s.Resends, Dupes: s.Duplicates, Fenced: s.Fenced, Discarded: s.Discarded, Connected: s.Connected}
 }
 
 // Readiness: provider in service, stream provisioned and publisher
-// connected.
+// connected. A standby of a high-availability group is ready when it
+// could take over now (see haState.readiness).
 func (b *Bridge) Readiness() Readiness {
 	var r Readiness
-	st := b.engine.Status()
-	if !st.Ready {
-		reason := "provider " + st.Provider
-		if st.Err != "" {
-			reason += ": " + st.Err
-		}
-		r.Reasons = append(r.Reasons, reason)
-		r.Reasons = append(r.Reasons, ctiManagerReasons(st, time.Now())...)
+	if b.ha != nil {
+		r = b.ha.readiness()
+	} else {
+		r.Reasons = b.providerNotReady(b.Engine())
 	}
 	if b.elog != nil {
 		if ls := b.elog.state(); !ls.Ready {
@@ -325,6 +461,23 @@ func (b *Bridge) Readiness() Readiness {
 	}
 	r.Ready = len(r.Reasons) == 0
 	return r
+}
+
+// providerNotReady says why eng's provider is not in service (nothing if
+// it is).
+func (b *Bridge) providerNotReady(eng *ctiengine.Engine) []string {
+	if eng == nil {
+		return []string{"no provider"}
+	}
+	st := eng.Status()
+	if st.Ready {
+		return nil
+	}
+	reason := "provider " + st.Provider
+	if st.Err != "" {
+		reason += ": " + st.Err
+	}
+	return append([]string{reason}, ctiManagerReasons(st, time.Now())...)
 }
 
 // Status is the /status document.
@@ -346,8 +499,13 @@ func (b *Bridge) Status() any {
 		"version":   Version,
 		"cluster":   b.enc.Cluster(),
 		"ready":     b.Readiness(),
-		"engine":    b.engine.Status(),
 		"publisher": pub,
+	}
+	if eng := b.Engine(); eng != nil {
+		out["engine"] = eng.Status()
+	}
+	if b.ha != nil {
+		out["ha"] = b.ha.status()
 	}
 	if b.elog != nil {
 		ls := b.elog.state()
@@ -416,51 +574,29 @@ func stopReason(ctx context.Context) StopCause {
 // exhausted, certificate compromised), once FatalLinger has passed or ctx
 // has ended.
 func (b *Bridge) Run(ctx context.Context) error {
-	pubCtx, stopPub := context.WithCancel(context.Background())
-	defer stopPub()
-	pubDone := make(chan error, 1)
-	go func() { pubDone <- b.pub.Run(pubCtx) }()
-	defer b.snapshots.stop()
-	if b.elog != nil {
-		provCtx, stopProv := context.WithCancel(context.Background())
-		provDone := make(chan struct{})
-		go func() {
-			defer close(provDone)
-			_ = b.elog.prov.Run(provCtx)
-		}()
-		defer func() {
-			stopProv()
-			<-provDone
-		}()
-	} else {
-		b.snapshots.start()
+	if b.ha != nil {
+		return b.runHA(ctx)
 	}
+	stopPublisher, stopOps := b.startServices()
+	defer stopOps()
+	defer stopPublisher()
+	defer b.snapshots.stop()
+	stopEventLog := b.startEventLog()
+	defer stopEventLog()
 	stopView := b.startStateView()
 	defer stopView()
-
-	opsCtx, stopOps := context.WithCancel(context.Background())
-	opsDone := make(chan error, 1)
-	if b.ops != nil {
-		go func() { opsDone <- b.ops.Run(opsCtx) }()
-		b.log.Info().Str("addr", b.ops.Addr()).Msg("ops endpoints: /healthz /readyz /metrics /status")
-	} else {
-		opsDone <- nil
-	}
-	defer func() {
-		stopOps()
-		<-opsDone
-	}()
-
 	if b.elog != nil {
 		b.elog.waitForStart(ctx, b.cfg.StartWait)
 	} else {
+		b.snapshots.start()
 		b.checkPreviousRun(ctx)
 	}
 	b.emitBridge(schema.EvBridgeStarted, schema.BridgeData{})
+	eng := b.Engine()
 	engDone := make(chan error, 1)
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	defer stopEngine()
-	go func() { engDone <- b.engine.Run(engCtx) }()
+	go func() { engDone <- eng.Run(engCtx) }()
 
 	var hb <-chan time.Time
 	if b.cfg.HeartbeatEvery > 0 {
@@ -484,7 +620,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			why := stopReason(ctx)
 			b.log.Info().Str("reason", why.Reason).Str("detail", why.Detail).Msg("stopping: closing the provider (APPLICATIONREQUEST), then flushing JetStream")
 			b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: why.Reason, Detail: why.Detail})
-			if err := b.engine.Close(); err != nil {
+			if err := eng.Close(); err != nil {
 				b.log.Warn().Err(err).Msg("provider close")
 			}
 			engErr = <-engDone
@@ -497,11 +633,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		st := b.pub.Stats()
 		b.log.Error().Err(err).Int("unpublished", st.Buffered).Msg("flush to JetStream incomplete at exit; the unpublished events are lost to the stream (the next run's gap record covers the outage)")
 	}
-	stopPub()
-	if err := <-pubDone; err != nil && !errors.Is(err, context.Canceled) {
-		b.log.Warn().Err(err).Msg("publisher stopped")
-	}
-	b.pub.Close()
+	stopPublisher()
 	if engErr != nil && ctx.Err() == nil {
 		b.linger(ctx, engErr)
 	}

@@ -20,6 +20,18 @@
 // (StreamRecreated) and records the stream's NATS leader changes
 // (NATSLeaderChanged).
 //
+// # High availability
+//
+// With Config.HA the bridge is one member of a group (docs/ha.md): ha.go
+// holds the member's state and routes the engine's events (published while
+// active; kept in the hot standby's window, or dropped, while standby),
+// ha_run.go runs the lease, the tenure's start (epoch marker, log fence)
+// and its end (release, demotion), ha_takeover.go the cold takeover (the
+// log's fold, the wait, the takeover gap) and the hot one (the recovered
+// events). A standby's /readyz says whether it could take over now. A member
+// that provisions the stream (Config.Provision) neither campaigns nor
+// publishes before the stream and the lease bucket exist.
+//
 // # Concurrency
 //
 // The engine calls Emit from its single goroutine; encoding happens there

@@ -30,7 +30,9 @@ const DefaultStartWait = 10 * time.Second
 //     recreated, a StreamRecreated record says what went with it;
 //   - a new Raft leader of the stream is recorded (NATSLeaderChanged).
 //
-// Then the publisher is released.
+// Then the publisher is released. A member of a high-availability group
+// waits for the first ready before it campaigns (runHA): the lease bucket
+// and the stream its epoch marker goes to exist by then.
 type eventLog struct {
 	b    *Bridge
 	prov *jetstream.Provisioner
@@ -92,14 +94,20 @@ func (e *eventLog) onReady(ctx context.Context, info jetstream.ReadyInfo) {
 	e.mu.Lock()
 	if !e.checked {
 		e.checked = true
-		e.restartCheck(ctx)
+		if e.b.ha == nil {
+			// A member of a high-availability group reads the
+			// previous tenure at each takeover instead (ha_run.go).
+			e.restartCheck(ctx)
+		}
 	}
 	e.mu.Unlock()
 	if info.Recreated {
 		e.recordRecreated(info)
 	}
 	e.readyOnce.Do(func() {
-		e.b.snapshots.start()
+		if e.b.ha == nil {
+			e.b.snapshots.start() // a member runs them while active
+		}
 		close(e.ready)
 	})
 	e.b.pub.Release()
@@ -120,7 +128,7 @@ func (e *eventLog) restartCheck(ctx context.Context) {
 	if !e.engineStarted {
 		b.log.Warn().Str("previous_instance", prev.instance).Time("last_event_at", g.OpenedAt).
 			Msg("the previous run ended without an orderly stop: recording a provider gap from its last event until this run's snapshot")
-		if err := b.engine.SetPriorGap(g); err != nil {
+		if err := b.Engine().SetPriorGap(g); err != nil {
 			b.log.Error().Err(err).Msg("restart gap not recorded")
 		}
 		return

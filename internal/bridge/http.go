@@ -74,6 +74,20 @@ func (s *OpsServer) EnableProfiling() {
 	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
+// EnableStepDown serves POST /ha/step-down: stepDown is called and the
+// answer is 202 if it reports that this bridge was active (it hands over
+// now), 409 otherwise (a standby, or a single bridge, has nothing to hand
+// over). Call it before Run.
+func (s *OpsServer) EnableStepDown(stepDown func() bool) {
+	s.mux.HandleFunc("POST /ha/step-down", func(w http.ResponseWriter, _ *http.Request) {
+		if stepDown() {
+			writeJSON(w, http.StatusAccepted, map[string]string{"result": "handing over: the lease is released in order and another member takes over"})
+			return
+		}
+		writeJSON(w, http.StatusConflict, map[string]string{"result": "not the active member: nothing to hand over"})
+	})
+}
+
 // Addr is the address the server listens on.
 func (s *OpsServer) Addr() string { return s.ln.Addr().String() }
 

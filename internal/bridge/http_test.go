@@ -119,3 +119,33 @@ func TestOpsProfilingOnlyWhenEnabled(t *testing.T) {
 		}
 	}
 }
+
+func TestOpsStepDown(t *testing.T) {
+	m := NewMetrics(func() PublisherStats { return PublisherStats{} }, noEngine)
+	srv, err := NewOpsServer("127.0.0.1:0", m, func() Readiness { return Readiness{Ready: true} }, func() any { return nil }, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var active atomic.Bool
+	var calls atomic.Int32
+	srv.EnableStepDown(func() bool { calls.Add(1); return active.Load() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	post := func() int {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Post("http://"+srv.Addr()+"/ha/step-down", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(); code != http.StatusConflict {
+		t.Fatalf("a standby answered %d, want 409", code)
+	}
+	active.Store(true)
+	if code := post(); code != http.StatusAccepted || calls.Load() != 2 {
+		t.Fatalf("the active member answered %d (%d calls), want 202", code, calls.Load())
+	}
+}

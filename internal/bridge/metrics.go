@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ctibridge/ctibridge/internal/ha/lease"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
@@ -51,12 +52,25 @@ type Metrics struct {
 	// ProviderOpen and RouteSelect time the engine's Measurements.
 	ProviderOpen prometheus.Histogram
 	RouteSelect  prometheus.Histogram
+
+	// High availability (registered by EnableHA): the role, the tenure,
+	// role changes, what hot takeovers published, and the log fence.
+	HAActive         prometheus.Gauge
+	HAEpoch          prometheus.Gauge
+	HALeaderChanges  *prometheus.CounterVec
+	HARecovered      prometheus.Counter
+	HAMatched        prometheus.Counter
+	HAFenced         prometheus.CounterFunc
+	HADiscarded      prometheus.CounterFunc
+	HATakeoverSecond prometheus.Histogram
+	stats            func() PublisherStats
 }
 
 // PublisherStats is what the metrics read from the publisher.
 type PublisherStats struct {
 	Buffered, InFlight                           int
 	Dropped, Rejected, Reordered, Resends, Dupes uint64
+	Fenced, Discarded                            uint64
 	Connected                                    bool
 }
 
@@ -74,7 +88,7 @@ func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Me
 		return func() float64 { return fn(stats()) }
 	}
 	m := &Metrics{
-		Registry: r,
+		Registry: r, stats: stats,
 		EventsIn: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ctibridge_events_in_total", Help: "Events produced by the engine, by family.",
 		}, []string{"family"}),
@@ -211,5 +225,74 @@ func (m *Metrics) ObserveAck(received time.Time, now time.Time) {
 	m.EventsPublished.Inc()
 	if !received.IsZero() {
 		m.PublishLatency.Observe(now.Sub(received).Seconds())
+	}
+}
+
+// EnableHA registers the high-availability metrics (a member of a group).
+func (m *Metrics) EnableHA() {
+	f := func(fn func(PublisherStats) float64) func() float64 {
+		return func() float64 { return fn(m.stats()) }
+	}
+	m.HAActive = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ctibridge_ha_active", Help: "1 while this bridge holds the lease and publishes, 0 on a standby.",
+	})
+	m.HAEpoch = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ctibridge_ha_epoch", Help: "Epoch (lease revision) of this bridge's current tenure, 0 on a standby.",
+	})
+	m.HALeaderChanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ctibridge_ha_leader_changes_total", Help: "Tenures begun (change=acquired) and ended (change=lost, by reason: released, expired, taken, fenced) by this bridge.",
+	}, []string{"change", "reason"})
+	m.HARecovered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ctibridge_ha_recovered_events_total", Help: "Events a hot takeover published as recovered: observed by this standby, never stored by the previous active.",
+	})
+	m.HAMatched = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ctibridge_ha_matched_events_total", Help: "Events a hot takeover found already stored by the previous active (not published again).",
+	})
+	m.HAFenced = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ctibridge_ha_fence_refusals_total", Help: "Publishes the log fence refused: a newer tenure had written its marker (this bridge then steps down).",
+	}, f(func(s PublisherStats) float64 { return float64(s.Fenced) }))
+	m.HADiscarded = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ctibridge_ha_discarded_events_total", Help: "Events left unpublished when a tenure ended (its successor accounts for them).",
+	}, f(func(s PublisherStats) float64 { return float64(s.Discarded) }))
+	m.HATakeoverSecond = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "ctibridge_ha_takeover_seconds", Help: "From acquiring the lease to publishing (a cold takeover includes its wait before opening the provider).",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	})
+	m.Registry.MustRegister(m.HAActive, m.HAEpoch, m.HALeaderChanges, m.HARecovered, m.HAMatched, m.HAFenced, m.HADiscarded, m.HATakeoverSecond)
+	m.HALeaderChanges.WithLabelValues("acquired", "")
+	for _, r := range []lease.Reason{lease.ReasonReleased, lease.ReasonExpired, lease.ReasonTaken, lease.ReasonFenced} {
+		m.HALeaderChanges.WithLabelValues("lost", string(r))
+	}
+}
+
+func (m *Metrics) haAcquired(epoch uint64) {
+	if m.HAActive == nil {
+		return
+	}
+	m.HAActive.Set(1)
+	m.HAEpoch.Set(float64(epoch))
+	m.HALeaderChanges.WithLabelValues("acquired", "").Inc()
+}
+
+func (m *Metrics) haLost(reason string) {
+	if m.HAActive == nil {
+		return
+	}
+	m.HAActive.Set(0)
+	m.HAEpoch.Set(0)
+	m.HALeaderChanges.WithLabelValues("lost", reason).Inc()
+}
+
+func (m *Metrics) haRecovered(recovered, matched int) {
+	if m.HAActive == nil {
+		return
+	}
+	m.HARecovered.Add(float64(recovered))
+	m.HAMatched.Add(float64(matched))
+}
+
+func (m *Metrics) haTakeover(d time.Duration) {
+	if m.HAActive != nil {
+		m.HATakeoverSecond.Observe(d.Seconds())
 	}
 }

@@ -60,14 +60,15 @@ func documentedMetrics(t *testing.T) map[string][]string {
 	return out
 }
 
-// TestEveryDocumentedMetricIsPresentFromStart: a bridge that has seen no
-// event yet exposes every metric docs/operations.md lists, with its
+// TestEveryDocumentedMetricIsPresentFromStart: a bridge (a member of a
+// high-availability group) that has seen no event yet exposes every metric docs/operations.md lists, with its
 // labels (a counter that appears only at its first increment makes
 // rate() and alerts miss that increment), and every ctibridge_ metric it
 // exposes is documented.
 func TestEveryDocumentedMetricIsPresentFromStart(t *testing.T) {
 	status := ctiengine.Status{CTIManagers: []ctiengine.CTIManagerStatus{{Name: "ctim-a", Addr: "ctim-a:2748"}, {Name: "ctim-b", Addr: "ctim-b:2758"}}}
 	m := NewMetrics(func() PublisherStats { return PublisherStats{} }, func() ctiengine.Status { return status })
+	m.EnableHA() // a member of a high-availability group: the ctibridge_ha_ metrics too
 	got := scrape(t, m)
 	docs := documentedMetrics(t)
 	for name, labels := range docs {

@@ -60,25 +60,27 @@ func instanceOf(ev *schema.Event) string {
 // very last one, the last BridgeStopping and the last ProvShutdownEv. A
 // stream without events of the cluster gives nil.
 func readPreviousRun(ctx context.Context, js natsjs.JetStream, stream, cluster string) (*previousRun, error) {
+	return readPreviousRunBefore(ctx, js, stream, cluster, 0)
+}
+
+// readPreviousRunBefore is readPreviousRun looking only at the messages
+// before stream sequence before (0: all): a high-availability bridge reads
+// the log as it was when it wrote its epoch marker.
+func readPreviousRunBefore(ctx context.Context, js natsjs.JetStream, stream, cluster string, before uint64) (*previousRun, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
 	last := func(subject string) (*schema.Event, time.Time, error) {
-		m, err := s.GetLastMsgForSubject(ctx, subject)
-		if errors.Is(err, natsjs.ErrMsgNotFound) {
-			return nil, time.Time{}, nil
-		}
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		_, ev, err := schema.Decode(m.Header, m.Data)
-		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("stream seq %d: %w", m.Sequence, err)
-		}
-		return &ev, m.Time, nil
+		return decodeStored(s.GetLastMsgForSubject(ctx, subject))
 	}
-	ev, stored, err := last(schema.ClusterFilter(cluster))
+	var ev *schema.Event
+	var stored time.Time
+	if before == 0 {
+		ev, stored, err = last(schema.ClusterFilter(cluster))
+	} else if before > 1 {
+		ev, stored, err = eventAt(ctx, s, before-1)
+	}
 	if err != nil || ev == nil {
 		return nil, err
 	}
@@ -97,6 +99,27 @@ func readPreviousRun(ctx context.Context, js natsjs.JetStream, stream, cluster s
 	}
 	prev.shutdown = shutdown != nil && instanceOf(shutdown) == prev.instance
 	return prev, nil
+}
+
+// eventAt reads and decodes the message at seq (nil if it is gone).
+func eventAt(ctx context.Context, s natsjs.Stream, seq uint64) (*schema.Event, time.Time, error) {
+	return decodeStored(s.GetMsg(ctx, seq))
+}
+
+// decodeStored decodes a message read from the stream (nil, no error, if
+// there was none).
+func decodeStored(m *natsjs.RawStreamMsg, err error) (*schema.Event, time.Time, error) {
+	if errors.Is(err, natsjs.ErrMsgNotFound) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	_, ev, err := schema.Decode(m.Header, m.Data)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("stream seq %d: %w", m.Sequence, err)
+	}
+	return &ev, m.Time, nil
 }
 
 // streamName is the event stream (Config.Stream, default "CTI").
@@ -136,7 +159,7 @@ func (b *Bridge) checkPreviousRun(ctx context.Context) {
 		if g, open := priorGap(prev); open {
 			b.log.Warn().Str("previous_instance", prev.instance).Time("last_event_at", g.OpenedAt).
 				Msg("the previous run ended without an orderly stop: recording a provider gap from its last event until this run's snapshot")
-			err = b.engine.SetPriorGap(g)
+			err = b.Engine().SetPriorGap(g)
 		}
 	}
 	if err != nil {

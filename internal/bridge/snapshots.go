@@ -90,3 +90,11 @@ func (r *snapshotRunner) stop() {
 		<-done
 	}
 }
+
+// startSnapshots runs a snapshotter of its own until the returned stop is
+// called: a member of a high-availability group runs one per tenure.
+func (b *Bridge) startSnapshots() (stop func()) {
+	r := &snapshotRunner{b: b}
+	r.start()
+	return r.stop
+}

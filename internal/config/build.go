@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/internal/ha/hot"
+	"github.com/ctibridge/ctibridge/internal/ha/lease"
 	"github.com/ctibridge/ctibridge/internal/logging"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -111,13 +114,27 @@ func (c Config) translate(instance string) Daemon {
 		// Provisioned in the background as soon as NATS answers; until
 		// then /readyz says why and events wait in the buffer.
 		Provision: &jetstream.ProvisionConfig{Stream: n.Stream, Replicas: n.Replicas, MaxAge: n.MaxAge, Duplicates: n.DuplicateWindow,
-			StateView: n.StateView},
+			StateView: n.StateView, LeaderBucket: c.HA.Bucket, LeaderTTL: c.HA.LeaseTTL},
+		HA: c.HA.bridge(),
 	}
 	if n.StateView {
 		// The current state of every line and device, in KV cti-state.
 		d.Bridge.StateView = &stateview.Config{}
 	}
 	return d
+}
+
+// bridge maps the ha section onto the bridge (nil when disabled).
+func (h HAConfig) bridge() *bridge.HAConfig {
+	if !h.Enabled {
+		return nil
+	}
+	return &bridge.HAConfig{
+		Mode: ha.Mode(h.Mode), Bucket: h.Bucket,
+		Lease:    lease.Config{TTL: h.LeaseTTL, RenewEvery: h.RenewEvery},
+		ColdWait: h.ColdWait,
+		Window:   hot.Config{MaxAge: h.HotWindow},
+	}
 }
 
 // engine maps the jtapi.ini-style settings onto the engine.
@@ -188,6 +205,9 @@ func (c Config) ownRules() []keyedProblem {
 	}
 	if _, err := schema.ParseMode(n.Mode); err != nil {
 		bad("nats.mode", "%q: use binary (default) or structured", n.Mode)
+	}
+	if c.HA.Enabled && c.Instance == "" {
+		bad("instance", "is empty and ha.enabled is true: give every instance of the group its own name (e.g. instance: bridge-a)")
 	}
 	return out
 }

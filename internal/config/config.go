@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/logging"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine/callmodel"
@@ -43,6 +44,33 @@ type Config struct {
 	NATS     NATSConfig `yaml:"nats"`
 	HTTP     HTTPConfig `yaml:"http"`
 	Log      LogConfig  `yaml:"log"`
+	HA       HAConfig   `yaml:"ha"`
+}
+
+// HAConfig makes the bridge one instance of a high-availability group
+// (docs/ha.md): every instance runs the same configuration with its own
+// instance name; they elect one active instance through a lease in
+// JetStream KV.
+type HAConfig struct {
+	Enabled bool `yaml:"enabled" env:"CTIBRIDGE_HA_ENABLED"`
+	// Mode is cold (the instances share one instanceId and client
+	// certificate: only the active one has a provider) or hot (each its
+	// own instanceId and certificate, or its own login: all observe).
+	Mode string `yaml:"mode" env:"CTIBRIDGE_HA_MODE"`
+	// LeaseTTL is the lease bucket's TTL: a holder that stops renewing
+	// loses the lease after it.
+	LeaseTTL time.Duration `yaml:"leaseTTL"`
+	// RenewEvery is the renewal period (0: 0.4 × leaseTTL; 0.3–0.5 ×).
+	RenewEvery time.Duration `yaml:"renewEvery"`
+	// ColdWait is how long a cold standby waits after taking over an
+	// unreleased lease before opening its provider (0: leaseTTL, or twice
+	// the desired server heartbeat plus a second if longer).
+	ColdWait time.Duration `yaml:"coldWait"`
+	// HotWindow is how long a hot standby keeps its own events (0: 30 s);
+	// it must cover the takeover (leaseTTL plus a renewal period).
+	HotWindow time.Duration `yaml:"hotWindow"`
+	// Bucket is the lease bucket (default cti-leader).
+	Bucket string `yaml:"bucket"`
 }
 
 // CTIManager is one entry of the ordered CTIManager list.
@@ -219,6 +247,7 @@ func Default() Config {
 		},
 		HTTP: HTTPConfig{Listen: "127.0.0.1:8080"},
 		Log:  LogConfig{Level: "info", Format: logging.FormatAuto},
+		HA:   HAConfig{Mode: string(ha.ModeCold), LeaseTTL: jetstream.DefaultLeaderTTL, Bucket: jetstream.DefaultLeaderBucket},
 	}
 }
 

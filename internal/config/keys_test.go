@@ -82,6 +82,15 @@ var badValues = map[string]struct {
 	"http.pprof":           {func(c *Config) { c.HTTP.Pprof, c.HTTP.Listen = true, "" }, "http.pprof"},
 	"log.level":            {func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 	"log.format":           {func(c *Config) { c.Log.Format = "xml" }, "log.format"},
+	"ha.enabled":           {func(c *Config) { c.HA.Enabled, c.Instance = true, "" }, "instance"},
+	"ha.mode":              {func(c *Config) { c.HA.Enabled, c.Instance, c.HA.Mode = true, "a", "warm" }, "ha.mode"},
+	"ha.leaseTTL":          {func(c *Config) { c.HA.LeaseTTL = 100 * time.Millisecond }, "ha.leaseTTL"},
+	"ha.renewEvery":        {func(c *Config) { c.HA.Enabled, c.Instance, c.HA.RenewEvery = true, "a", 9*time.Second }, "ha.renewEvery"},
+	"ha.coldWait":          {func(c *Config) { c.HA.Enabled, c.Instance, c.HA.ColdWait = true, "a", -time.Second }, "ha.coldWait"},
+	"ha.hotWindow": {func(c *Config) {
+		c.HA.Enabled, c.Instance, c.HA.Mode, c.HA.HotWindow = true, "a", "hot", time.Second
+	}, "ha.hotWindow"},
+	"ha.bucket": {func(c *Config) { c.HA.Enabled, c.Instance, c.HA.Bucket = true, "a", "cti.leader" }, "ha.bucket"},
 }
 
 // Every key, set to a value its package refuses, gives a problem named by

@@ -87,6 +87,9 @@ var fieldNames = map[string]packageNames{
 		"Replicas":   "nats.replicas",
 		"MaxAge":     "nats.maxAge",
 		"Duplicates": "nats.duplicateWindow",
+		// (the lease bucket, provisioned with the stream)
+		"LeaderBucket": "ha.bucket",
+		"LeaderTTL":    "ha.leaseTTL",
 		// Config (the publisher)
 		"BufferSize":  "nats.bufferSize",
 		"BufferBytes": "nats.bufferBytes",
@@ -100,9 +103,15 @@ var fieldNames = map[string]packageNames{
 		"SnapshotterConfig":          "nats.stream", // "SnapshotterConfig stream names …"
 	}},
 	"bridge": {section: "top level", fields: map[string]string{
-		"Instance":   "instance",
-		"HTTPListen": "http.listen",
-		"Profiling":  "http.pprof",
+		"Instance":            "instance",
+		"HTTPListen":          "http.listen",
+		"Profiling":           "http.pprof",
+		"HA.Mode":             "ha.mode",
+		"HA.Lease.TTL":        "ha.leaseTTL",
+		"HA.Lease.RenewEvery": "ha.renewEvery",
+		"HA.ColdWait":         "ha.coldWait",
+		"HA.Window.MaxAge":    "ha.hotWindow",
+		"HA.Bucket":           "ha.bucket",
 	}},
 	"logging": {section: "log", fields: map[string]string{
 		"Level":  "log.level",

@@ -51,9 +51,13 @@ type Options struct {
 	Logger              zerolog.Logger
 	// Out receives the human-readable banner and summary.
 	Out io.Writer
+	// HA, if set, runs two bridges as a high-availability pair instead of
+	// one (ha.go).
+	HA *HAOptions
 	// Started, if set, is called once everything runs (after the banner),
 	// with the running parts: a caller that drives the demo (a test)
 	// injects faults and waits on them instead of on wall-clock times.
+	// The HA demo (HA set) does not call it.
 	Started func(Running)
 }
 
@@ -98,6 +102,7 @@ func (o *Options) Validate() error {
 	if o.RunFor > 0 && o.KillNATSLeaderAfter >= o.RunFor {
 		errs = append(errs, fmt.Errorf("--kill-nats-leader-after %s is not before --run-for %s", o.KillNATSLeaderAfter, o.RunFor))
 	}
+	errs = append(errs, o.validateHA()...)
 	return errors.Join(errs...)
 }
 
@@ -107,6 +112,9 @@ func (o *Options) Validate() error {
 func Run(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
+	}
+	if o.HA != nil {
+		return runHA(ctx, o)
 	}
 	log := o.Logger
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
@@ -205,14 +213,8 @@ func Run(ctx context.Context, o Options) error {
 		o.Started(Running{Sim: sim, Bridge: br, NATS: nats.url()})
 	}
 
-	runCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	if o.RunFor > 0 {
-		t := time.AfterFunc(o.RunFor, func() {
-			stop(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + o.RunFor.String() + " elapsed"})
-		})
-		defer t.Stop()
-	}
+	runCtx, stopRun := runFor(ctx, o.RunFor)
+	defer stopRun()
 	if o.FailPrimaryAfter > 0 {
 		// A crashed or cut-off CTIManager host sends nothing more — no FIN,
 		// no RST — so the bridge has to notice by the missing heartbeats,
@@ -301,4 +303,20 @@ func printBanner(w io.Writer, o Options, natsURL, dataDir, gtPath string, sim *c
 	p("  go run ./cmd/replay --store %s state --at <time>", dataDir)
 	p("  go run ./cmd/replay --store %s report --html report.html", dataDir)
 	p("")
+}
+
+// runFor is ctx ended after d (0: never) with the cause a bridge's
+// BridgeStopping gives (--run-for … elapsed); stop releases it.
+func runFor(ctx context.Context, d time.Duration) (_ context.Context, stop func()) {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	if d <= 0 {
+		return runCtx, func() { cancel(nil) }
+	}
+	t := time.AfterFunc(d, func() {
+		cancel(bridge.StopCause{Reason: bridge.StopRunFor, Detail: "--run-for " + d.String() + " elapsed"})
+	})
+	return runCtx, func() {
+		t.Stop()
+		cancel(nil)
+	}
 }

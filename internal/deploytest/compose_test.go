@@ -89,7 +89,7 @@ func binaries(t *testing.T) string {
 
 func TestComposeServicesAndWiring(t *testing.T) {
 	c := load(t)
-	for _, name := range []string{"nats", "ctisim", "bridge", "replay", "nats-1", "nats-2", "nats-3", "bridge-cluster"} {
+	for _, name := range []string{"nats", "ctisim", "bridge", "replay", "nats-1", "nats-2", "nats-3", "bridge-cluster", "bridge-a", "bridge-b"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Fatalf("service %s missing", name)
 		}
@@ -366,6 +366,23 @@ func TestComposeAddressesAgreeWithConfigs(t *testing.T) {
 	}
 	if c.Services["bridge-cluster"].Environment["CTIBRIDGE_NATS_REPLICAS"] != "3" {
 		t.Error("bridge-cluster should provision R3 streams")
+	}
+	// The high-availability pair: same configuration, own instance names
+	// and instanceIds, HA on.
+	instances := map[string]bool{}
+	for _, name := range []string{"bridge-a", "bridge-b"} {
+		s := c.Services[name]
+		if !slices.Contains(s.Profiles, "ha") {
+			t.Errorf("%s should be in the ha profile", name)
+		}
+		hcfg := bridgeConfig(t, name, s)
+		if !hcfg.HA.Enabled || hcfg.Instance == "" || hcfg.CTI.InstanceID == "" {
+			t.Errorf("%s: HA %v, instance %q, instanceId %q: want HA on with its own names", name, hcfg.HA.Enabled, hcfg.Instance, hcfg.CTI.InstanceID)
+		}
+		if instances[hcfg.Instance] || instances[hcfg.CTI.InstanceID] {
+			t.Errorf("%s shares its instance or instanceId with the other member (a hot pair needs its own)", name)
+		}
+		instances[hcfg.Instance], instances[hcfg.CTI.InstanceID] = true, true
 	}
 	// The replay tool talks to the nats service.
 	if flagValue(c.Services["replay"].Command, "--server") != "nats://nats:4222" {

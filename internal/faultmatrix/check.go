@@ -3,6 +3,7 @@ package faultmatrix
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +30,14 @@ func EventBearing(t ctilink.MsgType) bool {
 
 // RestartGapPrefix starts the reason of the provider gap a bridge records
 // when its previous run ended without an orderly stop; the reason then
-// names the previous run's instance.
-const RestartGapPrefix = "bridge restart:"
+// names the previous run's instance. TakeoverGapPrefix starts the reason
+// of the gap a cold standby records when it takes over from an active
+// bridge that did not release its lease (bridge.TakeoverGapPrefix); it
+// names that bridge's engine instance the same way.
+const (
+	RestartGapPrefix  = "bridge restart:"
+	TakeoverGapPrefix = "bridge takeover:"
+)
 
 // gtFrame is one event-bearing frame the simulator sent to a session.
 type gtFrame struct {
@@ -48,6 +55,10 @@ type gtFrame struct {
 	line       string // the leg's directory number (call-state frames)
 	at         int64  // when it was written (Unix ns)
 	desc       string // a short description (Checker.Details)
+	// content identifies what the frame said (type and body): the copies
+	// one CTI change makes in several providers' sessions share it
+	// (Checker.HA).
+	content uint64
 }
 
 type simSession struct {
@@ -72,6 +83,10 @@ type simSession struct {
 	firstSess *session
 	firstSeq  uint64
 	sessions  map[*session]bool
+	// evKeys (Checker.HA) lists, per frame sequence, what each event
+	// naming the frame said (name, entity, object): two sessions' copies
+	// of a change are a duplicate only if they stored the same event.
+	evKeys map[uint32][]string
 }
 
 type entKey struct {
@@ -155,6 +170,15 @@ type Checker struct {
 	// snapshot for them, so after a failover the engine cannot know their
 	// legs of calls that were up across it.
 	RoutePoints map[string]bool
+	// HA checks a high-availability group, whose members each had their
+	// own provider sessions (docs/ha.md): one CTI change then reaches
+	// several sessions as frames with the same content. A frame without
+	// an event is accounted for when a copy of it in another session has
+	// one (the active bridge stored it, or a hot standby recovered it); a
+	// change stored from two sessions is a duplicate; a hot standby's own
+	// snapshot answers, read while another bridge was active, are its own
+	// business.
+	HA bool
 
 	sims       map[string]*simSession
 	simIndex   map[string]int
@@ -217,6 +241,22 @@ type Frame struct {
 	Handle uint32
 	// Desc, if set, describes the frame for the report.
 	Desc func() string
+	// Content identifies the frame's type and body (Checker.HA).
+	Content uint64
+}
+
+// contentOf hashes a record's type and body: equal for the copies of one
+// CTI change sent to several sessions (the body carries CTIManager's
+// timeNs of the change).
+func contentOf(t ctilink.MsgType, r ctisim.Record) uint64 {
+	body := []byte(r.Body)
+	if len(body) == 0 && r.Msg != nil {
+		body, _ = json.Marshal(r.Msg)
+	}
+	h := fnv.New64a()
+	h.Write([]byte{byte(t)})
+	h.Write(body)
+	return h.Sum64()
 }
 
 // AddRecord takes one ground-truth record. Only frames sent count: a
@@ -226,6 +266,9 @@ func (c *Checker) AddRecord(r ctisim.Record) {
 		return
 	}
 	f := Frame{Session: r.Session, Seq: r.Seq, Type: msgType(r), Time: r.Time, Desc: func() string { return describe(r) }}
+	if c.HA {
+		f.Content = contentOf(f.Type, r)
+	}
 	if f.Type == ctilink.TypeCallState {
 		switch m := r.Msg.(type) {
 		case ctilink.CallStateEvent:
@@ -277,7 +320,7 @@ func (c *Checker) AddFrame(fr Frame) {
 	if !EventBearing(fr.Type) {
 		return
 	}
-	f := gtFrame{seq: fr.Seq, typ: fr.Type, at: fr.Time.UnixNano()}
+	f := gtFrame{seq: fr.Seq, typ: fr.Type, at: fr.Time.UnixNano(), content: fr.Content}
 	if cs := fr.CallState; cs != nil {
 		f.handle, f.gcid, f.class, f.snapshot = cs.CallHandle, cs.GlobalCallID, legClass(cs.State), cs.Snapshot
 		f.routePoint = c.RoutePoints[cs.Device]
@@ -442,6 +485,9 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 	// Provenance.
 	if ev.Frame != "" {
 		c.addFramed(s, sessSeq, streamSeq, id, ev.Frame, ev.Name, ev.Entity)
+		if c.HA {
+			c.addEventKey(ev)
+		}
 	}
 	// Gaps and link markers.
 	switch ev.Name {
@@ -456,7 +502,7 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 				c.closedGaps[b.Gap.ID] = true
 			} else {
 				c.provGaps++
-				if strings.HasPrefix(b.Gap.Reason, RestartGapPrefix) {
+				if strings.HasPrefix(b.Gap.Reason, RestartGapPrefix) || strings.HasPrefix(b.Gap.Reason, TakeoverGapPrefix) {
 					c.restarts = append(c.restarts, b.Gap.Reason)
 				}
 			}
@@ -509,6 +555,29 @@ func (c *Checker) addFramed(s *session, sessSeq, streamSeq uint64, id, frame, na
 			}
 		}
 	}
+}
+
+// addEventKey records what an event said about its frame (Checker.HA).
+func (c *Checker) addEventKey(ev *schema.Event) {
+	i := strings.LastIndexByte(ev.Frame, ':')
+	fseq, err := strconv.ParseUint(ev.Frame[i+1:], 10, 32)
+	if i <= 0 || err != nil {
+		return
+	}
+	sim, _ := c.sim(ev.Frame[:i])
+	if sim.evKeys == nil {
+		sim.evKeys = map[uint32][]string{}
+	}
+	k := ev.Name + "|" + ev.Entity
+	if cd := ev.Data.Call; cd != nil {
+		if cn := cd.Connection; cn != nil {
+			k += "|" + cn.Address
+		}
+		if tc := cd.TerminalConnection; tc != nil {
+			k += "|" + tc.Terminal
+		}
+	}
+	sim.evKeys[uint32(fseq)] = append(sim.evKeys[uint32(fseq)], k)
 }
 
 // after reports whether position (a, aSeq) comes after (b, bSeq) in the

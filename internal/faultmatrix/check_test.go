@@ -291,6 +291,62 @@ func TestCheckMovedLegNeverKnown(t *testing.T) {
 	}
 }
 
+// The high-availability rules: two bridges' sessions receive the same
+// change (frames with equal content). A takeover may split one frame's
+// events between them (the predecessor stored the first, the successor
+// recovered the rest): no duplicate, and the uncovered copy of another
+// frame is accounted for by the covered one; the same event stored from
+// both sessions is a duplicate.
+func TestCheckerHACopiesAcrossBridges(t *testing.T) {
+	build := func(bothStoreConnected bool) *Report {
+		s := newScene()
+		s.c.HA = true
+		for _, sim := range []string{"ctim-a-1", "ctim-a-2"} {
+			s.c.AddFrame(Frame{Session: sim, Seq: 1, Type: ctilink.TypeCallState, Time: t0, Content: 11,
+				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
+			s.c.AddFrame(Frame{Session: sim, Seq: 2, Type: ctilink.TypeCallState, Time: t0, Content: 22,
+				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialing}})
+		}
+		// a stored frame 1's first event; b the rest of it, and frame 2.
+		s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+		s.event("b-p2", schema.EvConnConnected, 9, "ctim-a-2", 1)
+		if bothStoreConnected {
+			s.event("a-p1", schema.EvConnConnected, 9, "ctim-a-1", 1)
+		}
+		s.event("b-p2", schema.EvCallCtlConnDialing, 9, "ctim-a-2", 2)
+		return s.c.Report()
+	}
+	rep := build(false)
+	if !rep.OK() || rep.FramesSeenByPeer != 1 || rep.DuplicatedAcrossBridges != 0 {
+		t.Fatalf("a frame split across a takeover:\n%s", rep)
+	}
+	rep = build(true)
+	if rep.DuplicatedAcrossBridges != 1 || rep.OK() {
+		t.Fatalf("an event stored from both sessions:\n%s", rep)
+	}
+}
+
+// A hot standby's session that stored nothing itself: its copy of a
+// change the active member stored is the peer's; its later frame repeating
+// the leg's state (a snapshot answer, or a RINGBACK after the far end
+// alerted) is no JTAPI change, for the standby's engine read the first one
+// — and so the active member's copy of that second frame, past its last
+// stored event, is accounted for too.
+func TestCheckerHAStandbyRepeatsAStateThePeerStored(t *testing.T) {
+	s := newScene()
+	s.c.HA = true
+	for _, sim := range []string{"ctim-a-1", "ctim-a-2"} {
+		s.c.AddFrame(Frame{Session: sim, Seq: 1, Type: ctilink.TypeCallState, Time: t0, Content: 11,
+			CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
+		s.c.AddFrame(Frame{Session: sim, Seq: 2, Type: ctilink.TypeCallState, Time: t0, Content: 22,
+			CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone, Snapshot: true}})
+	}
+	s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+	if rep := s.c.Report(); !rep.OK() || rep.FramesWithEvents != 1 || rep.FramesSeenByPeer != 3 {
+		t.Fatalf("a state the standby's engine already held:\n%s", rep)
+	}
+}
+
 // TestCheckSharedLineAppearanceOffered: a shared line's second appearance
 // (another leg, same directory number, same call) is offered after the
 // first: the address's Connection is OFFERED already and JTAPI has no

@@ -2,7 +2,6 @@ package faultmatrix
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -204,15 +203,10 @@ func leaderChanges(c *Checker) int { return c.Count(schema.EvNATSLeaderChanged) 
 func (c *clusterRun) stepDown() int {
 	c.t.Helper()
 	before := c.waitStreamLeader(-1)
-	resp, err := c.Conn.Request("$JS.API.STREAM.LEADER.STEPDOWN."+jetstream.DefaultStream, nil, 10*time.Second)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.NATSCluster.StepDown(ctx, jetstream.DefaultStream); err != nil {
 		c.t.Fatalf("step-down: %v", err)
-	}
-	var r struct {
-		Success bool `json:"success"`
-	}
-	if err := json.Unmarshal(resp.Data, &r); err != nil || !r.Success {
-		c.t.Fatalf("step-down: %s", resp.Data)
 	}
 	after := c.waitStreamLeader(before)
 	c.t.Logf("step-down: %s → %s", c.NATSCluster.Name(before), c.NATSCluster.Name(after))

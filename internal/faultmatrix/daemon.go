@@ -83,6 +83,11 @@ func (d *Daemon) Stop(sig syscall.Signal, within time.Duration) (int, error) {
 	}
 }
 
+// Signal sends sig without waiting (SIGSTOP, SIGCONT).
+func (d *Daemon) Signal(sig syscall.Signal) error {
+	return d.cmd.Process.Signal(sig)
+}
+
 // Kill ends the process abruptly if it still runs and waits for it.
 func (d *Daemon) Kill() {
 	select {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
+	"github.com/ctibridge/ctibridge/pkg/ctisim"
 )
 
 // GroundTruthWriter feeds a Checker from the simulator's ground-truth JSON
@@ -86,6 +87,9 @@ func (w *GroundTruthWriter) line(b []byte) {
 	}
 	if w.c.Details {
 		f.Desc = func() string { return l.Type + string(l.Body) }
+	}
+	if w.c.HA {
+		f.Content = contentOf(f.Type, ctisim.Record{Body: l.Body})
 	}
 	w.c.AddFrame(f)
 }

@@ -2,6 +2,7 @@ package faultmatrix
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func startRig(t *testing.T, cfg RigConfig) *Rig {
 	if cfg.Seed == 0 {
 		cfg.Seed = 7
 	}
-	cfg.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	cfg.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel())
 	r, err := StartRig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -70,11 +71,18 @@ func verify(t *testing.T, r *Rig) (*Report, *Checker) {
 // check closes the simulator and checks the stream (no bridge running).
 func check(t *testing.T, r *Rig) (*Report, *Checker) {
 	t.Helper()
+	return checkWith(t, r, false)
+}
+
+// checkWith is check, with the checker's high-availability rules if ha.
+func checkWith(t *testing.T, r *Rig, ha bool) (*Report, *Checker) {
+	t.Helper()
 	if err := r.Sim.Close(); err != nil {
 		t.Fatal(err)
 	}
 	c := NewChecker()
 	c.Details = true
+	c.HA = ha
 	c.RoutePoints = r.RoutePoints()
 	for _, rec := range r.Sim.GroundTruth("") {
 		c.AddRecord(rec)
@@ -117,4 +125,13 @@ func counts(t *testing.T, rep *Report, c *Checker, names ...string) {
 			t.Fatalf("no %s in the stream:\n%s", n, rep)
 		}
 	}
+}
+
+// testLogLevel is warn, or FAULTMATRIX_LOG (debug, info) for a run that
+// needs the bridges' own account of what they did.
+func testLogLevel() zerolog.Level {
+	if l, err := zerolog.ParseLevel(os.Getenv("FAULTMATRIX_LOG")); err == nil && os.Getenv("FAULTMATRIX_LOG") != "" {
+		return l
+	}
+	return zerolog.WarnLevel
 }

@@ -3,6 +3,7 @@ package faultmatrix
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -66,6 +67,20 @@ type Report struct {
 	// describe it). The engine never reported that leg; JTAPI has no
 	// Connection to end or move, so nothing is owed.
 	FramesNeverKnown int
+	// FramesSeenByPeer counts frames without an event whose copy in
+	// another provider session of a high-availability group has one (the
+	// active bridge stored the change; or a hot standby, taking over,
+	// recovered what the vanished active never stored). Checker.HA only.
+	FramesSeenByPeer int
+	// FramesStandbySnapshot counts a hot standby's own snapshot answers
+	// (its provider's start or failover while another bridge was active):
+	// nothing of its session had been published yet, and the active
+	// bridge's events describe the same calls. Checker.HA only.
+	FramesStandbySnapshot int
+	// DuplicatedAcrossBridges counts CTI changes of which the same event
+	// was stored from two provider sessions of a high-availability group
+	// (both bridges published it); they are also counted in Duplicated.
+	DuplicatedAcrossBridges int
 	// FramesNotReestablished counts call frames without an event, after a
 	// failover, for a leg or call the engine does not hold yet: its
 	// device's snapshot has not come in, so the call was rebuilt without
@@ -111,6 +126,10 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, leg never known (began in the gap) %d, in provider gaps %d (on a link never back in service %d), in publish gaps %d\n",
 		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNoChangeMoved, r.FramesNotReestablished, r.FramesAfterCallEnded,
 		r.FramesNeverKnown, r.FramesInGap, r.FramesNotBackInService, r.FramesInPublishGap)
+	if r.FramesSeenByPeer > 0 || r.FramesStandbySnapshot > 0 || r.DuplicatedAcrossBridges > 0 {
+		fmt.Fprintf(&b, "high availability: frames whose copy in another bridge's session has events %d, hot standby's own snapshot %d, changes stored by two bridges %d\n",
+			r.FramesSeenByPeer, r.FramesStandbySnapshot, r.DuplicatedAcrossBridges)
+	}
 	fmt.Fprintf(&b, "events stored %d\n", r.Events)
 	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
 		r.Lost, r.Duplicated, r.OutOfOrder, r.Malformed, r.ProviderGaps, r.RestartGaps, r.PublishGaps)
@@ -161,8 +180,10 @@ func (c *Checker) Report() *Report {
 	}
 	byInstance := c.instances()
 	exempt := c.noChangeFrames()
+	c.haNoChangeFrames(exempt)
+	peers := c.peerCoverage(r, exempt)
 	for _, sim := range c.simList {
-		c.checkFrames(r, sim, byInstance, exempt[sim])
+		c.checkFrames(r, sim, byInstance, exempt[sim], peers)
 	}
 	for _, j := range c.jumps {
 		if j.got > j.prev+1 && c.publishGapCovers(j.sess.name, j.prevSess, j.atSess) {
@@ -212,9 +233,17 @@ func (c *Checker) openProviderGaps() map[string]bool {
 }
 
 // checkFrames applies rule (b) to one simulator session.
-func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session, exempt map[uint32]uint8) {
+func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session, exempt map[uint32]uint8, peers map[uint64][]int) {
 	if len(sim.frames) == 0 {
 		return
+	}
+	idx := c.simIndex[sim.id]
+	firstCovered := uint32(1<<32 - 1)
+	for _, f := range sim.frames {
+		if sim.covered.get(uint64(f.seq)) {
+			firstCovered = f.seq
+			break
+		}
 	}
 	if len(sim.sessions) > 1 {
 		var names []string
@@ -233,6 +262,10 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 		switch {
 		case sim.covered.get(uint64(f.seq)):
 			r.FramesWithEvents++
+		case c.HA && coveredElsewhere(peers[f.content], idx):
+			r.FramesSeenByPeer++
+		case c.HA && f.snapshot && f.seq < firstCovered:
+			r.FramesStandbySnapshot++
 		case notBack:
 			r.FramesInGap++
 			r.FramesNotBackInService++
@@ -320,6 +353,96 @@ func (s *simSession) reconcilingDesc() string {
 		return "the session ended before its snapshots completed"
 	}
 	return fmt.Sprintf("snapshots until %d", s.lastSnap)
+}
+
+// peerCoverage (Checker.HA) maps each frame content to the simulator
+// sessions where a frame with that content is accounted for: it has
+// events, or a rule there says why JTAPI reports nothing for it (no change
+// of its leg's states; or the rules for a session after a failover, which
+// a hot standby's session is to the checker although its engine followed
+// the calls all along: it produced no event because there was no change).
+// It reports a change stored from two sessions as a duplicate.
+func (c *Checker) peerCoverage(r *Report, exempt map[*simSession]map[uint32]uint8) map[uint64][]int {
+	if !c.HA {
+		return nil
+	}
+	peers := map[uint64][]int{}
+	stored := map[uint64][]int{}
+	for i, s := range c.simList {
+		for _, f := range s.frames {
+			covered := s.covered.get(uint64(f.seq))
+			if e := exempt[s][f.seq]; (covered || e != 0) && !slices.Contains(peers[f.content], i) {
+				peers[f.content] = append(peers[f.content], i)
+			}
+			// A snapshot answer restates a leg's state, as each session
+			// that asks is told: only live changes can be duplicated.
+			if covered && !f.snapshot && !slices.Contains(stored[f.content], i) {
+				stored[f.content] = append(stored[f.content], i)
+			}
+		}
+	}
+	// The events of every stored copy of a change, by content: a takeover
+	// can split one frame's events between the bridges (the predecessor
+	// stored the first, the successor recovered the rest), which is no
+	// duplicate; the same event stored from two sessions is.
+	events := map[uint64]map[string]int{}
+	for i, s := range c.simList {
+		for _, f := range s.frames {
+			if !s.covered.get(uint64(f.seq)) || f.snapshot || len(stored[f.content]) < 2 {
+				continue
+			}
+			m := events[f.content]
+			if m == nil {
+				m = map[string]int{}
+				events[f.content] = m
+			}
+			for _, k := range s.evKeys[f.seq] {
+				m[k] |= 1 << uint(min(i, 62))
+			}
+		}
+	}
+	for _, s := range c.simList {
+		for _, f := range s.frames {
+			sessions := stored[f.content]
+			if len(sessions) < 2 || sessions[0] != c.simIndex[s.id] || !s.covered.get(uint64(f.seq)) {
+				continue
+			}
+			twice := false
+			for _, bits := range events[f.content] {
+				if bits&(bits-1) != 0 {
+					twice = true
+				}
+			}
+			if !twice {
+				continue
+			}
+			r.DuplicatedAcrossBridges++
+			desc := f.desc
+			if desc == "" {
+				desc = f.typ.String()
+			}
+			var names []string
+			for _, i := range sessions {
+				names = append(names, c.simList[i].id)
+			}
+			if len(r.DuplicateList) < maxListed {
+				desc += c.callContext(f.gcid)
+			}
+			r.add(&r.DuplicateList, &r.Duplicated, fmt.Sprintf("%s:%d %s: the same change stored from sessions %v", s.id, f.seq, desc, names))
+		}
+	}
+	return peers
+}
+
+// coveredElsewhere: some simulator session other than idx has events
+// for this content.
+func coveredElsewhere(sessions []int, idx int) bool {
+	for _, i := range sessions {
+		if i != idx {
+			return true
+		}
+	}
+	return false
 }
 
 // tailExcused decides whether the frames a simulator session sent after
@@ -473,6 +596,53 @@ const (
 	exemptNoChangeMoved
 	exemptNeverKnown
 )
+
+// haNoChangeFrames (Checker.HA) adds to exempt the call-state frames of
+// every simulator session, events or not, that repeat their leg's class
+// of the session's previous frame of that leg when that previous frame is
+// accounted for (events here, a rule here, or a copy with events in
+// another bridge's session). noChangeFrames replays only sessions whose
+// frames produced events; a hot standby's session can produce none (its
+// link lost at the takeover, so everything it kept was stored by the
+// previous active), or its first events only after its own snapshot
+// answers began: its engine read every frame of its session all the same,
+// and JTAPI reports no change for a state repeated.
+func (c *Checker) haNoChangeFrames(exempt map[*simSession]map[uint32]uint8) {
+	if !c.HA {
+		return
+	}
+	storedAnywhere := map[uint64]bool{}
+	for _, s := range c.simList {
+		for _, f := range s.frames {
+			if s.covered.get(uint64(f.seq)) {
+				storedAnywhere[f.content] = true
+			}
+		}
+	}
+	for _, s := range c.simList {
+		ex := exempt[s]
+		if ex == nil {
+			ex = map[uint32]uint8{}
+		}
+		last := map[uint32]gtFrame{}
+		for _, f := range s.frames {
+			if f.typ != ctilink.TypeCallState {
+				continue
+			}
+			prev, ok := last[f.handle]
+			last[f.handle] = f
+			if !ok || f.class == legNone || prev.class != f.class || ex[f.seq] != 0 || s.covered.get(uint64(f.seq)) {
+				continue
+			}
+			if s.covered.get(uint64(prev.seq)) || ex[prev.seq] != 0 || storedAnywhere[prev.content] {
+				ex[f.seq] = exemptNoChange
+			}
+		}
+		if len(ex) > 0 {
+			exempt[s] = ex
+		}
+	}
+}
 
 // noChangeFrames finds the call frames JTAPI has nothing to report for,
 // replaying every leg's and call's frames in the order the engine read

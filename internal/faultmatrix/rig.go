@@ -29,6 +29,10 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
+// PhoneBlockFirstDN is the first line of RigConfig.Phones' phones (they
+// are numbered on from it).
+const PhoneBlockFirstDN = 100000
+
 // RigConfig configures a Rig. Zero values take the defaults noted.
 type RigConfig struct {
 	// DataDir holds the JetStream store (required).
@@ -91,6 +95,14 @@ type RigConfig struct {
 	// (0: its default).
 	ManualTime         bool
 	RouteSelectTimeout time.Duration
+	// TLSInstances, if set, serves the simulator's TLS ports with a
+	// development PKI (in DataDir/pki) holding a client certificate for
+	// each of these instanceIds; the simulator then enforces one provider
+	// per certificate (see MemberConfig.InstanceID).
+	TLSInstances []string
+	// LeaderTTL is the TTL of the lease bucket the rig and its bridges
+	// provision (default jetstream.DefaultLeaderTTL).
+	LeaderTTL time.Duration
 }
 
 // Rig runs the simulator, an embedded NATS server with JetStream and the
@@ -111,12 +123,15 @@ type Rig struct {
 
 	bridge *runningBridge
 	runs   int
+	// members are the running members of a high-availability group
+	// (harig.go).
+	members map[string]*runningBridge
 }
 
 type runningBridge struct {
 	b      *bridge.Bridge
 	nc     *nats.Conn
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	done   chan error
 }
 
@@ -180,7 +195,14 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 		Min: 100 * time.Millisecond, Max: cfg.Heartbeat, Default: cfg.Heartbeat})
 	cluster.Name = cfg.Cluster
 	if cfg.Phones > 0 {
-		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: 100000})
+		cluster.PhoneBlocks = append(cluster.PhoneBlocks, ctisim.PhoneBlock{Prefix: "SEPB", Count: cfg.Phones, FirstDN: PhoneBlockFirstDN})
+	}
+	var pki *ctisim.PKI
+	if len(cfg.TLSInstances) > 0 {
+		if pki, err = ctisim.WriteDevPKI(filepath.Join(cfg.DataDir, "pki"), nil, cfg.TLSInstances); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	tc := cfg.Traffic
 	tc.Rate, tc.Seed = cfg.Rate, cfg.Seed
@@ -188,6 +210,7 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 		tc.RouteSelectTimeout = cfg.RouteSelectTimeout
 	}
 	sim, err := ctisim.New(ctisim.Config{
+		PKI:              pki,
 		Cluster:          cluster,
 		Traffic:          tc,
 		ManualTime:       cfg.ManualTime,
@@ -250,7 +273,7 @@ func (r *Rig) connect(name string) (*nats.Conn, error) {
 // the stream and buckets: R1 on one server, one replica per node (R3) on
 // a cluster.
 func (r *Rig) ProvisionConfig() jetstream.ProvisionConfig {
-	return jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates, Replicas: r.replicas(), StateView: r.cfg.StateView}
+	return jetstream.ProvisionConfig{Duplicates: r.cfg.Duplicates, Replicas: r.replicas(), StateView: r.cfg.StateView, LeaderTTL: r.cfg.LeaderTTL, Leader: r.cfg.LeaderTTL != 0}
 }
 
 func (r *Rig) replicas() int {
@@ -297,7 +320,7 @@ func (r *Rig) RoutePoints() map[string]bool {
 func (r *Rig) EngineConfig() ctiengine.Config {
 	var managers []ctiengine.CTIManager
 	for _, n := range r.Sim.Nodes() {
-		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, LeastPriority: n.LeastPriority})
+		managers = append(managers, ctiengine.CTIManager{Name: n.Name, Addr: n.Addr, TLSAddr: n.TLSAddr, LeastPriority: n.LeastPriority})
 	}
 	ports := map[string]ctiengine.CTIPortConfig{}
 	for _, d := range r.cluster.Devices {
@@ -330,13 +353,24 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		return nil, errors.New("faultmatrix: a bridge is already running")
 	}
 	r.runs++
-	nc, err := r.connect(fmt.Sprintf("bridge-%d", r.runs))
+	rb, err := r.runBridge(fmt.Sprintf("bridge-%d", r.runs), fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs), tune)
+	if err != nil {
+		return nil, err
+	}
+	r.bridge = rb
+	return rb.b, nil
+}
+
+// runBridge connects to the rig's NATS as connName and runs a bridge
+// named instance on the rig's defaults, adjusted by tune.
+func (r *Rig) runBridge(connName, instance string, tune func(*bridge.Config)) (*runningBridge, error) {
+	nc, err := r.connect(connName)
 	if err != nil {
 		return nil, err
 	}
 	pc := r.ProvisionConfig()
 	cfg := bridge.Config{
-		Instance:  fmt.Sprintf("fm%d-%d", time.Now().UnixNano()%1_000_000_000, r.runs),
+		Instance:  instance,
 		Engine:    r.EngineConfig(),
 		Encoder:   schema.EncoderConfig{Cluster: r.cfg.Cluster},
 		Conn:      nc,
@@ -358,11 +392,10 @@ func (r *Rig) StartBridge(tune func(*bridge.Config)) (*bridge.Bridge, error) {
 		nc.Close()
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	rb := &runningBridge{b: b, nc: nc, cancel: cancel, done: make(chan error, 1)}
 	go func() { rb.done <- b.Run(ctx) }()
-	r.bridge = rb
-	return b, nil
+	return rb, nil
 }
 
 // Bridge returns the running bridge (nil when none runs).
@@ -381,7 +414,7 @@ func (r *Rig) StopBridge() error {
 		return nil
 	}
 	r.bridge = nil
-	rb.cancel()
+	rb.cancel(nil)
 	var err error
 	select {
 	case err = <-rb.done:
@@ -445,6 +478,9 @@ func (r *Rig) Close() {
 	if r.bridge != nil {
 		_ = r.StopBridge()
 	}
+	for name := range r.members {
+		_ = r.StopMember(name)
+	}
 	if r.Sim != nil {
 		_ = r.Sim.Close()
 	}
@@ -474,6 +510,20 @@ type DaemonOptions struct {
 	LogLevel string
 	// Pprof serves the Go profiler on the ops address (http.pprof).
 	Pprof bool
+	// HA, if set, makes the daemon a member of a high-availability group
+	// (its lease TTL is the rig's LeaderTTL).
+	HA *DaemonHA
+	// NATSURL overrides the NATS URL (a proxy in front of the rig's server).
+	NATSURL string
+}
+
+// DaemonHA is the ha section of a daemon's configuration.
+type DaemonHA struct {
+	// Mode is cold or hot.
+	Mode string
+	// InstanceID is the TLS client certificate (RigConfig.TLSInstances)
+	// the daemon's provider opens with; "" plain TCP.
+	InstanceID string
 }
 
 // DaemonConfig is the YAML configuration of a `bridge run` process
@@ -495,9 +545,16 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster: %s\ninstance: %s\ncti:\n  ctiManagers:\n", r.cfg.Cluster, o.Instance)
 	for _, n := range r.Sim.Nodes() {
-		fmt.Fprintf(&b, "    - {name: %s, address: %q, leastPriority: %v}\n", n.Name, n.Addr, n.LeastPriority)
+		fmt.Fprintf(&b, "    - {name: %s, address: %q, tlsAddress: %q, leastPriority: %v}\n", n.Name, n.Addr, n.TLSAddr, n.LeastPriority)
 	}
-	fmt.Fprintf(&b, "  login: ctibridge\n  password: secret\n  DesiredServerHeartbeatInterval: %d\n  ctiPorts:\n", hb)
+	fmt.Fprintf(&b, "  login: ctibridge\n  password: secret\n  DesiredServerHeartbeatInterval: %d\n", hb)
+	if o.HA != nil && o.HA.InstanceID != "" {
+		var ec ctiengine.Config
+		r.withTLS(&ec, o.HA.InstanceID, o.Instance)
+		fmt.Fprintf(&b, "  instanceId: %s\n  tls: {enabled: true, clientCert: %q, clientKey: %q, trustStore: %q}\n",
+			ec.InstanceID, ec.TLS.ClientCert, ec.TLS.ClientKey, ec.TLS.TrustStore)
+	}
+	b.WriteString("  ctiPorts:\n")
 	ec := r.EngineConfig()
 	for _, name := range slices.Sorted(maps.Keys(ec.CTIPorts)) {
 		m := ec.CTIPorts[name].Media
@@ -507,11 +564,22 @@ func (r *Rig) DaemonConfig(o DaemonOptions) []byte {
 	for _, dn := range slices.Sorted(maps.Keys(ec.RoutePoints)) {
 		fmt.Fprintf(&b, "    %q: [%s]\n", dn, quoteAll(ec.RoutePoints[dn].Destinations))
 	}
-	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%s]\n  replicas: %d\n", quoteAll(strings.Split(r.NATSURL(), ",")), r.replicas())
+	url := r.NATSURL()
+	if o.NATSURL != "" {
+		url = o.NATSURL
+	}
+	fmt.Fprintf(&b, "nats:\n  embedded: false\n  urls: [%s]\n  replicas: %d\n", quoteAll(strings.Split(url, ",")), r.replicas())
 	if o.DuplicateWindow > 0 {
 		fmt.Fprintf(&b, "  duplicateWindow: %s\n", o.DuplicateWindow)
 	}
 	fmt.Fprintf(&b, "http:\n  listen: %q\n  pprof: %v\nlog:\n  level: %s\n  format: json\n", o.HTTPListen, o.Pprof, o.LogLevel)
+	if o.HA != nil {
+		ttl := r.cfg.LeaderTTL
+		if ttl == 0 {
+			ttl = jetstream.DefaultLeaderTTL
+		}
+		fmt.Fprintf(&b, "ha:\n  enabled: true\n  mode: %s\n  leaseTTL: %s\n", o.HA.Mode, ttl)
+	}
 	return []byte(b.String())
 }
 

@@ -185,10 +185,18 @@ func (s *State) applyBridge(ev *schema.Event) {
 		if d.Instance != "" {
 			b.Instance = d.Instance
 		}
-	case schema.EvLeaderChanged:
+	case schema.EvLeaderAcquired:
 		b.LeaderChanges++
+		b.Active = true
 		if d.Instance != "" {
 			b.Instance = d.Instance
+		}
+		if d.Leader != nil {
+			b.Epoch = d.Leader.Epoch
+		}
+	case schema.EvLeaderLost:
+		if d.Leader == nil || d.Leader.Epoch == b.Epoch {
+			b.Active = false
 		}
 	case schema.EvNATSLeaderChanged:
 		b.NATSLeaderChanges++

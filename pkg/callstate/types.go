@@ -85,6 +85,11 @@ type Bridge struct {
 	LastHeartbeat time.Time `json:"lastHeartbeat,omitzero"`
 	Heartbeats    uint64    `json:"heartbeats,omitempty"`
 	LeaderChanges int       `json:"leaderChanges,omitempty"`
+	// Epoch is the tenure of the active bridge of a high-availability
+	// pair (LeaderAcquired); Active says whether a tenure is running
+	// (false after a LeaderLost until the next LeaderAcquired).
+	Epoch  uint64 `json:"epoch,omitempty"`
+	Active bool   `json:"active,omitempty"`
 	// NATSLeader is the event stream's Raft leader at its last change
 	// (NATSLeaderChanged), NATSLeaderChanges how many the bridge saw.
 	NATSLeader        string `json:"natsLeader,omitempty"`

@@ -197,6 +197,20 @@ type Config struct {
 	// ctilink.HardMaxFrameSize).
 	MaxFrameSize int
 
+	// Passive starts the engine observing only: route requests are left
+	// unanswered (see PassiveMode; Engine.SetPassive changes it).
+	Passive bool
+
+	// DialPermit, if set, is asked before every connection to a
+	// CTIManager and again once it is established, before the provider
+	// open request goes out: an error fails that attempt (it counts as a
+	// connection failure). A high-availability bridge sharing one client
+	// certificate between instances passes its lease check here, so that
+	// only the lease holder ever opens a provider, even after a failover
+	// that a paused process resumes into (docs/ha.md). It runs on dialing
+	// goroutines and must be safe for concurrent use.
+	DialPermit func() error
+
 	// Logger receives the engine's logs (default: none).
 	Logger zerolog.Logger
 	// Clock is the time source (default: the system clock).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -32,10 +33,12 @@ type Engine struct {
 	wake     chan struct{}
 	cmds     chan command
 	closeReq chan struct{}
+	killReq  chan struct{}
 	done     chan struct{}
 	stopping chan struct{}
 
 	closeOnce sync.Once
+	killOnce  sync.Once
 	running   atomic.Bool
 	wg        sync.WaitGroup
 
@@ -86,6 +89,12 @@ type inItem struct {
 type command struct {
 	fallback bool
 	status   chan Status
+	// passive, if set, switches observe-only mode (SetPassive).
+	passive *bool
+	// cut starts a new event session (NewEventSession); cutDone is
+	// closed once it has run.
+	cut     func(session string)
+	cutDone chan struct{}
 }
 
 // New validates cfg and returns an engine; it starts nothing.
@@ -108,6 +117,7 @@ func New(cfg Config) (*Engine, error) {
 		wake:     make(chan struct{}, 1),
 		cmds:     make(chan command, 8),
 		closeReq: make(chan struct{}),
+		killReq:  make(chan struct{}),
 		done:     make(chan struct{}),
 		stopping: make(chan struct{}),
 		links:    make(map[LinkID]*linkConn),
@@ -185,6 +195,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				break
 			}
 			switch {
+			case c.passive != nil:
+				e.apply(dialCtx, e.m.Step(e.clock.Now(), PassiveMode{On: *c.passive}))
+			case c.cut != nil:
+				e.apply(dialCtx, e.m.Step(e.clock.Now(), CutSession{}))
+				c.cut(e.m.Session())
+				close(c.cutDone)
 			case c.status != nil:
 				s := e.m.Status()
 				e.smu.Lock()
@@ -201,6 +217,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			ctxDone = nil
 			ctxErr = ctx.Err()
 			e.apply(dialCtx, e.m.Step(e.clock.Now(), ShutdownRequest{}))
+		case <-e.killReq:
+			// A crash, for tests and demos: the links close with
+			// nothing more sent and nothing more emitted.
+			return ErrKilled
 		}
 		// Handle what else has arrived before writing, so that replies
 		// that came together are answered with one write.
@@ -251,6 +271,57 @@ func (e *Engine) Close() error {
 		return nil
 	case <-bound.C:
 		return errors.New("ctiengine: Close timed out waiting for the engine to stop")
+	}
+}
+
+// SetPassive switches observe-only mode (see PassiveMode). It
+// blocks until the engine takes the command or stops.
+func (e *Engine) SetPassive(on bool) {
+	select {
+	case e.cmds <- command{passive: &on}:
+	case <-e.done:
+	}
+}
+
+// ErrKilled is returned by Run after Kill.
+var ErrKilled = errors.New("ctiengine: killed")
+
+// Kill stops the engine as a crash would: its CTIManager connections are
+// closed at once, with no provider close request and no further event
+// (CTIManager sees the client vanish). For tests and demos of a process
+// dying; Close is the orderly stop. It waits for Run to return.
+func (e *Engine) Kill() {
+	e.killOnce.Do(func() { close(e.killReq) })
+	if e.running.Load() {
+		<-e.done
+	}
+}
+
+// NewEventSession starts a new event session on the provider's current
+// link: the events from now on carry a new session id with every
+// sequence restarting at 1, as after a reconnection, though nothing
+// happened on the link. A hot standby bridge cuts its session when it
+// takes over and when it steps down, so that the events it publishes and
+// those it only kept never share a session. onCut runs on the engine's
+// goroutine with the new session id, after the last event of the old
+// session and before the first of the new one. It returns once onCut
+// has run, or an error if the engine is not running.
+func (e *Engine) NewEventSession(ctx context.Context, onCut func(session string)) error {
+	c := command{cut: onCut, cutDone: make(chan struct{})}
+	select {
+	case e.cmds <- c:
+	case <-e.done:
+		return errors.New("ctiengine: NewEventSession: the engine is not running")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.cutDone:
+		return nil
+	case <-e.done:
+		return errors.New("ctiengine: NewEventSession: the engine stopped")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -490,6 +561,11 @@ func (e *Engine) apply(ctx context.Context, out *Output) {
 func (e *Engine) dial(ctx context.Context, req DialRequest) {
 	defer e.wg.Done()
 	conn, err := e.connect(ctx, req)
+	if err == nil {
+		if err = e.permit(); err != nil {
+			conn.Close()
+		}
+	}
 	if err != nil {
 		e.post(inItem{kind: inLinkFailed, link: req.Link, err: err}, nil)
 		return
@@ -499,7 +575,21 @@ func (e *Engine) dial(ctx context.Context, req DialRequest) {
 	}
 }
 
+// permit asks Config.DialPermit, if any.
+func (e *Engine) permit() error {
+	if e.cfg.DialPermit == nil {
+		return nil
+	}
+	if err := e.cfg.DialPermit(); err != nil {
+		return fmt.Errorf("ctiengine: not permitted to open a provider: %w", err)
+	}
+	return nil
+}
+
 func (e *Engine) connect(ctx context.Context, req DialRequest) (*ctilink.Conn, error) {
+	if err := e.permit(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.ConnectTimeout)
 	defer cancel()
 	var d net.Dialer

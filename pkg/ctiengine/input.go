@@ -69,6 +69,20 @@ type FallbackRequest struct{}
 // ShutdownRequest closes the provider (Engine.Close, a signal).
 type ShutdownRequest struct{}
 
+// PassiveMode switches observe-only mode: on, the provider keeps
+// registering its route points and CTI ports and reports every event, but
+// leaves route requests unanswered for another application to answer (a
+// hot standby bridge until it takes over, docs/ha.md: two providers
+// answering one route request would race); off, it answers them again.
+type PassiveMode struct{ On bool }
+
+// CutSession starts a new event session on the provider's current link:
+// the events from now on carry a new session id with every sequence
+// restarting at 1, as after a reconnection, though nothing happened on the
+// link (Engine.NewEventSession; a hot standby bridge cuts its session when
+// it takes over and when it steps down).
+type CutSession struct{}
+
 func (Start) input()           {}
 func (LinkEstablished) input() {}
 func (LinkFailed) input()      {}
@@ -79,6 +93,8 @@ func (TimerFired) input()      {}
 func (ProbeResult) input()     {}
 func (FallbackRequest) input() {}
 func (ShutdownRequest) input() {}
+func (PassiveMode) input()     {}
+func (CutSession) input()      {}
 
 // Step applies one input at now and returns what the runner must do. It is
 // the machine's only entry point: every rule of the engine is reached
@@ -110,6 +126,10 @@ func (m *Machine) Step(now time.Time, in Input) *Output {
 		}
 	case ShutdownRequest:
 		m.shutdown(now)
+	case PassiveMode:
+		m.passive = v.On
+	case CutSession:
+		m.startSession()
 	}
 	return m.finish()
 }
@@ -171,4 +191,9 @@ func (m *Machine) InitiateFallback(now time.Time) *Output {
 // once.
 func (m *Machine) Shutdown(now time.Time) *Output {
 	return m.Step(now, ShutdownRequest{})
+}
+
+// SetPassive switches observe-only mode (see PassiveMode).
+func (m *Machine) SetPassive(on bool, now time.Time) *Output {
+	return m.Step(now, PassiveMode{On: on})
 }

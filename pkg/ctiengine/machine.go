@@ -240,6 +240,9 @@ type Machine struct {
 	seqTomb    seqTombstones // sequences of calls forgotten this session
 	callSeqs   int
 
+	// passive: observe only, answer no route request (PassiveMode).
+	passive bool
+
 	gap      *gapState
 	gapN     int
 	priorGap *PriorGap // opened by Start (SetPriorGap)
@@ -256,6 +259,7 @@ type Machine struct {
 func NewMachine(cfg Config) *Machine {
 	s := cfg.withDefaults()
 	m := &Machine{
+		passive:    cfg.Passive,
 		cfg:        s,
 		prov:       ProviderOutOfService,
 		node:       -1,
@@ -346,6 +350,16 @@ type PriorGap struct {
 	// OpenedAt is when the outage began: the time of the previous run's
 	// last event.
 	OpenedAt time.Time
+	// ID, if set, is the id of a gap the previous run already recorded as
+	// opened (its GapOpened is in the log): this run closes that gap
+	// instead of opening one of its own (no second GapOpened).
+	ID string
+	// Calls lists the calls the previous run's log still held up when it
+	// ended (a cold standby folds the log before taking over): the first
+	// snapshot reconciles them like calls known before a failover — those
+	// still up continue (re-opened by their snapshot), the others get
+	// CallEndedDuringGap — instead of every call being discovered anew.
+	Calls []uint32
 }
 
 // SetPriorGap makes Start open a provider gap for an outage that began
@@ -368,7 +382,12 @@ func (m *Machine) start(now time.Time) {
 	}
 	if g := m.priorGap; g != nil {
 		m.priorGap = nil
-		m.openGapAt(now, g.OpenedAt, g.Reason)
+		m.model.SeedBeforeGap(g.Calls)
+		if g.ID != "" {
+			m.adoptGap(g)
+		} else {
+			m.openGapAt(now, g.OpenedAt, g.Reason)
+		}
 	}
 	m.newRound(-1)
 	m.connectNext(now)

@@ -281,6 +281,16 @@ func (m *Machine) outOfService(now time.Time, reason ctilink.CloseReason, detail
 	m.newSession = true
 }
 
+// adoptGap takes over a gap an earlier run opened and recorded: it is
+// closed (GapClosed with this run's reconciliation) under its own id.
+func (m *Machine) adoptGap(g *PriorGap) {
+	if m.gap != nil {
+		return
+	}
+	m.stats.Gaps++
+	m.gap = &gapState{id: g.ID, openedAt: g.OpenedAt, detectedAt: g.OpenedAt, reason: g.Reason}
+}
+
 // stop shuts the provider down for good.
 func (m *Machine) stop(now time.Time, reason ctilink.CloseReason, detail string, err error) {
 	if m.done {

@@ -345,7 +345,7 @@ func (m *Machine) applyCall(msg ctilink.Message, now time.Time) {
 // timer ends the session.
 func (m *Machine) routeRequested(v ctilink.RouteEvent, now time.Time) {
 	rc, ok := m.cfg.RoutePoints[v.Line]
-	if !ok || len(rc.Destinations) == 0 {
+	if !ok || len(rc.Destinations) == 0 || m.passive {
 		return
 	}
 	for id, s := range m.routeSess {

@@ -214,3 +214,51 @@ func TestMachine_HeldBackMessagesDiscardedWhenTheLinkEndsBeforeInService(t *test
 		})
 	}
 }
+
+// A takeover from a bridge that released its lease in order: its open
+// gap is adopted (no second GapOpened) and the calls its log held are
+// reconciled by the first snapshot: the one still up continues (re-opened
+// with CallActiveEv), the one gone ends with CallEndedDuringGap, and a
+// call unknown to the log is discovered; GapClosed closes the adopted gap
+// with those counts.
+func TestMachine_PriorGapWithKnownCallsAndAnAdoptedGap(t *testing.T) {
+	h := newHarness(t, testConfig())
+	began := t0.Add(-3 * time.Second)
+	h.m.SetPriorGap(PriorGap{Reason: "provider shut down: APPLICATIONREQUEST", OpenedAt: began, ID: "a-gap1", Calls: []uint32{77, 78}})
+	h.start()
+	h.advance(time.Second)
+	h.establish(phones(2), func(dev string) []ctilink.Message {
+		switch dev {
+		case "SEP000000000001":
+			return []ctilink.Message{snapCall("SEP000000000001", "1001", 79, 4, "7777")}
+		case "SEP000000000002":
+			return []ctilink.Message{snapCall("SEP000000000002", "1002", 77, 5, "8888")}
+		}
+		return nil
+	})
+	evs := h.take()
+	if n := count(evs, schema.EvGapOpened); n != 0 {
+		t.Fatalf("%d GapOpened: the adopted gap was opened again: %v", n, names(evs))
+	}
+	var ended, discovered, reopened bool
+	for _, ev := range evs {
+		switch {
+		case ev.Name == schema.EvCallEndedInGap && ev.Entity == "78":
+			ended = ev.Data.Call.GapID == "a-gap1"
+		case ev.Name == schema.EvCallDiscovered && ev.Entity == "79":
+			discovered = true
+		case ev.Name == schema.EvCallActive && ev.Entity == "77":
+			reopened = true
+		case ev.Name == schema.EvCallDiscovered && ev.Entity == "77":
+			t.Fatal("the call the log knew was discovered as new")
+		}
+	}
+	if !ended || !discovered || !reopened {
+		t.Fatalf("ended 78 %v, discovered 79 %v, re-opened 77 %v: %v", ended, discovered, reopened, names(evs))
+	}
+	last := evs[len(evs)-1]
+	g := last.Data.Bridge.Gap
+	if last.Name != schema.EvGapClosed || g.ID != "a-gap1" || g.CallsBefore != 2 || g.CallsEnded != 1 || g.CallsContinued != 1 || g.CallsDiscovered != 1 {
+		t.Fatalf("last event %s %+v", last.Name, g)
+	}
+}

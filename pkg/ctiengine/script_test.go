@@ -40,6 +40,7 @@ type script struct {
 	devOf   map[string]string // DN → first device with it
 	trunkOf map[string]string // outside number → the trunk reaching it
 	hold    bool              // snapshot requests wait for snapshot-done
+	prior   *PriorGap         // set by takeover, given to the machine at connect
 	printed int               // frames of h.sent already shown
 	out     []string
 }
@@ -91,8 +92,23 @@ func (s *script) run(t *testing.T, td *datadriven.TestData) string {
 			td.Fatalf(t, "connect: already connected (use recover after a loss)")
 		}
 		s.h = newHarness(t, s.cfg)
+		if s.prior != nil {
+			s.h.m.SetPriorGap(*s.prior)
+		}
 		s.h.start()
 		s.establish(t, td)
+	case "takeover":
+		if s.h != nil {
+			td.Fatalf(t, "takeover: before connect")
+		}
+		s.takeover(t, td)
+		return ""
+	case "passive":
+		args := positional(td)
+		if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+			td.Fatalf(t, "passive on|off")
+		}
+		s.h.record(s.h.m.Step(s.h.now, PassiveMode{On: args[0] == "on"}))
 	case "lose":
 		s.lose(t, td)
 	case "recover":
@@ -281,6 +297,27 @@ func (s *script) snapshotDone() {
 		}
 	}
 	s.answer()
+}
+
+// takeover makes this machine a bridge taking over from another one
+// whose log it read (PriorGap): the gap the previous active left, opened
+// before the script's start, and the calls that log still held up.
+//
+//	takeover [gap=<id>] [opened=<duration before the start>] [calls=(id, …)]
+func (s *script) takeover(t *testing.T, td *datadriven.TestData) {
+	g := PriorGap{Reason: "takeover", OpenedAt: t0.Add(-time.Second)}
+	td.MaybeScanArgs(t, "gap", &g.ID)
+	if a, ok := td.Arg("opened"); ok {
+		d, err := time.ParseDuration(a.Vals[0])
+		if err != nil {
+			td.Fatalf(t, "takeover opened=: %v", err)
+		}
+		g.OpenedAt = t0.Add(-d)
+	}
+	for _, c := range argList(td, "calls") {
+		g.Calls = append(g.Calls, s.u32(t, td, c))
+	}
+	s.prior = &g
 }
 
 // lose ends the link: lose reset (TCP reset, the default), lose heartbeat

@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -311,6 +312,29 @@ func (c *EmbeddedCluster) StreamLeader(stream string) int {
 		}
 	}
 	return -1
+}
+
+// StepDown asks the leader of stream (an event stream, or a KV bucket's
+// KV_<bucket>) to give up its leadership, through the JetStream API: another
+// replica is elected. Tests and demos use it to move a leader without
+// stopping a node.
+func (c *EmbeddedCluster) StepDown(ctx context.Context, stream string) error {
+	nc, err := c.Connect(c.cfg.Name + " step-down")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	m, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, nil)
+	if err != nil {
+		return fmt.Errorf("jetstream: step down the leader of %s: %w", stream, err)
+	}
+	var resp struct {
+		Success bool `json:"success"`
+	}
+	if err := json.Unmarshal(m.Data, &resp); err != nil || !resp.Success {
+		return fmt.Errorf("jetstream: step down the leader of %s: %s", stream, m.Data)
+	}
+	return nil
 }
 
 // Connect opens a client connection seeded with every node's URL, over

@@ -63,9 +63,14 @@ type ProvisionConfig struct {
 	// key per configured line and device.
 	StateView   bool
 	StateBucket string
+	// Leader provisions LeaderBucket, the HA lease, as ProvisionLeader
+	// does: set by a bridge that runs with high availability, so that
+	// its background provisioning creates the lease bucket with the
+	// stream. Without it (and without ProvisionLeader) the bucket is not
+	// created.
+	Leader bool
 	// LeaderBucket holds the HA lease; default "cti-leader", TTL
-	// LeaderTTL (default 10 s). Only ProvisionLeader creates it, for a
-	// bridge that runs with high availability.
+	// LeaderTTL (default 10 s).
 	LeaderBucket string
 	LeaderTTL    time.Duration
 	// ReportOnly reports drift without updating anything.
@@ -257,7 +262,7 @@ type Provisioned struct {
 }
 
 // Provision creates the event stream and, with StateView, the state view's
-// bucket, or checks and updates existing ones. It is idempotent: a second
+// bucket and, with Leader, the HA lease bucket, or checks and updates existing ones. It is idempotent: a second
 // run with the same configuration changes nothing and reports no drift. An
 // existing resource whose managed fields differ is updated where the
 // server allows (limits, dedupe window, replicas, subjects) and every
@@ -276,6 +281,11 @@ func Provision(ctx context.Context, js natsjs.JetStream, cfg ProvisionConfig) (*
 	}
 	for _, kvc := range cfg.KeyValueConfigs() {
 		if err := provisionKV(ctx, js, &cfg, kvc, res); err != nil {
+			return res, err
+		}
+	}
+	if cfg.Leader {
+		if err := provisionKV(ctx, js, &cfg, cfg.LeaderKeyValueConfig(), res); err != nil {
 			return res, err
 		}
 	}

@@ -32,6 +32,9 @@ const (
 // lock acquisition.
 const sendBatch = 256
 
+// permitPoll is how often a publisher held by Config.Permit looks again.
+const permitPoll = 20 * time.Millisecond
+
 // Message is one event ready to publish: a schema.Msg converts directly.
 type Message struct {
 	// Subject is the NATS subject (cti.<cluster>.<family>...).
@@ -111,6 +114,18 @@ type Config struct {
 	Logger zerolog.Logger
 	// Now is the clock for enqueue times and gap records; default time.Now.
 	Now func() time.Time
+
+	// Permit, if set, is asked before every batch is sent: false holds
+	// sending (messages stay buffered). A high-availability bridge passes
+	// its lease check here, so that a process resumed after its lease
+	// deadline (paused, starved) sends nothing before it demotes itself.
+	// It must be fast and safe for concurrent use.
+	Permit func() bool
+	// OnFenced, if set, is called once per fence when the server refuses a
+	// message because the fence's subject moved on (a newer epoch wrote its
+	// marker): see SetFence. Sending stops at once. It runs on a nats.go
+	// goroutine and must not block.
+	OnFenced func(f Fence, err error)
 }
 
 func (c *Config) setDefaults() {
@@ -217,6 +232,13 @@ type Stats struct {
 	// LastErrorAt.
 	LastError   error
 	LastErrorAt time.Time
+	// Discarded counts messages dropped by Suspend (a demoted
+	// high-availability bridge's unpublished events, which its successor
+	// accounts for); Fenced counts refusals by the log fence.
+	Discarded uint64
+	Fenced    uint64
+	// Suspended is true between Suspend (or a fence refusal) and SetFence.
+	Suspended bool
 }
 
 // Publisher publishes messages to JetStream, pipelined, exactly once in
@@ -254,6 +276,10 @@ type Publisher struct {
 	failing    bool
 	encodeErr  error
 	st         Stats
+	// fence, when set, is stamped on every send (SetFence); suspended
+	// holds sending until the next SetFence.
+	fence     *fenceState
+	suspended bool
 }
 
 // New validates cfg and builds a Publisher. It starts nothing: call Run.
@@ -422,6 +448,7 @@ func (p *Publisher) Stats() Stats {
 	s.Buffered = int(p.buf.msgs)
 	s.BufferedBytes = p.buf.bytes
 	s.InFlight = p.buf.inflight
+	s.Suspended = p.suspended
 	p.mu.Unlock()
 	s.Connected = p.nc.IsConnected()
 	s.Reconnects = p.nc.Stats().Reconnects
@@ -464,7 +491,13 @@ func (p *Publisher) Run(ctx context.Context) error {
 			p.mu.Unlock()
 			return err
 		}
-		if connected {
+		permitted := p.cfg.Permit == nil || p.cfg.Permit()
+		if !permitted && !p.suspended && p.buf.msgs > 0 {
+			// The permission may come back by itself (a lease renewal
+			// answered late): look again shortly.
+			wait = permitPoll
+		}
+		if connected && !p.suspended && permitted {
 			if err := p.maybeGapLocked(); err != nil {
 				p.encodeErr = err
 				p.mu.Unlock()
@@ -504,7 +537,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 
 // takeLocked moves up to a batch of sendable entries in flight.
 func (p *Publisher) takeLocked(batch []*entry) []*entry {
-	for len(batch) < cap(batch) && p.buf.inflight < p.cfg.MaxInFlight {
+	limit := p.cfg.MaxInFlight
+	if f := p.fence; f != nil && f.f.Replicated {
+		limit = 1
+	}
+	for len(batch) < cap(batch) && p.buf.inflight < limit {
 		e := p.buf.next()
 		if e == nil {
 			break
@@ -515,6 +552,9 @@ func (p *Publisher) takeLocked(batch []*entry) []*entry {
 			// this one.
 			e.nm = newNatsMsg(&e.msg)
 			p.st.Resends++
+		}
+		if f := p.fence; f != nil {
+			f.stamp(e.nm.Header)
 		}
 		p.inflight[e.nm] = e
 		p.st.Published++
@@ -595,6 +635,10 @@ func (p *Publisher) resolveErr(m *nats.Msg, err error) {
 	}
 	delete(p.inflight, m)
 	p.st.LastError, p.st.LastErrorAt = err, now
+	if f := p.fence; f != nil && fenceRefused(err) {
+		p.fencedLocked(e, f, err)
+		return
+	}
 	if permanent(err) {
 		p.buf.rejected(e)
 		p.st.Rejected++

@@ -266,6 +266,7 @@ func appendData(b []byte, d *Data) ([]byte, error) {
 	b = jStrOmit(b, `,"ciscoCauseName":`, d.CiscoCauseName)
 	b = jBoolOmit(b, `,"snapshot":`, d.Snapshot)
 	b = jBoolOmit(b, `,"inferred":`, d.Inferred)
+	b = jBoolOmit(b, `,"recovered":`, d.Recovered)
 	if b, err = jTime(b, `,"times":{"upstream":`, d.Times.Upstream); err != nil {
 		return nil, err
 	}
@@ -387,6 +388,21 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		b = jIntOmit(b, `,"dropped":`, int64(g.Dropped))
 		b = jStrOmit(b, `,"firstDropped":`, g.FirstDropped)
 		b = jStrOmit(b, `,"lastDropped":`, g.LastDropped)
+		b = append(b, '}')
+	}
+	if l := br.Leader; l != nil {
+		b = append(b, `,"leader":{"epoch":`...)
+		b = strconv.AppendUint(b, l.Epoch, 10)
+		b = jStrOmit(b, `,"mode":`, l.Mode)
+		b = jStrOmit(b, `,"previousInstance":`, l.PreviousInstance)
+		if l.PreviousEpoch != 0 {
+			b = append(b, `,"previousEpoch":`...)
+			b = strconv.AppendUint(b, l.PreviousEpoch, 10)
+		}
+		b = jStrOmit(b, `,"previousEnd":`, l.PreviousEnd)
+		b = jIntOmit(b, `,"waitMs":`, l.WaitMs)
+		b = jStrOmit(b, `,"providerState":`, l.ProviderState)
+		b = jStrOmit(b, `,"ctiManager":`, l.CTIManager)
 		b = append(b, '}')
 	}
 	if n := br.NATS; n != nil {

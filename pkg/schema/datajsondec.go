@@ -453,6 +453,8 @@ func (r *jr) data(d *Data) bool {
 			return ok(1<<7, r.bool(&d.Snapshot))
 		case "inferred":
 			return ok(1<<8, r.bool(&d.Inferred))
+		case "recovered":
+			return ok(1<<19, r.bool(&d.Recovered))
 		case "times":
 			return ok(1<<9, r.times(&d.Times))
 		case "provider":
@@ -772,9 +774,36 @@ func (r *jr) bridge(b *BridgeData) bool {
 		case "gap":
 			b.Gap = new(Gap)
 			return ok(1<<4, r.gap(b.Gap))
+		case "leader":
+			b.Leader = new(Leader)
+			return ok(1<<5, r.leader(b.Leader))
 		case "nats":
 			b.NATS = new(NATSData)
-			return ok(1<<5, r.nats(b.NATS))
+			return ok(1<<6, r.nats(b.NATS))
+		}
+		return 0, false
+	})
+}
+
+func (r *jr) leader(l *Leader) bool {
+	return r.object(func(k []byte) (uint64, bool) {
+		switch string(k) {
+		case "epoch":
+			return ok(1<<0, r.uint64(&l.Epoch))
+		case "mode":
+			return ok(1<<1, r.str(&l.Mode))
+		case "previousInstance":
+			return ok(1<<2, r.str(&l.PreviousInstance))
+		case "previousEpoch":
+			return ok(1<<3, r.uint64(&l.PreviousEpoch))
+		case "previousEnd":
+			return ok(1<<4, r.str(&l.PreviousEnd))
+		case "waitMs":
+			return ok(1<<5, r.int64(&l.WaitMs))
+		case "providerState":
+			return ok(1<<9, r.str(&l.ProviderState))
+		case "ctiManager":
+			return ok(1<<10, r.str(&l.CTIManager))
 		}
 		return 0, false
 	})

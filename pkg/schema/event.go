@@ -91,8 +91,12 @@ type Data struct {
 	Snapshot bool `json:"snapshot,omitempty"`
 	// Inferred marks events the bridge derived (gap accounting) rather than
 	// received from CTI.
-	Inferred bool       `json:"inferred,omitempty"`
-	Times    Timestamps `json:"times"`
+	Inferred bool `json:"inferred,omitempty"`
+	// Recovered marks events a hot standby bridge observed while the
+	// active bridge could not store them, published when it took over
+	// (docs/ha.md).
+	Recovered bool       `json:"recovered,omitempty"`
+	Times     Timestamps `json:"times"`
 
 	Provider *ProviderData `json:"provider,omitempty"`
 	Terminal *TerminalData `json:"terminal,omitempty"`
@@ -261,8 +265,38 @@ type BridgeData struct {
 	Reason   string `json:"reason,omitempty"`
 	Detail   string `json:"detail,omitempty"`
 	Gap      *Gap   `json:"gap,omitempty"`
+	// Leader describes a leader change (LeaderAcquired, LeaderLost).
+	Leader *Leader `json:"leader,omitempty"`
 	// NATS describes the event log (NATSLeaderChanged, StreamRecreated).
 	NATS *NATSData `json:"nats,omitempty"`
+}
+
+// Leader describes one tenure of the active bridge of a high-availability
+// pair (docs/ha.md): who holds it, since which epoch, and how it began or
+// ended.
+type Leader struct {
+	// Epoch numbers the tenure: the revision of the lease write that began
+	// it, growing with every takeover.
+	Epoch uint64 `json:"epoch" jsonschema:"description=Tenure number (lease revision at acquisition)"`
+	// Mode is the standby mode of the pair: cold (one certificate shared,
+	// provider opened only by the active) or hot (each instance its own
+	// provider).
+	Mode string `json:"mode,omitempty" jsonschema:"enum=cold,enum=hot"`
+	// Previous names the instance and epoch of the tenure this one
+	// follows, and how that one ended: released (orderly hand-over),
+	// expired (it stopped renewing: killed, paused, cut off), none (no
+	// earlier tenure).
+	PreviousInstance string `json:"previousInstance,omitempty"`
+	PreviousEpoch    uint64 `json:"previousEpoch,omitempty"`
+	PreviousEnd      string `json:"previousEnd,omitempty" jsonschema:"enum=released,enum=expired,enum=none"`
+	// WaitMs is how long a cold standby waits after acquiring the lease
+	// before opening its provider (the previous holder's lease waited out
+	// in full).
+	WaitMs int64 `json:"waitMs,omitempty"`
+	// ProviderState and CTIManager are the new active's provider at
+	// takeover (hot standby: its provider was already open).
+	ProviderState string `json:"providerState,omitempty"`
+	CTIManager    string `json:"ctiManager,omitempty"`
 }
 
 // NATSData describes the event stream on the NATS side, in the bridge's

@@ -110,7 +110,8 @@ const (
 	EvCallEndedInGap       = "CallEndedDuringGap"
 	EvCallDiscovered       = "CallDiscoveredBySnapshot"
 	EvPublishGap           = "PublishGap"
-	EvLeaderChanged        = "LeaderChanged"
+	EvLeaderAcquired       = "LeaderAcquired"
+	EvLeaderLost           = "LeaderLost"
 	EvCertificateProblem   = "CertificateProblem"
 	EvDeviceRejected       = "DeviceRejected"
 	EvNATSLeaderChanged    = "NATSLeaderChanged"
@@ -206,7 +207,8 @@ var Events = []EventSpec{
 	{EvCallEndedInGap, 0, FamilyCall, true, "Inferred: a call known before the gap ended during it."},
 	{EvCallDiscovered, 0, FamilyCall, true, "Inferred: the snapshot found a call that began during the gap."},
 	{EvPublishGap, 0, FamilyBridge, true, "Events dropped because the outbound buffer overflowed while NATS was unavailable."},
-	{EvLeaderChanged, 0, FamilyBridge, true, "The active bridge changed."},
+	{EvLeaderAcquired, 0, FamilyBridge, true, "A bridge of a high-availability pair became the active one (epoch, instance, how the previous tenure ended); its subject is the epoch fence of the log."},
+	{EvLeaderLost, 0, FamilyBridge, true, "The active bridge stopped being active (released on shutdown or step-down, or its lease expired: then recorded by its successor)."},
 	{EvCertificateProblem, 0, FamilyProvider, true, "TLS certificate problem (duplicate use, compromised, trust failure)."},
 	{EvDeviceRejected, 0, FamilyProvider, true, "A device of the control list broke the link protocol's rules and was skipped (data.provider.device names it, detail says which rule); the other devices go into service."},
 	{EvNATSLeaderChanged, 0, FamilyBridge, true, "The event stream's NATS (Raft) leader changed, as the bridge saw it; publishing rode it out with resends."},

@@ -205,6 +205,28 @@ func (m *Model) EndObservation(at time.Time) []Out {
 	return out
 }
 
+// SeedBeforeGap adds calls known from before this model existed (a log
+// another provider wrote, for a bridge that takes over from another): they
+// are held as after EndObservation, so the first snapshot re-opens those
+// still up (CallActiveEv, then their connections as the snapshot
+// describes them) and Reconcile ends the others (CallEndedDuringGap).
+// Their connections are not known: the snapshot describes them afresh.
+// Call it before the first event; ids already tracked are skipped.
+func (m *Model) SeedBeforeGap(ids []uint32) {
+	for _, id := range ids {
+		if id == 0 || m.calls[id] != nil {
+			continue
+		}
+		c := m.newCall(id)
+		if c == nil {
+			return
+		}
+		c.state = schema.CallActive
+		c.flags |= callObsEnded | callBeforeGap
+		c.snapEpoch, c.seenEpoch = 0, 0
+	}
+}
+
 // GapOutcome is what became of a call across an observation gap.
 type GapOutcome uint8
 

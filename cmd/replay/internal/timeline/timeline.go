@@ -331,8 +331,9 @@ func (b *builder) add(it *Item) error {
 	case schema.EvBridgeStopping:
 		e.Reason = bd.Reason
 		e.Detail = "bridge stopping" + optional(": ", firstNonEmpty(bd.Detail, bd.Reason))
-	case schema.EvLeaderChanged:
-		e.Detail = "active bridge changed" + optional(" to ", bd.Instance)
+	case schema.EvLeaderAcquired, schema.EvLeaderLost:
+		e.Reason = bd.Reason
+		e.Detail = leaderDetail(ev.Name, bd)
 	case schema.EvNATSLeaderChanged:
 		e.Detail = "NATS stream leader changed"
 		if n := bd.NATS; n != nil {
@@ -795,6 +796,34 @@ func clock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
 
 // FormatMs is the duration format of the table.
 func FormatMs(v int64) string { return ms(v) }
+
+// leaderDetail tells a leader change of a high-availability pair.
+func leaderDetail(name string, bd *schema.BridgeData) string {
+	l := bd.Leader
+	if l == nil {
+		l = &schema.Leader{}
+	}
+	if name == schema.EvLeaderLost {
+		d := fmt.Sprintf("bridge %s is no longer active (epoch %d)", bd.Instance, l.Epoch)
+		return d + optional(": ", firstNonEmpty(bd.Detail, bd.Reason))
+	}
+	d := fmt.Sprintf("bridge %s became active (epoch %d", bd.Instance, l.Epoch)
+	d += optional(", ", l.Mode+" standby") + ")"
+	switch {
+	case l.PreviousInstance != "":
+		d += fmt.Sprintf(", taking over from %s", l.PreviousInstance)
+		d += optional(" whose lease ", l.PreviousEnd)
+	case l.PreviousEnd == "none":
+		d += ", first tenure"
+	}
+	if l.WaitMs > 0 {
+		d += fmt.Sprintf("; waits %s before opening its provider (one provider per certificate)", ms(l.WaitMs))
+	}
+	if l.Mode == "hot" && l.PreviousInstance != "" {
+		d += "; publishes what the previous active never stored, flagged recovered"
+	}
+	return d
+}
 
 // addressWave describes a wave of address events: addresses, and the
 // line appearances (address on a terminal) when shared lines make more.

@@ -1,0 +1,554 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/internal/ha/lease"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// haRun is the state of one runHA.
+type haRun struct {
+	h       *haState
+	b       *Bridge
+	el      *ha.Elector
+	kv      natsjs.KeyValue
+	js      natsjs.JetStream
+	leaseJS natsjs.JetStream // on the lease's own connection
+	stream  natsjs.Stream
+	cluster string
+
+	engDone     chan error // the running engine's Run result (nil: none)
+	stopEngine  context.CancelFunc
+	stopFollow  context.CancelFunc
+	fmu         sync.Mutex // guards follower (set by the follower's goroutine)
+	follower    *ha.Follower
+	fold        *coldFold
+	stopSnaps   func()
+	waitTimer   *time.Timer // cold: the wait before opening the provider
+	waitC       <-chan time.Time
+	pendingGap  ctiengine.PriorGap
+	holdC       <-chan time.Time
+	epoch       uint64
+	acquiredAt  time.Time
+	startedOnce bool
+}
+
+// runHA is Run for a member of a high-availability group.
+func (b *Bridge) runHA(ctx context.Context) error {
+	h := b.ha
+	stopPublisher, stopOps := b.startServices()
+	defer stopOps()
+	defer stopPublisher()
+
+	stopEventLog := b.startEventLog()
+	defer stopEventLog()
+	if b.elog != nil {
+		// Neither campaign nor publish before the stream and the lease
+		// bucket exist: the epoch marker goes to the stream.
+		select {
+		case <-b.elog.ready:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+
+	r := &haRun{h: h, b: b, cluster: b.enc.Cluster(), stopSnaps: func() {}}
+	// The lease has a connection of its own: on the publisher's, a
+	// renewal would queue behind a burst of events (a provider's open
+	// publishes tens of thousands) and the lease could expire while the
+	// bridge is busiest.
+	leaseConn, err := leaseConnection(b.cfg.Conn)
+	if err != nil {
+		return fmt.Errorf("bridge: ha: lease connection: %w", err)
+	}
+	defer leaseConn.Close()
+	if r.js, err = natsjs.New(b.cfg.Conn); err != nil {
+		return fmt.Errorf("bridge: ha: %w", err)
+	}
+	if r.leaseJS, err = natsjs.New(leaseConn); err != nil {
+		return fmt.Errorf("bridge: ha: %w", err)
+	}
+	if err := r.connect(ctx); err != nil {
+		return nil // ctx ended before NATS answered
+	}
+	elCtx, stopEl := context.WithCancel(context.Background())
+	elDone := make(chan struct{})
+	go func() { _ = r.el.Run(elCtx); close(elDone) }()
+	defer func() {
+		stopEl()
+		<-elDone
+	}()
+	h.el.Store(r.el)
+
+	if h.cfg.Mode == ha.ModeHot {
+		h.way.Store(routeWindow)
+		r.startEngine(b.Engine())
+	}
+	r.startFollower()
+	r.el.SetCampaign(true)
+	h.log.Info().Str("instance", b.cfg.Instance).Str("bucket", h.cfg.Bucket).Str("ttl", r.el.LeaseConfig().TTL.String()).
+		Msg("high availability: standby, campaigning for the lease")
+
+	var hb <-chan time.Time
+	if b.cfg.HeartbeatEvery > 0 {
+		t := time.NewTicker(b.cfg.HeartbeatEvery)
+		defer t.Stop()
+		hb = t.C
+	}
+	var presence <-chan time.Time
+	if h.cfg.Mode == ha.ModeHot {
+		t := time.NewTicker(r.el.LeaseConfig().RenewEvery)
+		defer t.Stop()
+		presence = t.C
+	}
+	var runErr error
+loop:
+	for {
+		select {
+		case c := <-r.el.Changes():
+			switch c.Kind {
+			case lease.Acquired:
+				r.acquired(ctx, c)
+			case lease.Lost:
+				r.lost(ctx, c)
+			}
+		case <-r.waitC:
+			r.waitC = nil
+			r.openColdProvider()
+		case <-r.holdC:
+			r.holdC = nil
+			r.el.SetCampaign(true)
+		case <-h.stepDown:
+			if h.way.Load() == routePublish {
+				r.release(ctx, "step-down", true)
+				r.holdC = time.After(h.stepDownHold(r.el))
+			}
+		case <-hb:
+			b.emitBridge(schema.EvBridgeHeartbeat, schema.BridgeData{})
+		case <-presence:
+			r.announce(ctx)
+		case engErr := <-r.engDone:
+			r.engDone = nil
+			if engErr == nil || errors.Is(engErr, context.Canceled) {
+				continue
+			}
+			b.log.Error().Err(engErr).Msg("provider shut down")
+			if h.way.Load() == routePublish {
+				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: "provider shut down", Detail: engErr.Error()})
+				r.release(ctx, "provider shut down: "+engErr.Error(), false)
+			}
+			runErr = engErr
+			break loop
+		case <-h.kill:
+			h.way.Store(routeDrop)
+			if eng := b.Engine(); eng != nil {
+				eng.Kill()
+			}
+			b.pub.Suspend()
+			r.stopFollower()
+			r.stopSnaps()
+			return ctiengine.ErrKilled
+		case <-ctx.Done():
+			why := stopReason(ctx)
+			b.log.Info().Str("reason", why.Reason).Str("detail", why.Detail).Msg("stopping: handing the lease over in order")
+			if h.way.Load() == routePublish {
+				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: why.Reason, Detail: why.Detail})
+				r.release(context.Background(), "stopping", r.standbyInSync())
+			} else {
+				r.withdraw()
+			}
+			break loop
+		}
+	}
+	h.way.Store(routeDrop)
+	r.stopFollower()
+	r.stopSnaps()
+	if eng := b.Engine(); eng != nil && r.engDone != nil {
+		if err := eng.Close(); err != nil {
+			b.log.Warn().Err(err).Msg("provider close")
+		}
+		<-r.engDone
+	}
+	stopPublisher()
+	if runErr != nil && ctx.Err() == nil {
+		b.linger(ctx, runErr)
+		return runErr
+	}
+	return nil
+}
+
+// leaseConnection opens a second connection with nc's options (servers,
+// credentials, TLS, or the in-process server).
+func leaseConnection(nc *nats.Conn) (*nats.Conn, error) {
+	o := nc.Opts
+	o.Name += " (lease)"
+	return o.Connect()
+}
+
+func (h *haState) stepDownHold(el *ha.Elector) time.Duration {
+	if h.cfg.StepDownHold > 0 {
+		return h.cfg.StepDownHold
+	}
+	return 2 * el.LeaseConfig().CampaignEvery
+}
+
+// connect finds the stream and the lease bucket, retrying until ctx ends
+// (NATS may start after the bridge).
+func (r *haRun) connect(ctx context.Context) error {
+	h, b := r.h, r.b
+	stream := b.cfg.Stream
+	if stream == "" {
+		stream = jetstream.DefaultStream
+	}
+	for {
+		err := func() error {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			s, err := r.js.Stream(cctx, stream)
+			if err != nil {
+				return fmt.Errorf("stream %s: %w", stream, err)
+			}
+			kv, err := r.leaseJS.KeyValue(cctx, h.cfg.Bucket)
+			if err != nil {
+				return fmt.Errorf("lease bucket %s: %w", h.cfg.Bucket, err)
+			}
+			el, err := ha.NewElector(cctx, ha.ElectorConfig{KV: kv, Key: ha.LeaseKey(r.cluster), Instance: b.cfg.Instance, Mode: h.cfg.Mode,
+				Lease: h.cfg.Lease, Logger: b.cfg.Logger})
+			if err != nil {
+				return err
+			}
+			r.stream, r.el, r.kv = s, el, kv
+			return nil
+		}()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() == nil {
+			h.log.Warn().Err(err).Msg("high availability: waiting for JetStream")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// acquired runs the start of a tenure: the marker in the log, the fence,
+// then (cold) the wait and the provider, or (hot) the recovered events.
+func (r *haRun) acquired(ctx context.Context, c lease.Change) {
+	h, b := r.h, r.b
+	r.epoch, r.acquiredAt = c.Epoch, time.Now()
+	b.pub.Suspend() // nothing of an earlier tenure may go out in this one
+	mctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
+	defer cancel()
+	prev, err := ha.LastTenure(mctx, r.stream, r.cluster)
+	if err != nil {
+		h.log.Error().Err(err).Msg("takeover: cannot read the previous tenure; giving the lease back")
+		r.giveBack(ctx)
+		return
+	}
+	data := schema.BridgeData{Reason: "lease acquired", Leader: &schema.Leader{Epoch: c.Epoch, Mode: string(h.cfg.Mode), PreviousEnd: "none"}}
+	var wait time.Duration
+	if prev != nil {
+		data.Leader.PreviousInstance, data.Leader.PreviousEpoch = prev.Instance, prev.Epoch
+		data.Leader.PreviousEnd = "expired"
+		if prev.Released {
+			data.Leader.PreviousEnd = ha.ReasonReleased
+		} else if h.cfg.Mode == ha.ModeCold {
+			wait = h.coldWait(r.el)
+		}
+	}
+	data.Leader.WaitMs = wait.Milliseconds()
+	if eng := b.Engine(); h.cfg.Mode == ha.ModeHot && eng != nil {
+		st := eng.Status()
+		data.Leader.ProviderState, data.Leader.CTIManager = st.Provider, st.CTIManager
+	}
+	now := time.Now()
+	ev := b.bridgeEvent(schema.EvLeaderAcquired, data, now)
+	msg, err := b.enc.Encode(&ev, now)
+	if err != nil {
+		h.log.Error().Err(err).Msg("takeover: encoding the epoch marker")
+		r.giveBack(ctx)
+		return
+	}
+	seq, _, err := ha.WriteMarker(mctx, r.js, r.stream, r.cluster, jetstream.FromSchema(msg), c.Epoch)
+	msg.Release()
+	if err != nil {
+		h.log.Error().Err(err).Uint64("epoch", c.Epoch).Msg("takeover: the epoch marker could not be written; giving the lease back")
+		r.giveBack(ctx)
+		return
+	}
+	b.metrics.Observe(&ev)
+	b.pub.SetFence(jetstream.Fence{Subject: ha.EpochSubject(r.cluster), Seq: seq, Epoch: c.Epoch,
+		Replicated: r.stream.CachedInfo().Config.Replicas > 1})
+	h.log.Info().Uint64("epoch", c.Epoch).Uint64("marker_seq", seq).Str("previous", data.Leader.PreviousInstance).
+		Str("previous_end", data.Leader.PreviousEnd).Msg("takeover: epoch marker written; the log now refuses the previous tenure")
+	h.setInfo(func(i *haInfo) {
+		i.Role, i.Epoch, i.Since = lease.Active.String(), c.Epoch, r.acquiredAt
+		i.Takeovers++
+		i.LastTakeover = &takeover{Epoch: c.Epoch, At: r.acquiredAt, From: data.Leader.PreviousInstance, PreviousEnd: data.Leader.PreviousEnd, WaitMs: wait.Milliseconds()}
+	})
+	b.metrics.haAcquired(c.Epoch)
+	if h.cfg.Mode == ha.ModeHot {
+		r.takeOverHot(ctx, seq, prev)
+		return
+	}
+	h.way.Store(routePublish)
+	r.firstRecords(prev)
+	r.pendingGap = r.coldPriorGap(ctx, seq, prev)
+	if wait > 0 {
+		h.log.Warn().Dur("wait", wait).Str("previous", prev.Instance).
+			Msg("takeover: the previous active did not release its lease; waiting it out in full before opening the provider (one provider per certificate)")
+		r.waitTimer = time.NewTimer(wait)
+		r.waitC = r.waitTimer.C
+		return
+	}
+	r.openColdProvider()
+}
+
+// firstRecords publishes, after the marker, BridgeStarted (first tenure
+// of this process) and, for a predecessor that vanished, its LeaderLost
+// on its behalf (inferred).
+func (r *haRun) firstRecords(prev *ha.Tenure) {
+	b := r.b
+	// Published directly: the tenure is ours (marker written, fence
+	// set), though the engine's events are not routed to the publisher
+	// yet during a hot takeover.
+	now := time.Now()
+	if !r.startedOnce {
+		r.startedOnce = true
+		b.publishEvent(b.bridgeEvent(schema.EvBridgeStarted, schema.BridgeData{}, now))
+	}
+	if prev != nil && !prev.Released {
+		ev := b.bridgeEvent(schema.EvLeaderLost, schema.BridgeData{Instance: prev.Instance, Reason: string(lease.ReasonExpired),
+			Detail: fmt.Sprintf("recorded by its successor %s: the lease expired without a release (the bridge died, was paused or lost NATS)", b.cfg.Instance),
+			Leader: &schema.Leader{Epoch: prev.Epoch, Mode: string(prev.Mode)}}, now)
+		ev.Data.Inferred = true
+		b.publishEvent(ev)
+	}
+}
+
+// coldWait is the default wait unless configured: the lease TTL, or, if
+// longer, twice the desired server heartbeat and a second — the time
+// CTIManager takes to drop a client that went silent (a paused
+// predecessor still holds its provider until then).
+func (h *haState) coldWait(el *ha.Elector) time.Duration {
+	if h.cfg.ColdWait > 0 {
+		return h.cfg.ColdWait
+	}
+	hb := h.b.ecfg.DesiredServerHeartbeatInterval
+	if hb == 0 {
+		hb = ctiengine.DefaultDesiredServerHeartbeatInterval
+	}
+	return max(el.LeaseConfig().TTL, 2*hb+time.Second)
+}
+
+// engineInstance names a tenure's engine: a cold standby builds one
+// engine per tenure, so each needs its own session names.
+func engineInstance(instance string, mode ha.Mode, epoch uint64) string {
+	if mode == ha.ModeHot {
+		return instance
+	}
+	return instance + "-t" + strconv.FormatUint(epoch, 10)
+}
+
+// takeoverTimeout bounds a takeover's reads of the log: the TTL, or 10 s
+// if longer (a standby that lags behind a burst of events catches up
+// faster than a read of the log from its start).
+func (h *haState) takeoverTimeout(el *ha.Elector) time.Duration {
+	if h.cfg.TakeoverTimeout > 0 {
+		return h.cfg.TakeoverTimeout
+	}
+	return max(el.LeaseConfig().TTL, 10*time.Second)
+}
+
+// giveBack ends a tenure that could not start: the lease is released (a
+// standby takes over) and campaigning resumes after the hold.
+func (r *haRun) giveBack(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	r.el.Release(rctx)
+	r.holdC = time.After(r.h.stepDownHold(r.el))
+}
+
+// release hands the lease over in order (shutdown, step-down, fatal
+// provider end). Handing over to a hot standby (handOver, hot mode), the
+// member publishes LeaderLost and releases at once, keeping its provider:
+// its successor publishes, recovered, whatever it observed after that, so
+// there is no gap. Otherwise the member closes its provider first (its
+// last events and the gap that opens are published), then publishes
+// LeaderLost (released, naming the open gap for its successor to close).
+// Then it flushes and deletes the lease.
+func (r *haRun) release(ctx context.Context, why string, handOver bool) {
+	h, b := r.h, r.b
+	if h.cfg.Mode == ha.ModeCold {
+		r.closeColdEngine(ctx, true)
+	} else if !handOver {
+		r.closeHotEngine(ctx)
+	}
+	r.stopSnaps()
+	r.stopSnaps = func() {}
+	data := schema.BridgeData{Reason: ha.ReasonReleased, Detail: why, Leader: &schema.Leader{Epoch: r.epoch, Mode: string(h.cfg.Mode)}}
+	if h.cfg.Mode == ha.ModeCold || !handOver {
+		data.Gap = h.takeOpenGap()
+	}
+	b.emitBridge(schema.EvLeaderLost, data)
+	fctx, cancel := context.WithTimeout(ctx, b.cfg.DrainTimeout)
+	if err := b.pub.Flush(fctx); err != nil {
+		h.log.Error().Err(err).Msg("release: flush incomplete; the lease is released anyway (the successor's takeover covers what is missing)")
+	}
+	cancel()
+	r.demote(ctx, lease.ReasonReleased)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	r.el.Release(rctx)
+	cancel()
+}
+
+// lost ends the tenure when the lease is lost (expired, taken, fenced):
+// nothing more is published, and a cold member closes its provider at once.
+func (r *haRun) lost(ctx context.Context, c lease.Change) {
+	if c.Reason == lease.ReasonReleased {
+		return // release() did the rest
+	}
+	r.h.log.Warn().Uint64("epoch", c.Epoch).Str("reason", string(c.Reason)).
+		Msg("tenure over: no more publishing" + map[bool]string{true: "; closing the provider (APPLICATIONREQUEST)", false: ""}[r.h.cfg.Mode == ha.ModeCold])
+	r.demote(ctx, c.Reason)
+}
+
+// demote returns to standby.
+func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
+	h, b := r.h, r.b
+	wasActive := h.way.Swap(routeDrop) != routeDrop
+	if r.waitTimer != nil {
+		r.waitTimer.Stop()
+		r.waitTimer, r.waitC = nil, nil
+	}
+	if n := b.pub.Suspend(); n > 0 {
+		h.log.Warn().Int("unpublished", n).Msg("tenure over: events not published are left to the successor")
+	}
+	r.stopSnaps()
+	r.stopSnaps = func() {}
+	if h.cfg.Mode == ha.ModeCold {
+		r.closeColdEngine(ctx, false)
+	} else if eng := b.Engine(); eng != nil && r.engDone != nil {
+		eng.SetPassive(true)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = eng.NewEventSession(cctx, func(string) {
+			h.window.Reset()
+			h.way.Store(routeWindow)
+		})
+		cancel()
+		r.startFollower()
+	}
+	if wasActive {
+		b.metrics.haLost(string(reason))
+		h.setInfo(func(i *haInfo) {
+			i.Role, i.Epoch, i.Since, i.LastLoss = lease.Standby.String(), 0, time.Now(), string(reason)
+			i.Demotions++
+		})
+	}
+}
+
+// closeColdEngine closes the tenure's provider (APPLICATIONREQUEST) and
+// waits for it; campaigning pauses meanwhile, so that this instance never
+// opens a second provider while its first is still closing.
+func (r *haRun) closeColdEngine(ctx context.Context, publishing bool) {
+	b := r.b
+	eng := b.Engine()
+	if eng == nil {
+		return
+	}
+	if !publishing {
+		r.h.way.Store(routeDrop)
+	}
+	r.el.SetCampaign(false)
+	if err := eng.Close(); err != nil {
+		b.log.Warn().Err(err).Msg("provider close")
+	}
+	if r.engDone != nil {
+		select {
+		case <-r.engDone:
+		case <-ctx.Done():
+		}
+		r.engDone = nil
+	}
+	b.engine.Store(nil)
+	if r.holdC == nil {
+		r.el.SetCampaign(true)
+	}
+}
+
+// closeHotEngine closes a hot member's provider while it still publishes
+// (it stops with no standby in sync to hand over to).
+func (r *haRun) closeHotEngine(ctx context.Context) {
+	eng := r.b.Engine()
+	if eng == nil || r.engDone == nil {
+		return
+	}
+	if err := eng.Close(); err != nil {
+		r.b.log.Warn().Err(err).Msg("provider close")
+	}
+	select {
+	case <-r.engDone:
+	case <-ctx.Done():
+	}
+	r.engDone = nil
+}
+
+// announce refreshes a hot standby's presence key while it is in sync:
+// its provider in service and the log followed.
+func (r *haRun) announce(ctx context.Context) {
+	h := r.h
+	if h.way.Load() != routeWindow || r.currentFollower() == nil {
+		return
+	}
+	eng := r.b.Engine()
+	if eng == nil || !eng.Ready() {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, r.el.LeaseConfig().RenewEvery/2)
+	defer cancel()
+	if err := ha.AnnounceStandby(actx, r.kv, r.cluster, r.b.cfg.Instance); err != nil {
+		h.log.Debug().Err(err).Msg("hot standby: presence not written")
+	}
+}
+
+// withdraw deletes this member's presence key (best effort).
+func (r *haRun) withdraw() {
+	if r.h.cfg.Mode != ha.ModeHot || r.kv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = ha.WithdrawStandby(ctx, r.kv, r.cluster, r.b.cfg.Instance)
+}
+
+// standbyInSync reports whether a hot standby could take over without a
+// gap (see ha.StandbysInSync).
+func (r *haRun) standbyInSync() bool {
+	if r.h.cfg.Mode != ha.ModeHot {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	others, err := ha.StandbysInSync(ctx, r.kv, r.cluster, r.b.cfg.Instance)
+	if err != nil {
+		r.h.log.Warn().Err(err).Msg("stopping: cannot tell whether a hot standby is in sync; stopping with the provider closed")
+		return false
+	}
+	r.h.log.Info().Strs("standbys", others).Msg("stopping: hot standbys in sync")
+	return len(others) > 0
+}

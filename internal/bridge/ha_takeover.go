@@ -1,0 +1,357 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/pkg/callstate"
+	"github.com/ctibridge/ctibridge/pkg/ctiengine"
+	"github.com/ctibridge/ctibridge/pkg/replaystore"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// coldPriorGap decides the gap a cold tenure starts in, from the log up to
+// its marker: the previous tenure's open gap if it released in order, a
+// takeover gap if it did not, the restart logic if there was no tenure
+// before. The calls the log held are handed to the engine for
+// reconciliation.
+func (r *haRun) coldPriorGap(ctx context.Context, markerSeq uint64, prev *ha.Tenure) ctiengine.PriorGap {
+	h := r.h
+	var g ctiengine.PriorGap
+	fctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
+	calls, lastAt, ok := r.foldedBefore(fctx, markerSeq)
+	cancel()
+	if !ok {
+		// No fold at hand (the follower could not keep up or start): read
+		// the log up to the marker instead.
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		st, res, err := foldBefore(sctx, r, markerSeq)
+		cancel()
+		if err != nil {
+			h.log.Warn().Err(err).Msg("takeover: the log's last state could not be read; every call the snapshot reports is taken as discovered")
+		} else {
+			calls, lastAt = callIDs(st), res.LastTime
+		}
+	}
+	g.Calls = calls
+	switch {
+	case prev != nil && prev.Released && prev.OpenGap != nil:
+		g.ID, g.OpenedAt, g.Reason = prev.OpenGap.ID, prev.OpenGap.OpenedAt, prev.OpenGap.Reason
+	case prev != nil:
+		g.OpenedAt = lastAt
+		end := "ended without releasing the lease"
+		if prev.Released {
+			end = "released the lease"
+		}
+		g.Reason = fmt.Sprintf("%s previous run %s (instance %s, epoch %d) %s", TakeoverGapPrefix,
+			engineInstance(prev.Instance, prev.Mode, prev.Epoch), prev.Instance, prev.Epoch, end)
+	default:
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		pr, perr := readPreviousRunBefore(pctx, r.js, r.stream.CachedInfo().Config.Name, r.cluster, markerSeq)
+		cancel()
+		if perr == nil {
+			if pg, open := priorGap(pr); open {
+				pg.Calls = calls
+				return pg
+			}
+		}
+		g.Calls = nil
+		return g
+	}
+	if g.OpenedAt.IsZero() {
+		g.OpenedAt = time.Now()
+	}
+	return g
+}
+
+// foldBefore folds the cluster's events stored before the marker (an
+// empty state for a marker at the start of the log).
+func foldBefore(ctx context.Context, r *haRun, markerSeq uint64) (*callstate.State, replaystore.StateAtResult, error) {
+	if markerSeq <= 1 {
+		return callstate.New(), replaystore.StateAtResult{Cluster: r.cluster}, nil
+	}
+	return r.foldLog(ctx, replaystore.Point{Seq: markerSeq - 1})
+}
+
+// openColdProvider starts the tenure's engine (after the wait, if any).
+func (r *haRun) openColdProvider() {
+	h, b := r.h, r.b
+	if r.waitTimer != nil {
+		r.waitTimer.Stop()
+		r.waitTimer = nil
+	}
+	if h.way.Load() != routePublish || !r.el.MayAct() {
+		return // the tenure ended during the wait
+	}
+	ecfg := b.ecfg
+	ecfg.BridgeInstance = engineInstance(b.cfg.Instance, h.cfg.Mode, r.epoch)
+	el := r.el
+	ecfg.DialPermit = func() error {
+		if !el.MayAct() {
+			return errors.New("high availability: this instance does not hold the lease")
+		}
+		return nil
+	}
+	eng, err := ctiengine.New(ecfg)
+	if err == nil && (r.pendingGap.Reason != "" || r.pendingGap.ID != "") {
+		err = eng.SetPriorGap(r.pendingGap)
+	}
+	if err != nil {
+		h.log.Error().Err(err).Msg("takeover: the engine could not be built")
+		r.giveBack(context.Background())
+		return
+	}
+	b.engine.Store(eng)
+	r.startEngine(eng)
+	r.stopSnaps = b.startSnapshots()
+	d := time.Since(r.acquiredAt)
+	b.metrics.haTakeover(d)
+	h.setInfo(func(i *haInfo) {
+		if i.LastTakeover != nil {
+			i.LastTakeover.DurationMs = d.Milliseconds()
+		}
+	})
+	h.log.Info().Uint64("epoch", r.epoch).Dur("since_lease", d).Msg("takeover: opening the provider")
+}
+
+func (r *haRun) startEngine(eng *ctiengine.Engine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	r.engDone, r.stopEngine = done, cancel
+}
+
+// takeOverHot completes a hot takeover: cut the engine's event session,
+// read the log up to the marker, publish what the previous active never
+// stored (recovered), then what came in meanwhile, then live.
+func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenure) {
+	h, b := r.h, r.b
+	eng := b.Engine()
+	tctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
+	defer cancel()
+	err := eng.NewEventSession(tctx, func(string) { h.way.Store(routeHold) })
+	if err == nil {
+		eng.SetPassive(false)
+	}
+	if f := r.currentFollower(); err == nil && f != nil {
+		err = f.WaitFor(tctx, markerSeq)
+	}
+	if err != nil {
+		h.log.Error().Err(err).Msg("takeover: the log could not be read up to the marker; giving the lease back")
+		r.giveBack(ctx)
+		return
+	}
+	r.stopFollower()
+	res := h.window.Takeover()
+	h.way.Store(routeHold) // the engine may have stopped: nothing set it
+	r.firstRecords(prev)
+	for _, ev := range res.Recovered {
+		if prev == nil {
+			ev.Data.Recovered = false // a first tenure: this bridge's own start
+		}
+		h.trackGap(&ev)
+		b.publishEvent(ev)
+	}
+	h.pmu.Lock()
+	for _, ev := range h.pending {
+		h.trackGap(&ev)
+		b.publishEvent(ev)
+	}
+	clear(h.pending)
+	h.pending = h.pending[:0]
+	h.way.Store(routePublish)
+	h.pmu.Unlock()
+	if prev != nil && prev.Released && prev.OpenGap != nil {
+		r.closePredecessorGap(prev.OpenGap, len(res.Recovered), res.Incomplete)
+	}
+	go r.withdraw()
+	r.stopSnaps = b.startSnapshots()
+	d := time.Since(r.acquiredAt)
+	b.metrics.haTakeover(d)
+	if prev != nil {
+		b.metrics.haRecovered(len(res.Recovered), res.Matched)
+	}
+	h.setInfo(func(i *haInfo) {
+		if t := i.LastTakeover; t != nil {
+			t.DurationMs, t.Recovered, t.Matched, t.Incomplete = d.Milliseconds(), len(res.Recovered), res.Matched, res.Incomplete
+		}
+	})
+	lg := h.log.Info()
+	if res.Incomplete {
+		lg = h.log.Warn().Bool("incomplete", true).Str("hint", "the standby's window did not reach back to the previous active's last stored event: raise ha.hotWindow")
+	}
+	lg.Uint64("epoch", r.epoch).Int("recovered", len(res.Recovered)).Int("matched", res.Matched).Int("skipped", res.Skipped).
+		Dur("takeover", d).Msg("takeover: publishing; the events the previous active never stored were published as recovered")
+}
+
+// closePredecessorGap closes the gap a hot predecessor left open when it
+// stopped with its provider closed (no standby was in sync then): this
+// standby observed the interval and published it, recovered.
+func (r *haRun) closePredecessorGap(g *schema.Gap, recovered int, incomplete bool) {
+	now := time.Now()
+	closed := *g
+	closed.ClosedAt = &now
+	closed.DurationMs = now.Sub(g.OpenedAt).Milliseconds()
+	reason := fmt.Sprintf("%s; observed by hot standby %s, which published %d events as recovered", g.Reason, r.b.cfg.Instance, recovered)
+	if incomplete {
+		reason += " (its memory did not reach back to the start of the gap: earlier changes may be missing)"
+	}
+	closed.Reason = reason
+	r.b.emitBridge(schema.EvGapClosed, schema.BridgeData{Reason: reason, Gap: &closed})
+}
+
+// startFollower follows the log while this member is a standby. A hot
+// standby records what is stored (its window's matches); a cold standby
+// folds it into the calls and devices the log holds, from the state at
+// the end of the log when it starts, so that at takeover the last
+// published state is at hand without reading the log again.
+func (r *haRun) startFollower() {
+	h := r.h
+	if r.stream == nil {
+		return
+	}
+	r.stopFollower()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var fold *coldFold
+	if h.cfg.Mode == ha.ModeCold {
+		fold = &coldFold{ready: make(chan struct{})}
+	}
+	follow := func() error {
+		if fold == nil {
+			from := ha.From{Time: time.Now().Add(-h.window.MaxAge())}
+			f := ha.NewFollower(r.stream, r.cluster, from, func(_ uint64, ev *schema.Event) { h.window.Observe(ev, time.Now()) }, r.b.cfg.Logger)
+			r.setFollower(f)
+			h.following.Store(true)
+			return f.Run(ctx)
+		}
+		st, res, err := r.foldLog(ctx, replaystore.Point{})
+		if err != nil {
+			return err
+		}
+		fold.st, fold.lastTime = st, res.LastTime
+		f := ha.NewFollower(r.stream, r.cluster, ha.From{Seq: res.LastSeq + 1}, fold.observe, r.b.cfg.Logger)
+		r.setFollower(f)
+		close(fold.ready)
+		h.following.Store(true)
+		return f.Run(ctx)
+	}
+	go func() {
+		defer close(done)
+		if err := follow(); err != nil && ctx.Err() == nil {
+			h.log.Error().Err(err).Msg("standby: following the log")
+		}
+	}()
+	r.fold = fold
+	r.stopFollow = func() {
+		cancel()
+		<-done
+	}
+}
+
+func (r *haRun) setFollower(f *ha.Follower) {
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	r.follower = f
+}
+
+func (r *haRun) currentFollower() *ha.Follower {
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	return r.follower
+}
+
+// foldLog folds the cluster's events up to p (the end of the log if zero).
+func (r *haRun) foldLog(ctx context.Context, p replaystore.Point) (*callstate.State, replaystore.StateAtResult, error) {
+	store, err := replaystore.NewFromConn(ctx, r.b.cfg.Conn, replaystore.Config{Stream: r.stream.CachedInfo().Config.Name, Logger: r.b.cfg.Logger})
+	if err != nil {
+		return nil, replaystore.StateAtResult{}, err
+	}
+	defer store.Close()
+	return store.StateAt(ctx, r.cluster, p, nil)
+}
+
+// coldFold is a cold member's fold of the log. It runs for the
+// member's whole life, also while it is active (folding its own events),
+// so that it is current whenever the member takes over.
+type coldFold struct {
+	ready chan struct{} // closed once st holds the log's state
+
+	mu       sync.Mutex // guards the following fields
+	st       *callstate.State
+	lastTime time.Time
+	// capture, when set, receives the state as it was just before the
+	// first event at or after captureAt (the epoch marker).
+	captureAt uint64
+	capture   chan folded
+}
+
+// folded is the fold's state at a marker.
+type folded struct {
+	calls    []uint32
+	lastTime time.Time
+}
+
+func (f *coldFold) observe(seq uint64, ev *schema.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.capture != nil && seq >= f.captureAt {
+		f.capture <- folded{calls: callIDs(f.st), lastTime: f.lastTime}
+		f.capture = nil
+	}
+	f.st.Apply(*ev)
+	if ev.Time.After(f.lastTime) {
+		f.lastTime = ev.Time
+	}
+}
+
+// foldedBefore returns the calls the log held just before markerSeq, and
+// the time of its last event, once the fold has read that far.
+func (r *haRun) foldedBefore(ctx context.Context, markerSeq uint64) ([]uint32, time.Time, bool) {
+	fold := r.fold
+	if fold == nil {
+		return nil, time.Time{}, false
+	}
+	select {
+	case <-fold.ready:
+	case <-ctx.Done():
+		return nil, time.Time{}, false
+	}
+	ch := make(chan folded, 1)
+	fold.mu.Lock()
+	fold.captureAt, fold.capture = markerSeq, ch
+	fold.mu.Unlock()
+	select {
+	case f := <-ch:
+		return f.calls, f.lastTime, true
+	case <-ctx.Done():
+		fold.mu.Lock()
+		fold.capture = nil
+		fold.mu.Unlock()
+		return nil, time.Time{}, false
+	}
+}
+
+func callIDs(st *callstate.State) []uint32 {
+	var ids []uint32
+	for _, c := range st.Calls() {
+		if id, err := strconv.ParseUint(c.ID, 10, 32); err == nil {
+			ids = append(ids, uint32(id))
+		}
+	}
+	return ids
+}
+
+func (r *haRun) stopFollower() {
+	if r.stopFollow != nil {
+		r.stopFollow()
+		r.stopFollow, r.fold = nil, nil
+		r.setFollower(nil)
+	}
+	r.h.following.Store(false)
+}

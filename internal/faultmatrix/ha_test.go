@@ -1,0 +1,357 @@
+package faultmatrix
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/ha"
+	"github.com/ctibridge/ctibridge/internal/ha/lease"
+	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/pkg/jetstream"
+	"github.com/ctibridge/ctibridge/pkg/schema"
+)
+
+// The high-availability tests run a group of two bridges against the
+// simulator, which enforces one provider per client certificate over
+// TLS: cold members share the certificate "shared", hot members have
+// their own. The lease TTL is short (3 s) so that a takeover after a crash
+// takes seconds; the rig's heartbeat is 500 ms, so CTIManager drops a
+// silent client within a second.
+
+const haTTL = 3 * time.Second
+
+var haInstances = []string{"shared", "bridge-a", "bridge-b"}
+
+// haRigConfig is the rig of the HA tests.
+func haRigConfig() RigConfig {
+	return RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL}
+}
+
+// member describes a member of the group for the given mode.
+func member(mode ha.Mode, name string) MemberConfig {
+	// A member that stepped down stays out of the election for half a
+	// second (the default is two campaign intervals), so that forced
+	// hand-overs in a row do not wait for each other.
+	mc := MemberConfig{HA: bridge.HAConfig{Mode: mode, Lease: lease.Config{TTL: haTTL}, StepDownHold: 500 * time.Millisecond}, InstanceID: "shared"}
+	if mode == ha.ModeHot {
+		mc.InstanceID = "bridge-" + name
+	}
+	return mc
+}
+
+func startMember(t *testing.T, r *Rig, mode ha.Mode, name string) {
+	t.Helper()
+	startMemberWith(t, r, name, member(mode, name))
+}
+
+func startMemberWith(t *testing.T, r *Rig, name string, mc MemberConfig) {
+	t.Helper()
+	if _, err := r.StartMember(name, mc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitActive(t *testing.T, r *Rig, not string) string {
+	t.Helper()
+	// A takeover needs the lease (up to a TTL after a crash), the marker
+	// and, cold, the provider's open and snapshots.
+	name, err := r.WaitActive(2*bound, not)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// startPair starts member a, waits until it is active, then starts b.
+func startPair(t *testing.T, r *Rig, mode ha.Mode) {
+	t.Helper()
+	startPairWith(t, r, mode, nil)
+}
+
+// startPairWith is startPair with each member's configuration adjusted by
+// tune.
+func startPairWith(t *testing.T, r *Rig, mode ha.Mode, tune func(*MemberConfig)) {
+	t.Helper()
+	for i, name := range []string{"a", "b"} {
+		mc := member(mode, name)
+		if tune != nil {
+			tune(&mc)
+		}
+		startMemberWith(t, r, name, mc)
+		if i == 0 {
+			if got := waitActive(t, r, ""); got != "a" {
+				t.Fatalf("member %s active, want a", got)
+			}
+		}
+	}
+	if mode == ha.ModeHot {
+		waitStandbyInService(t, r, "b")
+	}
+}
+
+// waitStandbyInService waits until a hot standby's own provider is in
+// service with its snapshots in.
+func waitStandbyInService(t *testing.T, r *Rig, name string) {
+	t.Helper()
+	testwait.Eventually(t, bound, "the hot standby "+name+" in service", func() bool {
+		eng := r.Member(name).Engine()
+		return eng != nil && eng.Status().Ready && eng.Status().Link == "up"
+	})
+}
+
+// checkHA stops every member, closes the simulator and checks the stream
+// against the ground truth with the high-availability rules; a cold group
+// must never have tripped the one-provider-per-certificate rule.
+func checkHA(t *testing.T, r *Rig, mode ha.Mode) (*Report, *Checker) {
+	t.Helper()
+	return checkHAWith(t, r, mode, 2)
+}
+
+// checkHAWith is checkHA expecting at least tenures LeaderAcquired.
+func checkHAWith(t *testing.T, r *Rig, mode ha.Mode, tenures int) (*Report, *Checker) {
+	t.Helper()
+	// Standbys first: the active member then stops with nobody to hand
+	// over to, and the tenures counted are the test's.
+	active := r.ActiveMember()
+	for _, name := range []string{"a", "b", active} {
+		if name != active || len(r.members) == 1 {
+			if err := r.StopMember(name); err != nil {
+				t.Fatalf("stopping %s: %v", name, err)
+			}
+		}
+	}
+	if n := r.CertificateClashes(); n != 0 {
+		t.Fatalf("%d DUPLICATECERTUSED/CERTCOMPROMISED closes: two providers held the shared certificate at once", n)
+	}
+	t.Logf("%s group", mode)
+	rep, c := checkWith(t, r, true)
+	if c.Count(schema.EvLeaderAcquired) < tenures {
+		t.Fatalf("%d LeaderAcquired in the stream, want %d:\n%s", c.Count(schema.EvLeaderAcquired), tenures, rep)
+	}
+	return rep, c
+}
+
+// Both members started at once: exactly one becomes active (Create
+// decides), the other stays standby; a cold group never has two providers
+// on the shared certificate.
+func TestHABothStartedAtOnce(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, haRigConfig())
+			startMember(t, r, mode, "a")
+			startMember(t, r, mode, "b")
+			first := waitActive(t, r, "")
+			letTrafficFlow(3 * time.Second)
+			if got := r.ActiveMember(); got != first {
+				t.Fatalf("the active member changed from %s to %s without a fault", first, got)
+			}
+			_, c := checkHAWith(t, r, mode, 1)
+			if n := c.Count(schema.EvLeaderAcquired); n != 1 {
+				t.Fatalf("%d tenures, want 1", n)
+			}
+		})
+	}
+}
+
+// Forced hand-overs in a row under load: the active member steps down, the
+// other takes over, fifty times. Nothing is lost or stored twice, a cold
+// group never clashes on its certificate, a hot group never opens a gap.
+func TestHAFiftyHandovers(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
+			startPair(t, r, mode)
+			const n = 50
+			active := "a"
+			for i := 0; i < n; i++ {
+				other := map[string]string{"a": "b", "b": "a"}[active]
+				testwait.Eventually(t, 2*bound, "the standby "+other+" ready to take over", r.Member(other).ReadyToTakeOver)
+				began := time.Now()
+				r.Member(active).StepDown()
+				next := waitActive(t, r, active)
+				t.Logf("hand-over %d: %s → %s in %s", i+1, active, next, time.Since(began).Round(time.Millisecond))
+				if next == active {
+					t.Fatalf("hand-over %d: %s still active", i+1, active)
+				}
+				active = next
+			}
+			letTrafficFlow(time.Second)
+			rep, c := checkHAWith(t, r, mode, n+1)
+			// Orderly hand-overs: never a takeover gap. A hot group's
+			// hand-overs open no gap at all (a provider gap there is a
+			// CTIManager link lost, e.g. a starved heartbeat on a loaded
+			// machine, and closes like any failover's).
+			if rep.RestartGaps != 0 {
+				t.Fatalf("orderly hand-overs recorded takeover gaps:\n%s", rep)
+			}
+			if mode == ha.ModeHot && c.Count(schema.EvLeaderLost) < n {
+				t.Fatalf("%d LeaderLost for %d hand-overs:\n%s", c.Count(schema.EvLeaderLost), n, rep)
+			}
+		})
+	}
+}
+
+// A CTIManager failover during a hand-over: the node both members use
+// dies while the lease moves. The new active fails over to the backup
+// like any bridge; nothing is lost outside the gaps, no clash.
+func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, haRigConfig())
+			startPair(t, r, mode)
+			letTrafficFlow(2 * time.Second)
+			r.Member("a").StepDown()
+			if err := r.Sim.KillNode("ctim-a"); err != nil {
+				t.Fatal(err)
+			}
+			name, err := r.WaitActive(2*bound, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			testwait.Eventually(t, bound, "the new active on the backup CTIManager", func() bool {
+				st := r.Member(name).Engine().Status()
+				return st.Ready && st.CTIManager == "ctim-b"
+			})
+			letTrafficFlow(2 * time.Second)
+			checkHA(t, r, mode)
+		})
+	}
+}
+
+// A NATS leader change during a hand-over, on a three-node NATS cluster
+// (stream and buckets R3): the active member steps down and, while the
+// lease moves, the leaders of the event stream and of the lease bucket
+// step down too. The new active's marker, its fence and its publishes go
+// through the election (replicated streams answer the fence's contention
+// with 10164, resent like any unknown outcome); nothing is lost, no clash.
+func TestHANATSLeaderChange(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
+			// The member stepping down stays out of the election for two
+			// TTLs: long enough for the lease bucket's new leader to be
+			// elected and for the other member's campaign to go through
+			// it (with the tests' half-second hold it could win the lease
+			// back first).
+			startPairWith(t, r, mode, func(mc *MemberConfig) { mc.HA.StepDownHold = 2 * haTTL })
+			letTrafficFlow(2 * time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), bound)
+			defer cancel()
+			before := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
+			r.Member("a").StepDown()
+			for _, s := range []string{jetstream.DefaultStream, "KV_" + jetstream.DefaultLeaderBucket} {
+				if err := r.NATSCluster.StepDown(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := waitActive(t, r, "a"); got != "b" {
+				t.Fatalf("member %s active, want b", got)
+			}
+			testwait.Eventually(t, bound, "a new leader of the event stream", func() bool {
+				l := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
+				return l >= 0 && l != before
+			})
+			letTrafficFlow(2 * time.Second)
+			checkHA(t, r, mode)
+		})
+	}
+}
+
+// The fence in the log stops a stale active that its own clock does not
+// stop: the lease is taken from the active member behind its back (its
+// key deleted, as a server would expire it while the member's clock runs
+// slow), the other member takes over and writes its marker; the stale
+// one, still within its deadline, keeps publishing — and the server
+// refuses every publish from the marker on, so it demotes itself. Hot
+// members (their own certificates): the stale one's provider may stay
+// open; the stream holds each change once.
+func TestHAStaleActiveFencedByTheLog(t *testing.T) {
+	r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
+	startPair(t, r, ha.ModeHot)
+	letTrafficFlow(time.Second)
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, jetstream.DefaultLeaderBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Right after a renewal of a's, so that its next one (a conflict,
+	// which would also end its tenure) comes long after b's marker.
+	renewals := func() uint64 {
+		st, _ := r.Member("a").Status().(map[string]any)
+		hs, _ := st["ha"].(map[string]any)
+		ls, _ := hs["lease"].(ha.ElectorStatus)
+		return ls.Renewals
+	}
+	n := renewals()
+	testwait.Eventually(t, bound, "a renewal of the active member", func() bool { return renewals() > n })
+	if err := kv.Delete(ctx, ha.LeaseKey("lab")); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitActive(t, r, "a"); got != "b" {
+		t.Fatalf("member %s active, want b", got)
+	}
+	testwait.Eventually(t, bound, "the stale member refused by the log fence", func() bool {
+		return r.Member("a").Publisher().Stats().Fenced > 0 && !r.Member("a").IsActive()
+	})
+	letTrafficFlow(time.Second)
+	checkHA(t, r, ha.ModeHot)
+}
+
+// Members started before their NATS server (the stream and the lease
+// bucket provisioned by the members, in the background, once NATS
+// answers): while NATS is down neither campaigns nor publishes — no
+// lease, no provider on the shared certificate, /readyz names NATS —
+// and once it is up exactly one tenure begins and the stream holds every
+// change of the members' providers.
+func TestHAMembersStartedBeforeNATS(t *testing.T) {
+	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
+		t.Run(string(mode), func(t *testing.T) {
+			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
+			startMember(t, r, mode, "a")
+			startMember(t, r, mode, "b")
+			for _, name := range []string{"a", "b"} {
+				testwait.Eventually(t, bound, "member "+name+" not ready, naming NATS", func() bool {
+					rd := r.Member(name).Readiness()
+					return !rd.Ready && slices.ContainsFunc(rd.Reasons, func(s string) bool { return strings.HasPrefix(s, "NATS not reachable") })
+				})
+			}
+			letTrafficFlow(2 * time.Second)
+			for _, name := range []string{"a", "b"} {
+				m := r.Member(name)
+				if m.IsActive() {
+					t.Fatalf("member %s active before NATS is up", name)
+				}
+				if m.Publisher().Stats().Published != 0 {
+					t.Fatalf("member %s published before NATS is up", name)
+				}
+				if mode == ha.ModeCold && m.Engine() != nil {
+					t.Fatalf("cold member %s has a provider before holding the lease", name)
+				}
+			}
+			if err := r.StartNATS(); err != nil {
+				t.Fatal(err)
+			}
+			first := waitActive(t, r, "")
+			if mode == ha.ModeHot {
+				other := map[string]string{"a": "b", "b": "a"}[first]
+				waitStandbyInService(t, r, other)
+			}
+			letTrafficFlow(2 * time.Second)
+			if got := r.ActiveMember(); got != first {
+				t.Fatalf("member %s active, then %s: one tenure wanted", first, got)
+			}
+			checkHAWith(t, r, mode, 1)
+		})
+	}
+}
