@@ -179,6 +179,13 @@ type Checker struct {
 	// snapshot answers, read while another bridge was active, are its own
 	// business.
 	HA bool
+	// CallsUpAtStart says the traffic was running before the first
+	// provider session opened (the bridge started after its calls, e.g.
+	// members that waited for NATS): a call that ends before that
+	// session's snapshots describe it was never known to the bridge,
+	// as after a failover, and its frames up to the session's last
+	// SnapshotCompleted are counted under "leg never known".
+	CallsUpAtStart bool
 
 	sims       map[string]*simSession
 	simIndex   map[string]int

@@ -526,3 +526,45 @@ func TestCheckStreamEndsWhileReconciling(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckCallsUpAtStart: a bridge (or HA member) that waited for NATS
+// opens its first provider session while calls are up. Call 30 ends
+// before that session's snapshots describe it: the bridge never knew it,
+// and with CallsUpAtStart that DISCONNECTED is "leg never known". After
+// the last SnapshotCompleted, or without CallsUpAtStart, the same
+// unexplained frame is a loss.
+func TestCheckCallsUpAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		upAtStart     bool
+		afterSnapshot bool
+		known, lost   int
+	}{
+		{"calls up, before the snapshots", true, false, 1, 0},
+		{"calls up, after the snapshots", true, true, 0, 1},
+		{"no calls up at start", false, false, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScene()
+			s.c.CallsUpAtStart = tc.upAtStart
+			s.state("ctim-a-1", 1, 7, 10, ctilink.CallStateConnected, true)
+			s.event("br-p1", schema.EvCallActive, 7, "ctim-a-1", 1)
+			seq := uint32(2)
+			if tc.afterSnapshot {
+				s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: seq, Type: ctilink.TypeSnapshotCompleted, Time: t0})
+				seq++
+			}
+			s.state("ctim-a-1", seq, 30, 40, ctilink.CallStateDisconnected, false) // no event
+			if !tc.afterSnapshot {
+				s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: seq + 1, Type: ctilink.TypeSnapshotCompleted, Time: t0})
+			}
+			s.state("ctim-a-1", seq+2, 7, 10, ctilink.CallStateOnHold, false)
+			s.event("br-p1", schema.EvCallCtlTermConnHeld, 7, "ctim-a-1", seq+2)
+			rep := s.c.Report()
+			t.Logf("report:\n%s", rep)
+			if rep.FramesNeverKnown != tc.known || rep.Lost != tc.lost {
+				t.Errorf("never known %d, lost %d; want %d, %d", rep.FramesNeverKnown, rep.Lost, tc.known, tc.lost)
+			}
+		})
+	}
+}

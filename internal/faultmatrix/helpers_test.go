@@ -83,6 +83,9 @@ func checkWith(t *testing.T, r *Rig, ha bool) (*Report, *Checker) {
 	c := NewChecker()
 	c.Details = true
 	c.HA = ha
+	// Members or a bridge that waited for NATS may open their first
+	// provider session while calls are up.
+	c.CallsUpAtStart = r.cfg.NATSLater
 	c.RoutePoints = r.RoutePoints()
 	for _, rec := range r.Sim.GroundTruth("") {
 		c.AddRecord(rec)

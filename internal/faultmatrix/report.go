@@ -716,6 +716,13 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 		ex := map[uint32]uint8{}
 		afterGap := n > 0
 		reconciling := s.reconcilingUntil()
+		// neverKnownRule: the window in which a call nobody read before
+		// can end unseen — reconciling after a failover, or the first
+		// session's snapshots when calls were up before it opened.
+		neverKnownRule := afterGap
+		if n == 0 && c.CallsUpAtStart {
+			neverKnownRule, reconciling = true, s.lastSnap
+		}
 		for i := range s.frames {
 			f := &s.frames[i]
 			if f.seq > s.maxFramed {
@@ -739,7 +746,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 							callFirst[f.gcid2] = s
 						}
 					}
-				} else if _, read := legRead[f.handle]; afterGap && f.seq <= reconciling && ex[f.seq] == 0 && !read {
+				} else if _, read := legRead[f.handle]; neverKnownRule && f.seq <= reconciling && ex[f.seq] == 0 && !read {
 					ex[f.seq] = exemptNeverKnown
 				}
 				continue
@@ -757,7 +764,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
-			case afterGap && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= reconciling || f.routePoint):
+			case neverKnownRule && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= reconciling || f.routePoint && afterGap):
 				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished
