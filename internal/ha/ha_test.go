@@ -43,7 +43,7 @@ func startNATS(t *testing.T, ttl time.Duration) *rig {
 	js, _ := natsjs.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{LeaderTTL: ttl, Memory: true}); err != nil {
+	if _, err := jetstream.Provision(ctx, js, jetstream.ProvisionConfig{Leader: true, LeaderTTL: ttl, Memory: true}); err != nil {
 		t.Fatal(err)
 	}
 	kv, err := js.KeyValue(ctx, jetstream.DefaultLeaderBucket)

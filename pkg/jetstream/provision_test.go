@@ -84,6 +84,12 @@ func TestProvisionCreatesWithDefaults(t *testing.T) {
 	if st.TTL() != DefaultLeaderTTL || st.History() != 1 {
 		t.Fatalf("leader bucket ttl %s history %d", st.TTL(), st.History())
 	}
+	// A high-availability bridge's background provisioning asks for it
+	// with Leader: the same bucket, found unchanged.
+	res, err = Provision(ctx, js, ProvisionConfig{StateView: true, Leader: true})
+	if err != nil || res.Actions["kv cti-leader"] != Unchanged || res.Actions["stream CTI"] != Unchanged {
+		t.Fatalf("with Leader: %v, %v", res.Actions, err)
+	}
 }
 
 func TestProvisionTwiceIsNoOp(t *testing.T) {
