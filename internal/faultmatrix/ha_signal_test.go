@@ -127,6 +127,9 @@ func checkHADaemons(t *testing.T, r *Rig, mode ha.Mode) (*Report, *Checker) {
 func TestHASIGKILL(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
+			// The cold and hot groups run side by side: each has its own
+			// rig, and the tests mostly wait on leases and heartbeats.
+			t.Parallel()
 			bin := bridgeBinary(t)
 			r := startRig(t, haRigConfig())
 			a, b := startDaemonPair(t, bin, r, mode, "")
@@ -162,6 +165,9 @@ func TestHASIGKILL(t *testing.T) {
 func TestHASIGTERM(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
+			// The cold and hot groups run side by side: each has its own
+			// rig, and the tests mostly wait on leases and heartbeats.
+			t.Parallel()
 			bin := bridgeBinary(t)
 			r := startRig(t, haRigConfig())
 			a, b := startDaemonPair(t, bin, r, mode, "")
@@ -228,6 +234,9 @@ func TestHASIGSTOP(t *testing.T) {
 func TestHANATSCutOff(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
+			// The cold and hot groups run side by side: each has its own
+			// rig, and the tests mostly wait on leases and heartbeats.
+			t.Parallel()
 			bin := bridgeBinary(t)
 			r := startRig(t, haRigConfig())
 			p, err := r.StartProxy()

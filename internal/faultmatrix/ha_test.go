@@ -143,6 +143,9 @@ func checkHAWith(t *testing.T, r *Rig, mode ha.Mode, tenures int) (*Report, *Che
 func TestHABothStartedAtOnce(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
+			// The cold and hot groups run side by side: each has its own
+			// rig, and the tests mostly wait on leases and heartbeats.
+			t.Parallel()
 			r := startRig(t, haRigConfig())
 			startMember(t, r, mode, "a")
 			startMember(t, r, mode, "b")
@@ -163,6 +166,9 @@ func TestHABothStartedAtOnce(t *testing.T) {
 // other takes over, fifty times. Nothing is lost or stored twice, a cold
 // group never clashes on its certificate, a hot group never opens a gap.
 func TestHAFiftyHandovers(t *testing.T) {
+	// Not in parallel: under a doubled load the cold group has lost the
+	// last frames of a tenure (see the issue 13 note); the hand-overs
+	// run one group at a time, as they were verified.
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
 			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
@@ -203,6 +209,9 @@ func TestHAFiftyHandovers(t *testing.T) {
 func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
+			// The cold and hot groups run side by side: each has its own
+			// rig, and the tests mostly wait on leases and heartbeats.
+			t.Parallel()
 			r := startRig(t, haRigConfig())
 			startPair(t, r, mode)
 			letTrafficFlow(2 * time.Second)
@@ -233,6 +242,9 @@ func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
 func TestHANATSLeaderChange(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
+			// The cold and hot groups run side by side: each has its own
+			// rig, and the tests mostly wait on leases and heartbeats.
+			t.Parallel()
 			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
 			// The member stepping down stays out of the election for two
 			// TTLs: long enough for the lease bucket's new leader to be
@@ -317,6 +329,9 @@ func TestHAStaleActiveFencedByTheLog(t *testing.T) {
 func TestHAMembersStartedBeforeNATS(t *testing.T) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
+			// The cold and hot groups run side by side: each has its own
+			// rig, and the tests mostly wait on leases and heartbeats.
+			t.Parallel()
 			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
 			startMember(t, r, mode, "a")
 			startMember(t, r, mode, "b")
