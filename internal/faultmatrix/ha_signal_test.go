@@ -125,36 +125,31 @@ func checkHADaemons(t *testing.T, r *Rig, mode ha.Mode) (*Report, *Checker) {
 // calls the log held. Hot: it publishes, recovered, what the killed one
 // never stored; no gap.
 func TestHASIGKILL(t *testing.T) {
-	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
-		t.Run(string(mode), func(t *testing.T) {
-			// The cold and hot groups run side by side: each has its own
-			// rig, and the tests mostly wait on leases and heartbeats.
-			t.Parallel()
-			bin := bridgeBinary(t)
-			r := startRig(t, haRigConfig())
-			a, b := startDaemonPair(t, bin, r, mode, "")
-			letTrafficFlow(3 * time.Second)
-			if code := a.stop(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
-				t.Fatalf("the active bridge was not killed (exit %d)", code)
+	bothModes(t, func(t *testing.T, mode ha.Mode) {
+		bin := bridgeBinary(t)
+		r := startRig(t, haRigConfig())
+		a, b := startDaemonPair(t, bin, r, mode, "")
+		letTrafficFlow(3 * time.Second)
+		if code := a.stop(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
+			t.Fatalf("the active bridge was not killed (exit %d)", code)
+		}
+		waitLeader(t, r, "b", b)
+		letTrafficFlow(3 * time.Second)
+		if code := b.stop(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
+		}
+		rep, c := checkHADaemons(t, r, mode)
+		switch mode {
+		case ha.ModeCold:
+			if rep.RestartGaps != 1 {
+				t.Fatalf("%d takeover gaps, want 1:\n%s", rep.RestartGaps, rep)
 			}
-			waitLeader(t, r, "b", b)
-			letTrafficFlow(3 * time.Second)
-			if code := b.stop(t, syscall.SIGTERM); code != 0 {
-				t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
+		case ha.ModeHot:
+			if rep.RestartGaps != 0 || c.Count(schema.EvLeaderLost) < 2 {
+				t.Fatalf("hot takeover: %d takeover gaps, %d LeaderLost:\n%s", rep.RestartGaps, c.Count(schema.EvLeaderLost), rep)
 			}
-			rep, c := checkHADaemons(t, r, mode)
-			switch mode {
-			case ha.ModeCold:
-				if rep.RestartGaps != 1 {
-					t.Fatalf("%d takeover gaps, want 1:\n%s", rep.RestartGaps, rep)
-				}
-			case ha.ModeHot:
-				if rep.RestartGaps != 0 || c.Count(schema.EvLeaderLost) < 2 {
-					t.Fatalf("hot takeover: %d takeover gaps, %d LeaderLost:\n%s", rep.RestartGaps, c.Count(schema.EvLeaderLost), rep)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // SIGTERM of the active process: an orderly hand-over. Hot: no gap at all
@@ -163,32 +158,27 @@ func TestHASIGKILL(t *testing.T) {
 // once the active one closed its own (no clash), and closes the gap the
 // active one recorded.
 func TestHASIGTERM(t *testing.T) {
-	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
-		t.Run(string(mode), func(t *testing.T) {
-			// The cold and hot groups run side by side: each has its own
-			// rig, and the tests mostly wait on leases and heartbeats.
-			t.Parallel()
-			bin := bridgeBinary(t)
-			r := startRig(t, haRigConfig())
-			a, b := startDaemonPair(t, bin, r, mode, "")
-			letTrafficFlow(3 * time.Second)
-			if code := a.stop(t, syscall.SIGTERM); code != 0 {
-				t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, a.out)
-			}
-			waitLeader(t, r, "b", b)
-			letTrafficFlow(3 * time.Second)
-			if code := b.stop(t, syscall.SIGTERM); code != 0 {
-				t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
-			}
-			rep, c := checkHADaemons(t, r, mode)
-			if rep.RestartGaps != 0 {
-				t.Fatalf("an orderly hand-over recorded a takeover gap:\n%s", rep)
-			}
-			if mode == ha.ModeHot && (rep.ProviderGaps != 1 || c.Count(schema.EvGapClosed) != 0) {
-				t.Fatalf("a hot hand-over opened a gap (only the last member's stop should):\n%s", rep)
-			}
-		})
-	}
+	bothModes(t, func(t *testing.T, mode ha.Mode) {
+		bin := bridgeBinary(t)
+		r := startRig(t, haRigConfig())
+		a, b := startDaemonPair(t, bin, r, mode, "")
+		letTrafficFlow(3 * time.Second)
+		if code := a.stop(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, a.out)
+		}
+		waitLeader(t, r, "b", b)
+		letTrafficFlow(3 * time.Second)
+		if code := b.stop(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
+		}
+		rep, c := checkHADaemons(t, r, mode)
+		if rep.RestartGaps != 0 {
+			t.Fatalf("an orderly hand-over recorded a takeover gap:\n%s", rep)
+		}
+		if mode == ha.ModeHot && (rep.ProviderGaps != 1 || c.Count(schema.EvGapClosed) != 0) {
+			t.Fatalf("a hot hand-over opened a gap (only the last member's stop should):\n%s", rep)
+		}
+	})
 }
 
 // SIGSTOP of the active process for 30 s, then SIGCONT: while it is
@@ -232,34 +222,29 @@ func TestHASIGSTOP(t *testing.T) {
 // the lease can expire on the server; the standby takes over. When NATS is
 // back, the cut-off one is a standby.
 func TestHANATSCutOff(t *testing.T) {
-	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
-		t.Run(string(mode), func(t *testing.T) {
-			// The cold and hot groups run side by side: each has its own
-			// rig, and the tests mostly wait on leases and heartbeats.
-			t.Parallel()
-			bin := bridgeBinary(t)
-			r := startRig(t, haRigConfig())
-			p, err := r.StartProxy()
-			if err != nil {
-				t.Fatal(err)
+	bothModes(t, func(t *testing.T, mode ha.Mode) {
+		bin := bridgeBinary(t)
+		r := startRig(t, haRigConfig())
+		p, err := r.StartProxy()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		a, b := startDaemonPair(t, bin, r, mode, p.URL())
+		letTrafficFlow(2 * time.Second)
+		p.Cut()
+		waitLeader(t, r, "b", b)
+		letTrafficFlow(2 * time.Second)
+		p.Heal()
+		letTrafficFlow(2 * time.Second)
+		if ev, _ := lastLeader(r); ev == nil || !strings.HasPrefix(ev.Data.Bridge.Instance, "b-") {
+			t.Fatal("the cut-off bridge took the lease back")
+		}
+		for _, d := range []*daemon{a, b} {
+			if code := d.stop(t, syscall.SIGTERM); code != 0 {
+				t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, d.out)
 			}
-			t.Cleanup(p.Close)
-			a, b := startDaemonPair(t, bin, r, mode, p.URL())
-			letTrafficFlow(2 * time.Second)
-			p.Cut()
-			waitLeader(t, r, "b", b)
-			letTrafficFlow(2 * time.Second)
-			p.Heal()
-			letTrafficFlow(2 * time.Second)
-			if ev, _ := lastLeader(r); ev == nil || !strings.HasPrefix(ev.Data.Bridge.Instance, "b-") {
-				t.Fatal("the cut-off bridge took the lease back")
-			}
-			for _, d := range []*daemon{a, b} {
-				if code := d.stop(t, syscall.SIGTERM); code != 0 {
-					t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, d.out)
-				}
-			}
-			checkHADaemons(t, r, mode)
-		})
-	}
+		}
+		checkHADaemons(t, r, mode)
+	})
 }

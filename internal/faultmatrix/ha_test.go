@@ -142,23 +142,29 @@ func checkHAWith(t *testing.T, r *Rig, mode ha.Mode, tenures int) (*Report, *Che
 // decides), the other stays standby; a cold group never has two providers
 // on the shared certificate.
 func TestHABothStartedAtOnce(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode ha.Mode) {
+		r := startRig(t, haRigConfig())
+		startMember(t, r, mode, "a")
+		startMember(t, r, mode, "b")
+		first := waitActive(t, r, "")
+		letTrafficFlow(3 * time.Second)
+		if got := r.ActiveMember(); got != first {
+			t.Fatalf("the active member changed from %s to %s without a fault", first, got)
+		}
+		_, c := checkHAWith(t, r, mode, 1)
+		if n := c.Count(schema.EvLeaderAcquired); n != 1 {
+			t.Fatalf("%d tenures, want 1", n)
+		}
+	})
+}
+
+// bothModes runs f for a cold and a hot group side by side: each has its
+// own rig, and the tests mostly wait on leases and heartbeats.
+func bothModes(t *testing.T, f func(t *testing.T, mode ha.Mode)) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
-			// The cold and hot groups run side by side: each has its own
-			// rig, and the tests mostly wait on leases and heartbeats.
 			t.Parallel()
-			r := startRig(t, haRigConfig())
-			startMember(t, r, mode, "a")
-			startMember(t, r, mode, "b")
-			first := waitActive(t, r, "")
-			letTrafficFlow(3 * time.Second)
-			if got := r.ActiveMember(); got != first {
-				t.Fatalf("the active member changed from %s to %s without a fault", first, got)
-			}
-			_, c := checkHAWith(t, r, mode, 1)
-			if n := c.Count(schema.EvLeaderAcquired); n != 1 {
-				t.Fatalf("%d tenures, want 1", n)
-			}
+			f(t, mode)
 		})
 	}
 }
@@ -220,30 +226,25 @@ func TestHAFiftyHandovers(t *testing.T) {
 // dies while the lease moves. The new active fails over to the backup
 // like any bridge; nothing is lost outside the gaps, no clash.
 func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
-	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
-		t.Run(string(mode), func(t *testing.T) {
-			// The cold and hot groups run side by side: each has its own
-			// rig, and the tests mostly wait on leases and heartbeats.
-			t.Parallel()
-			r := startRig(t, haRigConfig())
-			startPair(t, r, mode)
-			letTrafficFlow(2 * time.Second)
-			r.Member("a").StepDown()
-			if err := r.Sim.KillNode("ctim-a"); err != nil {
-				t.Fatal(err)
-			}
-			name, err := r.WaitActive(2*bound, "a")
-			if err != nil {
-				t.Fatal(err)
-			}
-			testwait.Eventually(t, bound, "the new active on the backup CTIManager", func() bool {
-				st := r.Member(name).Engine().Status()
-				return st.Ready && st.CTIManager == "ctim-b"
-			})
-			letTrafficFlow(2 * time.Second)
-			checkHA(t, r, mode)
+	bothModes(t, func(t *testing.T, mode ha.Mode) {
+		r := startRig(t, haRigConfig())
+		startPair(t, r, mode)
+		letTrafficFlow(2 * time.Second)
+		r.Member("a").StepDown()
+		if err := r.Sim.KillNode("ctim-a"); err != nil {
+			t.Fatal(err)
+		}
+		name, err := r.WaitActive(2*bound, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		testwait.Eventually(t, bound, "the new active on the backup CTIManager", func() bool {
+			st := r.Member(name).Engine().Status()
+			return st.Ready && st.CTIManager == "ctim-b"
 		})
-	}
+		letTrafficFlow(2 * time.Second)
+		checkHA(t, r, mode)
+	})
 }
 
 // A NATS leader change during a hand-over, on a three-node NATS cluster
@@ -253,39 +254,34 @@ func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
 // through the election (replicated streams answer the fence's contention
 // with 10164, resent like any unknown outcome); nothing is lost, no clash.
 func TestHANATSLeaderChange(t *testing.T) {
-	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
-		t.Run(string(mode), func(t *testing.T) {
-			// The cold and hot groups run side by side: each has its own
-			// rig, and the tests mostly wait on leases and heartbeats.
-			t.Parallel()
-			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
-			// The member stepping down stays out of the election for two
-			// TTLs: long enough for the lease bucket's new leader to be
-			// elected and for the other member's campaign to go through
-			// it (with the tests' half-second hold it could win the lease
-			// back first).
-			startPairWith(t, r, mode, func(mc *MemberConfig) { mc.HA.StepDownHold = 2 * haTTL })
-			letTrafficFlow(2 * time.Second)
-			ctx, cancel := context.WithTimeout(context.Background(), bound)
-			defer cancel()
-			before := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
-			r.Member("a").StepDown()
-			for _, s := range []string{jetstream.DefaultStream, "KV_" + jetstream.DefaultLeaderBucket} {
-				if err := r.NATSCluster.StepDown(ctx, s); err != nil {
-					t.Fatal(err)
-				}
+	bothModes(t, func(t *testing.T, mode ha.Mode) {
+		r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
+		// The member stepping down stays out of the election for two
+		// TTLs: long enough for the lease bucket's new leader to be
+		// elected and for the other member's campaign to go through
+		// it (with the tests' half-second hold it could win the lease
+		// back first).
+		startPairWith(t, r, mode, func(mc *MemberConfig) { mc.HA.StepDownHold = 2 * haTTL })
+		letTrafficFlow(2 * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		defer cancel()
+		before := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
+		r.Member("a").StepDown()
+		for _, s := range []string{jetstream.DefaultStream, "KV_" + jetstream.DefaultLeaderBucket} {
+			if err := r.NATSCluster.StepDown(ctx, s); err != nil {
+				t.Fatal(err)
 			}
-			if got := waitActive(t, r, "a"); got != "b" {
-				t.Fatalf("member %s active, want b", got)
-			}
-			testwait.Eventually(t, bound, "a new leader of the event stream", func() bool {
-				l := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
-				return l >= 0 && l != before
-			})
-			letTrafficFlow(2 * time.Second)
-			checkHA(t, r, mode)
+		}
+		if got := waitActive(t, r, "a"); got != "b" {
+			t.Fatalf("member %s active, want b", got)
+		}
+		testwait.Eventually(t, bound, "a new leader of the event stream", func() bool {
+			l := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
+			return l >= 0 && l != before
 		})
-	}
+		letTrafficFlow(2 * time.Second)
+		checkHA(t, r, mode)
+	})
 }
 
 // The fence in the log stops a stale active that its own clock does not
@@ -340,46 +336,41 @@ func TestHAStaleActiveFencedByTheLog(t *testing.T) {
 // and once it is up exactly one tenure begins and the stream holds every
 // change of the members' providers.
 func TestHAMembersStartedBeforeNATS(t *testing.T) {
-	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
-		t.Run(string(mode), func(t *testing.T) {
-			// The cold and hot groups run side by side: each has its own
-			// rig, and the tests mostly wait on leases and heartbeats.
-			t.Parallel()
-			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
-			startMember(t, r, mode, "a")
-			startMember(t, r, mode, "b")
-			for _, name := range []string{"a", "b"} {
-				testwait.Eventually(t, bound, "member "+name+" not ready, naming NATS", func() bool {
-					rd := r.Member(name).Readiness()
-					return !rd.Ready && slices.ContainsFunc(rd.Reasons, func(s string) bool { return strings.HasPrefix(s, "NATS not reachable") })
-				})
+	bothModes(t, func(t *testing.T, mode ha.Mode) {
+		r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
+		startMember(t, r, mode, "a")
+		startMember(t, r, mode, "b")
+		for _, name := range []string{"a", "b"} {
+			testwait.Eventually(t, bound, "member "+name+" not ready, naming NATS", func() bool {
+				rd := r.Member(name).Readiness()
+				return !rd.Ready && slices.ContainsFunc(rd.Reasons, func(s string) bool { return strings.HasPrefix(s, "NATS not reachable") })
+			})
+		}
+		letTrafficFlow(2 * time.Second)
+		for _, name := range []string{"a", "b"} {
+			m := r.Member(name)
+			if m.IsActive() {
+				t.Fatalf("member %s active before NATS is up", name)
 			}
-			letTrafficFlow(2 * time.Second)
-			for _, name := range []string{"a", "b"} {
-				m := r.Member(name)
-				if m.IsActive() {
-					t.Fatalf("member %s active before NATS is up", name)
-				}
-				if m.Publisher().Stats().Published != 0 {
-					t.Fatalf("member %s published before NATS is up", name)
-				}
-				if mode == ha.ModeCold && m.Engine() != nil {
-					t.Fatalf("cold member %s has a provider before holding the lease", name)
-				}
+			if m.Publisher().Stats().Published != 0 {
+				t.Fatalf("member %s published before NATS is up", name)
 			}
-			if err := r.StartNATS(); err != nil {
-				t.Fatal(err)
+			if mode == ha.ModeCold && m.Engine() != nil {
+				t.Fatalf("cold member %s has a provider before holding the lease", name)
 			}
-			first := waitActive(t, r, "")
-			if mode == ha.ModeHot {
-				other := map[string]string{"a": "b", "b": "a"}[first]
-				waitStandbyInService(t, r, other)
-			}
-			letTrafficFlow(2 * time.Second)
-			if got := r.ActiveMember(); got != first {
-				t.Fatalf("member %s active, then %s: one tenure wanted", first, got)
-			}
-			checkHAWith(t, r, mode, 1)
-		})
-	}
+		}
+		if err := r.StartNATS(); err != nil {
+			t.Fatal(err)
+		}
+		first := waitActive(t, r, "")
+		if mode == ha.ModeHot {
+			other := map[string]string{"a": "b", "b": "a"}[first]
+			waitStandbyInService(t, r, other)
+		}
+		letTrafficFlow(2 * time.Second)
+		if got := r.ActiveMember(); got != first {
+			t.Fatalf("member %s active, then %s: one tenure wanted", first, got)
+		}
+		checkHAWith(t, r, mode, 1)
+	})
 }

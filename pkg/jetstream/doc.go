@@ -44,8 +44,9 @@
 // Provision creates the event stream in the current subject layout
 // (schema.CallTransform stores a call event under its call; S2
 // compression; the layout in the stream's metadata) and, with
-// ProvisionConfig.StateView, the state view's bucket; a bridge with high
-// availability calls ProvisionLeader for the lease bucket. An existing
+// ProvisionConfig.StateView, the state view's bucket, and with
+// ProvisionConfig.Leader (set by a bridge with high availability; or
+// ProvisionLeader alone) the lease bucket. An existing
 // stream of another layout is refused with a *LayoutError, never mixed.
 //
 // [ReadAll] reads a stream (or a filtered part) in order with an ordered
