@@ -92,8 +92,15 @@ func TestRule7_TLSServerTrustPinnedOnFirstUse(t *testing.T) {
 	if !strings.Contains(failed.Detail, pin) {
 		t.Fatalf("CTIManagerConnectFailed detail %q", failed.Detail)
 	}
-	if count(evs, schema.EvProvInService) != 0 || len(other.Sessions()) != 0 && other.Sessions()[0].Open {
-		t.Fatal("connected to a CTIManager of another CA")
+	// One snapshot of the sessions: the refused TLS handshakes come and go
+	// while we look.
+	if count(evs, schema.EvProvInService) != 0 {
+		t.Fatal("provider in service on a CTIManager of another CA")
+	}
+	for _, s := range other.Sessions() {
+		if s.Open {
+			t.Fatalf("a provider opened on a CTIManager of another CA: %+v", s)
+		}
 	}
 
 	// A pre-seeded CA (the CTL downloaded in a secure environment) also
