@@ -82,10 +82,10 @@ func dialPlanEvents(t *testing.T, r *Rig, dns []string) map[string][]dialPlanEve
 // exact number in ce-subject and in the data, and the ground-truth checker
 // finds nothing lost or duplicated.
 func TestDialPlanNumbersThroughBridgeRun(t *testing.T) {
-	bin := bridgeBinary(t)
-	r := startRig(t, RigConfig{})
-	d := startDaemon(t, bin, daemonConfig(t, r))
-	waitEvent(t, r, subjInService, "", d)
+	bin := BridgeBinary(t)
+	r := StartTestRig(t, RigConfig{})
+	d := StartTestDaemon(t, bin, WriteDaemonConfig(t, r))
+	WaitNewEvent(t, r, subjInService, "", d)
 	dns := ctisim.DefaultDialPlanDNs // +4930123, \+4930, *55, #1
 	var calls []uint32
 	for _, pair := range [][2]string{{dns[0], dns[2]}, {dns[1], dns[3]}} {
@@ -96,12 +96,12 @@ func TestDialPlanNumbersThroughBridgeRun(t *testing.T) {
 		calls = append(calls, gcid)
 	}
 	for _, gcid := range calls {
-		waitCallEvent(t, r, fmt.Sprint(gcid), schema.EvCallObservationEnded, d)
+		WaitCallEvent(t, r, fmt.Sprint(gcid), schema.EvCallObservationEnded, d)
 	}
-	if code := d.stop(t, syscall.SIGTERM); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.out)
+	if code := d.StopOrFail(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.Out)
 	}
-	check(t, r)
+	CloseAndCheck(t, r)
 
 	got := dialPlanEvents(t, r, dns)
 	for _, dn := range dns {

@@ -51,12 +51,17 @@
 // (jetstream.EmbeddedCluster: three nats-servers in the process, routes on
 // loopback, a store each) with the stream and buckets R3; the bridge and
 // the rig connect over TCP with every node's URL, and Rig.NATSCluster
-// stops and starts nodes. The TestCluster… tests use it.
+// stops and starts nodes. The TestCluster… tests (package clusterfaults)
+// use it.
 //
 // # Testing
 //
-// The tests are the fault matrix: one per fault, each ≤ ~20 s (the
-// cluster's quorum loss ~70 s), about four minutes for the package on two
-// cores. The signal tests and TestBridgeStartsBeforeNATS build cmd/bridge
-// and run `bridge run --config` as a child process.
+// The tests are the fault matrix: one per fault, each ≤ ~20 s. The
+// NATS-cluster tier lives in the sibling package clusterfaults and the
+// high-availability tests in hafaults, so that no test binary comes near
+// go test's default ten-minute timeout on two cores; all of them drive a
+// Rig through the test kit in testkit.go (StartTestRig, CloseAndCheck,
+// BridgeBinary, StartTestDaemon …). The signal tests and
+// TestBridgeStartsBeforeNATS build cmd/bridge and run `bridge run
+// --config` as a child process.
 package faultmatrix

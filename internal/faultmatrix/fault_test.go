@@ -13,9 +13,9 @@ import (
 
 // No fault: the baseline every fault is compared with.
 func TestNoFault(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(4 * time.Second)
-	rep, _ := verify(t, r)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(4 * time.Second)
+	rep, _ := StopBridgeAndCheck(t, r)
 	if rep.FramesInGap != 0 || rep.ProviderGaps != 1 {
 		t.Fatalf("without a fault only the final shutdown gap is expected:\n%s", rep)
 	}
@@ -25,51 +25,51 @@ func TestNoFault(t *testing.T) {
 // the backup. Frames the primary sent but the bridge never read are inside
 // the provider gap; the backup's snapshot reconciles the calls.
 func TestCTIManagerCrash(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(3 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(3 * time.Second)
 	if err := r.Sim.KillNode("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	waitFailovers(t, r, 1, onNode("ctim-b"))
-	letTrafficFlow(3 * time.Second)
-	rep, c := verify(t, r)
+	WaitFailovers(t, r, 1, OnNode("ctim-b"))
+	LetTrafficFlow(3 * time.Second)
+	rep, c := StopBridgeAndCheck(t, r)
 	if rep.ProviderGaps < 2 {
 		t.Fatalf("the crash opened no provider gap:\n%s", rep)
 	}
-	counts(t, rep, c, schema.EvCTIManagerLost, schema.EvGapClosed)
+	RequireEvents(t, rep, c, schema.EvCTIManagerLost, schema.EvGapClosed)
 }
 
 // Heartbeat stall: the node in use keeps the connection but sends nothing
 // (its frames are dropped, never sent); the bridge tears the link down
 // after twice the server heartbeat and fails over.
 func TestHeartbeatStall(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(3 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(3 * time.Second)
 	if err := r.Sim.StallHeartbeats("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	waitFailovers(t, r, 1, onNode("ctim-b"))
+	WaitFailovers(t, r, 1, OnNode("ctim-b"))
 	if n := r.Bridge().Engine().Status().Counters.HeartbeatMisses; n != 1 {
 		t.Fatalf("%d heartbeat misses, want the stall detected as one", n)
 	}
 	if err := r.Sim.ResumeHeartbeats("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	letTrafficFlow(3 * time.Second)
-	verify(t, r)
+	LetTrafficFlow(3 * time.Second)
+	StopBridgeAndCheck(t, r)
 }
 
 // TCP reset: every connection of the node in use is reset (RST); frames
 // the kernel had not delivered are lost on the wire, inside the gap.
 func TestTCPReset(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(3 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(3 * time.Second)
 	if err := r.Sim.ResetConnections("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	waitFailovers(t, r, 1, nil)
-	letTrafficFlow(3 * time.Second)
-	rep, _ := verify(t, r)
+	WaitFailovers(t, r, 1, nil)
+	LetTrafficFlow(3 * time.Second)
+	rep, _ := StopBridgeAndCheck(t, r)
 	if rep.ProviderGaps < 2 {
 		t.Fatalf("the reset opened no provider gap:\n%s", rep)
 	}
@@ -78,17 +78,17 @@ func TestTCPReset(t *testing.T) {
 // Slow link: every frame of the node in use is delayed by 150 ms (below
 // twice the heartbeat): nothing is lost and the provider stays up.
 func TestSlowLink(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(2 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(2 * time.Second)
 	if err := r.Sim.SlowLink("ctim-a", 150*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	letTrafficFlow(4 * time.Second)
+	LetTrafficFlow(4 * time.Second)
 	if err := r.Sim.SlowLink("ctim-a", 0); err != nil {
 		t.Fatal(err)
 	}
-	letTrafficFlow(time.Second)
-	rep, _ := verify(t, r)
+	LetTrafficFlow(time.Second)
+	rep, _ := StopBridgeAndCheck(t, r)
 	if rep.ProviderGaps != 1 || rep.FramesInGap != 0 {
 		t.Fatalf("a slow link must not break the session:\n%s", rep)
 	}
@@ -98,40 +98,40 @@ func TestSlowLink(t *testing.T) {
 // on them dropped) and come back; the provider stays in service, so no
 // gap opens and every service frame has its event.
 func TestCallManagerFailure(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(2 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(2 * time.Second)
 	if err := r.Sim.FailCallManager("cm1"); err != nil {
 		t.Fatal(err)
 	}
-	letTrafficFlow(2 * time.Second)
+	LetTrafficFlow(2 * time.Second)
 	if err := r.Sim.RestoreCallManager("cm1"); err != nil {
 		t.Fatal(err)
 	}
-	letTrafficFlow(2 * time.Second)
-	rep, c := verify(t, r)
+	LetTrafficFlow(2 * time.Second)
+	rep, c := StopBridgeAndCheck(t, r)
 	if rep.ProviderGaps != 1 {
 		t.Fatalf("a CallManager failure must not open a provider gap:\n%s", rep)
 	}
-	counts(t, rep, c, schema.EvCiscoTermOutOfService, schema.EvCiscoTermInService, schema.EvCiscoAddrOutOfService)
+	RequireEvents(t, rep, c, schema.EvCiscoTermOutOfService, schema.EvCiscoTermInService, schema.EvCiscoAddrOutOfService)
 }
 
 // Least-priority fallback: primary and backup die, the bridge goes to the
 // least-priority CTIManager; the primary comes back
 // (CiscoProvPrimNwReachableEv) and the bridge falls back on request.
 func TestLeastPriorityFallback(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(2 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(2 * time.Second)
 	for _, n := range []string{"ctim-a", "ctim-b"} {
 		if err := r.Sim.KillNode(n); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFailovers(t, r, 1, onNode("ctim-c"))
-	letTrafficFlow(2 * time.Second)
+	WaitFailovers(t, r, 1, OnNode("ctim-c"))
+	LetTrafficFlow(2 * time.Second)
 	if err := r.Sim.RestoreNode("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(bound)
+	deadline := time.Now().Add(WaitBound)
 	for !r.Bridge().Engine().Status().PrimaryReachable {
 		if time.Now().After(deadline) {
 			t.Fatal("the restored primary was not found reachable")
@@ -139,10 +139,10 @@ func TestLeastPriorityFallback(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	r.Bridge().Engine().InitiateFallback()
-	waitFailovers(t, r, 2, onNode("ctim-a"))
-	letTrafficFlow(2 * time.Second)
-	rep, c := verify(t, r)
-	counts(t, rep, c, schema.EvCiscoProvConnToLeastPriorCtiServer, schema.EvCiscoProvPrimNwReachable, schema.EvCiscoProvFallbackToPrimNwCompltd)
+	WaitFailovers(t, r, 2, OnNode("ctim-a"))
+	LetTrafficFlow(2 * time.Second)
+	rep, c := StopBridgeAndCheck(t, r)
+	RequireEvents(t, rep, c, schema.EvCiscoProvConnToLeastPriorCtiServer, schema.EvCiscoProvPrimNwReachable, schema.EvCiscoProvFallbackToPrimNwCompltd)
 }
 
 // natsFaultHeartbeat is the CTI heartbeat of the NATS fault tests. Their
@@ -171,12 +171,12 @@ func noCTIFailover(t *testing.T, r *Rig) {
 // same store; the publisher resends what was not acked with the same ids
 // (the stream deduplicates) and keeps per-entity order.
 func TestNATSRestart(t *testing.T) {
-	r := testRig(t, RigConfig{Heartbeat: natsFaultHeartbeat}, nil)
-	letTrafficFlow(2 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{Heartbeat: natsFaultHeartbeat}, nil)
+	LetTrafficFlow(2 * time.Second)
 	restartNATS(t, r, 500*time.Millisecond)
-	letTrafficFlow(3 * time.Second)
+	LetTrafficFlow(3 * time.Second)
 	noCTIFailover(t, r)
-	rep, _ := verify(t, r)
+	rep, _ := StopBridgeAndCheck(t, r)
 	if rep.PublishGaps != 0 {
 		t.Fatalf("a short NATS restart must not drop anything:\n%s", rep)
 	}
@@ -185,12 +185,12 @@ func TestNATSRestart(t *testing.T) {
 // NATS down for several seconds under load: the publisher holds every
 // event in its buffer and delivers them all when NATS is back.
 func TestNATSDownUnderLoad(t *testing.T) {
-	r := testRig(t, RigConfig{Rate: 25, Heartbeat: natsFaultHeartbeat}, nil)
-	letTrafficFlow(2 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{Rate: 25, Heartbeat: natsFaultHeartbeat}, nil)
+	LetTrafficFlow(2 * time.Second)
 	restartNATS(t, r, 5*time.Second)
-	letTrafficFlow(3 * time.Second)
+	LetTrafficFlow(3 * time.Second)
 	noCTIFailover(t, r)
-	rep, _ := verify(t, r)
+	rep, _ := StopBridgeAndCheck(t, r)
 	if rep.PublishGaps != 0 {
 		t.Fatalf("the buffer must hold a 5 s outage:\n%s", rep)
 	}
@@ -203,15 +203,15 @@ func TestNATSDownBufferOverflow(t *testing.T) {
 	// 120 events: well below what 4 s of traffic on the default cluster
 	// produce (it saturates its 50 phones at about 100 events/s), whatever
 	// the scenario mix.
-	r := testRig(t, RigConfig{Rate: 25, Heartbeat: natsFaultHeartbeat}, func(c *bridge.Config) {
+	r := StartTestRigAndBridge(t, RigConfig{Rate: 25, Heartbeat: natsFaultHeartbeat}, func(c *bridge.Config) {
 		c.Publisher.BufferSize = 120
 		c.Publisher.MaxInFlight = 64
 	})
-	letTrafficFlow(2 * time.Second)
+	LetTrafficFlow(2 * time.Second)
 	restartNATS(t, r, 4*time.Second)
-	letTrafficFlow(3 * time.Second)
+	LetTrafficFlow(3 * time.Second)
 	noCTIFailover(t, r)
-	rep, _ := verify(t, r)
+	rep, _ := StopBridgeAndCheck(t, r)
 	if rep.PublishGaps == 0 || rep.FramesInPublishGap == 0 {
 		t.Fatalf("the overflow left no PublishGap record covering frames:\n%s", rep)
 	}
@@ -219,12 +219,12 @@ func TestNATSDownBufferOverflow(t *testing.T) {
 
 func restartNATS(t *testing.T, r *Rig, down time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitBound)
 	defer cancel()
 	if err := r.NATS.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	letTrafficFlow(down)
+	LetTrafficFlow(down)
 	if err := r.NATS.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -241,8 +241,8 @@ func restartNATS(t *testing.T, r *Rig, down time.Duration) {
 // the request window (seconds) and call frames arrive in between: the
 // stop lands inside the opens even on a starved runner.
 func TestBridgeStoppedWhileFailoverOpensDevices(t *testing.T) {
-	r := testRig(t, RigConfig{Rate: 25, Heartbeat: 2 * time.Second}, nil)
-	letTrafficFlow(2 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{Rate: 25, Heartbeat: 2 * time.Second}, nil)
+	LetTrafficFlow(2 * time.Second)
 	b := r.Bridge()
 	held := b.Engine().Status().Counters.BufferedMessages
 	if err := r.Sim.SlowLink("ctim-b", time.Second); err != nil {
@@ -251,11 +251,11 @@ func TestBridgeStoppedWhileFailoverOpensDevices(t *testing.T) {
 	if err := r.Sim.KillNode("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	testwait.Eventually(t, bound, "a call frame held back while the backup's devices are opened", func() bool {
+	testwait.Eventually(t, WaitBound, "a call frame held back while the backup's devices are opened", func() bool {
 		st := b.Engine().Status()
 		return st.CTIManager == "ctim-b" && st.Link == ctiengine.LinkOpeningDevices.String() && st.Counters.BufferedMessages > held
 	})
-	rep, _ := verify(t, r)
+	rep, _ := StopBridgeAndCheck(t, r)
 	st := b.Engine().Status()
 	if rep.FramesNotBackInService == 0 || st.Counters.HeldBackDiscarded == 0 || rep.ProviderGaps != 1 {
 		t.Fatalf("want held-back frames discarded inside the failover's gap, still open at the end: engine discarded %d, provider gaps %d\n%s",

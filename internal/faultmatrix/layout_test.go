@@ -20,7 +20,7 @@ import (
 // (here: the old events discarded, `nats stream rm CTI`) the bridge
 // provisions the stream in layout 2 and publishes.
 func TestBridgeOnLayout1Stream(t *testing.T) {
-	r := startRig(t, RigConfig{})
+	r := StartTestRig(t, RigConfig{})
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestBridgeOnLayout1Stream(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reason string
-	testwait.Eventually(t, bound, "/readyz to give the subject-layout error", func() bool {
+	testwait.Eventually(t, WaitBound, "/readyz to give the subject-layout error", func() bool {
 		for _, rs := range b.Readiness().Reasons {
 			if strings.Contains(rs, "subject layout 1") {
 				reason = rs
@@ -60,7 +60,7 @@ func TestBridgeOnLayout1Stream(t *testing.T) {
 			t.Errorf("%q not in the /readyz reason %q", want, reason)
 		}
 	}
-	waitUp(t, r, nil) // the provider is in service meanwhile: its events are buffered
+	WaitUp(t, r, nil) // the provider is in service meanwhile: its events are buffered
 	s, err := js.Stream(ctx, jetstream.DefaultStream)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestBridgeOnLayout1Stream(t *testing.T) {
 	testwait.Eventually(t, time.Minute, "the event log to become ready on a new stream", func() bool {
 		return b.Readiness().Ready
 	})
-	testwait.Eventually(t, bound, "the buffered events in the new stream", func() bool {
+	testwait.Eventually(t, WaitBound, "the buffered events in the new stream", func() bool {
 		s, err := js.Stream(ctx, jetstream.DefaultStream)
 		if err != nil {
 			return false

@@ -30,7 +30,7 @@ func TestRoutePointCallAcrossFailover(t *testing.T) {
 	}
 	// Heartbeat 2 s: the silence is detected 4 s after the last frame,
 	// after the agents' calls (dial + ring + 3 s of talk) have ended.
-	r := testRig(t, RigConfig{Rate: 0.001, Heartbeat: 2 * time.Second, Traffic: traffic.Config{
+	r := StartTestRigAndBridge(t, RigConfig{Rate: 0.001, Heartbeat: 2 * time.Second, Traffic: traffic.Config{
 		DialTime: 200 * time.Millisecond, RingTime: 200 * time.Millisecond, RingTimeMax: 200 * time.Millisecond,
 		TalkTime: 3 * time.Second, TalkTimeMax: 3 * time.Second, RouteSelectTimeout: 30 * time.Second}}, nil)
 	if err := r.Sim.SetRate(0); err != nil {
@@ -48,19 +48,19 @@ func TestRoutePointCallAcrossFailover(t *testing.T) {
 	// The callback answered the route request and its re-route (both
 	// agents busy): the call waits at the route point.
 	eng := r.Bridge().Engine()
-	testwait.Eventually(t, bound, "the route request and its re-route answered", func() bool {
+	testwait.Eventually(t, WaitBound, "the route request and its re-route answered", func() bool {
 		return eng.Status().Counters.RouteSelects >= 2
 	})
 	if err := r.Sim.StallHeartbeats("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	waitFailovers(t, r, 1, onNode("ctim-b"))
+	WaitFailovers(t, r, 1, OnNode("ctim-b"))
 	if err := r.Sim.ResumeHeartbeats("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	testwait.Eventually(t, 2*bound, "every call over", func() bool { return r.Sim.ActiveCalls() == 0 })
-	rep, c := verify(t, r)
-	counts(t, rep, c, schema.EvCTIManagerLost, schema.EvGapClosed)
+	testwait.Eventually(t, 2*WaitBound, "every call over", func() bool { return r.Sim.ActiveCalls() == 0 })
+	rep, c := StopBridgeAndCheck(t, r)
+	RequireEvents(t, rep, c, schema.EvCTIManagerLost, schema.EvGapClosed)
 
 	evs := streamEvents(t, r)
 	id := strconv.FormatUint(uint64(routed), 10)

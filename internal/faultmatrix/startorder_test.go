@@ -50,15 +50,15 @@ func freeAddr(t *testing.T) string {
 // stream, delivers every event of those 10 s (the checker finds every
 // frame's events, no PublishGap) and /readyz turns 200.
 func TestBridgeStartsBeforeNATS(t *testing.T) {
-	bin := bridgeBinary(t)
-	r := startRig(t, RigConfig{NATSLater: true})
+	bin := BridgeBinary(t)
+	r := StartTestRig(t, RigConfig{NATSLater: true})
 	ops := freeAddr(t)
 	path := filepath.Join(t.TempDir(), "bridge.yaml")
 	if err := os.WriteFile(path, r.DaemonConfig(DaemonOptions{Instance: "early", HTTPListen: ops}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	started := time.Now()
-	d := startDaemon(t, bin, path)
+	d := StartTestDaemon(t, bin, path)
 
 	testwait.Eventually(t, 0, "/healthz 200 while NATS is down", func() bool {
 		code, _ := probe(ops, "/healthz")
@@ -76,10 +76,10 @@ func TestBridgeStartsBeforeNATS(t *testing.T) {
 	})
 	t.Logf("/readyz while NATS is down: %q", ready.Reasons)
 
-	letTrafficFlow(10*time.Second - time.Since(started))
+	LetTrafficFlow(10*time.Second - time.Since(started))
 	select {
 	case <-d.Exited():
-		t.Fatalf("the bridge exited while NATS was down:\n%s", d.out)
+		t.Fatalf("the bridge exited while NATS was down:\n%s", d.Out)
 	default:
 	}
 	if code, body := probe(ops, "/readyz"); code != http.StatusServiceUnavailable {
@@ -88,8 +88,8 @@ func TestBridgeStartsBeforeNATS(t *testing.T) {
 
 	// Logged at a sane rate: once when it began, not per attempt (the
 	// reason's kind did not change).
-	if n := strings.Count(d.out.String(), "event log not ready"); n != 1 {
-		t.Fatalf("%d 'event log not ready' log lines in 10 s, want 1:\n%s", n, d.out)
+	if n := strings.Count(d.Out.String(), "event log not ready"); n != 1 {
+		t.Fatalf("%d 'event log not ready' log lines in 10 s, want 1:\n%s", n, d.Out)
 	}
 	natsUp := time.Now()
 	if err := r.StartNATS(); err != nil {
@@ -100,9 +100,9 @@ func TestBridgeStartsBeforeNATS(t *testing.T) {
 		return code == http.StatusOK
 	})
 	t.Logf("ready %v after NATS started", time.Since(natsUp).Round(time.Millisecond))
-	letTrafficFlow(2 * time.Second)
-	if code := d.stop(t, syscall.SIGTERM); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.out)
+	LetTrafficFlow(2 * time.Second)
+	if code := d.StopOrFail(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.Out)
 	}
 	// Frames of the 10 s without NATS, each of which must have its events
 	// in the stream: the checker's rule (b), with no gap to hide in.
@@ -112,7 +112,7 @@ func TestBridgeStartsBeforeNATS(t *testing.T) {
 			before++
 		}
 	}
-	rep, _ := check(t, r)
+	rep, _ := CloseAndCheck(t, r)
 	if rep.PublishGaps != 0 || rep.FramesInGap != 0 || rep.FramesInPublishGap != 0 {
 		t.Fatalf("events of the time without NATS were dropped:\n%s", rep)
 	}
@@ -128,8 +128,8 @@ func TestBridgeStartsBeforeNATS(t *testing.T) {
 // nothing: nothing is dropped, and the events after the deletion are all
 // in the new stream, each once.
 func TestStreamDeletedUnderBridge(t *testing.T) {
-	r := testRig(t, RigConfig{}, nil)
-	letTrafficFlow(2 * time.Second)
+	r := StartTestRigAndBridge(t, RigConfig{}, nil)
+	LetTrafficFlow(2 * time.Second)
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestStreamDeletedUnderBridge(t *testing.T) {
 		_, err := js.Stream(ctx, jetstream.DefaultStream)
 		return err == nil && r.Bridge().Readiness().Ready
 	})
-	letTrafficFlow(2 * time.Second)
+	LetTrafficFlow(2 * time.Second)
 	b := r.Bridge()
 	if err := r.StopBridge(); err != nil {
 		t.Fatal(err)
@@ -186,35 +186,35 @@ func TestStreamDeletedUnderBridge(t *testing.T) {
 // (GapOpened/GapClosed of kind restart, naming the killed run), and the
 // checker finds the killed run's unpublished frames inside it.
 func TestBridgeRestartedBeforeNATS(t *testing.T) {
-	bin := bridgeBinary(t)
-	r := startRig(t, RigConfig{})
-	cfg := daemonConfig(t, r)
-	d1 := startDaemon(t, bin, cfg)
-	waitEvent(t, r, subjInService, "", d1)
-	letTrafficFlow(3 * time.Second)
-	if code := d1.stop(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
+	bin := BridgeBinary(t)
+	r := StartTestRig(t, RigConfig{})
+	cfg := WriteDaemonConfig(t, r)
+	d1 := StartTestDaemon(t, bin, cfg)
+	WaitNewEvent(t, r, subjInService, "", d1)
+	LetTrafficFlow(3 * time.Second)
+	if code := d1.StopOrFail(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
 		t.Fatalf("the bridge was not killed (exit %d)", code)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitBound)
 	defer cancel()
 	if err := r.NATS.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	d2 := startDaemon(t, bin, cfg)
-	letTrafficFlow(3 * time.Second)
+	d2 := StartTestDaemon(t, bin, cfg)
+	LetTrafficFlow(3 * time.Second)
 	if err := r.NATS.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, r, subjGapClosed, "", d2)
-	letTrafficFlow(2 * time.Second)
-	if code := d2.stop(t, syscall.SIGTERM); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d2.out)
+	WaitNewEvent(t, r, subjGapClosed, "", d2)
+	LetTrafficFlow(2 * time.Second)
+	if code := d2.StopOrFail(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d2.Out)
 	}
-	rep, c := check(t, r)
+	rep, c := CloseAndCheck(t, r)
 	if rep.RestartGaps != 1 || c.Count(schema.EvGapOpened) < 1 {
 		t.Fatalf("%d restart gaps, want 1:\n%s", rep.RestartGaps, rep)
 	}
-	if !strings.Contains(d2.out.String(), "found once NATS answered") {
-		t.Fatalf("the restart gap was not recorded the late way:\n%s", d2.out)
+	if !strings.Contains(d2.Out.String(), "found once NATS answered") {
+		t.Fatalf("the restart gap was not recorded the late way:\n%s", d2.Out)
 	}
 }

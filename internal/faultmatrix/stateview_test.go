@@ -25,7 +25,7 @@ import (
 // CTIManager and come back on the backup, and when the bridge has stopped
 // every key holds exactly what the fold of the stream says.
 func TestStateViewWatchDuringFailover(t *testing.T) {
-	r := startRig(t, RigConfig{Rate: 8, StateView: true})
+	r := StartTestRig(t, RigConfig{Rate: 8, StateView: true})
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 	if _, err := r.StartBridge(nil); err != nil {
 		t.Fatal(err)
 	}
-	waitUp(t, r, nil)
+	WaitUp(t, r, nil)
 	// Calls come and go before the failover (as fast as the traffic makes
 	// them: no fixed time, the machine's load sets the pace).
 	testwait.Eventually(t, time.Minute, "calls to come and go on three lines", func() bool {
@@ -112,12 +112,12 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 	if err := r.Sim.KillNode("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	waitFailovers(t, r, 1, onNode("ctim-b"))
+	WaitFailovers(t, r, 1, OnNode("ctim-b"))
 	testwait.Eventually(t, time.Minute, "three lines out of and back into service", func() bool {
 		_, back := tally()
 		return back >= 3
 	})
-	letTrafficFlow(2 * time.Second)
+	LetTrafficFlow(2 * time.Second)
 	if err := r.StopBridge(); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testwait.Eventually(t, bound, "the watch to catch up with the bucket", func() bool {
+	testwait.Eventually(t, WaitBound, "the watch to catch up with the bucket", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return lastRev >= info.State.LastSeq
@@ -151,17 +151,17 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 // failover, with new calls stopped, every line's and device's key holds
 // what the fold of the stream says, while the daemon still runs.
 func TestBridgeRunStateViewAfterFailover(t *testing.T) {
-	bin := bridgeBinary(t)
-	r := startRig(t, RigConfig{Rate: 8})
-	d := startDaemon(t, bin, daemonConfig(t, r))
-	first := waitEvent(t, r, subjInService, "", d)
-	letTrafficFlow(3 * time.Second)
+	bin := BridgeBinary(t)
+	r := StartTestRig(t, RigConfig{Rate: 8})
+	d := StartTestDaemon(t, bin, WriteDaemonConfig(t, r))
+	first := WaitNewEvent(t, r, subjInService, "", d)
+	LetTrafficFlow(3 * time.Second)
 	if err := r.Sim.KillNode("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
 	// The provider back in service, on the backup.
-	waitEvent(t, r, subjInService, first, d)
-	letTrafficFlow(2 * time.Second)
+	WaitNewEvent(t, r, subjInService, first, d)
+	LetTrafficFlow(2 * time.Second)
 	if err := r.Sim.SetRate(0); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestBridgeRunStateViewAfterFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var kv natsjs.KeyValue
-	testwait.Eventually(t, bound, "the daemon to provision "+jetstream.DefaultStateBucket, func() bool {
+	testwait.Eventually(t, WaitBound, "the daemon to provision "+jetstream.DefaultStateBucket, func() bool {
 		kv, err = js.KeyValue(ctx, jetstream.DefaultStateBucket)
 		return err == nil
 	})
@@ -189,8 +189,8 @@ func TestBridgeRunStateViewAfterFailover(t *testing.T) {
 	if keys < len(r.Cluster().Devices) {
 		t.Fatalf("only %d keys compared for %d devices", keys, len(r.Cluster().Devices))
 	}
-	if code := d.stop(t, syscall.SIGTERM); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.out)
+	if code := d.StopOrFail(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.Out)
 	}
 	t.Logf("after the failover %d keys of the daemon's state view match the fold of the stream", keys)
 }

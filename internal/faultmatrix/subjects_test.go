@@ -20,7 +20,7 @@ import (
 // stream order, and nothing else. Meanwhile the stream stores every call
 // under one subject.
 func TestLineSubjectFilter(t *testing.T) {
-	r := startRig(t, RigConfig{Rate: 8})
+	r := StartTestRig(t, RigConfig{Rate: 8})
 	lines := []string{"1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010", "2005", "2010"}
 	subs := map[string]*nats.Subscription{}
 	for _, dn := range lines {
@@ -39,8 +39,8 @@ func TestLineSubjectFilter(t *testing.T) {
 	if _, err := r.StartBridge(nil); err != nil {
 		t.Fatal(err)
 	}
-	waitUp(t, r, nil)
-	letTrafficFlow(4 * time.Second)
+	WaitUp(t, r, nil)
+	LetTrafficFlow(4 * time.Second)
 	if err := r.StopBridge(); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestLineSubjectFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitBound)
 	defer cancel()
 	err = jetstream.ReadAll(ctx, js, jetstream.DefaultStream, schema.FamilyFilter("lab", schema.FamilyCall), func(m natsjs.Msg) error {
 		_, ev, err := schema.Decode(m.Headers(), m.Data())

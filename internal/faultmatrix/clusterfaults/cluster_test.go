@@ -1,4 +1,4 @@
-package faultmatrix
+package clusterfaults
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
@@ -35,14 +36,14 @@ const (
 )
 
 type clusterRun struct {
-	*Rig
+	*faultmatrix.Rig
 	t       *testing.T
 	started time.Time
 }
 
 func clusterRig(t *testing.T) *clusterRun {
 	t.Helper()
-	r := startRig(t, RigConfig{NATSCluster: 3, Rate: clusterCallRate, Phones: clusterPhones, Heartbeat: clusterHeartbeat})
+	r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{NATSCluster: 3, Rate: clusterCallRate, Phones: clusterPhones, Heartbeat: clusterHeartbeat})
 	// The bridge comes up on a quiet cluster (350 devices to open and
 	// snapshot, the stream to provision R3), then the traffic starts: the
 	// faults are the NATS side's, under load.
@@ -60,7 +61,7 @@ func clusterRig(t *testing.T) *clusterRun {
 	if _, err := r.StartBridge(tune); err != nil {
 		t.Fatal(err)
 	}
-	waitUp(t, r, nil)
+	faultmatrix.WaitUp(t, r, nil)
 	cr := &clusterRun{Rig: r, t: t}
 	cr.waitReplicasCurrent()
 	if err := r.Sim.SetRate(clusterCallRate); err != nil {
@@ -140,7 +141,7 @@ func (c *clusterRun) start(i int) {
 
 // bridgeNode is the node the bridge's connection is on.
 func (c *clusterRun) bridgeNode() int {
-	return c.NATSCluster.Index(c.bridge.nc.ConnectedServerName())
+	return c.NATSCluster.Index(c.BridgeServerName())
 }
 
 // follower is a running node that neither leads the stream nor serves
@@ -168,7 +169,7 @@ func (c *clusterRun) waitDelivered() {
 // verify stops the bridge in order and checks the stream: the checker's
 // rules, no PublishGap (the default buffer holds every fault of the
 // tier), no event stored after a later one of its entity, and the load.
-func (c *clusterRun) verify() (*Report, *Checker) {
+func (c *clusterRun) verify() (*faultmatrix.Report, *faultmatrix.Checker) {
 	c.t.Helper()
 	c.waitReplicasCurrent()
 	b := c.Bridge()
@@ -182,7 +183,7 @@ func (c *clusterRun) verify() (*Report, *Checker) {
 		c.t.Fatal(err)
 	}
 	c.waitDelivered()
-	rep, chk := verify(c.t, c.Rig)
+	rep, chk := faultmatrix.StopBridgeAndCheck(c.t, c.Rig)
 	st := b.Publisher().Stats()
 	c.t.Logf("publisher: %d acked, %d resends after %v, %d duplicates, %d reordered, %d dropped; %.0f events/s over %v",
 		st.Acked, st.Resends, st.Errors.Map(), st.Duplicates, st.Reordered, st.Dropped, float64(rep.Events)/elapsed.Seconds(), elapsed.Round(time.Second))
@@ -196,7 +197,7 @@ func (c *clusterRun) verify() (*Report, *Checker) {
 }
 
 // leaderChanges counts the bridge's NATSLeaderChanged records.
-func leaderChanges(c *Checker) int { return c.Count(schema.EvNATSLeaderChanged) }
+func leaderChanges(c *faultmatrix.Checker) int { return c.Count(schema.EvNATSLeaderChanged) }
 
 // stepDown asks the stream's leader to hand over (JetStream API) and
 // returns the new leader.
@@ -219,16 +220,16 @@ func (c *clusterRun) stepDown() int {
 // resent with their ids; the bridge records the leader change.
 func TestClusterStreamLeaderKilled(t *testing.T) {
 	c := clusterRig(t)
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	leader := c.waitStreamLeader(-1)
 	for leader == c.bridgeNode() {
 		leader = c.stepDown()
 	}
 	c.stop(leader)
 	c.waitStreamLeader(leader)
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	c.start(leader)
-	letTrafficFlow(time.Second)
+	faultmatrix.LetTrafficFlow(time.Second)
 	_, chk := c.verify()
 	if leaderChanges(chk) == 0 {
 		t.Fatal("no NATSLeaderChanged record for the new stream leader")
@@ -239,13 +240,13 @@ func TestClusterStreamLeaderKilled(t *testing.T) {
 // three), the bridge notices nothing; the follower catches up when back.
 func TestClusterFollowerKilledAndRestarted(t *testing.T) {
 	c := clusterRig(t)
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	f := c.follower()
 	c.stop(f)
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	c.start(f)
 	c.waitReplicasCurrent()
-	letTrafficFlow(2 * time.Second)
+	faultmatrix.LetTrafficFlow(2 * time.Second)
 	c.verify()
 }
 
@@ -254,7 +255,7 @@ func TestClusterFollowerKilledAndRestarted(t *testing.T) {
 // the bridge's stream watch keeps working.
 func TestClusterMetaLeaderKilled(t *testing.T) {
 	c := clusterRig(t)
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	meta := c.NATSCluster.MetaLeader()
 	if meta < 0 {
 		t.Fatal("no meta leader")
@@ -264,9 +265,9 @@ func TestClusterMetaLeaderKilled(t *testing.T) {
 		m := c.NATSCluster.MetaLeader()
 		return m >= 0 && m != meta
 	})
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	c.start(meta)
-	letTrafficFlow(time.Second)
+	faultmatrix.LetTrafficFlow(time.Second)
 	c.verify()
 }
 
@@ -274,20 +275,20 @@ func TestClusterMetaLeaderKilled(t *testing.T) {
 // node (nats.go's server pool), the publisher resends what was unresolved.
 func TestClusterClientNodeKilled(t *testing.T) {
 	c := clusterRig(t)
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	node := c.bridgeNode()
 	if node < 0 {
-		t.Fatalf("the bridge is connected to %q, not a node of the cluster", c.bridge.nc.ConnectedServerName())
+		t.Fatalf("the bridge is connected to %q, not a node of the cluster", c.BridgeServerName())
 	}
 	c.stop(node)
 	testwait.Eventually(t, 60*time.Second, "the bridge's connection on another node", func() bool {
 		n := c.bridgeNode()
-		return c.bridge.nc.IsConnected() && n >= 0 && n != node
+		return n >= 0 && n != node
 	})
-	t.Logf("the bridge moved from %s to %s", c.NATSCluster.Name(node), c.bridge.nc.ConnectedServerName())
-	letTrafficFlow(3 * time.Second)
+	t.Logf("the bridge moved from %s to %s", c.NATSCluster.Name(node), c.BridgeServerName())
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	c.start(node)
-	letTrafficFlow(time.Second)
+	faultmatrix.LetTrafficFlow(time.Second)
 	if st := c.Bridge().Publisher().Stats(); st.Reconnects == 0 {
 		t.Fatalf("the publisher saw no reconnection: %+v", st)
 	}
@@ -298,14 +299,14 @@ func TestClusterClientNodeKilled(t *testing.T) {
 // current before the next goes: what an upgrade does.
 func TestClusterRollingRestart(t *testing.T) {
 	c := clusterRig(t)
-	letTrafficFlow(2 * time.Second)
+	faultmatrix.LetTrafficFlow(2 * time.Second)
 	for i := range c.NATSCluster.Size() {
 		c.stop(i)
-		letTrafficFlow(time.Second)
+		faultmatrix.LetTrafficFlow(time.Second)
 		c.start(i)
 		c.waitReplicasCurrent()
 	}
-	letTrafficFlow(2 * time.Second)
+	faultmatrix.LetTrafficFlow(2 * time.Second)
 	c.verify()
 }
 
@@ -316,7 +317,7 @@ func TestClusterRollingRestart(t *testing.T) {
 // once, in order.
 func TestClusterQuorumLost(t *testing.T) {
 	c := clusterRig(t)
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	client := c.bridgeNode()
 	var down []int
 	for i := range c.NATSCluster.Size() {
@@ -331,7 +332,7 @@ func TestClusterQuorumLost(t *testing.T) {
 	testwait.Eventually(t, 60*time.Second, "the publisher buffering without quorum", func() bool {
 		return c.Bridge().Publisher().Stats().Buffered > 1000
 	})
-	letTrafficFlow(30*time.Second - time.Since(stopped))
+	faultmatrix.LetTrafficFlow(30*time.Second - time.Since(stopped))
 	buffered := c.Bridge().Publisher().Stats().Buffered
 	restored := time.Now()
 	for _, i := range down {
@@ -340,7 +341,7 @@ func TestClusterQuorumLost(t *testing.T) {
 	c.waitStreamLeader(-1)
 	t.Logf("%d events were buffered after 30 s without quorum; a stream leader %v after the nodes were started",
 		buffered, time.Since(restored).Round(time.Millisecond))
-	letTrafficFlow(2 * time.Second)
+	faultmatrix.LetTrafficFlow(2 * time.Second)
 	c.verify() // new calls stop, the backlog is delivered, then the check
 }
 
@@ -348,10 +349,10 @@ func TestClusterQuorumLost(t *testing.T) {
 // times: each moves the stream's leadership under load.
 func TestClusterLeaderStepdowns(t *testing.T) {
 	c := clusterRig(t)
-	letTrafficFlow(2 * time.Second)
+	faultmatrix.LetTrafficFlow(2 * time.Second)
 	for range 5 {
 		c.stepDown()
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 	}
 	_, chk := c.verify()
 	if leaderChanges(chk) == 0 {

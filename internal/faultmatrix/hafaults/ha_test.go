@@ -1,4 +1,4 @@
-package faultmatrix
+package hafaults
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/ha/lease"
 	"github.com/ctibridge/ctibridge/internal/testwait"
@@ -30,39 +31,39 @@ const haTTL = 3 * time.Second
 var haInstances = []string{"shared", "bridge-a", "bridge-b"}
 
 // haRigConfig is the rig of the HA tests.
-func haRigConfig() RigConfig {
-	return RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL}
+func haRigConfig() faultmatrix.RigConfig {
+	return faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL}
 }
 
 // member describes a member of the group for the given mode.
-func member(mode ha.Mode, name string) MemberConfig {
+func member(mode ha.Mode, name string) faultmatrix.MemberConfig {
 	// A member that stepped down stays out of the election for half a
 	// second (the default is two campaign intervals), so that forced
 	// hand-overs in a row do not wait for each other.
-	mc := MemberConfig{HA: bridge.HAConfig{Mode: mode, Lease: lease.Config{TTL: haTTL}, StepDownHold: 500 * time.Millisecond}, InstanceID: "shared"}
+	mc := faultmatrix.MemberConfig{HA: bridge.HAConfig{Mode: mode, Lease: lease.Config{TTL: haTTL}, StepDownHold: 500 * time.Millisecond}, InstanceID: "shared"}
 	if mode == ha.ModeHot {
 		mc.InstanceID = "bridge-" + name
 	}
 	return mc
 }
 
-func startMember(t *testing.T, r *Rig, mode ha.Mode, name string) {
+func startMember(t *testing.T, r *faultmatrix.Rig, mode ha.Mode, name string) {
 	t.Helper()
 	startMemberWith(t, r, name, member(mode, name))
 }
 
-func startMemberWith(t *testing.T, r *Rig, name string, mc MemberConfig) {
+func startMemberWith(t *testing.T, r *faultmatrix.Rig, name string, mc faultmatrix.MemberConfig) {
 	t.Helper()
 	if _, err := r.StartMember(name, mc); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func waitActive(t *testing.T, r *Rig, not string) string {
+func waitActive(t *testing.T, r *faultmatrix.Rig, not string) string {
 	t.Helper()
 	// A takeover needs the lease (up to a TTL after a crash), the marker
 	// and, cold, the provider's open and snapshots.
-	name, err := r.WaitActive(2*bound, not)
+	name, err := r.WaitActive(2*faultmatrix.WaitBound, not)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,14 +71,14 @@ func waitActive(t *testing.T, r *Rig, not string) string {
 }
 
 // startPair starts member a, waits until it is active, then starts b.
-func startPair(t *testing.T, r *Rig, mode ha.Mode) {
+func startPair(t *testing.T, r *faultmatrix.Rig, mode ha.Mode) {
 	t.Helper()
 	startPairWith(t, r, mode, nil)
 }
 
 // startPairWith is startPair with each member's configuration adjusted by
 // tune.
-func startPairWith(t *testing.T, r *Rig, mode ha.Mode, tune func(*MemberConfig)) {
+func startPairWith(t *testing.T, r *faultmatrix.Rig, mode ha.Mode, tune func(*faultmatrix.MemberConfig)) {
 	t.Helper()
 	for i, name := range []string{"a", "b"} {
 		mc := member(mode, name)
@@ -98,9 +99,9 @@ func startPairWith(t *testing.T, r *Rig, mode ha.Mode, tune func(*MemberConfig))
 
 // waitStandbyInService waits until a hot standby's own provider is in
 // service with its snapshots in.
-func waitStandbyInService(t *testing.T, r *Rig, name string) {
+func waitStandbyInService(t *testing.T, r *faultmatrix.Rig, name string) {
 	t.Helper()
-	testwait.Eventually(t, bound, "the hot standby "+name+" in service", func() bool {
+	testwait.Eventually(t, faultmatrix.WaitBound, "the hot standby "+name+" in service", func() bool {
 		eng := r.Member(name).Engine()
 		return eng != nil && eng.Status().Ready && eng.Status().Link == "up"
 	})
@@ -109,19 +110,19 @@ func waitStandbyInService(t *testing.T, r *Rig, name string) {
 // checkHA stops every member, closes the simulator and checks the stream
 // against the ground truth with the high-availability rules; a cold group
 // must never have tripped the one-provider-per-certificate rule.
-func checkHA(t *testing.T, r *Rig, mode ha.Mode) (*Report, *Checker) {
+func checkHA(t *testing.T, r *faultmatrix.Rig, mode ha.Mode) (*faultmatrix.Report, *faultmatrix.Checker) {
 	t.Helper()
 	return checkHAWith(t, r, mode, 2)
 }
 
 // checkHAWith is checkHA expecting at least tenures LeaderAcquired.
-func checkHAWith(t *testing.T, r *Rig, mode ha.Mode, tenures int) (*Report, *Checker) {
+func checkHAWith(t *testing.T, r *faultmatrix.Rig, mode ha.Mode, tenures int) (*faultmatrix.Report, *faultmatrix.Checker) {
 	t.Helper()
 	// Standbys first: the active member then stops with nobody to hand
 	// over to, and the tenures counted are the test's.
 	active := r.ActiveMember()
 	for _, name := range []string{"a", "b", active} {
-		if name != active || len(r.members) == 1 {
+		if name != active || r.MemberCount() == 1 {
 			if err := r.StopMember(name); err != nil {
 				t.Fatalf("stopping %s: %v", name, err)
 			}
@@ -131,7 +132,7 @@ func checkHAWith(t *testing.T, r *Rig, mode ha.Mode, tenures int) (*Report, *Che
 		t.Fatalf("%d DUPLICATECERTUSED/CERTCOMPROMISED closes: two providers held the shared certificate at once", n)
 	}
 	t.Logf("%s group", mode)
-	rep, c := checkWith(t, r, true)
+	rep, c := faultmatrix.CloseAndCheckWith(t, r, true)
 	if c.Count(schema.EvLeaderAcquired) < tenures {
 		t.Fatalf("%d LeaderAcquired in the stream, want %d:\n%s", c.Count(schema.EvLeaderAcquired), tenures, rep)
 	}
@@ -143,11 +144,11 @@ func checkHAWith(t *testing.T, r *Rig, mode ha.Mode, tenures int) (*Report, *Che
 // on the shared certificate.
 func TestHABothStartedAtOnce(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		r := startRig(t, haRigConfig())
+		r := faultmatrix.StartTestRig(t, haRigConfig())
 		startMember(t, r, mode, "a")
 		startMember(t, r, mode, "b")
 		first := waitActive(t, r, "")
-		letTrafficFlow(3 * time.Second)
+		faultmatrix.LetTrafficFlow(3 * time.Second)
 		if got := r.ActiveMember(); got != first {
 			t.Fatalf("the active member changed from %s to %s without a fault", first, got)
 		}
@@ -190,13 +191,13 @@ func TestHAFiftyHandovers(t *testing.T) {
 				// until that is fixed.
 				t.Skipf("cold hand-overs under load have a known defect (docs/ha.md, \"Known defects\"); run with %s=1", coldHandoversEnv)
 			}
-			r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
+			r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
 			startPair(t, r, mode)
 			const n = 50
 			active := "a"
 			for i := 0; i < n; i++ {
 				other := map[string]string{"a": "b", "b": "a"}[active]
-				testwait.Eventually(t, 2*bound, "the standby "+other+" ready to take over", r.Member(other).ReadyToTakeOver)
+				testwait.Eventually(t, 2*faultmatrix.WaitBound, "the standby "+other+" ready to take over", r.Member(other).ReadyToTakeOver)
 				began := time.Now()
 				r.Member(active).StepDown()
 				next := waitActive(t, r, active)
@@ -206,7 +207,7 @@ func TestHAFiftyHandovers(t *testing.T) {
 				}
 				active = next
 			}
-			letTrafficFlow(time.Second)
+			faultmatrix.LetTrafficFlow(time.Second)
 			rep, c := checkHAWith(t, r, mode, n+1)
 			// Orderly hand-overs: never a takeover gap. A hot group's
 			// hand-overs open no gap at all (a provider gap there is a
@@ -227,22 +228,22 @@ func TestHAFiftyHandovers(t *testing.T) {
 // like any bridge; nothing is lost outside the gaps, no clash.
 func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		r := startRig(t, haRigConfig())
+		r := faultmatrix.StartTestRig(t, haRigConfig())
 		startPair(t, r, mode)
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		r.Member("a").StepDown()
 		if err := r.Sim.KillNode("ctim-a"); err != nil {
 			t.Fatal(err)
 		}
-		name, err := r.WaitActive(2*bound, "a")
+		name, err := r.WaitActive(2*faultmatrix.WaitBound, "a")
 		if err != nil {
 			t.Fatal(err)
 		}
-		testwait.Eventually(t, bound, "the new active on the backup CTIManager", func() bool {
+		testwait.Eventually(t, faultmatrix.WaitBound, "the new active on the backup CTIManager", func() bool {
 			st := r.Member(name).Engine().Status()
 			return st.Ready && st.CTIManager == "ctim-b"
 		})
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		checkHA(t, r, mode)
 	})
 }
@@ -255,15 +256,15 @@ func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
 // with 10164, resent like any unknown outcome); nothing is lost, no clash.
 func TestHANATSLeaderChange(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
+		r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSCluster: 3})
 		// The member stepping down stays out of the election for two
 		// TTLs: long enough for the lease bucket's new leader to be
 		// elected and for the other member's campaign to go through
 		// it (with the tests' half-second hold it could win the lease
 		// back first).
-		startPairWith(t, r, mode, func(mc *MemberConfig) { mc.HA.StepDownHold = 2 * haTTL })
-		letTrafficFlow(2 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		startPairWith(t, r, mode, func(mc *faultmatrix.MemberConfig) { mc.HA.StepDownHold = 2 * haTTL })
+		faultmatrix.LetTrafficFlow(2 * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), faultmatrix.WaitBound)
 		defer cancel()
 		before := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
 		r.Member("a").StepDown()
@@ -275,11 +276,11 @@ func TestHANATSLeaderChange(t *testing.T) {
 		if got := waitActive(t, r, "a"); got != "b" {
 			t.Fatalf("member %s active, want b", got)
 		}
-		testwait.Eventually(t, bound, "a new leader of the event stream", func() bool {
+		testwait.Eventually(t, faultmatrix.WaitBound, "a new leader of the event stream", func() bool {
 			l := r.NATSCluster.StreamLeader(jetstream.DefaultStream)
 			return l >= 0 && l != before
 		})
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		checkHA(t, r, mode)
 	})
 }
@@ -293,14 +294,14 @@ func TestHANATSLeaderChange(t *testing.T) {
 // members (their own certificates): the stale one's provider may stay
 // open; the stream holds each change once.
 func TestHAStaleActiveFencedByTheLog(t *testing.T) {
-	r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
+	r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
 	startPair(t, r, ha.ModeHot)
-	letTrafficFlow(time.Second)
+	faultmatrix.LetTrafficFlow(time.Second)
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	ctx, cancel := context.WithTimeout(context.Background(), faultmatrix.WaitBound)
 	defer cancel()
 	kv, err := js.KeyValue(ctx, jetstream.DefaultLeaderBucket)
 	if err != nil {
@@ -315,17 +316,17 @@ func TestHAStaleActiveFencedByTheLog(t *testing.T) {
 		return ls.Renewals
 	}
 	n := renewals()
-	testwait.Eventually(t, bound, "a renewal of the active member", func() bool { return renewals() > n })
+	testwait.Eventually(t, faultmatrix.WaitBound, "a renewal of the active member", func() bool { return renewals() > n })
 	if err := kv.Delete(ctx, ha.LeaseKey("lab")); err != nil {
 		t.Fatal(err)
 	}
 	if got := waitActive(t, r, "a"); got != "b" {
 		t.Fatalf("member %s active, want b", got)
 	}
-	testwait.Eventually(t, bound, "the stale member refused by the log fence", func() bool {
+	testwait.Eventually(t, faultmatrix.WaitBound, "the stale member refused by the log fence", func() bool {
 		return r.Member("a").Publisher().Stats().Fenced > 0 && !r.Member("a").IsActive()
 	})
-	letTrafficFlow(time.Second)
+	faultmatrix.LetTrafficFlow(time.Second)
 	checkHA(t, r, ha.ModeHot)
 }
 
@@ -337,16 +338,16 @@ func TestHAStaleActiveFencedByTheLog(t *testing.T) {
 // change of the members' providers.
 func TestHAMembersStartedBeforeNATS(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		r := startRig(t, RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
+		r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
 		startMember(t, r, mode, "a")
 		startMember(t, r, mode, "b")
 		for _, name := range []string{"a", "b"} {
-			testwait.Eventually(t, bound, "member "+name+" not ready, naming NATS", func() bool {
+			testwait.Eventually(t, faultmatrix.WaitBound, "member "+name+" not ready, naming NATS", func() bool {
 				rd := r.Member(name).Readiness()
 				return !rd.Ready && slices.ContainsFunc(rd.Reasons, func(s string) bool { return strings.HasPrefix(s, "NATS not reachable") })
 			})
 		}
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		for _, name := range []string{"a", "b"} {
 			m := r.Member(name)
 			if m.IsActive() {
@@ -367,7 +368,7 @@ func TestHAMembersStartedBeforeNATS(t *testing.T) {
 			other := map[string]string{"a": "b", "b": "a"}[first]
 			waitStandbyInService(t, r, other)
 		}
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		if got := r.ActiveMember(); got != first {
 			t.Fatalf("member %s active, then %s: one tenure wanted", first, got)
 		}

@@ -1,4 +1,4 @@
-package faultmatrix
+package hafaults
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/ha/lease"
 	"github.com/ctibridge/ctibridge/internal/testwait"
@@ -52,7 +53,7 @@ import (
 //   - calls-lost: calls up in the simulator at the end that the log's
 //     fold does not hold, plus calls the fold holds that are not up.
 //
-//     go test -run '^$' -bench 'HATakeover' -benchtime 3x -timeout 30m ./internal/faultmatrix
+//     go test -run '^$' -bench 'HATakeover' -benchtime 3x -timeout 30m ./internal/faultmatrix/hafaults
 func BenchmarkHATakeover(b *testing.B) {
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		b.Run(string(mode), func(b *testing.B) { benchTakeover(b, mode) })
@@ -101,7 +102,7 @@ func benchTakeover(b *testing.B, mode ha.Mode) {
 
 func takeoverOnce(b *testing.B, mode ha.Mode) takeoverFigures {
 	b.StopTimer()
-	r, err := StartRig(RigConfig{
+	r, err := faultmatrix.StartRig(faultmatrix.RigConfig{
 		DataDir: b.TempDir(), Phones: benchPhones, ManualTime: true, Heartbeat: 2 * time.Second, Seed: 1,
 		Traffic:      traffic.Config{RingTime: 100 * time.Millisecond, TalkTime: time.Hour},
 		TLSInstances: haInstances, LeaderTTL: benchTTL, Logger: benchLogger(),
@@ -199,10 +200,10 @@ func takeoverOnce(b *testing.B, mode ha.Mode) takeoverFigures {
 
 // placeRigCalls connects n basic calls between phone pairs of the rig's
 // phone block, starting at pair from.
-func placeRigCalls(b *testing.B, r *Rig, from, n int) {
+func placeRigCalls(b *testing.B, r *faultmatrix.Rig, from, n int) {
 	b.Helper()
 	for i := from; i < from+n; i++ {
-		a, c := strconv.Itoa(PhoneBlockFirstDN+2*i), strconv.Itoa(PhoneBlockFirstDN+2*i+1)
+		a, c := strconv.Itoa(faultmatrix.PhoneBlockFirstDN+2*i), strconv.Itoa(faultmatrix.PhoneBlockFirstDN+2*i+1)
 		if _, err := r.Sim.Place(traffic.Basic, a, c, ""); err != nil {
 			b.Fatal(err)
 		}
@@ -218,7 +219,7 @@ func placeRigCalls(b *testing.B, r *Rig, from, n int) {
 // kill: its marker,
 // its first event from CTI, and its completion (cold: GapClosed; hot: the
 // last recovered event) — the storage times, from killed.
-func takeoverTimes(b *testing.B, r *Rig, mode ha.Mode, successor string, killed time.Time) (takeoverFigures, bool) {
+func takeoverTimes(b *testing.B, r *faultmatrix.Rig, mode ha.Mode, successor string, killed time.Time) (takeoverFigures, bool) {
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		b.Fatal(err)
@@ -277,7 +278,7 @@ func takeoverTimes(b *testing.B, r *Rig, mode ha.Mode, successor string, killed 
 
 // callsLost compares the calls up in the simulator with the calls the
 // log's fold holds.
-func callsLost(b *testing.B, r *Rig) (lost, up int) {
+func callsLost(b *testing.B, r *faultmatrix.Rig) (lost, up int) {
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		b.Fatal(err)
@@ -307,7 +308,7 @@ func benchLogger() zerolog.Logger {
 	if os.Getenv("FAULTMATRIX_LOG") == "" {
 		return zerolog.Nop()
 	}
-	return zerolog.New(os.Stderr).With().Timestamp().Logger().Level(testLogLevel())
+	return zerolog.New(os.Stderr).With().Timestamp().Logger().Level(faultmatrix.LogLevelFromEnv())
 }
 
 func absDiff(a, b int) int {

@@ -1,4 +1,4 @@
-package faultmatrix
+package hafaults
 
 import (
 	"context"
@@ -11,11 +11,18 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	faultmatrix.RemoveBridgeBinary()
+	os.Exit(code)
+}
 
 // The HA signal tests run two `bridge run` processes as a group against
 // the rig's simulator (TLS, one provider per certificate enforced) and
@@ -23,19 +30,19 @@ import (
 
 // startHADaemon starts member name of a group in mode; natsURL, if set,
 // is the NATS URL it uses (a proxy).
-func startHADaemon(t *testing.T, bin string, r *Rig, name string, mode ha.Mode, natsURL string) *daemon {
+func startHADaemon(t *testing.T, bin string, r *faultmatrix.Rig, name string, mode ha.Mode, natsURL string) *faultmatrix.TestDaemon {
 	t.Helper()
 	mc := member(mode, name)
 	path := filepath.Join(t.TempDir(), name+".yaml")
-	conf := r.DaemonConfig(DaemonOptions{Instance: name, HA: &DaemonHA{Mode: string(mode), InstanceID: mc.InstanceID}, NATSURL: natsURL})
+	conf := r.DaemonConfig(faultmatrix.DaemonOptions{Instance: name, HA: &faultmatrix.DaemonHA{Mode: string(mode), InstanceID: mc.InstanceID}, NATSURL: natsURL})
 	if err := os.WriteFile(path, conf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startDaemon(t, bin, path)
+	return faultmatrix.StartTestDaemon(t, bin, path)
 }
 
 // lastLeader reads the last LeaderAcquired of the rig's cluster.
-func lastLeader(r *Rig) (*schema.Event, uint64) {
+func lastLeader(r *faultmatrix.Rig) (*schema.Event, uint64) {
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		return nil, 0
@@ -46,7 +53,7 @@ func lastLeader(r *Rig) (*schema.Event, uint64) {
 	if err != nil {
 		return nil, 0
 	}
-	m, err := s.GetLastMsgForSubject(ctx, ha.EpochSubject(r.cfg.Cluster))
+	m, err := s.GetLastMsgForSubject(ctx, ha.EpochSubject(r.Config().Cluster))
 	if err != nil {
 		return nil, 0
 	}
@@ -59,7 +66,7 @@ func lastLeader(r *Rig) (*schema.Event, uint64) {
 
 // waitLeader waits until member name's LeaderAcquired is the last on the
 // epoch subject and returns its epoch.
-func waitLeader(t *testing.T, r *Rig, name string, ds ...*daemon) uint64 {
+func waitLeader(t *testing.T, r *faultmatrix.Rig, name string, ds ...*faultmatrix.TestDaemon) uint64 {
 	t.Helper()
 	var epoch uint64
 	ok := testwait.Poll(40*time.Second, func() bool {
@@ -73,7 +80,7 @@ func waitLeader(t *testing.T, r *Rig, name string, ds ...*daemon) uint64 {
 	if !ok {
 		var out strings.Builder
 		for _, d := range ds {
-			out.WriteString(d.out.String())
+			out.WriteString(d.Out.String())
 		}
 		t.Fatalf("member %s never became active; output:\n%s", name, out.String())
 	}
@@ -81,7 +88,7 @@ func waitLeader(t *testing.T, r *Rig, name string, ds ...*daemon) uint64 {
 }
 
 // waitStandbyInSync waits until a hot standby announces itself in sync.
-func waitStandbyInSync(t *testing.T, r *Rig, d *daemon) {
+func waitStandbyInSync(t *testing.T, r *faultmatrix.Rig, d *faultmatrix.TestDaemon) {
 	t.Helper()
 	js, _ := natsjs.New(r.Conn)
 	ok := testwait.Poll(40*time.Second, func() bool {
@@ -91,21 +98,21 @@ func waitStandbyInSync(t *testing.T, r *Rig, d *daemon) {
 		if err != nil {
 			return false
 		}
-		in, err := ha.StandbysInSync(ctx, kv, r.cfg.Cluster, "")
+		in, err := ha.StandbysInSync(ctx, kv, r.Config().Cluster, "")
 		return err == nil && len(in) > 0
 	})
 	if !ok {
-		t.Fatalf("the hot standby never came in sync; output:\n%s", d.out)
+		t.Fatalf("the hot standby never came in sync; output:\n%s", d.Out)
 	}
 }
 
 // startDaemonPair starts member a, waits until it publishes, then b (and,
 // hot, until b is in sync).
-func startDaemonPair(t *testing.T, bin string, r *Rig, mode ha.Mode, aURL string) (*daemon, *daemon) {
+func startDaemonPair(t *testing.T, bin string, r *faultmatrix.Rig, mode ha.Mode, aURL string) (*faultmatrix.TestDaemon, *faultmatrix.TestDaemon) {
 	t.Helper()
 	a := startHADaemon(t, bin, r, "a", mode, aURL)
 	waitLeader(t, r, "a", a)
-	waitEvent(t, r, subjInService, "", a)
+	faultmatrix.WaitNewEvent(t, r, schema.EventFilter(r.Config().Cluster, schema.EvProvInService), "", a)
 	b := startHADaemon(t, bin, r, "b", mode, "")
 	if mode == ha.ModeHot {
 		waitStandbyInSync(t, r, b)
@@ -114,7 +121,7 @@ func startDaemonPair(t *testing.T, bin string, r *Rig, mode ha.Mode, aURL string
 }
 
 // checkHADaemons checks the stream once every daemon has exited.
-func checkHADaemons(t *testing.T, r *Rig, mode ha.Mode) (*Report, *Checker) {
+func checkHADaemons(t *testing.T, r *faultmatrix.Rig, mode ha.Mode) (*faultmatrix.Report, *faultmatrix.Checker) {
 	t.Helper()
 	return checkHA(t, r, mode)
 }
@@ -126,17 +133,17 @@ func checkHADaemons(t *testing.T, r *Rig, mode ha.Mode) (*Report, *Checker) {
 // never stored; no gap.
 func TestHASIGKILL(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		bin := bridgeBinary(t)
-		r := startRig(t, haRigConfig())
+		bin := faultmatrix.BridgeBinary(t)
+		r := faultmatrix.StartTestRig(t, haRigConfig())
 		a, b := startDaemonPair(t, bin, r, mode, "")
-		letTrafficFlow(3 * time.Second)
-		if code := a.stop(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
+		faultmatrix.LetTrafficFlow(3 * time.Second)
+		if code := a.StopOrFail(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
 			t.Fatalf("the active bridge was not killed (exit %d)", code)
 		}
 		waitLeader(t, r, "b", b)
-		letTrafficFlow(3 * time.Second)
-		if code := b.stop(t, syscall.SIGTERM); code != 0 {
-			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
+		faultmatrix.LetTrafficFlow(3 * time.Second)
+		if code := b.StopOrFail(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.Out)
 		}
 		rep, c := checkHADaemons(t, r, mode)
 		switch mode {
@@ -159,17 +166,17 @@ func TestHASIGKILL(t *testing.T) {
 // active one recorded.
 func TestHASIGTERM(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		bin := bridgeBinary(t)
-		r := startRig(t, haRigConfig())
+		bin := faultmatrix.BridgeBinary(t)
+		r := faultmatrix.StartTestRig(t, haRigConfig())
 		a, b := startDaemonPair(t, bin, r, mode, "")
-		letTrafficFlow(3 * time.Second)
-		if code := a.stop(t, syscall.SIGTERM); code != 0 {
-			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, a.out)
+		faultmatrix.LetTrafficFlow(3 * time.Second)
+		if code := a.StopOrFail(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, a.Out)
 		}
 		waitLeader(t, r, "b", b)
-		letTrafficFlow(3 * time.Second)
-		if code := b.stop(t, syscall.SIGTERM); code != 0 {
-			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
+		faultmatrix.LetTrafficFlow(3 * time.Second)
+		if code := b.StopOrFail(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.Out)
 		}
 		rep, c := checkHADaemons(t, r, mode)
 		if rep.RestartGaps != 0 {
@@ -188,26 +195,26 @@ func TestHASIGTERM(t *testing.T) {
 // log fence would refuse it anyway), closes what is left of its provider
 // and becomes a standby.
 func TestHASIGSTOP(t *testing.T) {
-	bin := bridgeBinary(t)
-	r := startRig(t, haRigConfig())
+	bin := faultmatrix.BridgeBinary(t)
+	r := faultmatrix.StartTestRig(t, haRigConfig())
 	a, b := startDaemonPair(t, bin, r, ha.ModeCold, "")
-	letTrafficFlow(2 * time.Second)
+	faultmatrix.LetTrafficFlow(2 * time.Second)
 	if err := a.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	paused := time.Now()
 	waitLeader(t, r, "b", b)
-	letTrafficFlow(30*time.Second - time.Since(paused))
+	faultmatrix.LetTrafficFlow(30*time.Second - time.Since(paused))
 	if err := a.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	letTrafficFlow(3 * time.Second)
+	faultmatrix.LetTrafficFlow(3 * time.Second)
 	if ev, _ := lastLeader(r); ev == nil || !strings.HasPrefix(ev.Data.Bridge.Instance, "b-") {
 		t.Fatal("the resumed bridge took the lease back")
 	}
-	for _, d := range []*daemon{a, b} {
-		if code := d.stop(t, syscall.SIGTERM); code != 0 {
-			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, d.out)
+	for _, d := range []*faultmatrix.TestDaemon{a, b} {
+		if code := d.StopOrFail(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, d.Out)
 		}
 	}
 	rep, _ := checkHADaemons(t, r, ha.ModeCold)
@@ -223,26 +230,26 @@ func TestHASIGSTOP(t *testing.T) {
 // back, the cut-off one is a standby.
 func TestHANATSCutOff(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		bin := bridgeBinary(t)
-		r := startRig(t, haRigConfig())
+		bin := faultmatrix.BridgeBinary(t)
+		r := faultmatrix.StartTestRig(t, haRigConfig())
 		p, err := r.StartProxy()
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(p.Close)
 		a, b := startDaemonPair(t, bin, r, mode, p.URL())
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		p.Cut()
 		waitLeader(t, r, "b", b)
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		p.Heal()
-		letTrafficFlow(2 * time.Second)
+		faultmatrix.LetTrafficFlow(2 * time.Second)
 		if ev, _ := lastLeader(r); ev == nil || !strings.HasPrefix(ev.Data.Bridge.Instance, "b-") {
 			t.Fatal("the cut-off bridge took the lease back")
 		}
-		for _, d := range []*daemon{a, b} {
-			if code := d.stop(t, syscall.SIGTERM); code != 0 {
-				t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, d.out)
+		for _, d := range []*faultmatrix.TestDaemon{a, b} {
+			if code := d.StopOrFail(t, syscall.SIGTERM); code != 0 {
+				t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, d.Out)
 			}
 		}
 		checkHADaemons(t, r, mode)
