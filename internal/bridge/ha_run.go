@@ -83,6 +83,8 @@ func (b *Bridge) runHA(ctx context.Context) error {
 	if err := r.connect(ctx); err != nil {
 		return nil // ctx ended before NATS answered
 	}
+	stopView := r.startStateView()
+	defer stopView()
 	elCtx, stopEl := context.WithCancel(context.Background())
 	elDone := make(chan struct{})
 	go func() { _ = r.el.Run(elCtx); close(elDone) }()

@@ -1,10 +1,8 @@
 package faultmatrix
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,9 +12,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ctibridge/ctibridge/internal/testwait"
-	"github.com/ctibridge/ctibridge/pkg/callstate"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
-	"github.com/ctibridge/ctibridge/pkg/schema"
 	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
@@ -139,7 +135,7 @@ func TestStateViewWatchDuringFailover(t *testing.T) {
 	cameAndWent, outAndBack := tally()
 
 	// The bucket's final values are the fold of the stream's.
-	keys, mismatch := viewMatchesStream(ctx, js, kv)
+	keys, mismatch := StateViewMismatch(ctx, js, kv)
 	if mismatch != "" {
 		t.Fatal(mismatch)
 	}
@@ -181,7 +177,7 @@ func TestBridgeRunStateViewAfterFailover(t *testing.T) {
 	var keys int
 	last := ""
 	if !testwait.Poll(time.Minute, func() bool {
-		keys, last = viewMatchesStream(ctx, js, kv)
+		keys, last = StateViewMismatch(ctx, js, kv)
 		return last == ""
 	}) {
 		t.Fatalf("a minute after new calls stopped the state view still differs from the stream: %s", last)
@@ -193,65 +189,4 @@ func TestBridgeRunStateViewAfterFailover(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, d.Out)
 	}
 	t.Logf("after the failover %d keys of the daemon's state view match the fold of the stream", keys)
-}
-
-// viewMatchesStream folds the whole event stream and compares every line's
-// and device's key with it (leaving out Updated: the fold has no such
-// field). It returns the keys compared and the first mismatch ("" if none).
-func viewMatchesStream(ctx context.Context, js natsjs.JetStream, kv natsjs.KeyValue) (int, string) {
-	fold := callstate.New()
-	if err := jetstream.ReadAll(ctx, js, jetstream.DefaultStream, "", func(m natsjs.Msg) error {
-		_, ev, err := schema.Decode(m.Headers(), m.Data())
-		if err == nil {
-			fold.Apply(ev)
-		}
-		return err
-	}); err != nil {
-		return 0, "read the stream: " + err.Error()
-	}
-	keys := 0
-	for _, a := range fold.Addresses() {
-		want, _ := stateview.LineOf(fold, a.DN)
-		if m := keyMismatch(ctx, kv, schema.LineKey(a.DN), want); m != "" {
-			return keys, m
-		}
-		keys++
-	}
-	for _, d := range fold.Terminals() {
-		want, _ := stateview.DeviceOf(fold, d.Name)
-		if m := keyMismatch(ctx, kv, schema.DeviceKey(d.Name), want); m != "" {
-			return keys, m
-		}
-		keys++
-	}
-	return keys, ""
-}
-
-// keyMismatch compares a key's value with want, leaving out Updated.
-func keyMismatch(ctx context.Context, kv natsjs.KeyValue, key string, want any) string {
-	e, err := kv.Get(ctx, key)
-	if err != nil {
-		return fmt.Sprintf("key %s: %v", key, err)
-	}
-	wantJSON, err := stateview.Marshal(want)
-	if err != nil {
-		return fmt.Sprintf("key %s: marshal the fold's value: %v", key, err)
-	}
-	got, err := withoutUpdated(e.Value())
-	if err != nil {
-		return fmt.Sprintf("key %s: %v", key, err)
-	}
-	if w, _ := withoutUpdated(wantJSON); !bytes.Equal(got, w) {
-		return fmt.Sprintf("key %s:\n got %s\nwant %s", key, e.Value(), wantJSON)
-	}
-	return ""
-}
-
-func withoutUpdated(raw []byte) ([]byte, error) {
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "updated")
-	return json.Marshal(m)
 }

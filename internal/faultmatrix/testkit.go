@@ -3,6 +3,8 @@ package faultmatrix
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,8 +17,10 @@ import (
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
 	"github.com/ctibridge/ctibridge/internal/testwait"
+	"github.com/ctibridge/ctibridge/pkg/callstate"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 	"github.com/ctibridge/ctibridge/pkg/schema"
+	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
 // This file is the test kit shared by the fault tests of this package and
@@ -320,4 +324,65 @@ func (r *Rig) BridgeServerName() string {
 		return ""
 	}
 	return r.bridge.nc.ConnectedServerName()
+}
+
+// StateViewMismatch folds the whole event stream and compares every line's
+// and device's key of the state view (KV cti-state) with it (leaving out Updated: the fold has no such
+// field). It returns the keys compared and the first mismatch ("" if none).
+func StateViewMismatch(ctx context.Context, js natsjs.JetStream, kv natsjs.KeyValue) (int, string) {
+	fold := callstate.New()
+	if err := jetstream.ReadAll(ctx, js, jetstream.DefaultStream, "", func(m natsjs.Msg) error {
+		_, ev, err := schema.Decode(m.Headers(), m.Data())
+		if err == nil {
+			fold.Apply(ev)
+		}
+		return err
+	}); err != nil {
+		return 0, "read the stream: " + err.Error()
+	}
+	keys := 0
+	for _, a := range fold.Addresses() {
+		want, _ := stateview.LineOf(fold, a.DN)
+		if m := keyMismatch(ctx, kv, schema.LineKey(a.DN), want); m != "" {
+			return keys, m
+		}
+		keys++
+	}
+	for _, d := range fold.Terminals() {
+		want, _ := stateview.DeviceOf(fold, d.Name)
+		if m := keyMismatch(ctx, kv, schema.DeviceKey(d.Name), want); m != "" {
+			return keys, m
+		}
+		keys++
+	}
+	return keys, ""
+}
+
+// keyMismatch compares a key's value with want, leaving out Updated.
+func keyMismatch(ctx context.Context, kv natsjs.KeyValue, key string, want any) string {
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		return fmt.Sprintf("key %s: %v", key, err)
+	}
+	wantJSON, err := stateview.Marshal(want)
+	if err != nil {
+		return fmt.Sprintf("key %s: marshal the fold's value: %v", key, err)
+	}
+	got, err := withoutUpdated(e.Value())
+	if err != nil {
+		return fmt.Sprintf("key %s: %v", key, err)
+	}
+	if w, _ := withoutUpdated(wantJSON); !bytes.Equal(got, w) {
+		return fmt.Sprintf("key %s:\n got %s\nwant %s", key, e.Value(), wantJSON)
+	}
+	return ""
+}
+
+func withoutUpdated(raw []byte) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "updated")
+	return json.Marshal(m)
 }

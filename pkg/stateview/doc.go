@@ -18,6 +18,13 @@
 // events) get keys, so the far ends of calls never do: the bucket holds a
 // set of keys bounded by the configuration, history 1, no TTL.
 //
+// A View may instead be fed from the stream (a member of a
+// high-availability group, which must keep the view across hand-overs):
+// Config.Seed starts it from the fold of the log, and Config.Writing
+// keeps it from writing while the member is a standby; the member that
+// becomes active writes every key again, so the bucket ends at the fold
+// of the stream whichever member wrote last.
+//
 // The values are JSON documents (Line, Device), marshalled by Marshal;
 // LineOf and DeviceOf compute them from a callstate.State, so a consumer
 // holding the fold of the stream gets exactly the bucket's value.

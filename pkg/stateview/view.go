@@ -49,6 +49,22 @@ type Config struct {
 	// DrainTimeout bounds the final writes after Close; default 10 s.
 	DrainTimeout time.Duration
 	Logger       zerolog.Logger
+
+	// Seed is the fold the view starts from (nil: an empty state): a view
+	// fed from the stream rather than by the publisher (a member of a
+	// high-availability group) starts from the fold of the log up to where
+	// it follows, and the keys of every line and device in it are written
+	// first, updated as of SeedTime.
+	Seed     *callstate.State
+	SeedTime time.Time
+	// Writing, if set, is asked before keys are written: while it says
+	// false the view folds and remembers which keys changed but writes
+	// nothing; once it says true every key is written again, since a new
+	// writer cannot know what another one left unwritten. It is asked
+	// whenever the view has folded an event or had a write acknowledged,
+	// so it turns on with the next event. The bridge's high-availability
+	// members write only while active.
+	Writing func() bool
 }
 
 func (c *Config) setDefaults() {
@@ -127,6 +143,7 @@ type View struct {
 	retryAt   time.Time
 	backoff   time.Duration
 	retryTime *time.Timer
+	writing   bool // the last answer of Config.Writing (true without it)
 
 	events, writes, failures atomic.Uint64
 	nDirty, nInflight, nKeys atomic.Int64
@@ -158,6 +175,10 @@ func New(cfg Config) (*View, error) {
 		acks:   make(chan ack, 2*cfg.MaxInFlight),
 		st:     callstate.New(), index: map[string]*callKeys{}, keyCalls: map[string]map[string]bool{},
 		dirty: map[string]bool{}, updated: map[string]time.Time{}, inflight: map[string]bool{},
+		writing: cfg.Writing == nil,
+	}
+	if cfg.Seed != nil {
+		v.seed(cfg.Seed, cfg.SeedTime)
 	}
 	v.js, err = natsjs.New(cfg.Conn,
 		natsjs.WithPublishAsyncMaxPending(2*cfg.MaxInFlight),
@@ -248,9 +269,24 @@ func (v *View) Run(ctx context.Context) error {
 		v.nInflight.Store(int64(len(v.inflight)))
 		v.nKeys.Store(int64(len(v.updated)))
 		v.events.Store(folded)
-		if input == nil && len(v.dirty) == 0 && len(v.inflight) == 0 {
+		if input == nil && (len(v.dirty) == 0 || !v.writing) && len(v.inflight) == 0 {
 			return nil
 		}
+	}
+}
+
+// seed starts the view from st: every line and device it holds is marked,
+// and every call indexed under its lines' and devices' keys.
+func (v *View) seed(st *callstate.State, at time.Time) {
+	v.st = st
+	for _, a := range st.Addresses() {
+		v.mark(schema.LineKey(a.DN), at)
+	}
+	for _, t := range st.Terminals() {
+		v.mark(schema.DeviceKey(t.Name), at)
+	}
+	for _, c := range st.Calls() {
+		v.refresh(c.ID, at)
 	}
 }
 
@@ -343,6 +379,18 @@ func (v *View) mark(key string, at time.Time) {
 // write starts a write for every dirty key that has none in flight, as
 // far as MaxInFlight allows.
 func (v *View) write() {
+	if v.cfg.Writing != nil {
+		on := v.cfg.Writing()
+		if on && !v.writing {
+			for key := range v.updated {
+				v.dirty[key] = true
+			}
+		}
+		v.writing = on
+		if !on {
+			return
+		}
+	}
 	if len(v.dirty) == 0 || time.Now().Before(v.retryAt) {
 		return
 	}

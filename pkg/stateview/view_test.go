@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,5 +258,134 @@ func TestFarEndsLeaveNoState(t *testing.T) {
 		if strings.Contains(k, "=2B49") {
 			t.Fatalf("a far end got key %s", k)
 		}
+	}
+}
+
+// A view fed from the stream by a member of a high-availability group:
+// seeded with the fold of the log so far, it writes while Writing says
+// yes, nothing while it says no (the member is a standby; another member
+// writes meanwhile), and once it says yes again it writes every key anew —
+// also the keys no event changed since, which the other writer may have
+// left stale — so the bucket ends at the fold of the whole log.
+func TestSeededViewWritesEveryKeyOnceWritingAgain(t *testing.T) {
+	nc, kv := startBucket(t)
+	// Many lines and no failover after the seed: most keys see no event
+	// while the member is active again.
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 5000, Lines: 300, Failovers: []int{1000}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	js, err := natsjs.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucketSeq := func() uint64 {
+		s, err := js.Stream(ctx, "KV_"+jetstream.DefaultStateBucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+
+	// The member folded the log up to event 3000 and follows from there,
+	// active at first.
+	seed, fold := callstate.New(), callstate.New()
+	for _, ev := range evs[:3000] {
+		seed.Apply(ev)
+		fold.Apply(ev)
+	}
+	var active atomic.Bool
+	active.Store(true)
+	v, err := stateview.New(stateview.Config{Conn: nc, MaxInFlight: 8, Seed: seed, SeedTime: evs[2999].Time, Writing: active.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- v.Run(context.Background()) }()
+	apply := func(from, to int) {
+		for _, ev := range evs[from:to] {
+			v.Apply(ev)
+			fold.Apply(ev)
+		}
+	}
+	apply(3000, 3500)
+	testwait.Eventually(t, 10*time.Second, "the active member's keys written", func() bool {
+		st := v.Stats()
+		return st.Events == 500 && st.Dirty == 0 && st.InFlight == 0
+	})
+	if st := v.Stats(); st.Keys != len(fold.Addresses())+len(fold.Terminals()) {
+		t.Fatalf("%d keys, want one per line and device of the seed and the events: %+v", st.Keys, st)
+	}
+
+	// A standby now: it folds, writes nothing.
+	active.Store(false)
+	before := bucketSeq()
+	apply(3500, 4500)
+	testwait.Eventually(t, 10*time.Second, "the standby's view to fold its events", func() bool { return v.Stats().Events == 1500 })
+	if after := bucketSeq(); after != before {
+		t.Fatalf("a standby's view wrote %d values", after-before)
+	}
+	// Meanwhile another writer left the keys stale (as of event 2000).
+	other, stopOther := run(t, nc)
+	for _, ev := range evs[:2000] {
+		other.Apply(ev)
+	}
+	stopOther()
+
+	// Active again: every key is written anew.
+	active.Store(true)
+	apply(4500, 5000)
+	v.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := v.Stats(); st.Dirty != 0 || st.InFlight != 0 {
+		t.Fatalf("stats after close %+v", st)
+	}
+	for _, a := range fold.Addresses() {
+		want, _ := stateview.LineOf(fold, a.DN)
+		compareKey(ctx, t, kv, schema.LineKey(a.DN), want)
+	}
+	for _, d := range fold.Terminals() {
+		want, _ := stateview.DeviceOf(fold, d.Name)
+		compareKey(ctx, t, kv, schema.DeviceKey(d.Name), want)
+	}
+}
+
+// A standby's view that never becomes active writes nothing and its Close
+// does not wait for keys it may not write.
+func TestViewThatNeverWritesClosesAtOnce(t *testing.T) {
+	nc, _ := startBucket(t)
+	evs := storetest.SyntheticLog(storetest.LogConfig{Events: 500, Lines: 5})
+	v, err := stateview.New(stateview.Config{Conn: nc, Writing: func() bool { return false }, DrainTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- v.Run(context.Background()) }()
+	for _, ev := range evs {
+		v.Apply(ev)
+	}
+	v.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := v.Stats(); st.Writes != 0 || st.Events != uint64(len(evs)) || st.Dirty == 0 {
+		t.Fatalf("stats %+v: want every event folded, keys dirty, none written", st)
+	}
+}
+
+func compareKey(ctx context.Context, t *testing.T, kv natsjs.KeyValue, key string, want any) {
+	t.Helper()
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		t.Fatalf("key %s: %v", key, err)
+	}
+	wantJSON, _ := stateview.Marshal(want)
+	if got, exp := withoutUpdated(t, e.Value()), withoutUpdated(t, wantJSON); !equalJSON(t, got, exp) {
+		t.Errorf("key %s:\n got %s\nwant %s", key, e.Value(), wantJSON)
 	}
 }
