@@ -259,12 +259,12 @@ func printTimeline(w io.Writer, clk clockFmt, cluster string, tl *timeline.Timel
 		} else {
 			fmt.Fprintf(w, "  loss detected   %s\n", clk.ts(f.Detected))
 		}
-		devOut, devBack := fmt.Sprintf("%d addresses, %d terminals", f.AddressesOOS, f.TerminalsOOS), fmt.Sprintf("%d addresses, %d terminals back", f.AddressesBack, f.TerminalsBack)
+		devOut, devBack := timeline.Count(f.AddressesOOS, "address", "addresses")+", "+timeline.Count(f.TerminalsOOS, "terminal", "terminals"), timeline.Count(f.AddressesBack, "address", "addresses")+", "+timeline.Count(f.TerminalsBack, "terminal", "terminals")+" back"
 		if !f.WavesCounted {
 			devOut, devBack = "devices not counted (--no-waves)", "devices not counted"
 		}
-		fmt.Fprintf(w, "  out of service  %d calls observation ended, %s; provider OUT_OF_SERVICE at %s\n",
-			f.CallsUnobserved, devOut, clk.ts(f.OutOfSvcAt))
+		fmt.Fprintf(w, "  out of service  %s observation ended, %s; provider OUT_OF_SERVICE at %s\n",
+			timeline.Count(f.CallsUnobserved, "call", "calls"), devOut, clk.ts(f.OutOfSvcAt))
 		if !f.InServiceAt.IsZero() {
 			fmt.Fprintf(w, "  recovered       provider IN_SERVICE on %s at %s, %s after the loss; %s\n",
 				orDash(f.To), clk.ts(f.InServiceAt), timeline.FormatMs(f.OutageMs), devBack)
@@ -272,8 +272,8 @@ func printTimeline(w io.Writer, clk clockFmt, cluster string, tl *timeline.Timel
 			fmt.Fprintf(w, "  recovered       not in the log\n")
 		}
 		if !f.GapClosedAt.IsZero() {
-			fmt.Fprintf(w, "  reconciled      snapshot of %d calls, %d ended during the gap, %d discovered; gap closed at %s after %s\n",
-				f.CallsSnapshot, f.CallsEnded, f.CallsDiscovered, clk.ts(f.GapClosedAt), timeline.FormatMs(f.GapMs))
+			fmt.Fprintf(w, "  reconciled      snapshot of %s, %d ended during the gap, %d discovered; gap closed at %s after %s\n",
+				timeline.Count(f.CallsSnapshot, "call", "calls"), f.CallsEnded, f.CallsDiscovered, clk.ts(f.GapClosedAt), timeline.FormatMs(f.GapMs))
 		}
 		if f.WindowTruncated {
 			fmt.Fprintf(w, "  (wave counts cover the first %d events of the window only)\n", maxWindow)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -396,7 +397,10 @@ func (b *builder) add(it *Item) error {
 			b.entry(Entry{Time: *p.LastHeardAt, Event: "LastHeartbeat", Seq: it.Seq, CTIManager: mgr, Derived: true, Failover: ep.f.N,
 				Detail: "last heartbeat or message received from " + mgr}, b.keyOf(ev))
 		}
-		if p.Detail != "" && p.Detail != p.Reason {
+		// The engine's own account of a missed heartbeat ("nothing
+		// received for 2.000392942s (2 × server heartbeat 1s)") says again
+		// what the detection figure above already says.
+		if p.Detail != "" && p.Detail != p.Reason && !(p.LastHeardAt != nil && p.Reason == "HEARTBEAT_MISSED" && strings.HasPrefix(p.Detail, "nothing received for")) {
 			e.Detail += " — " + p.Detail
 		}
 	case schema.EvProvOutOfService:
@@ -409,7 +413,7 @@ func (b *builder) add(it *Item) error {
 	case schema.EvProvInService:
 		e.Detail = "provider IN_SERVICE on " + mgr
 		if p.Devices > 0 {
-			e.Detail += fmt.Sprintf(", %d devices", p.Devices)
+			e.Detail += ", " + Count(p.Devices, "device", "devices")
 		}
 		b.provider("IN_SERVICE", ev.Time, mgr)
 		if ep != nil && ep.f.InServiceAt.IsZero() {
@@ -443,7 +447,7 @@ func (b *builder) add(it *Item) error {
 		if g != nil {
 			e.Detail += " " + g.ID
 			if g.CallsBefore > 0 {
-				e.Detail += fmt.Sprintf(", %d calls known before", g.CallsBefore)
+				e.Detail += ", " + Count(g.CallsBefore, "call", "calls") + " known before"
 			}
 			if g.DetectedAt != nil && g.OpenedAt.Before(*g.DetectedAt) {
 				e.Detail += fmt.Sprintf("; it began with the silence, %s before", ms(g.DetectedAt.Sub(g.OpenedAt).Milliseconds()))
@@ -459,8 +463,8 @@ func (b *builder) add(it *Item) error {
 		e.Reason = bd.Reason
 		e.Detail = "observation gap closed"
 		if g != nil {
-			e.Detail += fmt.Sprintf(" %s after %s: %d calls before, %d after (%d continued, %d ended during the gap, %d discovered by the snapshot)",
-				g.ID, ms(g.DurationMs), g.CallsBefore, g.CallsAfter, g.CallsContinued, g.CallsEnded, g.CallsDiscovered)
+			e.Detail += fmt.Sprintf(" %s after %s: %s before, %d after (%d continued, %d ended during the gap, %d discovered by the snapshot)",
+				g.ID, ms(g.DurationMs), Count(g.CallsBefore, "call", "calls"), g.CallsAfter, g.CallsContinued, g.CallsEnded, g.CallsDiscovered)
 			from, ok := b.gapOpen[g.ID]
 			if !ok {
 				from = g.OpenedAt
@@ -688,7 +692,7 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		switch name {
 		case schema.EvCallObservationEnded:
 			ep.f.CallsUnobserved = wv.count
-			e.Detail = fmt.Sprintf("%d calls: observation ended (calls stay up)", wv.count)
+			e.Detail = Count(wv.count, "call", "calls") + ": observation ended (calls stay up)"
 		case schema.EvCiscoAddrOutOfService:
 			// A shared line (one address on several terminals) gets one
 			// event per terminal; the wave counts addresses.
@@ -697,26 +701,26 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 			e.Detail = addressWave(len(wv.entities), wv.count, "out of service")
 		case schema.EvCiscoTermOutOfService:
 			ep.f.TerminalsOOS = wv.count
-			e.Detail = fmt.Sprintf("%d terminals out of service", wv.count)
+			e.Detail = Count(wv.count, "terminal", "terminals") + " out of service"
 		case schema.EvCiscoAddrInService:
 			ep.f.AddressesBack = len(wv.entities)
 			e.Count = len(wv.entities)
 			e.Detail = addressWave(len(wv.entities), wv.count, "back in service")
 		case schema.EvCiscoTermInService:
 			ep.f.TerminalsBack = wv.count
-			e.Detail = fmt.Sprintf("%d terminals back in service", wv.count)
+			e.Detail = Count(wv.count, "terminal", "terminals") + " back in service"
 		case "Snapshot":
 			ep.f.CallsSnapshot = len(wv.entities)
 			e.Count = len(wv.entities)
-			e.Detail = fmt.Sprintf("snapshot: %d calls described again (%d snapshot events)", len(wv.entities), wv.count)
+			e.Detail = fmt.Sprintf("snapshot: %s described again (%s)", Count(len(wv.entities), "call", "calls"), Count(wv.count, "snapshot event", "snapshot events"))
 		case schema.EvCiscoTermSnapshotCompleted:
 			e.Detail = fmt.Sprintf("%d terminal snapshots completed", wv.count)
 		case schema.EvCallEndedInGap:
 			ep.f.CallsEnded = wv.count
-			e.Detail = fmt.Sprintf("inferred: %d calls ended during the gap", wv.count)
+			e.Detail = "inferred: " + Count(wv.count, "call", "calls") + " ended during the gap"
 		case schema.EvCallDiscovered:
 			ep.f.CallsDiscovered = wv.count
-			e.Detail = fmt.Sprintf("inferred: %d calls discovered by the snapshot", wv.count)
+			e.Detail = "inferred: " + Count(wv.count, "call", "calls") + " discovered by the snapshot"
 		}
 		if wv.count > 1 && wv.last.Sub(wv.first) >= time.Millisecond {
 			e.Detail += fmt.Sprintf(" over %s", ms(wv.last.Sub(wv.first).Milliseconds()))
@@ -829,7 +833,15 @@ func leaderDetail(name string, bd *schema.BridgeData) string {
 // line appearances (address on a terminal) when shared lines make more.
 func addressWave(addresses, appearances int, what string) string {
 	if appearances == addresses {
-		return fmt.Sprintf("%d addresses %s", addresses, what)
+		return Count(addresses, "address", "addresses") + " " + what
 	}
-	return fmt.Sprintf("%d addresses %s (%d line appearances: shared lines)", addresses, what, appearances)
+	return fmt.Sprintf("%s %s (%s: shared lines)", Count(addresses, "address", "addresses"), what, Count(appearances, "line appearance", "line appearances"))
+}
+
+// Count is n and its noun, singular for one ("1 call", "2 calls").
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

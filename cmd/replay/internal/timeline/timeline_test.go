@@ -297,3 +297,14 @@ func TestNATSRecords(t *testing.T) {
 		t.Errorf("gaps = %+v", tl.Gaps)
 	}
 }
+
+func TestCountSaysOneCall(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "0 calls"}, {1, "1 call"}, {2, "2 calls"}} {
+		if got := timeline.Count(c.n, "call", "calls"); got != c.want {
+			t.Errorf("Count(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}
