@@ -330,11 +330,14 @@ type Gap struct {
 	// provider had opened), stream (StreamRecreated).
 	Kind string `json:"kind" jsonschema:"enum=provider,enum=publish,enum=restart,enum=stream"`
 	// OpenedAt is when observation was last known good: for a CTIManager
-	// lost by silence or a broken link, the time of the last frame heard,
-	// so that a point in time inside the silent window is inside the gap.
+	// lost by silence, a broken link or a ProviderClosed it did not ask
+	// for, the time of the last frame heard, so that a point in time
+	// inside the silent window is inside the gap.
 	OpenedAt time.Time `json:"openedAt"`
 	// DetectedAt is when the bridge noticed the loss (heartbeat timeout,
-	// link error); after OpenedAt by up to twice the server heartbeat.
+	// link error, a ProviderClosed it did not ask for); after OpenedAt by
+	// up to twice the server heartbeat. Absent when the two are the same
+	// moment (a close the bridge asked for, a publish gap).
 	DetectedAt *time.Time `json:"detectedAt,omitempty"`
 	ClosedAt   *time.Time `json:"closedAt,omitempty"`
 	// DurationMs is set when the gap closes.
