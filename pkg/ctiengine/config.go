@@ -221,6 +221,10 @@ type Config struct {
 	// Measure, if set, receives the durations the machine times (provider
 	// open, route select), from the engine's goroutine; it must not block.
 	Measure func(Measurement)
+
+	// wrapConn, set by this package's tests only, wraps each CTIManager
+	// connection below TLS (to hold reads or fail writes on cue).
+	wrapConn func(net.Conn) net.Conn
 }
 
 // Validate reports every problem of the configuration's settings at once,

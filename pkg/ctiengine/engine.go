@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
@@ -469,8 +470,25 @@ func (e *Engine) flush(ctx context.Context) {
 		if err == nil || e.m.Done() {
 			return
 		}
+		if peerClosed(err) {
+			// CTIManager closed the link. What it sent before closing —
+			// a ProviderClosed naming the reason, DUPLICATECERTUSED say —
+			// may still wait in the receive buffer: the link's reader
+			// hands it over and then reports the end of the link itself
+			// (a closed peer ends every read). Declaring the link down
+			// here would throw the reason away with the unread frames.
+			e.log.Debug().Err(err).Msg("write to a link CTIManager closed; its reader reports the end")
+			return
+		}
 		e.apply(ctx, e.m.Step(e.clock.Now(), LinkDown{Link: link, Err: err}))
 	}
+}
+
+// peerClosed: a write failed because the peer closed or reset the
+// connection (not a timeout, not our own close), so the reader will see
+// the end of the link too, after whatever the peer sent before.
+func peerClosed(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // apply carries out one Output (see Output for the order). Frames are
@@ -596,6 +614,9 @@ func (e *Engine) connect(ctx context.Context, req DialRequest) (*ctilink.Conn, e
 	nc, err := d.DialContext(ctx, "tcp", req.Addr)
 	if err != nil {
 		return nil, err
+	}
+	if e.cfg.wrapConn != nil {
+		nc = e.cfg.wrapConn(nc)
 	}
 	if req.TLS {
 		tc := tls.Client(nc, e.tlsConfig(req.CTIManager))
