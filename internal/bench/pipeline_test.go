@@ -29,9 +29,9 @@ import (
 // on that path, enqueues stays 0 and the benchmark fails instead of
 // measuring something else. The answer is kept per call site (the return
 // address Now was called from): symbolising the whole stack on every
-// reading cost about 4 µs, twice per event, on the engine's goroutine and
-// on nats.go's ack goroutine — the harness's own cost inside the latency
-// it measures.
+// reading cost about 4 µs and 0.6 KB of garbage per event over its two
+// readings, on the engine's goroutine and on nats.go's ack goroutine —
+// the harness's own cost inside the latency it measures.
 type ackClock struct {
 	// received is the receive time of the event being published. It is
 	// written by the sink and read by Now inside PublishEncoded, both on the
