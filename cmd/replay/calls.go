@@ -70,9 +70,15 @@ func causeMatches(c *calllog.Cause, want string) bool {
 // the cluster's provider events (a shutdown ends every call's
 // observation), and groups them into calls.
 func buildCalls(ctx context.Context, st *replaystore.Store, cluster, callSubjects string, prog replaystore.Progress, keep func(replaystore.Record)) ([]calllog.Call, error) {
+	return buildCallsFrom(ctx, st, []string{schema.FamilyFilter(cluster, schema.FamilyProvider)}, callSubjects, prog, keep)
+}
+
+// buildCallsFrom builds the calls of the events on callSubjects, merged
+// in stream order with the (few) provider events on providerSubjects.
+func buildCallsFrom(ctx context.Context, st *replaystore.Store, providerSubjects []string, callSubjects string, prog replaystore.Progress, keep func(replaystore.Record)) ([]calllog.Call, error) {
 	b := calllog.New()
 	var n uint64
-	err := readMerged(ctx, st, []string{schema.FamilyFilter(cluster, schema.FamilyProvider)}, callSubjects, replaystore.Query{}, func(r replaystore.Record) error {
+	err := readMerged(ctx, st, providerSubjects, callSubjects, replaystore.Query{}, func(r replaystore.Record) error {
 		n++
 		if prog != nil {
 			prog(n, r.Pending)

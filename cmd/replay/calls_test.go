@@ -298,3 +298,54 @@ func TestCauseFilter(t *testing.T) {
 		t.Errorf("label %q", got)
 	}
 }
+
+// TestCallAgreesWithCalls: `call` reads only the provider event that can
+// end its calls (ProvShutdownEv, on its own subject), `calls` the whole
+// provider history; for every id of a store with a shutdown and reused
+// ids, both give the same calls: status, end, sessions.
+func TestCallAgreesWithCalls(t *testing.T) {
+	url, _, _ := twoRuns(t, true)
+	srv := []string{"--server", url}
+	code, out, errs := replay(t, append(srv, "calls", "--json")...)
+	if code != 0 {
+		t.Fatalf("calls: exit %d %s", code, errs)
+	}
+	var all []calllog.Call
+	if err := json.Unmarshal([]byte(out), &all); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string][]calllog.Call{}
+	for _, c := range all {
+		byID[c.ID] = append(byID[c.ID], c)
+	}
+	shutdown := 0
+	for id, want := range byID {
+		code, out, errs := replay(t, append(srv, "call", id, "--json")...)
+		var doc struct {
+			Call       calllog.Call
+			Candidates []calllog.Call
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("call %s: exit %d %s: %v", id, code, errs, err)
+		}
+		got := doc.Candidates
+		if code == 0 {
+			got = []calllog.Call{doc.Call}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("call %s: %d calls, calls lists %d", id, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Status != want[i].Status || !got[i].End.Equal(want[i].End) || !slices.Equal(got[i].Sessions, want[i].Sessions) {
+				t.Errorf("call %s #%d: %s until %s %v; calls: %s until %s %v", id, i, got[i].Status, got[i].End, got[i].Sessions,
+					want[i].Status, want[i].End, want[i].Sessions)
+			}
+			if want[i].Status == calllog.StatusShutdown {
+				shutdown++
+			}
+		}
+	}
+	if shutdown == 0 {
+		t.Fatal("no call was up at the shutdown: the test does not reach the read after a call's last event")
+	}
+}

@@ -28,8 +28,9 @@ import (
 )
 
 var (
-	scaleEvents = flag.Int("scale.events", 1_000_000, "BenchmarkScale: events in each layout's log (the issue's full size is 5000000)")
-	scaleDir    = flag.String("scale.dir", "", "BenchmarkScale: directory for the stores (default: a temporary one, removed afterwards)")
+	scaleEvents  = flag.Int("scale.events", 1_000_000, "BenchmarkScale: events in each layout's log (the issue's full size is 5000000)")
+	scaleDir     = flag.String("scale.dir", "", "BenchmarkScale: directory for the stores (default: a temporary one, removed afterwards)")
+	scaleLayouts = flag.String("scale.layouts", "1,2", "BenchmarkScale: the layouts to build, comma-separated (1: before layout 2; 2: layout 2 + S2)")
 )
 
 // scaleRawEvents bounds the raw-publish baseline: the ratio is taken over
@@ -114,6 +115,9 @@ type scaleResult struct {
 	// filter, the events read and folded): the command without the
 	// process start.
 	call, stateAt, timeline, callRead time.Duration
+	// help is `replay --help`'s wall time in the same run: the process's
+	// start and exit, no store reached.
+	help time.Duration
 }
 
 // BenchmarkScale is the operating-cost benchmark (PRODUCT.md §6, issue
@@ -145,9 +149,13 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	layouts, err := parseLayouts(*scaleLayouts)
+	if err != nil {
+		b.Fatal(err)
+	}
 	empty := serverBaseline(b, filepath.Join(dir, "empty"), nil, layoutV2)
 	var results []scaleResult
-	for _, l := range []storeLayout{layoutV1, layoutV2} {
+	for _, l := range layouts {
 		head := serverBaseline(b, filepath.Join(dir, l.short+"-head"), tpl.head, l) - empty
 		r := runScale(b, tpl, l, *scaleEvents, filepath.Join(dir, l.short), bin)
 		r.total -= empty
@@ -163,9 +171,31 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(float64(r.subjects)/float64(r.calls), p+"subjects/call")
 		b.ReportMetric(r.pubRate/r.rawRate, p+"pub/raw")
 		b.ReportMetric(millis(r.call), p+"call-ms")
+		b.ReportMetric(millis(r.help), p+"help-ms")
 		b.ReportMetric(millis(r.stateAt), p+"state-at-ms")
 		b.ReportMetric(millis(r.timeline), p+"timeline-ms")
 	}
+}
+
+// parseLayouts reads -scale.layouts: "1", "2" or both, in that order.
+func parseLayouts(s string) ([]storeLayout, error) {
+	var out []storeLayout
+	for _, f := range strings.Split(s, ",") {
+		var l storeLayout
+		switch strings.TrimSpace(f) {
+		case "1":
+			l = layoutV1
+		case "2":
+			l = layoutV2
+		default:
+			return nil, fmt.Errorf("-scale.layouts %q: want 1, 2 or 1,2", s)
+		}
+		if slices.Contains(out, l) {
+			return nil, fmt.Errorf("-scale.layouts %q: layout %s twice", s, strings.TrimSpace(f))
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // scaleTable renders the results as the markdown table of
@@ -205,6 +235,7 @@ func scaleTable(rs []scaleResult) string {
 	row("`replay call` (its read alone, in process)", func(r scaleResult) string {
 		return fmt.Sprintf("%s (%s)", r.call.Round(time.Millisecond), r.callRead.Round(time.Millisecond))
 	})
+	row("`replay --help` (the process's start alone)", func(r scaleResult) string { return r.help.Round(time.Millisecond).String() })
 	row("`replay state --at`", func(r scaleResult) string { return r.stateAt.Round(time.Millisecond).String() })
 	row("`replay timeline`", func(r scaleResult) string { return r.timeline.Round(time.Millisecond).String() })
 	return sb.String()
@@ -458,6 +489,7 @@ func runScale(b *testing.B, tpl *callTemplate, l storeLayout, events int, dir, r
 	res.stateAt = timeReplay(b, replayBin, "--server", url, "--cluster", benchCluster, "state", "--at", at.Time.UTC().Format(time.RFC3339Nano))
 	res.timeline = timeReplay(b, replayBin, "--server", url, "--cluster", benchCluster, "timeline")
 	res.callRead = timeCallRead(b, url, callID)
+	res.help = timeReplay(b, replayBin, "--help")
 	s.stop(b)
 	return res
 }

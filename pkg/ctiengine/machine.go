@@ -152,7 +152,10 @@ const maxBuffered = 1 << 16
 type Machine struct {
 	cfg   settings
 	model *callmodel.Model
-	out   Output
+	// modelOut is the memory the call model's events are appended to, one
+	// wire event at a time (Model.AppendApply).
+	modelOut []callmodel.Out
+	out      Output
 
 	prov ProviderState
 	link LinkState

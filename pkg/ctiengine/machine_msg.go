@@ -328,9 +328,11 @@ func (m *Machine) frameID() string {
 
 func (m *Machine) applyCall(msg ctilink.Message, now time.Time) {
 	untracked := m.model.Stats().Untracked
-	for _, o := range m.model.Apply(msg) {
+	m.modelOut = m.model.AppendApply(m.modelOut[:0], msg)
+	for _, o := range m.modelOut {
 		m.emitOut(o, now)
 	}
+	clear(m.modelOut) // holds no event's data until the next wire event
 	if m.model.Stats().Untracked > untracked {
 		m.callsUntracked(now)
 	}

@@ -119,8 +119,14 @@ func (m *Model) terminalOf(dn string) string {
 // is tolerated: it creates what is needed or is ignored, never panics.
 // Both message values (as ctilink.DecodeBody returns them) and pointers
 // are accepted.
-func (m *Model) Apply(msg ctilink.Message) []Out {
-	m.out = nil
+func (m *Model) Apply(msg ctilink.Message) []Out { return m.AppendApply(nil, msg) }
+
+// AppendApply is Apply appending the events to dst and returning the
+// extended slice, so that a caller can reuse one slice's memory for every
+// wire event (the engine does: a fresh slice per wire event was about a
+// tenth of the bridge's own garbage at 10,000 events/s).
+func (m *Model) AppendApply(dst []Out, msg ctilink.Message) []Out {
+	m.out = dst
 	switch v := msg.(type) {
 	case ctilink.CallStateEvent:
 		m.onCallState(&v)

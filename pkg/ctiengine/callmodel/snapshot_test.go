@@ -228,3 +228,34 @@ func TestLiveEventDuringGapContinuesCall(t *testing.T) {
 		t.Errorf("Reconcile = %+v", rec)
 	}
 }
+
+// TestAppendApplyReusesTheCallersSlice: AppendApply yields exactly Apply's
+// events after what dst held, in dst's memory when it has room, so the
+// engine's one slice serves every wire event.
+func TestAppendApplyReusesTheCallersSlice(t *testing.T) {
+	wa, wb := &wire{}, &wire{}
+	byApply, byAppend := New(controlled(lnA, lnB)), New(controlled(lnA, lnB))
+	var want []Out
+	for _, msg := range connect(wa, 1, lnA, lnB) {
+		want = append(want, byApply.Apply(msg)...)
+	}
+	buf := make([]Out, 0, 64)
+	var got []Out
+	for _, msg := range connect(wb, 1, lnA, lnB) {
+		buf = byAppend.AppendApply(buf[:0], msg)
+		if cap(buf) != 64 {
+			t.Fatalf("AppendApply grew a slice with room (cap %d)", cap(buf))
+		}
+		got = append(got, buf...)
+	}
+	diff(t, formatAll(want), formatAll(got))
+	if len(got) == 0 {
+		t.Fatal("a connected call produced no events")
+	}
+	_, a1, _ := setup(1, lnA, lnB)
+	prefix := []Out{{Name: "kept"}}
+	out := byAppend.AppendApply(prefix, snap(wb.st(a1, ctilink.CallStateOnHold, 0)))
+	if len(out) < 2 || out[0].Name != "kept" {
+		t.Errorf("AppendApply lost what dst held: %v", formatAll(out))
+	}
+}
