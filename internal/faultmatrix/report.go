@@ -57,7 +57,9 @@ type Report struct {
 	FramesNoChangeMoved int
 	// FramesNeverKnown counts frames, while a session reconciles after a
 	// failover, about a leg that no frame the engine acted on had
-	// described, in this session or an earlier one: it began while the
+	// described, in this session or an earlier one of the same engine
+	// (a restarted run, or another tenure of a high-availability group,
+	// starts with the calls the log held and none of their legs): it began while the
 	// link was down (its earlier frames went to the lost session unread,
 	// or were withheld by a stalled CTIManager) and, before its device's
 	// snapshot, it ended (a live DISCONNECTED or IDLE, in a call that
@@ -666,7 +668,9 @@ func (c *Checker) haNoChangeFrames(exempt map[*simSession]map[uint32]uint8) {
 //   - never known: after a failover, while the session reconciles (up to
 //     its last snapshot, or to its end if it ended before its snapshots
 //     completed: reconcilingUntil), a live DISCONNECTED (IDLE) of a leg
-//     no call-state frame read so far described, in a call no earlier session read (no call-state frame
+//     no call-state frame read so far described (read by the session's
+//     engine instance: a restarted run or another high-availability
+//     tenure starts with no legs), in a call no earlier session read (no call-state frame
 //     of it, nor a call change the engine reported moving a leg into it):
 //     the call began during the gap and the leg's earlier frames were
 //     never read; or a call change without events moving a leg no
@@ -701,8 +705,16 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	legs := map[uint32]legState{}
 	calls := map[uint32]*simSession{} // call → session of its last call-state (or reported call-change) frame read
 	// For the "never known" rule: the legs a call-state frame read so far
-	// described, and the session a call was first read in.
-	legRead := map[uint32]struct{}{}
+	// described, by the engine instance that read it, and the session a
+	// call was first read in. A leg is known to the engine whose model
+	// read it: across that engine's failovers, not to a restarted run's
+	// or another high-availability tenure's engine, whose model holds only
+	// the calls the log still held (ctiengine.PriorGap.Calls), no legs.
+	type readLeg struct {
+		instance string
+		handle   uint32
+	}
+	legRead := map[readLeg]struct{}{}
 	callFirst := map[uint32]*simSession{}
 	// The session in which an address's connection in a call was last read
 	// (shared lines: several legs, one Connection).
@@ -714,6 +726,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	out := map[*simSession]map[uint32]uint8{}
 	for n, s := range order {
 		ex := map[uint32]uint8{}
+		instance := s.firstSess.instance
 		afterGap := n > 0
 		reconciling := s.reconcilingUntil()
 		// neverKnownRule: the window in which a call nobody read before
@@ -746,13 +759,13 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 							callFirst[f.gcid2] = s
 						}
 					}
-				} else if _, read := legRead[f.handle]; neverKnownRule && f.seq <= reconciling && ex[f.seq] == 0 && !read {
+				} else if _, read := legRead[readLeg{instance, f.handle}]; neverKnownRule && f.seq <= reconciling && ex[f.seq] == 0 && !read {
 					ex[f.seq] = exemptNeverKnown
 				}
 				continue
 			}
-			_, read := legRead[f.handle]
-			legRead[f.handle] = struct{}{}
+			_, read := legRead[readLeg{instance, f.handle}]
+			legRead[readLeg{instance, f.handle}] = struct{}{}
 			// The call began during the gap: no earlier session read it.
 			newCall := callFirst[f.gcid] == nil || callFirst[f.gcid] == s
 			prev, known := legs[f.handle]
