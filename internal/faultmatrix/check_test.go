@@ -202,13 +202,19 @@ func TestCheckLegMovedByCallChange(t *testing.T) {
 // leg's snapshot in this session (C, handle 41), the engine never
 // described B's leg and nothing is owed. The same frame after the
 // session's snapshots, after an earlier frame of the leg, or in a call
-// read before the failover, is not excused by that rule.
+// read before the failover and not re-read since (the call itself is not
+// re-established yet), is not excused by that rule. A call read before
+// the failover and re-read in this session from C's snapshot (it was up
+// across the gap; B's leg joined it during the gap — seen in
+// TestHAFiftyHandovers/cold, where the gap is a hand-over) is excused
+// like a call that began during the gap.
 func TestCheckCallNeverKnown(t *testing.T) {
 	const (
-		none        = iota
-		offered     // B's OFFERING, without event, before
-		otherSnap   // C's snapshot of call 30 (with events) before
-		otherBefore // C's frame of call 30 read before the failover
+		none            = iota
+		offered         // B's OFFERING, without event, before
+		otherSnap       // C's snapshot of call 30 (with events) before
+		otherBefore     // C's frame of call 30 read before the failover
+		otherBeforeSnap // otherBefore, then otherSnap
 	)
 	for _, tc := range []struct {
 		name                          string
@@ -221,11 +227,13 @@ func TestCheckCallNeverKnown(t *testing.T) {
 		{"call unknown, after the snapshots", none, true, 0, 1, 0, 0},
 		{"after the leg's OFFERING without event", offered, false, 0, 0, 2, 0},
 		{"call read before the failover", otherBefore, false, 0, 0, 0, 1},
+		{"call read before the failover, re-read from another leg's snapshot", otherBeforeSnap, false, 1, 0, 0, 0},
+		{"call read before the failover, re-read, after the snapshots", otherBeforeSnap, true, 0, 1, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScene()
 			s.before()
-			if tc.prior == otherBefore {
+			if tc.prior == otherBefore || tc.prior == otherBeforeSnap {
 				s.state("ctim-a-1", 4, 30, 41, ctilink.CallStateConnected, false)
 				s.event("br-p1", schema.EvCallActive, 30, "ctim-a-1", 4)
 			}
@@ -240,7 +248,7 @@ func TestCheckCallNeverKnown(t *testing.T) {
 			switch tc.prior {
 			case offered:
 				s.state("ctim-b-2", 11, 30, 40, ctilink.CallStateOffering, false)
-			case otherSnap:
+			case otherSnap, otherBeforeSnap:
 				s.state("ctim-b-2", 11, 30, 41, ctilink.CallStateAccepted, true)
 				s.event("br-p2", schema.EvCallActive, 30, "ctim-b-2", 11)
 			}

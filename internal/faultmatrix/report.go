@@ -63,8 +63,9 @@ type Report struct {
 	// link was down (its earlier frames went to the lost session unread,
 	// or were withheld by a stalled CTIManager) and, before its device's
 	// snapshot, it ended (a live DISCONNECTED or IDLE, in a call that
-	// began during the gap: the call is unknown, or known only from other
-	// legs' frames of this session) or it was moved to another call (a
+	// began during the gap — the call is unknown, or known only from other
+	// legs' frames of this session — or in a call up across the gap that
+	// this session has re-read from another leg) or it was moved to another call (a
 	// CallChanged; the leg's own frames in the surviving call then
 	// describe it). The engine never reported that leg; JTAPI has no
 	// Connection to end or move, so nothing is owed.
@@ -673,8 +674,11 @@ func (c *Checker) haNoChangeFrames(exempt map[*simSession]map[uint32]uint8) {
 //     tenure starts with no legs), in a call no earlier session read (no call-state frame
 //     of it, nor a call change the engine reported moving a leg into it):
 //     the call began during the gap and the leg's earlier frames were
-//     never read; or a call change without events moving a leg no
-//     call-state frame read so far described. For a route point's leg
+//     never read — or in a call read before that this session has
+//     re-read already (another leg's snapshot or frame): the call was up
+//     across the gap and the leg joined it during the gap; or a call
+//     change without events moving a leg no call-state frame read so far
+//     (nor a call change the engine reported) described. For a route point's leg
 //     the same holds after the snapshots too, and in a call read before
 //     (its caller's frames): route points get no snapshot, so a leg that
 //     reached one during the gap stays unknown to JTAPI until it ends
@@ -750,6 +754,8 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 					continue
 				}
 				if s.covered.get(uint64(f.seq)) {
+					// The engine knows the leg it reported moving.
+					legRead[readLeg{instance, f.handle}] = struct{}{}
 					if prev, ok := legs[f.handle]; ok && f.gcid2 != 0 {
 						// Counted apart when the call change is what
 						// re-established the leg after a failover.
@@ -777,7 +783,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
-			case neverKnownRule && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= reconciling || f.routePoint && afterGap):
+			case neverKnownRule && !f.snapshot && f.class == legNone && !read && ((newCall || !staleCall) && f.seq <= reconciling || f.routePoint && afterGap):
 				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished
