@@ -130,10 +130,17 @@ func TestHASIGKILL(t *testing.T) {
 		r := startRig(t, haRigConfig())
 		a, b := startDaemonPair(t, bin, r, mode, "")
 		letTrafficFlow(3 * time.Second)
+		inService := waitEvent(t, r, subjInService, "", a)
 		if code := a.stop(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
 			t.Fatalf("the active bridge was not killed (exit %d)", code)
 		}
 		waitLeader(t, r, "b", b)
+		if mode == ha.ModeCold {
+			// Its provider opens only after the lease's wait (as long
+			// as the traffic flows below): stopped before that, it
+			// never records the takeover gap this test is about.
+			waitEvent(t, r, subjInService, inService, b)
+		}
 		letTrafficFlow(3 * time.Second)
 		if code := b.stop(t, syscall.SIGTERM); code != 0 {
 			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
