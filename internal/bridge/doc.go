@@ -28,7 +28,10 @@
 // ha_run.go runs the lease, the tenure's start (epoch marker, log fence)
 // and its end (release, demotion), ha_takeover.go the cold takeover (the
 // log's fold, the wait, the takeover gap) and the hot one (the recovered
-// events). A standby's /readyz says whether it could take over now. A member
+// events). A release that closed the provider publishes LeaderLost
+// (released) only once the log holds every event of the tenure, flushing
+// for as long as the stream keeps acknowledging; otherwise it publishes
+// none, and the successor records a takeover gap as after a crash. A standby's /readyz says whether it could take over now. A member
 // that provisions the stream (Config.Provision) neither campaigns nor
 // publishes before the stream and the lease bucket exist.
 //

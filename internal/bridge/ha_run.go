@@ -391,11 +391,19 @@ func (r *haRun) giveBack(ctx context.Context) {
 // member publishes LeaderLost and releases at once, keeping its provider:
 // its successor publishes, recovered, whatever it observed after that, so
 // there is no gap. Otherwise the member closes its provider first (its
-// last events and the gap that opens are published), then publishes
-// LeaderLost (released, naming the open gap for its successor to close).
-// Then it flushes and deletes the lease.
+// last events and the gap that opens are enqueued), flushes them, and
+// only once the log holds all of them publishes LeaderLost (released,
+// naming the open gap for its successor to close). A LeaderLost stored
+// after a partial flush would tell the successor that the tenure ended
+// in order while some of its last events (a resend still waiting, the
+// provider's final GapOpened) were dropped with the publisher's buffer:
+// lost without a gap. When the flush cannot complete (the stream takes
+// nothing for DrainTimeout), no LeaderLost is published: the successor
+// finds the tenure unreleased and records a takeover gap from its last
+// stored event, as after a crash. Then the lease is deleted.
 func (r *haRun) release(ctx context.Context, why string, handOver bool) {
 	h, b := r.h, r.b
+	closed := h.cfg.Mode == ha.ModeCold || !handOver
 	if h.cfg.Mode == ha.ModeCold {
 		r.closeColdEngine(ctx, true)
 	} else if !handOver {
@@ -404,15 +412,35 @@ func (r *haRun) release(ctx context.Context, why string, handOver bool) {
 	r.stopSnaps()
 	r.stopSnaps = func() {}
 	data := schema.BridgeData{Reason: ha.ReasonReleased, Detail: why, Leader: &schema.Leader{Epoch: r.epoch, Mode: string(h.cfg.Mode)}}
-	if h.cfg.Mode == ha.ModeCold || !handOver {
+	orderly := true
+	if closed {
 		data.Gap = h.takeOpenGap()
+		// Nothing more comes from the provider: wait for the stream as
+		// long as it takes the events (a busy server, the burst of a
+		// provider just opened), not a fixed time.
+		if err := b.pub.FlushProgressing(ctx, b.cfg.DrainTimeout); err != nil {
+			orderly = false
+			h.log.Error().Err(err).Uint64("epoch", r.epoch).
+				Msg("release: the tenure's last events could not all be stored; no LeaderLost (released): the successor records a takeover gap from the last stored event")
+		}
 	}
-	b.emitBridge(schema.EvLeaderLost, data)
-	fctx, cancel := context.WithTimeout(ctx, b.cfg.DrainTimeout)
-	if err := b.pub.Flush(fctx); err != nil {
-		h.log.Error().Err(err).Msg("release: flush incomplete; the lease is released anyway (the successor's takeover covers what is missing)")
+	if orderly {
+		b.emitBridge(schema.EvLeaderLost, data)
+		var err error
+		if closed {
+			err = b.pub.FlushProgressing(ctx, b.cfg.DrainTimeout)
+		} else {
+			// The provider still runs (its events go out until the
+			// demotion): a fixed bound, since the buffer never idles
+			// under steady traffic.
+			fctx, cancel := context.WithTimeout(ctx, b.cfg.DrainTimeout)
+			err = b.pub.Flush(fctx)
+			cancel()
+		}
+		if err != nil {
+			h.log.Error().Err(err).Msg("release: flush incomplete; the lease is released anyway (the successor's takeover covers what is missing)")
+		}
 	}
-	cancel()
 	r.demote(ctx, lease.ReasonReleased)
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	r.el.Release(rctx)

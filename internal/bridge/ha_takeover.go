@@ -220,7 +220,7 @@ func (r *haRun) startFollower() {
 	done := make(chan struct{})
 	var fold *coldFold
 	if h.cfg.Mode == ha.ModeCold {
-		fold = &coldFold{ready: make(chan struct{})}
+		fold = newColdFold()
 	}
 	follow := func() error {
 		if fold == nil {
@@ -234,7 +234,9 @@ func (r *haRun) startFollower() {
 		if err != nil {
 			return err
 		}
-		fold.st, fold.lastTime = st, res.LastTime
+		fold.mu.Lock()
+		fold.st, fold.lastTime, fold.seq = st, res.LastTime, res.LastSeq
+		fold.mu.Unlock()
 		f := ha.NewFollower(r.stream, r.cluster, ha.From{Seq: res.LastSeq + 1}, fold.observe, r.b.cfg.Logger)
 		r.setFollower(f)
 		close(fold.ready)
@@ -285,10 +287,18 @@ type coldFold struct {
 	mu       sync.Mutex // guards the following fields
 	st       *callstate.State
 	lastTime time.Time
-	// capture, when set, receives the state as it was just before the
-	// first event at or after captureAt (the epoch marker).
-	captureAt uint64
-	capture   chan folded
+	// seq is the stream sequence of the last message folded.
+	seq uint64
+	// markerSeq is the sequence of the last epoch marker folded, and
+	// beforeMarker the state just before it. A takeover asks for the
+	// state before its own marker, which the fold may have passed before
+	// the takeover asks: nothing follows a cold successor's marker until
+	// its provider opens, so waiting for a later event would wait for the
+	// takeover itself.
+	markerSeq    uint64
+	beforeMarker folded
+	// markers is closed and replaced each time a marker is folded.
+	markers chan struct{}
 }
 
 // folded is the fold's state at a marker.
@@ -297,13 +307,19 @@ type folded struct {
 	lastTime time.Time
 }
 
+func newColdFold() *coldFold {
+	return &coldFold{ready: make(chan struct{}), markers: make(chan struct{})}
+}
+
 func (f *coldFold) observe(seq uint64, ev *schema.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.capture != nil && seq >= f.captureAt {
-		f.capture <- folded{calls: callIDs(f.st), lastTime: f.lastTime}
-		f.capture = nil
+	if ev.Family == schema.FamilyBridge && ev.Name == schema.EvLeaderAcquired {
+		f.markerSeq, f.beforeMarker = seq, folded{calls: callIDs(f.st), lastTime: f.lastTime}
+		close(f.markers)
+		f.markers = make(chan struct{})
 	}
+	f.seq = seq
 	f.st.Apply(*ev)
 	if ev.Time.After(f.lastTime) {
 		f.lastTime = ev.Time
@@ -311,7 +327,9 @@ func (f *coldFold) observe(seq uint64, ev *schema.Event) {
 }
 
 // foldedBefore returns the calls the log held just before markerSeq, and
-// the time of its last event, once the fold has read that far.
+// the time of its last event, once the fold has read that far. It reports
+// false when the fold cannot tell (it began after the marker, or ctx
+// ended first).
 func (r *haRun) foldedBefore(ctx context.Context, markerSeq uint64) ([]uint32, time.Time, bool) {
 	fold := r.fold
 	if fold == nil {
@@ -322,18 +340,23 @@ func (r *haRun) foldedBefore(ctx context.Context, markerSeq uint64) ([]uint32, t
 	case <-ctx.Done():
 		return nil, time.Time{}, false
 	}
-	ch := make(chan folded, 1)
-	fold.mu.Lock()
-	fold.captureAt, fold.capture = markerSeq, ch
-	fold.mu.Unlock()
-	select {
-	case f := <-ch:
-		return f.calls, f.lastTime, true
-	case <-ctx.Done():
+	for {
 		fold.mu.Lock()
-		fold.capture = nil
+		at, before, seq, ch := fold.markerSeq, fold.beforeMarker, fold.seq, fold.markers
 		fold.mu.Unlock()
-		return nil, time.Time{}, false
+		switch {
+		case at == markerSeq:
+			return before.calls, before.lastTime, true
+		case at > markerSeq || seq >= markerSeq:
+			// The fold's first read of the log went past the marker, or
+			// a newer marker is in already: not the state before ours.
+			return nil, time.Time{}, false
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, time.Time{}, false
+		}
 	}
 }
 

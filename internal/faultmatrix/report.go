@@ -57,12 +57,15 @@ type Report struct {
 	FramesNoChangeMoved int
 	// FramesNeverKnown counts frames, while a session reconciles after a
 	// failover, about a leg that no frame the engine acted on had
-	// described, in this session or an earlier one: it began while the
+	// described, in this session or an earlier one of the same engine
+	// (a restarted run, or another tenure of a high-availability group,
+	// starts with the calls the log held and none of their legs): it began while the
 	// link was down (its earlier frames went to the lost session unread,
 	// or were withheld by a stalled CTIManager) and, before its device's
 	// snapshot, it ended (a live DISCONNECTED or IDLE, in a call that
-	// began during the gap: the call is unknown, or known only from other
-	// legs' frames of this session) or it was moved to another call (a
+	// began during the gap — the call is unknown, or known only from other
+	// legs' frames of this session — or in a call up across the gap that
+	// this session has re-read from another leg) or it was moved to another call (a
 	// CallChanged; the leg's own frames in the surviving call then
 	// describe it). The engine never reported that leg; JTAPI has no
 	// Connection to end or move, so nothing is owed.
@@ -666,11 +669,16 @@ func (c *Checker) haNoChangeFrames(exempt map[*simSession]map[uint32]uint8) {
 //   - never known: after a failover, while the session reconciles (up to
 //     its last snapshot, or to its end if it ended before its snapshots
 //     completed: reconcilingUntil), a live DISCONNECTED (IDLE) of a leg
-//     no call-state frame read so far described, in a call no earlier session read (no call-state frame
+//     no call-state frame read so far described (read by the session's
+//     engine instance: a restarted run or another high-availability
+//     tenure starts with no legs), in a call no earlier session read (no call-state frame
 //     of it, nor a call change the engine reported moving a leg into it):
 //     the call began during the gap and the leg's earlier frames were
-//     never read; or a call change without events moving a leg no
-//     call-state frame read so far described. For a route point's leg
+//     never read — or in a call read before that this session has
+//     re-read already (another leg's snapshot or frame): the call was up
+//     across the gap and the leg joined it during the gap; or a call
+//     change without events moving a leg no call-state frame read so far
+//     (nor a call change the engine reported) described. For a route point's leg
 //     the same holds after the snapshots too, and in a call read before
 //     (its caller's frames): route points get no snapshot, so a leg that
 //     reached one during the gap stays unknown to JTAPI until it ends
@@ -701,8 +709,16 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	legs := map[uint32]legState{}
 	calls := map[uint32]*simSession{} // call → session of its last call-state (or reported call-change) frame read
 	// For the "never known" rule: the legs a call-state frame read so far
-	// described, and the session a call was first read in.
-	legRead := map[uint32]struct{}{}
+	// described, by the engine instance that read it, and the session a
+	// call was first read in. A leg is known to the engine whose model
+	// read it: across that engine's failovers, not to a restarted run's
+	// or another high-availability tenure's engine, whose model holds only
+	// the calls the log still held (ctiengine.PriorGap.Calls), no legs.
+	type readLeg struct {
+		instance string
+		handle   uint32
+	}
+	legRead := map[readLeg]struct{}{}
 	callFirst := map[uint32]*simSession{}
 	// The session in which an address's connection in a call was last read
 	// (shared lines: several legs, one Connection).
@@ -714,6 +730,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 	out := map[*simSession]map[uint32]uint8{}
 	for n, s := range order {
 		ex := map[uint32]uint8{}
+		instance := s.firstSess.instance
 		afterGap := n > 0
 		reconciling := s.reconcilingUntil()
 		// neverKnownRule: the window in which a call nobody read before
@@ -737,6 +754,8 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 					continue
 				}
 				if s.covered.get(uint64(f.seq)) {
+					// The engine knows the leg it reported moving.
+					legRead[readLeg{instance, f.handle}] = struct{}{}
 					if prev, ok := legs[f.handle]; ok && f.gcid2 != 0 {
 						// Counted apart when the call change is what
 						// re-established the leg after a failover.
@@ -746,13 +765,13 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 							callFirst[f.gcid2] = s
 						}
 					}
-				} else if _, read := legRead[f.handle]; neverKnownRule && f.seq <= reconciling && ex[f.seq] == 0 && !read {
+				} else if _, read := legRead[readLeg{instance, f.handle}]; neverKnownRule && f.seq <= reconciling && ex[f.seq] == 0 && !read {
 					ex[f.seq] = exemptNeverKnown
 				}
 				continue
 			}
-			_, read := legRead[f.handle]
-			legRead[f.handle] = struct{}{}
+			_, read := legRead[readLeg{instance, f.handle}]
+			legRead[readLeg{instance, f.handle}] = struct{}{}
 			// The call began during the gap: no earlier session read it.
 			newCall := callFirst[f.gcid] == nil || callFirst[f.gcid] == s
 			prev, known := legs[f.handle]
@@ -764,7 +783,7 @@ func (c *Checker) noChangeFrames() map[*simSession]map[uint32]uint8 {
 			switch {
 			case ended && endedAt < f.seq:
 				ex[f.seq] = exemptCallEnded
-			case neverKnownRule && !f.snapshot && f.class == legNone && !read && (newCall && f.seq <= reconciling || f.routePoint && afterGap):
+			case neverKnownRule && !f.snapshot && f.class == legNone && !read && ((newCall || !staleCall) && f.seq <= reconciling || f.routePoint && afterGap):
 				ex[f.seq] = exemptNeverKnown
 			case orphan:
 				ex[f.seq] = exemptNotReestablished

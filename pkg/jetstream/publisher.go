@@ -430,6 +430,37 @@ func (p *Publisher) Flush(ctx context.Context) error {
 	}
 }
 
+// ErrFlushStalled is returned by FlushProgressing when the stream
+// acknowledged nothing for the stall time.
+var ErrFlushStalled = errors.New("jetstream: flush stalled: nothing acknowledged")
+
+// FlushProgressing is Flush for as long as the stream keeps taking
+// messages: it returns nil once every buffered message is acknowledged
+// (as Flush), an error wrapping ErrFlushStalled when no message was
+// acknowledged for stall, or ctx's error. A slow stream (a busy server, a
+// burst buffered behind it) is waited for; one that takes nothing is not.
+// Meant for a buffer that no longer grows (the producer stopped): under a
+// steady flow of new messages it may not return before ctx ends.
+func (p *Publisher) FlushProgressing(ctx context.Context, stall time.Duration) error {
+	for {
+		acked := p.Stats().Acked
+		sctx, cancel := context.WithTimeout(ctx, stall)
+		err := p.Flush(sctx)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return err
+		case p.Stats().Acked == acked:
+			p.mu.Lock()
+			n := p.buf.msgs
+			p.mu.Unlock()
+			return fmt.Errorf("%w for %v, %d messages still buffered", ErrFlushStalled, stall, n)
+		}
+	}
+}
+
 func (p *Publisher) idleLocked() bool {
 	return p.buf.msgs == 0 && p.overflow.count == 0 && p.rejects.count == 0
 }

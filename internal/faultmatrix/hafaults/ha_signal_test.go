@@ -137,10 +137,18 @@ func TestHASIGKILL(t *testing.T) {
 		r := faultmatrix.StartTestRig(t, haRigConfig())
 		a, b := startDaemonPair(t, bin, r, mode, "")
 		faultmatrix.LetTrafficFlow(3 * time.Second)
+		subjInService := schema.EventFilter(r.Config().Cluster, schema.EvProvInService)
+		inService := faultmatrix.WaitNewEvent(t, r, subjInService, "", a)
 		if code := a.StopOrFail(t, syscall.SIGKILL); code != -int(syscall.SIGKILL) {
 			t.Fatalf("the active bridge was not killed (exit %d)", code)
 		}
 		waitLeader(t, r, "b", b)
+		if mode == ha.ModeCold {
+			// Its provider opens only after the lease's wait (as long
+			// as the traffic flows below): stopped before that, it
+			// never records the takeover gap this test is about.
+			faultmatrix.WaitNewEvent(t, r, subjInService, inService, b)
+		}
 		faultmatrix.LetTrafficFlow(3 * time.Second)
 		if code := b.StopOrFail(t, syscall.SIGTERM); code != 0 {
 			t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.Out)
