@@ -20,15 +20,11 @@ const defaultAPITimeout = 5 * time.Second
 // itself on a gap or a reconnect, so fn sees each message once and in
 // order.
 func ReadAll(ctx context.Context, js natsjs.JetStream, stream, filter string, fn func(natsjs.Msg) error) error {
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return fmt.Errorf("jetstream: read %s: %w", stream, err)
-	}
 	occ := natsjs.OrderedConsumerConfig{DeliverPolicy: natsjs.DeliverAllPolicy}
 	if filter != "" {
 		occ.FilterSubjects = []string{filter}
 	}
-	cons, err := s.OrderedConsumer(ctx, occ)
+	s, cons, err := openOrdered(ctx, js, stream, occ)
 	if err != nil {
 		return fmt.Errorf("jetstream: read %s: %w", stream, err)
 	}
@@ -73,5 +69,33 @@ func ReadAll(ctx context.Context, js natsjs.JetStream, stream, filter string, fn
 		if meta.NumPending == 0 {
 			return nil
 		}
+	}
+}
+
+// openOrdered looks the stream up and creates the ordered consumer,
+// trying again while JetStream answers "temporarily unavailable" (503,
+// 10008: a cluster electing its meta or stream leader, as after a quorum
+// loss) until ctx ends. Nothing has been read yet, so a retry is safe.
+func openOrdered(ctx context.Context, js natsjs.JetStream, stream string, occ natsjs.OrderedConsumerConfig) (natsjs.Stream, natsjs.Consumer, error) {
+	wait := 100 * time.Millisecond
+	for {
+		s, err := js.Stream(ctx, stream)
+		if err == nil {
+			var cons natsjs.Consumer
+			if cons, err = s.OrderedConsumer(ctx, occ); err == nil {
+				return s, cons, nil
+			}
+		}
+		if classifyPublishError(err) != ErrKindUnavailable {
+			return nil, nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, err
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
 }

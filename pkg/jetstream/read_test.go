@@ -71,3 +71,51 @@ func TestReadAll(t *testing.T) {
 		t.Fatalf("missing stream: %v", err)
 	}
 }
+
+// unavailableJS answers the first few stream look-ups as a cluster
+// without a meta leader does (503, 10008), then the real server's.
+type unavailableJS struct {
+	natsjs.JetStream
+	refusals int
+	other    error // returned instead of the 503, if set
+}
+
+func (u *unavailableJS) Stream(ctx context.Context, name string) (natsjs.Stream, error) {
+	if u.refusals > 0 {
+		u.refusals--
+		if u.other != nil {
+			return nil, u.other
+		}
+		return nil, &natsjs.APIError{Code: 503, ErrorCode: errCodeClusterNotAvailable, Description: "JetStream system temporarily unavailable"}
+	}
+	return u.JetStream.Stream(ctx, name)
+}
+
+// A read begun while JetStream is "temporarily unavailable" (a cluster
+// electing its leaders after a quorum loss) waits it out and reads every
+// message; any other error still ends it at once.
+func TestReadAllWaitsOutJetStreamUnavailable(t *testing.T) {
+	e := startServer(t)
+	js := newJS(t, dialTCP(t, e.ClientURL()))
+	provision(t, js)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 5 {
+		if _, err := js.Publish(ctx, fmt.Sprintf("cti.lab.call.%d.CallActiveEv", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := &unavailableJS{JetStream: js, refusals: 3}
+	n := 0
+	if err := ReadAll(ctx, u, DefaultStream, "", func(natsjs.Msg) error { n++; return nil }); err != nil || n != 5 {
+		t.Fatalf("read %d messages after three 503s, %v; want 5, nil", n, err)
+	}
+	if u.refusals != 0 {
+		t.Fatalf("%d refusals left: the read did not go through them", u.refusals)
+	}
+
+	bad := &unavailableJS{JetStream: js, refusals: 1, other: natsjs.ErrStreamNotFound}
+	if err := ReadAll(ctx, bad, DefaultStream, "", func(natsjs.Msg) error { return nil }); !errors.Is(err, natsjs.ErrStreamNotFound) {
+		t.Fatalf("a missing stream: %v, want ErrStreamNotFound at once", err)
+	}
+}
