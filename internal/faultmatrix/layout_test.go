@@ -32,8 +32,15 @@ func TestBridgeOnLayout1Stream(t *testing.T) {
 	}
 	old := natsjs.StreamConfig{Name: jetstream.DefaultStream, Subjects: []string{schema.SubjectRoot + ".>"}, Storage: natsjs.FileStorage,
 		Duplicates: jetstream.DefaultDuplicates, AllowDirect: true}
-	if _, err := js.CreateStream(ctx, old); err != nil {
-		t.Fatal(err)
+	// Right after a delete the server may still be removing the
+	// account's stream directories (a create then fails with 10049, "could
+	// not create storage directory"): try again until it is done.
+	var createErr error
+	if !testwait.Poll(WaitBound, func() bool {
+		_, createErr = js.CreateStream(ctx, old)
+		return createErr == nil
+	}) {
+		t.Fatal(createErr)
 	}
 	for _, subj := range []string{"cti.lab.call.42.CallActiveEv", "cti.lab.call.42.ConnCreatedEv", "cti.lab.provider.ProvInServiceEv"} {
 		if _, err := js.Publish(ctx, subj, []byte("{}")); err != nil {
