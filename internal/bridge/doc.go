@@ -31,9 +31,12 @@
 // events). A release that closed the provider publishes LeaderLost
 // (released) only once the log holds every event of the tenure, flushing
 // for as long as the stream keeps acknowledging; otherwise it publishes
-// none, and the successor records a takeover gap as after a crash. A standby's /readyz says whether it could take over now. A member
-// that provisions the stream (Config.Provision) neither campaigns nor
-// publishes before the stream and the lease bucket exist.
+// none, and the successor records a takeover gap as after a crash. A
+// standby's /readyz says whether it could take over now. A member that
+// provisions the stream (Config.Provision) neither campaigns nor publishes
+// before the stream and the lease bucket exist. With Config.StateView
+// every member folds the log into the state view and only the active one
+// writes its keys (ha_stateview.go).
 //
 // # Concurrency
 //

@@ -18,7 +18,9 @@ const defaultAPITimeout = 5 * time.Second
 // present when it started plus any that arrived before it caught up. It
 // returns fn's first error, or ctx's. The ordered consumer recreates
 // itself on a gap or a reconnect, so fn sees each message once and in
-// order.
+// order. While JetStream answers "temporarily unavailable" (a cluster
+// electing its leaders) ReadAll keeps trying to open the stream and the
+// consumer, until ctx ends.
 func ReadAll(ctx context.Context, js natsjs.JetStream, stream, filter string, fn func(natsjs.Msg) error) error {
 	occ := natsjs.OrderedConsumerConfig{DeliverPolicy: natsjs.DeliverAllPolicy}
 	if filter != "" {
