@@ -180,9 +180,9 @@ func StartRig(cfg RigConfig) (*Rig, error) {
 			r.Close()
 			return nil, fmt.Errorf("faultmatrix: %w", err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if _, err := jetstream.Provision(ctx, js, r.ProvisionConfig()); err != nil {
+		if _, err := jetstream.ProvisionUntilDone(ctx, js, r.ProvisionConfig(), 10*time.Second); err != nil {
 			r.Close()
 			return nil, err
 		}

@@ -35,10 +35,10 @@ func TestClusterProvisionR3(t *testing.T) {
 	defer nc.Close()
 	waitFor(t, 10*time.Second, "connection", nc.IsConnected)
 	js := newJS(t, nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cfg := ProvisionConfig{Replicas: 3, StateView: true}
-	res, err := Provision(ctx, js, cfg)
+	res, err := ProvisionUntilDone(ctx, js, cfg, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +87,12 @@ func TestClusterR1StreamMovedToR3(t *testing.T) {
 	defer nc.Close()
 	waitFor(t, 10*time.Second, "connection", nc.IsConnected)
 	js := newJS(t, nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	if _, err := Provision(ctx, js, ProvisionConfig{Replicas: 1, StateView: true}); err != nil {
+	// A cluster that has just formed can leave a request unanswered
+	// (CI once waited out a whole minute on one create): retry as the
+	// bridge's Provisioner does.
+	if _, err := ProvisionUntilDone(ctx, js, ProvisionConfig{Replicas: 1, StateView: true}, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 100 {
@@ -97,7 +100,7 @@ func TestClusterR1StreamMovedToR3(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := Provision(ctx, js, ProvisionConfig{Replicas: 3, StateView: true})
+	res, err := ProvisionUntilDone(ctx, js, ProvisionConfig{Replicas: 3, StateView: true}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +129,7 @@ func TestClusterR1StreamMovedToR3(t *testing.T) {
 		}
 		return true
 	})
-	again, err := Provision(ctx, js, ProvisionConfig{Replicas: 3, StateView: true})
+	again, err := ProvisionUntilDone(ctx, js, ProvisionConfig{Replicas: 3, StateView: true}, 10*time.Second)
 	if err != nil || len(again.Drift) != 0 {
 		t.Fatalf("provisioning again: %v, drift %v", err, again.Drift)
 	}

@@ -292,6 +292,41 @@ func Provision(ctx context.Context, js natsjs.JetStream, cfg ProvisionConfig) (*
 	return res, nil
 }
 
+// ProvisionUntilDone calls Provision until it succeeds, its error is one
+// retrying cannot cure (an invalid configuration, another subject layout),
+// or ctx ends; each attempt is bounded by attemptTimeout. A JetStream
+// cluster that has just formed, or is between meta leaders, can leave an
+// API request unanswered (dropped, not refused): a single call then waits
+// out its whole deadline. The bridge's Provisioner does the same with
+// readiness reporting and backoff; this is for tools and test rigs that
+// start a cluster and must provision it before going on.
+//
+// Like the Provisioner, each attempt first asks for the account's
+// JetStream information, so that the first create goes to a cluster that
+// answers.
+func ProvisionUntilDone(ctx context.Context, js natsjs.JetStream, cfg ProvisionConfig, attemptTimeout time.Duration) (*Provisioned, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		var res *Provisioned
+		_, err := js.AccountInfo(actx)
+		if err == nil {
+			res, err = Provision(actx, js, cfg)
+		}
+		cancel()
+		if err == nil || errors.Is(err, ErrLayout) || ctx.Err() != nil {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 // ProvisionLeader creates or checks the HA lease bucket (LeaderBucket,
 // TTL LeaderTTL) the way Provision treats the others. Only a bridge
 // running with high availability calls it; nothing else uses the bucket.
