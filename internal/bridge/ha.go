@@ -92,6 +92,10 @@ const (
 	routeWindow               // hot standby: kept for a takeover
 	routeHold                 // hot takeover in progress: held until the recovered events are out
 	routePublish              // active
+	// routeRelease: a hot active handing over. The engine's events after
+	// the cut are kept for a takeover (as routeWindow), while what was
+	// enqueued before the cut is still being published.
+	routeRelease
 )
 
 // haState is the bridge's side of high availability: the lease, the
@@ -167,7 +171,11 @@ func newHAState(b *Bridge, cfg HAConfig) (*haState, error) {
 // mayPublish: active, before the lease deadline.
 func (h *haState) mayPublish() bool {
 	el := h.el.Load()
-	return el != nil && h.way.Load() == routePublish && el.MayAct()
+	if el == nil || !el.MayAct() {
+		return false
+	}
+	way := h.way.Load()
+	return way == routePublish || way == routeRelease
 }
 
 // tenure: active (the role), whatever the deadline says right now — the
@@ -185,7 +193,7 @@ func (h *haState) route(ev *schema.Event) bool {
 		// account for (its gap, or recovered by a hot standby).
 		h.trackGap(ev)
 		return true
-	case routeWindow:
+	case routeWindow, routeRelease:
 		h.window.Add(*ev)
 	case routeHold:
 		h.pmu.Lock()

@@ -29,19 +29,22 @@ type haRun struct {
 	stream  natsjs.Stream
 	cluster string
 
-	engDone     chan error // the running engine's Run result (nil: none)
-	stopEngine  context.CancelFunc
-	stopFollow  context.CancelFunc
-	fmu         sync.Mutex // guards follower (set by the follower's goroutine)
-	follower    *ha.Follower
-	fold        *coldFold
-	stopSnaps   func()
-	waitTimer   *time.Timer // cold: the wait before opening the provider
-	waitC       <-chan time.Time
-	pendingGap  ctiengine.PriorGap
-	holdC       <-chan time.Time
-	epoch       uint64
-	acquiredAt  time.Time
+	engDone    chan error // the running engine's Run result (nil: none)
+	stopEngine context.CancelFunc
+	stopFollow context.CancelFunc
+	fmu        sync.Mutex // guards follower (set by the follower's goroutine)
+	follower   *ha.Follower
+	fold       *coldFold
+	stopSnaps  func()
+	waitTimer  *time.Timer // cold: the wait before opening the provider
+	waitC      <-chan time.Time
+	pendingGap ctiengine.PriorGap
+	holdC      <-chan time.Time
+	epoch      uint64
+	acquiredAt time.Time
+	// followFrom is where the next hot follower starts (zero: the
+	// window's age back from now); set at a cut, used once.
+	followFrom  ha.From
 	startedOnce bool
 }
 
@@ -387,64 +390,112 @@ func (r *haRun) giveBack(ctx context.Context) {
 }
 
 // release hands the lease over in order (shutdown, step-down, fatal
-// provider end). Handing over to a hot standby (handOver, hot mode), the
-// member publishes LeaderLost and releases at once, keeping its provider:
-// its successor publishes, recovered, whatever it observed after that, so
-// there is no gap. Otherwise the member closes its provider first (its
-// last events and the gap that opens are enqueued), flushes them, and
-// only once the log holds all of them publishes LeaderLost (released,
-// naming the open gap for its successor to close). A LeaderLost stored
-// after a partial flush would tell the successor that the tenure ended
-// in order while some of its last events (a resend still waiting, the
-// provider's final GapOpened) were dropped with the publisher's buffer:
-// lost without a gap. When the flush cannot complete (the stream takes
+// provider end): the tenure's events are all stored, then LeaderLost
+// (released), then the lease is deleted. Two ways:
+//
+//   - Handing over to a hot standby (handOver, hot mode), the member keeps
+//     its provider: it cuts its event session, so that what the engine
+//     produces from then on is kept in its window, not published (its
+//     successor publishes those changes, recovered, from its own window),
+//     and waits until everything enqueued before the cut is stored. The
+//     log then holds the tenure's events without a hole up to the cut: the
+//     successor's takeover rule (the last change the log holds is its
+//     watermark, everything it observed later is recovered) finds every
+//     change the tenure did not store after that watermark. Flushing for
+//     a fixed time instead, and dropping the rest, lost changes that
+//     straddled the watermark: an event stuck in a resend while later ones
+//     were stored lay before the watermark and was neither stored nor
+//     recovered.
+//   - Otherwise the member closes its provider first (its last events and
+//     the gap that opens are enqueued), and LeaderLost names the open gap
+//     for the successor to close.
+//
+// The flush waits for as long as the stream takes messages (a busy server,
+// the burst of a provider just opened), not a fixed time: nothing new is
+// enqueued after the cut or the close. A LeaderLost stored after a partial
+// flush would tell the successor that the tenure ended in order while some
+// of its last events were dropped with the publisher's buffer: lost
+// without a gap. So when the flush cannot complete (the stream takes
 // nothing for DrainTimeout), no LeaderLost is published: the successor
-// finds the tenure unreleased and records a takeover gap from its last
-// stored event, as after a crash. Then the lease is deleted.
+// finds the tenure unreleased and takes over as after a crash (a takeover
+// gap from the last stored event, or, hot, its window from its watermark).
 func (r *haRun) release(ctx context.Context, why string, handOver bool) {
 	h, b := r.h, r.b
-	closed := h.cfg.Mode == ha.ModeCold || !handOver
-	if h.cfg.Mode == ha.ModeCold {
+	hotHandOver := h.cfg.Mode == ha.ModeHot && handOver
+	switch {
+	case h.cfg.Mode == ha.ModeCold:
 		r.closeColdEngine(ctx, true)
-	} else if !handOver {
+	case !handOver:
 		r.closeHotEngine(ctx)
+	default:
+		r.cutForHandOver(ctx)
 	}
 	r.stopSnaps()
 	r.stopSnaps = func() {}
 	data := schema.BridgeData{Reason: ha.ReasonReleased, Detail: why, Leader: &schema.Leader{Epoch: r.epoch, Mode: string(h.cfg.Mode)}}
-	orderly := true
-	if closed {
+	if !hotHandOver {
 		data.Gap = h.takeOpenGap()
-		// Nothing more comes from the provider: wait for the stream as
-		// long as it takes the events (a busy server, the burst of a
-		// provider just opened), not a fixed time.
-		if err := b.pub.FlushProgressing(ctx, b.cfg.DrainTimeout); err != nil {
-			orderly = false
-			h.log.Error().Err(err).Uint64("epoch", r.epoch).
-				Msg("release: the tenure's last events could not all be stored; no LeaderLost (released): the successor records a takeover gap from the last stored event")
-		}
 	}
-	if orderly {
-		b.emitBridge(schema.EvLeaderLost, data)
-		var err error
-		if closed {
-			err = b.pub.FlushProgressing(ctx, b.cfg.DrainTimeout)
-		} else {
-			// The provider still runs (its events go out until the
-			// demotion): a fixed bound, since the buffer never idles
-			// under steady traffic.
-			fctx, cancel := context.WithTimeout(ctx, b.cfg.DrainTimeout)
-			err = b.pub.Flush(fctx)
-			cancel()
-		}
-		if err != nil {
-			h.log.Error().Err(err).Msg("release: flush incomplete; the lease is released anyway (the successor's takeover covers what is missing)")
+	if err := b.pub.FlushProgressing(ctx, b.cfg.DrainTimeout); err != nil {
+		h.log.Error().Err(err).Uint64("epoch", r.epoch).
+			Msg("release: the tenure's last events could not all be stored; no LeaderLost (released): the successor takes over as after a crash")
+	} else {
+		// Published directly: during a hot hand-over the member is past its
+		// cut (emitBridge publishes only in routePublish).
+		b.publishEvent(b.bridgeEvent(schema.EvLeaderLost, data, time.Now()))
+		if err := b.pub.FlushProgressing(ctx, b.cfg.DrainTimeout); err != nil {
+			h.log.Error().Err(err).Msg("release: LeaderLost not stored; the lease is released anyway (the successor finds the tenure unreleased)")
 		}
 	}
 	r.demote(ctx, lease.ReasonReleased)
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	r.el.Release(rctx)
 	cancel()
+}
+
+// streamEnd is where a standby's follower starts after the cut that
+// follows: the window then holds only changes the engine reads after the
+// cut, which any bridge stores after the stream's present end, so the
+// follower need not read the last ha.hotWindow of the log again (under
+// load, re-reading tens of seconds of events at every hand-over made each
+// take longer than the last). Asked before the cut, so that a change the
+// active stored the moment after is not missed; zero (follow from the
+// window's age) when the stream does not answer.
+func (r *haRun) streamEnd(ctx context.Context) ha.From {
+	if r.stream == nil {
+		return ha.From{}
+	}
+	info, err := r.stream.Info(ctx)
+	if err != nil {
+		r.h.log.Debug().Err(err).Msg("standby: the stream's end is unknown; following from the window's age")
+		return ha.From{}
+	}
+	return ha.From{Seq: info.State.LastSeq + 1}
+}
+
+// cutForHandOver starts a hot active's hand-over: a new event session
+// whose events go to the window (routeRelease) while the publisher still
+// sends what came before.
+func (r *haRun) cutForHandOver(ctx context.Context) {
+	h, b := r.h, r.b
+	eng := b.Engine()
+	if eng == nil || r.engDone == nil {
+		h.way.Store(routeRelease)
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	r.followFrom = r.streamEnd(cctx)
+	err := eng.NewEventSession(cctx, func(string) {
+		h.window.Reset()
+		h.way.Store(routeRelease)
+	})
+	if err != nil {
+		// The engine stopped (or did not answer): nothing more comes from
+		// it; what it produced is enqueued.
+		h.log.Warn().Err(err).Msg("release: the event session could not be cut")
+		h.way.Store(routeRelease)
+	}
 }
 
 // lost ends the tenure when the lease is lost (expired, taken, fenced):
@@ -461,7 +512,14 @@ func (r *haRun) lost(ctx context.Context, c lease.Change) {
 // demote returns to standby.
 func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 	h, b := r.h, r.b
-	wasActive := h.way.Swap(routeDrop) != routeDrop
+	var was int32
+	if h.cfg.Mode == ha.ModeHot && h.way.Load() == routeRelease {
+		// Cut already (a hot hand-over): the window keeps what comes.
+		was = h.way.Swap(routeWindow)
+	} else {
+		was = h.way.Swap(routeDrop)
+	}
+	wasActive := was != routeDrop
 	if r.waitTimer != nil {
 		r.waitTimer.Stop()
 		r.waitTimer, r.waitC = nil, nil
@@ -475,12 +533,15 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 		r.closeColdEngine(ctx, false)
 	} else if eng := b.Engine(); eng != nil && r.engDone != nil {
 		eng.SetPassive(true)
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = eng.NewEventSession(cctx, func(string) {
-			h.window.Reset()
-			h.way.Store(routeWindow)
-		})
-		cancel()
+		if was != routeRelease {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			r.followFrom = r.streamEnd(cctx)
+			_ = eng.NewEventSession(cctx, func(string) {
+				h.window.Reset()
+				h.way.Store(routeWindow)
+			})
+			cancel()
+		}
 		r.startFollower()
 	}
 	if wasActive {

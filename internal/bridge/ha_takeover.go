@@ -139,7 +139,12 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 		eng.SetPassive(false)
 	}
 	if f := r.currentFollower(); err == nil && f != nil {
-		err = f.WaitFor(tctx, markerSeq)
+		// As long as the follower advances: a standby thousands of
+		// messages behind (a predecessor that flushed a burst before it
+		// released) catches up, whereas giving the lease back would start
+		// the same wait on the other member. The new events meanwhile are
+		// held (routeHold), not lost.
+		err = f.WaitForProgressing(ctx, markerSeq, h.takeoverTimeout(r.el), r.el.MayAct)
 	}
 	if err != nil {
 		h.log.Error().Err(err).Msg("takeover: the log could not be read up to the marker; giving the lease back")
@@ -216,6 +221,8 @@ func (r *haRun) startFollower() {
 		return
 	}
 	r.stopFollower()
+	start := r.followFrom
+	r.followFrom = ha.From{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var fold *coldFold
@@ -225,6 +232,9 @@ func (r *haRun) startFollower() {
 	follow := func() error {
 		if fold == nil {
 			from := ha.From{Time: time.Now().Add(-h.window.MaxAge())}
+			if start.Seq > 0 {
+				from = start
+			}
 			f := ha.NewFollower(r.stream, r.cluster, from, func(_ uint64, ev *schema.Event) { h.window.Observe(ev, time.Now()) }, r.b.cfg.Logger)
 			r.setFollower(f)
 			h.following.Store(true)

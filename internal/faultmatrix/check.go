@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -201,6 +203,10 @@ type Checker struct {
 	streamLast uint64
 	provGaps   int
 	closedGaps map[string]bool
+	// gapSpans: every provider gap's interval by id (ns since the epoch;
+	// closed 0 while open), for HA's rule on changes only a hot standby
+	// received.
+	gapSpans map[string]*gapSpan
 	// callEnded: (simulator session index, global call id) → the first
 	// frame whose events ended the call (CallInvalidEv).
 	callEnded map[uint64]uint32
@@ -217,7 +223,7 @@ func (c *Checker) Count(name string) int { return c.names[name] }
 func NewChecker() *Checker {
 	return &Checker{
 		sims: map[string]*simSession{}, simIndex: map[string]int{},
-		sessions: map[string]*session{}, closedGaps: map[string]bool{}, callEnded: map[uint64]uint32{},
+		sessions: map[string]*session{}, closedGaps: map[string]bool{}, gapSpans: map[string]*gapSpan{}, callEnded: map[uint64]uint32{},
 		names: map[string]int{},
 	}
 }
@@ -503,6 +509,9 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 		// record of a killed previous run found once NATS answered after
 		// the provider had opened.
 		if b := ev.Data.Bridge; b != nil && b.Gap != nil && (b.Gap.Kind == "provider" || b.Gap.Kind == "restart") {
+			if b.Gap.Kind == "provider" {
+				c.addGapSpan(ev.Name, b.Gap, ev.Time)
+			}
 			kind := mGapOpened
 			if ev.Name == schema.EvGapClosed {
 				kind = mGapClosed
@@ -654,6 +663,50 @@ func (c *Checker) callContext(gcid uint32) string {
 			break
 		}
 		b.WriteString("\n      > " + l)
+	}
+	return b.String()
+}
+
+// gapSpan is a provider gap's interval, in ns since the epoch (closed 0:
+// still open at the end of the stream).
+type gapSpan struct{ opened, closed int64 }
+
+func (c *Checker) addGapSpan(name string, g *schema.Gap, at time.Time) {
+	sp := c.gapSpans[g.ID]
+	if sp == nil {
+		sp = &gapSpan{opened: g.OpenedAt.UnixNano()}
+		c.gapSpans[g.ID] = sp
+	}
+	if name == schema.EvGapClosed {
+		sp.closed = at.UnixNano()
+		if g.ClosedAt != nil {
+			sp.closed = g.ClosedAt.UnixNano()
+		}
+	}
+}
+
+// inProviderGap reports whether a provider gap recorded in the stream was
+// open at ns.
+func (c *Checker) inProviderGap(ns int64) bool {
+	for _, sp := range c.gapSpans {
+		if ns >= sp.opened && (sp.closed == 0 || ns <= sp.closed) {
+			return true
+		}
+	}
+	return false
+}
+
+// gapSpansDesc lists the provider gaps' intervals, for a report.
+func (c *Checker) gapSpansDesc() string {
+	ids := slices.Sorted(maps.Keys(c.gapSpans))
+	var b strings.Builder
+	for _, id := range ids {
+		sp := c.gapSpans[id]
+		end := "open"
+		if sp.closed != 0 {
+			end = time.Unix(0, sp.closed).Format("15:04:05.000")
+		}
+		fmt.Fprintf(&b, "[%s %s–%s]", id, time.Unix(0, sp.opened).Format("15:04:05.000"), end)
 	}
 	return b.String()
 }

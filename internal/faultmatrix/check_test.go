@@ -419,6 +419,45 @@ func TestCheckerHAStandbyRepeatsAStateThePeerStored(t *testing.T) {
 	}
 }
 
+// A change that only a hot standby's session received (after a CTIManager
+// failover the standby had reopened the device on the backup, the active
+// bridge had not yet): inside the active's open provider gap it is covered
+// by that gap; the same frame outside any gap is lost.
+func TestCheckerHAStandbyOnlyChangeInsideTheActivesGap(t *testing.T) {
+	for _, inGap := range []bool{true, false} {
+		t.Run("in gap "+strconv.FormatBool(inGap), func(t *testing.T) {
+			s := newScene()
+			s.c.HA = true
+			// The active's session stored frame 1 before the loss.
+			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 1, Type: ctilink.TypeCallState, Time: t0, Content: 11,
+				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
+			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+			opened := t0.Add(time.Second)
+			gap := &schema.Gap{ID: "g1", Kind: "provider", Reason: "HEARTBEAT_MISSED", OpenedAt: opened}
+			s.stream++
+			s.seq["a-p1"]++
+			s.ent["a-p1"]["bridge"]++
+			s.c.AddEvent(s.stream, schema.EventID("a-p1", s.seq["a-p1"]), &schema.Event{Family: schema.FamilyBridge, Entity: "bridge",
+				Name: schema.EvGapOpened, Session: "a-p1", SessionSeq: s.seq["a-p1"], Sequence: s.ent["a-p1"]["bridge"], Time: opened,
+				Data: schema.Data{Bridge: &schema.BridgeData{Gap: gap}}})
+			// The standby's session on the backup, 2 s later: its copy only.
+			at := opened.Add(2 * time.Second)
+			if !inGap {
+				at = opened.Add(-time.Minute)
+			}
+			s.c.AddFrame(Frame{Session: "ctim-b-2", Seq: 1, Type: ctilink.TypeCallState, Time: at, Content: 33,
+				CallState: &ctilink.CallStateEvent{Device: "SEP2", Line: "2", CallHandle: 2, GlobalCallID: 10, State: ctilink.CallStateOffering}})
+			rep := s.c.Report()
+			if inGap && (!rep.OK() || rep.FramesStandbyOnlyInGap != 1) {
+				t.Fatalf("a change only the standby received, inside the active's gap:\n%s", rep)
+			}
+			if !inGap && (rep.OK() || rep.Lost != 1) {
+				t.Fatalf("a change only the standby received, outside any gap, must be lost:\n%s", rep)
+			}
+		})
+	}
+}
+
 // TestCheckSharedLineAppearanceOffered: a shared line's second appearance
 // (another leg, same directory number, same call) is offered after the
 // first: the address's Connection is OFFERED already and JTAPI has no

@@ -80,6 +80,13 @@ type Report struct {
 	// nothing of its session had been published yet, and the active
 	// bridge's events describe the same calls. Checker.HA only.
 	FramesStandbySnapshot int
+	// FramesStandbyOnlyInGap counts changes that only a hot standby's
+	// session received, before that session published anything, while a
+	// provider gap of the stream was open: the active bridge was not
+	// observing the device then (after a CTIManager failover it had not
+	// opened it again yet), so its gap covers the change, as it covers
+	// every change it missed. Checker.HA only.
+	FramesStandbyOnlyInGap int
 	// DuplicatedAcrossBridges counts CTI changes of which the same event
 	// was stored from two provider sessions of a high-availability group
 	// (both bridges published it); they are also counted in Duplicated.
@@ -129,9 +136,9 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, leg never known (began in the gap) %d, in provider gaps %d (on a link never back in service %d), in publish gaps %d\n",
 		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNoChangeMoved, r.FramesNotReestablished, r.FramesAfterCallEnded,
 		r.FramesNeverKnown, r.FramesInGap, r.FramesNotBackInService, r.FramesInPublishGap)
-	if r.FramesSeenByPeer > 0 || r.FramesStandbySnapshot > 0 || r.DuplicatedAcrossBridges > 0 {
-		fmt.Fprintf(&b, "high availability: frames whose copy in another bridge's session has events %d, hot standby's own snapshot %d, changes stored by two bridges %d\n",
-			r.FramesSeenByPeer, r.FramesStandbySnapshot, r.DuplicatedAcrossBridges)
+	if r.FramesSeenByPeer > 0 || r.FramesStandbySnapshot > 0 || r.FramesStandbyOnlyInGap > 0 || r.DuplicatedAcrossBridges > 0 {
+		fmt.Fprintf(&b, "high availability: frames whose copy in another bridge's session has events %d, hot standby's own snapshot %d, received only by a hot standby inside the active's provider gap %d, changes stored by two bridges %d\n",
+			r.FramesSeenByPeer, r.FramesStandbySnapshot, r.FramesStandbyOnlyInGap, r.DuplicatedAcrossBridges)
 	}
 	fmt.Fprintf(&b, "events stored %d\n", r.Events)
 	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
@@ -185,8 +192,9 @@ func (c *Checker) Report() *Report {
 	exempt := c.noChangeFrames()
 	c.haNoChangeFrames(exempt)
 	peers := c.peerCoverage(r, exempt)
+	copies := c.contentCopies()
 	for _, sim := range c.simList {
-		c.checkFrames(r, sim, byInstance, exempt[sim], peers)
+		c.checkFrames(r, sim, byInstance, exempt[sim], peers, copies)
 	}
 	for _, j := range c.jumps {
 		if j.got > j.prev+1 && c.publishGapCovers(j.sess.name, j.prevSess, j.atSess) {
@@ -236,7 +244,7 @@ func (c *Checker) openProviderGaps() map[string]bool {
 }
 
 // checkFrames applies rule (b) to one simulator session.
-func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session, exempt map[uint32]uint8, peers map[uint64][]int) {
+func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string][]*session, exempt map[uint32]uint8, peers map[uint64][]int, copies map[uint64]int) {
 	if len(sim.frames) == 0 {
 		return
 	}
@@ -269,6 +277,8 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			r.FramesSeenByPeer++
 		case c.HA && f.snapshot && f.seq < firstCovered:
 			r.FramesStandbySnapshot++
+		case c.HA && f.seq < firstCovered && copies[f.content] == 1 && c.inProviderGap(f.at):
+			r.FramesStandbyOnlyInGap++
 		case notBack:
 			r.FramesInGap++
 			r.FramesNotBackInService++
@@ -305,6 +315,9 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			where := fmt.Sprintf("last frame acted on %d", sim.maxFramed)
 			if f.seq > sim.maxFramed {
 				where += "; not in a gap: " + why
+			}
+			if c.HA {
+				where += fmt.Sprintf("; received by %d sessions; provider gaps %s", copies[f.content], c.gapSpansDesc())
 			}
 			r.add(&r.LostList, &r.Lost, fmt.Sprintf("%s:%d %s sent %s: no event names it (%s)",
 				sim.id, f.seq, desc, time.Unix(0, f.at).Format("15:04:05.000"), where))
@@ -435,6 +448,26 @@ func (c *Checker) peerCoverage(r *Report, exempt map[*simSession]map[uint32]uint
 		}
 	}
 	return peers
+}
+
+// contentCopies counts, per content, the simulator sessions that sent a
+// frame with it: how many providers received that change (Checker.HA
+// only; nil otherwise).
+func (c *Checker) contentCopies() map[uint64]int {
+	if !c.HA {
+		return nil
+	}
+	copies := map[uint64]int{}
+	for _, s := range c.simList {
+		seen := map[uint64]bool{}
+		for _, f := range s.frames {
+			if !seen[f.content] {
+				seen[f.content] = true
+				copies[f.content]++
+			}
+		}
+	}
+	return copies
 }
 
 // coveredElsewhere: some simulator session other than idx has events

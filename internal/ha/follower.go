@@ -92,6 +92,32 @@ func (f *Follower) Run(ctx context.Context) error {
 	}
 }
 
+// WaitForProgressing is WaitFor for as long as the follower advances: it
+// gives up (an error) only when the follower passed no message for stall,
+// or ctx ends, or stillWanted turns false. A standby far behind a burst of
+// events catches up at its own pace; one that is stuck does not hold a
+// takeover forever.
+func (f *Follower) WaitForProgressing(ctx context.Context, seq uint64, stall time.Duration, stillWanted func() bool) error {
+	for {
+		last := f.last()
+		sctx, cancel := context.WithTimeout(ctx, stall)
+		err := f.WaitFor(sctx, seq)
+		cancel()
+		if err == nil || ctx.Err() != nil || f.last() == last {
+			return err
+		}
+		if !stillWanted() {
+			return fmt.Errorf("ha: following the stream: at sequence %d, waiting for %d: no longer wanted", f.last(), seq)
+		}
+	}
+}
+
+func (f *Follower) last() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastSeq
+}
+
 // WaitFor waits until the follower has passed stream sequence seq (every
 // event stored up to it was observed) or ctx ends.
 func (f *Follower) WaitFor(ctx context.Context, seq uint64) error {

@@ -2,7 +2,6 @@ package hafaults
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -177,7 +176,6 @@ func TestHAFiftyHandovers(t *testing.T) {
 	// Not in parallel, one group at a time, as they were verified.
 	for _, mode := range []ha.Mode{ha.ModeCold, ha.ModeHot} {
 		t.Run(string(mode), func(t *testing.T) {
-			skipHotKnownDefect(t, mode)
 			// The fault here is the hand-over. With the HA rig's 500 ms
 			// heartbeat, a loaded 2-core runner under -race starves
 			// heartbeats and adds CTIManager failovers nobody asked for
@@ -222,7 +220,6 @@ func TestHAFiftyHandovers(t *testing.T) {
 // like any bridge; nothing is lost outside the gaps, no clash.
 func TestHACTIManagerFailoverDuringHandover(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		skipHotKnownDefect(t, mode)
 		r := faultmatrix.StartTestRig(t, haRigConfig())
 		startPair(t, r, mode)
 		faultmatrix.LetTrafficFlow(2 * time.Second)
@@ -333,7 +330,6 @@ func TestHAStaleActiveFencedByTheLog(t *testing.T) {
 // change of the members' providers.
 func TestHAMembersStartedBeforeNATS(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode ha.Mode) {
-		skipHotKnownDefect(t, mode)
 		r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, NATSLater: true})
 		startMember(t, r, mode, "a")
 		startMember(t, r, mode, "b")
@@ -370,21 +366,4 @@ func TestHAMembersStartedBeforeNATS(t *testing.T) {
 		}
 		checkHAWith(t, r, mode, 1)
 	})
-}
-
-// hotKnownDefectsEnv runs the hot groups of the tests that skipHotKnownDefect
-// guards.
-const hotKnownDefectsEnv = "CTIBRIDGE_HA_HOT_KNOWN_DEFECTS"
-
-// skipHotKnownDefect skips a hot group's run of a test that has lost
-// frames now and then on a loaded 2-core machine (docs/ha.md "Known
-// defects"; issue 13 stays open for it): a hot standby's own session
-// during a hand-over or a failover holds call frames that the active's
-// session never got and no record covers. It is a known defect, not a
-// slow test: run it with the variable set until it is fixed.
-func skipHotKnownDefect(t *testing.T, mode ha.Mode) {
-	t.Helper()
-	if mode == ha.ModeHot && os.Getenv(hotKnownDefectsEnv) == "" {
-		t.Skipf("hot group: known defect under load (docs/ha.md, \"Known defects\"); run with %s=1", hotKnownDefectsEnv)
-	}
 }
