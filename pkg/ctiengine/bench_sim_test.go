@@ -2,6 +2,7 @@ package ctiengine
 
 import (
 	"context"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"strconv"
 	"sync"
 	"testing"
@@ -78,13 +79,10 @@ func BenchmarkSimFailover_10kDevices2kCalls(b *testing.B) {
 	go func() { done <- eng.Run(context.Background()) }()
 	defer func() { eng.Close(); <-done }()
 	waitUp := func(node string) {
-		deadline := time.Now().Add(time.Minute)
-		for s := eng.Status(); s.Link != LinkUp.String() || s.CTIManager != node; s = eng.Status() {
-			if time.Now().After(deadline) {
-				b.Fatalf("engine not up on %s: %+v", node, s)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		testwait.Eventually(b, time.Minute, "engine up on "+node, func() bool {
+			s := eng.Status()
+			return s.Link == LinkUp.String() && s.CTIManager == node
+		})
 	}
 	waitUp("ctim-a")
 	for i := 0; i < callsN; i++ {
@@ -95,14 +93,10 @@ func BenchmarkSimFailover_10kDevices2kCalls(b *testing.B) {
 	if err := srv.Advance(2 * time.Second); err != nil {
 		b.Fatal(err)
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		if _, talking := sink.get(); talking == 2*callsN {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("calls not all talking")
-		}
-	}
+	testwait.Eventually(b, time.Minute, "every call talking", func() bool {
+		_, talking := sink.get()
+		return talking == 2*callsN
+	})
 	nodes := []string{"ctim-a", "ctim-b"}
 	var total time.Duration
 	b.ResetTimer()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/pem"
 	"errors"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,11 +185,7 @@ func TestRule7_DuplicateCertificateThenCompromised(t *testing.T) {
 // waitNoSessions polls (bounded) until the simulator holds no session.
 func waitNoSessions(t *testing.T, srv *ctisim.Server) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(srv.Sessions()) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("simulator still holds sessions %+v", srv.Sessions())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testwait.Poll(10*time.Second, func() bool { return len(srv.Sessions()) == 0 }) {
+		t.Fatalf("simulator still holds sessions %+v", srv.Sessions())
 	}
 }

@@ -1,6 +1,7 @@
 package ctiengine
 
 import (
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"strings"
 	"testing"
 	"time"
@@ -44,9 +45,9 @@ func subsequence(evs []schema.Event, want []string) (missing string, ok bool) {
 // sent to its session.
 func (e *env) quiesce() {
 	e.t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for {
-		var sent uint64
+	var sent uint64
+	caughtUp := func() bool {
+		sent = 0
 		queued := 0
 		sess := e.srv.Sessions()
 		for _, s := range sess {
@@ -57,13 +58,10 @@ func (e *env) quiesce() {
 				}
 			}
 		}
-		if got := e.eng.Status().Counters.FramesIn; queued == 0 && got >= sent && len(sess) > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("engine did not catch up with the simulator (%d frames sent)", sent)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return queued == 0 && e.eng.Status().Counters.FramesIn >= sent && len(sess) > 0
+	}
+	if !testwait.Poll(waitBound, caughtUp) {
+		e.t.Fatalf("engine did not catch up with the simulator (%d frames sent)", sent)
 	}
 }
 

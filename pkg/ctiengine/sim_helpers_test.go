@@ -3,6 +3,7 @@ package ctiengine
 import (
 	"bytes"
 	"context"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"slices"
 	"strings"
 	"sync"
@@ -198,17 +199,11 @@ func (e *env) advance(d time.Duration) {
 // waitStatus polls Status (bounded) until cond holds.
 func (e *env) waitStatus(what string, cond func(Status) bool) Status {
 	e.t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for {
-		s := e.eng.Status()
-		if cond(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s; status %+v; events:\n  %s", what, s, strings.Join(names(e.sink.events()), "\n  "))
-		}
-		time.Sleep(10 * time.Millisecond)
+	var s Status
+	if !testwait.Poll(waitBound, func() bool { s = e.eng.Status(); return cond(s) }) {
+		e.t.Fatalf("timed out waiting for %s; status %+v; events:\n  %s", what, s, strings.Join(names(e.sink.events()), "\n  "))
 	}
+	return s
 }
 
 func upOn(node string) func(Status) bool {
