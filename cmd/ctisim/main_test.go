@@ -82,16 +82,13 @@ func TestServePrintsPortsAndServes(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`CTIManager ctim-a\s+plain (\S+)\s+tls (\S+)`)
 	var addr string
-	deadline := time.Now().Add(20 * time.Second)
-	for addr == "" {
+	if !testwait.Poll(20*time.Second, func() bool {
 		if m := re.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "running until interrupted") {
 			addr = m[1]
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ports printed: %q", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+		return addr != ""
+	}) {
+		t.Fatalf("no ports printed: %q", out.String())
 	}
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {

@@ -131,13 +131,9 @@ func TestLeastPriorityFallback(t *testing.T) {
 	if err := r.Sim.RestoreNode("ctim-a"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(WaitBound)
-	for !r.Bridge().Engine().Status().PrimaryReachable {
-		if time.Now().After(deadline) {
-			t.Fatal("the restored primary was not found reachable")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Eventually(t, WaitBound, "the restored primary found reachable", func() bool {
+		return r.Bridge().Engine().Status().PrimaryReachable
+	})
 	r.Bridge().Engine().InitiateFallback()
 	WaitFailovers(t, r, 2, OnNode("ctim-a"))
 	LetTrafficFlow(2 * time.Second)
