@@ -111,6 +111,10 @@ type haState struct {
 
 	pmu     sync.Mutex // guards pending and the hold → publish switch
 	pending []schema.Event
+	// behind, after a hot takeover whose engine had not yet read the
+	// previous active's last stored change, drops the events it then
+	// reads that the log holds already (hot.Behind).
+	behind atomic.Pointer[hot.Behind]
 
 	gmu     sync.Mutex // guards openGap
 	openGap *schema.Gap
@@ -191,6 +195,9 @@ func (h *haState) route(ev *schema.Event) bool {
 		// is the lease): a renewal answered late resumes the tenure and
 		// nothing is lost; a demotion drops it, for the successor to
 		// account for (its gap, or recovered by a hot standby).
+		if h.storedByPredecessor(ev) {
+			return false
+		}
 		h.trackGap(ev)
 		return true
 	case routeWindow, routeRelease:
@@ -199,10 +206,29 @@ func (h *haState) route(ev *schema.Event) bool {
 		h.pmu.Lock()
 		defer h.pmu.Unlock()
 		if h.way.Load() == routePublish {
+			if h.storedByPredecessor(ev) {
+				return false
+			}
 			h.trackGap(ev)
 			return true
 		}
 		h.pending = append(h.pending, *ev)
+	}
+	return false
+}
+
+// storedByPredecessor reports whether ev, read after a hot takeover, is a
+// change the previous active stored already (see haState.behind).
+func (h *haState) storedByPredecessor(ev *schema.Event) bool {
+	d := h.behind.Load()
+	if d == nil {
+		return false
+	}
+	if d.Stored(ev) {
+		return true
+	}
+	if d.Done() {
+		h.behind.CompareAndSwap(d, nil)
 	}
 	return false
 }

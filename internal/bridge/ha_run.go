@@ -520,6 +520,7 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 		was = h.way.Swap(routeDrop)
 	}
 	wasActive := was != routeDrop
+	h.behind.Store(nil)
 	if r.waitTimer != nil {
 		r.waitTimer.Stop()
 		r.waitTimer, r.waitC = nil, nil

@@ -162,8 +162,15 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 		h.trackGap(&ev)
 		b.publishEvent(ev)
 	}
+	// The engine cut its session before it had read every change the
+	// previous active stored: what it reads next may be in the log
+	// already, and must not be published twice.
+	h.behind.Store(res.Behind)
 	h.pmu.Lock()
 	for _, ev := range h.pending {
+		if h.storedByPredecessor(&ev) {
+			continue
+		}
 		h.trackGap(&ev)
 		b.publishEvent(ev)
 	}
@@ -189,6 +196,9 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 	lg := h.log.Info()
 	if res.Incomplete {
 		lg = h.log.Warn().Bool("incomplete", true).Str("hint", "the standby's window did not reach back to the previous active's last stored event: raise ha.hotWindow")
+	}
+	if res.Behind != nil {
+		lg = lg.Bool("behind", true).Int("already_stored", res.Behind.Dropped())
 	}
 	lg.Uint64("epoch", r.epoch).Int("recovered", len(res.Recovered)).Int("matched", res.Matched).Int("skipped", res.Skipped).
 		Dur("takeover", d).Msg("takeover: publishing; the events the previous active never stored were published as recovered")

@@ -36,4 +36,12 @@
 // flagged recovered, renumbered as a session of their own (session
 // sequence and per-entity sequences from 1), so consumers see no hole in
 // any sequence.
+//
+// The two engines read the same changes at their own pace, so the
+// standby may cut its session before it has read the last changes the
+// previous active stored. Then the previous active's last stored change
+// is not in the window, and the takeover returns a Behind: the
+// fingerprints of the stored events no window event matched, against
+// which the new active checks what its engine reads after the cut (those
+// are not published again) until that last stored change has come by.
 package hot

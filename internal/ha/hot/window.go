@@ -3,6 +3,7 @@ package hot
 import (
 	"encoding/binary"
 	"hash/fnv"
+	"maps"
 	"sync"
 	"time"
 
@@ -223,6 +224,70 @@ type Result struct {
 	// window dropped events nobody stored: what the previous active
 	// missed may reach back further than the window.
 	Incomplete bool
+	// Behind is set when the previous active's last stored change is not
+	// among the window's events: the standby's engine had not read it yet
+	// when it cut its session (the two engines read the same changes at
+	// their own pace). The changes it reads next may then be ones the log
+	// holds already; Behind tells them apart (nil: none can be).
+	Behind *Behind
+}
+
+// Behind recognises, among the events a new active produces after its
+// takeover cut, those the previous active had stored already: it holds
+// the fingerprints of the stored events no window event matched, until
+// the previous active's last stored change has come by.
+type Behind struct {
+	mu     sync.Mutex // guards the following fields
+	counts map[Fingerprint]int
+	last   Fingerprint
+	until  time.Time
+	done   bool
+	// Dropped counts the events recognised as stored.
+	dropped int
+}
+
+// Stored reports whether ev is a change the previous active stored (not
+// to be published again). Once the previous active's last stored change
+// has come by, or an event received after the window's age bound, it
+// reports false for good (Done).
+func (b *Behind) Stored(ev *schema.Event) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return false
+	}
+	if ev.Received.After(b.until) {
+		b.done = true
+		return false
+	}
+	if !matchable(ev) {
+		return false
+	}
+	fp := FingerprintOf(ev)
+	if b.counts[fp] == 0 {
+		return false
+	}
+	b.counts[fp]--
+	b.dropped++
+	if fp == b.last {
+		b.done = true
+		b.counts = nil
+	}
+	return true
+}
+
+// Done reports whether no later event can be a stored one.
+func (b *Behind) Done() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done
+}
+
+// Dropped counts the events Stored recognised.
+func (b *Behind) Dropped() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dropped
 }
 
 // Takeover applies the takeover rule to everything kept and empties the
@@ -268,6 +333,27 @@ func (w *Window) Takeover() Result {
 		ev.Sequence = ents[ek]
 		ev.Data.Recovered = true
 		res.Recovered = append(res.Recovered, ev)
+	}
+	if n := len(w.stored); n > w.shead {
+		// The previous active's last stored change, not met in the
+		// window: the standby's engine is behind it.
+		last := w.stored[n-1].fp
+		met := false
+		for i := range evs {
+			if evs[i].fp == last {
+				met = true
+				break
+			}
+		}
+		if !met {
+			var base time.Time
+			if len(evs) > 0 {
+				base = evs[len(evs)-1].ev.Received
+			} else {
+				base = w.stored[n-1].at
+			}
+			res.Behind = &Behind{counts: maps.Clone(w.counts), last: last, until: base.Add(w.cfg.MaxAge)}
+		}
 	}
 	clear(w.events)
 	w.events, w.head = w.events[:0], 0

@@ -184,3 +184,74 @@ func TestFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// The standby's engine cut its session before it had read the last
+// changes the previous active stored (each engine reads at its own pace):
+// the window has 5 of the 8 stored changes. Nothing is recovered, and the
+// changes it reads after its cut are told apart: the 3 the log holds are
+// not published again, the ones after them are, and once the previous
+// active's last stored change has come by nothing more is checked.
+func TestTakeoverWithTheStandbyBehind(t *testing.T) {
+	w := New(Config{})
+	cs := changes(10)
+	for i, c := range cs[:5] {
+		w.Add(copyOf(c, "b-p1", uint64(i+1), time.Duration(i)*time.Millisecond))
+	}
+	for i, c := range cs[:8] {
+		ev := copyOf(c, "a-p1", uint64(i+1), time.Duration(i)*time.Millisecond)
+		w.Observe(&ev, ev.Received)
+	}
+	res := w.Takeover()
+	if len(res.Recovered) != 0 || res.Behind == nil {
+		t.Fatalf("result %+v: want nothing recovered and the standby behind", res)
+	}
+	var published []string
+	for i, c := range cs[5:] {
+		ev := copyOf(c, "b-p2", uint64(i+1), time.Duration(5+i)*time.Millisecond)
+		if !res.Behind.Stored(&ev) {
+			published = append(published, c.addr)
+		}
+	}
+	if fmt.Sprint(published) != "[1008 1009]" || !res.Behind.Done() || res.Behind.Dropped() != 3 {
+		t.Fatalf("published after the cut %v (done %v, dropped %d), want [1008 1009], done, 3 dropped",
+			published, res.Behind.Done(), res.Behind.Dropped())
+	}
+}
+
+// A standby whose engine had read every stored change (ahead of, or level
+// with, the previous active) needs no such check.
+func TestTakeoverWithTheStandbyAheadNeedsNoCheck(t *testing.T) {
+	w := New(Config{})
+	cs := changes(6)
+	for i, c := range cs {
+		w.Add(copyOf(c, "b-p1", uint64(i+1), 0))
+	}
+	for i, c := range cs[:4] {
+		ev := copyOf(c, "a-p1", uint64(i+1), 0)
+		w.Observe(&ev, t0)
+	}
+	if res := w.Takeover(); res.Behind != nil || len(res.Recovered) != 2 {
+		t.Fatalf("result %+v: want 2 recovered and no check after the cut", res)
+	}
+}
+
+// The check ends at the window's age bound even if the previous active's
+// last stored change never comes by (it was its own, e.g. from a session
+// on another CTIManager).
+func TestBehindEndsAtTheWindowsAge(t *testing.T) {
+	w := New(Config{MaxAge: time.Second})
+	cs := changes(4)
+	w.Add(copyOf(cs[0], "b-p1", 1, 0))
+	for i, c := range cs {
+		ev := copyOf(c, "a-p1", uint64(i+1), 0)
+		w.Observe(&ev, t0)
+	}
+	res := w.Takeover()
+	if res.Behind == nil {
+		t.Fatalf("result %+v: want the standby behind", res)
+	}
+	late := copyOf(cs[1], "b-p2", 1, 2*time.Second)
+	if res.Behind.Stored(&late) || !res.Behind.Done() {
+		t.Fatal("an event received after the window's age was still checked")
+	}
+}
