@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,28 +51,10 @@ func TestPKISubcommand(t *testing.T) {
 	}
 }
 
-// syncBuffer lets the test read what the command prints while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestServePrintsPortsAndServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testwait.Buffer
 	gt := filepath.Join(t.TempDir(), "gt.jsonl")
 	done := make(chan int)
 	go func() {
@@ -172,7 +153,7 @@ func TestBannerAsDocumented(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testwait.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--ephemeral-ports", "--control", "127.0.0.1:0", "--log-level", "warn"}, &out, io.Discard)

@@ -227,8 +227,9 @@ func (h *haState) storedByPredecessor(ev *schema.Event) bool {
 	if d.Stored(ev) {
 		return true
 	}
-	if d.Done() {
-		h.behind.CompareAndSwap(d, nil)
+	if d.Done() && h.behind.CompareAndSwap(d, nil) {
+		h.log.Info().Int("already_stored", d.Dropped()).
+			Msg("takeover: the engine has read past the previous active's last stored change; the changes before it that the log held were not published again")
 	}
 	return false
 }

@@ -196,25 +196,7 @@ func RemoveBridgeBinary() {
 // TestDaemon is one `bridge run` process of a test and its output.
 type TestDaemon struct {
 	*Daemon
-	Out *SyncBuffer
-}
-
-// SyncBuffer is a buffer safe for a process's output and a test's reads.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	Out *testwait.Buffer
 }
 
 // WriteDaemonConfig writes the bridge's YAML configuration for the rig
@@ -232,7 +214,7 @@ func WriteDaemonConfig(t testing.TB, r *Rig) string {
 // when the test ends if it still runs.
 func StartTestDaemon(t testing.TB, bin, config string) *TestDaemon {
 	t.Helper()
-	d := &TestDaemon{Out: &SyncBuffer{}}
+	d := &TestDaemon{Out: &testwait.Buffer{}}
 	var err error
 	if d.Daemon, err = StartDaemon(bin, config, d.Out); err != nil {
 		t.Fatal(err)

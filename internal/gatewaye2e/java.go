@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"io"
 	"os"
 	"os/exec"
@@ -128,27 +129,7 @@ type Double struct {
 	stdin  io.WriteCloser
 	out    *bufio.Scanner
 	mu     sync.Mutex
-	stderr *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() < 1<<20 {
-		l.b.Write(p)
-	}
-	return len(p), nil
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr *testwait.Buffer
 }
 
 // StartDouble starts one gateway per name on a double of the cluster
@@ -179,7 +160,7 @@ func StartDouble(ctx context.Context, tc Toolchain, buildDir string, cluster []b
 	for _, k := range keys {
 		args = append(args, k+"="+settings[k])
 	}
-	d := &Double{cmd: exec.CommandContext(ctx, "java", args...), stderr: &lockedBuffer{}}
+	d := &Double{cmd: exec.CommandContext(ctx, "java", args...), stderr: &testwait.Buffer{Limit: 1 << 20}}
 	d.cmd.Stderr = d.stderr
 	if d.stdin, err = d.cmd.StdinPipe(); err != nil {
 		return nil, fmt.Errorf("gatewaye2e: %w", err)
@@ -266,7 +247,7 @@ type Gateway struct {
 	// Addr is its plain link address.
 	Addr   string
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testwait.Buffer
 }
 
 // StartGateway runs the gateway built in buildDir on the toolchain's jar,
@@ -287,7 +268,7 @@ func StartGateway(ctx context.Context, tc Toolchain, buildDir, workDir string, s
 	for _, k := range keys {
 		args = append(args, k+"="+settings[k])
 	}
-	g := &Gateway{cmd: exec.CommandContext(ctx, "java", args...), stderr: &lockedBuffer{}}
+	g := &Gateway{cmd: exec.CommandContext(ctx, "java", args...), stderr: &testwait.Buffer{Limit: 1 << 20}}
 	g.cmd.Dir = workDir
 	pr, pw := io.Pipe()
 	g.cmd.Stderr = io.MultiWriter(g.stderr, pw)

@@ -45,3 +45,15 @@ func TestEventuallyFailsWithWhatItWaitedFor(t *testing.T) {
 		t.Fatal("Eventually did not fail the test on timeout")
 	}
 }
+
+func TestBufferKeepsUpToItsLimit(t *testing.T) {
+	b := &Buffer{Limit: 5}
+	for _, s := range []string{"abc", "def", "g"} {
+		if n, err := b.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if got := b.String(); got != "abcde" {
+		t.Fatalf("kept %q, want %q", got, "abcde")
+	}
+}

@@ -1,15 +1,14 @@
 package jetstream
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,26 +16,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestEmbeddedRestartKeepsPortAndStore(t *testing.T) {
-	var logs syncBuffer
+	var logs testwait.Buffer
 	e, err := NewEmbedded(EmbeddedConfig{DataDir: t.TempDir(), Listen: "127.0.0.1:0", ServerName: "emb-test", Logger: zerolog.New(&logs)})
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +220,7 @@ func TestEmbeddedWarnsWhenOpenBeyondLoopback(t *testing.T) {
 		listen string
 		warn   bool
 	}{{"127.0.0.1:0", false}, {"0.0.0.0:0", true}} {
-		var logs syncBuffer
+		var logs testwait.Buffer
 		e, err := NewEmbedded(EmbeddedConfig{DataDir: t.TempDir(), Listen: tc.listen, Logger: zerolog.New(&logs)})
 		if err != nil {
 			t.Fatal(err)
@@ -258,7 +239,7 @@ func TestEmbeddedWarnsWhenOpenBeyondLoopback(t *testing.T) {
 // banner, no empty or separator lines, and its settings table at debug
 // level as key and value.
 func TestEmbeddedStartUpLogIsReadable(t *testing.T) {
-	var logs syncBuffer
+	var logs testwait.Buffer
 	e, err := NewEmbedded(EmbeddedConfig{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.New(&logs).Level(zerolog.DebugLevel)})
 	if err != nil {
 		t.Fatal(err)
