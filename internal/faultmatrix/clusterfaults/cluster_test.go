@@ -121,6 +121,19 @@ func (c *clusterRun) waitStreamLeader(not int) int {
 	return l
 }
 
+// waitBridgeSeesLeader waits until the bridge's view of the event log
+// (its /status) names leader as the stream's leader: the leader change is
+// then recorded.
+func (c *clusterRun) waitBridgeSeesLeader(leader string) {
+	c.t.Helper()
+	testwait.Eventually(c.t, faultmatrix.WaitBound, "the bridge to see "+leader+" as the stream leader", func() bool {
+		st, _ := c.Bridge().Status().(map[string]any)
+		el, _ := st["eventLog"].(map[string]any)
+		got, _ := el["leader"].(string)
+		return got == leader
+	})
+}
+
 func (c *clusterRun) stop(i int) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -226,7 +239,12 @@ func TestClusterStreamLeaderKilled(t *testing.T) {
 		leader = c.stepDown()
 	}
 	c.stop(leader)
-	c.waitStreamLeader(leader)
+	next := c.waitStreamLeader(leader)
+	// The bridge learns of the election from the server's advisory or,
+	// failing that, from its periodic stream check: under -race on a
+	// loaded runner a STREAM.INFO answer took 2.4 s and the check had not
+	// come round within the traffic below. Wait until the bridge knows.
+	c.waitBridgeSeesLeader(c.NATSCluster.Name(next))
 	faultmatrix.LetTrafficFlow(3 * time.Second)
 	c.start(leader)
 	faultmatrix.LetTrafficFlow(time.Second)
