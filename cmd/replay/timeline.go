@@ -106,9 +106,19 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 		if to > 0 && end >= to {
 			truncated = false
 		}
-		// One wildcard filter is much faster for the server than three;
-		// the provider and bridge events are skipped here.
-		wq := replaystore.Query{StartSeq: from, EndSeq: end, Subjects: []string{schema.ClusterFilter(cluster)}}
+		// No subject filter: the window is read whole and the events of
+		// other clusters, the provider and the bridge are skipped here.
+		// With a filter (even cti.<cluster>.>) the server matches it
+		// against every subject of the block at each message it delivers
+		// — with one subject per call, thousands — and counts a new
+		// consumer's pending messages by loading blocks to the end of the
+		// log; unfiltered, it walks the blocks in order and the count is a
+		// subtraction (docs/benchmarks.md, run 9).
+		wq := replaystore.Query{StartSeq: from, EndSeq: end}
+		own := "" // cluster "" (every cluster): nothing to skip
+		if cluster != "" {
+			own = strings.TrimSuffix(schema.ClusterFilter(cluster), ">")
+		}
 		skip := []string{
 			strings.TrimSuffix(schema.FamilyFilter(cluster, schema.FamilyProvider), ">"),
 			strings.TrimSuffix(schema.FamilyFilter(cluster, schema.FamilyBridge), ">"),
@@ -116,7 +126,7 @@ func buildTimeline(ctx context.Context, st *replaystore.Store, cluster string, o
 		last := uint64(0)
 		_, err := st.Read(ctx, wq, func(m replaystore.Message) error {
 			last = m.Seq
-			if strings.HasPrefix(m.Subject, skip[0]) || strings.HasPrefix(m.Subject, skip[1]) {
+			if !strings.HasPrefix(m.Subject, own) || strings.HasPrefix(m.Subject, skip[0]) || strings.HasPrefix(m.Subject, skip[1]) {
 				return nil
 			}
 			if w, ok := waveItem(m); ok && !fn(w) {
