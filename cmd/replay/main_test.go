@@ -697,3 +697,67 @@ func TestStructuredModeStream(t *testing.T) {
 		t.Errorf("exported structured event: %v", err)
 	}
 }
+
+// A stream holding two clusters: the timeline of one counts only its own
+// device and call events, though its failover windows are read without a
+// subject filter and the other cluster's events lie inside them.
+func TestTimelineIgnoresOtherClusters(t *testing.T) {
+	labEvs := storetest.SyntheticLog(storetest.LogConfig{Events: 1200, Lines: 24, Failovers: []int{600}})
+	otherEvs := storetest.SyntheticLog(storetest.LogConfig{Events: 1200, Lines: 30, Failovers: []int{550}})
+	for i := range otherEvs {
+		// Another bridge's provider sessions: event ids (and so the
+		// stream's dedupe ids) differ from the first cluster's.
+		otherEvs[i].Session = "other-" + otherEvs[i].Session
+	}
+	entries := func(t *testing.T, interleaved bool) []timeline.Entry {
+		t.Helper()
+		_, nc := storetest.StartServer(t, t.TempDir())
+		js := storetest.CreateEventStream(t, nc, "CTI")
+		lab, err := storetest.NewPublisher(js, "lab", schema.ModeBinary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := storetest.NewPublisher(js, "lab2", schema.ModeBinary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range labEvs {
+			if err := lab.Add(&labEvs[i]); err != nil {
+				t.Fatal(err)
+			}
+			if interleaved {
+				if err := other.Add(&otherEvs[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := errors.Join(lab.Flush(), other.Flush()); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := replay(t, "--server", nc.ConnectedUrl(), "--cluster", "lab", "timeline", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		var es []timeline.Entry
+		if err := json.Unmarshal([]byte(out), &es); err != nil {
+			t.Fatal(err)
+		}
+		for i := range es {
+			es[i].Seq = 0 // stream positions differ between the two stores
+		}
+		return es
+	}
+	alone, mixed := entries(t, false), entries(t, true)
+	if !slices.ContainsFunc(alone, func(e timeline.Entry) bool { return e.Event == schema.EvCiscoAddrOutOfService && e.Count == 24 }) {
+		t.Fatalf("the lone cluster's timeline has no wave of 24 addresses out of service: %+v", alone)
+	}
+	if len(alone) != len(mixed) {
+		t.Fatalf("%d entries with the other cluster in the stream, %d without", len(mixed), len(alone))
+	}
+	for i := range alone {
+		a, m := alone[i], mixed[i]
+		if a.Event != m.Event || a.Count != m.Count || a.Detail != m.Detail {
+			t.Errorf("entry %d: %s ×%d %q with the other cluster in the stream, %s ×%d %q without", i, m.Event, m.Count, m.Detail, a.Event, a.Count, a.Detail)
+		}
+	}
+}
