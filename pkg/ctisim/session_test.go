@@ -44,7 +44,13 @@ func TestHeartbeatNegotiation(t *testing.T) {
 }
 
 func TestServerSendsHeartbeatsWhenIdle(t *testing.T) {
-	s := startServer(t, Config{})
+	// The server's heartbeats are the subject, not the client's: the
+	// client may be silent for 2 × 5 s before the server drops it (a
+	// 300 ms client interval let a starved -race run miss two client
+	// heartbeats and end the session mid-test).
+	cluster := testCluster()
+	cluster.CTIManagers[0].Heartbeat.Client = 5 * time.Second
+	s := startServer(t, Config{Cluster: cluster})
 	c := dialClient(t, s.Addr("ctim-a"))
 	resp, _ := c.open(300)
 	interval := time.Duration(resp.ServerHeartbeatMs) * time.Millisecond
