@@ -227,8 +227,9 @@ func BenchmarkStateAtTime(b *testing.B) {
 	b.ReportMetric(float64(l.events), "log-events")
 }
 
-// BenchmarkTimeline runs `replay timeline --json` on the large log (provider
-// and bridge subjects, plus the failover windows).
+// BenchmarkTimeline runs `replay timeline --json` on the large log: the
+// provider and bridge subjects only, the failovers' waves from the counts
+// recorded in their GapClosed.
 func BenchmarkTimeline(b *testing.B) {
 	l := bigFixture(b)
 	warm(b, l)
@@ -251,6 +252,24 @@ func warm(b *testing.B, l *bigLog) {
 			b.Fatalf("warm-up %v: exit %d", args, code)
 		}
 	}
+}
+
+// BenchmarkTimelineWavesFromLog runs `replay timeline --waves-from-log
+// --json`: the waves counted from each failover window's stored events, as
+// every timeline did before the bridge recorded them in GapClosed (and as
+// it still does for a log without them) — BenchmarkTimeline's baseline on
+// the same log in the same run. (A log reused through REPLAY_BENCH_DIR must
+// have been written by this tree's generator, with recorded waves.)
+func BenchmarkTimelineWavesFromLog(b *testing.B) {
+	l := bigFixture(b)
+	warm(b, l)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if code := run(context.Background(), []string{"--server", l.url, "timeline", "--waves-from-log", "--json"}, io.Discard, io.Discard, false); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.ReportMetric(float64(l.events), "log-events")
 }
 
 // BenchmarkTimelineNoWaves runs `replay timeline --no-waves --json`: the

@@ -91,6 +91,37 @@ func TestDemoEndToEnd(t *testing.T) {
 	if last.IsZero() || lost.IsZero() {
 		t.Errorf("no LastHeartbeat/CTIManagerLost in %v", story)
 	}
+	// The waves the engine recorded in GapClosed are the ones the stored
+	// events show (nothing was dropped), counted the same way.
+	code, js, errs = replay(t, "--store", dir, "timeline", "--json", "--waves-from-log")
+	if code != 0 {
+		t.Fatalf("timeline --waves-from-log: exit %d %s", code, errs)
+	}
+	var fromLog []timeline.Entry
+	if err := json.Unmarshal([]byte(js), &fromLog); err != nil {
+		t.Fatal(err)
+	}
+	recorded := 0
+	for _, e := range entries {
+		if e.Failover == 1 && e.Derived && e.Until != nil {
+			recorded++
+		}
+	}
+	if recorded < 4 {
+		t.Errorf("failover 1 has %d recorded waves, want the out-of-service and in-service waves at least: %v", recorded, story)
+	}
+	if len(fromLog) != len(entries) {
+		t.Fatalf("%d entries with --waves-from-log, %d from the recorded waves", len(fromLog), len(entries))
+	}
+	for i := range entries {
+		g, w := entries[i], fromLog[i]
+		if g.Derived && g.Until != nil {
+			w.Seq = 0 // a recorded wave has no stream position
+		}
+		if gj, wj := mustJSON(t, g), mustJSON(t, w); gj != wj {
+			t.Errorf("entry %d from the recorded waves:\n%s\nfrom the log:\n%s", i, gj, wj)
+		}
+	}
 
 	// The state at the end of the log against the simulator's ground
 	// truth: the same calls, each with the same lines up.

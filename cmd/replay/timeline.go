@@ -21,7 +21,7 @@ import (
 const maxWindow = 500_000
 
 func (a *app) timelineCmd() *cobra.Command {
-	var heartbeats, noWaves bool
+	var heartbeats, noWaves, wavesFromLog bool
 	c := &cobra.Command{
 		Use:   "timeline",
 		Short: "The failover story: loss, out-of-service wave, CTIManager switch, recovery, reconciliation",
@@ -33,10 +33,15 @@ connection reset, ...), the out-of-service wave, the switch to the next
 CTIManager, the in-service wave, the snapshot, and what the gap
 reconciliation inferred, with the durations between the steps.
 
-The wave counts come from the terminal, address and call events inside each
-failover window only (from the loss to the gap's close), never from a scan of
-the whole log; --no-waves skips them and reads the provider and bridge
-subjects only (the summary then gives the bridge's own gap counts). --json
+The wave counts are the ones the bridge recorded in each failover's GapClosed
+(the events of each kind it emitted from the loss to the gap's close), so the
+timeline reads nothing else. For a failover whose GapClosed carries none (a
+log written by a bridge before they were recorded) they are counted from the
+terminal, address and call events inside the failover's window of the log
+(from the loss to the gap's close), never from a scan of the whole log;
+--waves-from-log counts every failover that way, which tells the stored events
+apart from the emitted ones if a publish gap dropped some. --no-waves reads
+no window: such failovers then get the bridge's own gap counts only. --json
 prints the entries as a JSON array; every entry has at least "time" and
 "event".`,
 		Example: `  replay --store ./data timeline
@@ -52,7 +57,10 @@ prints the entries as a JSON array; every entry has at least "time" and
 			if err != nil {
 				return err
 			}
-			tl, err := buildTimeline(ctx, st, cluster, timeline.Options{Heartbeats: heartbeats}, !noWaves)
+			if noWaves && wavesFromLog {
+				return usagef("--no-waves and --waves-from-log contradict each other: choose one")
+			}
+			tl, err := buildTimeline(ctx, st, cluster, timeline.Options{Heartbeats: heartbeats, WavesFromLog: wavesFromLog}, !noWaves)
 			if err != nil {
 				return err
 			}
@@ -67,7 +75,8 @@ prints the entries as a JSON array; every entry has at least "time" and
 		},
 	}
 	c.Flags().BoolVar(&heartbeats, "heartbeats", false, "include the bridge's heartbeat records (one line per run)")
-	c.Flags().BoolVar(&noWaves, "no-waves", false, "read the provider and bridge subjects only: no device-wave counts")
+	c.Flags().BoolVar(&noWaves, "no-waves", false, "read the provider and bridge subjects only: no device-wave counts for failovers whose GapClosed does not carry them")
+	c.Flags().BoolVar(&wavesFromLog, "waves-from-log", false, "count every failover's waves from its stored events, not from the counts the bridge recorded")
 	return c
 }
 

@@ -65,8 +65,9 @@
 // events the engine emits CTIManagerConnecting, CTIManagerConnected,
 // CTIManagerConnectFailed, CTIManagerLost, CertificateProblem (provider
 // family), RouteCallbackRegistered (route family) and GapOpened/GapClosed
-// (bridge family); inferred call events (CallEndedDuringGap,
-// CallDiscoveredBySnapshot) are flagged Data.Inferred.
+// (bridge family; a GapClosed ending a CTIManager failover carries the
+// failover's waves, schema.Gap.Waves); inferred call events
+// (CallEndedDuringGap, CallDiscoveredBySnapshot) are flagged Data.Inferred.
 //
 // # Concurrency
 //

@@ -146,6 +146,9 @@ func (m *Machine) emit(ev schema.Event) {
 	ev.Data.Times.Received = ev.Received
 	m.stats.Events++
 	m.out.Events = append(m.out.Events, ev)
+	if m.waves != nil {
+		m.waves.Add(&m.out.Events[len(m.out.Events)-1])
+	}
 	if ev.Family == schema.FamilyCall && (ev.Name == schema.EvCallObservationEnded || ev.Name == schema.EvCallEndedInGap) {
 		// The call's last event in this session: forget its counter so
 		// that memory follows live calls, not calls ever seen.

@@ -110,6 +110,10 @@ func (m *Machine) closeGap(now time.Time) {
 		detected := g.detectedAt
 		gap.DetectedAt = &detected
 	}
+	if w := m.waves; w != nil {
+		m.waves = nil
+		gap.WavesFrom, gap.Waves = w.From(), w.Waves()
+	}
 	ev.Data.Bridge.Gap = gap
 	m.emit(ev)
 	if awaiting {

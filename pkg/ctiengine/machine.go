@@ -246,7 +246,10 @@ type Machine struct {
 	// passive: observe only, answer no route request (PassiveMode).
 	passive bool
 
-	gap      *gapState
+	gap *gapState
+	// waves counts the current failover's device and call events, from
+	// its CTIManagerLost to the GapClosed that ends it (GapClosed.Waves).
+	waves    *schema.WaveCounter
 	gapN     int
 	priorGap *PriorGap // opened by Start (SetPriorGap)
 

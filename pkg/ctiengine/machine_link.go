@@ -212,6 +212,10 @@ func (m *Machine) lose(now time.Time, reason ctilink.CloseReason, detail string)
 		}
 		m.emit(ev)
 		m.stats.Failovers++
+		// A failover begins: its waves are counted up to the GapClosed
+		// that ends it (a later loss before that starts them again, as
+		// replay timeline starts a new failover there).
+		m.waves = schema.NewWaveCounter(schema.EventID(m.session, m.sessionSeq))
 	} else {
 		m.stats.ConnectFailures++
 		ev := m.providerEvent(schema.EvCTIManagerFailed, now)

@@ -633,6 +633,21 @@ func formatEvent(ev schema.Event, base time.Time) string {
 			if g.ClosedAt != nil {
 				fmt.Fprintf(&b, " closed=+%v before=%d continued=%d ended=%d discovered=%d after=%d",
 					g.ClosedAt.Sub(base), g.CallsBefore, g.CallsContinued, g.CallsEnded, g.CallsDiscovered, g.CallsAfter)
+				if g.WavesFrom != "" {
+					// The failover's waves: event ×count (distinct
+					// addresses or calls) from the first event's session
+					// sequence.
+					_, from, _ := schema.ParseEventID(g.WavesFrom)
+					fmt.Fprintf(&b, " waves-from=#%d", from)
+					for _, w := range g.Waves {
+						_, first, _ := schema.ParseEventID(w.FirstID)
+						fmt.Fprintf(&b, " %s×%d", w.Event, w.Count)
+						if w.Entities > 0 {
+							fmt.Fprintf(&b, "(%d)", w.Entities)
+						}
+						fmt.Fprintf(&b, "@#%d", first)
+					}
+				}
 			} else {
 				fmt.Fprintf(&b, " detected=+%v before=%d", ev.Time.Sub(base), g.CallsBefore)
 			}

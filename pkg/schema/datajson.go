@@ -388,6 +388,28 @@ func appendBridge(b []byte, br *BridgeData) ([]byte, error) {
 		b = jIntOmit(b, `,"dropped":`, int64(g.Dropped))
 		b = jStrOmit(b, `,"firstDropped":`, g.FirstDropped)
 		b = jStrOmit(b, `,"lastDropped":`, g.LastDropped)
+		b = jStrOmit(b, `,"wavesFrom":`, g.WavesFrom)
+		if len(g.Waves) > 0 {
+			b = append(b, `,"waves":[`...)
+			for i := range g.Waves {
+				w := &g.Waves[i]
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = jStr(b, `{"event":`, w.Event)
+				b = jInt(b, `,"count":`, int64(w.Count))
+				b = jIntOmit(b, `,"entities":`, int64(w.Entities))
+				if b, err = jTime(b, `,"first":`, w.First); err != nil {
+					return nil, err
+				}
+				if b, err = jTime(b, `,"last":`, w.Last); err != nil {
+					return nil, err
+				}
+				b = jStr(b, `,"firstId":`, w.FirstID)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
 		b = append(b, '}')
 	}
 	if l := br.Leader; l != nil {

@@ -919,7 +919,52 @@ func (r *jr) gap(g *Gap) bool {
 			return ok(1<<13, r.str(&g.LastDropped))
 		case "detectedAt":
 			return ok(1<<14, r.timePtr(&g.DetectedAt))
+		case "wavesFrom":
+			return ok(1<<15, r.str(&g.WavesFrom))
+		case "waves":
+			return ok(1<<16, r.waves(&g.Waves))
 		}
 		return 0, false
 	})
+}
+
+func (r *jr) waves(dst *[]GapWave) bool {
+	if !r.byte('[') {
+		return false
+	}
+	out := []GapWave{}
+	if r.byte(']') {
+		*dst = out
+		return true
+	}
+	for {
+		var w GapWave
+		if !r.object(func(k []byte) (uint64, bool) {
+			switch string(k) {
+			case "event":
+				return ok(1<<0, r.str(&w.Event))
+			case "count":
+				return ok(1<<1, r.int(&w.Count))
+			case "entities":
+				return ok(1<<2, r.int(&w.Entities))
+			case "first":
+				return ok(1<<3, r.time(&w.First))
+			case "last":
+				return ok(1<<4, r.time(&w.Last))
+			case "firstId":
+				return ok(1<<5, r.str(&w.FirstID))
+			}
+			return 0, false
+		}) {
+			return false
+		}
+		out = append(out, w)
+		if r.byte(']') {
+			*dst = out
+			return true
+		}
+		if !r.byte(',') {
+			return false
+		}
+	}
 }

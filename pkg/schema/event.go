@@ -354,4 +354,36 @@ type Gap struct {
 	Dropped      int    `json:"dropped,omitempty"`
 	FirstDropped string `json:"firstDropped,omitempty"`
 	LastDropped  string `json:"lastDropped,omitempty"`
+	// WavesFrom and Waves (a provider gap's GapClosed, when the gap ends a
+	// CTIManager failover): the id of the CTIManagerLost event the
+	// failover began with, and the waves of device and call events the
+	// engine emitted from it up to this GapClosed, counted as they were
+	// emitted (see WaveCounter). `replay timeline` tells a failover's
+	// waves from them without reading the failover's events.
+	WavesFrom string    `json:"wavesFrom,omitempty"`
+	Waves     []GapWave `json:"waves,omitempty"`
+}
+
+// GapWave is one wave of a failover: the events of one kind the engine
+// emitted between the CTIManager's loss and the gap's close.
+type GapWave struct {
+	// Event is the JTAPI or bridge event name (CallObservationEndedEv,
+	// CiscoAddrOutOfServiceEv, CiscoTermOutOfServiceEv,
+	// CiscoAddrInServiceEv, CiscoTermInServiceEv,
+	// CiscoTermSnapshotCompletedEv, CallEndedDuringGap,
+	// CallDiscoveredBySnapshot), or WaveSnapshot for the call events of
+	// the snapshots.
+	Event string `json:"event" jsonschema:"description=Event name counted, or Snapshot for the call snapshots' events"`
+	Count int    `json:"count" jsonschema:"description=Events of this kind emitted in the failover"`
+	// Entities counts distinct addresses (address waves; a shared line
+	// has one event per terminal) or calls (the snapshot wave).
+	Entities int `json:"entities,omitempty" jsonschema:"description=Distinct addresses (address waves) or calls (Snapshot)"`
+	// First and Last are the wave's first and last CTI times (for the
+	// snapshot wave, when the bridge received the snapshot's events; First
+	// is then the first event's).
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// FirstID is the event id (ce-id) of the wave's first event: its place
+	// in the engine's emission order.
+	FirstID string `json:"firstId" jsonschema:"description=ce-id of the wave's first event"`
 }

@@ -203,7 +203,7 @@ var Events = []EventSpec{
 	{EvCTIManagerLost, 0, FamilyProvider, true, "Link to a CTIManager lost (reason, last heard)."},
 	{EvCTIManagerFailed, 0, FamilyProvider, true, "Connecting to a CTIManager failed."},
 	{EvGapOpened, 0, FamilyBridge, true, "Observation gap opened (provider out of service)."},
-	{EvGapClosed, 0, FamilyBridge, true, "Observation gap closed, with duration and reconciliation counts."},
+	{EvGapClosed, 0, FamilyBridge, true, "Observation gap closed, with duration and reconciliation counts, and (ending a CTIManager failover) the failover's waves of device and call events."},
 	{EvCallEndedInGap, 0, FamilyCall, true, "Inferred: a call known before the gap ended during it."},
 	{EvCallDiscovered, 0, FamilyCall, true, "Inferred: the snapshot found a call that began during the gap."},
 	{EvPublishGap, 0, FamilyBridge, true, "Events dropped because the outbound buffer overflowed while NATS was unavailable."},

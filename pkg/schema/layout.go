@@ -14,7 +14,7 @@ import (
 // type it contains, the fingerprint changes: Encode then falls back to
 // encoding/json (correct, slower) and TestDataLayout fails with the new
 // value, asking for appendData to be updated.
-const dataLayout = "7e9ad64485947bf1"
+const dataLayout = "90fefa51f7b9fc59"
 
 // fastData reports whether appendData matches the current Data types.
 var fastData = dataFingerprint() == dataLayout

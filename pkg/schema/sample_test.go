@@ -99,7 +99,12 @@ func sampleEvents() []Event {
 			Data: Data{Event: EvGapClosed, Inferred: false, Times: Timestamps{Upstream: closed, Received: closed},
 				Bridge: &BridgeData{Instance: "bridge-1", Version: "0.1.0", Reason: "CTIMANAGER_FAILOVER",
 					Gap: &Gap{ID: "gap-1", Kind: "provider", OpenedAt: sampleTime, ClosedAt: &closed, DurationMs: 4000,
-						Reason: "HEARTBEAT_MISSED", CallsBefore: 2, CallsAfter: 2, CallsContinued: 2}}},
+						Reason: "HEARTBEAT_MISSED", CallsBefore: 2, CallsAfter: 2, CallsContinued: 2,
+						WavesFrom: "lab-7f3a9c-000000000101",
+						Waves: []GapWave{
+							{Event: EvCiscoAddrOutOfService, Count: 3, Entities: 2, First: sampleTime, Last: sampleTime, FirstID: "lab-7f3a9c-000000000103"},
+							{Event: WaveSnapshot, Count: 4, Entities: 2, First: closed, Last: closed, FirstID: "lab-7f3a9c-000000000115"},
+						}}}},
 		},
 	}
 }

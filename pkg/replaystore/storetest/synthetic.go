@@ -27,6 +27,9 @@ type LogConfig struct {
 	Heartbeat time.Duration
 	// Seed makes the traffic reproducible (default 1).
 	Seed uint64
+	// UnrecordedWaves writes GapClosed records without the wave counts
+	// (schema.Gap.Waves), as a bridge before they existed did.
+	UnrecordedWaves bool
 }
 
 // Line returns the DN of line i (1-based) and its terminal.
@@ -50,6 +53,7 @@ type gen struct {
 	calls   []*synCall
 	nextID  int
 	gaps    int
+	waves   *schema.WaveCounter // the failover's, as the engine counts them
 }
 
 type synCall struct {
@@ -139,8 +143,12 @@ func (g *gen) emit(f schema.Family, entity, name string, d schema.Data) {
 	}
 	g.n++
 	mgr := managers[g.mgr%len(managers)]
-	g.sink(schema.Event{Family: f, Entity: entity, Name: name, Session: g.session, SessionSeq: g.seq,
-		Sequence: g.seq, CTIManager: mgr, Time: g.now, Received: g.now, Data: d})
+	ev := schema.Event{Family: f, Entity: entity, Name: name, Session: g.session, SessionSeq: g.seq,
+		Sequence: g.seq, CTIManager: mgr, Time: g.now, Received: g.now, Data: d}
+	if g.waves != nil {
+		g.waves.Add(&ev)
+	}
+	g.sink(ev)
 }
 
 func (g *gen) provider(name string, d schema.ProviderData) {
@@ -306,6 +314,9 @@ func (g *gen) failover() {
 	lostAt := g.now
 	g.provider(schema.EvCTIManagerLost, schema.ProviderData{State: "IN_SERVICE", StateCode: 16, CTIManager: old,
 		Reason: "HEARTBEAT_MISSED", ReasonCode: 1, LastHeardAt: &heard, ServerHeartbeatMs: g.cfg.Heartbeat.Milliseconds()})
+	if !g.cfg.UnrecordedWaves {
+		g.waves = schema.NewWaveCounter(schema.EventID(g.session, g.seq))
+	}
 	for _, c := range g.calls {
 		g.emit(schema.FamilyCall, c.id, schema.EvCallObservationEnded, schema.Data{Call: &schema.CallData{CallID: c.id}})
 	}
@@ -363,9 +374,13 @@ func (g *gen) failover() {
 	}
 	g.calls = kept
 	closed := g.now
-	g.emit(schema.FamilyBridge, "", schema.EvGapClosed, schema.Data{Bridge: &schema.BridgeData{
-		Gap: &schema.Gap{ID: gapID, Kind: "provider", OpenedAt: heard, DetectedAt: &lostAt, ClosedAt: &closed,
-			DurationMs: closed.Sub(heard).Milliseconds(),
-			Reason:     "HEARTBEAT_MISSED", CallsBefore: before, CallsAfter: len(kept), CallsEnded: len(ended), CallsContinued: len(kept)}}})
+	gap := &schema.Gap{ID: gapID, Kind: "provider", OpenedAt: heard, DetectedAt: &lostAt, ClosedAt: &closed,
+		DurationMs: closed.Sub(heard).Milliseconds(),
+		Reason:     "HEARTBEAT_MISSED", CallsBefore: before, CallsAfter: len(kept), CallsEnded: len(ended), CallsContinued: len(kept)}
+	if w := g.waves; w != nil {
+		g.waves = nil
+		gap.WavesFrom, gap.Waves = w.From(), w.Waves()
+	}
+	g.emit(schema.FamilyBridge, "", schema.EvGapClosed, schema.Data{Bridge: &schema.BridgeData{Gap: gap}})
 	g.heard = g.now
 }

@@ -1,7 +1,10 @@
 // Package timeline builds the failover story of a CUCM cluster from the
-// bridge's provider and bridge events (and, for the out-of-service and
-// in-service waves, counts of the device and call events inside each
-// failover window). It is pure: the caller reads the log.
+// bridge's provider and bridge events. The out-of-service and in-service
+// waves come from the counts the bridge records in each failover's
+// GapClosed (schema.Gap.Waves) or, for a failover without them (a log
+// written before the bridge recorded them, or Options.WavesFromLog), from
+// the device and call events inside the failover's window of the log. It
+// is pure: the caller reads the log.
 package timeline
 
 import (
@@ -118,9 +121,15 @@ type Failover struct {
 	// WindowTruncated is set when the wave counts stop short of the
 	// window's end (the window was larger than the reader's bound).
 	WindowTruncated bool `json:"windowTruncated,omitempty"`
-	// WavesCounted is false when no device events were read (the device
-	// counts are then unknown, not zero).
+	// WavesCounted is false when no device events were read and the
+	// bridge recorded no counts (the device counts are then unknown, not
+	// zero).
 	WavesCounted bool `json:"wavesCounted"`
+	// WavesRecorded says the wave counts are the ones the bridge recorded
+	// in GapClosed as the engine emitted the events, not counted from the
+	// stored events (which differ only if events were dropped: see the
+	// failover's publish gaps).
+	WavesRecorded bool `json:"wavesRecorded,omitempty"`
 }
 
 // Interval is a span of a lane in the report.
@@ -150,6 +159,9 @@ type Options struct {
 	// Heartbeats keeps BridgeHeartbeat records (collapsed into one entry
 	// per run); by default they are left out of the story.
 	Heartbeats bool
+	// WavesFromLog counts every failover's waves from the stored events
+	// (through the WindowFunc), even when the bridge recorded them.
+	WavesFromLog bool
 }
 
 // Build builds the timeline from the provider and bridge events of one
@@ -199,6 +211,7 @@ type episode struct {
 	gapBefore int
 	gapClosed *schema.Gap
 	lostSeq   uint64
+	lostID    string // the CTIManagerLost event's id
 	closeSeq  uint64
 	lostKey   orderKey
 	closeKey  orderKey
@@ -382,7 +395,7 @@ func (b *builder) add(it *Item) error {
 			break
 		}
 		hb := firstPositive(p.ServerHeartbeatMs, b.hbMs)
-		ep = &episode{lostSeq: it.Seq, lostKey: b.keyOf(ev), f: Failover{N: len(b.episodes) + 1, From: mgr, Reason: p.Reason, Detected: ev.Time, HeartbeatMs: hb}}
+		ep = &episode{lostSeq: it.Seq, lostID: eventID(ev), lostKey: b.keyOf(ev), f: Failover{N: len(b.episodes) + 1, From: mgr, Reason: p.Reason, Detected: ev.Time, HeartbeatMs: hb}}
 		b.episode = ep
 		b.episodes = append(b.episodes, ep)
 		e.Failover = ep.f.N
@@ -537,14 +550,19 @@ func (b *builder) finish() error {
 	for mgr := range b.tl.Managers {
 		slices.SortFunc(b.tl.Managers[mgr], func(x, y Interval) int { return x.From.Compare(y.From) })
 	}
-	if b.window != nil {
-		// The windows are independent: read them concurrently (a few at a
-		// time), then insert their entries in order.
-		results := make([][]pendingEntry, len(b.episodes))
-		errs := make([]error, len(b.episodes))
-		sem := make(chan struct{}, 4)
-		var wg sync.WaitGroup
-		for i, ep := range b.episodes {
+	// The waves the bridge recorded need no reading; the windows of the
+	// other failovers are independent: read them concurrently (a few at a
+	// time), then insert every failover's entries in order.
+	results := make([][]pendingEntry, len(b.episodes))
+	errs := make([]error, len(b.episodes))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, ep := range b.episodes {
+		if g := ep.gapClosed; g != nil && !b.opt.WavesFromLog && g.WavesFrom != "" && g.WavesFrom == ep.lostID {
+			results[i] = b.recordedWaves(ep, g.Waves)
+			continue
+		}
+		if b.window != nil {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -553,18 +571,18 @@ func (b *builder) finish() error {
 				results[i], errs[i] = b.waves(ep)
 			}()
 		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-		for _, r := range results {
-			for _, p := range r {
-				b.insertByKey(p.e, p.k, p.ep)
-			}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, r := range results {
+		for _, p := range r {
+			b.insertByKey(p.e, p.k, p.ep)
 		}
 	}
 	for _, ep := range b.episodes {
-		if b.window == nil {
+		if !ep.f.WavesCounted {
 			// No device events read: the counts the bridge recorded.
 			ep.f.CallsUnobserved = ep.gapBefore
 			if g := ep.gapClosed; g != nil {
@@ -646,14 +664,8 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		} else if w.Seq < ep.lostSeq || (ep.closeSeq > 0 && w.Seq > ep.closeSeq) {
 			return true
 		}
-		name := w.Name
-		switch {
-		case name == schema.EvCallObservationEnded, name == schema.EvCiscoAddrOutOfService, name == schema.EvCiscoTermOutOfService,
-			name == schema.EvCiscoAddrInService, name == schema.EvCiscoTermInService, name == schema.EvCiscoTermSnapshotCompleted,
-			name == schema.EvCallEndedInGap, name == schema.EvCallDiscovered:
-		case w.Snapshot && w.Family == schema.FamilyCall:
-			name = "Snapshot"
-		default:
+		name, counted := schema.WaveOf(w.Family, w.Name, w.Snapshot)
+		if !counted {
 			return true
 		}
 		wv, ok := ws[name]
@@ -671,7 +683,7 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		if w.Time.After(wv.last) {
 			wv.last = w.Time
 		}
-		if w.Time.Before(wv.first) && name != "Snapshot" {
+		if w.Time.Before(wv.first) && name != schema.WaveSnapshot {
 			wv.first = w.Time
 		}
 		if w.Family == schema.FamilyCall || w.Family == schema.FamilyAddress {
@@ -683,10 +695,52 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		return nil, err
 	}
 	ep.f.WindowTruncated = truncated
-	ep.f.WavesCounted = true
-	var out []pendingEntry
+	sums := make([]waveSum, 0, len(names))
 	for _, name := range names {
 		wv := ws[name]
+		sums = append(sums, waveSum{name: name, first: wv.first, last: wv.last, key: wv.key, seq: wv.seq,
+			count: wv.count, entities: len(wv.entities)})
+	}
+	return waveEntries(ep, sums), nil
+}
+
+// recordedWaves makes an episode's wave entries from the counts the bridge
+// recorded in its GapClosed.
+func (b *builder) recordedWaves(ep *episode, waves []schema.GapWave) []pendingEntry {
+	ep.f.WavesRecorded = true
+	sums := make([]waveSum, 0, len(waves))
+	for _, w := range waves {
+		k := orderKey{aux: true}
+		if session, seq, ok := schema.ParseEventID(w.FirstID); ok {
+			if r, known := b.ranks[session]; known && seq > 0 {
+				k = orderKey{rank: r, seq: seq}
+			}
+		}
+		sums = append(sums, waveSum{name: w.Event, first: w.First, last: w.Last, key: k, count: w.Count, entities: w.Entities})
+	}
+	return waveEntries(ep, sums)
+}
+
+// waveSum is one wave of a failover, read from the log or recorded by the
+// bridge: entities counts distinct addresses (address waves) or calls
+// (the snapshot wave); seq is the stream sequence of its first event (0
+// when recorded: the bridge does not know it).
+type waveSum struct {
+	name        string
+	first, last time.Time
+	key         orderKey
+	seq         uint64
+	count       int
+	entities    int
+}
+
+// waveEntries makes the entries of an episode's waves and fills in its
+// counts.
+func waveEntries(ep *episode, sums []waveSum) []pendingEntry {
+	ep.f.WavesCounted = true
+	var out []pendingEntry
+	for _, wv := range sums {
+		name := wv.name
 		last := wv.last
 		e := Entry{Time: wv.first, Until: &last, Event: name, Seq: wv.seq, Count: wv.count, Derived: true, Failover: ep.f.N}
 		switch name {
@@ -696,23 +750,23 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		case schema.EvCiscoAddrOutOfService:
 			// A shared line (one address on several terminals) gets one
 			// event per terminal; the wave counts addresses.
-			ep.f.AddressesOOS = len(wv.entities)
-			e.Count = len(wv.entities)
-			e.Detail = addressWave(len(wv.entities), wv.count, "out of service")
+			ep.f.AddressesOOS = wv.entities
+			e.Count = wv.entities
+			e.Detail = addressWave(wv.entities, wv.count, "out of service")
 		case schema.EvCiscoTermOutOfService:
 			ep.f.TerminalsOOS = wv.count
 			e.Detail = Count(wv.count, "terminal", "terminals") + " out of service"
 		case schema.EvCiscoAddrInService:
-			ep.f.AddressesBack = len(wv.entities)
-			e.Count = len(wv.entities)
-			e.Detail = addressWave(len(wv.entities), wv.count, "back in service")
+			ep.f.AddressesBack = wv.entities
+			e.Count = wv.entities
+			e.Detail = addressWave(wv.entities, wv.count, "back in service")
 		case schema.EvCiscoTermInService:
 			ep.f.TerminalsBack = wv.count
 			e.Detail = Count(wv.count, "terminal", "terminals") + " back in service"
-		case "Snapshot":
-			ep.f.CallsSnapshot = len(wv.entities)
-			e.Count = len(wv.entities)
-			e.Detail = fmt.Sprintf("snapshot: %s described again (%s)", Count(len(wv.entities), "call", "calls"), Count(wv.count, "snapshot event", "snapshot events"))
+		case schema.WaveSnapshot:
+			ep.f.CallsSnapshot = wv.entities
+			e.Count = wv.entities
+			e.Detail = fmt.Sprintf("snapshot: %s described again (%s)", Count(wv.entities, "call", "calls"), Count(wv.count, "snapshot event", "snapshot events"))
 		case schema.EvCiscoTermSnapshotCompleted:
 			e.Detail = fmt.Sprintf("%d terminal snapshots completed", wv.count)
 		case schema.EvCallEndedInGap:
@@ -727,7 +781,15 @@ func (b *builder) waves(ep *episode) ([]pendingEntry, error) {
 		}
 		out = append(out, pendingEntry{e, wv.key, ep})
 	}
-	return out, nil
+	return out
+}
+
+// eventID is an event's id (ce-id), "" for an event without a session.
+func eventID(ev *schema.Event) string {
+	if ev.Session == "" {
+		return ""
+	}
+	return schema.EventID(ev.Session, ev.SessionSeq)
 }
 
 // insertByKey inserts a wave entry before the first entry that the engine
