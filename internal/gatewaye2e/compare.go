@@ -89,6 +89,14 @@ func renumber(m map[string]string, prefix, id string) string {
 func (n *normalizer) call(id string) string    { return renumber(n.calls, "call", id) }
 func (n *normalizer) session(id string) string { return renumber(n.sessions, "p", id) }
 
+// eventSession is an event id's session, renumbered.
+func (n *normalizer) eventSession(id string) string {
+	if session, _, ok := schema.ParseEventID(id); ok {
+		return "event of " + n.session(session)
+	}
+	return id
+}
+
 func (n *normalizer) clean(name, session string, d map[string]any) {
 	delete(d, "times")
 	if p, ok := d["provider"].(map[string]any); ok {
@@ -121,6 +129,23 @@ func (n *normalizer) clean(name, session string, d map[string]any) {
 			}
 			delete(g, "closedAt")
 			delete(g, "durationMs")
+			// The failover's waves: the same kinds and counts, their
+			// times and places in the emission order are the run's (the
+			// two paths interleave entities differently).
+			if from, ok := g["wavesFrom"].(string); ok {
+				g["wavesFrom"] = n.eventSession(from)
+			}
+			if ws, ok := g["waves"].([]any); ok {
+				for _, w := range ws {
+					if w, ok := w.(map[string]any); ok {
+						delete(w, "first")
+						delete(w, "last")
+						if id, ok := w["firstId"].(string); ok {
+							w["firstId"] = n.eventSession(id)
+						}
+					}
+				}
+			}
 			if lossEvents[name] {
 				delete(g, "reason")
 			}
