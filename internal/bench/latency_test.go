@@ -173,7 +173,7 @@ func benchLatency(b *testing.B, sim latencySim) {
 	if *latencyLayout1 {
 		layout = layoutV1
 	}
-	n := startNATSLayout(b, layout)
+	n := startLatencyNATS(b, layout)
 	var view *stateview.View
 	if *latencyStateView {
 		view = startStateView(b, n)

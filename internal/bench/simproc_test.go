@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	if v := os.Getenv(simProcEnv); v != "" {
 		os.Exit(runSimProcess(v))
 	}
+	if v := os.Getenv(natsProcEnv); v != "" {
+		os.Exit(runNATSProcess(v))
+	}
 	os.Exit(m.Run())
 }
 
