@@ -253,6 +253,14 @@ func (h *haState) trackGap(ev *schema.Event) {
 	}
 }
 
+// adoptOpenGap makes g the provider gap this tenure has open (a cold
+// tenure continuing its predecessor's gap).
+func (h *haState) adoptOpenGap(g *schema.Gap) {
+	h.gmu.Lock()
+	defer h.gmu.Unlock()
+	h.openGap = g
+}
+
 func (h *haState) takeOpenGap() *schema.Gap {
 	h.gmu.Lock()
 	defer h.gmu.Unlock()

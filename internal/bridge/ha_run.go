@@ -314,6 +314,14 @@ func (r *haRun) acquired(ctx context.Context, c lease.Change) {
 	h.way.Store(routePublish)
 	r.firstRecords(prev)
 	r.pendingGap = r.coldPriorGap(ctx, seq, prev)
+	if g := r.pendingGap; g.ID != "" {
+		// The predecessor's open gap is this tenure's now (the engine
+		// closes it, with no GapOpened of its own): an orderly release
+		// before the provider opens names it in LeaderLost too, so that
+		// the next tenure closes it rather than leave it open and record
+		// a takeover gap of its own.
+		h.adoptOpenGap(&schema.Gap{ID: g.ID, Kind: "provider", OpenedAt: g.OpenedAt, Reason: g.Reason})
+	}
 	if wait > 0 {
 		h.log.Warn().Dur("wait", wait).Str("previous", prev.Instance).
 			Msg("takeover: the previous active did not release its lease; waiting it out in full before opening the provider (one provider per certificate)")

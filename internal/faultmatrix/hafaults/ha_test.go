@@ -382,3 +382,55 @@ func TestHAMembersStartedBeforeNATS(t *testing.T) {
 		checkHAWith(t, r, mode, 1)
 	})
 }
+
+// A cold successor that hands over again before its provider opened: a
+// in service, every CTIManager dies (a's provider out of service, its gap
+// open), a steps down, b takes over the open gap and steps down before it
+// can open a provider, a takes over again, the CTIManagers come back.
+// b's LeaderLost names the gap it took over, so a closes that gap: no
+// takeover gap, nothing lost, no clash.
+func TestHAColdSuccessorHandsOverBeforeItsProviderOpens(t *testing.T) {
+	r := faultmatrix.StartTestRig(t, haRigConfig())
+	startPair(t, r, ha.ModeCold)
+	faultmatrix.LetTrafficFlow(time.Second)
+	var nodes []string
+	for _, n := range r.Sim.Nodes() {
+		nodes = append(nodes, n.Name)
+		if err := r.Sim.KillNode(n.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testwait.Eventually(t, faultmatrix.WaitBound, "a's provider out of service", func() bool {
+		return !r.Member("a").Engine().Status().Ready
+	})
+	handOver := func(from, to string) {
+		t.Helper()
+		r.Member(from).StepDown()
+		testwait.Eventually(t, 2*faultmatrix.WaitBound, to+" holding the lease, "+from+" not", func() bool {
+			return r.Member(to).IsActive() && !r.Member(from).IsActive()
+		})
+	}
+	testwait.Eventually(t, faultmatrix.WaitBound, "the standby b ready to take over", r.Member("b").ReadyToTakeOver)
+	handOver("a", "b")
+	testwait.Eventually(t, faultmatrix.WaitBound, "the standby a ready to take over", r.Member("a").ReadyToTakeOver)
+	if eng := r.Member("b").Engine(); eng != nil && eng.Status().Ready {
+		t.Fatal("b's provider opened with every CTIManager down")
+	}
+	handOver("b", "a")
+	for _, n := range nodes {
+		if err := r.Sim.RestoreNode(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := waitActive(t, r, ""); got != "a" {
+		t.Fatalf("member %s active, want a", got)
+	}
+	faultmatrix.LetTrafficFlow(2 * time.Second)
+	rep, c := checkHAWith(t, r, ha.ModeCold, 3)
+	if rep.RestartGaps != 0 {
+		t.Fatalf("the gap a opened was not handed on through b's tenure: a takeover gap was recorded:\n%s", rep)
+	}
+	if c.Count(schema.EvLeaderLost) < 2 {
+		t.Fatalf("%d LeaderLost for two hand-overs:\n%s", c.Count(schema.EvLeaderLost), rep)
+	}
+}
