@@ -74,3 +74,42 @@ func rawLatency(tb testing.TB, n *natsEnv, l storeLayout, evs []decoded) []time.
 	defer mu.Unlock()
 	return sortedCopy(lat)
 }
+
+// rawBurst is the baseline of BenchmarkFailoverPublished: the same
+// events, on the subjects the bridge published them on and with the same
+// headers and data (a fresh Nats-Msg-Id each), published straight through
+// PublishMsgAsync as fast as the client takes them (at most 1,024 in
+// flight, as the bridge's publisher) to the same server; it returns the
+// time from the first publish to the last PubAck.
+func rawBurst(tb testing.TB, n *natsEnv, l storeLayout, evs []decoded, tag string) time.Duration {
+	tb.Helper()
+	msgs := make([]*nats.Msg, len(evs))
+	for i := range evs {
+		h := nats.Header{}
+		for k, v := range evs[i].header {
+			h[k] = v
+		}
+		h.Set(schema.HeaderMsgID, tag+"-"+strconv.Itoa(i))
+		msgs[i] = &nats.Msg{Subject: l.published(&evs[i].ev), Header: h, Data: evs[i].data}
+	}
+	js, err := natsjs.New(n.nc, natsjs.WithPublishAsyncMaxPending(jetstream.DefaultMaxInFlight))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	began := time.Now()
+	for i := 0; i < len(msgs); {
+		if _, err := js.PublishMsgAsync(msgs[i]); err != nil {
+			if !errors.Is(err, natsjs.ErrTooManyStalledMsgs) {
+				tb.Fatal(err)
+			}
+			continue // stalled: the client let go after its stall wait; again
+		}
+		i++
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		tb.Fatal("raw burst: acks missing after a minute")
+	}
+	return time.Since(began)
+}
