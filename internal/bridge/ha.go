@@ -113,8 +113,10 @@ type haState struct {
 	pending []schema.Event
 	// behind, after a hot takeover whose engine had not yet read the
 	// previous active's last stored change, drops the events it then
-	// reads that the log holds already (hot.Behind).
+	// reads that the log holds already (hot.Behind); shift, set with it,
+	// renumbers what is published after them (see takeoverShift).
 	behind atomic.Pointer[hot.Behind]
+	shift  atomic.Pointer[takeoverShift]
 
 	gmu     sync.Mutex // guards openGap
 	openGap *schema.Gap
@@ -218,19 +220,20 @@ func (h *haState) route(ev *schema.Event) bool {
 }
 
 // storedByPredecessor reports whether ev, read after a hot takeover, is a
-// change the previous active stored already (see haState.behind).
+// change the previous active stored already (see haState.behind); an
+// event to publish is renumbered past the ones dropped before it.
 func (h *haState) storedByPredecessor(ev *schema.Event) bool {
-	d := h.behind.Load()
-	if d == nil {
-		return false
+	if d := h.behind.Load(); d != nil {
+		if d.Stored(ev) {
+			h.shift.Load().drop(ev)
+			return true
+		}
+		if d.Done() && h.behind.CompareAndSwap(d, nil) {
+			h.log.Info().Int("already_stored", d.Dropped()).
+				Msg("takeover: the engine has read past the previous active's last stored change; the changes before it that the log held were not published again")
+		}
 	}
-	if d.Stored(ev) {
-		return true
-	}
-	if d.Done() && h.behind.CompareAndSwap(d, nil) {
-		h.log.Info().Int("already_stored", d.Dropped()).
-			Msg("takeover: the engine has read past the previous active's last stored change; the changes before it that the log held were not published again")
-	}
+	h.shift.Load().apply(ev)
 	return false
 }
 
@@ -363,4 +366,53 @@ func (b *Bridge) ReadyToTakeOver() bool {
 		return eng != nil && eng.Ready() && h.way.Load() == routeWindow
 	}
 	return true
+}
+
+// takeoverShift keeps the sequences a new hot active publishes contiguous
+// when it drops, after its takeover, events the previous active had
+// stored already (hot.Behind): the engine numbered the dropped events, so
+// the later events of the same session, and of the same entity, would
+// show a skip, which every consumer reads as events lost. What is
+// published is renumbered past the dropped ones, as the window's
+// recovered events are (hot.Window.Takeover). A nil shift does nothing.
+type takeoverShift struct {
+	mu      sync.Mutex
+	session map[string]uint64
+	entity  map[shiftKey]uint64
+}
+
+type shiftKey struct {
+	session string
+	family  schema.Family
+	entity  string
+}
+
+func newTakeoverShift() *takeoverShift {
+	return &takeoverShift{session: map[string]uint64{}, entity: map[shiftKey]uint64{}}
+}
+
+// drop records that ev is not published.
+func (s *takeoverShift) drop(ev *schema.Event) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.session[ev.Session]++
+	s.entity[shiftKey{ev.Session, ev.Family, ev.Entity}]++
+}
+
+// apply renumbers ev, to be published, past what was dropped before it.
+func (s *takeoverShift) apply(ev *schema.Event) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.session[ev.Session]; n > 0 && ev.SessionSeq > n {
+		ev.SessionSeq -= n
+	}
+	if n := s.entity[shiftKey{ev.Session, ev.Family, ev.Entity}]; n > 0 && ev.Sequence > n {
+		ev.Sequence -= n
+	}
 }

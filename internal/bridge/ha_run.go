@@ -529,6 +529,7 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 	}
 	wasActive := was != routeDrop
 	h.behind.Store(nil)
+	h.shift.Store(nil)
 	if r.waitTimer != nil {
 		r.waitTimer.Stop()
 		r.waitTimer, r.waitC = nil, nil

@@ -165,6 +165,11 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 	// The engine cut its session before it had read every change the
 	// previous active stored: what it reads next may be in the log
 	// already, and must not be published twice.
+	if res.Behind != nil {
+		h.shift.Store(newTakeoverShift())
+	} else {
+		h.shift.Store(nil)
+	}
 	h.behind.Store(res.Behind)
 	h.pmu.Lock()
 	for _, ev := range h.pending {
