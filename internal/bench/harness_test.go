@@ -74,6 +74,15 @@ func startNATSLayout(tb testing.TB, l storeLayout) *natsEnv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(nc.Close)
+	n := provisionedEnv(tb, nc, l)
+	n.emb = emb
+	return n
+}
+
+// provisionedEnv provisions the stream of layout l through nc and returns
+// the environment around it (no embedded server: the caller sets emb).
+func provisionedEnv(tb testing.TB, nc *nats.Conn, l storeLayout) *natsEnv {
+	tb.Helper()
 	js, err := natsjs.New(nc)
 	if err != nil {
 		tb.Fatal(err)
@@ -87,7 +96,7 @@ func startNATSLayout(tb testing.TB, l storeLayout) *natsEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &natsEnv{emb: emb, nc: nc, js: js, stream: stream}
+	return &natsEnv{nc: nc, js: js, stream: stream}
 }
 
 // lastSeq is the stream's last sequence number.

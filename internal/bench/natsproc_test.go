@@ -1,18 +1,15 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"io"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
@@ -64,39 +61,8 @@ func runNATSProcess(dir string) int {
 // loopback TCP.
 func startNATSProcess(tb testing.TB, l storeLayout) *natsEnv {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), natsProcEnv+"="+tb.TempDir())
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_ = stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadBytes('\n')
-	if err != nil {
-		tb.Fatalf("NATS server process: %v", err)
-	}
 	var ready natsProcReady
-	if err := json.Unmarshal(line, &ready); err != nil {
-		tb.Fatalf("NATS server process: %v (%q)", err, line)
-	}
+	startChild(tb, "NATS server process", natsProcEnv, tb.TempDir(), &ready)
 	if ready.Error != "" {
 		tb.Fatalf("NATS server process: %s", ready.Error)
 	}
@@ -105,20 +71,7 @@ func startNATSProcess(tb testing.TB, l storeLayout) *natsEnv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(nc.Close)
-	js, err := natsjs.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := l.provision(ctx, js); err != nil {
-		tb.Fatal(err)
-	}
-	stream, err := js.Stream(ctx, jetstream.DefaultStream)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &natsEnv{nc: nc, js: js, stream: stream}
+	return provisionedEnv(tb, nc, l)
 }
 
 // startLatencyNATS starts the latency benchmarks' server as -latency.nats

@@ -23,15 +23,7 @@ import (
 // and the time from each PublishMsgAsync to its PubAck, sorted.
 func rawLatency(tb testing.TB, n *natsEnv, l storeLayout, evs []decoded) []time.Duration {
 	tb.Helper()
-	msgs := make([]*nats.Msg, len(evs))
-	for i := range evs {
-		h := nats.Header{}
-		for k, v := range evs[i].header {
-			h[k] = v
-		}
-		h.Set(schema.HeaderMsgID, "raw-"+strconv.Itoa(i))
-		msgs[i] = &nats.Msg{Subject: l.published(&evs[i].ev), Header: h, Data: evs[i].data}
-	}
+	msgs := rawMsgs(evs, l, "raw")
 	sent := make([]time.Time, len(msgs))
 	lat := make([]time.Duration, 0, len(msgs))
 	var mu sync.Mutex
@@ -83,15 +75,7 @@ func rawLatency(tb testing.TB, n *natsEnv, l storeLayout, evs []decoded) []time.
 // time from the first publish to the last PubAck.
 func rawBurst(tb testing.TB, n *natsEnv, l storeLayout, evs []decoded, tag string) time.Duration {
 	tb.Helper()
-	msgs := make([]*nats.Msg, len(evs))
-	for i := range evs {
-		h := nats.Header{}
-		for k, v := range evs[i].header {
-			h[k] = v
-		}
-		h.Set(schema.HeaderMsgID, tag+"-"+strconv.Itoa(i))
-		msgs[i] = &nats.Msg{Subject: l.published(&evs[i].ev), Header: h, Data: evs[i].data}
-	}
+	msgs := rawMsgs(evs, l, tag)
 	js, err := natsjs.New(n.nc, natsjs.WithPublishAsyncMaxPending(jetstream.DefaultMaxInFlight))
 	if err != nil {
 		tb.Fatal(err)
@@ -112,4 +96,20 @@ func rawBurst(tb testing.TB, n *natsEnv, l storeLayout, evs []decoded, tag strin
 		tb.Fatal("raw burst: acks missing after a minute")
 	}
 	return time.Since(began)
+}
+
+// rawMsgs makes the baselines' messages: each event on the subject the
+// bridge published it on, with its headers and data, and a fresh
+// Nats-Msg-Id "<tag>-<index>".
+func rawMsgs(evs []decoded, l storeLayout, tag string) []*nats.Msg {
+	msgs := make([]*nats.Msg, len(evs))
+	for i := range evs {
+		h := nats.Header{}
+		for k, v := range evs[i].header {
+			h[k] = v
+		}
+		h.Set(schema.HeaderMsgID, tag+"-"+strconv.Itoa(i))
+		msgs[i] = &nats.Msg{Subject: l.published(&evs[i].ev), Header: h, Data: evs[i].data}
+	}
+	return msgs
 }

@@ -84,8 +84,22 @@ func startSimProcess(tb testing.TB, spec simProcSpec) *simProcess {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var ready simProcReady
+	startChild(tb, "simulator process", simProcEnv, string(js), &ready)
+	if ready.Error != "" {
+		tb.Fatalf("simulator process: %s", ready.Error)
+	}
+	return &simProcess{control: ready.Control, nodes: ready.Nodes}
+}
+
+// startChild starts the test binary again with env=value set (TestMain
+// then serves as what names, instead of running tests), decodes the JSON
+// line it prints once ready into ready, and stops it at cleanup by
+// closing its standard input (killed after 30 s).
+func startChild(tb testing.TB, what, env, value string, ready any) {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), simProcEnv+"="+string(js))
+	cmd.Env = append(os.Environ(), env+"="+value)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -111,16 +125,11 @@ func startSimProcess(tb testing.TB, spec simProcSpec) *simProcess {
 	})
 	line, err := bufio.NewReader(stdout).ReadBytes('\n')
 	if err != nil {
-		tb.Fatalf("simulator process: %v", err)
+		tb.Fatalf("%s: %v", what, err)
 	}
-	var ready simProcReady
-	if err := json.Unmarshal(line, &ready); err != nil {
-		tb.Fatalf("simulator process: %v (%q)", err, line)
+	if err := json.Unmarshal(line, ready); err != nil {
+		tb.Fatalf("%s: %v (%q)", what, err, line)
 	}
-	if ready.Error != "" {
-		tb.Fatalf("simulator process: %s", ready.Error)
-	}
-	return &simProcess{control: ready.Control, nodes: ready.Nodes}
 }
 
 // setRate changes the simulator's call rate.
