@@ -40,7 +40,11 @@
 // Latency is observed per event by the publisher's AckLatency, whose
 // start the benchmark's clock sets to the event's receive time (see
 // ackClock); the simulator runs in a child process (the test binary
-// started again, see TestMain), as a CTIManager is another machine.
+// started again, see TestMain), as a CTIManager is another machine, and
+// with -latency.nats process so does the NATS server. The latency and
+// failover figures each come with a raw baseline on the same server: the
+// same messages published straight through PublishMsgAsync (at the same
+// rate, or as fast as the client takes them).
 //
 // # Concurrency
 //
