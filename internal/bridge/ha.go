@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -374,10 +375,15 @@ func (b *Bridge) ReadyToTakeOver() bool {
 // the later events of the same session, and of the same entity, would
 // show a skip, which every consumer reads as events lost. What is
 // published is renumbered past the dropped ones, as the window's
-// recovered events are (hot.Window.Takeover). A nil shift does nothing.
+// recovered events are (hot.Window.Takeover). The ids a GapClosed names
+// (gap.wavesFrom, each wave's firstId: engine-numbered events of the same
+// session) are renumbered the same way, so that they name the events as
+// published. A nil shift does nothing.
 type takeoverShift struct {
-	mu      sync.Mutex
-	session map[string]uint64
+	mu sync.Mutex
+	// dropped holds, per session, the engine's numbers of the events not
+	// published, ascending.
+	dropped map[string][]uint64
 	entity  map[shiftKey]uint64
 }
 
@@ -388,7 +394,7 @@ type shiftKey struct {
 }
 
 func newTakeoverShift() *takeoverShift {
-	return &takeoverShift{session: map[string]uint64{}, entity: map[shiftKey]uint64{}}
+	return &takeoverShift{dropped: map[string][]uint64{}, entity: map[shiftKey]uint64{}}
 }
 
 // drop records that ev is not published.
@@ -398,7 +404,10 @@ func (s *takeoverShift) drop(ev *schema.Event) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.session[ev.Session]++
+	d := s.dropped[ev.Session]
+	if i, found := slices.BinarySearch(d, ev.SessionSeq); !found {
+		s.dropped[ev.Session] = slices.Insert(d, i, ev.SessionSeq)
+	}
 	s.entity[shiftKey{ev.Session, ev.Family, ev.Entity}]++
 }
 
@@ -409,10 +418,44 @@ func (s *takeoverShift) apply(ev *schema.Event) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := s.session[ev.Session]; n > 0 && ev.SessionSeq > n {
+	if n := uint64(len(s.dropped[ev.Session])); n > 0 && ev.SessionSeq > n {
 		ev.SessionSeq -= n
 	}
 	if n := s.entity[shiftKey{ev.Session, ev.Family, ev.Entity}]; n > 0 && ev.Sequence > n {
 		ev.Sequence -= n
 	}
+	if ev.Family != schema.FamilyBridge || ev.Data.Bridge == nil || ev.Data.Bridge.Gap == nil {
+		return
+	}
+	g := ev.Data.Bridge.Gap
+	if g.WavesFrom == "" && len(g.Waves) == 0 {
+		return
+	}
+	// A copy: the engine's event may share its data with others.
+	bd, gc := *ev.Data.Bridge, *g
+	gc.WavesFrom = s.idLocked(g.WavesFrom)
+	gc.Waves = append([]schema.GapWave(nil), g.Waves...)
+	for i := range gc.Waves {
+		gc.Waves[i].FirstID = s.idLocked(gc.Waves[i].FirstID)
+	}
+	bd.Gap = &gc
+	ev.Data.Bridge = &bd
+}
+
+// idLocked returns the id, as published, of the event the engine numbered
+// id. An event that was itself dropped is in the log under the previous
+// active's id, which the engine cannot know: its id is left as it is, and
+// `replay timeline`, finding no such event, reads that failover's window
+// instead (docs/replay.md).
+func (s *takeoverShift) idLocked(id string) string {
+	session, seq, ok := schema.ParseEventID(id)
+	if !ok {
+		return id
+	}
+	d := s.dropped[session]
+	i, found := slices.BinarySearch(d, seq)
+	if found || i == 0 {
+		return id
+	}
+	return schema.EventID(session, seq-uint64(i))
 }

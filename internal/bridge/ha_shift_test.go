@@ -86,3 +86,45 @@ func TestHotTakeoverRenumbersPastTheDroppedChanges(t *testing.T) {
 		t.Fatalf("published %v, want %v", got, want)
 	}
 }
+
+// After a "behind" takeover a GapClosed that ends a failover names, in
+// gap.wavesFrom and each wave's firstId, the events as they were
+// published (renumbered past the dropped ones), so that `replay timeline`
+// finds them in the log; an event that was itself dropped keeps its
+// engine id (the log holds it under the previous active's id), and ids of
+// other sessions are left alone.
+func TestHotTakeoverRenumbersTheIDsAGapClosedNames(t *testing.T) {
+	s := newTakeoverShift()
+	// Of the new session's events, the previous active had stored 1, 2
+	// and 5 (dropped out of order: the shift keeps them sorted).
+	for _, seq := range []uint64{2, 1, 5} {
+		s.drop(&schema.Event{Family: schema.FamilyAddress, Entity: "1001", Session: "b-p2", SessionSeq: seq})
+	}
+	id := schema.EventID
+	gap := &schema.Gap{ID: "b1-gap1", Kind: "provider", WavesFrom: id("b-p2", 3), Waves: []schema.GapWave{
+		{Event: schema.EvCiscoAddrOutOfService, Count: 1, FirstID: id("b-p2", 4)},
+		{Event: schema.EvCiscoAddrInService, Count: 1, FirstID: id("b-p2", 5)},
+		{Event: schema.WaveSnapshot, Count: 3, FirstID: id("b-p2", 7)},
+		{Event: schema.EvCiscoTermInService, Count: 1, FirstID: id("b-p1", 7)},
+	}}
+	ev := schema.Event{Family: schema.FamilyBridge, Entity: "b1", Name: schema.EvGapClosed, Session: "b-p2", SessionSeq: 9, Sequence: 1,
+		Data: schema.Data{Event: schema.EvGapClosed, Bridge: &schema.BridgeData{Gap: gap}}}
+	s.apply(&ev)
+
+	got := ev.Data.Bridge.Gap
+	if ev.SessionSeq != 6 {
+		t.Errorf("GapClosed published as %d in its session, want 6 (9 past 3 dropped)", ev.SessionSeq)
+	}
+	if want := id("b-p2", 1); got.WavesFrom != want {
+		t.Errorf("wavesFrom %s, want %s (the CTIManagerLost as published)", got.WavesFrom, want)
+	}
+	want := []string{id("b-p2", 2), id("b-p2", 5), id("b-p2", 4), id("b-p1", 7)}
+	for i, w := range got.Waves {
+		if w.FirstID != want[i] {
+			t.Errorf("wave %s: firstId %s, want %s", w.Event, w.FirstID, want[i])
+		}
+	}
+	if gap.WavesFrom != id("b-p2", 3) || gap.Waves[0].FirstID != id("b-p2", 4) {
+		t.Errorf("the engine's gap record was changed in place: %+v", gap)
+	}
+}
