@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -77,6 +78,74 @@ func TestColdFoldBeforeMarker(t *testing.T) {
 		r := &haRun{fold: readyFold(20)}
 		if _, _, ok := r.foldedBefore(ctx, 11); ok {
 			t.Fatal("foldedBefore answered for a marker its fold never saw")
+		}
+	})
+}
+
+// A cold member's state view starts from the member's fold and is fed by
+// it: every event the fold reads is in the view's seed or handed to the
+// view afterwards — exactly once, in order — however the start falls
+// between two events (the fold keeps reading meanwhile).
+func TestColdFoldSharedWithTheStateView(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Millisecond) }
+	const n = 2000
+
+	f := readyFold(0)
+	f.stopped = make(chan struct{})
+	folded := make(chan struct{})
+	go func() {
+		defer close(folded)
+		for i := 1; i <= n; i++ {
+			f.observe(uint64(i), foldCall(fmt.Sprint(i), at(i)))
+		}
+	}()
+	var (
+		seedCalls int
+		seedTime  time.Time
+		tapped    []time.Time
+		tapDone   = make(chan struct{})
+	)
+	ok := f.share(ctx, func(st *callstate.State, last time.Time) func(*schema.Event) {
+		seedCalls, seedTime = len(st.Calls()), last
+		return func(ev *schema.Event) {
+			tapped = append(tapped, ev.Time)
+			if len(tapped)+seedCalls == n {
+				close(tapDone)
+			}
+		}
+	})
+	if !ok {
+		t.Fatal("share refused a fold that had read the log")
+	}
+	<-folded
+	if seedCalls < n {
+		<-tapDone
+	}
+	f.unshare()
+	f.observe(n+1, foldCall("after", at(n+1)))
+
+	if seedTime != (time.Time{}) && !seedTime.Equal(at(seedCalls)) {
+		t.Fatalf("seed of %d calls as of %v, want as of %v", seedCalls, seedTime, at(seedCalls))
+	}
+	for i, got := range tapped {
+		if want := at(seedCalls + 1 + i); !got.Equal(want) {
+			t.Fatalf("event %d handed to the view is of %v, want %v (the seed held %d calls)", i, got, want, seedCalls)
+		}
+	}
+	if seedCalls+len(tapped) != n {
+		t.Fatalf("seed %d calls + %d handed over, want %d: the view missed or repeated events", seedCalls, len(tapped), n)
+	}
+
+	t.Run("fold stopped before it read the log", func(t *testing.T) {
+		f := newColdFold()
+		f.stopped = make(chan struct{})
+		close(f.stopped)
+		started := false
+		if f.share(ctx, func(*callstate.State, time.Time) func(*schema.Event) { started = true; return nil }) || started {
+			t.Fatal("a view was started on a fold that never read the log")
 		}
 	})
 }

@@ -86,8 +86,6 @@ func (b *Bridge) runHA(ctx context.Context) error {
 	if err := r.connect(ctx); err != nil {
 		return nil // ctx ended before NATS answered
 	}
-	stopView := r.startStateView()
-	defer stopView()
 	elCtx, stopEl := context.WithCancel(context.Background())
 	elDone := make(chan struct{})
 	go func() { _ = r.el.Run(elCtx); close(elDone) }()
@@ -102,6 +100,8 @@ func (b *Bridge) runHA(ctx context.Context) error {
 		r.startEngine(b.Engine())
 	}
 	r.startFollower()
+	stopView := r.startStateView()
+	defer stopView()
 	r.el.SetCampaign(true)
 	h.log.Info().Str("instance", b.cfg.Instance).Str("bucket", h.cfg.Bucket).Str("ttl", r.el.LeaseConfig().TTL.String()).
 		Msg("high availability: standby, campaigning for the lease")

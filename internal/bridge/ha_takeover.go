@@ -268,6 +268,9 @@ func (r *haRun) startFollower() {
 		h.following.Store(true)
 		return f.Run(ctx)
 	}
+	if fold != nil {
+		fold.stopped = done
+	}
 	go func() {
 		defer close(done)
 		if err := follow(); err != nil && ctx.Err() == nil {
@@ -307,7 +310,8 @@ func (r *haRun) foldLog(ctx context.Context, p replaystore.Point) (*callstate.St
 // member's whole life, also while it is active (folding its own events),
 // so that it is current whenever the member takes over.
 type coldFold struct {
-	ready chan struct{} // closed once st holds the log's state
+	ready   chan struct{} // closed once st holds the log's state
+	stopped chan struct{} // closed when the fold has stopped
 
 	mu       sync.Mutex // guards the following fields
 	st       *callstate.State
@@ -324,6 +328,9 @@ type coldFold struct {
 	beforeMarker folded
 	// markers is closed and replaced each time a marker is folded.
 	markers chan struct{}
+	// tap, if set, is handed every event after it is folded, in order
+	// (the state view's input, see share).
+	tap func(*schema.Event)
 }
 
 // folded is the fold's state at a marker.
@@ -338,7 +345,6 @@ func newColdFold() *coldFold {
 
 func (f *coldFold) observe(seq uint64, ev *schema.Event) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if ev.Family == schema.FamilyBridge && ev.Name == schema.EvLeaderAcquired {
 		f.markerSeq, f.beforeMarker = seq, folded{calls: callIDs(f.st), lastTime: f.lastTime}
 		close(f.markers)
@@ -349,6 +355,44 @@ func (f *coldFold) observe(seq uint64, ev *schema.Event) {
 	if ev.Time.After(f.lastTime) {
 		f.lastTime = ev.Time
 	}
+	tap := f.tap
+	f.mu.Unlock()
+	// Outside the lock (the tap may wait for its reader; a takeover must
+	// not wait for it), and still in order: one follower calls observe.
+	if tap != nil {
+		tap(ev)
+	}
+}
+
+// share starts a second fold from this one's: start gets a copy of the
+// state folded so far and the time of its last event, and returns the
+// function then handed every event the fold reads after it. A cold member
+// keeps one fold of the log, not one for its takeovers and another for
+// its state view. It reports false when the fold stopped, or ctx ended,
+// before it had read the log.
+func (f *coldFold) share(ctx context.Context, start func(*callstate.State, time.Time) func(*schema.Event)) bool {
+	select {
+	case <-f.ready:
+	case <-f.stopped:
+		select {
+		case <-f.ready: // both: the fold is read up to where it stopped
+		default:
+			return false
+		}
+	case <-ctx.Done():
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tap = start(f.st.Clone(), f.lastTime)
+	return true
+}
+
+// unshare stops what share started.
+func (f *coldFold) unshare() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tap = nil
 }
 
 // foldedBefore returns the calls the log held just before markerSeq, and
