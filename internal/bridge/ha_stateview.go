@@ -78,7 +78,7 @@ func (r *haRun) runSharedStateView(ctx context.Context, fold *coldFold) {
 		return func(ev *schema.Event) { v.Apply(*ev) }
 	})
 	if !ok {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !fold.halted.Load() {
 			r.b.log.Error().Msg("state view disabled: the log could not be folded (see the standby's error)")
 		}
 		return
@@ -89,6 +89,9 @@ func (r *haRun) runSharedStateView(ctx context.Context, fold *coldFold) {
 	select {
 	case <-ctx.Done():
 	case <-fold.stopped:
+		if !fold.halted.Load() {
+			r.b.log.Error().Msg("state view stopped: the member's fold of the log stopped (see the standby's error)")
+		}
 	}
 	fold.unshare()
 	r.closeStateView(v, viewDone)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctibridge/ctibridge/internal/ha"
@@ -312,6 +313,7 @@ func (r *haRun) foldLog(ctx context.Context, p replaystore.Point) (*callstate.St
 type coldFold struct {
 	ready   chan struct{} // closed once st holds the log's state
 	stopped chan struct{} // closed when the fold has stopped
+	halted  atomic.Bool   // the member stopped the fold (stopFollower)
 
 	mu       sync.Mutex // guards the following fields
 	st       *callstate.State
@@ -441,6 +443,9 @@ func callIDs(st *callstate.State) []uint32 {
 
 func (r *haRun) stopFollower() {
 	if r.stopFollow != nil {
+		if r.fold != nil {
+			r.fold.halted.Store(true)
+		}
 		r.stopFollow()
 		r.stopFollow, r.fold = nil, nil
 		r.setFollower(nil)
