@@ -110,8 +110,11 @@ type publishSink struct {
 	layout storeLayout
 	// view, if set, is the bridge's state view, fed every event after it
 	// is published, as Bridge.emit does.
-	view   *stateview.View
-	failed atomic.Int64
+	view *stateview.View
+	// handedOff, if set, observes the time from an event's receipt to its
+	// hand-over to the publisher (the engine's part of the latency).
+	handedOff func(time.Duration)
+	failed    atomic.Int64
 }
 
 func (s *publishSink) Emit(ev schema.Event) {
@@ -121,6 +124,9 @@ func (s *publishSink) Emit(ev schema.Event) {
 		return
 	}
 	s.layout.subject(&msg, &ev)
+	if s.handedOff != nil {
+		s.handedOff(time.Since(ev.Received))
+	}
 	s.clock.received = ev.Received
 	if err := s.pub.PublishEncoded(msg); err != nil {
 		s.failed.Add(1)
@@ -165,7 +171,7 @@ type directPipeline struct {
 // startDirectLayout starts the engine and the publisher, wired directly,
 // publishing the subjects of layout l (n's stream must be of that layout)
 // and feeding view, if not nil.
-func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l storeLayout, view *stateview.View, onAck func(time.Duration)) *directPipeline {
+func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l storeLayout, view *stateview.View, onAck, onHandOff func(time.Duration)) *directPipeline {
 	tb.Helper()
 	enc, err := schema.NewEncoder(schema.EncoderConfig{Cluster: benchCluster})
 	if err != nil {
@@ -186,7 +192,7 @@ func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l sto
 			tb.Errorf("publisher: %v", err)
 		}
 	})
-	sink := &publishSink{enc: enc, pub: pub, clock: clock, layout: l, view: view}
+	sink := &publishSink{enc: enc, pub: pub, clock: clock, layout: l, view: view, handedOff: onHandOff}
 	cfg := engineConfigFor(nodes)
 	cfg.Sink = sink
 	cfg.BridgeInstance = uniqueInstance("direct")
