@@ -220,6 +220,30 @@ func (h *haState) route(ev *schema.Event) bool {
 	return false
 }
 
+// beginHold starts holding the engine's events (a hot takeover, from its
+// cut until the recovered events are out). Whatever an earlier hold left
+// is dropped: a takeover that was abandoned (abandon) must not have the
+// changes it held published by a later one, after other events and long
+// after the active of the time published them.
+func (h *haState) beginHold() {
+	h.pmu.Lock()
+	defer h.pmu.Unlock()
+	h.dropHeldLocked()
+	h.way.Store(routeHold)
+}
+
+// dropHeld forgets the events held by a takeover that did not complete.
+func (h *haState) dropHeld() {
+	h.pmu.Lock()
+	defer h.pmu.Unlock()
+	h.dropHeldLocked()
+}
+
+func (h *haState) dropHeldLocked() {
+	clear(h.pending)
+	h.pending = h.pending[:0]
+}
+
 // storedByPredecessor reports whether ev, read after a hot takeover, is a
 // change the previous active stored already (see haState.behind); an
 // event to publish is renumbered past the ones dropped before it.

@@ -397,6 +397,20 @@ func (r *haRun) giveBack(ctx context.Context) {
 	r.holdC = time.After(r.h.stepDownHold(r.el))
 }
 
+// abandon ends a tenure whose takeover had begun and could not complete
+// (a hot member's session cut and its events held, a cold member's
+// routing set to publish): the lease is given back and the member
+// returns to standby as after a loss — a hot one observes into its window
+// again from a new session, the events it held are dropped (the next
+// active publishes those changes, recovered from its own window, or
+// covers them with its gap). giveBack alone left it holding: lost() leaves
+// a released lease to release(), which this is not, so the member kept
+// holding every event until a later takeover published them, stale.
+func (r *haRun) abandon(ctx context.Context) {
+	r.giveBack(ctx)
+	r.demote(ctx, lease.ReasonReleased)
+}
+
 // release hands the lease over in order (shutdown, step-down, fatal
 // provider end): the tenure's events are all stored, then LeaderLost
 // (released), then the lease is deleted. Two ways:
@@ -528,6 +542,7 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 		was = h.way.Swap(routeDrop)
 	}
 	wasActive := was != routeDrop
+	h.dropHeld()
 	h.behind.Store(nil)
 	h.shift.Store(nil)
 	if r.waitTimer != nil {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/failpoint"
 	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/pkg/callstate"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
@@ -103,8 +104,8 @@ func (r *haRun) openColdProvider() {
 		err = eng.SetPriorGap(r.pendingGap)
 	}
 	if err != nil {
-		h.log.Error().Err(err).Msg("takeover: the engine could not be built")
-		r.giveBack(context.Background())
+		h.log.Error().Err(err).Msg("takeover: the engine could not be built; giving the lease back")
+		r.abandon(context.Background())
 		return
 	}
 	b.engine.Store(eng)
@@ -127,6 +128,11 @@ func (r *haRun) startEngine(eng *ctiengine.Engine) {
 	r.engDone, r.stopEngine = done, cancel
 }
 
+// FailpointHotTakeoverRead fails a hot takeover's read of the log up to
+// its marker, as a follower that stalls for the takeover timeout does
+// (internal/failpoint; the fault tests).
+const FailpointHotTakeoverRead = "bridge/hot-takeover-read"
+
 // takeOverHot completes a hot takeover: cut the engine's event session,
 // read the log up to the marker, publish what the previous active never
 // stored (recovered), then what came in meanwhile, then live.
@@ -135,7 +141,7 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 	eng := b.Engine()
 	tctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
 	defer cancel()
-	err := eng.NewEventSession(tctx, func(string) { h.way.Store(routeHold) })
+	err := eng.NewEventSession(tctx, func(string) { h.beginHold() })
 	if err == nil {
 		eng.SetPassive(false)
 	}
@@ -147,9 +153,12 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 		// held (routeHold), not lost.
 		err = f.WaitForProgressing(ctx, markerSeq, h.takeoverTimeout(r.el), r.el.MayAct)
 	}
+	if err == nil {
+		err = failpoint.Check(FailpointHotTakeoverRead, b.cfg.Instance)
+	}
 	if err != nil {
 		h.log.Error().Err(err).Msg("takeover: the log could not be read up to the marker; giving the lease back")
-		r.giveBack(ctx)
+		r.abandon(ctx)
 		return
 	}
 	r.stopFollower()
@@ -180,8 +189,7 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 		h.trackGap(&ev)
 		b.publishEvent(ev)
 	}
-	clear(h.pending)
-	h.pending = h.pending[:0]
+	h.dropHeldLocked()
 	h.way.Store(routePublish)
 	h.pmu.Unlock()
 	if prev != nil && prev.Released && prev.OpenGap != nil {

@@ -2,6 +2,8 @@ package hafaults
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
+	"github.com/ctibridge/ctibridge/internal/failpoint"
 	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/ha/lease"
@@ -433,4 +436,63 @@ func TestHAColdSuccessorHandsOverBeforeItsProviderOpens(t *testing.T) {
 	if c.Count(schema.EvLeaderLost) < 2 {
 		t.Fatalf("%d LeaderLost for two hand-overs:\n%s", c.Count(schema.EvLeaderLost), rep)
 	}
+}
+
+// memberInfo is the member part of a member's /status (ha.member).
+type memberInfo struct {
+	Role      string `json:"role"`
+	Takeovers int    `json:"takeovers"`
+	Demotions int    `json:"demotions"`
+	LastLoss  string `json:"lastLoss"`
+}
+
+func memberStatus(t *testing.T, r *faultmatrix.Rig, name string) memberInfo {
+	t.Helper()
+	st, _ := r.Member(name).Status().(map[string]any)
+	b, err := json.Marshal(st["ha"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Member memberInfo `json:"member"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Member
+}
+
+// A hot takeover that cannot complete gives the lease back and returns the
+// member to standby. Member b's read of the log up to its marker fails
+// (bridge.FailpointHotTakeoverRead, as a follower stalled for the takeover
+// timeout): when a steps down, b takes the lease, writes its marker, cuts
+// its session and hands the lease back; a takes over again. b is then a
+// standby again — /status says so, it observes into its window and is
+// ready to take over — and the stream holds every change once. It used to
+// stay holding: /status said active, every event it observed was kept in
+// memory for a later takeover to publish, stale, and it was never ready
+// to take over again.
+func TestHAAbandonedHotTakeover(t *testing.T) {
+	const mode = ha.ModeHot
+	r := faultmatrix.StartTestRig(t, haRigConfig())
+	startPair(t, r, mode)
+	st, _ := r.Member("b").Status().(map[string]any)
+	instance, _ := st["instance"].(string)
+	stalled := errors.New("the follower stalled (failpoint)")
+	t.Cleanup(failpoint.Enable(bridge.FailpointHotTakeoverRead, instance, func() error { return stalled }))
+	testwait.Eventually(t, faultmatrix.WaitBound, "b ready to take over", r.Member("b").ReadyToTakeOver)
+	faultmatrix.LetTrafficFlow(time.Second)
+
+	r.Member("a").StepDown()
+	testwait.Eventually(t, faultmatrix.WaitBound, "b's takeover abandoned", func() bool {
+		st := memberStatus(t, r, "b")
+		return st.Takeovers >= 1 && st.Demotions >= 1
+	})
+	testwait.Eventually(t, 2*faultmatrix.WaitBound, "a active again", func() bool { return r.ActiveMember() == "a" })
+	testwait.Eventually(t, faultmatrix.WaitBound, "b a standby ready to take over again", r.Member("b").ReadyToTakeOver)
+	if st := memberStatus(t, r, "b"); st.Role != "standby" || st.LastLoss != "released" {
+		t.Fatalf("b after its abandoned takeover: %+v, want a standby whose last tenure was released", st)
+	}
+	faultmatrix.LetTrafficFlow(time.Second)
+	checkHAWith(t, r, mode, 3)
 }
