@@ -112,6 +112,8 @@ type haState struct {
 
 	pmu     sync.Mutex // guards pending and the hold → publish switch
 	pending []schema.Event
+	// holds numbers the hot takeovers' holds (beginHold).
+	holds atomic.Uint64
 	// behind, after a hot takeover whose engine had not yet read the
 	// previous active's last stored change, drops the events it then
 	// reads that the log holds already (hot.Behind); shift, set with it,
@@ -208,35 +210,54 @@ func (h *haState) route(ev *schema.Event) bool {
 	case routeHold:
 		h.pmu.Lock()
 		defer h.pmu.Unlock()
-		if h.way.Load() == routePublish {
+		switch h.way.Load() {
+		case routePublish:
 			if h.storedByPredecessor(ev) {
 				return false
 			}
 			h.trackGap(ev)
 			return true
+		case routeWindow: // the takeover was abandoned meanwhile
+			h.window.Add(*ev)
+		case routeHold:
+			h.pending = append(h.pending, *ev)
 		}
-		h.pending = append(h.pending, *ev)
 	}
 	return false
 }
 
 // beginHold starts holding the engine's events (a hot takeover, from its
-// cut until the recovered events are out). Whatever an earlier hold left
-// is dropped: a takeover that was abandoned (abandon) must not have the
-// changes it held published by a later one, after other events and long
-// after the active of the time published them.
-func (h *haState) beginHold() {
+// cut until the recovered events are out), unless the takeover numbered
+// hold has been abandoned already: the cut runs on the engine's goroutine
+// and may come after the takeover gave up waiting for it.
+func (h *haState) beginHold(hold uint64) {
 	h.pmu.Lock()
 	defer h.pmu.Unlock()
+	if h.holds.Load() != hold {
+		return
+	}
 	h.dropHeldLocked()
 	h.way.Store(routeHold)
 }
 
-// dropHeld forgets the events held by a takeover that did not complete.
-func (h *haState) dropHeld() {
+// newHold numbers a takeover's hold (see beginHold).
+func (h *haState) newHold() uint64 { return h.holds.Add(1) }
+
+// endHold returns the routing of an abandoned hot takeover to the
+// standby's window: the events held since the cut go into the window,
+// after what it kept before the cut, and what the engine produces next
+// follows them there. A later takeover — this member's own, if the
+// previous active is gone — recovers them from the window like any
+// other; dropped, or left held, they were lost or published stale.
+func (h *haState) endHold() {
 	h.pmu.Lock()
 	defer h.pmu.Unlock()
+	h.holds.Add(1) // a cut still to come starts no hold
+	for _, ev := range h.pending {
+		h.window.Add(ev)
+	}
 	h.dropHeldLocked()
+	h.way.Store(routeWindow)
 }
 
 func (h *haState) dropHeldLocked() {

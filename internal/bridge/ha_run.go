@@ -399,16 +399,35 @@ func (r *haRun) giveBack(ctx context.Context) {
 
 // abandon ends a tenure whose takeover had begun and could not complete
 // (a hot member's session cut and its events held, a cold member's
-// routing set to publish): the lease is given back and the member
-// returns to standby as after a loss — a hot one observes into its window
-// again from a new session, the events it held are dropped (the next
-// active publishes those changes, recovered from its own window, or
-// covers them with its gap). giveBack alone left it holding: lost() leaves
-// a released lease to release(), which this is not, so the member kept
-// holding every event until a later takeover published them, stale.
+// routing set to publish): the lease is given back and the member is a
+// standby again. A hot member keeps everything it observed — the events
+// it held go into its window (haState.endHold), its follower goes on — so
+// that whoever takes over next loses nothing: the previous active, from
+// its own window, or this member, from its. giveBack alone left it
+// holding (lost() leaves a released lease to release(), which this is
+// not): /status said active, its engine stayed non-passive, and every
+// event it observed was held for a later takeover to publish, stale.
 func (r *haRun) abandon(ctx context.Context) {
+	h, b := r.h, r.b
 	r.giveBack(ctx)
-	r.demote(ctx, lease.ReasonReleased)
+	if h.cfg.Mode != ha.ModeHot {
+		r.demote(ctx, lease.ReasonReleased)
+		return
+	}
+	h.endHold()
+	h.behind.Store(nil)
+	h.shift.Store(nil)
+	if eng := b.Engine(); eng != nil {
+		eng.SetPassive(true)
+	}
+	if n := b.pub.Suspend(); n > 0 {
+		h.log.Warn().Int("unpublished", n).Msg("takeover abandoned: events not published are left to the successor")
+	}
+	b.metrics.haLost(string(lease.ReasonReleased))
+	h.setInfo(func(i *haInfo) {
+		i.Role, i.Epoch, i.Since, i.LastLoss = lease.Standby.String(), 0, time.Now(), string(lease.ReasonReleased)
+		i.Demotions++
+	})
 }
 
 // release hands the lease over in order (shutdown, step-down, fatal
@@ -534,6 +553,11 @@ func (r *haRun) lost(ctx context.Context, c lease.Change) {
 // demote returns to standby.
 func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 	h, b := r.h, r.b
+	if h.cfg.Mode == ha.ModeHot && h.way.Load() == routeWindow {
+		// A standby already: its takeover was abandoned (abandon), and
+		// the lease's expiry or fence is told after.
+		return
+	}
 	var was int32
 	if h.cfg.Mode == ha.ModeHot && h.way.Load() == routeRelease {
 		// Cut already (a hot hand-over): the window keeps what comes.
@@ -542,7 +566,6 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 		was = h.way.Swap(routeDrop)
 	}
 	wasActive := was != routeDrop
-	h.dropHeld()
 	h.behind.Store(nil)
 	h.shift.Store(nil)
 	if r.waitTimer != nil {

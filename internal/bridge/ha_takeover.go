@@ -141,7 +141,8 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 	eng := b.Engine()
 	tctx, cancel := context.WithTimeout(ctx, h.takeoverTimeout(r.el))
 	defer cancel()
-	err := eng.NewEventSession(tctx, func(string) { h.beginHold() })
+	hold := h.newHold()
+	err := eng.NewEventSession(tctx, func(string) { h.beginHold(hold) })
 	if err == nil {
 		eng.SetPassive(false)
 	}
