@@ -554,8 +554,9 @@ func (r *haRun) lost(ctx context.Context, c lease.Change) {
 func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 	h, b := r.h, r.b
 	if h.cfg.Mode == ha.ModeHot && h.way.Load() == routeWindow {
-		// A standby already: its takeover was abandoned (abandon), and
-		// the lease's expiry or fence is told after.
+		// A standby already: its takeover was abandoned (abandon) because
+		// the lease was lost meanwhile, which is told only now.
+		h.setInfo(func(i *haInfo) { i.LastLoss = string(reason) })
 		return
 	}
 	var was int32
