@@ -114,6 +114,9 @@ type haState struct {
 	pending []schema.Event
 	// holds numbers the hot takeovers' holds (beginHold).
 	holds atomic.Uint64
+	// holdFull is closed when the current hold reaches the window's size
+	// bound (heldFull).
+	holdFull chan struct{}
 	// behind, after a hot takeover whose engine had not yet read the
 	// previous active's last stored change, drops the events it then
 	// reads that the log holds already (hot.Behind); shift, set with it,
@@ -221,6 +224,13 @@ func (h *haState) route(ev *schema.Event) bool {
 			h.window.Add(*ev)
 		case routeHold:
 			h.pending = append(h.pending, *ev)
+			if len(h.pending) >= h.window.MaxEvents() && h.holdFull != nil {
+				select {
+				case <-h.holdFull:
+				default:
+					close(h.holdFull)
+				}
+			}
 		}
 	}
 	return false
@@ -237,7 +247,21 @@ func (h *haState) beginHold(hold uint64) {
 		return
 	}
 	h.dropHeldLocked()
+	h.holdFull = make(chan struct{})
 	h.way.Store(routeHold)
+}
+
+// heldFull returns a channel closed once the hold holds as many events as
+// the window may keep (nil before the hold began): past that the member
+// gives the takeover up (abandon), and its window's bound applies to what
+// it held.
+func (h *haState) heldFull() <-chan struct{} {
+	h.pmu.Lock()
+	defer h.pmu.Unlock()
+	if h.way.Load() != routeHold {
+		return nil
+	}
+	return h.holdFull
 }
 
 // newHold numbers a takeover's hold (see beginHold).

@@ -128,10 +128,19 @@ func (r *haRun) startEngine(eng *ctiengine.Engine) {
 	r.engDone, r.stopEngine = done, cancel
 }
 
-// FailpointHotTakeoverRead fails a hot takeover's read of the log up to
-// its marker, as a follower that stalls for the takeover timeout does
-// (internal/failpoint; the fault tests).
-const FailpointHotTakeoverRead = "bridge/hot-takeover-read"
+// Failpoints of a hot takeover's read of the log up to its marker
+// (internal/failpoint; the fault tests): FailpointHotTakeoverRead fails it
+// once the follower has reached the marker, as a follower that stalled for
+// the takeover timeout would; FailpointHotTakeoverStall makes the follower
+// pass nothing, so that the wait ends only by its bounds.
+const (
+	FailpointHotTakeoverRead  = "bridge/hot-takeover-read"
+	FailpointHotTakeoverStall = "bridge/hot-takeover-stall"
+)
+
+// errHoldFull ends a hot takeover's wait for its follower once the events
+// held meanwhile reach the window's size bound.
+var errHoldFull = errors.New("bridge: ha: the events held during the takeover reached the hot window's size bound")
 
 // takeOverHot completes a hot takeover: cut the engine's event session,
 // read the log up to the marker, publish what the previous active never
@@ -151,8 +160,27 @@ func (r *haRun) takeOverHot(ctx context.Context, markerSeq uint64, prev *ha.Tenu
 		// messages behind (a predecessor that flushed a burst before it
 		// released) catches up, whereas giving the lease back would start
 		// the same wait on the other member. The new events meanwhile are
-		// held (routeHold), not lost.
-		err = f.WaitForProgressing(ctx, markerSeq, h.takeoverTimeout(r.el), r.el.MayAct)
+		// held (routeHold), not lost — up to the window's size bound.
+		wctx, stopWait := context.WithCancelCause(ctx)
+		go func(full <-chan struct{}) {
+			select {
+			case <-full:
+				stopWait(fmt.Errorf("%w (%d events)", errHoldFull, h.window.MaxEvents()))
+			case <-wctx.Done():
+			}
+		}(h.heldFull())
+		if failpoint.Check(FailpointHotTakeoverStall, b.cfg.Instance) != nil {
+			sctx, cancel := context.WithTimeout(wctx, h.takeoverTimeout(r.el))
+			<-sctx.Done()
+			cancel()
+			err = fmt.Errorf("ha: following the stream: nothing passed for %s (failpoint)", h.takeoverTimeout(r.el))
+		} else {
+			err = f.WaitForProgressing(wctx, markerSeq, h.takeoverTimeout(r.el), r.el.MayAct)
+		}
+		if cause := context.Cause(wctx); errors.Is(cause, errHoldFull) {
+			err = cause
+		}
+		stopWait(nil)
 	}
 	if err == nil {
 		err = failpoint.Check(FailpointHotTakeoverRead, b.cfg.Instance)

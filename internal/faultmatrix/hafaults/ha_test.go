@@ -531,3 +531,38 @@ func TestHAAbandonedHotTakeoverThenAlone(t *testing.T) {
 	faultmatrix.LetTrafficFlow(time.Second)
 	checkHAWith(t, r, mode, 3)
 }
+
+// A hot takeover holds the events its engine produces while it reads the
+// log up to its marker, at most as many as its window may keep: b's
+// follower passes nothing (a failpoint) and its takeover timeout is 30 s,
+// yet b gives the takeover up as soon as it holds 100 events (its
+// window's bound at 20 calls/s), well within that; a takes over again and
+// nothing is lost or stored twice.
+func TestHAHotTakeoverHoldIsBounded(t *testing.T) {
+	const mode = ha.ModeHot
+	r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
+	startMemberWith(t, r, "a", member(mode, "a"))
+	if got := waitActive(t, r, ""); got != "a" {
+		t.Fatalf("member %s active, want a", got)
+	}
+	mb := member(mode, "b")
+	mb.HA.TakeoverTimeout = 30 * time.Second
+	mb.HA.Window.MaxEvents = 100
+	startMemberWith(t, r, "b", mb)
+	waitStandbyInService(t, r, "b")
+	st, _ := r.Member("b").Status().(map[string]any)
+	instance, _ := st["instance"].(string)
+	t.Cleanup(failpoint.Enable(bridge.FailpointHotTakeoverStall, instance, func() error { return errors.New("stalled") }))
+	testwait.Eventually(t, faultmatrix.WaitBound, "b ready to take over", r.Member("b").ReadyToTakeOver)
+	faultmatrix.LetTrafficFlow(time.Second)
+
+	r.Member("a").StepDown()
+	// WaitBound (15 s) is half b's takeover timeout: only the bound on
+	// what it holds can end its wait in time.
+	testwait.Eventually(t, faultmatrix.WaitBound, "b's takeover given up at its hold's bound", func() bool {
+		return memberStatus(t, r, "b").Demotions >= 1
+	})
+	testwait.Eventually(t, 2*faultmatrix.WaitBound, "a active again", func() bool { return r.ActiveMember() == "a" })
+	faultmatrix.LetTrafficFlow(time.Second)
+	checkHAWith(t, r, mode, 3)
+}

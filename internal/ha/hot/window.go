@@ -147,6 +147,9 @@ func New(cfg Config) *Window {
 // MaxAge is the age bound in force.
 func (w *Window) MaxAge() time.Duration { return w.cfg.MaxAge }
 
+// MaxEvents is the size bound in force.
+func (w *Window) MaxEvents() int { return w.cfg.MaxEvents }
+
 // Add keeps one event the standby's engine produced (in emission order).
 // The event's Data pointers are kept read-only.
 func (w *Window) Add(ev schema.Event) {
