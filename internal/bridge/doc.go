@@ -28,15 +28,19 @@
 // ha_run.go runs the lease, the tenure's start (epoch marker, log fence)
 // and its end (release, demotion), ha_takeover.go the cold takeover (the
 // log's fold, the wait, the takeover gap) and the hot one (the recovered
-// events). A release that closed the provider publishes LeaderLost
+// events; the engine's events held meanwhile, at most the window's bound —
+// a takeover that cannot read the log up to its marker gives the lease
+// back and is a standby again, with what it held in its window). A release that closed the provider publishes LeaderLost
 // (released) only once the log holds every event of the tenure, flushing
 // for as long as the stream keeps acknowledging; otherwise it publishes
 // none, and the successor records a takeover gap as after a crash. A
 // standby's /readyz says whether it could take over now. A member that
 // provisions the stream (Config.Provision) neither campaigns nor publishes
 // before the stream and the lease bucket exist. With Config.StateView
-// every member folds the log into the state view and only the active one
-// writes its keys (ha_stateview.go).
+// every member folds the log into the state view (a cold member shares its
+// takeovers' fold with it) and only the active one writes its keys
+// (ha_stateview.go). Fault tests reach the takeover's failure paths through
+// internal/failpoint.
 //
 // # Concurrency
 //

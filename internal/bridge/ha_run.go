@@ -415,17 +415,31 @@ func (r *haRun) abandon(ctx context.Context) {
 		return
 	}
 	h.endHold()
-	h.behind.Store(nil)
-	h.shift.Store(nil)
+	r.stopPublishing("takeover abandoned")
 	if eng := b.Engine(); eng != nil {
 		eng.SetPassive(true)
 	}
-	if n := b.pub.Suspend(); n > 0 {
-		h.log.Warn().Int("unpublished", n).Msg("takeover abandoned: events not published are left to the successor")
+	r.recordDemotion(lease.ReasonReleased)
+}
+
+// stopPublishing ends what a tenure publishes: the takeover's filters are
+// dropped and the publisher suspended (what it still buffers is left to
+// the successor).
+func (r *haRun) stopPublishing(why string) {
+	h := r.h
+	h.behind.Store(nil)
+	h.shift.Store(nil)
+	if n := r.b.pub.Suspend(); n > 0 {
+		h.log.Warn().Int("unpublished", n).Msg(why + ": events not published are left to the successor")
 	}
-	b.metrics.haLost(string(lease.ReasonReleased))
-	h.setInfo(func(i *haInfo) {
-		i.Role, i.Epoch, i.Since, i.LastLoss = lease.Standby.String(), 0, time.Now(), string(lease.ReasonReleased)
+}
+
+// recordDemotion counts the end of a tenure and shows the member as a
+// standby in /status.
+func (r *haRun) recordDemotion(reason lease.Reason) {
+	r.b.metrics.haLost(string(reason))
+	r.h.setInfo(func(i *haInfo) {
+		i.Role, i.Epoch, i.Since, i.LastLoss = lease.Standby.String(), 0, time.Now(), string(reason)
 		i.Demotions++
 	})
 }
@@ -567,15 +581,11 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 		was = h.way.Swap(routeDrop)
 	}
 	wasActive := was != routeDrop
-	h.behind.Store(nil)
-	h.shift.Store(nil)
 	if r.waitTimer != nil {
 		r.waitTimer.Stop()
 		r.waitTimer, r.waitC = nil, nil
 	}
-	if n := b.pub.Suspend(); n > 0 {
-		h.log.Warn().Int("unpublished", n).Msg("tenure over: events not published are left to the successor")
-	}
+	r.stopPublishing("tenure over")
 	r.stopSnaps()
 	r.stopSnaps = func() {}
 	if h.cfg.Mode == ha.ModeCold {
@@ -594,11 +604,7 @@ func (r *haRun) demote(ctx context.Context, reason lease.Reason) {
 		r.startFollower()
 	}
 	if wasActive {
-		b.metrics.haLost(string(reason))
-		h.setInfo(func(i *haInfo) {
-			i.Role, i.Epoch, i.Since, i.LastLoss = lease.Standby.String(), 0, time.Now(), string(reason)
-			i.Demotions++
-		})
+		r.recordDemotion(reason)
 	}
 }
 
