@@ -458,6 +458,50 @@ func TestCheckerHAStandbyOnlyChangeInsideTheActivesGap(t *testing.T) {
 	}
 }
 
+// The same after a hand-over: the member that stepped down keeps its
+// provider, and a change only its session received after its last stored
+// event (its successor's link had just failed, and the successor
+// published that provider gap with what it recovered) is covered by the
+// successor's gap; outside any gap it is lost.
+func TestCheckerHAChangeAfterStepDownInsideTheSuccessorsGap(t *testing.T) {
+	for _, inGap := range []bool{true, false} {
+		t.Run("in gap "+strconv.FormatBool(inGap), func(t *testing.T) {
+			s := newScene()
+			s.c.HA = true
+			// a's session stored frame 1, then a stepped down.
+			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 1, Type: ctilink.TypeCallState, Time: t0, Content: 11,
+				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
+			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+			// b, the successor, lost its link just before: its gap.
+			opened := t0.Add(time.Second)
+			gap := &schema.Gap{ID: "g1", Kind: "provider", Reason: "UNEXPECTEDSHUTDOWN", OpenedAt: opened}
+			s.stream++
+			s.seq["b-p1"]++
+			if s.ent["b-p1"] == nil {
+				s.ent["b-p1"] = map[string]uint64{}
+			}
+			s.ent["b-p1"]["bridge"]++
+			s.c.AddEvent(s.stream, schema.EventID("b-p1", s.seq["b-p1"]), &schema.Event{Family: schema.FamilyBridge, Entity: "bridge",
+				Name: schema.EvGapOpened, Session: "b-p1", SessionSeq: s.seq["b-p1"], Sequence: s.ent["b-p1"]["bridge"], Time: opened,
+				Data: schema.Data{Bridge: &schema.BridgeData{Gap: gap}}})
+			// a's session received a new call after its last stored event.
+			at := opened.Add(100 * time.Millisecond)
+			if !inGap {
+				at = opened.Add(-100 * time.Millisecond)
+			}
+			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 2, Type: ctilink.TypeCallState, Time: at, Content: 44,
+				CallState: &ctilink.CallStateEvent{Device: "SEP2", Line: "2", CallHandle: 2, GlobalCallID: 10, State: ctilink.CallStateDialing}})
+			rep := s.c.Report()
+			if inGap && (!rep.OK() || rep.FramesStandbyOnlyInGap != 1) {
+				t.Fatalf("a change only the stepped-down member received, inside its successor's gap:\n%s", rep)
+			}
+			if !inGap && (rep.OK() || rep.Lost != 1) {
+				t.Fatalf("a change only the stepped-down member received, outside any gap, must be lost:\n%s", rep)
+			}
+		})
+	}
+}
+
 // TestCheckSharedLineAppearanceOffered: a shared line's second appearance
 // (another leg, same directory number, same call) is offered after the
 // first: the address's Connection is OFFERED already and JTAPI has no

@@ -81,11 +81,14 @@ type Report struct {
 	// bridge's events describe the same calls. Checker.HA only.
 	FramesStandbySnapshot int
 	// FramesStandbyOnlyInGap counts changes that only a hot standby's
-	// session received, before that session published anything, while a
-	// provider gap of the stream was open: the active bridge was not
-	// observing the device then (after a CTIManager failover it had not
-	// opened it again yet), so its gap covers the change, as it covers
-	// every change it missed. Checker.HA only.
+	// session received — before that session published anything, or
+	// after the last it published (its bridge had stepped down or died)
+	// — while a provider gap of the stream was open: the active bridge
+	// was not observing the device then (after a CTIManager failover it
+	// had not opened it again yet; or its own link had failed just
+	// before it took over, and it published that gap with the events it
+	// recovered), so its gap covers the change, as it covers every
+	// change it missed. Checker.HA only.
 	FramesStandbyOnlyInGap int
 	// DuplicatedAcrossBridges counts CTI changes of which the same event
 	// was stored from two provider sessions of a high-availability group
@@ -249,11 +252,11 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 		return
 	}
 	idx := c.simIndex[sim.id]
-	firstCovered := uint32(1<<32 - 1)
+	firstCovered, lastCovered := uint32(1<<32-1), uint32(0)
 	for _, f := range sim.frames {
 		if sim.covered.get(uint64(f.seq)) {
-			firstCovered = f.seq
-			break
+			firstCovered = min(firstCovered, f.seq)
+			lastCovered = f.seq
 		}
 	}
 	if len(sim.sessions) > 1 {
@@ -277,7 +280,7 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			r.FramesSeenByPeer++
 		case c.HA && f.snapshot && f.seq < firstCovered:
 			r.FramesStandbySnapshot++
-		case c.HA && f.seq < firstCovered && copies[f.content] == 1 && c.inProviderGap(f.at):
+		case c.HA && (f.seq < firstCovered || f.seq > lastCovered) && copies[f.content] == 1 && c.inProviderGap(f.at):
 			r.FramesStandbyOnlyInGap++
 		case notBack:
 			r.FramesInGap++

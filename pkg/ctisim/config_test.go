@@ -178,6 +178,7 @@ func TestControlAPI(t *testing.T) {
 	call("POST", "/faults/resume?node=ctim-b", 200, nil)
 	call("POST", "/faults/slow?node=ctim-c&delay=0", 200, nil)
 	call("POST", "/faults/reset?node=ctim-b", 200, nil)
+	call("POST", "/faults/reset?instance=nobody", 400, nil) // no TLS session of that certificate
 	call("POST", "/faults/cmfail?cm=cm2", 200, nil)
 	var cms map[string]bool
 	call("GET", "/callmanagers", 200, &cms)

@@ -23,6 +23,7 @@ import (
 //	POST /faults/stall?node=N         StallHeartbeats
 //	POST /faults/resume?node=N        ResumeHeartbeats
 //	POST /faults/reset?node=N         ResetConnections
+//	POST /faults/reset?instance=I     ResetInstance (one client certificate's sessions)
 //	POST /faults/slow?node=N&delay=D  SlowLink (delay=0 clears)
 //	POST /faults/cmfail?cm=C          FailCallManager
 //	POST /faults/cmrestore?cm=C       RestoreCallManager
@@ -65,7 +66,19 @@ func (s *Server) ControlHandler() http.Handler {
 	mux.HandleFunc("POST /faults/restore", nodeFault(s.RestoreNode))
 	mux.HandleFunc("POST /faults/stall", nodeFault(s.StallHeartbeats))
 	mux.HandleFunc("POST /faults/resume", nodeFault(s.ResumeHeartbeats))
-	mux.HandleFunc("POST /faults/reset", nodeFault(s.ResetConnections))
+	mux.HandleFunc("POST /faults/reset", func(w http.ResponseWriter, r *http.Request) {
+		instance := r.URL.Query().Get("instance")
+		if instance == "" {
+			nodeFault(s.ResetConnections)(w, r)
+			return
+		}
+		n, err := s.ResetInstance(instance)
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "instance": instance, "sessions": n})
+	})
 	mux.HandleFunc("POST /faults/slow", func(w http.ResponseWriter, r *http.Request) {
 		d, err := parseDelay(r.URL.Query().Get("delay"))
 		if err != nil {

@@ -108,6 +108,31 @@ func (s *Server) ResetConnections(name string) error {
 	return nil
 }
 
+// ResetInstance resets the TCP connection (RST) of every session whose
+// client certificate names instanceID, on any node: one application's
+// link fails while the others' go on (a network fault between one bridge
+// and the CTIManager; in a hot high-availability group, the standby's
+// link alone). The listeners stay open. It reports how many sessions it
+// reset; none is an error.
+func (s *Server) ResetInstance(instanceID string) (int, error) {
+	s.mu.Lock()
+	var sessions []*session
+	for sess := range s.sessions {
+		if sess.certCN == instanceID {
+			sessions = append(sessions, sess)
+		}
+	}
+	s.mu.Unlock()
+	if len(sessions) == 0 {
+		return 0, fmt.Errorf("ctisim: no session of instance %q", instanceID)
+	}
+	for _, sess := range sessions {
+		sess.reset()
+		sess.node.log.Warn().Str("instance", instanceID).Str("session", sess.id).Msg("fault: TCP connection reset")
+	}
+	return len(sessions), nil
+}
+
 // SlowLink delays every frame the node sends by d (one-way latency: each
 // frame leaves no earlier than d after it was queued, order kept). Zero
 // clears it.

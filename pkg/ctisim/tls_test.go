@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/ctilink"
 )
 
@@ -230,5 +231,44 @@ func TestWriteDevPKIAndRotation(t *testing.T) {
 	after := serial()
 	if after == before || after != rotated.Leaf.SerialNumber.String() {
 		t.Fatalf("serial before %s, after %s, rotated %s", before, after, rotated.Leaf.SerialNumber)
+	}
+}
+
+// ResetInstance ends only the sessions of one client certificate: the
+// other application's link goes on.
+func TestResetInstanceResetsOneApplicationsLink(t *testing.T) {
+	p := newTestPKI(t)
+	s := startServer(t, Config{PKI: p})
+	open := func(id string) *client {
+		t.Helper()
+		c, err := dialTLSClient(t, s.TLSAddr("ctim-a"), clientCert(t, p, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := openRequest("ctibridge", "secret", 0)
+		req.InstanceID = id
+		if _, done := c.openWith(req); done.Reason != ctilink.CloseNone {
+			t.Fatalf("open %s: %+v", id, done)
+		}
+		return c
+	}
+	one, two := open("bridge-1"), open("bridge-2")
+	if n, err := s.ResetInstance("bridge-1"); err != nil || n != 1 {
+		t.Fatalf("ResetInstance: %d sessions, %v", n, err)
+	}
+	if err := one.waitEnd(2 * time.Second); err != nil {
+		t.Fatal("bridge-1's connection still open after ResetInstance")
+	}
+	testwait.Eventually(t, 5*time.Second, "bridge-1's session removed", func() bool { return len(s.Sessions()) == 1 })
+	if infos := s.Sessions(); infos[0].InstanceID != "bridge-2" || !infos[0].Open {
+		t.Fatalf("sessions after resetting bridge-1: %+v", infos)
+	}
+	select {
+	case <-two.ended:
+		t.Fatal("bridge-2's connection ended too")
+	default:
+	}
+	if _, err := s.ResetInstance("nobody"); err == nil {
+		t.Fatal("ResetInstance of an instance without sessions: no error")
 	}
 }
