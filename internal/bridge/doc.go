@@ -30,7 +30,12 @@
 // log's fold, the wait, the takeover gap) and the hot one (the recovered
 // events; the engine's events held meanwhile, at most the window's bound —
 // a takeover that cannot read the log up to its marker gives the lease
-// back and is a standby again, with what it held in its window). A release that closed the provider publishes LeaderLost
+// back and is a standby again, with what it held in its window). A hot
+// member that stops by handing over waits for a successor to take the
+// lease and, if none does (a standby that died within its presence key's
+// TTL), takes it back, publishes what it observed since its cut and stops
+// with its provider closed. A release that closed the provider publishes
+// LeaderLost
 // (released) only once the log holds every event of the tenure, flushing
 // for as long as the stream keeps acknowledging; otherwise it publishes
 // none, and the successor records a takeover gap as after a crash. A

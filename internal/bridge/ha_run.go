@@ -170,7 +170,11 @@ loop:
 			b.log.Info().Str("reason", why.Reason).Str("detail", why.Detail).Msg("stopping: handing the lease over in order")
 			if h.way.Load() == routePublish {
 				b.emitBridge(schema.EvBridgeStopping, schema.BridgeData{Reason: why.Reason, Detail: why.Detail})
-				r.release(context.Background(), "stopping", r.standbyInSync())
+				handOver := r.standbyInSync()
+				r.release(context.Background(), "stopping", handOver)
+				if handOver {
+					r.confirmHandOver()
+				}
 			} else {
 				r.withdraw()
 			}
@@ -506,6 +510,53 @@ func (r *haRun) release(ctx context.Context, why string, handOver bool) {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	r.el.Release(rctx)
 	cancel()
+}
+
+// confirmHandOver makes sure that somebody took over from a hot member
+// that stopped by handing over, keeping its provider: only its successor
+// publishes what the member observes after its cut. The presence key
+// that said a standby was in sync outlives a standby that died, by up to
+// the bucket's TTL; nobody then takes the lease, and the changes after
+// the cut would be in no log and no gap (found by a loaded run of the
+// abandoned-takeover test: its standby was killed a second before the
+// active stopped, and 1–63 changes were lost that way). So the member
+// waits, at most a campaign period and a second, for the lease to be
+// taken; if it is not, it takes the lease back itself — its own hot
+// takeover publishes what it observed since its cut, recovered, from its
+// window — and stops with its provider closed, LeaderLost naming the gap
+// for the next tenure to close. The watch only ends the wait early: the
+// lease is taken back with Create, which fails if a successor holds it.
+func (r *haRun) confirmHandOver() {
+	h := r.h
+	bound := r.el.LeaseConfig().CampaignEvery + time.Second
+	wctx, cancel := context.WithTimeout(context.Background(), bound)
+	err := ha.AwaitHolder(wctx, r.kv, r.cluster)
+	cancel()
+	if err == nil {
+		return
+	}
+	h.log.Warn().Err(err).Dur("waited", bound).
+		Msg("stopping: no standby took the lease over; taking it back to publish what this bridge observed since its hand-over, then stopping with the provider closed")
+	r.el.SetCampaign(true)
+	timeout := time.NewTimer(bound)
+	defer timeout.Stop()
+	for {
+		select {
+		case c := <-r.el.Changes():
+			if c.Kind != lease.Acquired {
+				continue
+			}
+			r.acquired(context.Background(), c)
+			if h.way.Load() == routePublish {
+				r.release(context.Background(), "stopping: no standby took over", false)
+			}
+			return
+		case <-timeout.C:
+			r.el.SetCampaign(false)
+			h.log.Warn().Msg("stopping: the lease was not taken back (another member holds it, or NATS did not answer); stopping")
+			return
+		}
+	}
 }
 
 // streamEnd is where a standby's follower starts after the cut that

@@ -203,3 +203,38 @@ func TestEpochMarkers(t *testing.T) {
 		t.Fatalf("after the release: %+v %v", last, err)
 	}
 }
+
+// AwaitHolder ends when a member creates the lease key, not on the
+// holder's delete; without a holder it waits until its context ends.
+func TestAwaitHolder(t *testing.T) {
+	r := startNATS(t, 2*time.Second)
+	a, _ := startElector(t, r, "a")
+	a.SetCampaign(true)
+	if c := next(t, a); c.Kind != lease.Acquired {
+		t.Fatalf("a: %+v", c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	a.Release(ctx)
+	cancel()
+	// Released (the key deleted), nobody campaigning: no holder.
+	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	err := AwaitHolder(short, r.kv, cluster)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AwaitHolder with the lease released and nobody campaigning: %v, want the deadline", err)
+	}
+	b, _ := startElector(t, r, "b")
+	waited := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		waited <- AwaitHolder(ctx, r.kv, cluster)
+	}()
+	b.SetCampaign(true)
+	if c := next(t, b); c.Kind != lease.Acquired {
+		t.Fatalf("b: %+v", c)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("AwaitHolder once b holds the lease: %v", err)
+	}
+}
