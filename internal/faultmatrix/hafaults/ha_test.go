@@ -476,8 +476,7 @@ func TestHAAbandonedHotTakeover(t *testing.T) {
 	const mode = ha.ModeHot
 	r := faultmatrix.StartTestRig(t, haRigConfig())
 	startPair(t, r, mode)
-	st, _ := r.Member("b").Status().(map[string]any)
-	instance, _ := st["instance"].(string)
+	instance := memberInstance(r, "b")
 	stalled := errors.New("the follower stalled (failpoint)")
 	t.Cleanup(failpoint.Enable(bridge.FailpointHotTakeoverRead, instance, func() error { return stalled }))
 	testwait.Eventually(t, faultmatrix.WaitBound, "b ready to take over", r.Member("b").ReadyToTakeOver)
@@ -515,8 +514,7 @@ func TestHAAbandonedHotTakeoverThenAlone(t *testing.T) {
 	// some hundred events, which must reach the log through b's window.
 	r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
 	startPair(t, r, mode)
-	st, _ := r.Member("b").Status().(map[string]any)
-	instance, _ := st["instance"].(string)
+	instance := memberInstance(r, "b")
 	stalled := errors.New("the follower stalled (failpoint)")
 	disable := failpoint.Enable(bridge.FailpointHotTakeoverRead, instance, func() error {
 		time.Sleep(300 * time.Millisecond) // the stall itself, not a wait for anything
@@ -555,8 +553,7 @@ func TestHAHotTakeoverHoldIsBounded(t *testing.T) {
 	mb.HA.Window.MaxEvents = 100
 	startMemberWith(t, r, "b", mb)
 	waitStandbyInService(t, r, "b")
-	st, _ := r.Member("b").Status().(map[string]any)
-	instance, _ := st["instance"].(string)
+	instance := memberInstance(r, "b")
 	t.Cleanup(failpoint.Enable(bridge.FailpointHotTakeoverStall, instance, func() error { return errors.New("stalled") }))
 	testwait.Eventually(t, faultmatrix.WaitBound, "b ready to take over", r.Member("b").ReadyToTakeOver)
 	faultmatrix.LetTrafficFlow(time.Second)
@@ -586,10 +583,7 @@ func TestHAHotTakeoverHoldIsBounded(t *testing.T) {
 // here a's after it stepped down; one run in three failed.)
 func TestHAHandoverJustAfterTheStandbysLinkFailed(t *testing.T) {
 	const mode = ha.ModeHot
-	r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
-	startPair(t, r, mode)
-	testwait.Eventually(t, faultmatrix.WaitBound, "b ready to take over", r.Member("b").ReadyToTakeOver)
-	faultmatrix.LetTrafficFlow(time.Second)
+	r := startLoadedHotPair(t)
 
 	if _, err := r.Sim.ResetInstance("bridge-b"); err != nil {
 		t.Fatal(err)
@@ -615,10 +609,7 @@ func TestHAHandoverJustAfterTheStandbysLinkFailed(t *testing.T) {
 // so, seven runs in 28 under -race.)
 func TestHAActiveStopsRightAfterItsStandbyDied(t *testing.T) {
 	const mode = ha.ModeHot
-	r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
-	startPair(t, r, mode)
-	testwait.Eventually(t, faultmatrix.WaitBound, "b ready to take over", r.Member("b").ReadyToTakeOver)
-	faultmatrix.LetTrafficFlow(time.Second)
+	r := startLoadedHotPair(t)
 	js, err := natsjs.New(r.Conn)
 	if err != nil {
 		t.Fatal(err)
@@ -629,8 +620,7 @@ func TestHAActiveStopsRightAfterItsStandbyDied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := r.Member("b").Status().(map[string]any)
-	instance, _ := st["instance"].(string)
+	instance := memberInstance(r, "b")
 	testwait.Eventually(t, faultmatrix.WaitBound, "b's presence key (in sync)", func() bool {
 		_, err := kv.Get(ctx, ha.StandbyKey(r.Cluster().Name, instance))
 		return err == nil
@@ -654,4 +644,23 @@ func TestHAActiveStopsRightAfterItsStandbyDied(t *testing.T) {
 		acquired[1].Data.Bridge.Leader.PreviousEnd != ha.ReasonReleased {
 		t.Fatalf("want a's tenure and a's own takeover after its hand-over found no successor; got %d LeaderAcquired:\n%s", len(acquired), rep)
 	}
+}
+
+// memberInstance is a member's engine instance name, as its /status says.
+func memberInstance(r *faultmatrix.Rig, name string) string {
+	st, _ := r.Member(name).Status().(map[string]any)
+	instance, _ := st["instance"].(string)
+	return instance
+}
+
+// startLoadedHotPair starts a hot group at 20 calls/s (some hundred events
+// a second, so that a takeover has changes to recover): a active, b a
+// standby ready to take over, the traffic flowing for a second.
+func startLoadedHotPair(t *testing.T) *faultmatrix.Rig {
+	t.Helper()
+	r := faultmatrix.StartTestRig(t, faultmatrix.RigConfig{TLSInstances: haInstances, LeaderTTL: haTTL, Rate: 20})
+	startPair(t, r, ha.ModeHot)
+	testwait.Eventually(t, faultmatrix.WaitBound, "b ready to take over", r.Member("b").ReadyToTakeOver)
+	faultmatrix.LetTrafficFlow(time.Second)
+	return r
 }
