@@ -207,6 +207,10 @@ type Checker struct {
 	// closed 0 while open), for HA's rule on changes only a hot standby
 	// received.
 	gapSpans map[string]*gapSpan
+	// logBegins is when the stream's first provider came into service
+	// (its first ProvInServiceEv; ns since the epoch, 0: none yet), for
+	// HA's rule on changes only a hot standby received before that.
+	logBegins int64
 	// callEnded: (simulator session index, global call id) → the first
 	// frame whose events ended the call (CallInvalidEv).
 	callEnded map[uint64]uint32
@@ -501,6 +505,9 @@ func (c *Checker) AddEvent(streamSeq uint64, id string, ev *schema.Event) {
 		if c.HA {
 			c.addEventKey(ev)
 		}
+	}
+	if ev.Name == schema.EvProvInService && c.logBegins == 0 {
+		c.logBegins = ev.Time.UnixNano()
 	}
 	// Gaps and link markers.
 	switch ev.Name {

@@ -502,6 +502,45 @@ func TestCheckerHAChangeAfterStepDownInsideTheSuccessorsGap(t *testing.T) {
 	}
 }
 
+// A change that only a hot standby's session received, before the
+// stream's first provider came into service (both members started
+// together; the standby had opened the device first): the log begins
+// with the active's provider, whose snapshot describes the call, so the
+// change is accounted for; the same frame after that is lost.
+func TestCheckerHAStandbyOnlyChangeBeforeTheLogBegins(t *testing.T) {
+	for _, before := range []bool{true, false} {
+		t.Run("before "+strconv.FormatBool(before), func(t *testing.T) {
+			s := newScene()
+			s.c.HA = true
+			inService := t0.Add(time.Second)
+			s.stream++
+			s.seq["a-p1"]++
+			if s.ent["a-p1"] == nil {
+				s.ent["a-p1"] = map[string]uint64{}
+			}
+			s.ent["a-p1"][""]++
+			s.c.AddEvent(s.stream, schema.EventID("a-p1", s.seq["a-p1"]), &schema.Event{Family: schema.FamilyProvider,
+				Name: schema.EvProvInService, Session: "a-p1", SessionSeq: s.seq["a-p1"], Sequence: s.ent["a-p1"][""], Time: inService})
+			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 1, Type: ctilink.TypeCallState, Time: inService, Content: 11,
+				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
+			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+			at := inService.Add(-500 * time.Millisecond)
+			if !before {
+				at = inService.Add(500 * time.Millisecond)
+			}
+			s.c.AddFrame(Frame{Session: "ctim-b-2", Seq: 1, Type: ctilink.TypeCallState, Time: at, Content: 33,
+				CallState: &ctilink.CallStateEvent{Device: "SEP2", Line: "2", CallHandle: 2, GlobalCallID: 10, State: ctilink.CallStateDialTone}})
+			rep := s.c.Report()
+			if before && (!rep.OK() || rep.FramesStandbyBeforeLog != 1) {
+				t.Fatalf("a change only the standby received before the log began:\n%s", rep)
+			}
+			if !before && (rep.OK() || rep.Lost != 1) {
+				t.Fatalf("a change only the standby received after the log began, outside any gap, must be lost:\n%s", rep)
+			}
+		})
+	}
+}
+
 // TestCheckSharedLineAppearanceOffered: a shared line's second appearance
 // (another leg, same directory number, same call) is offered after the
 // first: the address's Connection is OFFERED already and JTAPI has no

@@ -90,6 +90,15 @@ type Report struct {
 	// recovered), so its gap covers the change, as it covers every
 	// change it missed. Checker.HA only.
 	FramesStandbyOnlyInGap int
+	// FramesStandbyBeforeLog counts changes that only a hot standby's
+	// session received, before that session published anything, before
+	// the stream's first provider came into service (its first
+	// ProvInServiceEv): the members started together and the standby's
+	// provider had opened the device first. The log begins with the
+	// active's provider; its snapshot of the device, taken when it opened
+	// it, describes the call as it then was (as for a bridge started
+	// while calls are up). Checker.HA only.
+	FramesStandbyBeforeLog int
 	// DuplicatedAcrossBridges counts CTI changes of which the same event
 	// was stored from two provider sessions of a high-availability group
 	// (both bridges published it); they are also counted in Duplicated.
@@ -139,9 +148,9 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "frames sent %d: with events %d; without, by rule: no JTAPI change %d (leg described by a call change %d), not yet re-established after a failover %d, call already ended %d, leg never known (began in the gap) %d, in provider gaps %d (on a link never back in service %d), in publish gaps %d\n",
 		r.FramesSent, r.FramesWithEvents, r.FramesNoChange, r.FramesNoChangeMoved, r.FramesNotReestablished, r.FramesAfterCallEnded,
 		r.FramesNeverKnown, r.FramesInGap, r.FramesNotBackInService, r.FramesInPublishGap)
-	if r.FramesSeenByPeer > 0 || r.FramesStandbySnapshot > 0 || r.FramesStandbyOnlyInGap > 0 || r.DuplicatedAcrossBridges > 0 {
-		fmt.Fprintf(&b, "high availability: frames whose copy in another bridge's session has events %d, hot standby's own snapshot %d, received only by a hot standby inside the active's provider gap %d, changes stored by two bridges %d\n",
-			r.FramesSeenByPeer, r.FramesStandbySnapshot, r.FramesStandbyOnlyInGap, r.DuplicatedAcrossBridges)
+	if r.FramesSeenByPeer > 0 || r.FramesStandbySnapshot > 0 || r.FramesStandbyOnlyInGap > 0 || r.FramesStandbyBeforeLog > 0 || r.DuplicatedAcrossBridges > 0 {
+		fmt.Fprintf(&b, "high availability: frames whose copy in another bridge's session has events %d, hot standby's own snapshot %d, received only by a hot standby inside the active's provider gap %d or before the stream's first provider was in service %d, changes stored by two bridges %d\n",
+			r.FramesSeenByPeer, r.FramesStandbySnapshot, r.FramesStandbyOnlyInGap, r.FramesStandbyBeforeLog, r.DuplicatedAcrossBridges)
 	}
 	fmt.Fprintf(&b, "events stored %d\n", r.Events)
 	fmt.Fprintf(&b, "lost %d, duplicated %d, out of order %d, malformed %d; provider gaps %d (restart %d), publish gaps %d\n",
@@ -282,6 +291,8 @@ func (c *Checker) checkFrames(r *Report, sim *simSession, byInstance map[string]
 			r.FramesStandbySnapshot++
 		case c.HA && (f.seq < firstCovered || f.seq > lastCovered) && copies[f.content] == 1 && c.inProviderGap(f.at):
 			r.FramesStandbyOnlyInGap++
+		case c.HA && f.seq < firstCovered && copies[f.content] == 1 && c.logBegins != 0 && f.at < c.logBegins:
+			r.FramesStandbyBeforeLog++
 		case notBack:
 			r.FramesInGap++
 			r.FramesNotBackInService++
