@@ -75,51 +75,41 @@ func (s *scene) snapDoneIn(sess, sim string, seq uint32) {
 // gapOpened stores the GapOpened record of provider gap id (engine
 // session sess, at the loss: no frame).
 func (s *scene) gapOpened(sess, id string) {
+	s.store(&schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: schema.EvGapOpened, Session: sess, Time: t0,
+		Data: schema.Data{Bridge: &schema.BridgeData{Gap: &schema.Gap{ID: id, Kind: "provider", Reason: "HEARTBEAT_MISSED"}}}})
+}
+
+// store stores ev as the next event of its session: the stream, session
+// and per-entity sequences are the scene's.
+func (s *scene) store(ev *schema.Event) {
 	s.stream++
-	s.seq[sess]++
-	if s.ent[sess] == nil {
-		s.ent[sess] = map[string]uint64{}
+	s.seq[ev.Session]++
+	if s.ent[ev.Session] == nil {
+		s.ent[ev.Session] = map[string]uint64{}
 	}
-	s.ent[sess]["bridge"]++
-	ev := &schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: schema.EvGapOpened, Session: sess,
-		SessionSeq: s.seq[sess], Sequence: s.ent[sess]["bridge"], Time: t0,
-		Data: schema.Data{Bridge: &schema.BridgeData{Gap: &schema.Gap{ID: id, Kind: "provider", Reason: "HEARTBEAT_MISSED"}}}}
-	s.c.AddEvent(s.stream, schema.EventID(sess, ev.SessionSeq), ev)
+	s.ent[ev.Session][ev.Entity]++
+	ev.SessionSeq, ev.Sequence = s.seq[ev.Session], s.ent[ev.Session][ev.Entity]
+	s.c.AddEvent(s.stream, schema.EventID(ev.Session, ev.SessionSeq), ev)
 }
 
 // bridgeEvent stores a bridge-family event (gap records) of engine
 // session sess, derived from frame (sim:seq).
 func (s *scene) bridgeEvent(sess, name, sim string, seq uint32) {
-	s.stream++
-	s.seq[sess]++
-	if s.ent[sess] == nil {
-		s.ent[sess] = map[string]uint64{}
-	}
-	s.ent[sess]["bridge"]++
-	ev := &schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: name, Session: sess,
-		SessionSeq: s.seq[sess], Sequence: s.ent[sess]["bridge"], Time: t0}
+	ev := &schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: name, Session: sess, Time: t0}
 	if sim != "" {
 		ev.Frame = sim + ":" + strconv.Itoa(int(seq))
 	}
-	s.c.AddEvent(s.stream, schema.EventID(sess, ev.SessionSeq), ev)
+	s.store(ev)
 }
 
 // event stores an event of engine session sess about call, derived from
 // frame (sim:seq).
 func (s *scene) event(sess, name string, call uint32, sim string, seq uint32) {
-	s.stream++
-	s.seq[sess]++
-	if s.ent[sess] == nil {
-		s.ent[sess] = map[string]uint64{}
-	}
-	entity := strconv.Itoa(int(call))
-	s.ent[sess][entity]++
-	ev := &schema.Event{Family: schema.FamilyCall, Entity: entity, Name: name, Session: sess,
-		SessionSeq: s.seq[sess], Sequence: s.ent[sess][entity], Time: t0}
+	ev := &schema.Event{Family: schema.FamilyCall, Entity: strconv.Itoa(int(call)), Name: name, Session: sess, Time: t0}
 	if sim != "" {
 		ev.Frame = sim + ":" + strconv.Itoa(int(seq))
 	}
-	s.c.AddEvent(s.stream, schema.EventID(sess, ev.SessionSeq), ev)
+	s.store(ev)
 }
 
 // before: call 8 (B's consult call to C, leg 20 ringing) and call 7 (A↔B,
@@ -434,11 +424,7 @@ func TestCheckerHAStandbyOnlyChangeInsideTheActivesGap(t *testing.T) {
 			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
 			opened := t0.Add(time.Second)
 			gap := &schema.Gap{ID: "g1", Kind: "provider", Reason: "HEARTBEAT_MISSED", OpenedAt: opened}
-			s.stream++
-			s.seq["a-p1"]++
-			s.ent["a-p1"]["bridge"]++
-			s.c.AddEvent(s.stream, schema.EventID("a-p1", s.seq["a-p1"]), &schema.Event{Family: schema.FamilyBridge, Entity: "bridge",
-				Name: schema.EvGapOpened, Session: "a-p1", SessionSeq: s.seq["a-p1"], Sequence: s.ent["a-p1"]["bridge"], Time: opened,
+			s.store(&schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: schema.EvGapOpened, Session: "a-p1", Time: opened,
 				Data: schema.Data{Bridge: &schema.BridgeData{Gap: gap}}})
 			// The standby's session on the backup, 2 s later: its copy only.
 			at := opened.Add(2 * time.Second)
@@ -475,14 +461,7 @@ func TestCheckerHAChangeAfterStepDownInsideTheSuccessorsGap(t *testing.T) {
 			// b, the successor, lost its link just before: its gap.
 			opened := t0.Add(time.Second)
 			gap := &schema.Gap{ID: "g1", Kind: "provider", Reason: "UNEXPECTEDSHUTDOWN", OpenedAt: opened}
-			s.stream++
-			s.seq["b-p1"]++
-			if s.ent["b-p1"] == nil {
-				s.ent["b-p1"] = map[string]uint64{}
-			}
-			s.ent["b-p1"]["bridge"]++
-			s.c.AddEvent(s.stream, schema.EventID("b-p1", s.seq["b-p1"]), &schema.Event{Family: schema.FamilyBridge, Entity: "bridge",
-				Name: schema.EvGapOpened, Session: "b-p1", SessionSeq: s.seq["b-p1"], Sequence: s.ent["b-p1"]["bridge"], Time: opened,
+			s.store(&schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: schema.EvGapOpened, Session: "b-p1", Time: opened,
 				Data: schema.Data{Bridge: &schema.BridgeData{Gap: gap}}})
 			// a's session received a new call after its last stored event.
 			at := opened.Add(100 * time.Millisecond)
@@ -513,14 +492,7 @@ func TestCheckerHAStandbyOnlyChangeBeforeTheLogBegins(t *testing.T) {
 			s := newScene()
 			s.c.HA = true
 			inService := t0.Add(time.Second)
-			s.stream++
-			s.seq["a-p1"]++
-			if s.ent["a-p1"] == nil {
-				s.ent["a-p1"] = map[string]uint64{}
-			}
-			s.ent["a-p1"][""]++
-			s.c.AddEvent(s.stream, schema.EventID("a-p1", s.seq["a-p1"]), &schema.Event{Family: schema.FamilyProvider,
-				Name: schema.EvProvInService, Session: "a-p1", SessionSeq: s.seq["a-p1"], Sequence: s.ent["a-p1"][""], Time: inService})
+			s.store(&schema.Event{Family: schema.FamilyProvider, Name: schema.EvProvInService, Session: "a-p1", Time: inService})
 			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 1, Type: ctilink.TypeCallState, Time: inService, Content: 11,
 				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
 			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
