@@ -35,10 +35,10 @@
 // lease and, if none does (a standby that died within its presence key's
 // TTL), takes it back, publishes what it observed since its cut and stops
 // with its provider closed. A release that closed the provider publishes
-// LeaderLost
-// (released) only once the log holds every event of the tenure, flushing
-// for as long as the stream keeps acknowledging; otherwise it publishes
-// none, and the successor records a takeover gap as after a crash. A
+// LeaderLost (released) only once the log holds every event of the
+// tenure, flushing for as long as the stream keeps acknowledging;
+// otherwise it publishes none, and the successor records a takeover gap
+// as after a crash. A
 // standby's /readyz says whether it could take over now. A member that
 // provisions the stream (Config.Provision) neither campaigns nor publishes
 // before the stream and the lease bucket exist. With Config.StateView

@@ -335,6 +335,35 @@ func wrongLastSequence(err error) bool {
 		api.ErrorCode == natsjs.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
+// AwaitHolder returns once the lease key of cluster holds a value — a
+// member's Create: a tenure began — or with ctx's error. A member that
+// released the lease and does not campaign uses it to learn that a
+// successor took over; it decides nothing about leadership (only Create
+// and Update do): it only ends a wait early.
+func AwaitHolder(ctx context.Context, kv natsjs.KeyValue, cluster string) error {
+	w, err := kv.Watch(ctx, LeaseKey(cluster))
+	if err != nil {
+		return fmt.Errorf("ha: watching the lease: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case u, ok := <-w.Updates():
+			if !ok {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return errors.New("ha: the lease watch ended")
+			}
+			if u != nil && u.Operation() == natsjs.KeyValuePut {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // watchReleases watches the key and nudges a campaigning standby when the
 // holder deletes it, so that an orderly hand-over takes milliseconds, not
 // CampaignEvery. An expiry is not announced by the server (without

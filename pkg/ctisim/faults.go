@@ -21,11 +21,16 @@ func (s *Server) lookupNode(name string) (*node, error) {
 }
 
 func (s *Server) sessionsOf(n *node) []*session {
+	return s.sessionsWhere(func(sess *session) bool { return sess.node == n })
+}
+
+// sessionsWhere lists the sessions keep accepts, sorted by id.
+func (s *Server) sessionsWhere(keep func(*session) bool) []*session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*session
 	for sess := range s.sessions {
-		if sess.node == n {
+		if keep(sess) {
 			out = append(out, sess)
 		}
 	}
@@ -115,14 +120,7 @@ func (s *Server) ResetConnections(name string) error {
 // link alone). The listeners stay open. It reports how many sessions it
 // reset; none is an error.
 func (s *Server) ResetInstance(instanceID string) (int, error) {
-	s.mu.Lock()
-	var sessions []*session
-	for sess := range s.sessions {
-		if sess.certCN == instanceID {
-			sessions = append(sessions, sess)
-		}
-	}
-	s.mu.Unlock()
+	sessions := s.sessionsWhere(func(sess *session) bool { return sess.certCN == instanceID })
 	if len(sessions) == 0 {
 		return 0, fmt.Errorf("ctisim: no session of instance %q", instanceID)
 	}
