@@ -34,7 +34,10 @@
 // member that stops by handing over waits for a successor to take the
 // lease and, if none does (a standby that died within its presence key's
 // TTL), takes it back, publishes what it observed since its cut and stops
-// with its provider closed. A release that closed the provider publishes
+// with its provider closed. A hot standby keeps its presence key only
+// while in sync: it deletes it as soon as its provider is out of service
+// or the log is not followed, so an active that stops then stops like a
+// cold member. A release that closed the provider publishes
 // LeaderLost (released) only once the log holds every event of the
 // tenure, flushing for as long as the stream keeps acknowledging;
 // otherwise it publishes none, and the successor records a takeover gap

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,6 +47,10 @@ type haRun struct {
 	// window's age back from now); set at a cut, used once.
 	followFrom  ha.From
 	startedOnce bool
+	// announcedAt is when the presence key was last written (unix ns; 0:
+	// not announced, or withdrawn since). Atomic: the takeover withdraws
+	// from a goroutine of its own.
+	announcedAt atomic.Int64
 }
 
 // runHA is Run for a member of a high-availability group.
@@ -114,7 +119,7 @@ func (b *Bridge) runHA(ctx context.Context) error {
 	}
 	var presence <-chan time.Time
 	if h.cfg.Mode == ha.ModeHot {
-		t := time.NewTicker(r.el.LeaseConfig().RenewEvery)
+		t := time.NewTicker(presenceCheckEvery(r.el.LeaseConfig().RenewEvery))
 		defer t.Stop()
 		presence = t.C
 	}
@@ -705,32 +710,71 @@ func (r *haRun) closeHotEngine(ctx context.Context) {
 	r.engDone = nil
 }
 
-// announce refreshes a hot standby's presence key while it is in sync:
-// its provider in service and the log followed.
+// presenceCheckEvery is how often a hot standby looks whether it is in
+// sync: a quarter of the renewal period (at least 100 ms), so that one
+// that falls out of sync withdraws its presence key within that time,
+// not after the bucket's TTL. The key itself is written once a renewal
+// period.
+func presenceCheckEvery(renew time.Duration) time.Duration {
+	return max(renew/4, 100*time.Millisecond)
+}
+
+// announce keeps a hot standby's presence key true: refreshed every
+// renewal period while the member is in sync (its provider in service
+// and the log followed), deleted as soon as it is not. A standby whose
+// link to CTI failed cannot report what the active observes after a
+// hand-over; with its key gone, an active that stops finds nobody in
+// sync and stops like a cold member, its provider closed and the gap
+// recorded, instead of handing its session over to it.
 func (r *haRun) announce(ctx context.Context) {
 	h := r.h
-	if h.way.Load() != routeWindow || r.currentFollower() == nil {
+	if h.way.Load() != routeWindow {
 		return
 	}
 	eng := r.b.Engine()
-	if eng == nil || !eng.Ready() {
+	inSync := r.currentFollower() != nil && eng != nil && eng.Ready()
+	last := r.announcedAt.Load()
+	renew := r.el.LeaseConfig().RenewEvery
+	if !inSync {
+		if last != 0 {
+			r.announcedAt.Store(0)
+			h.log.Warn().Bool("provider_in_service", eng != nil && eng.Ready()).Bool("log_followed", r.currentFollower() != nil).
+				Msg("hot standby: out of sync, presence withdrawn: an active that stops now will not hand over to this member")
+			r.withdrawWithin(ctx, renew/2)
+		}
 		return
 	}
-	actx, cancel := context.WithTimeout(ctx, r.el.LeaseConfig().RenewEvery/2)
+	now := time.Now()
+	if last != 0 && now.Sub(time.Unix(0, last)) < renew {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, renew/2)
 	defer cancel()
 	if err := ha.AnnounceStandby(actx, r.kv, r.cluster, r.b.cfg.Instance); err != nil {
 		h.log.Debug().Err(err).Msg("hot standby: presence not written")
+		return
 	}
+	if last == 0 {
+		h.log.Info().Msg("hot standby: in sync, presence announced")
+	}
+	r.announcedAt.Store(now.UnixNano())
 }
 
 // withdraw deletes this member's presence key (best effort).
 func (r *haRun) withdraw() {
+	r.withdrawWithin(context.Background(), 2*time.Second)
+}
+
+func (r *haRun) withdrawWithin(ctx context.Context, d time.Duration) {
 	if r.h.cfg.Mode != ha.ModeHot || r.kv == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	r.announcedAt.Store(0)
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	_ = ha.WithdrawStandby(ctx, r.kv, r.cluster, r.b.cfg.Instance)
+	if err := ha.WithdrawStandby(ctx, r.kv, r.cluster, r.b.cfg.Instance); err != nil {
+		r.h.log.Debug().Err(err).Msg("hot standby: presence not withdrawn (it expires with the bucket's TTL)")
+	}
 }
 
 // standbyInSync reports whether a hot standby could take over without a

@@ -24,6 +24,8 @@ import (
 //	POST /faults/resume?node=N        ResumeHeartbeats
 //	POST /faults/reset?node=N         ResetConnections
 //	POST /faults/reset?instance=I     ResetInstance (one client certificate's sessions)
+//	POST /faults/cut?instance=I       CutInstance (reset, then refuse, one certificate's connections)
+//	POST /faults/uncut?instance=I     RestoreInstance
 //	POST /faults/slow?node=N&delay=D  SlowLink (delay=0 clears)
 //	POST /faults/cmfail?cm=C          FailCallManager
 //	POST /faults/cmrestore?cm=C       RestoreCallManager
@@ -79,6 +81,22 @@ func (s *Server) ControlHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "instance": instance, "sessions": n})
 	})
+	instanceFault := func(f func(string) any) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			instance := r.URL.Query().Get("instance")
+			if instance == "" {
+				writeErr(w, http.StatusBadRequest, errors.New("missing ?instance=<client certificate CommonName>"))
+				return
+			}
+			out := map[string]any{"ok": true, "instance": instance}
+			if n := f(instance); n != nil {
+				out["sessions"] = n
+			}
+			writeJSON(w, http.StatusOK, out)
+		}
+	}
+	mux.HandleFunc("POST /faults/cut", instanceFault(func(i string) any { return s.CutInstance(i) }))
+	mux.HandleFunc("POST /faults/uncut", instanceFault(func(i string) any { s.RestoreInstance(i); return nil }))
 	mux.HandleFunc("POST /faults/slow", func(w http.ResponseWriter, r *http.Request) {
 		d, err := parseDelay(r.URL.Query().Get("delay"))
 		if err != nil {

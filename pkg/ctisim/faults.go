@@ -131,6 +131,48 @@ func (s *Server) ResetInstance(instanceID string) (int, error) {
 	return len(sessions), nil
 }
 
+// CutInstance cuts one application off from every CTIManager: the TCP
+// connection of each session whose client certificate names instanceID
+// is reset, as ResetInstance does, and until RestoreInstance every new
+// connection presenting that certificate is reset right after its TLS
+// handshake (a firewall between one bridge's host and the cluster; in a
+// hot high-availability group, the standby cut off while the active goes
+// on). Unlike ResetInstance, an instance without sessions is not an
+// error: the cut also holds for connections still to come.
+func (s *Server) CutInstance(instanceID string) int {
+	if instanceID == "" {
+		return 0
+	}
+	s.mu.Lock()
+	if s.cutInstances == nil {
+		s.cutInstances = map[string]bool{}
+	}
+	s.cutInstances[instanceID] = true
+	s.mu.Unlock()
+	sessions := s.sessionsWhere(func(sess *session) bool { return sess.certCN == instanceID })
+	for _, sess := range sessions {
+		sess.reset()
+	}
+	s.log.Warn().Str("instance", instanceID).Int("sessions", len(sessions)).Msg("fault: instance cut off from every node")
+	return len(sessions)
+}
+
+// RestoreInstance lifts CutInstance: the instance's next connections are
+// served again.
+func (s *Server) RestoreInstance(instanceID string) {
+	s.mu.Lock()
+	delete(s.cutInstances, instanceID)
+	s.mu.Unlock()
+	s.log.Info().Str("instance", instanceID).Msg("fault cleared: instance reachable again")
+}
+
+// instanceCut reports whether CutInstance holds for instanceID.
+func (s *Server) instanceCut(instanceID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cutInstances[instanceID]
+}
+
 // SlowLink delays every frame the node sends by d (one-way latency: each
 // frame leaves no earlier than d after it was queued, order kept). Zero
 // clears it.

@@ -120,9 +120,11 @@ type Server struct {
 	cmFailed    map[string]bool
 	rehoming    int // devices waiting to re-home (device.rehoming)
 	certs       map[string]*certState
-	nextID      uint64
-	started     bool
-	closed      bool
+	// cutInstances holds the client certificate names CutInstance cut off.
+	cutInstances map[string]bool
+	nextID       uint64
+	started      bool
+	closed       bool
 
 	wake    chan struct{} // nudges the traffic driver
 	ctx     context.Context

@@ -96,6 +96,14 @@ func (sess *session) run(tlsCfg *tls.Config) {
 		sess.certFP, sess.certCN = hex.EncodeToString(sum[:]), cert.Subject.CommonName
 		sess.srv.mu.Unlock()
 		sess.log.Debug().Str("instance_id", cert.Subject.CommonName).Msg("TLS client authenticated")
+		if sess.srv.instanceCut(cert.Subject.CommonName) {
+			sess.log.Info().Str("instance_id", cert.Subject.CommonName).Msg("fault: instance cut off: connection reset")
+			if tcp, ok := sess.raw.(*net.TCPConn); ok {
+				_ = tcp.SetLinger(0)
+			}
+			_ = nc.Close()
+			return
+		}
 		nc = tc
 	}
 	sess.conn = ctilink.NewConn(nc, 0)

@@ -239,19 +239,7 @@ func TestWriteDevPKIAndRotation(t *testing.T) {
 func TestResetInstanceResetsOneApplicationsLink(t *testing.T) {
 	p := newTestPKI(t)
 	s := startServer(t, Config{PKI: p})
-	open := func(id string) *client {
-		t.Helper()
-		c, err := dialTLSClient(t, s.TLSAddr("ctim-a"), clientCert(t, p, id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := openRequest("ctibridge", "secret", 0)
-		req.InstanceID = id
-		if _, done := c.openWith(req); done.Reason != ctilink.CloseNone {
-			t.Fatalf("open %s: %+v", id, done)
-		}
-		return c
-	}
+	open := func(id string) *client { return openInstance(t, s, p, id) }
 	one, two := open("bridge-1"), open("bridge-2")
 	if n, err := s.ResetInstance("bridge-1"); err != nil || n != 1 {
 		t.Fatalf("ResetInstance: %d sessions, %v", n, err)
@@ -271,4 +259,65 @@ func TestResetInstanceResetsOneApplicationsLink(t *testing.T) {
 	if _, err := s.ResetInstance("nobody"); err == nil {
 		t.Fatal("ResetInstance of an instance without sessions: no error")
 	}
+}
+
+// CutInstance cuts one application off: its session is reset, its new
+// connections are reset after the handshake (no ProviderOpenResponse),
+// another application's session goes on, and RestoreInstance lets the
+// first one open again.
+func TestCutInstanceRefusesOneApplicationUntilRestored(t *testing.T) {
+	p := newTestPKI(t)
+	s := startServer(t, Config{PKI: p})
+	open := func(id string) *client { return openInstance(t, s, p, id) }
+	one, two := open("bridge-1"), open("bridge-2")
+	if n := s.CutInstance("bridge-1"); n != 1 {
+		t.Fatalf("CutInstance reset %d sessions, want 1", n)
+	}
+	if err := one.waitEnd(2 * time.Second); err != nil {
+		t.Fatal("bridge-1's connection still open after CutInstance")
+	}
+	again := dialInstance(t, s, p, "bridge-1")
+	req := openRequest("ctibridge", "secret", 0)
+	req.InstanceID = "bridge-1"
+	_, _ = again.conn.Write(req) // may fail: the reset can come first
+	if err := again.waitEnd(5 * time.Second); err != nil {
+		t.Fatal("a new connection of the cut instance was served")
+	}
+	for f := range again.frames {
+		t.Fatalf("the cut instance's new connection received %s", f.h.Type)
+	}
+	testwait.Eventually(t, 5*time.Second, "only bridge-2's session left", func() bool { return len(s.Sessions()) == 1 })
+	if infos := s.Sessions(); infos[0].InstanceID != "bridge-2" || !infos[0].Open {
+		t.Fatalf("sessions while bridge-1 is cut: %+v", infos)
+	}
+	select {
+	case <-two.ended:
+		t.Fatal("bridge-2's connection ended too")
+	default:
+	}
+	s.RestoreInstance("bridge-1")
+	open("bridge-1")
+	testwait.Eventually(t, 5*time.Second, "bridge-1 open again beside bridge-2", func() bool { return len(s.Sessions()) == 2 })
+}
+
+// dialInstance connects to ctim-a over TLS with instance id's certificate.
+func dialInstance(t *testing.T, s *Server, p *PKI, id string) *client {
+	t.Helper()
+	c, err := dialTLSClient(t, s.TLSAddr("ctim-a"), clientCert(t, p, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openInstance is dialInstance with the provider opened as instance id.
+func openInstance(t *testing.T, s *Server, p *PKI, id string) *client {
+	t.Helper()
+	c := dialInstance(t, s, p, id)
+	req := openRequest("ctibridge", "secret", 0)
+	req.InstanceID = id
+	if _, done := c.openWith(req); done.Reason != ctilink.CloseNone {
+		t.Fatalf("open %s: %+v", id, done)
+	}
+	return c
 }

@@ -610,21 +610,7 @@ func TestHAHandoverJustAfterTheStandbysLinkFailed(t *testing.T) {
 func TestHAActiveStopsRightAfterItsStandbyDied(t *testing.T) {
 	const mode = ha.ModeHot
 	r := startLoadedHotPair(t)
-	js, err := natsjs.New(r.Conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*faultmatrix.WaitBound)
-	defer cancel()
-	kv, err := js.KeyValue(ctx, jetstream.DefaultLeaderBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	instance := memberInstance(r, "b")
-	testwait.Eventually(t, faultmatrix.WaitBound, "b's presence key (in sync)", func() bool {
-		_, err := kv.Get(ctx, ha.StandbyKey(r.Cluster().Name, instance))
-		return err == nil
-	})
+	ctx, js, _, _ := waitPresence(t, r, "b")
 	r.KillMember("b")
 	rep, c := checkHAWith(t, r, mode, 2) // stops a
 	if rep.ProviderGaps == 0 {
@@ -644,6 +630,71 @@ func TestHAActiveStopsRightAfterItsStandbyDied(t *testing.T) {
 		acquired[1].Data.Bridge.Leader.PreviousEnd != ha.ReasonReleased {
 		t.Fatalf("want a's tenure and a's own takeover after its hand-over found no successor; got %d LeaderAcquired:\n%s", len(acquired), rep)
 	}
+}
+
+// The hot standby is cut off from every CTIManager (a firewall between
+// its host and the cluster) while the active goes on, and the active then
+// stops in order. A standby whose provider is out of service cannot take
+// over without a gap, so it withdraws its presence key at once instead of
+// letting it run out with the bucket's TTL: the active finds nobody in
+// sync and stops like a cold member, its provider closed and the gap
+// recorded, and does not hand over its session to a member that cannot
+// report what it observes. The standby takes the lease and, once its link
+// is back, publishes the state that closes the gap. Every change the
+// simulator sent is in the log or inside a gap the log names.
+func TestHAStandbyCutOffFromCTIWithdrawsItsPresence(t *testing.T) {
+	const mode = ha.ModeHot
+	r := startLoadedHotPair(t)
+	ctx, _, kv, key := waitPresence(t, r, "b")
+	r.Sim.CutInstance("bridge-b")
+	// Withdrawn, not expired: the key's last revision is b's delete, which
+	// a key running out with the bucket's TTL would not leave.
+	testwait.Eventually(t, faultmatrix.WaitBound, "b's presence key deleted by b", func() bool {
+		if _, err := kv.Get(ctx, key); err == nil {
+			return false
+		}
+		h, err := kv.History(ctx, key)
+		return err == nil && len(h) > 0 && h[len(h)-1].Operation() == natsjs.KeyValueDelete
+	})
+	if err := r.StopMember("a"); err != nil {
+		t.Fatal(err)
+	}
+	faultmatrix.LetTrafficFlow(time.Second) // b holds the lease, out of service
+	r.Sim.RestoreInstance("bridge-b")
+	if got := waitActive(t, r, "a"); got != "b" {
+		t.Fatalf("member %s active, want b", got)
+	}
+	faultmatrix.LetTrafficFlow(time.Second)
+	rep, c := checkHA(t, r, mode)
+	if rep.ProviderGaps == 0 {
+		t.Fatalf("a stopped with its only standby out of service and recorded no gap:\n%s", rep)
+	}
+	if n := c.Count(schema.EvLeaderAcquired); n != 2 {
+		t.Fatalf("%d tenures, want a's and b's (a must not have taken its own lease back after a hand-over nobody could take):\n%s", n, rep)
+	}
+}
+
+// waitPresence waits until hot standby name's presence key is written and
+// returns what a test reads it with: a context bounded for the test, the
+// stream's JetStream, the lease bucket and the key.
+func waitPresence(t *testing.T, r *faultmatrix.Rig, name string) (context.Context, natsjs.JetStream, natsjs.KeyValue, string) {
+	t.Helper()
+	js, err := natsjs.New(r.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*faultmatrix.WaitBound)
+	t.Cleanup(cancel)
+	kv, err := js.KeyValue(ctx, jetstream.DefaultLeaderBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ha.StandbyKey(r.Cluster().Name, memberInstance(r, name))
+	testwait.Eventually(t, faultmatrix.WaitBound, name+"'s presence key (in sync)", func() bool {
+		_, err := kv.Get(ctx, key)
+		return err == nil
+	})
+	return ctx, js, kv, key
 }
 
 // memberInstance is a member's engine instance name, as its /status says.
