@@ -241,6 +241,7 @@ func New(cfg Config) (*Bridge, error) {
 		b.metrics.EventsPublished.Inc()
 		b.metrics.PublishLatency.Observe(d.Seconds())
 	}
+	pcfg.EventLatency = func(d time.Duration) { b.metrics.EventLatency.Observe(d.Seconds()) }
 	if cfg.HA != nil {
 		b.metrics.EnableHA()
 		pcfg.Permit = b.IsActive

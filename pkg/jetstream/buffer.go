@@ -17,6 +17,9 @@ type entry struct {
 	seq  uint64    // global enqueue order, from 1
 	size int64
 	enq  time.Time
+	// received is when the event's CTI frame was read (Emit; zero for
+	// other messages), for Config.EventLatency.
+	received time.Time
 	// first is the *nats.Msg of the first send, kept inside the entry to
 	// save an allocation per message.
 	first nats.Msg

@@ -115,6 +115,8 @@
 // loop takes it once per batch of up to 256 messages and never holds it
 // while calling nats.go (whose timeout callbacks run under the library's
 // own lock). Acks and errors arrive on nats.go's goroutines; the
-// [Config.AckLatency] observer runs there and must not block. The
+// [Config.AckLatency] and [Config.EventLatency] observers run there and
+// must not block (EventLatency measures an emitted event from its CTI
+// frame being read, AckLatency any message from its enqueue). The
 // embedded server and the connection helpers are safe for concurrent use.
 package jetstream

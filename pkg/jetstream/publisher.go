@@ -109,6 +109,12 @@ type Config struct {
 	// every message (buffering and resends included). It runs on the
 	// nats.go ack goroutine: it must be fast and must not block.
 	AckLatency func(time.Duration)
+	// EventLatency, if set, observes for every event published by Emit the
+	// time from its CTI frame being read (the event's Times.Received) to
+	// its PubAck: the bridge's end-to-end latency, the engine and the
+	// encoder included. Events without a receive time are not observed.
+	// Same rules as AckLatency.
+	EventLatency func(time.Duration)
 	// Logger receives state changes (publishing failing/recovered, gaps);
 	// default zerolog.Nop().
 	Logger zerolog.Logger
@@ -329,7 +335,7 @@ func New(cfg Config) (*Publisher, error) {
 // Publish itself does not fail for that. It returns ErrClosed after Close
 // and wraps ErrInvalidMessage for a message without subject or id.
 func (p *Publisher) Publish(msg Message) error {
-	return p.publish(msg, schema.Lease{}, p.cfg.Now())
+	return p.publish(msg, schema.Lease{}, p.cfg.Now(), time.Time{})
 }
 
 // PublishEncoded is Publish for a message made by a schema.Encoder, of
@@ -340,16 +346,23 @@ func (p *Publisher) Publish(msg Message) error {
 // after the call, whatever it returns; the strings stay valid. This is
 // what Emit does; it saves most of the encoder's garbage.
 func (p *Publisher) PublishEncoded(m schema.Msg) error {
-	err := p.publish(FromSchema(m), m.Lease(), p.cfg.Now())
+	return p.publishEncoded(m, time.Time{})
+}
+
+// publishEncoded is PublishEncoded for an event read at received (zero:
+// unknown), for Config.EventLatency.
+func (p *Publisher) publishEncoded(m schema.Msg, received time.Time) error {
+	err := p.publish(FromSchema(m), m.Lease(), p.cfg.Now(), received)
 	if err != nil {
 		m.Release() // not buffered
 	}
 	return err
 }
 
-// publish buffers msg, enqueued at enq; lease, if any, is released once
-// nothing can send the message again (freeLocked).
-func (p *Publisher) publish(msg Message, lease schema.Lease, enq time.Time) error {
+// publish buffers msg, enqueued at enq (its event read at received, if
+// known); lease, if any, is released once nothing can send the message
+// again (freeLocked).
+func (p *Publisher) publish(msg Message, lease schema.Lease, enq, received time.Time) error {
 	if msg.Subject == "" || msg.ID == "" {
 		return fmt.Errorf("%w: subject %q, id %q: both are required", ErrInvalidMessage, msg.Subject, msg.ID)
 	}
@@ -367,7 +380,9 @@ func (p *Publisher) publish(msg Message, lease schema.Lease, enq time.Time) erro
 		p.mu.Unlock()
 		return ErrClosed
 	}
-	p.addLocked(p.newEntryLocked(msg, size, enq, lease))
+	e := p.newEntryLocked(msg, size, enq, lease)
+	e.received = received
+	p.addLocked(e)
 	p.mu.Unlock()
 	p.signal()
 	return nil
@@ -609,7 +624,7 @@ func (p *Publisher) send(batch []*entry) {
 // onAck runs on the nats.go ack goroutine.
 func (p *Publisher) onAck(_ natsjs.JetStream, m *nats.Msg, ack *natsjs.PubAck) {
 	var now time.Time
-	if p.cfg.AckLatency != nil {
+	if p.cfg.AckLatency != nil || p.cfg.EventLatency != nil {
 		now = p.cfg.Now()
 	}
 	p.mu.Lock()
@@ -619,7 +634,7 @@ func (p *Publisher) onAck(_ natsjs.JetStream, m *nats.Msg, ack *natsjs.PubAck) {
 		return
 	}
 	delete(p.inflight, m)
-	enq := e.enq
+	enq, received := e.enq, e.received
 	if p.buf.acked(e, ack.Duplicate) {
 		p.st.Reordered++
 		p.log.Error().Str("id", e.msg.ID).Str("entity", e.msg.EntityKey).
@@ -647,6 +662,9 @@ func (p *Publisher) onAck(_ natsjs.JetStream, m *nats.Msg, ack *natsjs.PubAck) {
 	p.signal()
 	if p.cfg.AckLatency != nil {
 		p.cfg.AckLatency(now.Sub(enq))
+	}
+	if p.cfg.EventLatency != nil && !received.IsZero() {
+		p.cfg.EventLatency(now.Sub(received))
 	}
 }
 

@@ -5,9 +5,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/testwait"
 	"github.com/ctibridge/ctibridge/pkg/schema"
 )
 
@@ -114,5 +117,62 @@ func TestEmitRecycledMemoryIntact(t *testing.T) {
 	st := p.Stats()
 	if st.Acked != uint64(4*per) || st.Resends == 0 || st.Reconnects == 0 || st.Dropped != 0 || st.Rejected != 0 {
 		t.Fatalf("stats %+v: want every event acked once, resends and a reconnect, nothing dropped", st)
+	}
+}
+
+// Config.EventLatency measures each emitted event from its CTI frame being
+// read to its PubAck (read on the publisher's clock at the ack); events
+// without a receive time and messages published raw are not observed,
+// while AckLatency (from enqueue) sees every message.
+func TestEmitObservesLatencyFromTheFrameRead(t *testing.T) {
+	e := startServer(t)
+	nc := dialTCP(t, e.ClientURL())
+	js := newJS(t, nc)
+	provision(t, js)
+	clock := time.Date(2026, 5, 1, 14, 5, 0, 0, time.UTC)
+	var (
+		mu  sync.Mutex
+		got []time.Duration
+	)
+	var acks atomic.Int64
+	p := startPublisher(t, nc, func(c *Config) {
+		c.Now = func() time.Time { return clock }
+		c.EventLatency = func(d time.Duration) { mu.Lock(); got = append(got, d); mu.Unlock() }
+		c.AckLatency = func(time.Duration) { acks.Add(1) }
+	})
+	for i, age := range []time.Duration{10 * time.Millisecond, 0, 250 * time.Millisecond, 3 * time.Second} {
+		ev := callEvent("latency-1", i)
+		ev.Received = clock.Add(-age)
+		if age == 0 {
+			ev.Received = time.Time{}
+		}
+		p.Emit(ev)
+	}
+	if err := p.Publish(Message{Subject: "cti.lab.call.1", ID: "raw-1", Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, p, 10*time.Second)
+	// The ack callbacks run one after another on nats.go's ack goroutine,
+	// and may still be running once Flush returns: a last event, acked
+	// after all the others, marks the end of their observations.
+	last := callEvent("latency-1", 4)
+	last.Received = clock.Add(-time.Millisecond)
+	p.Emit(last)
+	testwait.Eventually(t, 10*time.Second, "the last event's latency observed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(got, time.Millisecond)
+	})
+	if n := len(readStream(t, js)); n != 6 {
+		t.Fatalf("%d messages stored, want 6", n)
+	}
+	mu.Lock()
+	slices.Sort(got)
+	mu.Unlock()
+	if want := []time.Duration{time.Millisecond, 10 * time.Millisecond, 250 * time.Millisecond, 3 * time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("EventLatency observed %v, want %v", got, want)
+	}
+	if n := acks.Load(); n != 6 {
+		t.Fatalf("AckLatency observed %d messages, want 6", n)
 	}
 }
