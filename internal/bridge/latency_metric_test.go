@@ -1,15 +1,11 @@
 package bridge_test
 
 import (
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ctibridge/ctibridge/internal/bridge"
-	"github.com/ctibridge/ctibridge/internal/faultmatrix"
 	"github.com/ctibridge/ctibridge/internal/testwait"
 )
 
@@ -18,18 +14,7 @@ import (
 // freshly opened provider is acknowledged, its count equals the events
 // published.
 func TestEventLatencyObservesEveryPublishedEvent(t *testing.T) {
-	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: t.TempDir(), Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rig.Close()
-	b, err := rig.StartBridge(func(c *bridge.Config) { c.HTTPListen = "127.0.0.1:0" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rig.WaitInService(30*time.Second, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, b := startBridgeWithOps(t)
 	sample := func(body, name string) float64 {
 		for line := range strings.Lines(body) {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
@@ -45,13 +30,7 @@ func TestEventLatencyObservesEveryPublishedEvent(t *testing.T) {
 	}
 	var published, observed float64
 	testwait.Eventually(t, 30*time.Second, "every published event's latency observed", func() bool {
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + b.OpsAddr() + "/metrics")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		body := string(raw)
+		_, body := opsGet(t, b, "/metrics")
 		published = sample(body, "ctibridge_events_published_total")
 		observed = sample(body, "ctibridge_event_latency_seconds_count")
 		return published > 0 && observed == published && b.Publisher().Stats().Buffered == 0

@@ -18,28 +18,8 @@ import (
 // round starts; once one is back, the bridge is ready again and /metrics
 // names the CTIManager it is on.
 func TestReadyzNamesTheCTIManagersTriedWhileNoneAnswers(t *testing.T) {
-	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: t.TempDir(), Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rig.Close()
-	b, err := rig.StartBridge(func(c *bridge.Config) { c.HTTPListen = "127.0.0.1:0" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rig.WaitInService(30*time.Second, nil); err != nil {
-		t.Fatal(err)
-	}
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + b.OpsAddr() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
+	rig, b := startBridgeWithOps(t)
+	get := func(path string) (int, string) { t.Helper(); return opsGet(t, b, path) }
 	nodes := rig.Sim.Nodes()
 	for _, n := range nodes {
 		if err := rig.Sim.KillNode(n.Name); err != nil {
@@ -84,4 +64,35 @@ func TestReadyzNamesTheCTIManagersTriedWhileNoneAnswers(t *testing.T) {
 	if !strings.Contains(metrics, want+"\n") {
 		t.Errorf("/metrics lacks %s", want)
 	}
+}
+
+// startBridgeWithOps starts a single bridge on a fresh rig, its ops
+// endpoints on a free port, and waits until its provider is in service.
+func startBridgeWithOps(t *testing.T) (*faultmatrix.Rig, *bridge.Bridge) {
+	t.Helper()
+	rig, err := faultmatrix.StartRig(faultmatrix.RigConfig{DataDir: t.TempDir(), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rig.Close)
+	b, err := rig.StartBridge(func(c *bridge.Config) { c.HTTPListen = "127.0.0.1:0" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rig.WaitInService(30*time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	return rig, b
+}
+
+// opsGet fetches one of b's ops endpoints: its status code and body.
+func opsGet(t *testing.T, b *bridge.Bridge, path string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + b.OpsAddr() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
