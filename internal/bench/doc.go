@@ -37,9 +37,9 @@
 // → last message stored", for the same messages on a fresh server of the
 // same kind.
 //
-// Latency is observed per event by the publisher's AckLatency, whose
-// start the benchmark's clock sets to the event's receive time (see
-// ackClock); the simulator runs in a child process (the test binary
+// Latency is observed per event by the publisher's EventLatency (from the
+// event's receive time to its PubAck, as the bridge's
+// ctibridge_event_latency_seconds); the simulator runs in a child process (the test binary
 // started again, see TestMain), as a CTIManager is another machine, and
 // with -latency.nats process so does the NATS server. The latency and
 // failover figures each come with a raw baseline on the same server: the

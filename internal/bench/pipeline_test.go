@@ -2,9 +2,6 @@ package bench
 
 import (
 	"context"
-	"runtime"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,97 +13,13 @@ import (
 	"github.com/ctibridge/ctibridge/pkg/stateview"
 )
 
-// ackClock is the publisher's clock (jetstream.Config.Now) in the latency
-// benchmark. The publisher reads its clock when a message is enqueued
-// (in PublishEncoded) and when its PubAck arrives, and reports the difference to
-// Config.AckLatency. ackClock answers the enqueue reading with the
-// receive time of the event being published, so AckLatency observes, per
-// event and exactly, the time from the CTI frame being received to the
-// PubAck being back in the bridge. Every other reading is the wall clock.
-//
-// The enqueue reading is recognised by its caller, (*Publisher).PublishEncoded,
-// found on the stack; should the publisher ever read its clock elsewhere
-// on that path, enqueues stays 0 and the benchmark fails instead of
-// measuring something else. The answer is kept per call site (the return
-// address Now was called from): symbolising the whole stack on every
-// reading cost about 4 µs and 0.6 KB of garbage per event over its two
-// readings, on the engine's goroutine and on nats.go's ack goroutine —
-// the harness's own cost inside the latency it measures.
-type ackClock struct {
-	// received is the receive time of the event being published. It is
-	// written by the sink and read by Now inside PublishEncoded, both on the
-	// engine's goroutine.
-	received time.Time
-	enqueues atomic.Int64
-	// sites caches calledFrom(publishFunc) by the caller's return address.
-	sites sync.Map // uintptr → bool
-}
-
-const publishFunc = "github.com/ctibridge/ctibridge/pkg/jetstream.(*Publisher).PublishEncoded"
-
-// Now implements jetstream.Config.Now.
-func (c *ackClock) Now() time.Time {
-	if c.fromPublish() {
-		c.enqueues.Add(1)
-		return c.received
-	}
-	return time.Now()
-}
-
-// fromPublish reports whether Now's caller is publishFunc (possibly
-// inlined into its own caller).
-func (c *ackClock) fromPublish() bool {
-	var pc [1]uintptr
-	if runtime.Callers(3, pc[:]) == 0 { // Callers, fromPublish, Now
-		return false
-	}
-	if v, ok := c.sites.Load(pc[0]); ok {
-		return v.(bool)
-	}
-	// The frames of that one return address (the inlined ones
-	// included) decide when one of them is outside this package;
-	// otherwise the answer depends on the stack above and is not kept.
-	frames := runtime.CallersFrames(pc[:])
-	for {
-		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, benchPkg) {
-			is := f.Function == publishFunc
-			c.sites.Store(pc[0], is)
-			return is
-		}
-		if !more {
-			return calledFrom(publishFunc)
-		}
-	}
-}
-
-const benchPkg = "github.com/ctibridge/ctibridge/internal/bench."
-
-// calledFrom reports whether the first function on the stack outside this
-// package is fn.
-func calledFrom(fn string) bool {
-	var pcs [8]uintptr
-	n := runtime.Callers(2, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, benchPkg) {
-			return f.Function == fn
-		}
-		if !more {
-			return false
-		}
-	}
-}
-
 // publishSink is the bridge's emit path (internal/bridge: Publisher.Emit,
 // which encodes with the publish time and hands the message to the
-// publisher, owning it: PublishEncoded) without the metrics, with the
-// event's receive time passed to the publisher's clock.
+// publisher, owning it, with the event's receive time: PublishEncodedAt)
+// without the metrics, publishing the subjects of a store layout.
 type publishSink struct {
 	enc    *schema.Encoder
 	pub    *jetstream.Publisher
-	clock  *ackClock
 	layout storeLayout
 	// view, if set, is the bridge's state view, fed every event after it
 	// is published, as Bridge.emit does.
@@ -127,8 +40,7 @@ func (s *publishSink) Emit(ev schema.Event) {
 	if s.handedOff != nil {
 		s.handedOff(time.Since(ev.Received))
 	}
-	s.clock.received = ev.Received
-	if err := s.pub.PublishEncoded(msg); err != nil {
+	if err := s.pub.PublishEncodedAt(msg, ev.Received); err != nil {
 		s.failed.Add(1)
 	}
 	if s.view != nil {
@@ -159,13 +71,12 @@ func startStateView(tb testing.TB, n *natsEnv) *stateview.View {
 }
 
 // directPipeline is engine → publishSink → publisher, wired as the bridge
-// wires them, with the publisher's clock and ack observer in the
-// benchmark's hands.
+// wires them, with the publisher's latency observer in the benchmark's
+// hands.
 type directPipeline struct {
-	eng   *ctiengine.Engine
-	pub   *jetstream.Publisher
-	sink  *publishSink
-	clock *ackClock
+	eng  *ctiengine.Engine
+	pub  *jetstream.Publisher
+	sink *publishSink
 }
 
 // startDirectLayout starts the engine and the publisher, wired directly,
@@ -177,9 +88,8 @@ func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l sto
 	if err != nil {
 		tb.Fatal(err)
 	}
-	clock := &ackClock{}
 	pub, err := jetstream.New(jetstream.Config{Conn: n.nc, Encoder: enc, GapSession: uniqueInstance("gap"),
-		Now: clock.Now, AckLatency: onAck})
+		EventLatency: onAck})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -192,7 +102,7 @@ func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l sto
 			tb.Errorf("publisher: %v", err)
 		}
 	})
-	sink := &publishSink{enc: enc, pub: pub, clock: clock, layout: l, view: view, handedOff: onHandOff}
+	sink := &publishSink{enc: enc, pub: pub, layout: l, view: view, handedOff: onHandOff}
 	cfg := engineConfigFor(nodes)
 	cfg.Sink = sink
 	cfg.BridgeInstance = uniqueInstance("direct")
@@ -206,7 +116,7 @@ func startDirectLayout(tb testing.TB, nodes []ctisim.NodeInfo, n *natsEnv, l sto
 		_ = eng.Close()
 		<-done
 	})
-	return &directPipeline{eng: eng, pub: pub, sink: sink, clock: clock}
+	return &directPipeline{eng: eng, pub: pub, sink: sink}
 }
 
 // settle waits until the provider is in service with every phone and

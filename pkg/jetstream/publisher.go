@@ -346,12 +346,14 @@ func (p *Publisher) Publish(msg Message) error {
 // after the call, whatever it returns; the strings stay valid. This is
 // what Emit does; it saves most of the encoder's garbage.
 func (p *Publisher) PublishEncoded(m schema.Msg) error {
-	return p.publishEncoded(m, time.Time{})
+	return p.PublishEncodedAt(m, time.Time{})
 }
 
-// publishEncoded is PublishEncoded for an event read at received (zero:
-// unknown), for Config.EventLatency.
-func (p *Publisher) publishEncoded(m schema.Msg, received time.Time) error {
+// PublishEncodedAt is PublishEncoded for the encoding of an event whose
+// CTI frame was read at received (the event's Received time; zero:
+// unknown): [Config.EventLatency] observes it from then to its PubAck.
+// Emit passes it; a caller that encodes events itself does too.
+func (p *Publisher) PublishEncodedAt(m schema.Msg, received time.Time) error {
 	err := p.publish(FromSchema(m), m.Lease(), p.cfg.Now(), received)
 	if err != nil {
 		m.Release() // not buffered

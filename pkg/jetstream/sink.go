@@ -14,7 +14,7 @@ import (
 func (p *Publisher) Emit(ev schema.Event) {
 	m, err := p.cfg.Encoder.Encode(&ev, p.cfg.Now())
 	if err == nil {
-		if err = p.publishEncoded(m, ev.Received); err == nil {
+		if err = p.PublishEncodedAt(m, ev.Received); err == nil {
 			return
 		}
 	}
