@@ -736,12 +736,18 @@ func (r *haRun) announce(ctx context.Context) {
 	last := r.announcedAt.Load()
 	renew := r.el.LeaseConfig().RenewEvery
 	if !inSync {
-		if last != 0 {
-			r.announcedAt.Store(0)
-			h.log.Warn().Bool("provider_in_service", eng != nil && eng.Ready()).Bool("log_followed", r.currentFollower() != nil).
-				Msg("hot standby: out of sync, presence withdrawn: an active that stops now will not hand over to this member")
-			r.withdrawWithin(ctx, renew/2)
+		if last == 0 {
+			return
 		}
+		if err := r.withdrawWithin(ctx, renew/2); err != nil {
+			// Tried again at the next check; the key would otherwise
+			// say "in sync" until the bucket's TTL.
+			r.announcedAt.Store(last)
+			h.log.Debug().Err(err).Msg("hot standby: out of sync, presence not withdrawn yet")
+			return
+		}
+		h.log.Warn().Bool("provider_in_service", eng != nil && eng.Ready()).Bool("log_followed", r.currentFollower() != nil).
+			Msg("hot standby: out of sync, presence withdrawn: an active that stops now will not hand over to this member")
 		return
 	}
 	now := time.Now()
@@ -760,21 +766,23 @@ func (r *haRun) announce(ctx context.Context) {
 	r.announcedAt.Store(now.UnixNano())
 }
 
-// withdraw deletes this member's presence key (best effort).
+// withdraw deletes this member's presence key (best effort: a key left
+// behind expires with the bucket's TTL).
 func (r *haRun) withdraw() {
-	r.withdrawWithin(context.Background(), 2*time.Second)
+	if err := r.withdrawWithin(context.Background(), 2*time.Second); err != nil {
+		r.h.log.Debug().Err(err).Msg("hot standby: presence not withdrawn (it expires with the bucket's TTL)")
+	}
 }
 
-func (r *haRun) withdrawWithin(ctx context.Context, d time.Duration) {
+// withdrawWithin deletes this member's presence key, waiting at most d.
+func (r *haRun) withdrawWithin(ctx context.Context, d time.Duration) error {
 	if r.h.cfg.Mode != ha.ModeHot || r.kv == nil {
-		return
+		return nil
 	}
 	r.announcedAt.Store(0)
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	if err := ha.WithdrawStandby(ctx, r.kv, r.cluster, r.b.cfg.Instance); err != nil {
-		r.h.log.Debug().Err(err).Msg("hot standby: presence not withdrawn (it expires with the bucket's TTL)")
-	}
+	return ha.WithdrawStandby(ctx, r.kv, r.cluster, r.b.cfg.Instance)
 }
 
 // standbyInSync reports whether a hot standby could take over without a
