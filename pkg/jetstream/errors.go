@@ -61,7 +61,11 @@ const (
 	ErrKindUnavailable
 	// ErrKindInProcess: 10158 "duplicate message id is in process" — a
 	// resend reached the leader while the first send was still being
-	// proposed; the next resend gets the original's ack (duplicate).
+	// proposed; the next resend gets the original's ack (duplicate). A
+	// proposal lost in an election can leave the id staged on a node for
+	// the whole dedupe window (docs/jetstream.md, "That fix is
+	// incomplete"): then every resend gets this until the window ends or
+	// the stream's leader moves.
 	ErrKindInProcess
 	// ErrKindOther: anything else not permanent.
 	ErrKindOther
