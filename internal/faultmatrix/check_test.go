@@ -79,6 +79,42 @@ func (s *scene) gapOpened(sess, id string) {
 		Data: schema.Data{Bridge: &schema.BridgeData{Gap: &schema.Gap{ID: id, Kind: "provider", Reason: "HEARTBEAT_MISSED"}}}})
 }
 
+// providerGapOpened stores the GapOpened record of a provider gap that
+// engine session sess opened at at, for reason.
+func (s *scene) providerGapOpened(sess, reason string, at time.Time) {
+	gap := &schema.Gap{ID: "g1", Kind: "provider", Reason: reason, OpenedAt: at}
+	s.store(&schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: schema.EvGapOpened, Session: sess, Time: at,
+		Data: schema.Data{Bridge: &schema.BridgeData{Gap: gap}}})
+}
+
+// haCall sends a call-state frame of leg handle (device SEP<handle>) of
+// call at, with content as its HA identity.
+func (s *scene) haCall(sim string, seq uint32, at time.Time, content uint64, call, handle uint32, st ctilink.CallState) {
+	h := strconv.Itoa(int(handle))
+	s.c.AddFrame(Frame{Session: sim, Seq: seq, Type: ctilink.TypeCallState, Time: at, Content: content,
+		CallState: &ctilink.CallStateEvent{Device: "SEP" + h, Line: h, CallHandle: handle, GlobalCallID: call, State: st}})
+}
+
+// activeStoredCall9 is the start of the HA scenes: the active's session
+// ctim-a-1 received call 9's first state at t0, and a-p1 stored it.
+func (s *scene) activeStoredCall9() {
+	s.haCall("ctim-a-1", 1, t0, 11, 9, 1, ctilink.CallStateDialTone)
+	s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+}
+
+// checkOneSessionOnly checks the report of a scene where a change only one
+// member's session received: accounted for (counted by counted) when
+// covered, lost otherwise.
+func checkOneSessionOnly(t *testing.T, rep *Report, covered bool, counted int, what string) {
+	t.Helper()
+	if covered && (!rep.OK() || counted != 1) {
+		t.Fatalf("%s, covered:\n%s", what, rep)
+	}
+	if !covered && (rep.OK() || rep.Lost != 1) {
+		t.Fatalf("%s, not covered, must be lost:\n%s", what, rep)
+	}
+}
+
 // store stores ev as the next event of its session: the stream, session
 // and per-entity sequences are the scene's.
 func (s *scene) store(ev *schema.Event) {
@@ -419,27 +455,17 @@ func TestCheckerHAStandbyOnlyChangeInsideTheActivesGap(t *testing.T) {
 			s := newScene()
 			s.c.HA = true
 			// The active's session stored frame 1 before the loss.
-			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 1, Type: ctilink.TypeCallState, Time: t0, Content: 11,
-				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
-			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+			s.activeStoredCall9()
 			opened := t0.Add(time.Second)
-			gap := &schema.Gap{ID: "g1", Kind: "provider", Reason: "HEARTBEAT_MISSED", OpenedAt: opened}
-			s.store(&schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: schema.EvGapOpened, Session: "a-p1", Time: opened,
-				Data: schema.Data{Bridge: &schema.BridgeData{Gap: gap}}})
+			s.providerGapOpened("a-p1", "HEARTBEAT_MISSED", opened)
 			// The standby's session on the backup, 2 s later: its copy only.
 			at := opened.Add(2 * time.Second)
 			if !inGap {
 				at = opened.Add(-time.Minute)
 			}
-			s.c.AddFrame(Frame{Session: "ctim-b-2", Seq: 1, Type: ctilink.TypeCallState, Time: at, Content: 33,
-				CallState: &ctilink.CallStateEvent{Device: "SEP2", Line: "2", CallHandle: 2, GlobalCallID: 10, State: ctilink.CallStateOffering}})
+			s.haCall("ctim-b-2", 1, at, 33, 10, 2, ctilink.CallStateOffering)
 			rep := s.c.Report()
-			if inGap && (!rep.OK() || rep.FramesStandbyOnlyInGap != 1) {
-				t.Fatalf("a change only the standby received, inside the active's gap:\n%s", rep)
-			}
-			if !inGap && (rep.OK() || rep.Lost != 1) {
-				t.Fatalf("a change only the standby received, outside any gap, must be lost:\n%s", rep)
-			}
+			checkOneSessionOnly(t, rep, inGap, rep.FramesStandbyOnlyInGap, "a change only the standby received, in the active's gap "+strconv.FormatBool(inGap))
 		})
 	}
 }
@@ -455,28 +481,18 @@ func TestCheckerHAChangeAfterStepDownInsideTheSuccessorsGap(t *testing.T) {
 			s := newScene()
 			s.c.HA = true
 			// a's session stored frame 1, then a stepped down.
-			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 1, Type: ctilink.TypeCallState, Time: t0, Content: 11,
-				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
-			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
+			s.activeStoredCall9()
 			// b, the successor, lost its link just before: its gap.
 			opened := t0.Add(time.Second)
-			gap := &schema.Gap{ID: "g1", Kind: "provider", Reason: "UNEXPECTEDSHUTDOWN", OpenedAt: opened}
-			s.store(&schema.Event{Family: schema.FamilyBridge, Entity: "bridge", Name: schema.EvGapOpened, Session: "b-p1", Time: opened,
-				Data: schema.Data{Bridge: &schema.BridgeData{Gap: gap}}})
+			s.providerGapOpened("b-p1", "UNEXPECTEDSHUTDOWN", opened)
 			// a's session received a new call after its last stored event.
 			at := opened.Add(100 * time.Millisecond)
 			if !inGap {
 				at = opened.Add(-100 * time.Millisecond)
 			}
-			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 2, Type: ctilink.TypeCallState, Time: at, Content: 44,
-				CallState: &ctilink.CallStateEvent{Device: "SEP2", Line: "2", CallHandle: 2, GlobalCallID: 10, State: ctilink.CallStateDialing}})
+			s.haCall("ctim-a-1", 2, at, 44, 10, 2, ctilink.CallStateDialing)
 			rep := s.c.Report()
-			if inGap && (!rep.OK() || rep.FramesStandbyOnlyInGap != 1) {
-				t.Fatalf("a change only the stepped-down member received, inside its successor's gap:\n%s", rep)
-			}
-			if !inGap && (rep.OK() || rep.Lost != 1) {
-				t.Fatalf("a change only the stepped-down member received, outside any gap, must be lost:\n%s", rep)
-			}
+			checkOneSessionOnly(t, rep, inGap, rep.FramesStandbyOnlyInGap, "a change only the stepped-down member received, in its successor's gap "+strconv.FormatBool(inGap))
 		})
 	}
 }
@@ -493,22 +509,15 @@ func TestCheckerHAStandbyOnlyChangeBeforeTheLogBegins(t *testing.T) {
 			s.c.HA = true
 			inService := t0.Add(time.Second)
 			s.store(&schema.Event{Family: schema.FamilyProvider, Name: schema.EvProvInService, Session: "a-p1", Time: inService})
-			s.c.AddFrame(Frame{Session: "ctim-a-1", Seq: 1, Type: ctilink.TypeCallState, Time: inService, Content: 11,
-				CallState: &ctilink.CallStateEvent{Device: "SEP1", Line: "1", CallHandle: 1, GlobalCallID: 9, State: ctilink.CallStateDialTone}})
+			s.haCall("ctim-a-1", 1, inService, 11, 9, 1, ctilink.CallStateDialTone)
 			s.event("a-p1", schema.EvCallActive, 9, "ctim-a-1", 1)
 			at := inService.Add(-500 * time.Millisecond)
 			if !before {
 				at = inService.Add(500 * time.Millisecond)
 			}
-			s.c.AddFrame(Frame{Session: "ctim-b-2", Seq: 1, Type: ctilink.TypeCallState, Time: at, Content: 33,
-				CallState: &ctilink.CallStateEvent{Device: "SEP2", Line: "2", CallHandle: 2, GlobalCallID: 10, State: ctilink.CallStateDialTone}})
+			s.haCall("ctim-b-2", 1, at, 33, 10, 2, ctilink.CallStateDialTone)
 			rep := s.c.Report()
-			if before && (!rep.OK() || rep.FramesStandbyBeforeLog != 1) {
-				t.Fatalf("a change only the standby received before the log began:\n%s", rep)
-			}
-			if !before && (rep.OK() || rep.Lost != 1) {
-				t.Fatalf("a change only the standby received after the log began, outside any gap, must be lost:\n%s", rep)
-			}
+			checkOneSessionOnly(t, rep, before, rep.FramesStandbyBeforeLog, "a change only the standby received, before the log began "+strconv.FormatBool(before))
 		})
 	}
 }
