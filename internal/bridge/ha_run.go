@@ -732,7 +732,8 @@ func (r *haRun) announce(ctx context.Context) {
 		return
 	}
 	eng := r.b.Engine()
-	inSync := r.currentFollower() != nil && eng != nil && eng.Ready()
+	providerUp, followed := eng != nil && eng.Ready(), r.currentFollower() != nil
+	inSync := providerUp && followed
 	last := r.announcedAt.Load()
 	renew := r.el.LeaseConfig().RenewEvery
 	if !inSync {
@@ -746,7 +747,7 @@ func (r *haRun) announce(ctx context.Context) {
 			h.log.Debug().Err(err).Msg("hot standby: out of sync, presence not withdrawn yet")
 			return
 		}
-		h.log.Warn().Bool("provider_in_service", eng != nil && eng.Ready()).Bool("log_followed", r.currentFollower() != nil).
+		h.log.Warn().Bool("provider_in_service", providerUp).Bool("log_followed", followed).
 			Msg("hot standby: out of sync, presence withdrawn: an active that stops now will not hand over to this member")
 		return
 	}
