@@ -68,35 +68,32 @@ func (s *Server) ControlHandler() http.Handler {
 	mux.HandleFunc("POST /faults/restore", nodeFault(s.RestoreNode))
 	mux.HandleFunc("POST /faults/stall", nodeFault(s.StallHeartbeats))
 	mux.HandleFunc("POST /faults/resume", nodeFault(s.ResumeHeartbeats))
-	mux.HandleFunc("POST /faults/reset", func(w http.ResponseWriter, r *http.Request) {
-		instance := r.URL.Query().Get("instance")
-		if instance == "" {
-			nodeFault(s.ResetConnections)(w, r)
-			return
-		}
-		n, err := s.ResetInstance(instance)
-		if err != nil {
-			writeErr(w, http.StatusBadRequest, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "instance": instance, "sessions": n})
-	})
-	instanceFault := func(f func(string) any) http.HandlerFunc {
+	// instanceFault serves a fault on one client certificate's sessions
+	// (?instance=): f reports how many sessions it reset.
+	instanceFault := func(f func(string) (int, error)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			instance := r.URL.Query().Get("instance")
 			if instance == "" {
 				writeErr(w, http.StatusBadRequest, errors.New("missing ?instance=<client certificate CommonName>"))
 				return
 			}
-			out := map[string]any{"ok": true, "instance": instance}
-			if n := f(instance); n != nil {
-				out["sessions"] = n
+			n, err := f(instance)
+			if err != nil {
+				writeErr(w, http.StatusBadRequest, err)
+				return
 			}
-			writeJSON(w, http.StatusOK, out)
+			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "instance": instance, "sessions": n})
 		}
 	}
-	mux.HandleFunc("POST /faults/cut", instanceFault(func(i string) any { return s.CutInstance(i) }))
-	mux.HandleFunc("POST /faults/uncut", instanceFault(func(i string) any { s.RestoreInstance(i); return nil }))
+	mux.HandleFunc("POST /faults/reset", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("instance") == "" {
+			nodeFault(s.ResetConnections)(w, r)
+			return
+		}
+		instanceFault(s.ResetInstance)(w, r)
+	})
+	mux.HandleFunc("POST /faults/cut", instanceFault(func(i string) (int, error) { return s.CutInstance(i), nil }))
+	mux.HandleFunc("POST /faults/uncut", instanceFault(func(i string) (int, error) { s.RestoreInstance(i); return 0, nil }))
 	mux.HandleFunc("POST /faults/slow", func(w http.ResponseWriter, r *http.Request) {
 		d, err := parseDelay(r.URL.Query().Get("delay"))
 		if err != nil {
