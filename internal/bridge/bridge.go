@@ -170,6 +170,9 @@ func (c Config) publisherConfig() jetstream.Config {
 	p := c.Publisher
 	p.Instance = c.Instance
 	p.GapSession = c.Instance + "-pub"
+	// A message stuck "in process" on a replicated stream's leader is
+	// freed by a step-down of that stream's leader.
+	p.Stream = c.streamName()
 	if c.Provision != nil && c.Provision.Replicas > 1 {
 		// A replicated stream: see jetstream.Config.SerialPerEntity.
 		p.SerialPerEntity = true
@@ -438,7 +441,8 @@ func (b *Bridge) OpsAddr() string {
 func (b *Bridge) publisherStats() PublisherStats {
 	s := b.pub.Stats()
 	return PublisherStats{Buffered: s.Buffered, InFlight: s.InFlight, Dropped: s.Dropped, Rejected: s.Rejected, Reordered: s.Reordered,
-		Resends: s.Resends, Dupes: s.Duplicates, Fenced: s.Fenced, Discarded: s.Discarded, Connected: s.Connected}
+		Resends: s.Resends, Dupes: s.Duplicates, Fenced: s.Fenced, Discarded: s.Discarded, Connected: s.Connected,
+		StepDowns: s.StepDowns, StepDownsFailed: s.StepDownsFailed}
 }
 
 // Readiness: provider in service, stream provisioned and publisher
@@ -488,6 +492,7 @@ func (b *Bridge) Status() any {
 		"connected": ps.Connected, "buffered": ps.Buffered, "bufferedBytes": ps.BufferedBytes, "inFlight": ps.InFlight,
 		"published": ps.Published, "acked": ps.Acked, "duplicates": ps.Duplicates, "resends": ps.Resends,
 		"dropped": ps.Dropped, "rejected": ps.Rejected, "reordered": ps.Reordered, "gaps": ps.Gaps, "reconnects": ps.Reconnects,
+		"stepDowns": ps.StepDowns, "stepDownsFailed": ps.StepDownsFailed,
 	}
 	if ps.LastError != nil {
 		pub["lastError"] = ps.LastError.Error()

@@ -152,7 +152,7 @@ func (e *eventLog) onLost(reason string) {
 func (e *eventLog) recordRecreated(info jetstream.ReadyInfo) {
 	b := e.b
 	now := time.Now()
-	stream := b.streamName()
+	stream := b.cfg.streamName()
 	gap := &schema.Gap{ID: fmt.Sprintf("%s-stream-%d", b.cfg.Instance, now.UnixNano()), Kind: "stream",
 		OpenedAt: info.LostAt, ClosedAt: &now, DurationMs: now.Sub(info.LostAt).Milliseconds(), Reason: "stream deleted"}
 	b.emitBridge(schema.EvStreamRecreated, schema.BridgeData{

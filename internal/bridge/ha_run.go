@@ -222,10 +222,7 @@ func (h *haState) stepDownHold(el *ha.Elector) time.Duration {
 // (NATS may start after the bridge).
 func (r *haRun) connect(ctx context.Context) error {
 	h, b := r.h, r.b
-	stream := b.cfg.Stream
-	if stream == "" {
-		stream = jetstream.DefaultStream
-	}
+	stream := b.cfg.streamName()
 	for {
 		err := func() error {
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -27,22 +27,27 @@ var (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	EventsIn         *prometheus.CounterVec
-	EventsPublished  prometheus.Counter
-	PublishLatency   prometheus.Histogram
-	EventLatency     prometheus.Histogram
-	ProviderState    prometheus.Gauge
-	Failovers        prometheus.Counter
-	HeartbeatMisses  prometheus.Counter
-	Gaps             *prometheus.CounterVec
-	BufferDepth      prometheus.GaugeFunc
-	InFlight         prometheus.GaugeFunc
-	Dropped          prometheus.CounterFunc
-	Resends          prometheus.CounterFunc
-	Duplicates       prometheus.CounterFunc
-	NATSConnected    prometheus.GaugeFunc
-	Rejected         prometheus.CounterFunc
-	Reordered        prometheus.CounterFunc
+	EventsIn        *prometheus.CounterVec
+	EventsPublished prometheus.Counter
+	PublishLatency  prometheus.Histogram
+	EventLatency    prometheus.Histogram
+	ProviderState   prometheus.Gauge
+	Failovers       prometheus.Counter
+	HeartbeatMisses prometheus.Counter
+	Gaps            *prometheus.CounterVec
+	BufferDepth     prometheus.GaugeFunc
+	InFlight        prometheus.GaugeFunc
+	Dropped         prometheus.CounterFunc
+	Resends         prometheus.CounterFunc
+	Duplicates      prometheus.CounterFunc
+	NATSConnected   prometheus.GaugeFunc
+	Rejected        prometheus.CounterFunc
+	Reordered       prometheus.CounterFunc
+	// StepDowns and StepDownsFailed count the stream-leader step-downs
+	// the publisher asked for to free a message stuck "in process"
+	// (jetstream.Config.Stream).
+	StepDowns        prometheus.CounterFunc
+	StepDownsFailed  prometheus.CounterFunc
 	CertificateFatal prometheus.Gauge
 	// CertificateProblems counts CertificateProblem events by reason
 	// (DUPLICATECERTUSED warns before CERTCOMPROMISED makes it fatal).
@@ -72,6 +77,7 @@ type PublisherStats struct {
 	Buffered, InFlight                           int
 	Dropped, Rejected, Reordered, Resends, Dupes uint64
 	Fenced, Discarded                            uint64
+	StepDowns, StepDownsFailed                   uint64
 	Connected                                    bool
 }
 
@@ -147,6 +153,12 @@ func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Me
 		Reordered: prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "ctibridge_publish_reordered_total", Help: "Events stored after a later event of their entity (server refused one, stored the next); expected 0.",
 		}, f(func(s PublisherStats) float64 { return float64(s.Reordered) })),
+		StepDowns: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ctibridge_publish_stepdowns_total", Help: "Stream-leader step-downs the bridge asked for, and the server did, because one event was refused as \"duplicate message id is in process\" at every send (a nats-server defect after an election); expected 0.",
+		}, f(func(s PublisherStats) float64 { return float64(s.StepDowns) })),
+		StepDownsFailed: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ctibridge_publish_stepdown_failures_total", Help: "Those step-downs refused or unanswered (asked again after a while; or run `nats stream cluster step-down <stream>`).",
+		}, f(func(s PublisherStats) float64 { return float64(s.StepDownsFailed) })),
 		CertificateFatal: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ctibridge_certificate_compromised", Help: "1 when CTIManager declared the client certificate compromised.",
 		}),
@@ -179,7 +191,7 @@ func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Me
 	}
 	r.MustRegister(m.EventsIn, m.EventsPublished, m.PublishLatency, m.EventLatency, m.ProviderState, m.Failovers,
 		m.HeartbeatMisses, m.Gaps, m.BufferDepth, m.InFlight, m.Dropped, m.Resends, m.Duplicates,
-		m.NATSConnected, m.Rejected, m.Reordered, m.CertificateFatal, m.CertificateProblems, m.DevicesRejected,
+		m.NATSConnected, m.Rejected, m.Reordered, m.StepDowns, m.StepDownsFailed, m.CertificateFatal, m.CertificateProblems, m.DevicesRejected,
 		m.ProviderOpen, m.RouteSelect, newEngineCollector(engine, time.Now))
 	return m
 }

@@ -123,9 +123,9 @@ func decodeStored(m *natsjs.RawStreamMsg, err error) (*schema.Event, time.Time, 
 }
 
 // streamName is the event stream (Config.Stream, default "CTI").
-func (b *Bridge) streamName() string {
-	if b.cfg.Stream != "" {
-		return b.cfg.Stream
+func (c Config) streamName() string {
+	if c.Stream != "" {
+		return c.Stream
 	}
 	return jetstream.DefaultStream
 }
@@ -140,9 +140,9 @@ func (b *Bridge) readPrevious(ctx context.Context) (*previousRun, error) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	prev, err := readPreviousRun(rctx, js, b.streamName(), b.enc.Cluster())
+	prev, err := readPreviousRun(rctx, js, b.cfg.streamName(), b.enc.Cluster())
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", b.streamName(), err)
+		return nil, fmt.Errorf("stream %s: %w", b.cfg.streamName(), err)
 	}
 	return prev, nil
 }

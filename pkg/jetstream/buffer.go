@@ -41,6 +41,10 @@ type entry struct {
 	// this one was unresolved (possible only in pipelined mode). If this
 	// one is then stored as new, the entity's order was broken.
 	laterStored bool
+	// inProcessSince is when the sends of this message started being
+	// refused "in process", one after the other (stuck.go); zero if the
+	// last send was not.
+	inProcessSince time.Time
 }
 
 // entity is the per-EntityKey FIFO of unacknowledged messages. In safe

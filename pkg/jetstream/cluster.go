@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -324,17 +323,7 @@ func (c *EmbeddedCluster) StepDown(ctx context.Context, stream string) error {
 		return err
 	}
 	defer nc.Close()
-	m, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, nil)
-	if err != nil {
-		return fmt.Errorf("jetstream: step down the leader of %s: %w", stream, err)
-	}
-	var resp struct {
-		Success bool `json:"success"`
-	}
-	if err := json.Unmarshal(m.Data, &resp); err != nil || !resp.Success {
-		return fmt.Errorf("jetstream: step down the leader of %s: %s", stream, m.Data)
-	}
-	return nil
+	return StepDownStreamLeader(ctx, nc, stream)
 }
 
 // Connect opens a client connection seeded with every node's URL, over

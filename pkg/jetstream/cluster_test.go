@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 func startCluster(t *testing.T) *EmbeddedCluster {
@@ -23,17 +25,25 @@ func startCluster(t *testing.T) *EmbeddedCluster {
 	return c
 }
 
+// connectCluster opens a connection to the cluster, closed at the end of
+// the test.
+func connectCluster(t *testing.T, c *EmbeddedCluster) *nats.Conn {
+	t.Helper()
+	nc, err := c.Connect(t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	waitFor(t, 10*time.Second, "connection", nc.IsConnected)
+	return nc
+}
+
 // R3 provisioning on the three-node cluster: the stream, the state view's
 // bucket and the HA lease bucket get three replicas, a leader and two
 // current followers.
 func TestClusterProvisionR3(t *testing.T) {
 	c := startCluster(t)
-	nc, err := c.Connect(t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	waitFor(t, 10*time.Second, "connection", nc.IsConnected)
+	nc := connectCluster(t, c)
 	js := newJS(t, nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -80,12 +90,7 @@ func TestClusterProvisionR3(t *testing.T) {
 // the drift, applied.
 func TestClusterR1StreamMovedToR3(t *testing.T) {
 	c := startCluster(t)
-	nc, err := c.Connect(t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	waitFor(t, 10*time.Second, "connection", nc.IsConnected)
+	nc := connectCluster(t, c)
 	js := newJS(t, nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

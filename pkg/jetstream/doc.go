@@ -93,6 +93,10 @@
 // pause (exponential backoff from [Config.RetryBackoff], reset by an ack).
 // A message the server refuses for good (larger than the stream allows)
 // is not retried: it is counted as rejected and reported like a drop.
+// A message a replicated stream's leader refuses as "in process" at every
+// send for [Config.StuckInProcess] (a stale dedupe id a nats-server
+// defect leaves after an election) makes the publisher ask that leader to
+// step down ([Config.Stream], [StepDownStreamLeader]; docs/jetstream.md).
 //
 // # Buffer and gaps
 //

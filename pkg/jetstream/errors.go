@@ -65,7 +65,8 @@ const (
 	// proposal lost in an election can leave the id staged on a node for
 	// the whole dedupe window (docs/jetstream.md, "That fix is
 	// incomplete"): then every resend gets this until the window ends or
-	// the stream's leader moves.
+	// the stream's leader moves, which the publisher asks for
+	// (Config.Stream, stuck.go).
 	ErrKindInProcess
 	// ErrKindOther: anything else not permanent.
 	ErrKindOther

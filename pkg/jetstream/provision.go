@@ -111,8 +111,8 @@ func (c *ProvisionConfig) Validate() error {
 
 func (c *ProvisionConfig) validate() error {
 	var errs []error
-	if strings.ContainsAny(c.Stream, ". *>\t\r\n/\\") {
-		errs = append(errs, fmt.Errorf("jetstream: Stream %q: a stream name cannot contain '.', '*', '>', '/', '\\' or whitespace", c.Stream))
+	if err := checkStreamName("Stream", c.Stream); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxAge < 0 {
 		errs = append(errs, fmt.Errorf("jetstream: MaxAge %s is negative: use 0 for the default (%s)", c.MaxAge, DefaultMaxAge))
@@ -531,5 +531,14 @@ func provisionKV(ctx context.Context, js natsjs.JetStream, cfg *ProvisionConfig,
 		return err
 	}
 	res.Actions[name] = action
+	return nil
+}
+
+// checkStreamName reports a stream name the server would refuse (field
+// names the setting).
+func checkStreamName(field, name string) error {
+	if strings.ContainsAny(name, ". *>\t\r\n/\\") {
+		return fmt.Errorf("jetstream: %s %q: a stream name cannot contain '.', '*', '>', '/', '\\' or whitespace", field, name)
+	}
 	return nil
 }

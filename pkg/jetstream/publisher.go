@@ -115,10 +115,22 @@ type Config struct {
 	// encoder included. Events without a receive time are not observed.
 	// Same rules as AckLatency.
 	EventLatency func(time.Duration)
+	// Stream names the stream that stores the messages. If set, a message
+	// refused 10158 "duplicate message id is in process" at every send for
+	// StuckInProcess makes the publisher ask the stream's leader to step
+	// down (at most once per StuckInProcess): a nats-server defect can
+	// leave a message's id staged on a leader for the whole dedupe window
+	// (stuck.go, docs/jetstream.md). Empty: never.
+	Stream string
+	// StuckInProcess is that time; default 3 × AckTimeout. A normal
+	// "in process" refusal lasts one ack round trip.
+	StuckInProcess time.Duration
+
 	// Logger receives state changes (publishing failing/recovered, gaps);
 	// default zerolog.Nop().
 	Logger zerolog.Logger
-	// Now is the clock for enqueue times and gap records; default time.Now.
+	// Now is the clock for enqueue times, gap records and StuckInProcess;
+	// default time.Now.
 	Now func() time.Time
 
 	// Permit, if set, is asked before every batch is sent: false holds
@@ -152,6 +164,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRetryBackoff == 0 {
 		c.MaxRetryBackoff = DefaultMaxRetryBackoff
+	}
+	if c.StuckInProcess == 0 {
+		c.StuckInProcess = 3 * c.AckTimeout
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -192,6 +207,12 @@ func (c *Config) validate() error {
 	}
 	if c.RetryBackoff < 0 || c.MaxRetryBackoff < 0 || (c.MaxRetryBackoff > 0 && c.RetryBackoff > c.MaxRetryBackoff) {
 		errs = append(errs, fmt.Errorf("jetstream: RetryBackoff %s / MaxRetryBackoff %s: both must be ≥ 0 and RetryBackoff ≤ MaxRetryBackoff", c.RetryBackoff, c.MaxRetryBackoff))
+	}
+	if c.StuckInProcess < 0 {
+		errs = append(errs, fmt.Errorf("jetstream: StuckInProcess %s is negative: use 0 for the default (3 × AckTimeout)", c.StuckInProcess))
+	}
+	if err := checkStreamName("Stream", c.Stream); err != nil {
+		errs = append(errs, err)
 	}
 	if strings.ContainsAny(c.GapSession, " \t\r\n") {
 		errs = append(errs, fmt.Errorf("jetstream: GapSession %q contains whitespace: use a plain token", c.GapSession))
@@ -245,6 +266,11 @@ type Stats struct {
 	Fenced    uint64
 	// Suspended is true between Suspend (or a fence refusal) and SetFence.
 	Suspended bool
+	// StepDowns counts the stream-leader step-downs the publisher asked
+	// for (a message stuck "in process": Config.Stream) and the server
+	// did; StepDownsFailed those refused or unanswered.
+	StepDowns       uint64
+	StepDownsFailed uint64
 }
 
 // Publisher publishes messages to JetStream, pipelined, exactly once in
@@ -286,6 +312,11 @@ type Publisher struct {
 	// holds sending until the next SetFence.
 	fence     *fenceState
 	suspended bool
+	// stepDown is a step-down Run should request (stuck.go), asked at
+	// lastStepDown; stepDowns tracks the requests under way.
+	stepDown     *stuckMessage
+	lastStepDown time.Time
+	stepDowns    sync.WaitGroup
 }
 
 // New validates cfg and builds a Publisher. It starts nothing: call Run.
@@ -521,6 +552,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer p.running.Store(false)
+	defer p.stepDowns.Wait()
 	status := p.nc.StatusChanged(nats.CONNECTED, nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
 	defer p.nc.RemoveStatusListener(status)
 
@@ -557,7 +589,17 @@ func (p *Publisher) Run(ctx context.Context) error {
 				batch = p.takeLocked(batch)
 			}
 		}
+		stuck := p.stepDown
+		p.stepDown = nil
 		p.mu.Unlock()
+
+		if stuck != nil {
+			p.stepDowns.Add(1)
+			go func() {
+				defer p.stepDowns.Done()
+				p.requestStepDown(ctx, *stuck)
+			}()
+		}
 
 		if len(batch) > 0 {
 			p.send(batch)
@@ -705,7 +747,9 @@ func (p *Publisher) resolveErr(m *nats.Msg, err error) {
 		p.freeLocked(e) // resolved for good: never sent again
 		p.checkDrainedLocked()
 	} else {
-		p.st.Errors[classifyPublishError(err)]++
+		kind := classifyPublishError(err)
+		p.st.Errors[kind]++
+		p.noteRefusalLocked(e, kind)
 		p.buf.failed(e)
 		if !now.Before(p.pauseUntil) {
 			p.backoff = min(max(2*p.backoff, p.cfg.RetryBackoff), p.cfg.MaxRetryBackoff)
