@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctibridge/ctibridge/internal/demo"
+	"github.com/ctibridge/ctibridge/internal/gctune"
 	"github.com/ctibridge/ctibridge/internal/ha"
 	"github.com/ctibridge/ctibridge/internal/logging"
 )
@@ -52,6 +53,7 @@ bridge between them. It prints where to connect and which replay commands to try
 			if err := o.Validate(); err != nil {
 				return usageError{err}
 			}
+			log.Info().Stringer("gogc", gctune.Apply(os.Getenv)).Msg("garbage collector pace (docs/operations.md, \"Memory\")")
 			return demo.Run(cmd.Context(), o)
 		},
 	}

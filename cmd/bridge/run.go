@@ -13,6 +13,7 @@ import (
 
 	"github.com/ctibridge/ctibridge/internal/bridge"
 	"github.com/ctibridge/ctibridge/internal/config"
+	"github.com/ctibridge/ctibridge/internal/gctune"
 	"github.com/ctibridge/ctibridge/internal/logging"
 	"github.com/ctibridge/ctibridge/pkg/jetstream"
 )
@@ -74,6 +75,7 @@ Environment: ` + fmt.Sprint(config.EnvNames()),
 			if err != nil {
 				return usageError{err}
 			}
+			log.Info().Stringer("gogc", gctune.Apply(os.Getenv)).Msg("garbage collector pace (docs/operations.md, \"Memory\")")
 			return runDaemon(cmd.Context(), d, log)
 		},
 	}

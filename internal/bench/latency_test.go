@@ -3,12 +3,15 @@ package bench
 import (
 	"context"
 	"flag"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ctibridge/ctibridge/internal/gctune"
 	"github.com/ctibridge/ctibridge/pkg/ctiengine"
 	"github.com/ctibridge/ctibridge/pkg/ctisim"
 	"github.com/ctibridge/ctibridge/pkg/schema"
@@ -127,7 +130,9 @@ const latencySeed = 3
 // the event's times.received to the server's storage timestamp (taken
 // just before the PubAck is sent). The product's target is p99 ≤ 2 ms.
 // As a baseline on the same server it then publishes the same events raw
-// at the same rate (rawLatency) and reports that p99 and the ratio.
+// at the same rate (rawLatency) and reports that p99 and the ratio. The
+// process runs at the bridge's garbage collector pace (internal/gctune,
+// reported as gogc); GOGC=100 in the environment measures Go's default.
 //
 //	go test -run '^$' -bench 'Latency10k' -benchtime 50000x -count 3 ./internal/bench
 func BenchmarkLatency10k(b *testing.B) {
@@ -168,6 +173,12 @@ var latencyStateView = flag.Bool("latency.stateview", false, "BenchmarkLatency10
 
 func benchLatency(b *testing.B, sim latencySim) {
 	b.StopTimer()
+	// The bridge's garbage collector pace, as cmd/bridge sets it (GOGC in
+	// the environment overrides both); restored for the benchmarks after.
+	prevGC := debug.SetGCPercent(100)
+	debug.SetGCPercent(prevGC)
+	b.Cleanup(func() { debug.SetGCPercent(prevGC) })
+	gc := gctune.Apply(os.Getenv)
 	rate := calibrateCallRate(b)
 	layout := layoutV2
 	if *latencyLayout1 {
@@ -265,6 +276,7 @@ func benchLatency(b *testing.B, sim latencySim) {
 	// its own process, except in the InProcess variant).
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(len(acks)), "alloc-B/event")
 	b.ReportMetric(float64(ms1.NumGC-ms0.NumGC), "gc-cycles")
+	b.ReportMetric(float64(gc.Percent), "gogc")
 	// The baseline: the same events published raw at the same rate to the
 	// same server (the simulator stopped).
 	raw := rawLatency(b, n, layout, msgs[:min(len(msgs), b.N)])
