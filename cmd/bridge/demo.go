@@ -53,7 +53,7 @@ bridge between them. It prints where to connect and which replay commands to try
 			if err := o.Validate(); err != nil {
 				return usageError{err}
 			}
-			log.Info().Stringer("gogc", gctune.Apply(os.Getenv)).Msg("garbage collector pace (docs/operations.md, \"Memory\")")
+			log.Info().Stringer("gogc", gctune.Apply(os.Getenv)).Msg(gctune.LogMessage)
 			return demo.Run(cmd.Context(), o)
 		},
 	}

@@ -75,7 +75,7 @@ Environment: ` + fmt.Sprint(config.EnvNames()),
 			if err != nil {
 				return usageError{err}
 			}
-			log.Info().Stringer("gogc", gctune.Apply(os.Getenv)).Msg("garbage collector pace (docs/operations.md, \"Memory\")")
+			log.Info().Stringer("gogc", gctune.Apply(os.Getenv)).Msg(gctune.LogMessage)
 			return runDaemon(cmd.Context(), d, log)
 		},
 	}

@@ -8,6 +8,9 @@ import (
 // DefaultPercent is the bridge's GOGC when the environment sets none.
 const DefaultPercent = 400
 
+// LogMessage is the start-up log line's message beside the Setting.
+const LogMessage = `garbage collector pace (docs/operations.md, "Memory and the garbage collector")`
+
 // Setting is the collector's pace after Apply.
 type Setting struct {
 	// Percent is GOGC's value (-1: collection off, GOGC=off).
