@@ -416,11 +416,12 @@ func TestPublishRejectedMessageReported(t *testing.T) {
 }
 
 func TestPublishValidation(t *testing.T) {
-	_, err := New(Config{BufferSize: 10, MaxInFlight: 20, AckTimeout: -1})
+	_, err := New(Config{BufferSize: 10, MaxInFlight: 20, AckTimeout: -1, Stream: "cti.events", StuckInProcess: -time.Second})
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"Conn is required", "Encoder is required", "MaxInFlight 20 exceeds BufferSize 10", "AckTimeout"} {
+	for _, want := range []string{"Conn is required", "Encoder is required", "MaxInFlight 20 exceeds BufferSize 10", "AckTimeout",
+		`Stream "cti.events": a stream name cannot contain '.'`, "StuckInProcess -1s is negative"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
