@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 )
 
 func startCluster(t *testing.T) *EmbeddedCluster {
@@ -23,6 +24,30 @@ func startCluster(t *testing.T) *EmbeddedCluster {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// waitReplicatedR3 waits until stream name has three replicas: a leader
+// and two current followers.
+func waitReplicatedR3(t *testing.T, js natsjs.JetStream, name string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, name+" replicated on three current nodes", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return false
+		}
+		ci := s.CachedInfo().Cluster
+		if s.CachedInfo().Config.Replicas != 3 || ci == nil || ci.Leader == "" || len(ci.Replicas) != 2 {
+			return false
+		}
+		for _, p := range ci.Replicas {
+			if !p.Current {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // connectCluster opens a connection to the cluster, closed at the end of
@@ -64,22 +89,7 @@ func TestClusterProvisionR3(t *testing.T) {
 		}
 	}
 	for _, name := range []string{DefaultStream, "KV_" + DefaultStateBucket, "KV_" + DefaultLeaderBucket} {
-		waitFor(t, 20*time.Second, name+" replicated on three current nodes", func() bool {
-			s, err := js.Stream(ctx, name)
-			if err != nil {
-				return false
-			}
-			ci := s.CachedInfo().Cluster
-			if s.CachedInfo().Config.Replicas != 3 || ci == nil || ci.Leader == "" || len(ci.Replicas) != 2 {
-				return false
-			}
-			for _, p := range ci.Replicas {
-				if !p.Current {
-					return false
-				}
-			}
-			return true
-		})
+		waitReplicatedR3(t, js, name)
 	}
 	if l := c.StreamLeader(DefaultStream); l < 0 {
 		t.Fatal("no stream leader among the nodes")

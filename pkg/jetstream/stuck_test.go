@@ -266,9 +266,12 @@ func TestStepDownStreamLeaderMovesTheLeader(t *testing.T) {
 	nc := connectCluster(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := ProvisionUntilDone(ctx, newJS(t, nc), ProvisionConfig{Replicas: 3}, 10*time.Second); err != nil {
+	js := newJS(t, nc)
+	if _, err := ProvisionUntilDone(ctx, js, ProvisionConfig{Replicas: 3}, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// A leader with two current followers: one of them can take over.
+	waitReplicatedR3(t, js, DefaultStream)
 	var leader int
 	waitFor(t, 0, "a stream leader", func() bool { leader = c.StreamLeader(DefaultStream); return leader >= 0 })
 	if err := StepDownStreamLeader(ctx, nc, DefaultStream); err != nil {
