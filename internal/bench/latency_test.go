@@ -175,8 +175,7 @@ func benchLatency(b *testing.B, sim latencySim) {
 	b.StopTimer()
 	// The bridge's garbage collector pace, as cmd/bridge sets it (GOGC in
 	// the environment overrides both); restored for the benchmarks after.
-	prevGC := debug.SetGCPercent(100)
-	debug.SetGCPercent(prevGC)
+	prevGC := gctune.Current()
 	b.Cleanup(func() { debug.SetGCPercent(prevGC) })
 	gc := gctune.Apply(os.Getenv)
 	rate := calibrateCallRate(b)

@@ -81,6 +81,10 @@ type PublisherStats struct {
 	Connected                                    bool
 }
 
+// ackLatencyBuckets are the buckets of the two JetStream ack latency
+// histograms (from the publisher's enqueue, and from the frame read).
+var ackLatencyBuckets = []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5}
+
 // NewMetrics registers every metric. stats and engine are polled at
 // scrape time (engine: see engineCollector).
 func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Metrics {
@@ -105,12 +109,12 @@ func NewMetrics(stats func() PublisherStats, engine func() ctiengine.Status) *Me
 		PublishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ctibridge_publish_latency_seconds",
 			Help:    "From the event entering the publisher (milliseconds after the CTI frame is read) to its JetStream ack.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5},
+			Buckets: ackLatencyBuckets,
 		}),
 		EventLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ctibridge_event_latency_seconds",
 			Help:    "From the CTI frame being read (the event's times.received) to its JetStream ack: the bridge's end to end latency. Events a hot standby recovers at a takeover count their whole wait.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5},
+			Buckets: ackLatencyBuckets,
 		}),
 		ProviderState: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ctibridge_provider_state", Help: "JTAPI provider state: 16 IN_SERVICE, 17 OUT_OF_SERVICE, 18 SHUTDOWN.",

@@ -36,14 +36,14 @@ func (s Setting) String() string {
 // runtime has then applied it already), and returns the setting in force.
 func Apply(getenv func(string) string) Setting {
 	if getenv("GOGC") != "" {
-		return Setting{Percent: current(), FromEnv: true}
+		return Setting{Percent: Current(), FromEnv: true}
 	}
 	debug.SetGCPercent(DefaultPercent)
 	return Setting{Percent: DefaultPercent}
 }
 
-// current reads GOGC's value in force (the runtime offers no getter).
-func current() int {
+// Current reads GOGC's value in force (the runtime offers no getter).
+func Current() int {
 	v := debug.SetGCPercent(100)
 	debug.SetGCPercent(v)
 	return v

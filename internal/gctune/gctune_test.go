@@ -7,8 +7,7 @@ import (
 
 // restoreGC puts the test process's GOGC back when the test ends.
 func restoreGC(t *testing.T) {
-	was := debug.SetGCPercent(100)
-	debug.SetGCPercent(was)
+	was := Current()
 	t.Cleanup(func() { debug.SetGCPercent(was) })
 }
 
@@ -23,8 +22,8 @@ func TestApply(t *testing.T) {
 	restoreGC(t)
 	debug.SetGCPercent(100)
 	got := Apply(env(nil))
-	if got != (Setting{Percent: DefaultPercent}) || current() != DefaultPercent {
-		t.Fatalf("no GOGC: setting %+v, runtime at %d; want %d from the bridge", got, current(), DefaultPercent)
+	if got != (Setting{Percent: DefaultPercent}) || Current() != DefaultPercent {
+		t.Fatalf("no GOGC: setting %+v, runtime at %d; want %d from the bridge", got, Current(), DefaultPercent)
 	}
 	if s := got.String(); s != "400 (bridge default)" {
 		t.Errorf("String() = %q", s)
@@ -32,15 +31,15 @@ func TestApply(t *testing.T) {
 
 	debug.SetGCPercent(150) // as the runtime does for GOGC=150
 	got = Apply(env(map[string]string{"GOGC": "150"}))
-	if got != (Setting{Percent: 150, FromEnv: true}) || current() != 150 {
-		t.Fatalf("GOGC=150: setting %+v, runtime at %d; want 150 kept", got, current())
+	if got != (Setting{Percent: 150, FromEnv: true}) || Current() != 150 {
+		t.Fatalf("GOGC=150: setting %+v, runtime at %d; want 150 kept", got, Current())
 	}
 	if s := got.String(); s != "150 (GOGC)" {
 		t.Errorf("String() = %q", s)
 	}
 
 	debug.SetGCPercent(-1)
-	if s := Apply(env(map[string]string{"GOGC": "off"})).String(); s != "off (GOGC)" || current() != -1 {
-		t.Fatalf("GOGC=off: %q, runtime at %d", s, current())
+	if s := Apply(env(map[string]string{"GOGC": "off"})).String(); s != "off (GOGC)" || Current() != -1 {
+		t.Fatalf("GOGC=off: %q, runtime at %d", s, Current())
 	}
 }
